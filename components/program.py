@@ -1,0 +1,182 @@
+"""The program: from a parsed StackConfig to images, clankers and the stack outputs.
+
+`__main__.py` only loads config and hands it here. Everything a stack needs is decided before the first
+resource is registered, including the images a promoting stack takes from its image stack, so a config
+mistake fails the whole run instead of half-deploying it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.clanker_cluster import ClankerCluster, ClankerClusterArgs
+from components.config import (
+    NAME_PREFIX,
+    DockerClankerConfig,
+    EcsClankerConfig,
+    LambdaClankerConfig,
+    StackConfig,
+)
+from components.ecs_clanker import EcsClanker, EcsClankerArgs
+from components.harness_image import HarnessImage, HarnessImageArgs
+from components.images import ImageRef
+from components.lambda_clanker import LambdaClanker, LambdaClankerArgs
+from components.outputs import ClankerDeployment, stack_outputs
+from components.promotion import referenced_images
+from workers.catalog import BUILD_CONTEXT, HARNESSES
+from workers.revision import BuildRevision, build_revision, override_revision
+
+
+def image_revision(config: StackConfig) -> BuildRevision:
+    if config.image_revision is not None:
+        return override_revision(config.image_revision)
+    return build_revision(BUILD_CONTEXT)
+
+
+def build_images(config: StackConfig) -> dict[str, ImageRef]:
+    revision = image_revision(config)
+    if revision.note:
+        pulumi.log.warn(revision.note)
+    lifecycle_environments = (config.environment, *config.shared_environments)
+    images = {}
+    for harness in config.harnesses:
+        image = HarnessImage(
+            harness,
+            HarnessImageArgs(
+                harness=HARNESSES[harness],
+                environment=config.environment,
+                revision=revision.revision,
+                source_date_epoch=revision.source_date_epoch,
+                platform=config.platform_of(harness),
+                push_latest=config.pushes_latest,
+                create_repository=config.repositories == "create",
+                keep_images=config.keep_images,
+                lifecycle_environments=lifecycle_environments,
+                protect=config.protect_resources,
+                force_delete=config.force_delete,
+                consumer_accounts=tuple(config.consumer_accounts),
+            ),
+        )
+        images[harness] = ImageRef.built(image, config.environment)
+    return images
+
+
+def _physical_name(config: StackConfig, clanker: str) -> str:
+    return f"{NAME_PREFIX}-{config.environment}-{clanker}"
+
+
+def _lambda_clanker(config: StackConfig, clanker: LambdaClankerConfig, image: ImageRef) -> ClankerDeployment:
+    function = LambdaClanker(
+        clanker.name,
+        LambdaClankerArgs(
+            function_name=_physical_name(config, clanker.name),
+            harness=clanker.agent,
+            image_uri=image.reference(clanker.image),
+            architecture=config.clanker_architecture(clanker),
+            memory_mb=clanker.memory_mb,
+            timeout_seconds=clanker.timeout_seconds,
+            ephemeral_storage_mb=clanker.ephemeral_storage_mb,
+            reserved_concurrency=clanker.reserved_concurrency,
+            environment=dict(clanker.environment),
+            secrets=dict(clanker.secrets),
+            log_retention_days=config.log_retention_days,
+        ),
+        # A protected function can't be deleted or replaced by accident in production.
+        opts=pulumi.ResourceOptions(protect=config.protect_resources),
+    )
+    return ClankerDeployment(
+        agent=clanker.agent,
+        target="lambda",
+        deployment_config={
+            "imageUri": function.image_uri,
+            "functionName": function.function_name,
+            "functionArn": function.function_arn,
+            "architecture": function.architecture,
+        },
+    )
+
+
+def _ecs_clanker(
+    config: StackConfig, clanker: EcsClankerConfig, image: ImageRef, cluster: ClankerCluster
+) -> ClankerDeployment:
+    task = EcsClanker(
+        clanker.name,
+        EcsClankerArgs(
+            family=_physical_name(config, clanker.name),
+            harness=clanker.agent,
+            image=image.reference(clanker.image),
+            repository_arn=image.repository_arn,
+            region=config.region,
+            architecture=config.clanker_architecture(clanker),
+            cpu=clanker.cpu,
+            memory_mb=clanker.memory_mb,
+            ephemeral_storage_gb=clanker.ephemeral_storage_gb,
+            environment=dict(clanker.environment),
+            secrets=dict(clanker.secrets),
+            log_retention_days=config.log_retention_days,
+        ),
+    )
+    return ClankerDeployment(
+        agent=clanker.agent,
+        target="ecs",
+        deployment_config={
+            "containerImage": task.container_image,
+            "taskDefinitionArn": task.task_definition_arn,
+            "family": task.family,
+            "containerName": task.container_name,
+            "cluster": cluster.cluster_arn,
+            "subnets": cluster.subnet_ids,
+            "securityGroups": cluster.security_group_ids,
+            "assignPublicIp": cluster.assign_public_ip,
+            "architecture": config.clanker_architecture(clanker),
+        },
+    )
+
+
+def _docker_clanker(config: StackConfig, clanker: DockerClankerConfig, image: ImageRef) -> ClankerDeployment:
+    # A local daemon runs it: nothing in the cloud, only the image it must pull (see `python -m workers ensure`).
+    return ClankerDeployment(
+        agent=clanker.agent,
+        target="docker",
+        deployment_config={
+            "containerImage": image.reference(clanker.image),
+            "architecture": config.clanker_architecture(clanker),
+        },
+    )
+
+
+def _cluster(config: StackConfig) -> ClankerCluster:
+    network = config.network
+    return ClankerCluster(
+        "workers",
+        ClankerClusterArgs(
+            cluster_name=f"{NAME_PREFIX}-{config.environment}",
+            vpc_id=network.vpc_id if network else None,
+            subnet_ids=tuple(network.subnet_ids) if network else (),
+            assign_public_ip=network.assign_public_ip if network else True,
+            protect=config.protect_resources,
+        ),
+    )
+
+
+async def deploy(config: StackConfig) -> dict[str, Any]:
+    """Register every resource of the stack and return its outputs."""
+    if config.builds_images:
+        images = build_images(config)
+    else:
+        images = await referenced_images(config)
+
+    cluster = _cluster(config) if any(isinstance(c, EcsClankerConfig) for c in config.clankers) else None
+    deployments: dict[str, ClankerDeployment] = {}
+    for clanker in config.clankers:
+        image = images[clanker.agent]
+        if isinstance(clanker, LambdaClankerConfig):
+            deployments[clanker.name] = _lambda_clanker(config, clanker, image)
+        elif isinstance(clanker, EcsClankerConfig):
+            assert cluster is not None
+            deployments[clanker.name] = _ecs_clanker(config, clanker, image, cluster)
+        else:
+            deployments[clanker.name] = _docker_clanker(config, clanker, image)
+    return stack_outputs(config.environment, images, deployments)

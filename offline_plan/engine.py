@@ -1,0 +1,279 @@
+"""Run the real `__main__.py` under Pulumi mocks and record what it registers.
+
+The program runs the way the Python language host runs it (`run_in_stack` around the module), so async
+entrypoints (`pulumi.run`), stack references and exports behave as under `pulumi up`. The recording monitor
+keeps what the mock monitor drops: parent, options (protect, retainOnDelete), reads and the stack's outputs,
+and it refuses a duplicate URN, which the real engine rejects but the mock monitor silently accepts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import runpy
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.output import Unknown
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime.stack import run_in_stack
+
+from components.config import NAMESPACE, ConfigError, ConfigIssue
+from offline_plan.placeholders import PlaceholderMocks
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+UNKNOWN_TEXT = "(known after apply)"
+SECRET_TEXT = "[secret]"
+
+
+@dataclass(frozen=True)
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    """`type::name` of the parent, or None for a resource at the stack's root."""
+    custom: bool
+    inputs: dict[str, Any]
+    """As the engine receives them: camelCase, secrets and unknowns shown as placeholders."""
+    protect: bool
+    retain_on_delete: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "custom": self.custom,
+            "inputs": self.inputs,
+            "options": {"protect": self.protect, "retainOnDelete": self.retain_on_delete},
+        }
+
+
+@dataclass
+class Plan:
+    project: str
+    stack: str
+    preview: bool
+    resources: list[Registration] = field(default_factory=list)
+    reads: list[Registration] = field(default_factory=list)
+    """Resources read rather than managed (stack references)."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "stack": self.stack,
+            "resources": [r.to_json() for r in self.resources],
+            "outputs": self.outputs,
+        }
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> Registration:
+        (match,) = [r for r in self.resources if r.name == name]
+        return match
+
+
+def _plain(value: Any) -> Any:
+    """Deserialized RPC values with unknowns and secrets replaced by readable placeholders."""
+    if isinstance(value, Unknown):
+        return UNKNOWN_TEXT
+    if rpc.is_rpc_secret(value):
+        return SECRET_TEXT
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if not k.startswith("__")}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf carries every number as a double
+    return value
+
+
+def _type_and_name(urn: str) -> str:
+    qualified_type, name = urn.split("::")[2:4]
+    return f"{qualified_type.split('$')[-1]}::{name}"
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    def __init__(self, placeholders: PlaceholderMocks, plan: Plan):
+        super().__init__(placeholders)
+        self.plan = plan
+        self.stack_urn: str | None = None
+
+    def _registration(self, request: Any, urn: str, custom: bool) -> Registration:
+        return Registration(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent=_type_and_name(request.parent) if request.parent and request.parent != self.stack_urn else None,
+            custom=custom,
+            inputs=_plain(rpc.deserialize_properties(request.object, keep_unknowns=True)),
+            protect=bool(getattr(request, "protect", False)),
+            retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
+        )
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = urn
+            return super().RegisterResource(request)
+        if urn in self.resources or any(r.urn == urn for r in self.plan.resources):
+            raise ValueError(f"duplicate URN {urn}: two resources share a type and name")
+        self.plan.resources.append(self._registration(request, urn, bool(request.custom)))
+        return super().RegisterResource(request)
+
+    def ReadResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.plan.reads.append(
+            Registration(urn, request.type, request.name, None, True, {"id": request.id}, False, False)
+        )
+        return super().ReadResource(request)
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if request.urn == self.stack_urn:
+            self.plan.outputs = _plain(rpc.deserialize_properties(request.outputs, keep_unknowns=True))
+        return super().RegisterResourceOutputs(request)
+
+
+class PulumiLogCapture(mocks.MockEngine):
+    """Keeps the program's warnings (e.g. a dirty build context) for the plan to show."""
+
+    def __init__(self, plan: Plan):
+        super().__init__(None)
+        self.plan = plan
+
+    def Log(self, request: Any) -> None:
+        from pulumi.runtime.proto import engine_pb2
+
+        if request.severity in (engine_pb2.WARNING, engine_pb2.ERROR):
+            self.plan.warnings.append(request.message)
+
+
+def stack_file_config(path: Path) -> tuple[dict[str, str], list[str]]:
+    """The `config:` of a Pulumi.<stack>.yaml as Pulumi passes it to a program: strings, JSON for the rest.
+
+    Secure values can't be decrypted offline; they become a placeholder marked secret.
+    """
+    try:
+        document = yaml.safe_load(path.read_text()) if path.exists() else None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError(
+            [ConfigIssue(path=str(path), value=None, message=f"malformed YAML{where}: {getattr(error, 'problem', error)}")]
+        ) from None
+    if document is None and not path.exists():
+        raise ConfigError([ConfigIssue(path=str(path), value=None, message="no such stack config file")])
+    if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
+        raise ConfigError(
+            [ConfigIssue(path=f"{path}: config", value=None, message="the file needs a `config:` mapping")]
+        )
+    values: dict[str, str] = {}
+    secrets: list[str] = []
+    for name, value in document["config"].items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            values[name] = SECRET_TEXT
+            secrets.append(name)
+        else:
+            values[name] = value if isinstance(value, str) else json.dumps(value)
+    return values, secrets
+
+
+@contextlib.contextmanager
+def _project_dir() -> Iterator[None]:
+    # Pulumi runs programs from the project directory; relative build-context paths depend on it.
+    previous = Path.cwd()
+    os.chdir(PROJECT_DIR)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def run_program(
+    stack: str,
+    config: Mapping[str, str],
+    *,
+    secret_keys: list[str] | None = None,
+    preview: bool = False,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+    project: str = "viberator-workers",
+) -> Plan:
+    """Run `__main__.py` for `stack` with `config` (Pulumi's string form) and return what it registered.
+
+    Raises ConfigError for invalid config, before any resource is registered.
+    """
+    plan = Plan(project=project, stack=stack, preview=preview)
+    region = str(config.get("aws:region", "us-east-1"))
+    placeholders = PlaceholderMocks(region, preview=preview, stack_outputs=stack_outputs or {})
+    monitor = RecordingMonitor(placeholders, plan)
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    runtime_config.set_all_config(dict(config), secret_keys or [])
+    settings.set_root_resource(None)  # type: ignore[arg-type]
+    mocks.set_mocks(placeholders, project=project, stack=stack, preview=preview, monitor=monitor)
+    settings.SETTINGS.engine = PulumiLogCapture(plan)
+    # set_mocks registers and finishes a root stack of its own; the program gets a fresh one, as under `up`.
+    settings.set_root_resource(None)  # type: ignore[arg-type]
+    try:
+        with _project_dir():
+            loop.run_until_complete(
+                run_in_stack(lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__"))
+            )
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+        runtime_config.set_all_config({}, [])
+    return plan
+
+
+def stack_name_of(path: Path) -> str:
+    """`Pulumi.dev.yaml` -> `dev`."""
+    name = path.name
+    if not (name.startswith("Pulumi.") and name.endswith((".yaml", ".yml"))):
+        raise ConfigError(
+            [ConfigIssue(path=str(path), value=name, message="a stack config file is named Pulumi.<stack>.yaml")]
+        )
+    return name.removeprefix("Pulumi.").rsplit(".", 1)[0]
+
+
+def plan_stack_file(
+    path: Path,
+    *,
+    preview: bool = False,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Plan:
+    """Plan a `Pulumi.<stack>.yaml`. A referenced image stack of this project is planned first when its outputs
+    were not given, so `make plan STACK=prod` works on its own."""
+    stack = stack_name_of(path)
+    config, secret_keys = stack_file_config(path)
+    outputs = dict(stack_outputs or {})
+    source = _image_stack_reference(config)
+    if source is not None and source not in outputs:
+        _org, project, referenced = source.split("/")
+        referenced_file = path.with_name(f"Pulumi.{referenced}.yaml")
+        if project == "viberator-workers" and referenced_file.exists() and referenced_file != path:
+            outputs[source] = plan_stack_file(referenced_file, stack_outputs=outputs).outputs
+    return run_program(stack, config, secret_keys=secret_keys, preview=preview, stack_outputs=outputs)
+
+
+def _image_stack_reference(config: Mapping[str, str]) -> str | None:
+    raw = config.get(f"{NAMESPACE}:images")
+    try:
+        images = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    source = images.get("from") if isinstance(images, dict) else None
+    return source if isinstance(source, str) and source.count("/") == 2 else None

@@ -1,0 +1,50 @@
+"""Tag and reference rules for worker images: the one definition the Pulumi program and the tooling share.
+
+Tags per image:
+- `<env>-<revision>`: immutable; names exactly one build of one environment.
+- `<env>-latest`: floating; what a clanker with `image: floating` runs.
+- `latest`: floating; optional per stack (`viberator:pushLatest`), because two stacks sharing a repository
+  would flip-flop it.
+The registry cache lives in the same repository under `buildcache`, also mutable.
+"""
+
+from __future__ import annotations
+
+from workers.catalog import REPOSITORY_PREFIX
+
+GLOBAL_LATEST_TAG = "latest"
+CACHE_TAG = "buildcache"
+MUTABLE_TAG_PATTERNS: tuple[str, ...] = (GLOBAL_LATEST_TAG, "*-latest", CACHE_TAG)
+"""ECR wildcard filters for the tags that must stay movable in an otherwise immutable repository."""
+
+LOCAL_ALIAS_TAG = "local"
+
+
+def revision_tag(environment: str, revision: str) -> str:
+    return f"{environment}-{revision}"
+
+
+def floating_tag(environment: str) -> str:
+    return f"{environment}-latest"
+
+
+def image_tags(environment: str, revision: str, *, push_latest: bool) -> list[str]:
+    """The tags one build is pushed under, immutable tag first."""
+    tags = [revision_tag(environment, revision), floating_tag(environment)]
+    if push_latest:
+        tags.append(GLOBAL_LATEST_TAG)
+    return tags
+
+
+def repository_name(harness: str) -> str:
+    return f"{REPOSITORY_PREFIX}{harness}"
+
+
+def image_reference(repository: str, tag: str) -> str:
+    """`<repository>:<tag>`, where repository is a URL or a bare name."""
+    return f"{repository}:{tag}"
+
+
+def pinned_reference(repository: str, digest: str) -> str:
+    """`<repository>@<digest>`: the form Lambda and ECS run."""
+    return f"{repository}@{digest}"

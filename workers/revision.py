@@ -1,0 +1,85 @@
+"""The revision of a build context: the `<sha>` in `<env>-<sha>` and the build's SOURCE_DATE_EPOCH.
+
+The revision is the last commit that changed the build context, not HEAD, so an unrelated commit (a README
+edit, a new test) changes no image input: previews stay quiet and nothing rebuilds. A context with
+uncommitted changes gets a revision that can never equal a clean commit's (the immutable tag of a clean build
+must never name other bytes), and outside a git checkout the revision is a content hash.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+SHORT_SHA = 12
+"""Characters of the commit hash used in tags: unambiguous in practice and readable in consoles."""
+
+
+@dataclass(frozen=True)
+class BuildRevision:
+    revision: str
+    """The tag-safe revision string."""
+    source_date_epoch: int
+    """Seconds since the epoch for reproducible layer timestamps (the commit time; 0 without git)."""
+    origin: Literal["git", "dirty", "content", "override"]
+    note: str | None = None
+    """Why the revision is not a clean commit, for the user to see."""
+
+
+def _git(context: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(context), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def _content_hash(context: Path, files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(str(path.relative_to(context)).encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _untracked_tree(context: Path) -> list[Path]:
+    return [p for p in context.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+
+
+@functools.cache
+def build_revision(context: Path) -> BuildRevision:
+    """The revision of `context` (cached: a plan asks once per harness, git answers once)."""
+    try:
+        sha = _git(context, "log", "-1", "--format=%H %ct", "--", ".")
+    except (OSError, subprocess.CalledProcessError):
+        sha = ""
+    if not sha:
+        content = _content_hash(context, _untracked_tree(context))
+        return BuildRevision(
+            revision=f"content-{content[:SHORT_SHA]}",
+            source_date_epoch=0,
+            origin="content",
+            note=f"{context} has no git history: the revision is a hash of its content",
+        )
+    commit, epoch = sha.split()
+    changed = _git(context, "status", "--porcelain", "--untracked-files=all", "--", ".")
+    if not changed:
+        return BuildRevision(revision=commit[:SHORT_SHA], source_date_epoch=int(epoch), origin="git")
+    # Hash what the build would send: every tracked or untracked, not ignored, file as it is on disk.
+    listed = _git(context, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".")
+    files = [context / name for name in listed.split("\0") if name]
+    content = _content_hash(context, [f for f in files if f.exists()])
+    return BuildRevision(
+        revision=f"{commit[:SHORT_SHA]}-dirty-{content[:8]}",
+        source_date_epoch=int(epoch),
+        origin="dirty",
+        note=f"{context} has uncommitted changes: tagged as a dirty revision of {commit[:SHORT_SHA]}",
+    )
+
+
+def override_revision(revision: str) -> BuildRevision:
+    """A revision given in config (`viberator:imageRevision`), e.g. by a release pipeline."""
+    return BuildRevision(revision=revision, source_date_epoch=0, origin="override")

@@ -1,0 +1,15 @@
+"""Local image tooling: build and push worker images, and make sure one is on the local engine (`ensure`).
+
+This package drives the Docker CLI on the developer's (or CI's) machine; it never runs inside an image and
+never touches Pulumi. Tag and repository names come from `workers.naming` and `workers.catalog`, the same
+rules the Pulumi program uses, so an image built here carries the tags a deployment would give it.
+
+Modules:
+- `references`: pure rules for registries, references and the `ensure --version` mapping.
+- `contract`: the image labels the tooling reads and the job-contract compatibility rule.
+- `engine`: the one place that runs the docker binary.
+- `build`: building (and pushing, and multi-platform manifest lists) one or more harnesses.
+- `ensure`: local alias first, then a version-matched registry pull, else a message saying how to build.
+- `report`: live progress, the summary table and the Markdown summary.
+- `cli`: argument parsing for `python -m workers`.
+"""

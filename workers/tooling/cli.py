@@ -1,0 +1,224 @@
+"""`python -m workers build|ensure`: argument parsing and exit codes; the work is in `build` and `ensure`.
+
+Exit codes: 0 done; 1 an image could not be built, pushed or found; 2 a usage error; 3 `ensure` refused an
+image whose job contract this checkout cannot talk to. Progress and messages go to stderr; `ensure` prints
+only the reference to run on stdout, so scripts can write `image=$(python -m workers ensure kimi)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from workers.catalog import BUILD_CONTEXT, HARNESS_NAMES
+from workers.naming import LOCAL_ALIAS_TAG
+from workers.revision import BuildRevision, override_revision
+from workers.tooling import build, ensure
+from workers.tooling.engine import Engine, EngineError
+from workers.tooling.lock import LockTimeout
+from workers.tooling.platforms import PlatformError, parse_platforms
+from workers.tooling.references import (
+    DEFAULT_ENVIRONMENT,
+    FLOATING_VERSION,
+    Registry,
+    ReferenceError,
+    check_tag,
+    current_revision,
+)
+from workers.tooling.report import LiveProgress, failures, summary_table, write_summary
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+GITHUB_SUMMARY_ENV_VAR = "GITHUB_STEP_SUMMARY"
+
+
+def _registry(value: str) -> Registry:
+    try:
+        return Registry.parse(value)
+    except ReferenceError as bad:
+        raise argparse.ArgumentTypeError(str(bad)) from None
+
+
+def _tag(value: str) -> str:
+    try:
+        return check_tag(value)
+    except ReferenceError as bad:
+        raise argparse.ArgumentTypeError(str(bad)) from None
+
+
+def _default_registry() -> Registry | None:
+    value = os.environ.get(ensure.REGISTRY_ENV_VAR)
+    return _registry(value) if value else None
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="python -m workers",
+        description="Build, push and fetch viberator worker images on the local Docker engine.",
+    )
+    commands = root.add_subparsers(dest="command", required=True)
+    harness_list = ", ".join(HARNESS_NAMES)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--env",
+        default=DEFAULT_ENVIRONMENT,
+        type=_tag,
+        help=f"environment whose tags to use: <env>-<revision>, <env>-latest (default {DEFAULT_ENVIRONMENT})",
+    )
+    common.add_argument(
+        "--registry",
+        type=_registry,
+        default=None,
+        help=f"HOST[:PORT][/PREFIX] (default ${ensure.REGISTRY_ENV_VAR})",
+    )
+    common.add_argument(
+        "--alias-tag",
+        type=_tag,
+        default=LOCAL_ALIAS_TAG,
+        help=f"tag of the local alias the Docker worker runs (default {LOCAL_ALIAS_TAG})",
+    )
+
+    b = commands.add_parser(
+        "build", parents=[common], help="build (and push) harness images", description=build.__doc__
+    )
+    b.add_argument("harnesses", nargs="*", metavar="HARNESS", help=f"{harness_list}, or all (default all)")
+    b.add_argument("--revision", type=_tag, help="revision for tags and labels (default: the build context's)")
+    b.add_argument("--platform", help="OS/ARCH[,OS/ARCH…]; several need --push (a manifest list)")
+    b.add_argument("--push", action="store_true", help="push every tag to --registry")
+    b.add_argument("--push-latest", action="store_true", help="also tag and push the global `latest`")
+    b.add_argument(
+        "--summary",
+        type=Path,
+        help=f"Markdown summary file (default ${GITHUB_SUMMARY_ENV_VAR}, else {build.OUTPUT_DIR}/summary.md)",
+    )
+    b.add_argument("--timeout", type=float, default=3600.0, help="seconds per harness (default 3600)")
+
+    e = commands.add_parser(
+        "ensure",
+        parents=[common],
+        help="make a harness image present locally under its alias",
+        description=ensure.__doc__,
+    )
+    e.add_argument("harness", choices=HARNESS_NAMES, metavar="HARNESS", help=harness_list)
+    e.add_argument(
+        "--version",
+        type=_tag,
+        help=f"revision to pull (default: this checkout's); {FLOATING_VERSION!r} pulls <env>-latest",
+    )
+    e.add_argument("--offline", action="store_true", help="never contact a registry")
+    e.add_argument("--rebuild", action="store_true", help="rebuild a stale or refused local alias")
+    e.add_argument(
+        "--answer-timeout", type=float, default=8.0, help="seconds the registry may take to answer (default 8)"
+    )
+    e.add_argument("--pull-timeout", type=float, default=1800.0, help="seconds a pull may take (default 1800)")
+    return root
+
+
+def _progress_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _build_request(args: argparse.Namespace, revision: BuildRevision) -> build.BuildRequest:
+    return build.BuildRequest(
+        harnesses=build.select_harnesses(args.harnesses),
+        revision=revision,
+        environment=args.env,
+        platforms=parse_platforms(args.platform),
+        registry=args.registry,
+        push=args.push,
+        push_latest=args.push_latest,
+        alias_tag=args.alias_tag,
+        ca_bundle=build.ca_bundle_from_environment(),
+        timeout=args.timeout,
+    )
+
+
+def _summary_target(explicit: Path | None) -> tuple[Path, bool]:
+    github = os.environ.get(GITHUB_SUMMARY_ENV_VAR)
+    path = explicit or (Path(github) if github else build.OUTPUT_DIR / "summary.md")
+    # The step summary file collects every step's section, so it is appended to, never replaced.
+    return path, bool(github) and path == Path(github)
+
+
+def run_build(args: argparse.Namespace, engine: Engine) -> int:
+    console = _progress_console()
+    revision = override_revision(args.revision) if args.revision else current_revision()
+    request = _build_request(args, revision)
+    if revision.note:
+        console.print(f"note: {revision.note}")
+    build.preflight(request, engine)
+    with LiveProgress(console, request.harnesses) as progress:
+        outcome = build.run(request, engine, progress)
+    Console(highlight=False).print(summary_table(outcome))
+    if not outcome.ok:
+        console.print(failures(outcome))
+    summary, append = _summary_target(args.summary)
+    write_summary(outcome, summary, append=append)
+    console.print(f"summary: {summary}")
+    return EXIT_OK if outcome.ok else EXIT_FAILED
+
+
+def run_ensure(args: argparse.Namespace, engine: Engine) -> int:
+    console = _progress_console()
+    request = ensure.EnsureRequest(
+        harness=args.harness,
+        environment=args.env,
+        version=args.version,
+        registry=args.registry or (None if args.offline else _default_registry()),
+        alias_tag=args.alias_tag,
+        offline=args.offline,
+        rebuild=args.rebuild,
+        answer_timeout=args.answer_timeout,
+        pull_timeout=args.pull_timeout,
+    )
+    revision = current_revision()
+
+    def rebuild() -> None:
+        build_request = build.BuildRequest(
+            harnesses=(args.harness,),
+            revision=revision,
+            alias_tag=args.alias_tag,
+            ca_bundle=build.ca_bundle_from_environment(),
+        )
+        with LiveProgress(console, build_request.harnesses) as progress:
+            outcome = build.run(build_request, engine, progress)
+        if not outcome.ok:
+            raise ensure.EnsureFailed(str(failures(outcome).renderables[0]), EXIT_FAILED)
+
+    result = ensure.ensure(
+        request, engine, revision=revision, rebuild=rebuild, say=lambda text: console.print(text)
+    )
+    origin = f"pulled from {result.pulled_from}" if result.pulled_from else result.source.value
+    console.print(f"{result.reference} ready ({origin})")
+    print(result.reference)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    engine = Engine()
+    try:
+        if args.command == "build":
+            return run_build(args, engine)
+        return run_ensure(args, engine)
+    except ensure.EnsureFailed as failed:
+        print(f"error: {failed}", file=sys.stderr)
+        return failed.exit_code
+    except (build.BuildError, PlatformError, ReferenceError) as bad:
+        print(f"error: {bad}", file=sys.stderr)
+        return EXIT_USAGE
+    except (EngineError, LockTimeout) as failed:
+        print(f"error: {failed}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+__all__ = ["BUILD_CONTEXT", "main", "parser"]

@@ -1,0 +1,336 @@
+"""The one place that runs the docker binary: inspect, tag, pull, build, push and manifest lists.
+
+Everything goes through the CLI rather than the Engine API so that the user's own configuration (context,
+credential helpers such as ECR's, `DOCKER_HOST`) applies exactly as it does to their own `docker` commands.
+Each call is bounded in time; a pull is additionally bounded in how long the registry may stay silent, which
+is what makes an unreachable registry fail within seconds instead of after the daemon's own dial timeouts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+DOCKER_ENV_VAR = "VIBERATOR_DOCKER"
+DISTRIBUTION_DOCKER = Path("/usr/bin/docker")
+
+QUICK_TIMEOUT = 30.0
+"""Seconds for calls that only read or write engine metadata (inspect, tag, version)."""
+
+_TAIL_LINES = 40
+
+
+def docker_binary() -> str:
+    """`$VIBERATOR_DOCKER`, else the distribution's client, else `docker` on PATH.
+
+    The distribution's client comes first because it is the one installed together with the engine and its
+    BuildKit; a newer standalone client earlier on PATH may lack the buildx plugin that its `docker build`
+    then insists on.
+    """
+    configured = os.environ.get(DOCKER_ENV_VAR)
+    if configured:
+        return configured
+    if DISTRIBUTION_DOCKER.exists():
+        return str(DISTRIBUTION_DOCKER)
+    return shutil.which("docker") or "docker"
+
+
+class EngineError(RuntimeError):
+    """A docker command failed; `detail` holds the last lines it printed."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.args[0]}: {self.detail}" if self.detail else str(self.args[0])
+
+
+class PullFailure(Enum):
+    """Why a pull failed, in the terms the user acts on."""
+
+    NOT_FOUND = "not found in the registry"
+    UNREACHABLE = "registry unreachable"
+    UNAUTHORIZED = "not authorized (log in to the registry first)"
+    OTHER = "pull failed"
+
+
+class PullError(EngineError):
+    def __init__(self, kind: PullFailure, detail: str) -> None:
+        super().__init__(kind.value, detail)
+        self.kind = kind
+
+
+# Phrases from the daemon's pull errors (distribution and Go net errors), most specific first.
+_PULL_FAILURES: tuple[tuple[PullFailure, tuple[str, ...]], ...] = (
+    (PullFailure.NOT_FOUND, ("manifest unknown", "not found", "name unknown")),
+    (
+        PullFailure.UNAUTHORIZED,
+        ("unauthorized", "no basic auth credentials", "denied", "authentication required"),
+    ),
+    (
+        PullFailure.UNREACHABLE,
+        (
+            "connection refused",
+            "no such host",
+            "i/o timeout",
+            "timeout",
+            "network is unreachable",
+            "no route to host",
+            "server gave http response to https client",
+            "tls:",
+            "dial tcp",
+        ),
+    ),
+)
+
+
+def classify_pull_error(output: str) -> PullFailure:
+    text = output.lower()
+    for kind, phrases in _PULL_FAILURES:
+        if any(phrase in text for phrase in phrases):
+            return kind
+    return PullFailure.OTHER
+
+
+_PUSH_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+_MANIFEST_DIGEST = re.compile(r"^(sha256:[0-9a-f]{64})\s*$", re.MULTILINE)
+
+
+def push_digest(output: str) -> str:
+    """The manifest digest `docker push` reports on its last line (`<tag>: digest: sha256:… size: N`)."""
+    found = _PUSH_DIGEST.findall(output)
+    if not found:
+        raise EngineError("docker push printed no digest", output[-500:])
+    return found[-1]
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the tooling needs from `docker image inspect`."""
+
+    id: str
+    labels: dict[str, str]
+    size: int
+    repo_digests: tuple[str, ...]
+    platform: str
+
+    @classmethod
+    def from_inspect(cls, document: dict[str, object]) -> ImageInfo:
+        config = document.get("Config") or {}
+        labels = config.get("Labels") if isinstance(config, dict) else None
+        return cls(
+            id=str(document["Id"]),
+            labels=dict(labels or {}),
+            size=int(document.get("Size") or 0),  # type: ignore[call-overload]
+            repo_digests=tuple(document.get("RepoDigests") or ()),  # type: ignore[arg-type]
+            platform=f"{document.get('Os', '?')}/{document.get('Architecture', '?')}",
+        )
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    version: str
+    os: str
+    architecture: str
+    """In Docker's terms (`amd64`, `arm64`), like a platform's."""
+    name: str
+    """The engine host's name; equal to this machine's when the engine shares its kernel."""
+
+
+@dataclass
+class StreamResult:
+    returncode: int
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=_TAIL_LINES))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.tail)
+
+
+class StreamTimeout(EngineError):
+    pass
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    # The docker client is the group leader we created; ending it closes its API request, which makes
+    # the daemon cancel the pull or build it was serving.
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=5)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def stream(
+    argv: Sequence[str],
+    *,
+    on_line: Callable[[str], None] = lambda _line: None,
+    timeout: float,
+    silence_timeout: float | None = None,
+    env: dict[str, str] | None = None,
+) -> StreamResult:
+    """Run `argv`, handing each output line (stdout and stderr merged) to `on_line` as it arrives.
+
+    `silence_timeout` bounds the wait for the first line only: the registry's first answer, after which a
+    long download may take its time within `timeout`.
+    """
+    process = subprocess.Popen(
+        list(argv),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        env=env,
+        start_new_session=True,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    result = StreamResult(returncode=-1)
+    started = time.monotonic()
+    seen_output = False
+    while True:
+        limit = silence_timeout if (silence_timeout is not None and not seen_output) else timeout
+        remaining = started + limit - time.monotonic()
+        try:
+            line = lines.get(timeout=max(remaining, 0))
+        except queue.Empty:
+            _stop(process)
+            what = "no answer" if not seen_output else "not finished"
+            raise StreamTimeout(f"{argv[0]} {argv[1]}: {what} after {limit:g} s", result.text) from None
+        if line is None:
+            break
+        seen_output = True
+        result.tail.append(line)
+        on_line(line)
+    result.returncode = process.wait()
+    return result
+
+
+class Engine:
+    """A Docker engine reached through one docker binary."""
+
+    def __init__(self, binary: str | None = None) -> None:
+        self.binary = binary or docker_binary()
+
+    def _env(self) -> dict[str, str]:
+        # BuildKit gives build secrets and cache mounts; the 20.10 client only uses it when asked.
+        return {**os.environ, "DOCKER_BUILDKIT": "1"}
+
+    def _run(self, *args: str, timeout: float = QUICK_TIMEOUT) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(
+                [self.binary, *args],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=self._env(),
+                stdin=subprocess.DEVNULL,
+            )
+        except FileNotFoundError:
+            raise EngineError(
+                f"docker binary {self.binary!r} not found", f"install Docker or set {DOCKER_ENV_VAR}"
+            ) from None
+        except subprocess.TimeoutExpired:
+            raise EngineError(f"docker {args[0]} did not answer within {timeout:g} s") from None
+
+    def _check(self, *args: str, timeout: float = QUICK_TIMEOUT) -> str:
+        completed = self._run(*args, timeout=timeout)
+        if completed.returncode != 0:
+            raise EngineError(f"docker {' '.join(args[:2])} failed", completed.stderr.strip())
+        return completed.stdout
+
+    def server(self, timeout: float = 10.0) -> ServerInfo:
+        """Who answers; EngineError names the binary when no engine does (within `timeout`)."""
+        completed = self._run("version", "--format", "{{json .Server}}", timeout=timeout)
+        if completed.returncode != 0 or not completed.stdout.strip().startswith("{"):
+            raise EngineError(
+                f"no Docker engine answers to {self.binary} (is dockerd running?)",
+                completed.stderr.strip(),
+            )
+        document = json.loads(completed.stdout)
+        name = self._check("info", "--format", "{{.Name}}", timeout=timeout).strip()
+        return ServerInfo(
+            version=str(document.get("Version", "?")),
+            os=str(document.get("Os", "linux")),
+            architecture=str(document.get("Arch", "?")),
+            name=name,
+        )
+
+    def inspect(self, reference: str) -> ImageInfo | None:
+        """The local image `reference` names, or None when the engine has no such image."""
+        completed = self._run("image", "inspect", reference)
+        if completed.returncode != 0:
+            if "no such image" in completed.stderr.lower():
+                return None
+            raise EngineError(f"docker image inspect {reference} failed", completed.stderr.strip())
+        documents = json.loads(completed.stdout)
+        return ImageInfo.from_inspect(documents[0])
+
+    def tag(self, source: str, target: str) -> None:
+        self._check("tag", source, target)
+
+    def remove(self, reference: str) -> None:
+        """Untag `reference` (the image stays while other tags name it)."""
+        self._check("image", "rm", reference)
+
+    def pull(self, reference: str, *, silence_timeout: float, timeout: float) -> None:
+        try:
+            result = stream(
+                [self.binary, "pull", reference],
+                timeout=timeout,
+                silence_timeout=silence_timeout,
+                env=self._env(),
+            )
+        except StreamTimeout as timed_out:
+            raise PullError(PullFailure.UNREACHABLE, str(timed_out)) from None
+        if result.returncode != 0:
+            raise PullError(classify_pull_error(result.text), result.text.strip())
+
+    def build(
+        self, options: Iterable[str], context: Path, *, on_line: Callable[[str], None], timeout: float
+    ) -> None:
+        argv = [self.binary, "build", "--progress", "plain", *options, str(context)]
+        result = stream(argv, on_line=on_line, timeout=timeout, env=self._env())
+        if result.returncode != 0:
+            raise EngineError("docker build failed", "\n".join(list(result.tail)[-15:]))
+
+    def push(self, reference: str, *, timeout: float, on_line: Callable[[str], None]) -> str:
+        """Push one tag; returns the manifest digest the registry stored."""
+        result = stream([self.binary, "push", reference], on_line=on_line, timeout=timeout, env=self._env())
+        if result.returncode != 0:
+            raise EngineError(f"docker push {reference} failed", result.text.strip())
+        return push_digest(result.text)
+
+    def push_manifest_list(
+        self, target: str, platform_images: Sequence[str], *, insecure: bool, timeout: float
+    ) -> str:
+        """Create and push a manifest list `target` over already pushed per-platform images; its digest."""
+        flags = ["--insecure"] if insecure else []
+        self._check("manifest", "create", "--amend", *flags, target, *platform_images, timeout=timeout)
+        output = self._check("manifest", "push", "--purge", *flags, target, timeout=timeout)
+        found = _MANIFEST_DIGEST.findall(output)
+        if not found:
+            raise EngineError("docker manifest push printed no digest", output.strip())
+        return found[-1]
