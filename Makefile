@@ -7,6 +7,8 @@ FORMAT ?= text
 CONFIG ?=
 
 export UV_PYTHON_DOWNLOADS := never
+# Byte-compile at install: pulumi_aws modules are large and would otherwise be compiled on every run.
+export UV_COMPILE_BYTECODE := 1
 # uv comes from PyPI when the machine lacks it; installed into the user's local bin.
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen --quiet

@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import runpy
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,6 +201,10 @@ def _project_dir() -> Iterator[None]:
         os.chdir(previous)
 
 
+def _main_module() -> None:
+    runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
+
+
 def run_program(
     stack: str,
     config: Mapping[str, str],
@@ -209,8 +213,10 @@ def run_program(
     preview: bool = False,
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
     project: str = "viberator-workers",
+    program: Callable[[], Awaitable[None] | None] | None = None,
 ) -> Plan:
-    """Run `__main__.py` for `stack` with `config` (Pulumi's string form) and return what it registered.
+    """Run `program` (default: the project's `__main__.py`) for `stack` with `config` (Pulumi's string form)
+    and return what it registered.
 
     Raises ConfigError for invalid config, before any resource is registered.
     """
@@ -229,9 +235,7 @@ def run_program(
     settings.set_root_resource(None)  # type: ignore[arg-type]
     try:
         with _project_dir():
-            loop.run_until_complete(
-                run_in_stack(lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__"))
-            )
+            loop.run_until_complete(run_in_stack(program or _main_module))
     finally:
         loop.close()
         asyncio.set_event_loop(None)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from workers.catalog import BUILD_CONTEXT, HARNESS_NAMES
+from workers.catalog import HARNESS_NAMES
 from workers.naming import LOCAL_ALIAS_TAG
 from workers.revision import BuildRevision, override_revision
 from workers.tooling import build, ensure
@@ -25,8 +25,8 @@ from workers.tooling.platforms import PlatformError, parse_platforms
 from workers.tooling.references import (
     DEFAULT_ENVIRONMENT,
     FLOATING_VERSION,
-    Registry,
     ReferenceError,
+    Registry,
     check_tag,
     current_revision,
 )
@@ -36,6 +36,16 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 GITHUB_SUMMARY_ENV_VAR = "GITHUB_STEP_SUMMARY"
+
+BUILD_DESCRIPTION = (
+    "Build harness images from workers/image/Dockerfile, tagged <env>-<revision>, <env>-latest and the local "
+    "alias; with --push, push the same tags to --registry (several --platform values: a manifest list)."
+)
+ENSURE_DESCRIPTION = (
+    "Make viberator-worker-<harness>:<alias-tag> present on the local engine: the local alias if present "
+    "(warning when stale), else pull <registry>/viberator-worker-<harness>:<version tag> and tag it as the "
+    "alias, else fail naming what was tried and the command that builds it. Prints the reference on stdout."
+)
 
 
 def _registry(value: str) -> Registry:
@@ -52,9 +62,11 @@ def _tag(value: str) -> str:
         raise argparse.ArgumentTypeError(str(bad)) from None
 
 
-def _default_registry() -> Registry | None:
+def _registry_or_default(given: Registry | None) -> Registry | None:
+    if given is not None:
+        return given
     value = os.environ.get(ensure.REGISTRY_ENV_VAR)
-    return _registry(value) if value else None
+    return Registry.parse(value) if value else None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -86,10 +98,12 @@ def parser() -> argparse.ArgumentParser:
     )
 
     b = commands.add_parser(
-        "build", parents=[common], help="build (and push) harness images", description=build.__doc__
+        "build", parents=[common], help="build (and push) harness images", description=BUILD_DESCRIPTION
     )
     b.add_argument("harnesses", nargs="*", metavar="HARNESS", help=f"{harness_list}, or all (default all)")
-    b.add_argument("--revision", type=_tag, help="revision for tags and labels (default: the build context's)")
+    b.add_argument(
+        "--revision", type=_tag, help="revision for tags and labels (default: the build context's)"
+    )
     b.add_argument("--platform", help="OS/ARCH[,OS/ARCH…]; several need --push (a manifest list)")
     b.add_argument("--push", action="store_true", help="push every tag to --registry")
     b.add_argument("--push-latest", action="store_true", help="also tag and push the global `latest`")
@@ -104,7 +118,7 @@ def parser() -> argparse.ArgumentParser:
         "ensure",
         parents=[common],
         help="make a harness image present locally under its alias",
-        description=ensure.__doc__,
+        description=ENSURE_DESCRIPTION,
     )
     e.add_argument("harness", choices=HARNESS_NAMES, metavar="HARNESS", help=harness_list)
     e.add_argument(
@@ -115,14 +129,19 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--offline", action="store_true", help="never contact a registry")
     e.add_argument("--rebuild", action="store_true", help="rebuild a stale or refused local alias")
     e.add_argument(
-        "--answer-timeout", type=float, default=8.0, help="seconds the registry may take to answer (default 8)"
+        "--answer-timeout",
+        type=float,
+        default=8.0,
+        help="seconds the registry may take to answer (default 8)",
     )
-    e.add_argument("--pull-timeout", type=float, default=1800.0, help="seconds a pull may take (default 1800)")
+    e.add_argument(
+        "--pull-timeout", type=float, default=1800.0, help="seconds a pull may take (default 1800)"
+    )
     return root
 
 
 def _progress_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _build_request(args: argparse.Namespace, revision: BuildRevision) -> build.BuildRequest:
@@ -131,7 +150,7 @@ def _build_request(args: argparse.Namespace, revision: BuildRevision) -> build.B
         revision=revision,
         environment=args.env,
         platforms=parse_platforms(args.platform),
-        registry=args.registry,
+        registry=_registry_or_default(args.registry),
         push=args.push,
         push_latest=args.push_latest,
         alias_tag=args.alias_tag,
@@ -171,7 +190,7 @@ def run_ensure(args: argparse.Namespace, engine: Engine) -> int:
         harness=args.harness,
         environment=args.env,
         version=args.version,
-        registry=args.registry or (None if args.offline else _default_registry()),
+        registry=None if args.offline else _registry_or_default(args.registry),
         alias_tag=args.alias_tag,
         offline=args.offline,
         rebuild=args.rebuild,
@@ -189,8 +208,9 @@ def run_ensure(args: argparse.Namespace, engine: Engine) -> int:
         )
         with LiveProgress(console, build_request.harnesses) as progress:
             outcome = build.run(build_request, engine, progress)
-        if not outcome.ok:
-            raise ensure.EnsureFailed(str(failures(outcome).renderables[0]), EXIT_FAILED)
+        for result in outcome.results:
+            if not result.ok:
+                raise ensure.EnsureFailed(f"rebuild failed: {result.error}\nfull log: {result.log}")
 
     result = ensure.ensure(
         request, engine, revision=revision, rebuild=rebuild, say=lambda text: console.print(text)
@@ -219,6 +239,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
-
-
-__all__ = ["BUILD_CONTEXT", "main", "parser"]

@@ -4,19 +4,25 @@ Every worker image is labelled (in `workers/image/Dockerfile`) with the build-co
 from and the version of the job contract its worker runtime implements: the job and result documents the
 Docker-target invoker writes and reads. Versions are `MAJOR[.MINOR]`: a minor step adds optional fields
 that either side may ignore, a major step breaks one of the documents, so compatibility is an equal major.
+
+This checkout's own contract version is read from the Dockerfile's `ARG JOB_CONTRACT=` default, which the
+worker runtime's tests keep equal to its `JOB_CONTRACT_VERSION`: the version its images are built with, so
+there is no third copy to drift.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from pathlib import Path
+
+from workers.catalog import DOCKERFILE
 
 REVISION_LABEL = "org.opencontainers.image.revision"
 CONTRACT_LABEL = "io.viberator.job-contract"
 
-JOB_CONTRACT = "1"
-"""The job-contract version this checkout speaks; must equal the Dockerfile's label (a fast test checks)."""
-
+_CONTRACT_ARG = re.compile(r"^ARG JOB_CONTRACT=(?P<version>\S+)\s*$", re.MULTILINE)
 _VERSION = re.compile(r"(?P<major>0|[1-9][0-9]*)(?:\.(?P<minor>0|[1-9][0-9]*))?")
 
 
@@ -27,11 +33,23 @@ class ContractCheck:
     """For an incompatible image, what is wrong in words a user can act on."""
 
 
-def check_contract(image_labels: dict[str, str], tool_version: str = JOB_CONTRACT) -> ContractCheck:
+@functools.cache
+def tool_contract(dockerfile: Path = DOCKERFILE) -> str:
+    """The job-contract version this checkout's images implement (and its invoker writes)."""
+    found = _CONTRACT_ARG.search(dockerfile.read_text(encoding="utf-8"))
+    if found is None:
+        raise ValueError(f"{dockerfile} declares no `ARG JOB_CONTRACT=<version>` default")
+    return found["version"]
+
+
+def check_contract(image_labels: dict[str, str], tool_version: str | None = None) -> ContractCheck:
     """Whether an image with these labels accepts the jobs this checkout writes."""
+    tool_version = tool_version or tool_contract()
     image_version = image_labels.get(CONTRACT_LABEL)
     if image_version is None:
-        return ContractCheck(False, f"it has no {CONTRACT_LABEL} label, so it is not a viberator worker image")
+        return ContractCheck(
+            False, f"it has no {CONTRACT_LABEL} label, so it is not a viberator worker image"
+        )
     image_match = _VERSION.fullmatch(image_version.strip())
     if image_match is None:
         return ContractCheck(False, f"its {CONTRACT_LABEL} label {image_version!r} is not MAJOR[.MINOR]")

@@ -13,7 +13,7 @@ makes it refused. A pulled image is checked before it is tagged, so a refused im
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 from workers.catalog import harness as catalog_harness
@@ -106,8 +106,12 @@ def nowhere_message(request: EnsureRequest, alias: str, tried: list[str], revisi
     return "\n".join(lines)
 
 
-def stale_message(alias: str, image_revision: str | None, revision: BuildRevision, request: EnsureRequest) -> str:
-    built_from = f"revision {image_revision}" if image_revision else f"an image without a {REVISION_LABEL} label"
+def stale_message(
+    alias: str, image_revision: str | None, revision: BuildRevision, request: EnsureRequest
+) -> str:
+    built_from = (
+        f"revision {image_revision}" if image_revision else f"an image without a {REVISION_LABEL} label"
+    )
     make, _ = build_commands(request.harness, request.alias_tag)
     return (
         f"{alias} is stale: it was built from {built_from}, the build context is now at {revision.revision}; "
@@ -116,10 +120,8 @@ def stale_message(alias: str, image_revision: str | None, revision: BuildRevisio
 
 
 def refused_message(reference: str, reason: str, request: EnsureRequest) -> str:
-    return (
-        f"refusing {reference}: {reason}.\n"
-        f"An image built from this checkout speaks its contract; {_build_hint(request.harness, request.alias_tag)}"
-    )
+    hint = _build_hint(request.harness, request.alias_tag)
+    return f"refusing {reference}: {reason}.\nAn image built from this checkout speaks its contract; {hint}"
 
 
 def _last_line(text: str) -> str:
@@ -127,7 +129,7 @@ def _last_line(text: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def _registry_attempt(request: EnsureRequest, revision: BuildRevision) -> str | None:
+def _registry_attempt(request: EnsureRequest) -> str | None:
     """Why no registry is tried, or None when one is."""
     if request.offline:
         return "registry: not contacted (--offline)"
@@ -157,7 +159,7 @@ def ensure(
         if local is not None:
             return _use_local(request, engine, alias, local, revision, rebuild, say)
         tried = [f"local alias {alias}: not present"]
-        skipped = _registry_attempt(request, revision)
+        skipped = _registry_attempt(request)
         if skipped is not None:
             tried.append(skipped)
             raise EnsureFailed(nowhere_message(request, alias, tried, revision), EXIT_UNAVAILABLE)

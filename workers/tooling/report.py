@@ -53,7 +53,9 @@ class LiveProgress:
         self.console = console
         self.rows: dict[str, list[str]] = {name: ["queued", ""] for name in harnesses}
         self.started: dict[str, float] = {}
-        self.live = Live(self._render(), console=console, refresh_per_second=4) if console.is_terminal else None
+        self.live = (
+            Live(self._render(), console=console, refresh_per_second=4) if console.is_terminal else None
+        )
 
     def __enter__(self) -> LiveProgress:
         if self.live is not None:
@@ -96,16 +98,24 @@ class LiveProgress:
 
 
 def summary_table(run: BuildRun) -> Table:
-    table = Table(title=f"worker images ({run.request.environment}, revision {run.request.revision.revision})")
+    table = Table(
+        title=f"worker images ({run.request.environment}, revision {run.request.revision.revision})"
+    )
     for column in ("image", "tags", "digest", "size", "seconds"):
         table.add_column(column, justify="right" if column in ("size", "seconds") else "left")
     for result in run.results:
         if result.ok:
             table.add_row(
-                result.image, ", ".join(result.tags), _digest_cell(result), _sizes(result), f"{result.seconds:.0f}"
+                result.image,
+                ", ".join(result.tags),
+                _digest_cell(result),
+                _sizes(result),
+                f"{result.seconds:.0f}",
             )
         else:
-            table.add_row(result.image, ", ".join(result.tags), Text("FAILED", style="red"), "", f"{result.seconds:.0f}")
+            table.add_row(
+                result.image, ", ".join(result.tags), Text("FAILED", style="red"), "", f"{result.seconds:.0f}"
+            )
     return table
 
 
@@ -131,7 +141,9 @@ def markdown_summary(run: BuildRun) -> str:
         tags = " ".join(f"`{tag}`" for tag in result.tags)
         if result.ok:
             digest = f"`{_digest_cell(result)}`" if _digest_cell(result) else ""
-            lines.append(f"| `{result.image}` | {tags} | {digest} | {_sizes(result)} | {result.seconds:.0f} |")
+            lines.append(
+                f"| `{result.image}` | {tags} | {digest} | {_sizes(result)} | {result.seconds:.0f} |"
+            )
         else:
             lines.append(f"| `{result.image}` | {tags} | **failed** |  | {result.seconds:.0f} |")
     failed = [result for result in run.results if not result.ok]
@@ -139,7 +151,10 @@ def markdown_summary(run: BuildRun) -> str:
         lines += ["", f"**{result.harness} failed:**", "", "```", str(result.error), "```"]
     pushed = "pushed to " + str(request.registry) if request.push else "not pushed"
     platforms = ", ".join(map(str, request.platforms)) or "engine default"
-    lines += ["", f"{len(run.results) - len(failed)} of {len(run.results)} built; {pushed}; platforms: {platforms}."]
+    lines += [
+        "",
+        f"{len(run.results) - len(failed)} of {len(run.results)} built; {pushed}; platforms: {platforms}.",
+    ]
     return "\n".join(lines) + "\n"
 
 

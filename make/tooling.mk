@@ -1,0 +1,32 @@
+# Local image tooling (`python -m workers`): build, push and ensure worker images on the local Docker engine.
+#
+#   make images [PUSH=1 REGISTRY=host[:port][/prefix]] [PLATFORM=linux/amd64,linux/arm64] [IMAGE_ENV=dev]
+#   make image HARNESS=claude [same options; HARNESS may name several, space or comma separated]
+#   make ensure HARNESS=claude [VERSION=<revision>|dev] [REGISTRY=…] [OFFLINE=1] [REBUILD=1]
+#
+# REGISTRY defaults to $VIBERATOR_REGISTRY and the docker binary to $VIBERATOR_DOCKER (see README).
+
+IMAGE_ENV ?= dev
+WORKERS_CLI = $(RUN) python -m workers
+_yes = $(filter 1 yes true,$(1))
+
+_tooling_flags = --env "$(IMAGE_ENV)" $(if $(REGISTRY),--registry "$(REGISTRY)") \
+	$(if $(ALIAS_TAG),--alias-tag "$(ALIAS_TAG)")
+_build_flags = $(_tooling_flags) $(if $(REVISION),--revision "$(REVISION)") \
+	$(if $(PLATFORM),--platform "$(PLATFORM)") $(if $(call _yes,$(PUSH)),--push)
+_ensure_flags = $(_tooling_flags) $(if $(VERSION),--version "$(VERSION)") \
+	$(if $(call _yes,$(OFFLINE)),--offline) $(if $(call _yes,$(REBUILD)),--rebuild)
+
+.PHONY: images image ensure
+images: deps ## Build every harness image (PUSH=1 REGISTRY=…, PLATFORM=…, IMAGE_ENV=…)
+	@$(WORKERS_CLI) build all $(_build_flags)
+
+image: deps ## Build one harness image: HARNESS=claude (options as for images)
+	$(if $(HARNESS),,$(error HARNESS is required, e.g. make image HARNESS=claude))
+	@$(WORKERS_CLI) build $(subst $(comma), ,$(HARNESS)) $(_build_flags)
+
+ensure: deps ## Local alias of HARNESS's image, else pull it (VERSION, REGISTRY, OFFLINE=1, REBUILD=1)
+	$(if $(HARNESS),,$(error HARNESS is required, e.g. make ensure HARNESS=claude))
+	@$(WORKERS_CLI) ensure "$(HARNESS)" $(_ensure_flags)
+
+comma := ,

@@ -1,0 +1,66 @@
+"""`python -m offline_plan`: plan a stack offline and print it (rich text) or emit one JSON document.
+
+Exit codes: 0 planned; 2 invalid config (one message naming each key path and value, nothing planned).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from components.config import ConfigError, ConfigIssue
+from offline_plan.engine import PROJECT_DIR, plan_stack_file
+from offline_plan.render import render_plan
+
+EXIT_INVALID_CONFIG = 2
+
+
+def _stack_outputs(pairs: list[str]) -> dict[str, Any]:
+    outputs: dict[str, Any] = {}
+    for pair in pairs:
+        stack, sep, path = pair.partition("=")
+        if not sep or stack.count("/") != 2:
+            raise ConfigError(
+                [ConfigIssue(path="--stack-outputs", value=pair, message="expected <org>/<project>/<stack>=<file.json>")]
+            )
+        try:
+            outputs[stack] = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as error:
+            raise ConfigError([ConfigIssue(path="--stack-outputs", value=pair, message=str(error))]) from None
+    return outputs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--stack", default="dev", help="plan Pulumi.<stack>.yaml of this project (default: dev)")
+    source.add_argument("--config", type=Path, help="plan any Pulumi.<name>.yaml; the stack name comes from the file")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--preview", action="store_true", help="plan as `pulumi preview` sees it: digests unknown")
+    parser.add_argument(
+        "--stack-outputs",
+        action="append",
+        default=[],
+        metavar="ORG/PROJECT/STACK=FILE",
+        help="outputs of a referenced stack (default: plan this project's stack of that name first)",
+    )
+    args = parser.parse_args(argv)
+    path = args.config or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
+    try:
+        plan = plan_stack_file(path, preview=args.preview, stack_outputs=_stack_outputs(args.stack_outputs))
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID_CONFIG
+    if args.format == "json":
+        json.dump(plan.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        render_plan(plan)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

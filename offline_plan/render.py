@@ -1,0 +1,68 @@
+"""The human view of a plan: resources grouped under their component with their key inputs, then outputs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.tree import Tree
+
+from offline_plan.engine import Plan, Registration
+from offline_plan.placeholders import ACCOUNT
+
+KEY_INPUTS: dict[str, tuple[str, ...]] = {
+    "aws:ecr/repository:Repository": ("name", "imageTagMutability", "forceDelete"),
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": ("policy",),
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": ("policy",),
+    "docker-build:index:Image": ("target", "platforms", "tags", "push"),
+    "aws:lambda/function:Function": ("name", "imageUri", "architectures", "memorySize", "timeout"),
+    "aws:ecs/taskDefinition:TaskDefinition": ("family", "cpu", "memory", "runtimePlatform"),
+    "aws:ecs/cluster:Cluster": ("name",),
+    "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
+    "aws:iam/rolePolicy:RolePolicy": ("policy",),
+    "aws:ec2/securityGroup:SecurityGroup": ("name",),
+}
+
+
+def _summary(resource: Registration) -> str:
+    shown = []
+    for key in KEY_INPUTS.get(resource.type, ()):
+        if key not in resource.inputs:
+            continue
+        value = resource.inputs[key]
+        if key == "policy" and isinstance(value, str):
+            value = f"{len(json.loads(value).get('rules', json.loads(value).get('Statement', [])))} rules/statements"
+        shown.append(f"[dim]{key}=[/dim]{json.dumps(value) if not isinstance(value, str) else value}")
+    flags = [flag for flag, on in (("protect", resource.protect), ("retainOnDelete", resource.retain_on_delete)) if on]
+    if flags:
+        shown.append(f"[yellow]{', '.join(flags)}[/yellow]")
+    return "  ".join(shown)
+
+
+def render_plan(plan: Plan, console: Console | None = None) -> None:
+    console = console or Console()
+    mode = "preview (digests unknown)" if plan.preview else "up"
+    root = Tree(f"[bold]{plan.project}[/bold] / stack [bold]{plan.stack}[/bold]  [dim]({mode})[/dim]")
+    nodes: dict[str, Tree] = {}
+    for resource in plan.resources:
+        parent = nodes.get(resource.parent or "", root)
+        label = f"[cyan]{resource.type}[/cyan] [bold]{resource.name}[/bold]"
+        summary = _summary(resource)
+        nodes[f"{resource.type}::{resource.name}"] = parent.add(f"{label}  {summary}" if summary else label)
+    for read in plan.reads:
+        root.add(f"[magenta]read {read.type}[/magenta] [bold]{read.inputs.get('id', read.name)}[/bold]")
+    console.print(root)
+    console.print(f"{len(plan.resources)} resources ({sum(r.custom for r in plan.resources)} cloud resources)")
+    console.print(Panel(_outputs_text(plan.outputs), title="stack outputs", expand=False))
+    for warning in plan.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(
+        f"[dim]Offline plan: computed values are deterministic placeholders (account {ACCOUNT}, the stack's "
+        "region, digests derived from the build inputs); nothing was sent to AWS.[/dim]"
+    )
+
+
+def _outputs_text(outputs: Any) -> str:
+    return json.dumps(outputs, indent=2, sort_keys=True)
