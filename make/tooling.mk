@@ -4,6 +4,8 @@
 #   make image HARNESS=claude [same options; HARNESS may name several, space or comma separated]
 #   make ensure HARNESS=claude [VERSION=<revision>|dev] [REGISTRY=…] [OFFLINE=1] [REBUILD=1]
 #
+# BUILD_ARGS="NAME=VALUE …" passes extra build args, e.g. the offline base images where Docker Hub is out of
+# reach: BUILD_ARGS="NODE_BASE=viberator-base/node:22-trixie-slim SLIM_BASE=viberator-base/debian:trixie-slim".
 # REGISTRY defaults to $VIBERATOR_REGISTRY and the docker binary to $VIBERATOR_DOCKER (see README).
 
 IMAGE_ENV ?= dev
@@ -11,7 +13,7 @@ WORKERS_CLI = $(RUN) python -m workers
 _yes = $(filter 1 yes true,$(1))
 
 _tooling_flags = --env "$(IMAGE_ENV)" $(if $(REGISTRY),--registry "$(REGISTRY)") \
-	$(if $(ALIAS_TAG),--alias-tag "$(ALIAS_TAG)")
+	$(if $(ALIAS_TAG),--alias-tag "$(ALIAS_TAG)") $(if $(BUILD_ARGS),--build-arg "$(BUILD_ARGS)")
 _build_flags = $(_tooling_flags) $(if $(REVISION),--revision "$(REVISION)") \
 	$(if $(PLATFORM),--platform "$(PLATFORM)") $(if $(call _yes,$(PUSH)),--push)
 _ensure_flags = $(_tooling_flags) $(if $(VERSION),--version "$(VERSION)") \

@@ -38,6 +38,9 @@ OUTPUT_DIR = REPO_ROOT / "build" / "images"
 """Build logs and the Markdown summary (the repository ignores `/build/`)."""
 
 ALL = "all"
+_RESERVED_ARGS = ("REVISION", "SOURCE_DATE_EPOCH")
+"""Derived from the revision, so the label, the tags and the layer timestamps always agree."""
+_BUILD_ARG = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)", re.DOTALL)
 
 
 class BuildError(ValueError):
@@ -58,6 +61,8 @@ class BuildRequest:
     """Also push the global `latest` tag, as a stack with `viberator:pushLatest` would."""
     alias_tag: str = LOCAL_ALIAS_TAG
     ca_bundle: Path | None = None
+    build_args: tuple[tuple[str, str], ...] = ()
+    """Extra `--build-arg`s, e.g. the offline base images (`NODE_BASE=…`) where Docker Hub is out of reach."""
     timeout: float = 3600.0
     """Seconds one harness's build (all its platforms) may take; a cold multi-agent build is the longest."""
     log_dir: Path = OUTPUT_DIR / "logs"
@@ -67,6 +72,9 @@ class BuildRequest:
             raise BuildError("name at least one harness, or `all`")
         if self.push and self.registry is None:
             raise BuildError("--push needs --registry HOST[/PREFIX]")
+        reserved = {name for name, _ in self.build_args} & set(_RESERVED_ARGS)
+        if reserved:
+            raise BuildError(f"build arg {', '.join(sorted(reserved))} is set by the tool; use --revision")
         if len(self.platforms) > 1 and not self.push:
             raise BuildError(
                 "several platforms make a manifest list, which only a registry can hold: "
@@ -92,6 +100,17 @@ def select_harnesses(names: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def parse_build_args(values: list[str]) -> tuple[tuple[str, str], ...]:
+    """`NAME=VALUE` strings (each may hold several, space separated, as make passes them) → pairs."""
+    pairs = []
+    for word in (word for value in values for word in value.split()):
+        match = _BUILD_ARG.fullmatch(word)
+        if match is None:
+            raise BuildError(f"build arg {word!r}: expected NAME=VALUE")
+        pairs.append((match["name"], match["value"]))
+    return tuple(pairs)
+
+
 def ca_bundle_from_environment() -> Path | None:
     value = os.environ.get(CA_BUNDLE_ENV_VAR)
     if not value:
@@ -108,6 +127,7 @@ class HarnessPlan:
 
     harness: str
     tags: tuple[str, ...]
+    """Every tag the build gives the image, the local alias included when there is one."""
     local_references: tuple[str, ...]
     """Bare-name references the engine keeps, the alias last (single-platform builds only)."""
     registry_references: tuple[str, ...]
@@ -123,7 +143,9 @@ def plan(request: BuildRequest) -> list[HarnessPlan]:
     plans = []
     for name in request.harnesses:
         local: tuple[str, ...] = ()
+        shown = tags
         if not request.multi_platform:
+            shown = (*tags, request.alias_tag)
             local = (
                 *(image_reference(repository_name(name), tag) for tag in tags),
                 alias_reference(name, request.alias_tag),
@@ -131,7 +153,7 @@ def plan(request: BuildRequest) -> list[HarnessPlan]:
         pushed: tuple[str, ...] = ()
         if request.push and request.registry is not None:
             pushed = tuple(request.registry.reference(name, tag) for tag in tags)
-        plans.append(HarnessPlan(name, tags, local, pushed))
+        plans.append(HarnessPlan(name, shown, local, pushed))
     return plans
 
 
@@ -159,6 +181,8 @@ def build_options(
     ]
     if platform is not None:
         options += ["--platform", str(platform)]
+    for name, value in request.build_args:
+        options += ["--build-arg", f"{name}={value}"]
     if request.ca_bundle is not None:
         options += ["--secret", f"id={CA_SECRET_ID},src={request.ca_bundle}"]
     for reference in references:

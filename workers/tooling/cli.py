@@ -96,6 +96,13 @@ def parser() -> argparse.ArgumentParser:
         default=LOCAL_ALIAS_TAG,
         help=f"tag of the local alias the Docker worker runs (default {LOCAL_ALIAS_TAG})",
     )
+    common.add_argument(
+        "--build-arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra build arg for (re)builds, repeatable (e.g. NODE_BASE=… for offline base images)",
+    )
 
     b = commands.add_parser(
         "build", parents=[common], help="build (and push) harness images", description=BUILD_DESCRIPTION
@@ -144,6 +151,14 @@ def _progress_console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def _table_console() -> Console:
+    console = Console(highlight=False)
+    # Off a terminal (CI logs, pipes) rich assumes 80 columns and would elide the digests.
+    if not console.is_terminal:
+        console.width = max(console.width, 200)
+    return console
+
+
 def _build_request(args: argparse.Namespace, revision: BuildRevision) -> build.BuildRequest:
     return build.BuildRequest(
         harnesses=build.select_harnesses(args.harnesses),
@@ -155,6 +170,7 @@ def _build_request(args: argparse.Namespace, revision: BuildRevision) -> build.B
         push_latest=args.push_latest,
         alias_tag=args.alias_tag,
         ca_bundle=build.ca_bundle_from_environment(),
+        build_args=build.parse_build_args(args.build_arg),
         timeout=args.timeout,
     )
 
@@ -175,7 +191,7 @@ def run_build(args: argparse.Namespace, engine: Engine) -> int:
     build.preflight(request, engine)
     with LiveProgress(console, request.harnesses) as progress:
         outcome = build.run(request, engine, progress)
-    Console(highlight=False).print(summary_table(outcome))
+    _table_console().print(summary_table(outcome))
     if not outcome.ok:
         console.print(failures(outcome))
     summary, append = _summary_target(args.summary)
@@ -205,6 +221,7 @@ def run_ensure(args: argparse.Namespace, engine: Engine) -> int:
             revision=revision,
             alias_tag=args.alias_tag,
             ca_bundle=build.ca_bundle_from_environment(),
+            build_args=build.parse_build_args(args.build_arg),
         )
         with LiveProgress(console, build_request.harnesses) as progress:
             outcome = build.run(build_request, engine, progress)

@@ -82,7 +82,7 @@ class LiveProgress:
         self.started.setdefault(harness, time.monotonic())
         self.rows[harness] = [text, ""]
         if self.live is None:
-            self.console.print(f"[{harness}] {text}", highlight=False)
+            self.console.print(f"[{harness}] {text}", markup=False, highlight=False)
         self._refresh()
 
     def line(self, harness: str, text: str) -> None:
@@ -93,7 +93,7 @@ class LiveProgress:
         state = f"done in {result.seconds:.0f}s" if result.ok else "FAILED"
         self.rows[result.harness] = [state, "" if result.ok else f"log: {result.log}"]
         if self.live is None:
-            self.console.print(f"[{result.harness}] {state}", highlight=False)
+            self.console.print(f"[{result.harness}] {state}", markup=False, highlight=False)
         self._refresh()
 
 

@@ -1,0 +1,63 @@
+"""Shared fixtures: the recording mocks (via the offline plan engine) and the committed stacks' plans.
+
+`record` runs a program under the same engine `make plan` uses; every call gets fresh config, a fresh root
+stack and a fresh event loop, duplicate URNs fail the run, and a test that recorded nothing fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file, run_program
+
+COMMITTED_STACKS = sorted(path.name for path in PROJECT_DIR.glob("Pulumi.*.yaml"))
+
+Recorder = Callable[..., Plan]
+
+
+@pytest.fixture
+def record() -> Iterator[Recorder]:
+    plans: list[Plan] = []
+
+    def run(
+        program: Callable[[], Awaitable[None] | None],
+        *,
+        stack: str = "dev",
+        config: Mapping[str, str] | None = None,
+        preview: bool = False,
+    ) -> Plan:
+        plan = run_program(
+            stack, {"aws:region": "us-east-1", **(config or {})}, program=program, preview=preview
+        )
+        plans.append(plan)
+        return plan
+
+    yield run
+    assert plans and all(plan.resources for plan in plans), "the test registered no resources"
+
+
+@cache
+def committed_plan(file_name: str, preview: bool = False) -> Plan:
+    """The plan of a committed `Pulumi.<stack>.yaml` (cached: the program is deterministic)."""
+    plan = plan_stack_file(PROJECT_DIR / file_name, preview=preview)
+    assert plan.resources, f"{file_name} registered no resources"
+    return plan
+
+
+@pytest.fixture(params=COMMITTED_STACKS)
+def stack_plan(request: pytest.FixtureRequest) -> Plan:
+    return committed_plan(request.param)
+
+
+def inputs_of(plan: Plan, type_: str) -> dict[str, dict[str, Any]]:
+    """Inputs of every resource of one type, by resource name."""
+    return {r.name: r.inputs for r in plan.of_type(type_)}
+
+
+def project_file(name: str) -> Path:
+    return PROJECT_DIR / name

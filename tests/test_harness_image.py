@@ -1,0 +1,155 @@
+"""HarnessImage under recording mocks: the exact inputs of the repository, lifecycle policy and image."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from components.harness_image import HarnessImage, HarnessImageArgs
+from tests.conftest import Recorder
+from workers.catalog import HARNESSES
+
+REGISTRY = "000000000000.dkr.ecr.us-east-1.amazonaws.com"
+ARGS = HarnessImageArgs(
+    harness=HARNESSES["claude"], environment="dev", revision="0123456789ab", source_date_epoch=1_700_000_000
+)
+
+
+def build(args: HarnessImageArgs = ARGS):  # noqa: ANN201 - a program for the recorder
+    return lambda: HarnessImage(args.harness.name, args)
+
+
+def test_children_are_parented_and_named_after_the_component(record: Recorder) -> None:
+    plan = record(build())
+    assert [(r.type, r.name, r.parent) for r in plan.resources] == [
+        ("viberator:workers:HarnessImage", "claude", None),
+        ("aws:ecr/repository:Repository", "claude-repository", "viberator:workers:HarnessImage::claude"),
+        ("aws:ecr/lifecyclePolicy:LifecyclePolicy", "claude-lifecycle", "viberator:workers:HarnessImage::claude"),
+        ("docker-build:index:Image", "claude-image", "viberator:workers:HarnessImage::claude"),
+    ]
+
+
+def test_repository_is_immutable_scanned_and_encrypted(record: Recorder) -> None:
+    repository = record(build()).named("claude-repository")
+    assert repository.inputs == {
+        "name": "viberator-worker-claude",
+        "imageTagMutability": "IMMUTABLE_WITH_EXCLUSION",
+        "imageTagMutabilityExclusionFilters": [
+            {"filter": "latest", "filterType": "WILDCARD"},
+            {"filter": "*-latest", "filterType": "WILDCARD"},
+            {"filter": "buildcache", "filterType": "WILDCARD"},
+        ],
+        "imageScanningConfiguration": {"scanOnPush": True},
+        "encryptionConfigurations": [{"encryptionType": "KMS"}],
+        "forceDelete": False,
+    }
+    assert (repository.protect, repository.retain_on_delete) == (False, False)
+
+
+def test_production_repository_is_protected(record: Recorder) -> None:
+    repository = record(build(replace(ARGS, protect=True))).named("claude-repository")
+    assert repository.protect is True
+    assert repository.inputs["forceDelete"] is False
+
+
+def test_lifecycle_keeps_n_images_per_environment_and_expires_untagged(record: Recorder) -> None:
+    args = replace(ARGS, keep_images=12, lifecycle_environments=("dev", "staging"))
+    policy = json.loads(record(build(args)).named("claude-lifecycle").inputs["policy"])
+    assert policy["rules"] == [
+        {
+            "rulePriority": 1,
+            "description": "Keep the newest 12 dev images",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPrefixList": ["dev-"],
+                "countType": "imageCountMoreThan",
+                "countNumber": 12,
+            },
+            "action": {"type": "expire"},
+        },
+        {
+            "rulePriority": 2,
+            "description": "Keep the newest 12 staging images",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPrefixList": ["staging-"],
+                "countType": "imageCountMoreThan",
+                "countNumber": 12,
+            },
+            "action": {"type": "expire"},
+        },
+        {
+            "rulePriority": 3,
+            "description": "Expire untagged manifests after 7 days",
+            "selection": {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 7,
+            },
+            "action": {"type": "expire"},
+        },
+    ]
+
+
+def test_image_build_inputs(record: Recorder) -> None:
+    image = record(build()).named("claude-image")
+    repository = f"{REGISTRY}/viberator-worker-claude"
+    assert image.retain_on_delete is True
+    inputs = image.inputs
+    assert inputs["context"] == {"location": "workers/image"}
+    assert inputs["dockerfile"] == {"location": "workers/image/Dockerfile"}
+    assert inputs["target"] == "claude"
+    assert inputs["platforms"] == ["linux/amd64"]
+    assert inputs["push"] is True
+    assert inputs["buildOnPreview"] is False
+    assert inputs["buildArgs"] == {"REVISION": "0123456789ab", "SOURCE_DATE_EPOCH": "1700000000"}
+    assert inputs["tags"] == [f"{repository}:dev-0123456789ab", f"{repository}:dev-latest", f"{repository}:latest"]
+    assert inputs["cacheFrom"] == [{"registry": {"ref": f"{repository}:buildcache"}}]
+    (cache_to,) = inputs["cacheTo"]
+    assert {k: cache_to["registry"][k] for k in ("ref", "mode", "imageManifest", "ociMediaTypes")} == {
+        "ref": f"{repository}:buildcache",
+        "mode": "max",
+        "imageManifest": True,
+        "ociMediaTypes": True,
+    }
+    # Credentials come from the ECR token invoke; the password makes the whole registries input a secret.
+    assert inputs["registries"] == "[secret]"
+    assert "exports" not in inputs  # push=True exports to the registry; nothing adds an attestation index
+
+
+def test_latest_can_be_switched_off_and_platform_overridden(record: Recorder) -> None:
+    inputs = record(build(replace(ARGS, push_latest=False, platform="linux/arm64"))).named("claude-image").inputs
+    assert [tag.rsplit(":", 1)[1] for tag in inputs["tags"]] == ["dev-0123456789ab", "dev-latest"]
+    assert inputs["platforms"] == ["linux/arm64"]
+
+
+def test_existing_repositories_are_looked_up_not_created(record: Recorder) -> None:
+    plan = record(build(replace(ARGS, create_repository=False, push_latest=False)))
+    assert [r.type for r in plan.resources] == ["viberator:workers:HarnessImage", "docker-build:index:Image"]
+    assert plan.named("claude-image").inputs["tags"][0] == f"{REGISTRY}/viberator-worker-claude:dev-0123456789ab"
+
+
+def test_consumer_accounts_get_a_pull_policy_including_their_lambda_service(record: Recorder) -> None:
+    plan = record(build(replace(ARGS, consumer_accounts=("111122223333",))))
+    policy = json.loads(plan.named("claude-consumers").inputs["policy"])
+    account, service = policy["Statement"]
+    assert account["Principal"] == {"AWS": ["arn:aws:iam::111122223333:root"]}
+    assert account["Action"] == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    assert service["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert service["Condition"] == {
+        "StringLike": {"aws:sourceARN": ["arn:aws:lambda:*:111122223333:function:viberator-*"]}
+    }
+
+
+def test_outputs_pin_the_digest(record: Recorder) -> None:
+    outputs: dict[str, object] = {}
+
+    def program() -> None:
+        image = HarnessImage("claude", ARGS)
+        image.image_uri.apply(lambda uri: outputs.setdefault("uri", uri))
+        image.digest.apply(lambda digest: outputs.setdefault("digest", digest))
+
+    record(program)
+    assert outputs["uri"] == f"{REGISTRY}/viberator-worker-claude@{outputs['digest']}"
+    assert str(outputs["digest"]).startswith("sha256:") and len(str(outputs["digest"])) == 71

@@ -1,0 +1,123 @@
+"""Runs one agent process: streams its output, enforces the timeout, stops it on request.
+
+The agent runs in its own process group so that stopping it also stops whatever it spawned (shells, language
+servers, test runs): SIGTERM to the group first, SIGKILL after a grace period.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import BinaryIO, Literal
+
+from viberator_worker.contract import OUTPUT_TAIL_BYTES
+
+STOP_GRACE_SECONDS = 10.0
+"""Between SIGTERM and SIGKILL. ECS waits 30 s by default after its own SIGTERM; this leaves time to write
+the result."""
+
+POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    status: Literal["succeeded", "failed", "timed_out", "cancelled"]
+    exit_code: int | None
+    output_tail: str
+    error: str | None
+
+
+class _Tail:
+    """Keeps the last `limit` bytes of a stream while it is copied to `sink`."""
+
+    def __init__(self, limit: int, sink: BinaryIO) -> None:
+        self._chunks: deque[bytes] = deque()
+        self._size = 0
+        self._limit = limit
+        self._sink = sink
+
+    def pump(self, source: BinaryIO) -> None:
+        for chunk in iter(lambda: source.read1(65536), b""):
+            self._sink.write(chunk)
+            self._sink.flush()
+            self._chunks.append(chunk)
+            self._size += len(chunk)
+            while self._size - len(self._chunks[0]) >= self._limit:
+                self._size -= len(self._chunks.popleft())
+
+    def text(self) -> str:
+        return b"".join(self._chunks)[-self._limit :].decode("utf-8", errors="replace")
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass  # already gone
+
+
+def _stop(process: subprocess.Popen[bytes], grace: float) -> None:
+    _signal_group(process, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _signal_group(process, signal.SIGKILL)
+        process.wait()
+
+
+def run_agent(
+    argv: list[str],
+    *,
+    cwd: str,
+    env: dict[str, str],
+    timeout_seconds: float,
+    stop_requested: threading.Event,
+    sink: BinaryIO,
+    grace_seconds: float = STOP_GRACE_SECONDS,
+) -> RunOutcome:
+    """Runs `argv` to completion, timeout or `stop_requested`, copying its combined output to `sink`."""
+    try:
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return RunOutcome("failed", None, "", f"could not start {argv[0]}: {exc}")
+
+    tail = _Tail(OUTPUT_TAIL_BYTES, sink)
+    assert process.stdout is not None
+    reader = threading.Thread(target=tail.pump, args=(process.stdout,), daemon=True)
+    reader.start()
+
+    deadline = time.monotonic() + timeout_seconds
+    status: Literal["timed_out", "cancelled"] | None = None
+    while process.poll() is None:
+        if stop_requested.is_set():
+            status = "cancelled"
+        elif time.monotonic() >= deadline:
+            status = "timed_out"
+        if status is not None:
+            _stop(process, grace_seconds)
+            break
+        stop_requested.wait(POLL_SECONDS)
+    # The reader ends at EOF, which a surviving grandchild holding the pipe could delay: bounded wait.
+    reader.join(timeout=grace_seconds)
+
+    exit_code = process.returncode
+    if status == "timed_out":
+        return RunOutcome(status, exit_code, tail.text(), f"agent exceeded timeout of {timeout_seconds:g} s")
+    if status == "cancelled":
+        return RunOutcome(status, exit_code, tail.text(), "worker received SIGTERM; agent stopped")
+    if exit_code == 0:
+        return RunOutcome("succeeded", 0, tail.text(), None)
+    return RunOutcome("failed", exit_code, tail.text(), f"agent exited with code {exit_code}")
