@@ -40,7 +40,6 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
 from pydantic.alias_generators import to_camel
@@ -79,6 +78,8 @@ NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
 ACCOUNT_ID_PATTERN = r"^\d{12}$"
+VPC_ID_PATTERN = r"^vpc-[0-9a-f]{8,17}$"
+SUBNET_ID_PATTERN = r"^subnet-[0-9a-f]{8,17}$"
 STACK_REFERENCE_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 
 RESERVED_ENV_PREFIXES = ("AWS_", "LAMBDA_", "_HANDLER", "VIBERATOR_SECRET_ARNS")
@@ -185,13 +186,6 @@ class _ClankerBase(_Model):
             )
         return environment
 
-    @model_validator(mode="after")
-    def _env_and_secrets_disjoint(self) -> _ClankerBase:
-        both = sorted(set(self.environment) & set(self.secrets))
-        if both:
-            raise ValueError(f"{', '.join(both)} set in both environment and secrets")
-        return self
-
 
 class LambdaClankerConfig(_ClankerBase):
     target: Literal["lambda"]
@@ -235,8 +229,8 @@ ClankerConfig = Annotated[
 
 
 class NetworkConfig(_Model):
-    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$")
-    subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(min_length=1)
+    vpc_id: str = Field(pattern=VPC_ID_PATTERN)
+    subnet_ids: list[Annotated[str, Field(pattern=SUBNET_ID_PATTERN)]] = Field(min_length=1)
     assign_public_ip: bool = Field(False, description="Private subnets with NAT need no public IP.")
 
 
@@ -372,6 +366,14 @@ def _cross_field_issues(config: StackConfig) -> list[ConfigIssue]:
                 )
             )
         seen.setdefault(clanker.name, i)
+        for variable in sorted(set(clanker.environment) & set(clanker.secrets)):
+            issues.append(
+                ConfigIssue(
+                    path=f"{path}.environment.{variable}",
+                    value=clanker.environment[variable],
+                    message=f"{variable} set in both environment and secrets: keep only the secret",
+                )
+            )
         if len(clanker.name) > name_limit:
             issues.append(
                 ConfigIssue(
@@ -459,6 +461,8 @@ PATTERN_HINTS = {
     ENV_VAR_PATTERN: "an environment variable name: letters, digits and underscores, not starting with a digit",
     SECRET_ARN_PATTERN: "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)",
     ACCOUNT_ID_PATTERN: "must be a 12-digit AWS account id",
+    VPC_ID_PATTERN: "must be a VPC id (vpc- and 8 or 17 hex digits)",
+    SUBNET_ID_PATTERN: "must be a subnet id (subnet- and 8 or 17 hex digits)",
     STACK_REFERENCE_PATTERN: "must be a fully qualified stack name <org>/<project>/<stack>",
 }
 
@@ -480,7 +484,11 @@ def _issue(data: Mapping[str, Any], error: Mapping[str, Any]) -> ConfigIssue:
     loc = tuple(error["loc"])
     if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         loc = (*loc, "target")  # the discriminator key is what the user got wrong
-    value = REDACTED if error["type"] == CREDENTIAL_ERROR else _value_at(data, loc)
+    value = _value_at(data, loc)
+    # A credential pasted into any key (say, an API key where a secret ARN belongs) is never echoed back.
+    looks_like_credential = isinstance(value, str) and SECRET_LOOKING_VALUE.match(value.strip())
+    if error["type"] == CREDENTIAL_ERROR or looks_like_credential:
+        value = REDACTED
     return ConfigIssue(path=_path(loc), value=value, message=_message(error))
 
 

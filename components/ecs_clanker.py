@@ -87,7 +87,9 @@ class EcsClanker(pulumi.ComponentResource):
             retention_in_days=args.log_retention_days,
             opts=child,
         )
-        execution_role = iam.Role(f"{name}-execution-role", assume_role_policy=ECS_TASKS_ASSUME_ROLE, opts=child)
+        execution_role = iam.Role(
+            f"{name}-execution-role", assume_role_policy=ECS_TASKS_ASSUME_ROLE, opts=child
+        )
         iam.RolePolicy(
             f"{name}-execution-policy",
             role=execution_role.id,

@@ -41,16 +41,18 @@ class ExportedImage(BaseModel):
         return f"arn:{partition}:ecr:{match['region']}:{match['account']}:repository/{match['name']}"
 
 
-def promoted_images(
-    config: StackConfig, exported: Any, source_environment: str
-) -> dict[str, ImageRef]:
+def promoted_images(config: StackConfig, exported: Any, source_environment: str) -> dict[str, ImageRef]:
     """The images this stack's clankers run, checked against what the image stack exports."""
     assert config.images is not None
     source = config.images.from_
     issues: list[ConfigIssue] = []
     if not isinstance(exported, dict):
         raise ConfigError(
-            [ConfigIssue(path=f"{NAMESPACE}:images.from", value=source, message="that stack exports no `images`")]
+            [
+                ConfigIssue(
+                    path=f"{NAMESPACE}:images.from", value=source, message="that stack exports no `images`"
+                )
+            ]
         )
     wanted = config.images.harnesses or sorted(exported)
     for i, harness in enumerate(config.images.harnesses or []):

@@ -33,6 +33,11 @@ UNKNOWN_TEXT = "(known after apply)"
 SECRET_TEXT = "[secret]"
 
 
+class DuplicateUrnError(Exception):
+    def __init__(self, urns: list[str]):
+        super().__init__(f"duplicate URN (two resources share a type and name): {', '.join(urns)}")
+
+
 @dataclass(frozen=True)
 class Registration:
     urn: str
@@ -110,13 +115,17 @@ class RecordingMonitor(mocks.MockMonitor):
         super().__init__(placeholders)
         self.plan = plan
         self.stack_urn: str | None = None
+        self.seen_urns: set[str] = set()
+        self.duplicate_urns: list[str] = []
 
     def _registration(self, request: Any, urn: str, custom: bool) -> Registration:
         return Registration(
             urn=urn,
             type=request.type,
             name=request.name,
-            parent=_type_and_name(request.parent) if request.parent and request.parent != self.stack_urn else None,
+            parent=_type_and_name(request.parent)
+            if request.parent and request.parent != self.stack_urn
+            else None,
             custom=custom,
             inputs=_plain(rpc.deserialize_properties(request.object, keep_unknowns=True)),
             protect=bool(getattr(request, "protect", False)),
@@ -128,8 +137,11 @@ class RecordingMonitor(mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = urn
             return super().RegisterResource(request)
-        if urn in self.resources or any(r.urn == urn for r in self.plan.resources):
-            raise ValueError(f"duplicate URN {urn}: two resources share a type and name")
+        if urn in self.seen_urns:
+            # The real engine rejects this; the mock monitor would silently overwrite. Reported after the run,
+            # because raising inside the RPC thread leaves the program's event loop half-finished.
+            self.duplicate_urns.append(urn)
+        self.seen_urns.add(urn)
         self.plan.resources.append(self._registration(request, urn, bool(request.custom)))
         return super().RegisterResource(request)
 
@@ -171,7 +183,13 @@ def stack_file_config(path: Path) -> tuple[dict[str, str], list[str]]:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise ConfigError(
-            [ConfigIssue(path=str(path), value=None, message=f"malformed YAML{where}: {getattr(error, 'problem', error)}")]
+            [
+                ConfigIssue(
+                    path=str(path),
+                    value=None,
+                    message=f"malformed YAML{where}: {getattr(error, 'problem', error)}",
+                )
+            ]
         ) from None
     if document is None and not path.exists():
         raise ConfigError([ConfigIssue(path=str(path), value=None, message="no such stack config file")])
@@ -240,6 +258,8 @@ def run_program(
         loop.close()
         asyncio.set_event_loop(None)
         runtime_config.set_all_config({}, [])
+    if monitor.duplicate_urns:
+        raise DuplicateUrnError(monitor.duplicate_urns)
     return plan
 
 
@@ -248,7 +268,11 @@ def stack_name_of(path: Path) -> str:
     name = path.name
     if not (name.startswith("Pulumi.") and name.endswith((".yaml", ".yml"))):
         raise ConfigError(
-            [ConfigIssue(path=str(path), value=name, message="a stack config file is named Pulumi.<stack>.yaml")]
+            [
+                ConfigIssue(
+                    path=str(path), value=name, message="a stack config file is named Pulumi.<stack>.yaml"
+                )
+            ]
         )
     return name.removeprefix("Pulumi.").rsplit(".", 1)[0]
 

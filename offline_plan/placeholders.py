@@ -26,6 +26,11 @@ def _hash(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _auto_name(logical: str) -> str:
+    """Pulumi's auto-naming: the logical name plus a random suffix (here derived from the name)."""
+    return f"{logical}-{_hash(logical)[:7]}"
+
+
 def image_digest(inputs: Mapping[str, Any]) -> str:
     """A digest that changes exactly when the inputs that decide the image's content change."""
     content = {k: v for k, v in inputs.items() if k not in NON_CONTENT_IMAGE_INPUTS}
@@ -70,18 +75,26 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         return {"__id": digest, "digest": digest, "ref": f"{inputs['tags'][0]}@{digest}"}
 
     def _role(self, name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
-        physical = f"{name}-{_hash(name)[:7]}"
+        physical = _auto_name(name)
         return {"__id": physical, "name": physical, "arn": f"arn:aws:iam::{ACCOUNT}:role/{physical}"}
 
-    def _log_group(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        return {"__id": inputs["name"], "arn": f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{inputs['name']}"}
+    def _log_group(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        group = inputs.get("name") or _auto_name(name)
+        return {
+            "__id": group,
+            "name": group,
+            "arn": f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{group}",
+        }
 
     def _function(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         arn = f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{inputs['name']}"
         return {"__id": inputs["name"], "arn": arn, "qualifiedArn": f"{arn}:$LATEST", "version": "$LATEST"}
 
     def _cluster(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        return {"__id": inputs["name"], "arn": f"arn:aws:ecs:{self.region}:{ACCOUNT}:cluster/{inputs['name']}"}
+        return {
+            "__id": inputs["name"],
+            "arn": f"arn:aws:ecs:{self.region}:{ACCOUNT}:cluster/{inputs['name']}",
+        }
 
     def _task_definition(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         family = inputs["family"]
@@ -125,7 +138,11 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         }
 
     def _get_repository(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"id": args["name"], "imageTagMutability": "IMMUTABLE_WITH_EXCLUSION", **self._repository(args["name"])}
+        return {
+            "id": args["name"],
+            "imageTagMutability": "IMMUTABLE_WITH_EXCLUSION",
+            **self._repository(args["name"]),
+        }
 
     def _get_vpc(self, _args: dict[str, Any]) -> dict[str, Any]:
         return {"id": VPC_ID, "default": True, "cidrBlock": "172.31.0.0/16"}

@@ -24,7 +24,11 @@ def test_children_are_parented_and_named_after_the_component(record: Recorder) -
     assert [(r.type, r.name, r.parent) for r in plan.resources] == [
         ("viberator:workers:HarnessImage", "claude", None),
         ("aws:ecr/repository:Repository", "claude-repository", "viberator:workers:HarnessImage::claude"),
-        ("aws:ecr/lifecyclePolicy:LifecyclePolicy", "claude-lifecycle", "viberator:workers:HarnessImage::claude"),
+        (
+            "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+            "claude-lifecycle",
+            "viberator:workers:HarnessImage::claude",
+        ),
         ("docker-build:index:Image", "claude-image", "viberator:workers:HarnessImage::claude"),
     ]
 
@@ -104,7 +108,11 @@ def test_image_build_inputs(record: Recorder) -> None:
     assert inputs["push"] is True
     assert inputs["buildOnPreview"] is False
     assert inputs["buildArgs"] == {"REVISION": "0123456789ab", "SOURCE_DATE_EPOCH": "1700000000"}
-    assert inputs["tags"] == [f"{repository}:dev-0123456789ab", f"{repository}:dev-latest", f"{repository}:latest"]
+    assert inputs["tags"] == [
+        f"{repository}:dev-0123456789ab",
+        f"{repository}:dev-latest",
+        f"{repository}:latest",
+    ]
     assert inputs["cacheFrom"] == [{"registry": {"ref": f"{repository}:buildcache"}}]
     (cache_to,) = inputs["cacheTo"]
     assert {k: cache_to["registry"][k] for k in ("ref", "mode", "imageManifest", "ociMediaTypes")} == {
@@ -119,7 +127,9 @@ def test_image_build_inputs(record: Recorder) -> None:
 
 
 def test_latest_can_be_switched_off_and_platform_overridden(record: Recorder) -> None:
-    inputs = record(build(replace(ARGS, push_latest=False, platform="linux/arm64"))).named("claude-image").inputs
+    inputs = (
+        record(build(replace(ARGS, push_latest=False, platform="linux/arm64"))).named("claude-image").inputs
+    )
     assert [tag.rsplit(":", 1)[1] for tag in inputs["tags"]] == ["dev-0123456789ab", "dev-latest"]
     assert inputs["platforms"] == ["linux/arm64"]
 
@@ -127,7 +137,9 @@ def test_latest_can_be_switched_off_and_platform_overridden(record: Recorder) ->
 def test_existing_repositories_are_looked_up_not_created(record: Recorder) -> None:
     plan = record(build(replace(ARGS, create_repository=False, push_latest=False)))
     assert [r.type for r in plan.resources] == ["viberator:workers:HarnessImage", "docker-build:index:Image"]
-    assert plan.named("claude-image").inputs["tags"][0] == f"{REGISTRY}/viberator-worker-claude:dev-0123456789ab"
+    assert (
+        plan.named("claude-image").inputs["tags"][0] == f"{REGISTRY}/viberator-worker-claude:dev-0123456789ab"
+    )
 
 
 def test_consumer_accounts_get_a_pull_policy_including_their_lambda_service(record: Recorder) -> None:

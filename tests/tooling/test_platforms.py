@@ -50,5 +50,9 @@ def test_disabled_handler_is_reported(tmp_path: Path) -> None:
 
 
 def test_enabled_fix_binary_handler_passes(tmp_path: Path) -> None:
-    _handler(tmp_path, "qemu-aarch64", "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POCF\n")
+    _handler(
+        tmp_path,
+        "qemu-aarch64",
+        "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POCF\n",
+    )
     assert missing_emulation((ARM64,), "amd64", tmp_path) == []

@@ -6,6 +6,7 @@ servers, test runs): SIGTERM to the group first, SIGKILL after a grace period.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -55,10 +56,8 @@ class _Tail:
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # the whole group already exited
         os.killpg(process.pid, signum)
-    except ProcessLookupError:
-        pass  # already gone
 
 
 def _stop(process: subprocess.Popen[bytes], grace: float) -> None:

@@ -22,6 +22,7 @@ from viberator_worker.sigv4 import Credentials, signed_headers
 
 SECRET_ARNS_VAR = "VIBERATOR_SECRET_ARNS"
 TIMEOUT_SECONDS = 10.0
+GET_SECRET_VALUE_TARGET = "secretsmanager.GetSecretValue"
 _ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:(?P<region>[a-z0-9-]+):\d{12}:secret:.+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -32,9 +33,10 @@ class SecretResolutionError(RuntimeError):
 
 def _credentials(env: Mapping[str, str]) -> Credentials:
     try:
-        return Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env.get("AWS_SESSION_TOKEN"))
+        access_key, secret_key = env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
     except KeyError as missing:
         raise SecretResolutionError(f"{SECRET_ARNS_VAR} is set but {missing.args[0]} is not") from None
+    return Credentials(access_key, secret_key, env.get("AWS_SESSION_TOKEN"))
 
 
 def _endpoint(env: Mapping[str, str], region: str) -> str:
@@ -52,7 +54,7 @@ def get_secret_value(arn: str, *, env: Mapping[str, str]) -> str:
     body = json.dumps({"SecretId": arn}).encode()
     headers = signed_headers(
         url=url,
-        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "secretsmanager.GetSecretValue"},
+        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": GET_SECRET_VALUE_TARGET},
         body=body,
         credentials=_credentials(env),
         region=region,

@@ -1,0 +1,353 @@
+"""`python -m workers ensure` against the real engine and a registry on 127.0.0.1 (real-build tier).
+
+The images here are tiny (one file `FROM scratch`, labelled like a worker image), so these tests wait on
+nothing but the engine. Each test uses its own alias tag and its own registry, so they neither disturb nor
+depend on the worker images other tests build, and a failure leaves nothing behind that the next run trips
+over.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from workers.catalog import BUILD_CONTEXT
+from workers.tooling.contract import CONTRACT_LABEL, REVISION_LABEL, tool_contract
+from workers.tooling.engine import Engine, EngineError
+from workers.tooling.ensure import EXIT_REFUSED, build_commands
+from workers.tooling.references import Registry, alias_reference, current_revision, version_tag
+
+pytestmark = pytest.mark.images
+
+REPO_ROOT = BUILD_CONTEXT.parents[1]
+HARNESS = "kimi"
+ENGINE_SCRIPT = REPO_ROOT / ".ci" / "docker-engine.sh"
+REGISTRY_BINARY = "/usr/bin/docker-registry"
+BOUND_SECONDS = 10.0
+"""The issue's bound for an unreachable registry, measured around the whole CLI process."""
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    """The local engine, started by the real-build tier's own script when none answers."""
+    engine = Engine()
+    try:
+        engine.server()
+    except EngineError:
+        subprocess.run(["bash", str(ENGINE_SCRIPT), "start"], check=True)
+        engine.server()
+    return engine
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class LoopbackRegistry:
+    """Debian's docker-registry on a port of its own, storing under the test's temp directory."""
+
+    address: str
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def registry(self) -> Registry:
+        return Registry.parse(self.address)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[LoopbackRegistry]:
+    if not os.access(REGISTRY_BINARY, os.X_OK):
+        pytest.fail(f"{REGISTRY_BINARY} missing: the real-build tier installs Debian's docker-registry")
+    address = f"127.0.0.1:{_free_port()}"
+    config = tmp_path / "registry.yml"
+    config.write_text(
+        "version: 0.1\nlog: {level: error}\n"
+        f"storage: {{filesystem: {{rootdirectory: {tmp_path / 'data'}}}}}\nhttp: {{addr: {address}}}\n"
+    )
+    process = subprocess.Popen(
+        [REGISTRY_BINARY, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    served = LoopbackRegistry(address, process)
+    deadline = time.monotonic() + 10
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", int(address.rsplit(":", 1)[1]))) == 0:
+                break
+        if time.monotonic() > deadline:
+            served.stop()
+            pytest.fail(f"docker-registry did not listen on {address}")
+        time.sleep(0.1)
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def silent_registry() -> Iterator[str]:
+    """A loopback port that accepts connections and never answers: a registry behind a dead proxy."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    listener.close()
+
+
+@dataclass
+class Scratch:
+    """A per-test alias tag, and every reference the test made; all untagged afterwards."""
+
+    scratch: Scratch
+    references: list[str]
+
+    @property
+    def alias(self) -> str:
+        return alias_reference(HARNESS, self.alias_tag)
+
+    def track(self, reference: str) -> str:
+        self.references.append(reference)
+        return reference
+
+
+@pytest.fixture
+def scratch(engine: Engine) -> Iterator[Scratch]:
+    made = Scratch(f"tooling-test-{uuid.uuid4().hex[:8]}", [])
+    yield made
+    references = [made.alias, *made.references]
+    subprocess.run([engine.binary, "image", "rm", "--force", *references], capture_output=True, check=False)
+
+
+@dataclass(frozen=True)
+class Tiny:
+    reference: str
+    image_id: str
+
+
+def tiny_image(
+    engine: Engine, scratch: Scratch, tmp_path: Path, *, revision: str, contract: str | None = None
+) -> Tiny:
+    """A one-file image labelled like a worker image (FROM scratch: nothing to pull)."""
+    context = tmp_path / f"context-{uuid.uuid4().hex[:6]}"
+    context.mkdir()
+    (context / "marker").write_text(uuid.uuid4().hex)
+    (context / "Dockerfile").write_text(
+        "FROM scratch\nCOPY marker /marker\n"
+        f'LABEL {REVISION_LABEL}="{revision}" {CONTRACT_LABEL}="{contract or tool_contract()}"\n'
+    )
+    reference = scratch.track(f"tooling-test-image-{uuid.uuid4().hex[:8]}:built")
+    subprocess.run(
+        [engine.binary, "build", "--quiet", "--tag", reference, str(context)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+    )
+    info = engine.inspect(reference)
+    assert info is not None
+    return Tiny(reference, info.id)
+
+
+def push(engine: Engine, scratch: Scratch, image: Tiny, target: str) -> None:
+    engine.tag(image.reference, scratch.track(target))
+    subprocess.run([engine.binary, "push", target], check=True, capture_output=True)
+    # Only the registry keeps it: the pull under test must really fetch it.
+    engine.remove(target)
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+def ensure(*args: str, env: dict[str, str] | None = None) -> Run:
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-m", "workers", "ensure", HARNESS, *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "VIBERATOR_REGISTRY": "", **(env or {})},
+    )
+    return Run(completed.returncode, completed.stdout, completed.stderr, time.monotonic() - started)
+
+
+def default_remote(registry: LoopbackRegistry) -> str:
+    return registry.registry.reference(HARNESS, version_tag("dev", None, current_revision().revision))
+
+
+def test_local_alias_is_used_without_contacting_the_registry(
+    engine: Engine, tmp_path: Path, scratch: Scratch, silent_registry: str
+) -> None:
+    image = tiny_image(engine, scratch, tmp_path, revision=current_revision().revision)
+    alias = scratch.alias
+    engine.tag(image.reference, alias)
+
+    # A silent registry would cost the full answer timeout if it were contacted.
+    run = ensure("--alias-tag", scratch.alias_tag, "--registry", silent_registry)
+
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == alias
+    assert "ready (local)" in run.stderr and "stale" not in run.stderr
+    assert run.seconds < 5
+
+
+def test_missing_alias_is_pulled_from_the_registry_and_tagged(
+    engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry
+) -> None:
+    image = tiny_image(engine, scratch, tmp_path, revision=current_revision().revision)
+    remote = default_remote(registry)
+    push(engine, scratch, image, remote)
+    alias = scratch.alias
+
+    run = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address)
+
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == alias
+    assert f"pulled from {remote}" in run.stderr
+    local = engine.inspect(alias)
+    assert local is not None and local.id == image.image_id
+
+    again = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address)
+    assert again.returncode == 0 and "ready (local)" in again.stderr
+
+
+def test_version_dev_pulls_the_floating_tag(
+    engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry
+) -> None:
+    image = tiny_image(engine, scratch, tmp_path, revision="0123abcd4567")
+    push(engine, scratch, image, registry.registry.reference(HARNESS, "dev-latest"))
+
+    run = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address, "--version", "dev")
+
+    assert run.returncode == 0, run.stderr
+    assert f"pulled from {registry.address}/viberator-worker-{HARNESS}:dev-latest" in run.stderr
+
+
+def test_a_version_the_registry_lacks_fails_naming_it(
+    engine: Engine, scratch: Scratch, registry: LoopbackRegistry
+) -> None:
+    run = ensure(
+        "--alias-tag", scratch.alias_tag, "--registry", registry.address, "--version", "feedbeef0000"
+    )
+
+    assert run.returncode == 1
+    assert (
+        f"{registry.address}/viberator-worker-{HARNESS}:dev-feedbeef0000: not found in the registry"
+        in run.stderr
+    )
+    assert engine.inspect(scratch.alias) is None
+
+
+def test_a_stopped_registry_fails_fast_with_the_build_command(
+    engine: Engine, scratch: Scratch, registry: LoopbackRegistry
+) -> None:
+    registry.stop()
+
+    run = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address)
+
+    assert run.returncode == 1
+    assert run.seconds < BOUND_SECONDS
+    assert "registry unreachable" in run.stderr and "connection refused" in run.stderr
+    make, direct = build_commands(HARNESS, scratch.alias_tag)
+    assert make in run.stderr and direct in run.stderr
+
+
+def test_a_registry_that_never_answers_fails_within_the_bound(scratch: Scratch, silent_registry: str) -> None:
+    run = ensure("--alias-tag", scratch.alias_tag, "--registry", silent_registry)
+
+    assert run.returncode == 1
+    assert run.seconds < BOUND_SECONDS
+    assert "registry unreachable" in run.stderr and "no answer after 8 s" in run.stderr
+
+
+def test_an_image_nowhere_prints_how_to_build_it(engine: Engine, scratch: Scratch) -> None:
+    run = ensure("--alias-tag", scratch.alias_tag, "--offline")
+
+    assert run.returncode == 1
+    alias = scratch.alias
+    assert f"local alias {alias}: not present" in run.stderr
+    assert "registry: not contacted (--offline)" in run.stderr
+    make, direct = build_commands(HARNESS, scratch.alias_tag)
+    assert make in run.stderr and direct in run.stderr
+
+
+def test_two_concurrent_ensures_pull_once_and_both_succeed(
+    engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry
+) -> None:
+    image = tiny_image(engine, scratch, tmp_path, revision=current_revision().revision)
+    push(engine, scratch, image, default_remote(registry))
+    argv = [sys.executable, "-m", "workers", "ensure", HARNESS, "--alias-tag", scratch.alias_tag]
+    argv += ["--registry", registry.address]
+
+    processes = [
+        subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=120) for process in processes]
+
+    alias = scratch.alias
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    assert [stdout.strip() for stdout, _ in outputs] == [alias, alias]
+    origins = sorted("pulled from" in stderr for _, stderr in outputs)
+    assert origins == [False, True], outputs
+
+
+def test_a_stale_alias_is_reported(engine: Engine, tmp_path: Path, scratch: Scratch) -> None:
+    image = tiny_image(engine, scratch, tmp_path, revision="0123abcd4567")
+    engine.tag(image.reference, scratch.alias)
+
+    run = ensure("--alias-tag", scratch.alias_tag, "--offline")
+
+    assert run.returncode == 0, run.stderr
+    assert "is stale: it was built from revision 0123abcd4567" in run.stderr
+    assert "--rebuild" in run.stderr
+
+
+def test_an_image_with_another_job_contract_is_refused_and_not_aliased(
+    engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry
+) -> None:
+    image = tiny_image(engine, scratch, tmp_path, revision=current_revision().revision, contract="99")
+    push(engine, scratch, image, default_remote(registry))
+
+    run = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address)
+
+    assert run.returncode == EXIT_REFUSED
+    assert "implements job contract 99" in run.stderr
+    assert engine.inspect(scratch.alias) is None

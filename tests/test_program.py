@@ -1,0 +1,318 @@
+"""The whole program, run per committed stack file exactly as `make plan` runs it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pulumi
+import pytest
+import yaml
+
+from components.outputs import outputs_schema
+from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file, run_program, stack_file_config
+from tests.conftest import Recorder, committed_plan
+from workers.catalog import HARNESS_NAMES
+
+PINNED = re.compile(
+    r"^000000000000\.dkr\.ecr\.us-east-1\.amazonaws\.com/viberator-worker-[a-z-]+@sha256:[0-9a-f]{64}$"
+)
+UNKNOWN = "(known after apply)"
+
+
+def test_outputs_match_the_schema(stack_plan: Plan) -> None:
+    jsonschema.validate(stack_plan.outputs, outputs_schema())
+
+
+def test_the_schema_rejects_a_tag_where_a_digest_belongs(stack_plan: Plan) -> None:
+    outputs = json.loads(json.dumps(stack_plan.outputs))
+    image = next(iter(outputs["images"].values()))
+    image["imageUri"] = image["repositoryUrl"] + ":latest"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(outputs, outputs_schema())
+
+
+def test_lambda_clankers_run_the_image_their_deployment_config_names(stack_plan: Plan) -> None:
+    functions = {r.inputs["name"]: r.inputs for r in stack_plan.of_type("aws:lambda/function:Function")}
+    lambdas = {n: c for n, c in stack_plan.outputs["clankers"].items() if c["target"] == "lambda"}
+    assert lambdas, "every committed stack declares a lambda clanker"
+    assert len(functions) == len(lambdas)
+    for clanker in lambdas.values():
+        deployment = clanker["deploymentConfig"]
+        function = functions[deployment["functionName"]]
+        assert function["packageType"] == "Image"
+        assert function["imageUri"] == deployment["imageUri"]
+        assert function["architectures"] == [deployment["architecture"]]
+        if PINNED.match(deployment["imageUri"]):
+            assert deployment["imageUri"] == stack_plan.outputs["images"][clanker["agent"]]["imageUri"]
+
+
+def test_ecs_task_definitions_run_the_container_image_of_their_clanker(stack_plan: Plan) -> None:
+    tasks = {
+        r.inputs["family"]: r.inputs for r in stack_plan.of_type("aws:ecs/taskDefinition:TaskDefinition")
+    }
+    for clanker in stack_plan.outputs["clankers"].values():
+        if clanker["target"] != "ecs":
+            continue
+        deployment = clanker["deploymentConfig"]
+        (container,) = json.loads(tasks[deployment["family"]]["containerDefinitions"])
+        assert container["image"] == deployment["containerImage"]
+        assert container["name"] == deployment["containerName"]
+
+
+def test_dev_builds_all_nine_images() -> None:
+    plan = committed_plan("Pulumi.dev.yaml")
+    for type_ in (
+        "aws:ecr/repository:Repository",
+        "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+        "docker-build:index:Image",
+    ):
+        assert len(plan.of_type(type_)) == 9, type_
+    images = plan.outputs["images"]
+    assert sorted(images) == sorted(HARNESS_NAMES)
+    for harness, image in images.items():
+        assert image["imageUri"] == f"{image['repositoryUrl']}@{image['digest']}"
+        assert image["repositoryUrl"].endswith(f"/viberator-worker-{harness}")
+        assert PINNED.match(image["imageUri"])
+    for image in plan.of_type("docker-build:index:Image"):
+        assert image.retain_on_delete and len(image.inputs["platforms"]) == 1
+
+
+def test_dev_clankers_pin_digests_unless_floating() -> None:
+    plan = committed_plan("Pulumi.dev.yaml")
+    clankers = plan.outputs["clankers"]
+    assert clankers["codex-floating"]["deploymentConfig"]["imageUri"].endswith(
+        "/viberator-worker-codex:dev-latest"
+    )
+    assert (
+        clankers["local-kimi"]["deploymentConfig"]["containerImage"]
+        == plan.outputs["images"]["kimi"]["imageUri"]
+    )
+    assert (
+        clankers["claude-ecs"]["deploymentConfig"]["containerImage"]
+        == plan.outputs["images"]["claude-code-ecs"]["imageUri"]
+    )
+
+
+def test_prod_promotes_exactly_the_digests_dev_built() -> None:
+    dev, prod = committed_plan("Pulumi.dev.yaml"), committed_plan("Pulumi.prod.yaml")
+    assert not prod.of_type("docker-build:index:Image")
+    assert not prod.of_type("aws:ecr/repository:Repository")
+    assert [r.type for r in prod.reads] == ["pulumi:pulumi:StackReference"]
+    for clanker in prod.outputs["clankers"].values():
+        deployment = clanker["deploymentConfig"]
+        image = deployment.get("imageUri") or deployment["containerImage"]
+        assert image == dev.outputs["images"][clanker["agent"]]["imageUri"]
+
+
+def test_prod_protects_its_clankers_and_cluster() -> None:
+    prod = committed_plan("Pulumi.prod.yaml")
+    for resource in prod.of_type("aws:lambda/function:Function") + prod.of_type("aws:ecs/cluster:Cluster"):
+        assert resource.protect, resource.name
+
+
+def test_preview_leaves_digests_unknown() -> None:
+    plan = committed_plan("Pulumi.dev.yaml", preview=True)
+    assert plan.preview
+    assert {image["digest"] for image in plan.outputs["images"].values()} == {UNKNOWN}
+    functions = {r.name: r.inputs for r in plan.of_type("aws:lambda/function:Function")}
+    assert functions["multi-agent-function"]["imageUri"] == UNKNOWN
+    # A floating clanker does not wait for the build.
+    assert functions["codex-floating-function"]["imageUri"].endswith(":dev-latest")
+
+
+def _dev_config_with(mutate: Any) -> dict[str, str]:
+    config, _ = stack_file_config(PROJECT_DIR / "Pulumi.dev.yaml")
+    clankers = json.loads(config["viberator:clankers"])
+    mutate(clankers)
+    return {**config, "viberator:clankers": json.dumps(clankers)}
+
+
+def test_switching_an_agent_changes_only_that_clankers_image() -> None:
+    def to_codex(clankers: list[dict[str, Any]]) -> None:
+        clankers[0]["agent"] = "codex"
+
+    before = committed_plan("Pulumi.dev.yaml")
+    after = run_program("dev", _dev_config_with(to_codex))
+    before_inputs = {r.urn: r.inputs for r in before.resources}
+    after_inputs = {r.urn: r.inputs for r in after.resources}
+    assert before_inputs.keys() == after_inputs.keys(), "no resource is added or removed"
+    changed = {urn for urn in before_inputs if before_inputs[urn] != after_inputs[urn]}
+    assert [urn.rsplit("::", 1)[1] for urn in changed] == ["multi-agent-function"]
+    function = next(r for r in after.resources if r.name == "multi-agent-function")
+    assert function.inputs["imageUri"] == after.outputs["images"]["codex"]["imageUri"]
+    assert function.inputs["environment"]["variables"]["VIBERATOR_HARNESS"] == "codex"
+    assert function.inputs["name"] == "viberator-dev-multi-agent"  # same function, updated in place
+
+
+def test_duplicate_urns_fail_the_run(record: Recorder) -> None:
+    from pulumi_aws import cloudwatch
+
+    def twice() -> None:
+        cloudwatch.LogGroup("same", retention_in_days=1)
+        cloudwatch.LogGroup("same", retention_in_days=1)
+
+    with pytest.raises(Exception, match="duplicate URN"):
+        record(twice)
+    record(lambda: cloudwatch.LogGroup("once", retention_in_days=1))
+
+
+def test_runs_are_isolated(record: Recorder) -> None:
+    first = record(lambda: pulumi.export("x", 1) or __import__("pulumi_aws").cloudwatch.LogGroup("a"))
+    second = record(lambda: __import__("pulumi_aws").cloudwatch.LogGroup("b"))
+    assert [r.name for r in first.resources] == ["a"]
+    assert [r.name for r in second.resources] == ["b"]
+
+
+# --- The CLI, as `make plan` runs it. ---
+
+
+def run_plan(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "offline_plan", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_cli_json_is_one_document_with_the_documented_shape() -> None:
+    result = run_plan("--stack", "dev", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert set(document) == {"project", "stack", "resources", "outputs"}
+    assert (document["project"], document["stack"]) == ("viberator-workers", "dev")
+    resource = document["resources"][1]
+    assert set(resource) == {"urn", "type", "name", "parent", "custom", "inputs", "options"}
+    assert set(resource["options"]) == {"protect", "retainOnDelete"}
+
+
+def test_cli_invalid_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.broken.yaml"
+    stack.write_text(
+        yaml.safe_dump(
+            {
+                "config": {
+                    "aws:region": "us-east-1",
+                    "viberator:clankers": [
+                        {"name": "x", "agent": "claude", "target": "lambda", "memoryMb": 99999}
+                    ],
+                }
+            }
+        )
+    )
+    result = run_plan("--config", str(stack))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "viberator:clankers[0].memoryMb = 99999" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_plans_a_promoting_stack_from_given_outputs(tmp_path: Path) -> None:
+    dev_outputs = tmp_path / "dev.json"
+    dev_outputs.write_text(json.dumps(committed_plan("Pulumi.dev.yaml").outputs))
+    outputs = dict(committed_plan("Pulumi.dev.yaml").outputs)
+    outputs["images"] = {k: v for k, v in outputs["images"].items() if k != "claude-code-ecs"}
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps(outputs))
+    ok = run_plan(
+        "--stack",
+        "prod",
+        "--format",
+        "json",
+        "--stack-outputs",
+        f"viberator/viberator-workers/dev={dev_outputs}",
+    )
+    assert ok.returncode == 0, ok.stderr
+    missing = run_plan("--stack", "prod", "--stack-outputs", f"viberator/viberator-workers/dev={partial}")
+    assert missing.returncode == 2
+    assert (
+        'viberator:clankers[1].agent = "claude-code-ecs": the image stack viberator/viberator-workers/dev exports no claude-code-ecs image'
+        in missing.stderr
+    )
+
+
+# --- Image revisions follow the build context, not HEAD. ---
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
+
+
+def _image_inputs(cwd: Path) -> dict[str, Any]:
+    result = run_plan("--stack", "dev", "--format", "json", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return {
+        r["name"]: r["inputs"]
+        for r in json.loads(result.stdout)["resources"]
+        if r["type"] == "docker-build:index:Image"
+    }
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "project"
+    for name in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "README.md"):
+        if (PROJECT_DIR / name).exists():
+            shutil.copy(PROJECT_DIR / name, copy / name) if copy.exists() else (
+                copy.mkdir(),
+                shutil.copy(PROJECT_DIR / name, copy / name),
+            )
+    for package in ("components", "offline_plan", "workers"):
+        shutil.copytree(PROJECT_DIR / package, copy / package, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "README.md").write_text("readme\n")
+    _git(copy, "init", "-q")
+    _git(copy, "add", "-A")
+    _git(copy, "commit", "-qm", "initial")
+    return copy
+
+
+def test_an_unrelated_commit_changes_no_image_input(project_copy: Path) -> None:
+    before = _image_inputs(project_copy)
+    (project_copy / "README.md").write_text("a README-only change\n")
+    _git(project_copy, "commit", "-qam", "docs")
+    assert _image_inputs(project_copy) == before
+
+
+def test_a_build_context_change_moves_the_revision_and_dirty_never_reuses_a_clean_tag(
+    project_copy: Path,
+) -> None:
+    clean = _image_inputs(project_copy)["claude-image"]["buildArgs"]["REVISION"]
+    (project_copy / "workers" / "image" / "NOTE").write_text("uncommitted\n")
+    dirty = _image_inputs(project_copy)["claude-image"]["buildArgs"]["REVISION"]
+    assert dirty.startswith(f"{clean}-dirty-")
+    _git(project_copy, "add", "-A")
+    _git(project_copy, "commit", "-qm", "context change")
+    committed = _image_inputs(project_copy)["claude-image"]["buildArgs"]["REVISION"]
+    assert committed not in (clean, dirty) and "dirty" not in committed
+
+
+def test_without_git_the_revision_is_a_content_hash(tmp_path: Path) -> None:
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM scratch\n")
+    from workers.revision import build_revision
+
+    revision = build_revision(context)
+    assert revision.origin == "content" and revision.revision.startswith("content-")
+    assert revision.note and "no git history" in revision.note
+
+
+def test_plan_of_any_file_takes_the_stack_name_from_it(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.qa.yaml"
+    stack.write_text(yaml.safe_dump({"config": {"aws:region": "eu-west-1", "viberator:harnesses": ["kimi"]}}))
+    plan = plan_stack_file(stack)
+    assert plan.stack == "qa"
+    assert plan.outputs["environment"] == "qa"
+    assert (
+        plan.outputs["images"]["kimi"]["repositoryUrl"]
+        == "000000000000.dkr.ecr.eu-west-1.amazonaws.com/viberator-worker-kimi"
+    )

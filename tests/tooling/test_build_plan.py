@@ -1,0 +1,140 @@
+"""What `build` asks the engine for: tags, references and docker build options, all without Docker."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from workers.catalog import DOCKERFILE, HARNESS_NAMES
+from workers.naming import image_tags, repository_name
+from workers.revision import BuildRevision
+from workers.tooling.build import (
+    CA_SECRET_ID,
+    BuildError,
+    BuildRequest,
+    build_options,
+    parse_build_args,
+    plan,
+    platform_reference,
+    select_harnesses,
+    step_summary,
+)
+from workers.tooling.platforms import Platform, parse_platforms
+from workers.tooling.references import Registry
+
+REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=1700000000, origin="git")
+REGISTRY = Registry.parse("127.0.0.1:5000/ci")
+
+
+def request(**overrides: object) -> BuildRequest:
+    fields: dict[str, object] = {"harnesses": ("kimi",), "revision": REVISION, **overrides}
+    return BuildRequest(**fields)  # type: ignore[arg-type]
+
+
+def test_local_build_tags_what_the_pulumi_program_tags_plus_the_alias() -> None:
+    [kimi] = plan(request())
+    expected = image_tags("dev", REVISION.revision, push_latest=False)
+    assert kimi.tags == (*expected, "local")
+    assert kimi.local_references == (
+        *(f"{repository_name('kimi')}:{tag}" for tag in expected),
+        "viberator-worker-kimi:local",
+    )
+    assert kimi.registry_references == ()
+    assert kimi.image == "viberator-worker-kimi:dev-0123abcd4567"
+
+
+def test_push_adds_registry_references_with_the_same_tags() -> None:
+    [kimi] = plan(request(push=True, registry=REGISTRY, push_latest=True, environment="prod"))
+    assert kimi.registry_references == (
+        "127.0.0.1:5000/ci/viberator-worker-kimi:prod-0123abcd4567",
+        "127.0.0.1:5000/ci/viberator-worker-kimi:prod-latest",
+        "127.0.0.1:5000/ci/viberator-worker-kimi:latest",
+    )
+    assert kimi.image == kimi.registry_references[0]
+
+
+def test_multi_platform_builds_keep_nothing_locally_and_suffix_platform_images() -> None:
+    platforms = parse_platforms("linux/amd64,linux/arm64")
+    [kimi] = plan(request(push=True, registry=REGISTRY, platforms=platforms))
+    assert kimi.local_references == ()
+    assert "local" not in kimi.tags
+    assert platform_reference(kimi.image, platforms[1]) == (
+        "127.0.0.1:5000/ci/viberator-worker-kimi:dev-0123abcd4567-linux-arm64"
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "complaint"),
+    [
+        ({"push": True}, "--push needs --registry"),
+        ({"platforms": parse_platforms("linux/amd64,linux/arm64")}, "manifest list"),
+        ({"harnesses": ()}, "at least one harness"),
+        ({"build_args": (("REVISION", "x"),)}, "set by the tool"),
+    ],
+)
+def test_requests_that_cannot_work_are_rejected_up_front(
+    overrides: dict[str, object], complaint: str
+) -> None:
+    with pytest.raises(BuildError, match=re.escape(complaint)):
+        request(**overrides)
+
+
+def test_select_harnesses() -> None:
+    assert select_harnesses([]) == select_harnesses(["all"]) == HARNESS_NAMES
+    assert select_harnesses(["kimi", "claude", "kimi"]) == ("kimi", "claude")
+    with pytest.raises(BuildError, match="unknown harness 'nope'"):
+        select_harnesses(["nope"])
+    with pytest.raises(BuildError, match="cannot be combined"):
+        select_harnesses(["all", "kimi"])
+
+
+def test_build_options_carry_target_revision_epoch_secret_and_tags(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    options = build_options(
+        request(ca_bundle=bundle, build_args=(("NODE_BASE", "local/node:22"),)),
+        "kimi",
+        Platform.parse("linux/arm64"),
+        ("a:1", "b:2"),
+    )
+    pairs = list(zip(options[::2], options[1::2], strict=True))
+    assert ("--file", str(DOCKERFILE)) in pairs
+    assert ("--target", "kimi") in pairs
+    assert ("--network", "host") in pairs
+    assert ("--build-arg", "REVISION=0123abcd4567") in pairs
+    assert ("--build-arg", "SOURCE_DATE_EPOCH=1700000000") in pairs
+    assert ("--build-arg", "NODE_BASE=local/node:22") in pairs
+    assert ("--platform", "linux/arm64") in pairs
+    assert ("--secret", f"id={CA_SECRET_ID},src={bundle}") in pairs
+    assert [value for flag, value in pairs if flag == "--tag"] == ["a:1", "b:2"]
+
+
+def test_without_a_ca_bundle_or_platform_no_such_flags_are_passed() -> None:
+    options = build_options(request(), "kimi", None, ("a:1",))
+    assert "--secret" not in options and "--platform" not in options
+
+
+def test_the_dockerfile_mounts_the_secret_id_the_tool_passes() -> None:
+    assert f"--mount=type=secret,id={CA_SECRET_ID}" in DOCKERFILE.read_text()
+
+
+def test_the_dockerfile_reads_the_build_args_the_tool_sets() -> None:
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^ARG REVISION\b", text, re.MULTILINE)
+    assert re.search(r"^ARG SOURCE_DATE_EPOCH\b", text, re.MULTILINE)
+    for name in HARNESS_NAMES:
+        assert re.search(rf"^FROM \S+ AS {re.escape(name)}$", text, re.MULTILINE), name
+
+
+def test_parse_build_args_accepts_make_style_lists() -> None:
+    assert parse_build_args(["A=1 B=x=y", "C="]) == (("A", "1"), ("B", "x=y"), ("C", ""))
+    with pytest.raises(BuildError, match="NAME=VALUE"):
+        parse_build_args(["novalue"])
+
+
+def test_step_summary_reads_buildkit_plain_progress() -> None:
+    assert (
+        step_summary("#12 [kimi-payload 2/3] RUN apt-get update") == "[kimi-payload 2/3] RUN apt-get update"
+    )
+    assert step_summary("#12 sha256:abc 1.2MB / 3MB") is None

@@ -1,0 +1,147 @@
+"""The docker CLI wrapper against a fake docker binary: output parsing, error kinds, time bounds, the lock."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from workers.tooling.engine import (
+    DOCKER_ENV_VAR,
+    Engine,
+    EngineError,
+    PullError,
+    PullFailure,
+    StreamTimeout,
+    classify_pull_error,
+    docker_binary,
+    push_digest,
+    stream,
+)
+from workers.tooling.lock import LockTimeout, exclusive
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+@pytest.mark.parametrize(
+    ("output", "kind"),
+    [
+        ("manifest for r:t not found: manifest unknown: manifest unknown", PullFailure.NOT_FOUND),
+        (
+            'Get "http://127.0.0.1:5001/v2/": dial tcp 127.0.0.1:5001: connect: connection refused',
+            PullFailure.UNREACHABLE,
+        ),
+        ("Get https://x/v2/: dial tcp: lookup x: no such host", PullFailure.UNREACHABLE),
+        ("pull access denied for r, repository does not exist", PullFailure.UNAUTHORIZED),
+        ("no basic auth credentials", PullFailure.UNAUTHORIZED),
+        ("something else entirely", PullFailure.OTHER),
+    ],
+)
+def test_pull_errors_are_classified(output: str, kind: PullFailure) -> None:
+    assert classify_pull_error(output) is kind
+
+
+def test_push_digest_is_read_from_the_last_line() -> None:
+    output = f"abc: Pushed\ndev-1: digest: {DIGEST} size: 1234\n"
+    assert push_digest(output) == DIGEST
+    with pytest.raises(EngineError, match="no digest"):
+        push_digest("abc: Pushed\n")
+
+
+def test_docker_binary_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DOCKER_ENV_VAR, "/opt/docker/bin/docker")
+    assert docker_binary() == "/opt/docker/bin/docker"
+    assert Engine().binary == "/opt/docker/bin/docker"
+
+
+def test_stream_gives_up_on_a_silent_command_within_its_silence_bound() -> None:
+    started = time.monotonic()
+    with pytest.raises(StreamTimeout, match=r"no answer after 0\.5 s"):
+        stream(["sh", "-c", "sleep 30"], timeout=60, silence_timeout=0.5)
+    assert time.monotonic() - started < 5
+
+
+def test_stream_lets_a_talking_command_run_past_the_silence_bound() -> None:
+    lines: list[str] = []
+    result = stream(
+        ["sh", "-c", "echo one; sleep 0.6; echo two >&2"],
+        timeout=10,
+        silence_timeout=0.3,
+        on_line=lines.append,
+    )
+    assert result.returncode == 0 and lines == ["one", "two"]
+
+
+def test_stream_bounds_the_whole_run() -> None:
+    with pytest.raises(StreamTimeout, match=r"not finished after 0\.5 s"):
+        stream(["sh", "-c", "echo started; sleep 30"], timeout=0.5)
+
+
+@pytest.fixture
+def fake_docker(tmp_path: Path) -> Engine:
+    """A docker stand-in: `pull` fails as the daemon does for a missing tag; `inspect` knows one image."""
+    script = tmp_path / "docker"
+    script.write_text(
+        textwrap.dedent(
+            """\
+            #!/bin/sh
+            case "$1 $2" in
+            "pull present:1") echo "1: Pulling from present"; echo "Status: Downloaded"; exit 0 ;;
+            "pull "*) echo "Error response from daemon: manifest for $2 not found: manifest unknown" >&2
+                exit 1 ;;
+            "image inspect")
+                if [ "$3" = present:1 ]; then
+                    echo '[{"Id": "sha256:1", "Size": 42, "Os": "linux", "Architecture": "arm64",
+                            "RepoDigests": [], "Config": {"Labels": {"a": "b"}}}]'
+                else
+                    echo "Error: No such image: $3" >&2; exit 1
+                fi ;;
+            "version --format") echo "Cannot connect to the Docker daemon" >&2; exit 1 ;;
+            esac
+            """
+        )
+    )
+    script.chmod(0o755)
+    return Engine(str(script))
+
+
+def test_inspect_reads_labels_size_and_platform(fake_docker: Engine) -> None:
+    info = fake_docker.inspect("present:1")
+    assert info is not None
+    assert (info.labels, info.size, info.platform) == ({"a": "b"}, 42, "linux/arm64")
+    assert fake_docker.inspect("absent:1") is None
+
+
+def test_pull_failure_carries_its_kind_and_the_daemons_words(fake_docker: Engine) -> None:
+    fake_docker.pull("present:1", silence_timeout=5, timeout=5)
+    with pytest.raises(PullError) as failed:
+        fake_docker.pull("absent:1", silence_timeout=5, timeout=5)
+    assert failed.value.kind is PullFailure.NOT_FOUND
+    assert "manifest unknown" in failed.value.detail
+
+
+def test_no_engine_is_a_clear_error(fake_docker: Engine) -> None:
+    with pytest.raises(EngineError, match="no Docker engine answers"):
+        fake_docker.server()
+
+
+def test_a_missing_binary_names_the_setting() -> None:
+    with pytest.raises(EngineError, match=DOCKER_ENV_VAR):
+        Engine("/nonexistent/docker").inspect("x")
+
+
+def test_the_lock_is_exclusive_and_bounded(tmp_path: Path) -> None:
+    with exclusive("kimi:local", timeout=1, directory=tmp_path):
+        started = time.monotonic()
+        with (
+            pytest.raises(LockTimeout, match=r"more than 0\.3 s"),
+            exclusive("kimi:local", timeout=0.3, directory=tmp_path),
+        ):
+            pass
+        assert time.monotonic() - started < 2
+        with exclusive("claude:local", timeout=0.3, directory=tmp_path):
+            pass
+    with exclusive("kimi:local", timeout=0.3, directory=tmp_path):
+        pass

@@ -1,0 +1,199 @@
+"""`ensure`'s decisions and messages against an in-memory engine; the real engine is in tests/images."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from workers.revision import BuildRevision
+from workers.tooling.contract import CONTRACT_LABEL, REVISION_LABEL, tool_contract
+from workers.tooling.engine import ImageInfo, PullError, PullFailure, ServerInfo
+from workers.tooling.ensure import (
+    EXIT_REFUSED,
+    EXIT_UNAVAILABLE,
+    EnsureFailed,
+    EnsureRequest,
+    Source,
+    build_commands,
+    ensure,
+)
+from workers.tooling.references import Registry
+
+REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=0, origin="git")
+REGISTRY = Registry.parse("127.0.0.1:5000")
+ALIAS = "viberator-worker-kimi:local"
+REMOTE = "127.0.0.1:5000/viberator-worker-kimi:dev-0123abcd4567"
+
+
+def image(revision: str | None = REVISION.revision, contract: str | None = None) -> ImageInfo:
+    labels = {CONTRACT_LABEL: contract or tool_contract()}
+    if revision is not None:
+        labels[REVISION_LABEL] = revision
+    return ImageInfo(id="sha256:" + "1" * 64, labels=labels, size=1, repo_digests=(), platform="linux/amd64")
+
+
+@dataclass
+class FakeEngine:
+    """Images by reference, a registry by reference, and a log of every mutating call."""
+
+    images: dict[str, ImageInfo] = field(default_factory=dict)
+    registry: dict[str, ImageInfo] = field(default_factory=dict)
+    pull_failure: PullFailure | None = None
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+
+    def server(self) -> ServerInfo:
+        return ServerInfo("20.10", "linux", "amd64", "here")
+
+    def inspect(self, reference: str) -> ImageInfo | None:
+        return self.images.get(reference)
+
+    def pull(self, reference: str, *, silence_timeout: float, timeout: float) -> None:
+        self.calls.append(("pull", reference))
+        if self.pull_failure is not None:
+            raise PullError(self.pull_failure, "Error response from daemon: something\n")
+        if reference not in self.registry:
+            raise PullError(PullFailure.NOT_FOUND, f"manifest for {reference} not found: manifest unknown")
+        self.images[reference] = self.registry[reference]
+
+    def tag(self, source: str, target: str) -> None:
+        self.calls.append(("tag", source, target))
+        self.images[target] = self.images[source]
+
+
+def run(engine: FakeEngine, **overrides: object) -> tuple[object, list[str]]:
+    said: list[str] = []
+    fields: dict[str, object] = {"harness": "kimi", "registry": REGISTRY, **overrides}
+
+    def default_rebuild() -> None:
+        engine.calls.append(("rebuild",))
+        engine.images[ALIAS] = image()
+
+    result = ensure(
+        EnsureRequest(**fields),  # type: ignore[arg-type]
+        engine,  # type: ignore[arg-type]
+        revision=REVISION,
+        rebuild=default_rebuild,
+        say=said.append,
+    )
+    return result, said
+
+
+@pytest.fixture(autouse=True)
+def private_locks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lock files in the test's own directory, so a real `ensure` elsewhere on the machine never waits."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+
+def test_a_current_local_alias_is_used_without_touching_the_registry() -> None:
+    engine = FakeEngine(images={ALIAS: image()})
+    result, said = run(engine)
+    assert result.reference == ALIAS and result.source is Source.LOCAL  # type: ignore[attr-defined]
+    assert engine.calls == [] and said == []
+
+
+def test_a_missing_alias_is_pulled_at_this_checkouts_revision_and_tagged() -> None:
+    engine = FakeEngine(registry={REMOTE: image()})
+    result, _ = run(engine)
+    assert engine.calls == [("pull", REMOTE), ("tag", REMOTE, ALIAS)]
+    assert result.source is Source.PULLED and result.pulled_from == REMOTE  # type: ignore[attr-defined]
+
+
+def test_running_it_again_changes_nothing() -> None:
+    engine = FakeEngine(registry={REMOTE: image()})
+    run(engine)
+    calls = list(engine.calls)
+    result, _ = run(engine)
+    assert engine.calls == calls and result.source is Source.LOCAL  # type: ignore[attr-defined]
+
+
+def test_version_dev_pulls_the_floating_tag() -> None:
+    floating = "127.0.0.1:5000/viberator-worker-kimi:dev-latest"
+    engine = FakeEngine(registry={floating: image("older")})
+    run(engine, version="dev")
+    assert ("pull", floating) in engine.calls
+
+
+def test_a_stale_alias_is_reported_and_still_used() -> None:
+    engine = FakeEngine(images={ALIAS: image("feedbeef0000")})
+    result, said = run(engine)
+    assert result.source is Source.LOCAL  # type: ignore[attr-defined]
+    assert "stale" in said[0] and "feedbeef0000" in said[0] and REVISION.revision in said[0]
+    assert "--rebuild" in said[0]
+    assert engine.calls == []
+
+
+def test_an_alias_without_a_revision_label_is_stale() -> None:
+    engine = FakeEngine(images={ALIAS: image(None)})
+    _, said = run(engine)
+    assert f"without a {REVISION_LABEL} label" in said[0]
+
+
+def test_rebuild_replaces_a_stale_alias() -> None:
+    engine = FakeEngine(images={ALIAS: image("feedbeef0000")})
+    result, _ = run(engine, rebuild=True)
+    assert result.source is Source.BUILT and engine.calls == [("rebuild",)]  # type: ignore[attr-defined]
+
+
+def test_an_incompatible_local_alias_is_refused() -> None:
+    engine = FakeEngine(images={ALIAS: image(contract="99")})
+    with pytest.raises(EnsureFailed) as failed:
+        run(engine)
+    assert failed.value.exit_code == EXIT_REFUSED
+    assert f"refusing {ALIAS}" in failed.value.message and "job contract 99" in failed.value.message
+
+
+def test_an_incompatible_pulled_image_never_becomes_the_alias() -> None:
+    engine = FakeEngine(registry={REMOTE: image(contract="99")})
+    with pytest.raises(EnsureFailed) as failed:
+        run(engine)
+    assert failed.value.exit_code == EXIT_REFUSED
+    assert ALIAS not in engine.images
+    assert not any(call[0] == "tag" for call in engine.calls)
+
+
+def test_missing_everywhere_names_each_attempt_and_the_build_command() -> None:
+    engine = FakeEngine()
+    with pytest.raises(EnsureFailed) as failed:
+        run(engine)
+    message = failed.value.message
+    assert failed.value.exit_code == EXIT_UNAVAILABLE
+    assert f"local alias {ALIAS}: not present" in message
+    assert f"{REMOTE}: not found in the registry" in message
+    assert "make image HARNESS=kimi" in message and "python -m workers build kimi" in message
+
+
+def test_unreachable_registry_is_named_as_such() -> None:
+    engine = FakeEngine(pull_failure=PullFailure.UNREACHABLE)
+    with pytest.raises(EnsureFailed, match="registry unreachable"):
+        run(engine)
+
+
+def test_offline_never_pulls() -> None:
+    engine = FakeEngine(registry={REMOTE: image()})
+    with pytest.raises(EnsureFailed, match=r"not contacted \(--offline\)"):
+        run(engine, offline=True)
+    assert engine.calls == []
+
+
+def test_no_registry_configured_says_where_to_configure_one() -> None:
+    with pytest.raises(EnsureFailed, match=r"none configured \(--registry or \$VIBERATOR_REGISTRY\)"):
+        run(FakeEngine(), registry=None)
+
+
+def test_a_requested_older_version_notes_what_a_local_build_would_give() -> None:
+    with pytest.raises(EnsureFailed) as failed:
+        run(FakeEngine(), version="feedbeef0000")
+    assert "127.0.0.1:5000/viberator-worker-kimi:dev-feedbeef0000" in failed.value.message
+    assert f"this checkout's revision {REVISION.revision}" in failed.value.message
+
+
+def test_a_custom_alias_tag_is_carried_into_the_build_command() -> None:
+    assert build_commands("kimi", "mine") == (
+        "make image HARNESS=kimi ALIAS_TAG=mine",
+        "python -m workers build kimi --alias-tag mine",
+    )
+    with pytest.raises(EnsureFailed, match="ALIAS_TAG=mine"):
+        run(FakeEngine(), alias_tag="mine", offline=True)
