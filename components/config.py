@@ -10,7 +10,7 @@ The YAML shape (every key optional unless noted; README.md documents each with a
     viberator:harnesses: [claude, ...]    # default: all nine
     viberator:platform: linux/amd64       # default platform of every image
     viberator:harnessPlatforms: {claude: linux/arm64}
-    viberator:pushLatest: true            # push the global `latest` tag (default: true when repositories are created here)
+    viberator:pushLatest: true            # push the global `latest` tag (default: true if this stack owns the repos)
     viberator:keepImages: 30              # `<env>-*` images each repository keeps
     viberator:repositories: create        # create | existing (another stack in this account owns them)
     viberator:sharedEnvironments: []      # other environments that push into repositories this stack owns
@@ -41,8 +41,8 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from workers.catalog import HARNESS_NAMES
 
@@ -104,9 +104,7 @@ class ConfigIssue(BaseModel):
     message: str
 
     def __str__(self) -> str:
-        shown = (
-            repr(self.value) if self.value is _MISSING or self.value == REDACTED else json.dumps(self.value)
-        )
+        shown = repr(self.value) if self.value is _MISSING or self.value == REDACTED else json.dumps(self.value)
         if len(shown) > 80:
             shown = shown[:77] + "..."
         return f"{self.path} = {shown}: {self.message}"
@@ -223,9 +221,7 @@ class DockerClankerConfig(_ClankerBase):
     target: Literal["docker"]
 
 
-ClankerConfig = Annotated[
-    LambdaClankerConfig | EcsClankerConfig | DockerClankerConfig, Field(discriminator="target")
-]
+ClankerConfig = Annotated[LambdaClankerConfig | EcsClankerConfig | DockerClankerConfig, Field(discriminator="target")]
 
 
 class NetworkConfig(_Model):
@@ -284,9 +280,7 @@ class StackConfig(_Model):
     def platform_of(self, harness: str) -> str:
         return self.harness_platforms.get(harness, self.platform)
 
-    def clanker_architecture(
-        self, clanker: LambdaClankerConfig | EcsClankerConfig | DockerClankerConfig
-    ) -> str:
+    def clanker_architecture(self, clanker: LambdaClankerConfig | EcsClankerConfig | DockerClankerConfig) -> str:
         return clanker.architecture or ARCHITECTURE_OF_PLATFORM[self.platform_of(clanker.agent)]
 
 
@@ -305,9 +299,7 @@ def _cross_field_issues(config: StackConfig) -> list[ConfigIssue]:
                 )
             )
     if len(set(config.harnesses)) != len(config.harnesses):
-        issues.append(
-            ConfigIssue(path=f"{key}harnesses", value=config.harnesses, message="lists a harness twice")
-        )
+        issues.append(ConfigIssue(path=f"{key}harnesses", value=config.harnesses, message="lists a harness twice"))
     for harness in config.harness_platforms:
         if harness not in config.harnesses:
             issues.append(
@@ -320,9 +312,7 @@ def _cross_field_issues(config: StackConfig) -> list[ConfigIssue]:
     if config.images is not None:
         for i, name in enumerate(config.images.harnesses or []):
             if name not in HARNESS_NAMES:
-                issues.append(
-                    ConfigIssue(path=f"{key}images.harnesses[{i}]", value=name, message="unknown harness")
-                )
+                issues.append(ConfigIssue(path=f"{key}images.harnesses[{i}]", value=name, message="unknown harness"))
 
     if config.force_delete and (config.is_production or config.protect_resources):
         issues.append(
@@ -350,9 +340,7 @@ def _cross_field_issues(config: StackConfig) -> list[ConfigIssue]:
             )
         )
 
-    available = (
-        set(config.images.harnesses or HARNESS_NAMES) if config.images is not None else set(config.harnesses)
-    )
+    available = set(config.images.harnesses or HARNESS_NAMES) if config.images is not None else set(config.harnesses)
     seen: dict[str, int] = {}
     name_limit = LAMBDA_FUNCTION_NAME_MAX - len(f"{NAME_PREFIX}-{config.environment}-")
     for i, clanker in enumerate(config.clankers):
@@ -445,9 +433,9 @@ def _path(loc: tuple[str | int, ...]) -> str:
 def _value_at(data: Any, loc: tuple[str | int, ...]) -> Any:
     current = data
     for part in loc:
-        if isinstance(current, Mapping) and part in current:
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+        if (isinstance(current, Mapping) and part in current) or (
+            isinstance(current, list) and isinstance(part, int) and part < len(current)
+        ):
             current = current[part]
         elif part in ("lambda", "ecs", "docker", "[key]"):
             continue
@@ -459,7 +447,7 @@ def _value_at(data: Any, loc: tuple[str | int, ...]) -> Any:
 PATTERN_HINTS = {
     NAME_PATTERN: "use lowercase letters, digits and hyphens (not at either end)",
     ENV_VAR_PATTERN: "an environment variable name: letters, digits and underscores, not starting with a digit",
-    SECRET_ARN_PATTERN: "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)",
+    SECRET_ARN_PATTERN: "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:…)",
     ACCOUNT_ID_PATTERN: "must be a 12-digit AWS account id",
     VPC_ID_PATTERN: "must be a VPC id (vpc- and 8 or 17 hex digits)",
     SUBNET_ID_PATTERN: "must be a subnet id (subnet- and 8 or 17 hex digits)",

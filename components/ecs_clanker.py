@@ -43,9 +43,7 @@ class EcsClankerArgs:
     log_retention_days: int = 30
 
 
-def container_definitions(
-    args: EcsClankerArgs, clanker: str, image: str, log_group_name: str
-) -> list[dict[str, Any]]:
+def container_definitions(args: EcsClankerArgs, clanker: str, image: str, log_group_name: str) -> list[dict[str, Any]]:
     """The task's one container, in the shape of ECS RegisterTaskDefinition's `containerDefinitions`."""
     environment = {**args.environment, "VIBERATOR_HARNESS": args.harness, "VIBERATOR_CLANKER": clanker}
     return [
@@ -87,9 +85,7 @@ class EcsClanker(pulumi.ComponentResource):
             retention_in_days=args.log_retention_days,
             opts=child,
         )
-        execution_role = iam.Role(
-            f"{name}-execution-role", assume_role_policy=ECS_TASKS_ASSUME_ROLE, opts=child
-        )
+        execution_role = iam.Role(f"{name}-execution-role", assume_role_policy=ECS_TASKS_ASSUME_ROLE, opts=child)
         iam.RolePolicy(
             f"{name}-execution-policy",
             role=execution_role.id,

@@ -113,8 +113,7 @@ def cross_account_pull_policy(accounts: tuple[str, ...]) -> str:
                     "Condition": {
                         "StringLike": {
                             "aws:sourceARN": [
-                                f"arn:aws:lambda:*:{account}:function:{FUNCTION_NAME_PREFIX}*"
-                                for account in accounts
+                                f"arn:aws:lambda:*:{account}:function:{FUNCTION_NAME_PREFIX}*" for account in accounts
                             ]
                         }
                     },
@@ -152,9 +151,7 @@ class HarnessImage(pulumi.ComponentResource):
                 # tags and the build cache must move.
                 image_tag_mutability="IMMUTABLE_WITH_EXCLUSION",
                 image_tag_mutability_exclusion_filters=[
-                    ecr.RepositoryImageTagMutabilityExclusionFilterArgs(
-                        filter=pattern, filter_type="WILDCARD"
-                    )
+                    ecr.RepositoryImageTagMutabilityExclusionFilterArgs(filter=pattern, filter_type="WILDCARD")
                     for pattern in MUTABLE_TAG_PATTERNS
                 ],
                 image_scanning_configuration=ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
@@ -181,9 +178,7 @@ class HarnessImage(pulumi.ComponentResource):
                 repository.registry_id,
             )
         else:
-            existing = ecr.get_repository_output(
-                name=repository_name, opts=pulumi.InvokeOutputOptions(parent=self)
-            )
+            existing = ecr.get_repository_output(name=repository_name, opts=pulumi.InvokeOutputOptions(parent=self))
             repository_url, repository_arn, registry_id = (
                 existing.repository_url,
                 existing.arn,
@@ -220,9 +215,7 @@ class HarnessImage(pulumi.ComponentResource):
                     password=pulumi.Output.secret(token.password),
                 )
             ],
-            cache_from=[
-                docker_build.CacheFromArgs(registry=docker_build.CacheFromRegistryArgs(ref=cache_ref))
-            ],
+            cache_from=[docker_build.CacheFromArgs(registry=docker_build.CacheFromRegistryArgs(ref=cache_ref))],
             cache_to=[
                 docker_build.CacheToArgs(
                     registry=docker_build.CacheToRegistryArgs(

@@ -48,11 +48,7 @@ def promoted_images(config: StackConfig, exported: Any, source_environment: str)
     issues: list[ConfigIssue] = []
     if not isinstance(exported, dict):
         raise ConfigError(
-            [
-                ConfigIssue(
-                    path=f"{NAMESPACE}:images.from", value=source, message="that stack exports no `images`"
-                )
-            ]
+            [ConfigIssue(path=f"{NAMESPACE}:images.from", value=source, message="that stack exports no `images`")]
         )
     wanted = config.images.harnesses or sorted(exported)
     for i, harness in enumerate(config.images.harnesses or []):

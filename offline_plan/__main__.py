@@ -42,16 +42,10 @@ def _stack_outputs(pairs: list[str]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
     source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "--stack", default="dev", help="plan Pulumi.<stack>.yaml of this project (default: dev)"
-    )
-    source.add_argument(
-        "--config", type=Path, help="plan any Pulumi.<name>.yaml; the stack name comes from the file"
-    )
+    source.add_argument("--stack", default="dev", help="plan Pulumi.<stack>.yaml of this project (default: dev)")
+    source.add_argument("--config", type=Path, help="plan any Pulumi.<name>.yaml; the stack name comes from the file")
     parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument(
-        "--preview", action="store_true", help="plan as `pulumi preview` sees it: digests unknown"
-    )
+    parser.add_argument("--preview", action="store_true", help="plan as `pulumi preview` sees it: digests unknown")
     parser.add_argument(
         "--stack-outputs",
         action="append",

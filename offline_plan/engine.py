@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import yaml
 from pulumi.output import Unknown
 from pulumi.runtime import config as runtime_config
@@ -123,9 +122,7 @@ class RecordingMonitor(mocks.MockMonitor):
             urn=urn,
             type=request.type,
             name=request.name,
-            parent=_type_and_name(request.parent)
-            if request.parent and request.parent != self.stack_urn
-            else None,
+            parent=_type_and_name(request.parent) if request.parent and request.parent != self.stack_urn else None,
             custom=custom,
             inputs=_plain(rpc.deserialize_properties(request.object, keep_unknowns=True)),
             protect=bool(getattr(request, "protect", False)),
@@ -268,11 +265,7 @@ def stack_name_of(path: Path) -> str:
     name = path.name
     if not (name.startswith("Pulumi.") and name.endswith((".yaml", ".yml"))):
         raise ConfigError(
-            [
-                ConfigIssue(
-                    path=str(path), value=name, message="a stack config file is named Pulumi.<stack>.yaml"
-                )
-            ]
+            [ConfigIssue(path=str(path), value=name, message="a stack config file is named Pulumi.<stack>.yaml")]
         )
     return name.removeprefix("Pulumi.").rsplit(".", 1)[0]
 

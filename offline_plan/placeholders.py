@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 
@@ -114,7 +114,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
             )
         return {"__id": stack, "outputs": dict(self.stack_outputs[stack]), "secretOutputNames": []}
 
-    _outputs: dict[str, Callable[[PlaceholderMocks, str, dict[str, Any]], dict[str, Any]]] = {
+    _outputs: ClassVar[dict[str, Callable[[PlaceholderMocks, str, dict[str, Any]], dict[str, Any]]]] = {
         "aws:ecr/repository:Repository": _ecr_repository,
         "docker-build:index:Image": _image,
         "aws:iam/role:Role": _role,
@@ -150,7 +150,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
     def _get_subnets(self, _args: dict[str, Any]) -> dict[str, Any]:
         return {"id": self.region, "ids": list(SUBNET_IDS)}
 
-    _invokes: dict[str, Callable[[PlaceholderMocks, dict[str, Any]], dict[str, Any]]] = {
+    _invokes: ClassVar[dict[str, Callable[[PlaceholderMocks, dict[str, Any]], dict[str, Any]]]] = {
         "aws:ecr/getAuthorizationToken:getAuthorizationToken": _authorization_token,
         "aws:ecr/getRepository:getRepository": _get_repository,
         "aws:ec2/getVpc:getVpc": _get_vpc,

@@ -35,11 +35,7 @@ def _summary(resource: Registration) -> str:
         if key == "policy" and isinstance(value, str):
             value = f"{len(json.loads(value).get('rules', json.loads(value).get('Statement', [])))} rules/statements"
         shown.append(f"[dim]{key}=[/dim]{json.dumps(value) if not isinstance(value, str) else value}")
-    flags = [
-        flag
-        for flag, on in (("protect", resource.protect), ("retainOnDelete", resource.retain_on_delete))
-        if on
-    ]
+    flags = [flag for flag, on in (("protect", resource.protect), ("retainOnDelete", resource.retain_on_delete)) if on]
     if flags:
         shown.append(f"[yellow]{', '.join(flags)}[/yellow]")
     return "  ".join(shown)
@@ -58,9 +54,7 @@ def render_plan(plan: Plan, console: Console | None = None) -> None:
     for read in plan.reads:
         root.add(f"[magenta]read {read.type}[/magenta] [bold]{read.inputs.get('id', read.name)}[/bold]")
     console.print(root)
-    console.print(
-        f"{len(plan.resources)} resources ({sum(r.custom for r in plan.resources)} cloud resources)"
-    )
+    console.print(f"{len(plan.resources)} resources ({sum(r.custom for r in plan.resources)} cloud resources)")
     console.print(Panel(_outputs_text(plan.outputs), title="stack outputs", expand=False))
     for warning in plan.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")

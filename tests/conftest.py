@@ -31,9 +31,7 @@ def record() -> Iterator[Recorder]:
         config: Mapping[str, str] | None = None,
         preview: bool = False,
     ) -> Plan:
-        plan = run_program(
-            stack, {"aws:region": "us-east-1", **(config or {})}, program=program, preview=preview
-        )
+        plan = run_program(stack, {"aws:region": "us-east-1", **(config or {})}, program=program, preview=preview)
         plans.append(plan)
         return plan
 

@@ -184,9 +184,7 @@ def test_ecs_execution_role_pulls_from_one_repository(record: Recorder) -> None:
 
 
 def test_cluster_defaults_to_the_default_vpc(record: Recorder) -> None:
-    plan = record(
-        lambda: ClankerCluster("workers", ClankerClusterArgs(cluster_name="viberator-dev", protect=True))
-    )
+    plan = record(lambda: ClankerCluster("workers", ClankerClusterArgs(cluster_name="viberator-dev", protect=True)))
     cluster = plan.named("workers-cluster")
     assert cluster.inputs == {
         "name": "viberator-dev",

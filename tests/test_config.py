@@ -185,9 +185,7 @@ def test_architecture_defaults_to_the_image_platform_and_must_match_it() -> None
 def test_secrets_must_be_secrets_manager_arns() -> None:
     parse(clankers=[clanker(secrets={"ANTHROPIC_API_KEY": SECRET})])
     (message,) = errors(clankers=[clanker(secrets={"ANTHROPIC_API_KEY": "sk-plaintext"})])
-    assert message.startswith(
-        'viberator:clankers[0].secrets.ANTHROPIC_API_KEY = "sk-plaintext": must be a Secrets'
-    )
+    assert message.startswith('viberator:clankers[0].secrets.ANTHROPIC_API_KEY = "sk-plaintext": must be a Secrets')
 
 
 @pytest.mark.parametrize(
@@ -196,9 +194,7 @@ def test_secrets_must_be_secrets_manager_arns() -> None:
 )
 def test_plaintext_credentials_are_refused_without_echoing_them(value: str) -> None:
     (message,) = errors(clankers=[clanker(environment={"HELPER": value})])
-    assert message.startswith(
-        "viberator:clankers[0].environment.HELPER = '(redacted)': looks like a credential"
-    )
+    assert message.startswith("viberator:clankers[0].environment.HELPER = '(redacted)': looks like a credential")
     assert value not in message
 
 
@@ -222,9 +218,7 @@ def test_shared_repositories_never_push_latest() -> None:
 def test_image_source_and_floating_clankers() -> None:
     config = parse(images={"from": "acme/viberator-workers/dev"}, clankers=[clanker()])
     assert config.builds_images is False
-    assert errors(images={"from": "dev"})[0].startswith(
-        'viberator:images.from = "dev": must be a fully qualified'
-    )
+    assert errors(images={"from": "dev"})[0].startswith('viberator:images.from = "dev": must be a fully qualified')
     assert errors(images={"from": "a/b/dev"}, clankers=[clanker(image="floating")])[0].startswith(
         'viberator:clankers[0].image = "floating": a promoting stack'
     )

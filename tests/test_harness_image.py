@@ -15,7 +15,7 @@ ARGS = HarnessImageArgs(
 )
 
 
-def build(args: HarnessImageArgs = ARGS):  # noqa: ANN201 - a program for the recorder
+def build(args: HarnessImageArgs = ARGS):
     return lambda: HarnessImage(args.harness.name, args)
 
 
@@ -127,9 +127,7 @@ def test_image_build_inputs(record: Recorder) -> None:
 
 
 def test_latest_can_be_switched_off_and_platform_overridden(record: Recorder) -> None:
-    inputs = (
-        record(build(replace(ARGS, push_latest=False, platform="linux/arm64"))).named("claude-image").inputs
-    )
+    inputs = record(build(replace(ARGS, push_latest=False, platform="linux/arm64"))).named("claude-image").inputs
     assert [tag.rsplit(":", 1)[1] for tag in inputs["tags"]] == ["dev-0123456789ab", "dev-latest"]
     assert inputs["platforms"] == ["linux/arm64"]
 
@@ -137,9 +135,7 @@ def test_latest_can_be_switched_off_and_platform_overridden(record: Recorder) ->
 def test_existing_repositories_are_looked_up_not_created(record: Recorder) -> None:
     plan = record(build(replace(ARGS, create_repository=False, push_latest=False)))
     assert [r.type for r in plan.resources] == ["viberator:workers:HarnessImage", "docker-build:index:Image"]
-    assert (
-        plan.named("claude-image").inputs["tags"][0] == f"{REGISTRY}/viberator-worker-claude:dev-0123456789ab"
-    )
+    assert plan.named("claude-image").inputs["tags"][0] == f"{REGISTRY}/viberator-worker-claude:dev-0123456789ab"
 
 
 def test_consumer_accounts_get_a_pull_policy_including_their_lambda_service(record: Recorder) -> None:

@@ -20,9 +20,7 @@ from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file, run_program,
 from tests.conftest import Recorder, committed_plan
 from workers.catalog import HARNESS_NAMES
 
-PINNED = re.compile(
-    r"^000000000000\.dkr\.ecr\.us-east-1\.amazonaws\.com/viberator-worker-[a-z-]+@sha256:[0-9a-f]{64}$"
-)
+PINNED = re.compile(r"^000000000000\.dkr\.ecr\.us-east-1\.amazonaws\.com/viberator-worker-[a-z-]+@sha256:[0-9a-f]{64}$")
 UNKNOWN = "(known after apply)"
 
 
@@ -54,9 +52,7 @@ def test_lambda_clankers_run_the_image_their_deployment_config_names(stack_plan:
 
 
 def test_ecs_task_definitions_run_the_container_image_of_their_clanker(stack_plan: Plan) -> None:
-    tasks = {
-        r.inputs["family"]: r.inputs for r in stack_plan.of_type("aws:ecs/taskDefinition:TaskDefinition")
-    }
+    tasks = {r.inputs["family"]: r.inputs for r in stack_plan.of_type("aws:ecs/taskDefinition:TaskDefinition")}
     for clanker in stack_plan.outputs["clankers"].values():
         if clanker["target"] != "ecs":
             continue
@@ -87,13 +83,8 @@ def test_dev_builds_all_nine_images() -> None:
 def test_dev_clankers_pin_digests_unless_floating() -> None:
     plan = committed_plan("Pulumi.dev.yaml")
     clankers = plan.outputs["clankers"]
-    assert clankers["codex-floating"]["deploymentConfig"]["imageUri"].endswith(
-        "/viberator-worker-codex:dev-latest"
-    )
-    assert (
-        clankers["local-kimi"]["deploymentConfig"]["containerImage"]
-        == plan.outputs["images"]["kimi"]["imageUri"]
-    )
+    assert clankers["codex-floating"]["deploymentConfig"]["imageUri"].endswith("/viberator-worker-codex:dev-latest")
+    assert clankers["local-kimi"]["deploymentConfig"]["containerImage"] == plan.outputs["images"]["kimi"]["imageUri"]
     assert (
         clankers["claude-ecs"]["deploymentConfig"]["containerImage"]
         == plan.outputs["images"]["claude-code-ecs"]["imageUri"]
@@ -197,9 +188,7 @@ def test_cli_invalid_config_exits_2_naming_the_key(tmp_path: Path) -> None:
             {
                 "config": {
                     "aws:region": "us-east-1",
-                    "viberator:clankers": [
-                        {"name": "x", "agent": "claude", "target": "lambda", "memoryMb": 99999}
-                    ],
+                    "viberator:clankers": [{"name": "x", "agent": "claude", "target": "lambda", "memoryMb": 99999}],
                 }
             }
         )
@@ -230,9 +219,9 @@ def test_cli_plans_a_promoting_stack_from_given_outputs(tmp_path: Path) -> None:
     missing = run_plan("--stack", "prod", "--stack-outputs", f"viberator/viberator-workers/dev={partial}")
     assert missing.returncode == 2
     assert (
-        'viberator:clankers[1].agent = "claude-code-ecs": the image stack viberator/viberator-workers/dev exports no claude-code-ecs image'
-        in missing.stderr
-    )
+        'viberator:clankers[1].agent = "claude-code-ecs": '
+        "the image stack viberator/viberator-workers/dev exports no claude-code-ecs image"
+    ) in missing.stderr
 
 
 # --- Image revisions follow the build context, not HEAD. ---

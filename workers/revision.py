@@ -31,9 +31,7 @@ class BuildRevision:
 
 
 def _git(context: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(context), *args], check=True, capture_output=True, text=True
-    ).stdout.strip()
+    return subprocess.run(["git", "-C", str(context), *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
 def _content_hash(context: Path, files: list[Path]) -> str:

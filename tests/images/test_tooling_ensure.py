@@ -131,7 +131,7 @@ def silent_registry() -> Iterator[str]:
 class Scratch:
     """A per-test alias tag, and every reference the test made; all untagged afterwards."""
 
-    scratch: Scratch
+    alias_tag: str
     references: list[str]
 
     @property
