@@ -35,7 +35,7 @@ plan: deps ## Offline plan of a stack: STACK=dev|prod, CONFIG=path/to/Pulumi.x.y
 test: deps ## All fast tests (config, components, whole program, contracts, worker runtime) and lint
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) pytest -q
+	$(RUN) pytest -q -m "not images"
 
 .PHONY: bench-plan
 bench-plan: deps ## Median wall time of `make plan FORMAT=json` for dev and a 100-clanker stack

@@ -33,9 +33,7 @@ def test_minimal_job_gets_the_documented_defaults() -> None:
 
 
 def test_full_job_round_trips() -> None:
-    job = parse_job(
-        job_document("p", model="m", timeout_seconds=5, workdir="/w", env={"A": "1"}, extra_args=["--x"])
-    )
+    job = parse_job(job_document("p", model="m", timeout_seconds=5, workdir="/w", env={"A": "1"}, extra_args=["--x"]))
     assert (job.model, job.timeout_seconds, job.workdir, job.env, job.extra_args) == (
         "m",
         5,
@@ -95,9 +93,7 @@ def test_result_document_matches_its_schema_and_measures_duration() -> None:
 def test_a_result_that_breaks_the_schema_is_a_runtime_bug() -> None:
     now = datetime.now(UTC)
     with pytest.raises(AssertionError, match="status"):
-        result_document(
-            job_id="j", agent="claude", status="exploded", exit_code=1, started_at=now, finished_at=now
-        )  # type: ignore[arg-type]
+        result_document(job_id="j", agent="claude", status="exploded", exit_code=1, started_at=now, finished_at=now)  # type: ignore[arg-type]
 
 
 def test_dockerfile_publishes_the_runtime_contract_version() -> None:

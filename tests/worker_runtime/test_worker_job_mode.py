@@ -11,7 +11,6 @@ from pathlib import Path
 
 import jsonschema
 from runtime_jobs import job_document
-
 from viberator_worker.contract import schema
 from viberator_worker.job_mode import RESULT_LINE_PREFIX
 

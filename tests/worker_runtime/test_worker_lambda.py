@@ -9,7 +9,6 @@ from pathlib import Path
 import jsonschema
 import pytest
 from runtime_jobs import job_document
-
 from viberator_worker import cli, lambda_mode
 from viberator_worker.contract import schema
 

@@ -14,7 +14,6 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
-
 from viberator_worker.secret_env import SecretResolutionError, resolve_secret_env
 from viberator_worker.sigv4 import Credentials, signed_headers
 
@@ -32,9 +31,13 @@ def botocore_signature(method: str, url: str, headers: dict[str, str], body: byt
     return signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
 
 
-class FakeSecretsManager(BaseHTTPRequestHandler):
-    secrets = {ARN: {"SecretString": "sk-test-value"}, BINARY_ARN: {"SecretBinary": base64.b64encode(b"bin")}}
+SECRETS = {
+    ARN: {"SecretString": "sk-test-value"},
+    BINARY_ARN: {"SecretBinary": base64.b64encode(b"bin").decode()},
+}
 
+
+class FakeSecretsManager(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         auth = dict(part.split("=", 1) for part in self.headers["Authorization"].split(" ", 1)[1].split(", "))
@@ -46,11 +49,10 @@ class FakeSecretsManager(BaseHTTPRequestHandler):
             self.reply(403, {"__type": "InvalidSignatureException", "message": "signature mismatch"})
         elif self.headers["X-Amz-Target"] != "secretsmanager.GetSecretValue":
             self.reply(400, {"__type": "UnknownOperationException"})
-        elif secret_id not in self.secrets:
+        elif secret_id not in SECRETS:
             self.reply(400, {"__type": "com.amazonaws#ResourceNotFoundException", "Message": "no such secret"})
         else:
-            value = self.secrets[secret_id]
-            self.reply(200, {"ARN": secret_id, **{k: v if isinstance(v, str) else v.decode() for k, v in value.items()}})
+            self.reply(200, {"ARN": secret_id, **SECRETS[secret_id]})
 
     def reply(self, status: int, document: dict[str, object]) -> None:
         payload = json.dumps(document).encode()
