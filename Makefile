@@ -29,7 +29,7 @@ deps: .venv/.synced ## Install the locked Python environment
 
 .PHONY: plan
 plan: deps ## Offline plan of a stack: STACK=dev|prod, CONFIG=path/to/Pulumi.x.yaml, FORMAT=text|json
-	@$(RUN) python -m offline_plan $(if $(CONFIG),--config "$(CONFIG)",--stack "$(STACK)") --format "$(FORMAT)" $(if $(STACK_OUTPUTS),$(foreach ref,$(STACK_OUTPUTS),--stack-outputs "$(ref)"))
+	@$(RUN) python -m offline_plan $(if $(CONFIG),--config "$(CONFIG)",--stack "$(STACK)") --format "$(FORMAT)" $(if $(PREVIEW),--preview) $(if $(STACK_OUTPUTS),$(foreach ref,$(STACK_OUTPUTS),--stack-outputs "$(ref)"))
 
 .PHONY: test
 test: deps ## All fast tests (config, components, whole program, contracts, worker runtime) and lint

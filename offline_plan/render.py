@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from rich.console import Console
-from rich.panel import Panel
+from rich.table import Table
 from rich.tree import Tree
 
 from offline_plan.engine import Plan, Registration
@@ -32,6 +32,8 @@ def _summary(resource: Registration) -> str:
         if key not in resource.inputs:
             continue
         value = resource.inputs[key]
+        if key == "tags" and isinstance(value, list):
+            value = [tag.rsplit(":", 1)[-1] for tag in value]  # the repository is the component's
         if key == "policy" and isinstance(value, str):
             value = f"{len(json.loads(value).get('rules', json.loads(value).get('Statement', [])))} rules/statements"
         shown.append(f"[dim]{key}=[/dim]{json.dumps(value) if not isinstance(value, str) else value}")
@@ -55,7 +57,7 @@ def render_plan(plan: Plan, console: Console | None = None) -> None:
         root.add(f"[magenta]read {read.type}[/magenta] [bold]{read.inputs.get('id', read.name)}[/bold]")
     console.print(root)
     console.print(f"{len(plan.resources)} resources ({sum(r.custom for r in plan.resources)} cloud resources)")
-    console.print(Panel(_outputs_text(plan.outputs), title="stack outputs", expand=False))
+    _print_outputs(plan.outputs, console)
     for warning in plan.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print(
@@ -64,5 +66,27 @@ def render_plan(plan: Plan, console: Console | None = None) -> None:
     )
 
 
-def _outputs_text(outputs: Any) -> str:
-    return json.dumps(outputs, indent=2, sort_keys=True)
+def _print_outputs(outputs: dict[str, Any], console: Console) -> None:
+    images = Table(title=f"stack outputs: images (schemaVersion {outputs.get('schemaVersion')})", title_justify="left")
+    for column in ("harness", "digest", "platform", "tags"):
+        images.add_column(column)
+    for harness, image in outputs.get("images", {}).items():
+        tags = ", ".join(tag.rsplit(":", 1)[-1] for tag in image["tags"]) if isinstance(image["tags"], list) else ""
+        images.add_row(harness, _short(image["digest"]), image["platform"], tags)
+    clankers = Table(title="stack outputs: clankers", title_justify="left")
+    for column in ("clanker", "agent", "target", "image", "runs as"):
+        clankers.add_column(column)
+    for name, clanker in outputs.get("clankers", {}).items():
+        deployment = clanker["deploymentConfig"]
+        image = deployment.get("imageUri") or deployment.get("containerImage", "")
+        where = deployment.get("functionName") or deployment.get("family") or "local docker"
+        clankers.add_row(name, clanker["agent"], clanker["target"], _short(image.rsplit("/", 1)[-1]), where)
+    console.print(images)
+    console.print(clankers)
+    console.print("[dim]make plan FORMAT=json prints the full outputs document.[/dim]")
+
+
+def _short(reference: str) -> str:
+    """`…@sha256:0123456789ab…` keeps a digest recognisable in a narrow terminal."""
+    head, sep, digest = reference.partition("sha256:")
+    return f"{head}{sep}{digest[:12]}…" if sep and len(digest) > 12 else reference

@@ -63,6 +63,9 @@ class BuildRequest:
     ca_bundle: Path | None = None
     build_args: tuple[tuple[str, str], ...] = ()
     """Extra `--build-arg`s, e.g. the offline base images (`NODE_BASE=…`) where Docker Hub is out of reach."""
+    context: Path = BUILD_CONTEXT
+    """The build context; only tests point it (and `dockerfile`) at a smaller one."""
+    dockerfile: Path = DOCKERFILE
     timeout: float = 3600.0
     """Seconds one harness's build (all its platforms) may take; a cold multi-agent build is the longest."""
     log_dir: Path = OUTPUT_DIR / "logs"
@@ -168,7 +171,7 @@ def build_options(
     """The `docker build` options for one harness and platform (the context path comes last, separately)."""
     options = [
         "--file",
-        str(DOCKERFILE),
+        str(request.dockerfile),
         "--target",
         catalog_harness(harness).dockerfile_target,
         # The engine here runs without a bridge network; host networking is also what reaches a proxy.
@@ -300,7 +303,7 @@ def _build_single(
     references = (*plan.local_references, *plan.registry_references)
     engine.build(
         build_options(request, plan.harness, platform, references),
-        BUILD_CONTEXT,
+        request.context,
         on_line=on_line,
         timeout=request.timeout,
     )
@@ -332,7 +335,7 @@ def _build_manifest_list(
         progress.phase(plan.harness, f"building {platform}")
         engine.build(
             build_options(request, plan.harness, platform, (reference,)),
-            BUILD_CONTEXT,
+            request.context,
             on_line=on_line,
             timeout=request.timeout,
         )

@@ -1,0 +1,186 @@
+"""Render a deploy's stack outputs (`pulumi stack output --json`) as Markdown for `$GITHUB_STEP_SUMMARY`.
+
+The summary answers what a reviewer of a deploy asks: which images this stack built and pushed, under which tags
+and digest, and which image every clanker now runs. A promoting stack (config `viberator:images: {from: …}`)
+builds nothing; its summary says where its digests come from instead of claiming pushes.
+
+    pulumi stack output --json --stack viberator/dev > outputs.json
+    python -m ci.build_summary --stack dev --harness all outputs.json >> "$GITHUB_STEP_SUMMARY"
+
+The outputs are checked against `components/outputs.schema.json`, the backend's contract: a violation is shown
+at the top of the summary and makes the command exit 1, so the deploy job fails where people look.
+Exit codes: 0 rendered; 1 rendered, but the outputs break the schema; 2 unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from components.outputs import outputs_schema
+from offline_plan.engine import PROJECT_DIR
+
+ALL = "all"
+IMAGES_KEY = "viberator:images"
+EXIT_SCHEMA_VIOLATION = 1
+EXIT_UNREADABLE = 2
+
+
+class SummaryError(ValueError):
+    """The outputs document cannot be summarised at all."""
+
+
+@dataclass(frozen=True)
+class DeployContext:
+    stack: str
+    harness: str = ALL
+    """The dispatch input: one harness, or `all` for a whole-stack deploy."""
+    promoted_from: str | None = None
+    """`<org>/<project>/<stack>` the images come from when this stack builds none."""
+
+    def includes(self, harness: str) -> bool:
+        return self.harness in (ALL, harness)
+
+
+def promoted_from(stack_config: Path) -> str | None:
+    """The image stack a promoting stack reads its digests from (`viberator:images.from`), else None."""
+    document = yaml.safe_load(stack_config.read_text()) or {}
+    images = (document.get("config") or {}).get(IMAGES_KEY)
+    source = images.get("from") if isinstance(images, dict) else None
+    return source if isinstance(source, str) else None
+
+
+def _cell(text: object) -> str:
+    # A pipe ends a table cell and a newline ends the row, whatever the Markdown around them.
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: object) -> str:
+    return f"`{_cell(text).replace('`', '')}`"
+
+
+def _tag(reference: str) -> str:
+    """`registry/repo:tag` -> `tag`; a registry port (`host:5000/repo`) is not a tag."""
+    name, sep, tag = reference.rpartition(":")
+    return tag if sep and "/" not in tag else reference
+
+
+def _clanker_image(clanker: Mapping[str, Any]) -> str:
+    config = clanker.get("deploymentConfig", {})
+    return str(config.get("imageUri") or config.get("containerImage") or "")
+
+
+def _pinning(image: str) -> str:
+    return "digest" if "@sha256:" in image else "floating tag"
+
+
+def _schema_violation(outputs: Mapping[str, Any]) -> str | None:
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(outputs_schema()).iter_errors(outputs))
+    if error is None:
+        return None
+    where = "/".join(str(part) for part in error.absolute_path) or "(root)"
+    return f"{where}: {error.message}"
+
+
+def _heading(context: DeployContext, environment: str) -> list[str]:
+    scope = (
+        "every harness"
+        if context.harness == ALL
+        else f"harness {_code(context.harness)} (its image and the clankers that run it)"
+    )
+    return [f"## Deployed stack {_code(context.stack)} (environment {_code(environment)}): {scope}", ""]
+
+
+def _image_section(images: Mapping[str, Any], context: DeployContext) -> list[str]:
+    shown = {name: image for name, image in sorted(images.items()) if context.includes(name)}
+    if context.promoted_from is not None:
+        lines = [
+            f"### Images promoted from {_code(context.promoted_from)}",
+            "",
+            "This stack builds and pushes nothing; its clankers run these digests, built and tested there.",
+            "",
+            "| Harness | Image (by digest) |",
+            "| --- | --- |",
+        ]
+        lines += [f"| {_cell(name)} | {_code(image.get('imageUri', ''))} |" for name, image in shown.items()]
+    else:
+        lines = [
+            "### Images built and pushed",
+            "",
+            "| Harness | Repository | Digest | Tags pushed | Platform |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for name, image in shown.items():
+            tags = "<br>".join(_code(_tag(tag)) for tag in image.get("tags", []))
+            lines.append(
+                f"| {_cell(name)} | {_code(image.get('repositoryUrl', ''))} | {_code(image.get('digest', ''))} "
+                f"| {tags} | {_cell(image.get('platform', ''))} |"
+            )
+    if not shown:
+        lines.append("| _none_ | |" if context.promoted_from else "| _none_ | | | | |")
+    return [*lines, ""]
+
+
+def _clanker_section(clankers: Mapping[str, Any], context: DeployContext) -> list[str]:
+    lines = [
+        "### Clankers",
+        "",
+        "| Clanker | Agent | Target | Image | Pinned by | In this deploy |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, clanker in sorted(clankers.items()):
+        image = _clanker_image(clanker)
+        deployed = "yes" if context.includes(str(clanker.get("agent"))) else "no (unchanged)"
+        lines.append(
+            f"| {_cell(name)} | {_cell(clanker.get('agent', ''))} | {_cell(clanker.get('target', ''))} "
+            f"| {_code(image)} | {_pinning(image)} | {deployed} |"
+        )
+    if not clankers:
+        lines.append("| _none_ | | | | | |")
+    return [*lines, ""]
+
+
+def render_summary(outputs: Mapping[str, Any], context: DeployContext) -> tuple[str, bool]:
+    """The Markdown summary and whether the outputs satisfy the outputs schema."""
+    images, clankers = outputs.get("images"), outputs.get("clankers")
+    if not isinstance(images, Mapping) or not isinstance(clankers, Mapping):
+        raise SummaryError("the stack outputs have no `images` and `clankers` mappings: is this the right stack?")
+    violation = _schema_violation(outputs)
+    lines = _heading(context, str(outputs.get("environment", context.stack)))
+    if violation is not None:
+        lines += [f"> **Warning:** the stack outputs break `components/outputs.schema.json`: {_cell(violation)}", ""]
+    lines += _image_section(images, context)
+    lines += _clanker_section(clankers, context)
+    return "\n".join(lines), violation is None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ci.build_summary", description=__doc__.split("\n\n")[0])
+    parser.add_argument("outputs", type=Path, help="`pulumi stack output --json` saved to a file")
+    parser.add_argument("--stack", required=True, help="stack name, as in Pulumi.<stack>.yaml")
+    parser.add_argument("--harness", default=ALL, help="the harness this deploy targeted (default: all)")
+    args = parser.parse_args(argv)
+    try:
+        outputs = json.loads(args.outputs.read_text())
+        if not isinstance(outputs, dict):
+            raise SummaryError("the stack outputs are not a JSON object")
+        config = PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
+        context = DeployContext(args.stack, args.harness, promoted_from(config) if config.is_file() else None)
+        markdown, valid = render_summary(outputs, context)
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    print(markdown)
+    return 0 if valid else EXIT_SCHEMA_VIOLATION
+
+
+if __name__ == "__main__":
+    sys.exit(main())

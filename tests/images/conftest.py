@@ -1,0 +1,75 @@
+"""Fixtures of the real-build tier (`make test-images`, marker `images`): a running engine and registry,
+every harness image built once per session, and the fake agent ready to mount into a container.
+
+The engine and registry are started (idempotently) but not stopped here: `make test-images` stops what it
+started; a developer running pytest directly keeps a warm engine and `.ci/docker-engine.sh stop` ends it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import image_engine
+import pytest
+
+from workers.catalog import BUILD_CONTEXT, HARNESS_NAMES
+from workers.revision import BuildRevision, build_revision
+
+FAKE_AGENT = Path(__file__).resolve().parents[1] / "worker_runtime" / "fake_agent.py"
+FAKE_MOUNT = "/opt/fake"
+"""Where the fake agent directory is mounted in a container; its bin/ goes first on PATH."""
+IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+# multi-agent first: it builds every payload stage, so the single-agent targets after it are cache hits.
+BUILD_ORDER = ("multi-agent", *(name for name in HARNESS_NAMES if name != "multi-agent"))
+
+
+@pytest.fixture(scope="session")
+def engine() -> None:
+    image_engine.engine("start")
+    image_engine.engine("registry-start")
+
+
+@pytest.fixture(scope="session")
+def revision() -> BuildRevision:
+    return build_revision(BUILD_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def images(engine: None, revision: BuildRevision) -> dict[str, str]:
+    """{harness: local image reference}, all built from the one context with the tier's build args."""
+    build_args = image_engine.build_args_for(revision, image_engine.base_build_args())
+    references = {}
+    for harness in BUILD_ORDER:
+        references[harness] = image_engine.local_reference(harness, revision)
+        seconds = image_engine.build(harness, references[harness], build_args)
+        print(f"built {references[harness]} in {seconds:.1f} s")
+    return references
+
+
+@pytest.fixture(scope="session")
+def fake_agents(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory to mount at FAKE_MOUNT: the fake agent plus a wrapper under every CLI's executable name."""
+    from viberator_worker.agents import AGENTS
+
+    root = tmp_path_factory.mktemp("fake-agents")
+    shutil.copy(FAKE_AGENT, root / "fake_agent.py")
+    (root / "bin").mkdir()
+    for agent in AGENTS.values():
+        wrapper = root / "bin" / agent.executable
+        wrapper.write_text(f'#!/bin/sh\nexec python3 {FAKE_MOUNT}/fake_agent.py "$@"\n')
+        wrapper.chmod(0o755)
+    root.chmod(0o755)
+    return root
+
+
+@pytest.fixture
+def job_dirs(tmp_path: Path) -> tuple[Path, Path]:
+    """(bootstrap, results) directories for one container run; results writable by the image's user."""
+    bootstrap, results = tmp_path / "bootstrap", tmp_path / "results"
+    bootstrap.mkdir()
+    results.mkdir()
+    results.chmod(0o777)
+    tmp_path.chmod(0o755)
+    return bootstrap, results

@@ -1,0 +1,71 @@
+"""Secret scan of saved image layers (`docker save` tarballs): what must never ship in a worker image.
+
+Looks for the build's CA bundle (certificates in it that the image's own trust store lacks, i.e. the ones a
+build secret exists to carry), private keys, and AWS access key ids. Scans every file of every layer,
+binaries included, since a secret baked into a bundle is still a secret.
+"""
+
+from __future__ import annotations
+
+import re
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+PRIVATE_KEY = re.compile(rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----")
+AWS_ACCESS_KEY_ID = re.compile(rb"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")
+AWS_DOCUMENTATION_KEY = re.compile(rb"(?:AKIA|ASIA)[A-Z0-9]{9}EXAMPLE")
+"""AWS's published placeholder ids (AKIAIOSFODNN7EXAMPLE): in SDK docs, not credentials."""
+_PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----\s+(.+?)-----END CERTIFICATE-----", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Finding:
+    layer: str
+    path: str
+    kind: str
+
+
+def certificate_bodies(pem: bytes) -> set[bytes]:
+    """The base64 bodies (whitespace removed) of the certificates in a PEM bundle."""
+    return {re.sub(rb"\s+", b"", match) for match in _PEM_CERTIFICATE.findall(pem)}
+
+
+def extra_certificate_markers(bundle: bytes, image_trust_store: bytes) -> list[bytes]:
+    """A searchable line from each certificate in `bundle` that `image_trust_store` lacks."""
+    extra = certificate_bodies(bundle) - certificate_bodies(image_trust_store)
+    # The second 64-column line of the PEM body: past the shared DER header, unique to the certificate.
+    return sorted(body[64:128] for body in extra)
+
+
+def scan_bytes(data: bytes, markers: list[bytes]) -> list[str]:
+    kinds = []
+    if any(marker in data for marker in markers):
+        kinds.append("build CA certificate")
+    if PRIVATE_KEY.search(data):
+        kinds.append("private key")
+    if any(not AWS_DOCUMENTATION_KEY.fullmatch(key) for key in AWS_ACCESS_KEY_ID.findall(data)):
+        kinds.append("AWS access key id")
+    return kinds
+
+
+def scan_saved_images(saved: Path, markers: list[bytes]) -> tuple[list[Finding], int]:
+    """Findings in every layer of a `docker save` tarball, and how many layers were scanned."""
+    findings: list[Finding] = []
+    layers = 0
+    with tarfile.open(saved) as outer:
+        for member in outer:
+            if not member.name.endswith("layer.tar"):
+                continue
+            layers += 1
+            layer_file = outer.extractfile(member)
+            assert layer_file is not None
+            with tarfile.open(fileobj=layer_file, mode="r|") as layer:
+                for entry in layer:
+                    if not entry.isfile():
+                        continue
+                    content = layer.extractfile(entry)
+                    assert content is not None
+                    for kind in scan_bytes(content.read(), markers):
+                        findings.append(Finding(member.name.split("/")[0][:12], entry.name, kind))
+    return findings, layers

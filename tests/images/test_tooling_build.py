@@ -1,0 +1,169 @@
+"""`build --push` against the real engine and a registry on 127.0.0.1 (real-build tier).
+
+A tiny build context stands in for `workers/image` (one `kimi` target `FROM scratch`, labelled from the same
+build args), so what is tested is the tooling: tags, pushes, digests and manifest lists. Platform images
+`FROM scratch` have no `RUN` step, so even the arm64 one builds without QEMU.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workers.catalog import BUILD_CONTEXT
+from workers.naming import image_tags
+from workers.revision import BuildRevision
+from workers.tooling import build
+from workers.tooling.contract import CONTRACT_LABEL, REVISION_LABEL
+from workers.tooling.engine import Engine
+from workers.tooling.platforms import BINFMT_DIR, parse_platforms
+
+from .test_tooling_ensure import LoopbackRegistry, engine, registry  # noqa: F401  (shared fixtures)
+
+pytestmark = pytest.mark.images
+
+HARNESS = "kimi"
+MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+    )
+)
+
+
+class Recorder:
+    """A `build.Progress` that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.phases: list[str] = []
+        self.results: list[build.BuildResult] = []
+
+    def phase(self, harness: str, text: str) -> None:
+        self.phases.append(text)
+
+    def line(self, harness: str, text: str) -> None:
+        pass
+
+    def finished(self, result: build.BuildResult) -> None:
+        self.results.append(result)
+
+
+@pytest.fixture
+def context(tmp_path: Path) -> Path:
+    directory = tmp_path / "context"
+    directory.mkdir()
+    (directory / "marker").write_text(uuid.uuid4().hex)
+    (directory / "Dockerfile").write_text(
+        "FROM scratch AS kimi\n"
+        "COPY marker /marker\n"
+        "ARG REVISION=unknown\n"
+        f'LABEL {REVISION_LABEL}="${{REVISION}}" {CONTRACT_LABEL}="1"\n'
+    )
+    return directory
+
+
+@pytest.fixture
+def revision() -> Iterator[BuildRevision]:
+    """A revision no other test uses, and every local tag carrying it removed afterwards."""
+    made = BuildRevision(revision=f"test{uuid.uuid4().hex[:8]}", source_date_epoch=0, origin="override")
+    yield made
+    listed = subprocess.run(
+        ["/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker", "image", "ls", "--format",
+         "{{.Repository}}:{{.Tag}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    mine = [ref for ref in listed if made.revision in ref or ref.endswith(f":{made.revision}-alias")]
+    if mine:
+        subprocess.run(["/usr/bin/docker", "image", "rm", "--force", *mine], capture_output=True, check=False)
+
+
+def registry_manifest(address: str, repository: str, tag: str) -> tuple[str, dict[str, object]]:
+    """The digest the registry serves for `repository:tag`, and the manifest document."""
+    request = urllib.request.Request(
+        f"http://{address}/v2/{repository}/manifests/{tag}", headers={"Accept": MANIFEST_TYPES}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.headers["Docker-Content-Digest"], json.loads(response.read())
+
+
+def test_push_publishes_every_tag_at_the_reported_digest(
+    engine: Engine, registry: LoopbackRegistry, context: Path, revision: BuildRevision, tmp_path: Path
+) -> None:
+    request = build.BuildRequest(
+        harnesses=(HARNESS,),
+        revision=revision,
+        registry=registry.registry,
+        push=True,
+        push_latest=True,
+        alias_tag=f"{revision.revision}-alias",
+        context=context,
+        dockerfile=context / "Dockerfile",
+        log_dir=tmp_path / "logs",
+    )
+    progress = Recorder()
+
+    outcome = build.run(request, engine, progress)
+
+    [result] = outcome.results
+    assert result.ok, result.error
+    assert result.digest is not None and result.digest.startswith("sha256:")
+    for tag in image_tags("dev", revision.revision, push_latest=True):
+        digest, _ = registry_manifest(registry.address, f"viberator-worker-{HARNESS}", tag)
+        assert digest == result.digest, tag
+    alias = engine.inspect(f"viberator-worker-{HARNESS}:{revision.revision}-alias")
+    assert alias is not None and alias.labels[REVISION_LABEL] == revision.revision
+    assert (tmp_path / "logs" / f"{HARNESS}.log").read_text().strip()
+    assert progress.phases[0] == "building" and progress.results == [result]
+
+
+def test_several_platforms_push_one_manifest_list_per_tag(
+    engine: Engine, registry: LoopbackRegistry, context: Path, revision: BuildRevision, tmp_path: Path
+) -> None:
+    request = build.BuildRequest(
+        harnesses=(HARNESS,),
+        revision=revision,
+        platforms=parse_platforms("linux/amd64,linux/arm64"),
+        registry=registry.registry,
+        push=True,
+        context=context,
+        dockerfile=context / "Dockerfile",
+        log_dir=tmp_path / "logs",
+    )
+
+    outcome = build.run(request, engine, Recorder())
+
+    [result] = outcome.results
+    assert result.ok, result.error
+    assert [platform for platform, _ in result.sizes] == ["linux/amd64", "linux/arm64"]
+    for tag in image_tags("dev", revision.revision, push_latest=False):
+        digest, manifest = registry_manifest(registry.address, f"viberator-worker-{HARNESS}", tag)
+        assert digest == result.digest, tag
+        entries = manifest["manifests"]
+        assert isinstance(entries, list)
+        platforms = sorted(f"{m['platform']['os']}/{m['platform']['architecture']}" for m in entries)
+        assert platforms == ["linux/amd64", "linux/arm64"]
+
+
+@pytest.mark.skipif((BINFMT_DIR / "qemu-aarch64").exists(), reason="this machine can emulate arm64")
+def test_a_foreign_platform_without_qemu_is_refused_with_what_to_install() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "workers", "build", HARNESS, "--platform", "linux/arm64"],
+        cwd=BUILD_CONTEXT.parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 2
+    assert "qemu-aarch64" in completed.stderr and "apt-get install qemu-user-static" in completed.stderr

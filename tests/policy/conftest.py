@@ -1,0 +1,57 @@
+"""Plans the guardrail tests judge: every committed stack, and a prod image stack (repositories created).
+
+Plans are cached per module import: the program is deterministic, and each plan costs about a second.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+
+from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file, run_program
+
+COMMITTED_STACKS = sorted(path.name for path in PROJECT_DIR.glob("Pulumi.*.yaml"))
+
+PROD_IMAGE_STACK = {
+    "aws:region": "us-east-1",
+    "viberator:harnesses": '["claude", "claude-code-ecs"]',
+    "viberator:imageRevision": "abc123",
+    "viberator:clankers": (
+        '[{"name": "claude", "agent": "claude", "target": "lambda"},'
+        ' {"name": "claude-ecs", "agent": "claude-code-ecs", "target": "ecs", "cpu": 1024, "memoryMb": 4096}]'
+    ),
+}
+"""An image stack whose environment is prod: the one shape in which prod owns repositories."""
+
+
+@cache
+def committed_plan(file_name: str) -> Plan:
+    plan = plan_stack_file(PROJECT_DIR / file_name)
+    assert plan.resources, f"{file_name} registered no resources"
+    return plan
+
+
+@cache
+def prod_image_plan() -> Plan:
+    return run_program("prod", PROD_IMAGE_STACK)
+
+
+@pytest.fixture(params=COMMITTED_STACKS)
+def stack_plan(request: pytest.FixtureRequest) -> Plan:
+    return committed_plan(request.param)
+
+
+@pytest.fixture
+def dev_plan() -> Plan:
+    return committed_plan("Pulumi.dev.yaml")
+
+
+@pytest.fixture
+def prod_plan() -> Plan:
+    return committed_plan("Pulumi.prod.yaml")
+
+
+@pytest.fixture(name="prod_image_plan")
+def prod_image_plan_fixture() -> Plan:
+    return prod_image_plan()
