@@ -108,6 +108,25 @@ def test_prod_protects_its_clankers_and_cluster() -> None:
         assert resource.protect, resource.name
 
 
+def test_a_prod_image_stack_protects_its_repositories_and_never_force_deletes(tmp_path: Path) -> None:
+    # The committed prod stack promotes dev's images; a prod stack that builds its own must protect them.
+    stack = tmp_path / "Pulumi.prod.yaml"
+    stack.write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1"}}))
+    repositories = plan_stack_file(stack).of_type("aws:ecr/repository:Repository")
+    assert len(repositories) == 9
+    for repository in repositories:
+        assert repository.protect, repository.name
+        assert repository.inputs["forceDelete"] is False
+
+
+def test_dev_grants_the_prod_account_pull() -> None:
+    policies = committed_plan("Pulumi.dev.yaml").of_type("aws:ecr/repositoryPolicy:RepositoryPolicy")
+    assert len(policies) == 9
+    for policy in policies:
+        account = json.loads(policy.inputs["policy"])["Statement"][0]
+        assert account["Principal"] == {"AWS": ["arn:aws:iam::210987654321:root"]}
+
+
 def test_preview_leaves_digests_unknown() -> None:
     plan = committed_plan("Pulumi.dev.yaml", preview=True)
     assert plan.preview

@@ -8,7 +8,6 @@ build args), so what is tested is the tooling: tags, pushes, digests and manifes
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import urllib.request
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tooling import realengine
+from tests.tooling.realengine import LoopbackRegistry
 from workers.catalog import BUILD_CONTEXT
 from workers.naming import image_tags
 from workers.revision import BuildRevision
@@ -26,9 +27,11 @@ from workers.tooling.contract import CONTRACT_LABEL, REVISION_LABEL
 from workers.tooling.engine import Engine
 from workers.tooling.platforms import BINFMT_DIR, parse_platforms
 
-from .test_tooling_ensure import LoopbackRegistry, engine, registry  # noqa: F401  (shared fixtures)
-
 pytestmark = pytest.mark.images
+
+# Shared with the other tooling real-engine tests; pytest finds fixtures among a module's attributes.
+engine = realengine.engine
+registry = realengine.registry
 
 HARNESS = "kimi"
 MANIFEST_TYPES = ", ".join(
@@ -73,20 +76,19 @@ def context(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def revision() -> Iterator[BuildRevision]:
-    """A revision no other test uses, and every local tag carrying it removed afterwards."""
+def revision(engine: Engine) -> Iterator[BuildRevision]:
+    """A revision no other test uses; every local tag carrying it is removed afterwards."""
     made = BuildRevision(revision=f"test{uuid.uuid4().hex[:8]}", source_date_epoch=0, origin="override")
     yield made
     listed = subprocess.run(
-        ["/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker", "image", "ls", "--format",
-         "{{.Repository}}:{{.Tag}}"],
+        [engine.binary, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
         capture_output=True,
         text=True,
-        check=False,
+        check=True,
     ).stdout.split()
-    mine = [ref for ref in listed if made.revision in ref or ref.endswith(f":{made.revision}-alias")]
+    mine = [reference for reference in listed if made.revision in reference]
     if mine:
-        subprocess.run(["/usr/bin/docker", "image", "rm", "--force", *mine], capture_output=True, check=False)
+        subprocess.run([engine.binary, "image", "rm", "--force", *mine], capture_output=True, check=False)
 
 
 def registry_manifest(address: str, repository: str, tag: str) -> tuple[str, dict[str, object]]:

@@ -9,56 +9,35 @@ over.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.tooling import realengine
+from tests.tooling.realengine import LoopbackRegistry, Scratch
 from workers.catalog import BUILD_CONTEXT
 from workers.tooling.contract import CONTRACT_LABEL, REVISION_LABEL, tool_contract
-from workers.tooling.engine import Engine, EngineError
+from workers.tooling.engine import Engine
 from workers.tooling.ensure import EXIT_REFUSED, build_commands
-from workers.tooling.references import Registry, alias_reference, current_revision, version_tag
+from workers.tooling.references import current_revision, version_tag
 
 pytestmark = pytest.mark.images
 
+# Shared with the other tooling real-engine tests; pytest finds fixtures among a module's attributes.
+engine = realengine.engine
+registry = realengine.registry
+silent_registry = realengine.silent_registry
+scratch = realengine.scratch
+
 REPO_ROOT = BUILD_CONTEXT.parents[1]
 HARNESS = "kimi"
-ENGINE_SCRIPT = REPO_ROOT / ".ci" / "docker-engine.sh"
-REGISTRY_BINARY = "/usr/bin/docker-registry"
 BOUND_SECONDS = 10.0
 """The issue's bound for an unreachable registry, measured around the whole CLI process."""
-
-
-@dataclass
-class Scratch:
-    """A per-test alias tag, and every reference the test made; all untagged afterwards."""
-
-    alias_tag: str
-    references: list[str]
-
-    @property
-    def alias(self) -> str:
-        return alias_reference(HARNESS, self.alias_tag)
-
-    def track(self, reference: str) -> str:
-        self.references.append(reference)
-        return reference
-
-
-@pytest.fixture
-def scratch(engine: Engine) -> Iterator[Scratch]:
-    made = Scratch(f"tooling-test-{uuid.uuid4().hex[:8]}", [])
-    yield made
-    references = [made.alias, *made.references]
-    subprocess.run([engine.binary, "image", "rm", "--force", *references], capture_output=True, check=False)
 
 
 @dataclass(frozen=True)
@@ -67,9 +46,7 @@ class Tiny:
     image_id: str
 
 
-def tiny_image(
-    engine: Engine, scratch: Scratch, tmp_path: Path, *, revision: str, contract: str | None = None
-) -> Tiny:
+def tiny_image(engine: Engine, scratch: Scratch, tmp_path: Path, *, revision: str, contract: str | None = None) -> Tiny:
     """A one-file image labelled like a worker image (FROM scratch: nothing to pull)."""
     context = tmp_path / f"context-{uuid.uuid4().hex[:6]}"
     context.mkdir()
@@ -173,15 +150,10 @@ def test_version_dev_pulls_the_floating_tag(
 def test_a_version_the_registry_lacks_fails_naming_it(
     engine: Engine, scratch: Scratch, registry: LoopbackRegistry
 ) -> None:
-    run = ensure(
-        "--alias-tag", scratch.alias_tag, "--registry", registry.address, "--version", "feedbeef0000"
-    )
+    run = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address, "--version", "feedbeef0000")
 
     assert run.returncode == 1
-    assert (
-        f"{registry.address}/viberator-worker-{HARNESS}:dev-feedbeef0000: not found in the registry"
-        in run.stderr
-    )
+    assert f"{registry.address}/viberator-worker-{HARNESS}:dev-feedbeef0000: not found in the registry" in run.stderr
     assert engine.inspect(scratch.alias) is None
 
 

@@ -74,9 +74,7 @@ def test_multi_platform_builds_keep_nothing_locally_and_suffix_platform_images()
         ({"build_args": (("REVISION", "x"),)}, "set by the tool"),
     ],
 )
-def test_requests_that_cannot_work_are_rejected_up_front(
-    overrides: dict[str, object], complaint: str
-) -> None:
+def test_requests_that_cannot_work_are_rejected_up_front(overrides: dict[str, object], complaint: str) -> None:
     with pytest.raises(BuildError, match=re.escape(complaint)):
         request(**overrides)
 
@@ -134,7 +132,5 @@ def test_parse_build_args_accepts_make_style_lists() -> None:
 
 
 def test_step_summary_reads_buildkit_plain_progress() -> None:
-    assert (
-        step_summary("#12 [kimi-payload 2/3] RUN apt-get update") == "[kimi-payload 2/3] RUN apt-get update"
-    )
+    assert step_summary("#12 [kimi-payload 2/3] RUN apt-get update") == "[kimi-payload 2/3] RUN apt-get update"
     assert step_summary("#12 sha256:abc 1.2MB / 3MB") is None

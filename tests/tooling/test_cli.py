@@ -54,9 +54,7 @@ def test_ensure_arguments_parse() -> None:
         ["build", "--env", "bad/env"],
     ],
 )
-def test_bad_arguments_exit_2_before_any_engine_call(
-    argv: list[str], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_arguments_exit_2_before_any_engine_call(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         cli.main(argv)
     assert exited.value.code == 2
@@ -104,9 +102,7 @@ def test_github_step_summary_is_appended_to(tmp_path: Path, monkeypatch: pytest.
 
 
 def _run() -> BuildRun:
-    request = BuildRequest(
-        harnesses=("kimi", "claude"), revision=REVISION, push=True, registry=Registry("r.io")
-    )
+    request = BuildRequest(harnesses=("kimi", "claude"), revision=REVISION, push=True, registry=Registry("r.io"))
     return BuildRun(
         request,
         [
@@ -132,10 +128,7 @@ def _run() -> BuildRun:
 def test_markdown_summary_has_a_row_per_harness_and_the_failure() -> None:
     text = markdown_summary(_run())
     assert "| image | tags | digest | size | seconds |" in text
-    assert (
-        "| `r.io/viberator-worker-kimi:dev-0123abcd4567` | `dev-0123abcd4567` `dev-latest` | `sha256:cccc"
-        in text
-    )
+    assert "| `r.io/viberator-worker-kimi:dev-0123abcd4567` | `dev-0123abcd4567` `dev-latest` | `sha256:cccc" in text
     assert "| 405.7 MB | 61 |" in text
     assert "**failed**" in text and "npm ERR! 404" in text
     assert "1 of 2 built; pushed to r.io" in text

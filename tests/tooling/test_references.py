@@ -72,9 +72,7 @@ def test_alias_reference_defaults_to_the_local_tag() -> None:
 
 
 def test_default_version_is_this_checkouts_revision_tag() -> None:
-    assert (
-        version_tag("dev", None, "0123abcd4567") == revision_tag("dev", "0123abcd4567") == "dev-0123abcd4567"
-    )
+    assert version_tag("dev", None, "0123abcd4567") == revision_tag("dev", "0123abcd4567") == "dev-0123abcd4567"
 
 
 def test_dev_version_is_the_environments_floating_tag() -> None:

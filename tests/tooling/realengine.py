@@ -1,0 +1,142 @@
+"""Fixtures for the tooling's real-engine tests in tests/images: the engine, loopback registries, scratch tags.
+
+They live beside the tooling's fast tests (tests/images/conftest.py belongs to the image tier) and are
+imported by the `tests/images/test_tooling_*.py` modules that use them. Every registry here is a process of
+the test's own on a free 127.0.0.1 port, so a test can stop it without touching anyone else's.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from workers.catalog import BUILD_CONTEXT
+from workers.tooling.engine import Engine, EngineError
+from workers.tooling.references import Registry, alias_reference
+
+ENGINE_SCRIPT = BUILD_CONTEXT.parents[1] / ".ci" / "docker-engine.sh"
+REGISTRY_BINARY = "/usr/bin/docker-registry"
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    """The local engine, started by the real-build tier's own script when none answers."""
+    engine = Engine()
+    try:
+        engine.server()
+    except EngineError:
+        subprocess.run(["bash", str(ENGINE_SCRIPT), "start"], check=True)
+        engine.server()
+    return engine
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class LoopbackRegistry:
+    """Debian's docker-registry on a port of its own, storing under the test's temp directory."""
+
+    address: str
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def registry(self) -> Registry:
+        return Registry.parse(self.address)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[LoopbackRegistry]:
+    if not os.access(REGISTRY_BINARY, os.X_OK):
+        pytest.fail(f"{REGISTRY_BINARY} missing: the real-build tier installs Debian's docker-registry")
+    address = f"127.0.0.1:{_free_port()}"
+    config = tmp_path / "registry.yml"
+    config.write_text(
+        "version: 0.1\nlog: {level: error}\n"
+        f"storage: {{filesystem: {{rootdirectory: {tmp_path / 'data'}}}}}\nhttp: {{addr: {address}}}\n"
+    )
+    process = subprocess.Popen(
+        [REGISTRY_BINARY, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    served = LoopbackRegistry(address, process)
+    deadline = time.monotonic() + 10
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", int(address.rsplit(":", 1)[1]))) == 0:
+                break
+        if time.monotonic() > deadline:
+            served.stop()
+            pytest.fail(f"docker-registry did not listen on {address}")
+        time.sleep(0.1)
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def silent_registry() -> Iterator[str]:
+    """A loopback port that accepts connections and never answers: a registry behind a dead proxy."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    listener.close()
+
+
+@dataclass
+class Scratch:
+    """A per-test alias tag, and every reference the test made; all untagged afterwards."""
+
+    harness: str
+    alias_tag: str
+    references: list[str]
+
+    @property
+    def alias(self) -> str:
+        return alias_reference(self.harness, self.alias_tag)
+
+    def track(self, reference: str) -> str:
+        self.references.append(reference)
+        return reference
+
+
+@pytest.fixture
+def scratch(engine: Engine) -> Iterator[Scratch]:
+    made = Scratch("kimi", f"tooling-test-{uuid.uuid4().hex[:8]}", [])
+    yield made
+    references = [made.alias, *made.references]
+    subprocess.run([engine.binary, "image", "rm", "--force", *references], capture_output=True, check=False)
