@@ -17,7 +17,7 @@ from pulumi_aws import cloudwatch, ecs, iam
 from components.policies import ECS_TASKS_ASSUME_ROLE, ecs_execution_policy
 
 CONTAINER_NAME = "worker"
-WORKER_USER = "1000:1000"
+WORKER_USER = "10001:10001"
 """The image's non-root user; set on the task too, so a mis-built image can't run as root."""
 CPU_ARCHITECTURE = {"x86_64": "X86_64", "arm64": "ARM64"}
 

