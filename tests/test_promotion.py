@@ -39,7 +39,7 @@ def test_repository_arn_is_derived_from_the_url() -> None:
 def test_missing_harnesses_are_named_together() -> None:
     exported = {k: v for k, v in dev_images().items() if k not in ("claude-code-ecs", "kimi")}
     with pytest.raises(ConfigError) as raised:
-        promoted_images(config(harnesses=["kimi"]), exported, "dev")
+        promoted_images(config(harnesses=["kimi", "claude-code-ecs"]), exported, "dev")
     assert [issue.path for issue in raised.value.issues] == [
         "viberator:images.harnesses[0]",
         "viberator:clankers[0].agent",

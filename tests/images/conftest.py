@@ -12,14 +12,12 @@ from pathlib import Path
 
 import image_engine
 import pytest
+from image_engine import FAKE_MOUNT
 
 from workers.catalog import BUILD_CONTEXT, HARNESS_NAMES
 from workers.revision import BuildRevision, build_revision
 
 FAKE_AGENT = Path(__file__).resolve().parents[1] / "worker_runtime" / "fake_agent.py"
-FAKE_MOUNT = "/opt/fake"
-"""Where the fake agent directory is mounted in a container; its bin/ goes first on PATH."""
-IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # multi-agent first: it builds every payload stage, so the single-agent targets after it are cache hits.
 BUILD_ORDER = ("multi-agent", *(name for name in HARNESS_NAMES if name != "multi-agent"))

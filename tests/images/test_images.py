@@ -15,9 +15,8 @@ from pathlib import Path
 
 import image_engine
 import pytest
-from conftest import FAKE_MOUNT, IMAGE_PATH
+from image_engine import FAKE_MOUNT, IMAGE_PATH
 from layer_scan import extra_certificate_markers, scan_saved_images
-from runtime_jobs import job_document
 from viberator_worker import JOB_CONTRACT_VERSION
 from viberator_worker.agents import AGENTS
 
@@ -37,6 +36,11 @@ PIN_ARGS = {
     "mistral": "MISTRAL_VIBE_VERSION",
 }
 """The Dockerfile ARG that pins each agent CLI."""
+
+
+def job_document(prompt: str, agent: str = "claude") -> dict[str, object]:
+    """A contract-1 job for the fake agent (tests/worker_runtime/fake_agent.py directives)."""
+    return {"contract": 1, "id": "image-job", "agent": agent, "prompt": prompt}
 
 
 def pinned_version(agent: str) -> str:
