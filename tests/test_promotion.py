@@ -42,6 +42,7 @@ def test_missing_harnesses_are_named_together() -> None:
         promoted_images(config(harnesses=["kimi", "claude-code-ecs"]), exported, "dev")
     assert [issue.path for issue in raised.value.issues] == [
         "viberator:images.harnesses[0]",
+        "viberator:images.harnesses[1]",
         "viberator:clankers[0].agent",
     ]
     assert "exports no kimi image" in str(raised.value)
