@@ -42,7 +42,8 @@ class ClankerCluster(pulumi.ComponentResource):
         if args.vpc_id is None:
             vpc_id: pulumi.Output[str] = ec2.get_vpc_output(default=True, opts=invoke).id
             subnet_ids = ec2.get_subnets_output(
-                filters=[ec2.GetSubnetsFilterArgs(name="vpc-id", values=[vpc_id])], opts=invoke
+                filters=vpc_id.apply(lambda vpc: [ec2.GetSubnetsFilterArgs(name="vpc-id", values=[vpc])]),
+                opts=invoke,
             ).ids
         else:
             vpc_id = pulumi.Output.from_input(args.vpc_id)

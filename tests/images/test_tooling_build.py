@@ -30,7 +30,7 @@ from workers.tooling.platforms import BINFMT_DIR, parse_platforms
 pytestmark = pytest.mark.images
 
 # Shared with the other tooling real-engine tests; pytest finds fixtures among a module's attributes.
-engine = realengine.engine
+docker_engine = realengine.docker_engine
 registry = realengine.registry
 
 HARNESS = "kimi"
@@ -79,20 +79,20 @@ REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=0, origin="o
 
 
 @pytest.fixture
-def environment(engine: Engine) -> Iterator[str]:
+def environment(docker_engine: Engine) -> Iterator[str]:
     """An environment name no other test uses, so every tag is this test's own (even `<env>-latest`, which
     would otherwise move the shared engine's real `dev-latest`); all of them are removed afterwards."""
     made = f"tooling{uuid.uuid4().hex[:8]}"
     yield made
     listed = subprocess.run(
-        [engine.binary, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
+        [docker_engine.binary, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
     mine = [reference for reference in listed if made in reference]
     if mine:
-        subprocess.run([engine.binary, "image", "rm", "--force", *mine], capture_output=True, check=False)
+        subprocess.run([docker_engine.binary, "image", "rm", "--force", *mine], capture_output=True, check=False)
 
 
 def registry_manifest(address: str, repository: str, tag: str) -> tuple[str, dict[str, object]]:
@@ -105,7 +105,7 @@ def registry_manifest(address: str, repository: str, tag: str) -> tuple[str, dic
 
 
 def test_push_publishes_every_tag_at_the_reported_digest(
-    engine: Engine, registry: LoopbackRegistry, context: Path, environment: str, tmp_path: Path
+    docker_engine: Engine, registry: LoopbackRegistry, context: Path, environment: str, tmp_path: Path
 ) -> None:
     request = build.BuildRequest(
         harnesses=(HARNESS,),
@@ -120,7 +120,7 @@ def test_push_publishes_every_tag_at_the_reported_digest(
     )
     progress = Recorder()
 
-    outcome = build.run(request, engine, progress)
+    outcome = build.run(request, docker_engine, progress)
 
     [result] = outcome.results
     assert result.ok, result.error
@@ -128,14 +128,14 @@ def test_push_publishes_every_tag_at_the_reported_digest(
     for tag in image_tags(environment, REVISION.revision, push_latest=False):
         digest, _ = registry_manifest(registry.address, f"viberator-worker-{HARNESS}", tag)
         assert digest == result.digest, tag
-    alias = engine.inspect(f"viberator-worker-{HARNESS}:{environment}-alias")
+    alias = docker_engine.inspect(f"viberator-worker-{HARNESS}:{environment}-alias")
     assert alias is not None and alias.labels[REVISION_LABEL] == REVISION.revision
     assert (tmp_path / "logs" / f"{HARNESS}.log").read_text().strip()
     assert progress.phases[0] == "building" and progress.results == [result]
 
 
 def test_several_platforms_push_one_manifest_list_per_tag(
-    engine: Engine, registry: LoopbackRegistry, context: Path, environment: str, tmp_path: Path
+    docker_engine: Engine, registry: LoopbackRegistry, context: Path, environment: str, tmp_path: Path
 ) -> None:
     request = build.BuildRequest(
         harnesses=(HARNESS,),
@@ -149,7 +149,7 @@ def test_several_platforms_push_one_manifest_list_per_tag(
         log_dir=tmp_path / "logs",
     )
 
-    outcome = build.run(request, engine, Recorder())
+    outcome = build.run(request, docker_engine, Recorder())
 
     [result] = outcome.results
     assert result.ok, result.error

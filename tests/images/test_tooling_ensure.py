@@ -29,7 +29,7 @@ from workers.tooling.references import current_revision, version_tag
 pytestmark = pytest.mark.images
 
 # Shared with the other tooling real-engine tests; pytest finds fixtures among a module's attributes.
-engine = realengine.engine
+docker_engine = realengine.docker_engine
 registry = realengine.registry
 silent_registry = realengine.silent_registry
 scratch = realengine.scratch
@@ -46,7 +46,9 @@ class Tiny:
     image_id: str
 
 
-def tiny_image(engine: Engine, scratch: Scratch, tmp_path: Path, *, revision: str, contract: str | None = None) -> Tiny:
+def tiny_image(
+    docker_engine: Engine, scratch: Scratch, tmp_path: Path, *, revision: str, contract: str | None = None
+) -> Tiny:
     """A one-file image labelled like a worker image (FROM scratch: nothing to pull)."""
     context = tmp_path / f"context-{uuid.uuid4().hex[:6]}"
     context.mkdir()
@@ -57,21 +59,21 @@ def tiny_image(engine: Engine, scratch: Scratch, tmp_path: Path, *, revision: st
     )
     reference = scratch.track(f"tooling-test-image-{uuid.uuid4().hex[:8]}:built")
     subprocess.run(
-        [engine.binary, "build", "--quiet", "--tag", reference, str(context)],
+        [docker_engine.binary, "build", "--quiet", "--tag", reference, str(context)],
         check=True,
         capture_output=True,
         env={**os.environ, "DOCKER_BUILDKIT": "1"},
     )
-    info = engine.inspect(reference)
+    info = docker_engine.inspect(reference)
     assert info is not None
     return Tiny(reference, info.id)
 
 
-def push(engine: Engine, scratch: Scratch, image: Tiny, target: str) -> None:
-    engine.tag(image.reference, scratch.track(target))
-    subprocess.run([engine.binary, "push", target], check=True, capture_output=True)
+def push(docker_engine: Engine, scratch: Scratch, image: Tiny, target: str) -> None:
+    docker_engine.tag(image.reference, scratch.track(target))
+    subprocess.run([docker_engine.binary, "push", target], check=True, capture_output=True)
     # Only the registry keeps it: the pull under test must really fetch it.
-    engine.remove(target)
+    docker_engine.remove(target)
 
 
 @dataclass(frozen=True)
@@ -100,11 +102,11 @@ def default_remote(registry: LoopbackRegistry) -> str:
 
 
 def test_local_alias_is_used_without_contacting_the_registry(
-    engine: Engine, tmp_path: Path, scratch: Scratch, silent_registry: str
+    docker_engine: Engine, tmp_path: Path, scratch: Scratch, silent_registry: str
 ) -> None:
-    image = tiny_image(engine, scratch, tmp_path, revision=current_revision().revision)
+    image = tiny_image(docker_engine, scratch, tmp_path, revision=current_revision().revision)
     alias = scratch.alias
-    engine.tag(image.reference, alias)
+    docker_engine.tag(image.reference, alias)
 
     # A silent registry would cost the full answer timeout if it were contacted.
     run = ensure("--alias-tag", scratch.alias_tag, "--registry", silent_registry)
@@ -116,11 +118,11 @@ def test_local_alias_is_used_without_contacting_the_registry(
 
 
 def test_missing_alias_is_pulled_from_the_registry_and_tagged(
-    engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry
+    docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry
 ) -> None:
-    image = tiny_image(engine, scratch, tmp_path, revision=current_revision().revision)
+    image = tiny_image(docker_engine, scratch, tmp_path, revision=current_revision().revision)
     remote = default_remote(registry)
-    push(engine, scratch, image, remote)
+    push(docker_engine, scratch, image, remote)
     alias = scratch.alias
 
     run = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address)
@@ -128,7 +130,7 @@ def test_missing_alias_is_pulled_from_the_registry_and_tagged(
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == alias
     assert f"pulled from {remote}" in run.stderr
-    local = engine.inspect(alias)
+    local = docker_engine.inspect(alias)
     assert local is not None and local.id == image.image_id
 
     again = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address)
@@ -136,10 +138,10 @@ def test_missing_alias_is_pulled_from_the_registry_and_tagged(
 
 
 def test_version_dev_pulls_the_floating_tag(
-    engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry
+    docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry
 ) -> None:
-    image = tiny_image(engine, scratch, tmp_path, revision="0123abcd4567")
-    push(engine, scratch, image, registry.registry.reference(HARNESS, "dev-latest"))
+    image = tiny_image(docker_engine, scratch, tmp_path, revision="0123abcd4567")
+    push(docker_engine, scratch, image, registry.registry.reference(HARNESS, "dev-latest"))
 
     run = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address, "--version", "dev")
 
@@ -148,17 +150,17 @@ def test_version_dev_pulls_the_floating_tag(
 
 
 def test_a_version_the_registry_lacks_fails_naming_it(
-    engine: Engine, scratch: Scratch, registry: LoopbackRegistry
+    docker_engine: Engine, scratch: Scratch, registry: LoopbackRegistry
 ) -> None:
     run = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address, "--version", "feedbeef0000")
 
     assert run.returncode == 1
     assert f"{registry.address}/viberator-worker-{HARNESS}:dev-feedbeef0000: not found in the registry" in run.stderr
-    assert engine.inspect(scratch.alias) is None
+    assert docker_engine.inspect(scratch.alias) is None
 
 
 def test_a_stopped_registry_fails_fast_with_the_build_command(
-    engine: Engine, scratch: Scratch, registry: LoopbackRegistry
+    docker_engine: Engine, scratch: Scratch, registry: LoopbackRegistry
 ) -> None:
     registry.stop()
 
@@ -179,7 +181,7 @@ def test_a_registry_that_never_answers_fails_within_the_bound(scratch: Scratch, 
     assert "registry unreachable" in run.stderr and "no answer after 8 s" in run.stderr
 
 
-def test_an_image_nowhere_prints_how_to_build_it(engine: Engine, scratch: Scratch) -> None:
+def test_an_image_nowhere_prints_how_to_build_it(docker_engine: Engine, scratch: Scratch) -> None:
     run = ensure("--alias-tag", scratch.alias_tag, "--offline")
 
     assert run.returncode == 1
@@ -191,10 +193,10 @@ def test_an_image_nowhere_prints_how_to_build_it(engine: Engine, scratch: Scratc
 
 
 def test_two_concurrent_ensures_pull_once_and_both_succeed(
-    engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry
+    docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry
 ) -> None:
-    image = tiny_image(engine, scratch, tmp_path, revision=current_revision().revision)
-    push(engine, scratch, image, default_remote(registry))
+    image = tiny_image(docker_engine, scratch, tmp_path, revision=current_revision().revision)
+    push(docker_engine, scratch, image, default_remote(registry))
     argv = [sys.executable, "-m", "workers", "ensure", HARNESS, "--alias-tag", scratch.alias_tag]
     argv += ["--registry", registry.address]
 
@@ -211,9 +213,9 @@ def test_two_concurrent_ensures_pull_once_and_both_succeed(
     assert origins == [False, True], outputs
 
 
-def test_a_stale_alias_is_reported(engine: Engine, tmp_path: Path, scratch: Scratch) -> None:
-    image = tiny_image(engine, scratch, tmp_path, revision="0123abcd4567")
-    engine.tag(image.reference, scratch.alias)
+def test_a_stale_alias_is_reported(docker_engine: Engine, tmp_path: Path, scratch: Scratch) -> None:
+    image = tiny_image(docker_engine, scratch, tmp_path, revision="0123abcd4567")
+    docker_engine.tag(image.reference, scratch.alias)
 
     run = ensure("--alias-tag", scratch.alias_tag, "--offline")
 
@@ -223,13 +225,13 @@ def test_a_stale_alias_is_reported(engine: Engine, tmp_path: Path, scratch: Scra
 
 
 def test_an_image_with_another_job_contract_is_refused_and_not_aliased(
-    engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry
+    docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry
 ) -> None:
-    image = tiny_image(engine, scratch, tmp_path, revision=current_revision().revision, contract="99")
-    push(engine, scratch, image, default_remote(registry))
+    image = tiny_image(docker_engine, scratch, tmp_path, revision=current_revision().revision, contract="99")
+    push(docker_engine, scratch, image, default_remote(registry))
 
     run = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address)
 
     assert run.returncode == EXIT_REFUSED
     assert "implements job contract 99" in run.stderr
-    assert engine.inspect(scratch.alias) is None
+    assert docker_engine.inspect(scratch.alias) is None

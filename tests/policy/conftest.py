@@ -55,3 +55,8 @@ def prod_plan() -> Plan:
 @pytest.fixture(name="prod_image_plan")
 def prod_image_plan_fixture() -> Plan:
     return prod_image_plan()
+
+
+@pytest.fixture
+def prod_image_config() -> dict[str, str]:
+    return dict(PROD_IMAGE_STACK)

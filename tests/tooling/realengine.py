@@ -28,7 +28,7 @@ REGISTRY_BINARY = "/usr/bin/docker-registry"
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
+def docker_engine() -> Engine:
     """The local engine, started by the real-build tier's own script when none answers."""
     engine = Engine()
     try:
@@ -135,8 +135,8 @@ class Scratch:
 
 
 @pytest.fixture
-def scratch(engine: Engine) -> Iterator[Scratch]:
+def scratch(docker_engine: Engine) -> Iterator[Scratch]:
     made = Scratch("kimi", f"tooling-test-{uuid.uuid4().hex[:8]}", [])
     yield made
     references = [made.alias, *made.references]
-    subprocess.run([engine.binary, "image", "rm", "--force", *references], capture_output=True, check=False)
+    subprocess.run([docker_engine.binary, "image", "rm", "--force", *references], capture_output=True, check=False)

@@ -252,9 +252,7 @@ def _log_writer(path: Path) -> tuple[Callable[[str], None], Callable[[], None]]:
     return write, handle.close
 
 
-def build_harness(
-    request: BuildRequest, engine: Engine, plan: HarnessPlan, progress: Progress
-) -> BuildResult:
+def build_harness(request: BuildRequest, engine: Engine, plan: HarnessPlan, progress: Progress) -> BuildResult:
     started = time.monotonic()
     log_path = request.log_dir / f"{plan.harness}.log"
     write_log, close_log = _log_writer(log_path)

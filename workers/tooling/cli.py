@@ -108,9 +108,7 @@ def parser() -> argparse.ArgumentParser:
         "build", parents=[common], help="build (and push) harness images", description=BUILD_DESCRIPTION
     )
     b.add_argument("harnesses", nargs="*", metavar="HARNESS", help=f"{harness_list}, or all (default all)")
-    b.add_argument(
-        "--revision", type=_tag, help="revision for tags and labels (default: the build context's)"
-    )
+    b.add_argument("--revision", type=_tag, help="revision for tags and labels (default: the build context's)")
     b.add_argument("--platform", help="OS/ARCH[,OS/ARCH…]; several need --push (a manifest list)")
     b.add_argument("--push", action="store_true", help="push every tag to --registry")
     b.add_argument("--push-latest", action="store_true", help="also tag and push the global `latest`")
@@ -141,9 +139,7 @@ def parser() -> argparse.ArgumentParser:
         default=8.0,
         help="seconds the registry may take to answer (default 8)",
     )
-    e.add_argument(
-        "--pull-timeout", type=float, default=1800.0, help="seconds a pull may take (default 1800)"
-    )
+    e.add_argument("--pull-timeout", type=float, default=1800.0, help="seconds a pull may take (default 1800)")
     return root
 
 
@@ -229,9 +225,7 @@ def run_ensure(args: argparse.Namespace, engine: Engine) -> int:
             if not result.ok:
                 raise ensure.EnsureFailed(f"rebuild failed: {result.error}\nfull log: {result.log}")
 
-    result = ensure.ensure(
-        request, engine, revision=revision, rebuild=rebuild, say=lambda text: console.print(text)
-    )
+    result = ensure.ensure(request, engine, revision=revision, rebuild=rebuild, say=lambda text: console.print(text))
     origin = f"pulled from {result.pulled_from}" if result.pulled_from else result.source.value
     console.print(f"{result.reference} ready ({origin})")
     print(result.reference)

@@ -47,9 +47,7 @@ def check_contract(image_labels: dict[str, str], tool_version: str | None = None
     tool_version = tool_version or tool_contract()
     image_version = image_labels.get(CONTRACT_LABEL)
     if image_version is None:
-        return ContractCheck(
-            False, f"it has no {CONTRACT_LABEL} label, so it is not a viberator worker image"
-        )
+        return ContractCheck(False, f"it has no {CONTRACT_LABEL} label, so it is not a viberator worker image")
     image_match = _VERSION.fullmatch(image_version.strip())
     if image_match is None:
         return ContractCheck(False, f"its {CONTRACT_LABEL} label {image_version!r} is not MAJOR[.MINOR]")

@@ -308,9 +308,7 @@ class Engine:
         if result.returncode != 0:
             raise PullError(classify_pull_error(result.text), result.text.strip())
 
-    def build(
-        self, options: Iterable[str], context: Path, *, on_line: Callable[[str], None], timeout: float
-    ) -> None:
+    def build(self, options: Iterable[str], context: Path, *, on_line: Callable[[str], None], timeout: float) -> None:
         argv = [self.binary, "build", "--progress", "plain", *options, str(context)]
         result = stream(argv, on_line=on_line, timeout=timeout, env=self._env())
         if result.returncode != 0:
@@ -323,9 +321,7 @@ class Engine:
             raise EngineError(f"docker push {reference} failed", result.text.strip())
         return push_digest(result.text)
 
-    def push_manifest_list(
-        self, target: str, platform_images: Sequence[str], *, insecure: bool, timeout: float
-    ) -> str:
+    def push_manifest_list(self, target: str, platform_images: Sequence[str], *, insecure: bool, timeout: float) -> str:
         """Create and push a manifest list `target` over already pushed per-platform images; its digest."""
         flags = ["--insecure"] if insecure else []
         self._check("manifest", "create", "--amend", *flags, target, *platform_images, timeout=timeout)

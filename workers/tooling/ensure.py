@@ -106,12 +106,8 @@ def nowhere_message(request: EnsureRequest, alias: str, tried: list[str], revisi
     return "\n".join(lines)
 
 
-def stale_message(
-    alias: str, image_revision: str | None, revision: BuildRevision, request: EnsureRequest
-) -> str:
-    built_from = (
-        f"revision {image_revision}" if image_revision else f"an image without a {REVISION_LABEL} label"
-    )
+def stale_message(alias: str, image_revision: str | None, revision: BuildRevision, request: EnsureRequest) -> str:
+    built_from = f"revision {image_revision}" if image_revision else f"an image without a {REVISION_LABEL} label"
     make, _ = build_commands(request.harness, request.alias_tag)
     return (
         f"{alias} is stale: it was built from {built_from}, the build context is now at {revision.revision}; "

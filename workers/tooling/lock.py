@@ -41,9 +41,7 @@ def exclusive(name: str, *, timeout: float, directory: Path | None = None) -> It
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise LockTimeout(
-                        f"another run held {path} for more than {timeout:g} s; try again later"
-                    ) from None
+                    raise LockTimeout(f"another run held {path} for more than {timeout:g} s; try again later") from None
                 time.sleep(_POLL_SECONDS)
         try:
             yield

@@ -53,9 +53,7 @@ class LiveProgress:
         self.console = console
         self.rows: dict[str, list[str]] = {name: ["queued", ""] for name in harnesses}
         self.started: dict[str, float] = {}
-        self.live = (
-            Live(self._render(), console=console, refresh_per_second=4) if console.is_terminal else None
-        )
+        self.live = Live(self._render(), console=console, refresh_per_second=4) if console.is_terminal else None
 
     def __enter__(self) -> LiveProgress:
         if self.live is not None:
@@ -98,9 +96,7 @@ class LiveProgress:
 
 
 def summary_table(run: BuildRun) -> Table:
-    table = Table(
-        title=f"worker images ({run.request.environment}, revision {run.request.revision.revision})"
-    )
+    table = Table(title=f"worker images ({run.request.environment}, revision {run.request.revision.revision})")
     for column in ("image", "tags", "digest", "size", "seconds"):
         table.add_column(column, justify="right" if column in ("size", "seconds") else "left")
     for result in run.results:
@@ -141,9 +137,7 @@ def markdown_summary(run: BuildRun) -> str:
         tags = " ".join(f"`{tag}`" for tag in result.tags)
         if result.ok:
             digest = f"`{_digest_cell(result)}`" if _digest_cell(result) else ""
-            lines.append(
-                f"| `{result.image}` | {tags} | {digest} | {_sizes(result)} | {result.seconds:.0f} |"
-            )
+            lines.append(f"| `{result.image}` | {tags} | {digest} | {_sizes(result)} | {result.seconds:.0f} |")
         else:
             lines.append(f"| `{result.image}` | {tags} | **failed** |  | {result.seconds:.0f} |")
     failed = [result for result in run.results if not result.ok]

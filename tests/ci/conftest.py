@@ -1,0 +1,35 @@
+"""Fixtures for the CI scripts: the committed stacks' offline plans, planned once per session.
+
+The deploy-target mapping and the build summary are tested against what the real program registers and
+exports, not against hand-written copies that could drift from it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file
+
+
+@pytest.fixture(scope="session")
+def ci_dev_plan() -> Plan:
+    return plan_stack_file(PROJECT_DIR / "Pulumi.dev.yaml")
+
+
+@pytest.fixture(scope="session")
+def ci_prod_plan() -> Plan:
+    return plan_stack_file(PROJECT_DIR / "Pulumi.prod.yaml")
+
+
+@pytest.fixture
+def dev_outputs(ci_dev_plan: Plan) -> dict[str, Any]:
+    """A sample `pulumi stack output --json` document: the dev plan's outputs (a copy each test may change)."""
+    return copy.deepcopy(ci_dev_plan.outputs)
+
+
+@pytest.fixture
+def prod_outputs(ci_prod_plan: Plan) -> dict[str, Any]:
+    return copy.deepcopy(ci_prod_plan.outputs)

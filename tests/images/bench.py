@@ -1,0 +1,109 @@
+"""`make bench-images`: build times and sizes of every worker image, printed and written as JSON.
+
+Per image: cold build (build cache pruned, npm/pip cache mounts included), no-op rebuild, rebuild after a
+worker-runtime-only change, image size, CLI payload size (/opt/agents) and overhead (size - payload).
+Targets from issue 4 are printed beside the figures, never asserted: timings depend on the machine.
+Builds use a copy of the build context, so the runtime edit never touches the checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import image_engine
+
+from workers.catalog import BUILD_CONTEXT, HARNESS_NAMES, HARNESSES
+from workers.revision import build_revision
+
+MB = 1_000_000  # docker's unit
+TARGETS = {"noop_seconds": 1.0, "runtime_change_seconds": 3.0, "overhead_mb_single": 250, "overhead_mb_multi": 350}
+
+
+def payload_bytes(reference: str) -> int:
+    du = image_engine.docker("run", "--rm", "--network", "none", "--entrypoint", "du", reference, "-sb", "/opt/agents")
+    return int(du.stdout.split()[0])
+
+
+def bench_one(harness: str, context: Path, build_args: dict[str, str]) -> dict[str, object]:
+    tag = f"viberator-bench/{harness}:latest"
+    image_engine.docker("builder", "prune", "--all", "--force")
+    cold = image_engine.build(harness, tag, build_args, context)
+    noop = image_engine.build(harness, tag, build_args, context)
+    marker = context / "viberator_worker" / "__init__.py"
+    marker.write_text(marker.read_text() + f"\n# bench runtime change {time.time_ns()}\n")
+    runtime_change = image_engine.build(harness, tag, build_args, context)
+    size = image_engine.inspect(tag)["Size"]
+    payload = payload_bytes(tag)
+    overhead_target = TARGETS["overhead_mb_multi" if len(HARNESSES[harness].agents) > 1 else "overhead_mb_single"]
+    return {
+        "harness": harness,
+        "cold_build_seconds": round(cold, 1),
+        "noop_rebuild_seconds": round(noop, 2),
+        "runtime_change_rebuild_seconds": round(runtime_change, 2),
+        "image_mb": round(size / MB, 1),
+        "payload_mb": round(payload / MB, 1),
+        "overhead_mb": round((size - payload) / MB, 1),
+        "overhead_target_mb": overhead_target,
+    }
+
+
+def print_table(rows: list[dict[str, object]]) -> None:
+    header = (
+        f"{'image':<16}{'cold s':>8}{'no-op s':>9}{'runtime s':>11}{'size MB':>9}{'payload MB':>12}{'overhead MB':>13}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        flags = []
+        if row["noop_rebuild_seconds"] > TARGETS["noop_seconds"]:
+            flags.append("no-op over target")
+        if row["runtime_change_rebuild_seconds"] > TARGETS["runtime_change_seconds"]:
+            flags.append("runtime over target")
+        if row["overhead_mb"] > row["overhead_target_mb"]:
+            flags.append(f"overhead over {row['overhead_target_mb']} MB")
+        print(
+            f"{row['harness']:<16}{row['cold_build_seconds']:>8}{row['noop_rebuild_seconds']:>9}"
+            f"{row['runtime_change_rebuild_seconds']:>11}{row['image_mb']:>9}{row['payload_mb']:>12}"
+            f"{row['overhead_mb']:>13}  {'; '.join(flags) or 'targets met'}"
+        )
+    print(
+        f"targets: no-op <= {TARGETS['noop_seconds']} s, runtime-only change <= {TARGETS['runtime_change_seconds']} s,"
+        f" overhead <= {TARGETS['overhead_mb_single']} MB single-agent / {TARGETS['overhead_mb_multi']} MB multi-agent"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, required=True, help="where to write the JSON report")
+    parser.add_argument("--harness", action="append", choices=HARNESS_NAMES, help="default: all")
+    args = parser.parse_args(argv)
+    revision = build_revision(BUILD_CONTEXT)
+    bases = image_engine.base_build_args()
+    build_args = image_engine.build_args_for(revision, bases)
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        context = Path(shutil.copytree(BUILD_CONTEXT, Path(scratch) / "context"))
+        for harness in args.harness or HARNESS_NAMES:
+            rows.append(bench_one(harness, context, build_args))
+            print(f"benched {harness}", file=sys.stderr)
+    report = {
+        "revision": revision.revision,
+        "bases": "offline stand-ins" if bases else "official images",
+        "targets": TARGETS,
+        "images": rows,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print_table(rows)
+    print(f"report: {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

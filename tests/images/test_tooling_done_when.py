@@ -1,0 +1,100 @@
+"""Issue 5's "done when", on the real kimi image: build it, `ensure` hits it locally, pulls it back from a
+loopback registry once the alias is gone, and fails fast with the build command once the registry is down.
+
+Everything goes through `python -m workers` as a user would type it; an environment name and alias tag of
+the test's own keep its tags apart from every other image on the engine. After the tier's own builds the kimi
+build is a cache hit; alone it is a cold build of one target.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from image_engine import base_build_args
+
+from tests.tooling import realengine
+from tests.tooling.realengine import LoopbackRegistry
+from workers.catalog import BUILD_CONTEXT
+from workers.tooling.contract import CONTRACT_LABEL, REVISION_LABEL, tool_contract
+from workers.tooling.engine import Engine
+from workers.tooling.ensure import build_commands
+from workers.tooling.references import alias_reference, current_revision, version_tag
+
+pytestmark = pytest.mark.images
+
+docker_engine = realengine.docker_engine
+registry = realengine.registry
+
+HARNESS = "kimi"
+BOUND_SECONDS = 10.0
+
+
+@pytest.fixture
+def environment(docker_engine: Engine) -> Iterator[str]:
+    """An environment (and alias tag) name of this test's own; every tag containing it is removed after."""
+    made = f"donewhen{uuid.uuid4().hex[:8]}"
+    yield made
+    listed = subprocess.run(
+        [docker_engine.binary, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    mine = [reference for reference in listed if made in reference]
+    if mine:
+        subprocess.run([docker_engine.binary, "image", "rm", *mine], capture_output=True, check=False)
+
+
+def workers(*args: str, timeout: float = 3600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workers", *args],
+        cwd=BUILD_CONTEXT.parents[1],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_kimi_builds_then_ensure_hits_pulls_and_fails_fast(
+    docker_engine: Engine, registry: LoopbackRegistry, environment: str, tmp_path: Path
+) -> None:
+    common = ["--env", environment, "--alias-tag", environment, "--registry", registry.address]
+    bases = [f"--build-arg={name}={value}" for name, value in base_build_args().items()]
+    summary = tmp_path / "summary.md"
+    revision = current_revision().revision
+    alias = alias_reference(HARNESS, environment)
+    remote = registry.registry.reference(HARNESS, version_tag(environment, None, revision))
+
+    built = workers("build", HARNESS, *common, *bases, "--push", "--summary", str(summary))
+    assert built.returncode == 0, built.stderr[-3000:]
+    labels = docker_engine.inspect(alias)
+    assert labels is not None
+    assert labels.labels[REVISION_LABEL] == revision
+    assert labels.labels[CONTRACT_LABEL] == tool_contract()
+    assert f"`{remote}`" in summary.read_text() and "sha256:" in summary.read_text()
+
+    local = workers("ensure", HARNESS, *common, timeout=60)
+    assert local.returncode == 0, local.stderr
+    assert local.stdout.strip() == alias and "ready (local)" in local.stderr
+
+    docker_engine.remove(alias)
+    docker_engine.remove(remote)
+    pulled = workers("ensure", HARNESS, *common, timeout=600)
+    assert pulled.returncode == 0, pulled.stderr
+    assert f"pulled from {remote}" in pulled.stderr
+    assert docker_engine.inspect(alias) is not None
+
+    docker_engine.remove(alias)
+    registry.stop()
+    started = time.monotonic()
+    down = workers("ensure", HARNESS, *common, timeout=60)
+    assert down.returncode == 1
+    assert time.monotonic() - started < BOUND_SECONDS
+    make, direct = build_commands(HARNESS, environment)
+    assert "registry unreachable" in down.stderr and make in down.stderr and direct in down.stderr

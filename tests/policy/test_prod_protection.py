@@ -1,0 +1,108 @@
+"""prod protections: guarded resources protected, repositories never force-deleted, and no change that would
+delete or replace a Lambda function, repository or cluster of a prod stack.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file, run_program
+from policy.prod_changes import destructive_changes, unprotected
+from policy.rules import FUNCTION, REPOSITORY
+
+IMAGE_STACK = "viberator/viberator-workers/dev"
+BASE_REF = os.environ.get("GUARDRAILS_BASE_REF", "HEAD")
+"""What the committed prod config is compared with: CI sets the merge base of a pull request."""
+
+
+def assert_no_destructive_change(before: Plan, after: Plan) -> None:
+    changes = destructive_changes(before, after)
+    assert not changes, "this change would destroy prod resources (protected: `pulumi up` would stop half-way):\n" + (
+        "\n".join(f"  - {change}" for change in changes)
+    )
+
+
+def plan_prod_config(tmp_path: Path, config: dict, dev_outputs: dict) -> Plan:
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    return plan_stack_file(path, stack_outputs={IMAGE_STACK: dev_outputs})
+
+
+def committed_prod_config() -> dict:
+    return yaml.safe_load((PROJECT_DIR / "Pulumi.prod.yaml").read_text())["config"]
+
+
+def test_committed_prod_stack_is_protected(prod_plan: Plan) -> None:
+    assert {r.type for r in prod_plan.resources} >= {FUNCTION, "aws:ecs/cluster:Cluster"}
+    assert unprotected(prod_plan) == []
+
+
+def test_prod_image_stack_protects_its_repositories(prod_image_plan: Plan) -> None:
+    assert len(prod_image_plan.of_type(REPOSITORY)) == 2
+    assert unprotected(prod_image_plan) == []
+
+
+def test_dev_stack_is_not_held_to_prod_rules(dev_plan: Plan) -> None:
+    # The check must be able to fail: dev repositories are neither protected nor safe from force delete.
+    problems = unprotected(dev_plan)
+    assert "claude-repository has forceDelete" in problems
+    assert f"{REPOSITORY} claude-repository is not protected" in problems
+
+
+def test_committed_prod_change_destroys_nothing(prod_plan: Plan, tmp_path: Path, dev_plan: Plan) -> None:
+    base = subprocess.run(
+        ["git", "show", f"{BASE_REF}:Pulumi.prod.yaml"], cwd=PROJECT_DIR, capture_output=True, text=True, check=False
+    )
+    if base.returncode != 0:
+        pytest.skip(f"no Pulumi.prod.yaml at {BASE_REF} to compare with")
+    before = plan_prod_config(tmp_path, yaml.safe_load(base.stdout)["config"], dev_plan.outputs)
+    assert_no_destructive_change(before, prod_plan)
+
+
+def test_a_safe_change_passes(prod_plan: Plan, tmp_path: Path, dev_plan: Plan) -> None:
+    config = committed_prod_config()
+    config["viberator:clankers"][0]["memoryMb"] = 10240
+    config["viberator:clankers"][0]["agent"] = "claude"  # a new image is an update, never a replacement
+    assert_no_destructive_change(prod_plan, plan_prod_config(tmp_path, config, dev_plan.outputs))
+
+
+def test_renaming_a_prod_function_fails_clearly(prod_plan: Plan, tmp_path: Path, dev_plan: Plan) -> None:
+    config = committed_prod_config()
+    config["viberator:clankers"][0]["name"] = "multi-agent-v2"
+    with pytest.raises(AssertionError) as failure:
+        assert_no_destructive_change(prod_plan, plan_prod_config(tmp_path, config, dev_plan.outputs))
+    assert f"{FUNCTION} multi-agent-function would be deleted" in str(failure.value)
+
+
+def test_a_replace_triggering_input_fails_clearly(prod_plan: Plan) -> None:
+    (function,) = prod_plan.of_type(FUNCTION)
+    after = Plan(prod_plan.project, prod_plan.stack, False)
+    after.resources = [
+        r if r is not function else dataclasses.replace(r, inputs={**r.inputs, "packageType": "Zip"})
+        for r in prod_plan.resources
+    ]
+    with pytest.raises(
+        AssertionError, match=r"multi-agent-function would be replaced \(packageType: 'Image' -> 'Zip'\)"
+    ):
+        assert_no_destructive_change(prod_plan, after)
+
+
+def test_dropping_a_harness_from_a_prod_image_stack_fails_clearly(
+    prod_image_plan: Plan, prod_image_config: dict[str, str]
+) -> None:
+    config = {
+        **prod_image_config,
+        "viberator:harnesses": '["claude"]',
+        "viberator:clankers": '[{"name": "claude", "agent": "claude", "target": "lambda"}]',
+    }
+    with pytest.raises(AssertionError) as failure:
+        assert_no_destructive_change(prod_image_plan, run_program("prod", config))
+    message = str(failure.value)
+    assert f"{REPOSITORY} claude-code-ecs-repository would be deleted" in message
+    assert "aws:ecs/cluster:Cluster workers-cluster would be deleted" in message
