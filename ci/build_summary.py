@@ -69,7 +69,7 @@ def _code(text: object) -> str:
 
 def _tag(reference: str) -> str:
     """`registry/repo:tag` -> `tag`; a registry port (`host:5000/repo`) is not a tag."""
-    name, sep, tag = reference.rpartition(":")
+    _, sep, tag = reference.rpartition(":")
     return tag if sep and "/" not in tag else reference
 
 

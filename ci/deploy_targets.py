@@ -126,8 +126,7 @@ def deploy_scope(plan: Plan, harness: str) -> DeployScope:
         )
     by_key = {_key(r): r for r in plan.resources}
     urns = tuple(
-        engine_urn(r, by_key, stack=plan.stack, project=plan.project)
-        for r in _with_descendants(roots, plan.resources)
+        engine_urn(r, by_key, stack=plan.stack, project=plan.project) for r in _with_descendants(roots, plan.resources)
     )
     return DeployScope(plan.stack, harness, urns)
 

@@ -9,6 +9,7 @@
 # REGISTRY defaults to $VIBERATOR_REGISTRY and the docker binary to $VIBERATOR_DOCKER (see README).
 
 IMAGE_ENV ?= dev
+comma := ,
 WORKERS_CLI = $(RUN) python -m workers
 _yes = $(filter 1 yes true,$(1))
 
@@ -30,5 +31,3 @@ image: deps ## Build one harness image: HARNESS=claude (options as for images)
 ensure: deps ## Local alias of HARNESS's image, else pull it (VERSION, REGISTRY, OFFLINE=1, REBUILD=1)
 	$(if $(HARNESS),,$(error HARNESS is required, e.g. make ensure HARNESS=claude))
 	@$(WORKERS_CLI) ensure "$(HARNESS)" $(_ensure_flags)
-
-comma := ,

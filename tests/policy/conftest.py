@@ -60,3 +60,9 @@ def prod_image_plan_fixture() -> Plan:
 @pytest.fixture
 def prod_image_config() -> dict[str, str]:
     return dict(PROD_IMAGE_STACK)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "checkov: runs checkov from guardrails/checkov (make scan-deps); about 20 s in all"
+    )

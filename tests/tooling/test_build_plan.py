@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,9 +29,8 @@ REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=1700000000, 
 REGISTRY = Registry.parse("127.0.0.1:5000/ci")
 
 
-def request(**overrides: object) -> BuildRequest:
-    fields: dict[str, object] = {"harnesses": ("kimi",), "revision": REVISION, **overrides}
-    return BuildRequest(**fields)  # type: ignore[arg-type]
+def request(**overrides: Any) -> BuildRequest:
+    return BuildRequest(**{"harnesses": ("kimi",), "revision": REVISION, **overrides})
 
 
 def test_local_build_tags_what_the_pulumi_program_tags_plus_the_alias() -> None:
@@ -74,7 +74,7 @@ def test_multi_platform_builds_keep_nothing_locally_and_suffix_platform_images()
         ({"build_args": (("REVISION", "x"),)}, "set by the tool"),
     ],
 )
-def test_requests_that_cannot_work_are_rejected_up_front(overrides: dict[str, object], complaint: str) -> None:
+def test_requests_that_cannot_work_are_rejected_up_front(overrides: dict[str, Any], complaint: str) -> None:
     with pytest.raises(BuildError, match=re.escape(complaint)):
         request(**overrides)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 import time
 from pathlib import Path
@@ -145,3 +146,16 @@ def test_the_lock_is_exclusive_and_bounded(tmp_path: Path) -> None:
             pass
     with exclusive("kimi:local", timeout=0.3, directory=tmp_path):
         pass
+
+
+def test_stream_ends_the_command_when_the_caller_is_interrupted() -> None:
+    pids: list[int] = []
+
+    def interrupt(line: str) -> None:
+        pids.append(int(line))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        stream(["sh", "-c", "echo $$; exec sleep 30"], timeout=60, on_line=interrupt)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[0], 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from workers.tooling.ensure import (
     EXIT_UNAVAILABLE,
     EnsureFailed,
     EnsureRequest,
+    EnsureResult,
     Source,
     build_commands,
     ensure,
@@ -45,7 +47,7 @@ class FakeEngine:
     calls: list[tuple[str, ...]] = field(default_factory=list)
 
     def server(self) -> ServerInfo:
-        return ServerInfo("20.10", "linux", "amd64", "here")
+        return ServerInfo("20.10", "linux", "amd64")
 
     def inspect(self, reference: str) -> ImageInfo | None:
         return self.images.get(reference)
@@ -63,17 +65,17 @@ class FakeEngine:
         self.images[target] = self.images[source]
 
 
-def run(engine: FakeEngine, **overrides: object) -> tuple[object, list[str]]:
+def run(engine: FakeEngine, **overrides: Any) -> tuple[EnsureResult, list[str]]:
     said: list[str] = []
-    fields: dict[str, object] = {"harness": "kimi", "registry": REGISTRY, **overrides}
+    fields: dict[str, Any] = {"harness": "kimi", "registry": REGISTRY, **overrides}
 
     def default_rebuild() -> None:
         engine.calls.append(("rebuild",))
         engine.images[ALIAS] = image()
 
     result = ensure(
-        EnsureRequest(**fields),  # type: ignore[arg-type]
-        engine,  # type: ignore[arg-type]
+        EnsureRequest(**fields),
+        engine,
         revision=REVISION,
         rebuild=default_rebuild,
         say=said.append,
@@ -90,7 +92,7 @@ def private_locks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_current_local_alias_is_used_without_touching_the_registry() -> None:
     engine = FakeEngine(images={ALIAS: image()})
     result, said = run(engine)
-    assert result.reference == ALIAS and result.source is Source.LOCAL  # type: ignore[attr-defined]
+    assert result.reference == ALIAS and result.source is Source.LOCAL
     assert engine.calls == [] and said == []
 
 
@@ -98,7 +100,7 @@ def test_a_missing_alias_is_pulled_at_this_checkouts_revision_and_tagged() -> No
     engine = FakeEngine(registry={REMOTE: image()})
     result, _ = run(engine)
     assert engine.calls == [("pull", REMOTE), ("tag", REMOTE, ALIAS)]
-    assert result.source is Source.PULLED and result.pulled_from == REMOTE  # type: ignore[attr-defined]
+    assert result.source is Source.PULLED and result.pulled_from == REMOTE
 
 
 def test_running_it_again_changes_nothing() -> None:
@@ -106,20 +108,22 @@ def test_running_it_again_changes_nothing() -> None:
     run(engine)
     calls = list(engine.calls)
     result, _ = run(engine)
-    assert engine.calls == calls and result.source is Source.LOCAL  # type: ignore[attr-defined]
+    assert engine.calls == calls and result.source is Source.LOCAL
 
 
-def test_version_dev_pulls_the_floating_tag() -> None:
+def test_version_dev_pulls_the_floating_tag_and_notes_its_revision() -> None:
     floating = "127.0.0.1:5000/viberator-worker-kimi:dev-latest"
     engine = FakeEngine(registry={floating: image("older")})
-    run(engine, version="dev")
+    result, said = run(engine, version="dev")
     assert ("pull", floating) in engine.calls
+    assert result.warnings == (f"{floating} was built from revision older; this checkout is at {REVISION.revision}",)
+    assert said[-1] == f"note: {result.warnings[0]}"
 
 
 def test_a_stale_alias_is_reported_and_still_used() -> None:
     engine = FakeEngine(images={ALIAS: image("feedbeef0000")})
     result, said = run(engine)
-    assert result.source is Source.LOCAL  # type: ignore[attr-defined]
+    assert result.source is Source.LOCAL
     assert "stale" in said[0] and "feedbeef0000" in said[0] and REVISION.revision in said[0]
     assert "--rebuild" in said[0]
     assert engine.calls == []
@@ -134,7 +138,7 @@ def test_an_alias_without_a_revision_label_is_stale() -> None:
 def test_rebuild_replaces_a_stale_alias() -> None:
     engine = FakeEngine(images={ALIAS: image("feedbeef0000")})
     result, _ = run(engine, rebuild=True)
-    assert result.source is Source.BUILT and engine.calls == [("rebuild",)]  # type: ignore[attr-defined]
+    assert result.source is Source.BUILT and engine.calls == [("rebuild",)]
 
 
 def test_an_incompatible_local_alias_is_refused() -> None:

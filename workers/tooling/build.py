@@ -67,7 +67,7 @@ class BuildRequest:
     """The build context; only tests point it (and `dockerfile`) at a smaller one."""
     dockerfile: Path = DOCKERFILE
     timeout: float = 3600.0
-    """Seconds one harness's build (all its platforms) may take; a cold multi-agent build is the longest."""
+    """Seconds each docker build or push may take; a cold multi-agent build is the longest."""
     log_dir: Path = OUTPUT_DIR / "logs"
 
     def __post_init__(self) -> None:
@@ -235,7 +235,7 @@ def preflight(request: BuildRequest, engine: Engine) -> ServerInfo:
     server = engine.server()
     # /proc only describes the engine's kernel when the engine runs on this machine (not in a VM or
     # on a remote host, which bring their own emulation).
-    if request.platforms and server.name == socket.gethostname():
+    if request.platforms and engine.host_name() == socket.gethostname():
         problems = missing_emulation(request.platforms, server.architecture)
         if problems:
             raise BuildError("\n".join([*problems, EMULATION_HELP]))

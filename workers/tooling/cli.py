@@ -117,7 +117,9 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         help=f"Markdown summary file (default ${GITHUB_SUMMARY_ENV_VAR}, else {build.OUTPUT_DIR}/summary.md)",
     )
-    b.add_argument("--timeout", type=float, default=3600.0, help="seconds per harness (default 3600)")
+    b.add_argument(
+        "--timeout", type=float, default=3600.0, help="seconds each docker build or push may take (default 3600)"
+    )
 
     e = commands.add_parser(
         "ensure",
@@ -172,10 +174,11 @@ def _build_request(args: argparse.Namespace, revision: BuildRevision) -> build.B
 
 
 def _summary_target(explicit: Path | None) -> tuple[Path, bool]:
-    github = os.environ.get(GITHUB_SUMMARY_ENV_VAR)
-    path = explicit or (Path(github) if github else build.OUTPUT_DIR / "summary.md")
+    github_value = os.environ.get(GITHUB_SUMMARY_ENV_VAR)
+    github = Path(github_value) if github_value else None
+    path = explicit or github or build.OUTPUT_DIR / "summary.md"
     # The step summary file collects every step's section, so it is appended to, never replaced.
-    return path, bool(github) and path == Path(github)
+    return path, path == github
 
 
 def run_build(args: argparse.Namespace, engine: Engine) -> int:

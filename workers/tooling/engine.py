@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 DOCKER_ENV_VAR = "VIBERATOR_DOCKER"
 DISTRIBUTION_DOCKER = Path("/usr/bin/docker")
@@ -128,14 +129,14 @@ class ImageInfo:
     platform: str
 
     @classmethod
-    def from_inspect(cls, document: dict[str, object]) -> ImageInfo:
+    def from_inspect(cls, document: dict[str, Any]) -> ImageInfo:
+        """From one element of `docker image inspect`'s JSON array."""
         config = document.get("Config") or {}
-        labels = config.get("Labels") if isinstance(config, dict) else None
         return cls(
             id=str(document["Id"]),
-            labels=dict(labels or {}),
-            size=int(document.get("Size") or 0),  # type: ignore[call-overload]
-            repo_digests=tuple(document.get("RepoDigests") or ()),  # type: ignore[arg-type]
+            labels=dict(config.get("Labels") or {}),
+            size=int(document.get("Size") or 0),
+            repo_digests=tuple(document.get("RepoDigests") or ()),
             platform=f"{document.get('Os', '?')}/{document.get('Architecture', '?')}",
         )
 
@@ -146,8 +147,6 @@ class ServerInfo:
     os: str
     architecture: str
     """In Docker's terms (`amd64`, `arm64`), like a platform's."""
-    name: str
-    """The engine host's name; equal to this machine's when the engine shares its kernel."""
 
 
 @dataclass
@@ -210,20 +209,24 @@ def stream(
     result = StreamResult(returncode=-1)
     started = time.monotonic()
     seen_output = False
-    while True:
-        limit = silence_timeout if (silence_timeout is not None and not seen_output) else timeout
-        remaining = started + limit - time.monotonic()
-        try:
-            line = lines.get(timeout=max(remaining, 0))
-        except queue.Empty:
-            _stop(process)
-            what = "no answer" if not seen_output else "not finished"
-            raise StreamTimeout(f"{argv[0]} {argv[1]}: {what} after {limit:g} s", result.text) from None
-        if line is None:
-            break
-        seen_output = True
-        result.tail.append(line)
-        on_line(line)
+    try:
+        while True:
+            limit = silence_timeout if (silence_timeout is not None and not seen_output) else timeout
+            remaining = started + limit - time.monotonic()
+            try:
+                line = lines.get(timeout=max(remaining, 0))
+            except queue.Empty:
+                what = "no answer" if not seen_output else "not finished"
+                raise StreamTimeout(f"{argv[0]} {argv[1]}: {what} after {limit:g} s", result.text) from None
+            if line is None:
+                break
+            seen_output = True
+            result.tail.append(line)
+            on_line(line)
+    except BaseException:
+        # Its own session keeps the client out of the terminal's Ctrl-C, so ending it is up to us.
+        _stop(process)
+        raise
     result.returncode = process.wait()
     return result
 
@@ -270,13 +273,15 @@ class Engine:
                 completed.stderr.strip(),
             )
         document = json.loads(completed.stdout)
-        name = self._check("info", "--format", "{{.Name}}", timeout=timeout).strip()
         return ServerInfo(
             version=str(document.get("Version", "?")),
             os=str(document.get("Os", "linux")),
             architecture=str(document.get("Arch", "?")),
-            name=name,
         )
+
+    def host_name(self) -> str:
+        """The engine host's name: this machine's own when the engine shares its kernel."""
+        return self._check("info", "--format", "{{.Name}}").strip()
 
     def inspect(self, reference: str) -> ImageInfo | None:
         """The local image `reference` names, or None when the engine has no such image."""

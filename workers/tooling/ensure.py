@@ -15,16 +15,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Protocol
 
 from workers.catalog import harness as catalog_harness
 from workers.naming import LOCAL_ALIAS_TAG
 from workers.revision import BuildRevision
 from workers.tooling.contract import REVISION_LABEL, check_contract
-from workers.tooling.engine import Engine, ImageInfo, PullError
+from workers.tooling.engine import ImageInfo, PullError, ServerInfo
 from workers.tooling.lock import exclusive
 from workers.tooling.references import DEFAULT_ENVIRONMENT, Registry, alias_reference, version_tag
 
 REGISTRY_ENV_VAR = "VIBERATOR_REGISTRY"
+
+
+class ImageStore(Protocol):
+    """What `ensure` needs from an engine (`workers.tooling.engine.Engine` is the real one)."""
+
+    def server(self) -> ServerInfo: ...
+    def inspect(self, reference: str) -> ImageInfo | None: ...
+    def pull(self, reference: str, *, silence_timeout: float, timeout: float) -> None: ...
+    def tag(self, source: str, target: str) -> None: ...
 
 
 class Source(Enum):
@@ -136,7 +146,7 @@ def _registry_attempt(request: EnsureRequest) -> str | None:
 
 def ensure(
     request: EnsureRequest,
-    engine: Engine,
+    engine: ImageStore,
     *,
     revision: BuildRevision,
     rebuild: Callable[[], None],
@@ -174,12 +184,18 @@ def ensure(
         if not contract.compatible:
             raise EnsureFailed(refused_message(remote, contract.reason, request), EXIT_REFUSED)
         engine.tag(remote, alias)
-        return EnsureResult(alias, Source.PULLED, pulled_from=remote)
+        warnings: tuple[str, ...] = ()
+        pulled_revision = pulled.labels.get(REVISION_LABEL)
+        if pulled_revision != revision.revision:
+            # Expected for `--version dev` or an older revision: worth a line, not a failure.
+            warnings = (f"{remote} was built from revision {pulled_revision}; this checkout is at {revision.revision}",)
+            say(f"note: {warnings[0]}")
+        return EnsureResult(alias, Source.PULLED, pulled_from=remote, warnings=warnings)
 
 
 def _use_local(
     request: EnsureRequest,
-    engine: Engine,
+    engine: ImageStore,
     alias: str,
     local: ImageInfo,
     revision: BuildRevision,

@@ -29,8 +29,10 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def short_digest(digest: str | None) -> str:
-    return f"{digest[:19]}…" if digest else ""
+def short_digest(digest: str) -> str:
+    """`sha256:` and the first 12 hex digits, as `docker images` shows IDs."""
+    algorithm, _, value = digest.partition(":")
+    return f"{algorithm}:{value[:12]}"
 
 
 def _sizes(result: BuildResult) -> str:
@@ -39,11 +41,12 @@ def _sizes(result: BuildResult) -> str:
     return ", ".join(f"{platform}: {human_size(size)}" for platform, size in result.sizes)
 
 
-def _digest_cell(result: BuildResult) -> str:
+def _digest_cell(result: BuildResult, *, short: bool = False) -> str:
+    shown = short_digest if short else str
     if result.digest:
-        return result.digest
+        return shown(result.digest)
     # A build that was not pushed has no manifest digest yet; its image ID is what names it locally.
-    return f"image id {result.image_id}" if result.image_id else ""
+    return f"image id {shown(result.image_id)}" if result.image_id else ""
 
 
 class LiveProgress:
@@ -53,6 +56,7 @@ class LiveProgress:
         self.console = console
         self.rows: dict[str, list[str]] = {name: ["queued", ""] for name in harnesses}
         self.started: dict[str, float] = {}
+        self.seconds: dict[str, float] = {}
         self.live = Live(self._render(), console=console, refresh_per_second=4) if console.is_terminal else None
 
     def __enter__(self) -> LiveProgress:
@@ -68,7 +72,8 @@ class LiveProgress:
     def _render(self) -> Table:
         table = Table(box=None, show_header=False, pad_edge=False)
         for name, (phase, step) in self.rows.items():
-            elapsed = f"{time.monotonic() - self.started[name]:.0f}s" if name in self.started else ""
+            seconds = self.seconds.get(name, time.monotonic() - self.started.get(name, time.monotonic()))
+            elapsed = f"{seconds:.0f}s" if name in self.started else ""
             table.add_row(Text(name, style="bold"), phase, elapsed, Text(step[:_MAX_STEP_WIDTH], style="dim"))
         return table
 
@@ -88,10 +93,11 @@ class LiveProgress:
         self._refresh()
 
     def finished(self, result: BuildResult) -> None:
-        state = f"done in {result.seconds:.0f}s" if result.ok else "FAILED"
+        self.seconds[result.harness] = result.seconds
+        state = "done" if result.ok else "FAILED"
         self.rows[result.harness] = [state, "" if result.ok else f"log: {result.log}"]
         if self.live is None:
-            self.console.print(f"[{result.harness}] {state}", markup=False, highlight=False)
+            self.console.print(f"[{result.harness}] {state} in {result.seconds:.0f}s", markup=False, highlight=False)
         self._refresh()
 
 
@@ -104,7 +110,7 @@ def summary_table(run: BuildRun) -> Table:
             table.add_row(
                 result.image,
                 ", ".join(result.tags),
-                _digest_cell(result),
+                _digest_cell(result, short=True),
                 _sizes(result),
                 f"{result.seconds:.0f}",
             )

@@ -1,0 +1,24 @@
+# Guardrails beyond the policy pack: checkov over the offline plan (as a Terraform plan), the worker Dockerfile
+# and the CI workflows. Checkov lives in an environment of its own (guardrails/checkov: its pins clash with
+# pulumi's); accepted findings and their reasons are in guardrails/checkov-skips.yaml.
+#
+#   make scan STACK=dev      one stack's plan, plus the Dockerfile and workflows
+#   make scan-all            every committed stack; also fails on a skip that no longer matches a failure
+
+SCAN_STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
+
+guardrails/checkov/.venv/.synced: guardrails/checkov/pyproject.toml guardrails/checkov/uv.lock | $(UV)
+	$(UV) sync --project guardrails/checkov --frozen --quiet
+	@touch $@
+
+.PHONY: scan-deps scan scan-all
+scan-deps: guardrails/checkov/.venv/.synced ## Install the pinned checkov (its own environment)
+
+scan: deps scan-deps ## checkov over STACK's plan (as a Terraform plan), the Dockerfile and the workflows
+	@$(RUN) python -m guardrails.scan --stack "$(STACK)"
+
+scan-all: deps scan-deps ## checkov over every committed stack, the Dockerfile and the workflows; stale skips fail
+	@$(RUN) python -m guardrails.scan $(foreach stack,$(SCAN_STACKS),--stack $(stack)) --strict-skips
+
+# The checkov tests under tests/policy (marker `checkov`) need it installed.
+test: scan-deps
