@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Local Docker engine and registry for the real-build tier (make test-images, make bench-images).
+# Local Docker engine, registry and compose for the real-build tier (make test-images, make bench-images).
 #
 #   .ci/docker-engine.sh start | stop | registry-start | registry-stop | offline-bases | status
 #
@@ -33,6 +33,7 @@ install_packages() {
     [[ -x /usr/sbin/dockerd && -x $DOCKER ]] || missing+=(docker.io)
     [[ -x /usr/bin/docker-registry ]] || missing+=(docker-registry)
     command -v debootstrap >/dev/null || missing+=(debootstrap)
+    [[ -x /usr/bin/docker-compose ]] || missing+=(docker-compose)
     ((${#missing[@]})) || return 0
     log "installing ${missing[*]} from Debian"
     export DEBIAN_FRONTEND=noninteractive

@@ -241,3 +241,16 @@ def test_saved_layers_hold_no_secrets(images: dict[str, str], tmp_path: Path) ->
     findings, layers = scan_saved_images(saved, markers)
     assert layers >= len(images)
     assert findings == []
+
+
+def test_compose_runs_the_example_job(images: dict[str, str]) -> None:
+    """docker-compose.yml's worker service, on the multi-agent image tagged as the local worker image."""
+    image_engine.docker("tag", images["multi-agent"], "viberator-worker:latest")
+    compose = ["docker-compose", "--file", str(image_engine.REPO_ROOT / "docker-compose.yml")]
+    run = subprocess.run(
+        [*compose, "run", "--rm", "worker"], capture_output=True, text=True, timeout=300, cwd=image_engine.REPO_ROOT
+    )
+    subprocess.run([*compose, "down", "--volumes"], capture_output=True, cwd=image_engine.REPO_ROOT, check=True)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.rstrip().splitlines()[-1].removeprefix("VIBERATOR_RESULT "))
+    assert (result["job_id"], result["status"]) == ("compose-example", "succeeded")
