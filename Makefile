@@ -42,9 +42,9 @@ bench-plan: deps ## Median wall time of `make plan FORMAT=json` for dev and a 10
 	@$(RUN) python -m offline_plan.bench
 
 .PHONY: preview up
-preview: deps ## Real `pulumi preview` (needs the Pulumi CLI and AWS credentials)
-	pulumi preview --stack $(STACK) --diff
-up: deps ## Real `pulumi up`
-	pulumi up --stack $(STACK)
+preview: deps ## Real `pulumi preview` with the policy pack (needs the Pulumi CLI and AWS credentials)
+	pulumi preview --stack $(STACK) --diff --policy-pack policy
+up: deps ## Real `pulumi up` with the policy pack
+	pulumi up --stack $(STACK) --policy-pack policy
 
 include $(wildcard make/*.mk)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -47,5 +48,5 @@ def stack_policy(rule: StackRule) -> StackValidationPolicy:
     )
 
 
-def policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
+def policies() -> list[Policy]:
     return [*map(resource_policy, RESOURCE_RULES), *map(stack_policy, STACK_RULES)]

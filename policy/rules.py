@@ -123,7 +123,8 @@ def check_image_reference(resource_type: str, props: Props) -> list[str]:
 
 def check_log_retention(_type: str, props: Props) -> list[str]:
     retention = props.get("retentionInDays")
-    if isinstance(retention, int) and retention > 0:
+    # The engine sends every number as a protobuf double: 30 arrives as 30.0.
+    if isinstance(retention, int | float) and not isinstance(retention, bool) and retention > 0:
         return []
     return ["log group must set retentionInDays: unset keeps logs (and any secret a worker logged) forever"]
 

@@ -170,7 +170,7 @@ def test_preview_runs_per_stack_with_comments_and_cancels_superseded_runs():
     assert sorted(entry["stack"] for entry in preview["strategy"]["matrix"]["include"]) == STACKS
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["comment-on-pr"] is True
-    assert pulumi["with"]["policyPacks"] == "${{ steps.policy.outputs.packs }}"
+    assert pulumi["with"]["policyPacks"] == "policy"
     assert preview["permissions"]["pull-requests"] == "write"
 
 

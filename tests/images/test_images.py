@@ -106,12 +106,15 @@ def test_fake_agent_job_runs_through_the_entrypoint(
         assert f"hello from {agent}" in run.stdout and f"hello from {agent}" in result["output_tail"]
 
 
-def test_invalid_job_in_an_image_exits_2_and_writes_the_result(
-    images: dict[str, str], fake_agents: Path, job_dirs: tuple[Path, Path]
+def test_a_job_for_an_agent_the_image_lacks_exits_2_and_writes_the_result(
+    images: dict[str, str], job_dirs: tuple[Path, Path]
 ) -> None:
     bootstrap, results = job_dirs
     (bootstrap / "job.json").write_text(json.dumps(job_document("say hi", agent="codex")))
-    run = image_engine.docker(*fake_job_run(images["claude"], fake_agents, bootstrap, results), check=False)
+    run = image_engine.docker(
+        "run", "--rm", "--network", "none", "--volume", f"{bootstrap}:/bootstrap:ro",
+        "--volume", f"{results}:/results", images["claude"], check=False,
+    )  # fmt: skip
     assert run.returncode == 2
     result = json.loads((results / "result.json").read_text())
     assert (result["status"], result["error"]) == ("invalid", "agent: codex (codex) is not installed in this image")
@@ -156,6 +159,9 @@ class FakeRuntimeApi(BaseHTTPRequestHandler):
         self.send_header("Lambda-Runtime-Aws-Request-Id", "req-1")
         self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 120_000))
         self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:w")
+        # The real API always sends these two; awslambdaric's native client segfaults without them.
+        self.send_header("Lambda-Runtime-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
+        self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(self.event)))
         self.end_headers()
         self.wfile.write(self.event)

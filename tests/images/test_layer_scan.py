@@ -41,7 +41,8 @@ def test_only_certificates_missing_from_the_image_trust_store_are_markers() -> N
     ("content", "kind"),
     [
         (b"x" + pem(BODY_B) + b"y", "build CA certificate"),
-        (b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn...", "private key"),
+        (b"-----BEGIN OPENSSH PRIVATE KEY-----\n" + b"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ" * 2, "private key"),
+        (b'key = "-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEAx4UbaDzY5xjW5Fp7L2Wm9nQk"', "private key"),
         (b'{"key": "AKIAZ7QWERTYUIOPASDF"}', "AWS access key id"),
     ],
 )
@@ -53,5 +54,13 @@ def test_each_kind_of_secret_is_found(tmp_path: Path, content: bytes, kind: str)
 
 
 def test_clean_layers_and_aws_documentation_keys_pass(tmp_path: Path) -> None:
-    saved = saved_image(tmp_path / "s.tar", {"doc": b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE", "ca": pem(BODY_A)})
+    saved = saved_image(
+        tmp_path / "s.tar",
+        {
+            "doc": b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
+            "ca": pem(BODY_A),
+            "parser.js": b'const header = "-----BEGIN PRIVATE KEY-----";',
+            "tables": b"XAKIAZ7QWERTYUIOPASDF and ASIAZ7QWERTYUIOPASDFG",  # inside longer tokens
+        },
+    )
     assert scan_saved_images(saved, [b"Z" * 64]) == ([], 1)
