@@ -31,11 +31,17 @@ deps: .venv/.synced ## Install the locked Python environment
 plan: deps ## Offline plan of a stack: STACK=dev|prod, CONFIG=path/to/Pulumi.x.yaml, FORMAT=text|json
 	@$(RUN) python -m offline_plan $(if $(CONFIG),--config "$(CONFIG)",--stack "$(STACK)") --format "$(FORMAT)" $(if $(PREVIEW),--preview) $(if $(STACK_OUTPUTS),$(foreach ref,$(STACK_OUTPUTS),--stack-outputs "$(ref)"))
 
-.PHONY: test
-test: deps ## All fast tests (config, components, whole program, contracts, worker runtime) and lint
+.PHONY: test lint typecheck
+test: lint typecheck ## All fast tests (config, components, whole program, contracts, guardrails, runtime) and lint
+	$(RUN) pytest -q -m "not images"
+
+lint: deps ## ruff, and actionlint + zizmor on the workflows
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) pytest -q -m "not images"
+	@$(MAKE) --no-print-directory lint-workflows
+
+typecheck: deps ## mypy over the program, the plan engine, the tooling, the policy pack and the CI scripts
+	$(RUN) mypy
 
 .PHONY: bench-plan
 bench-plan: deps ## Median wall time of `make plan FORMAT=json` for dev and a 100-clanker stack

@@ -433,9 +433,9 @@ def _path(loc: tuple[str | int, ...]) -> str:
 def _value_at(data: Any, loc: tuple[str | int, ...]) -> Any:
     current = data
     for part in loc:
-        if (isinstance(current, Mapping) and part in current) or (
-            isinstance(current, list) and isinstance(part, int) and part < len(current)
-        ):
+        if isinstance(current, Mapping) and part in current:  # noqa: SIM114 - separate, so mypy narrows `part`
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
             current = current[part]
         elif part in ("lambda", "ecs", "docker", "[key]"):
             continue

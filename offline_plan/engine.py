@@ -169,6 +169,19 @@ class PulumiLogCapture(mocks.MockEngine):
             self.plan.warnings.append(request.message)
 
 
+def _yaml_issue(path: Path, error: yaml.YAMLError) -> ConfigIssue:
+    """Name the line where the broken construct starts (an unclosed `{` is reported at the end of the file)."""
+    problem = getattr(error, "problem_mark", None)
+    start = getattr(error, "context_mark", None) or problem
+    lines = path.read_text().splitlines()
+    source = lines[start.line].strip() if start is not None and start.line < len(lines) else None
+    where = f" at line {problem.line + 1}, column {problem.column + 1}" if problem else ""
+    started = f" (in what starts at line {start.line + 1})" if start is not None and start is not problem else ""
+    return ConfigIssue(
+        path=str(path), value=source, message=f"malformed YAML{where}{started}: {getattr(error, 'problem', error)}"
+    )
+
+
 def stack_file_config(path: Path) -> tuple[dict[str, str], list[str]]:
     """The `config:` of a Pulumi.<stack>.yaml as Pulumi passes it to a program: strings, JSON for the rest.
 
@@ -177,17 +190,7 @@ def stack_file_config(path: Path) -> tuple[dict[str, str], list[str]]:
     try:
         document = yaml.safe_load(path.read_text()) if path.exists() else None
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ConfigError(
-            [
-                ConfigIssue(
-                    path=str(path),
-                    value=None,
-                    message=f"malformed YAML{where}: {getattr(error, 'problem', error)}",
-                )
-            ]
-        ) from None
+        raise ConfigError([_yaml_issue(path, error)]) from None
     if document is None and not path.exists():
         raise ConfigError([ConfigIssue(path=str(path), value=None, message="no such stack config file")])
     if not isinstance(document, dict) or not isinstance(document.get("config"), dict):

@@ -22,7 +22,8 @@ from offline_plan.engine import PROJECT_DIR, RecordingMonitor
 CATALOGUE = Path("tests/bad_configs")
 """Relative to the project directory, as a user passes it to `make plan CONFIG=…` (file-level issues name it)."""
 EXPECTED: dict[str, dict[str, Any]] = yaml.safe_load((PROJECT_DIR / CATALOGUE / "expected.yaml").read_text())
-ISSUE_LINE = re.compile(r"^  - (?P<path>.+?) = (?P<value>.+?): \S")
+# A value is JSON (a quoted string may itself hold ": "), or a quoted placeholder like '(redacted)'.
+ISSUE_LINE = re.compile(r"""^  - (?P<path>.+?) = (?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|.+?): \S""")
 MESSAGE_HEADER = re.compile(r"^error: invalid stack config \((\d+) errors?\):$")
 
 

@@ -44,8 +44,9 @@ def certificate_bodies(pem: bytes) -> set[bytes]:
 def extra_certificate_markers(bundle: bytes, image_trust_store: bytes) -> list[bytes]:
     """A searchable line from each certificate in `bundle` that `image_trust_store` lacks."""
     extra = certificate_bodies(bundle) - certificate_bodies(image_trust_store)
-    # The second 64-column line of the PEM body: past the shared DER header, unique to the certificate.
-    return sorted(body[64:128] for body in extra)
+    # The last full 64-column line of the PEM body lies in the signature, unique to the certificate (early
+    # lines repeat the issuer name, shared by certificates of one CA family).
+    return sorted(body[(len(body) // 64 - 1) * 64 :][:64] for body in extra)
 
 
 def _has_private_key(data: bytes) -> bool:

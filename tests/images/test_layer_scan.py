@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from layer_scan import Finding, extra_certificate_markers, scan_saved_images
 
+# Same first line (as certificates of one issuer share it), different signatures.
 BODY_A = ("MIIB" + "A" * 60 + "\n") + ("Q" * 64 + "\n") + "AAAA\n"
 BODY_B = ("MIIB" + "A" * 60 + "\n") + ("Z" * 64 + "\n") + "BBBB\n"
 
