@@ -38,6 +38,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    TypeAdapter,
     ValidationInfo,
     field_validator,
 )
@@ -221,7 +222,9 @@ class DockerClankerConfig(_ClankerBase):
     target: Literal["docker"]
 
 
-ClankerConfig = Annotated[LambdaClankerConfig | EcsClankerConfig | DockerClankerConfig, Field(discriminator="target")]
+Clanker = LambdaClankerConfig | EcsClankerConfig | DockerClankerConfig
+ClankerConfig = Annotated[Clanker, Field(discriminator="target")]
+_CLANKER: TypeAdapter[Clanker] = TypeAdapter(ClankerConfig)
 
 
 class NetworkConfig(_Model):
@@ -280,12 +283,15 @@ class StackConfig(_Model):
     def platform_of(self, harness: str) -> str:
         return self.harness_platforms.get(harness, self.platform)
 
-    def clanker_architecture(self, clanker: LambdaClankerConfig | EcsClankerConfig | DockerClankerConfig) -> str:
+    def clanker_architecture(self, clanker: Clanker) -> str:
         return clanker.architecture or ARCHITECTURE_OF_PLATFORM[self.platform_of(clanker.agent)]
 
 
-def _cross_field_issues(config: StackConfig) -> list[ConfigIssue]:
-    """Rules that span keys; checked only once every key is valid on its own."""
+def _cross_field_issues(config: StackConfig, positions: list[int]) -> list[ConfigIssue]:
+    """Rules that span keys, over the top-level keys and the clankers that are valid on their own.
+
+    `positions` are the clankers' indexes in the user's list (invalid ones were left out), for the key paths.
+    """
     issues: list[ConfigIssue] = []
     key = f"{NAMESPACE}:"
 
@@ -343,7 +349,7 @@ def _cross_field_issues(config: StackConfig) -> list[ConfigIssue]:
     available = set(config.images.harnesses or HARNESS_NAMES) if config.images is not None else set(config.harnesses)
     seen: dict[str, int] = {}
     name_limit = LAMBDA_FUNCTION_NAME_MAX - len(f"{NAME_PREFIX}-{config.environment}-")
-    for i, clanker in enumerate(config.clankers):
+    for i, clanker in zip(positions, config.clankers, strict=True):
         path = f"{key}clankers[{i}]"
         if clanker.name in seen:
             issues.append(
@@ -487,14 +493,35 @@ def parse_stack_config(
     data = {"environment": stack, **values}
     if region is not None:
         data["aws:region"] = region
+    # Clankers are validated one by one, so that the cross-field rules still run over the valid ones and every
+    # mistake in the file is reported in one run, not one per run.
+    raw_clankers = data.get("clankers", [])
+    clankers: list[tuple[int, Clanker]] = []
+    clanker_issues: list[ConfigIssue] = []
+    if isinstance(raw_clankers, list):
+        for i, raw in enumerate(raw_clankers):
+            try:
+                clankers.append((i, _CLANKER.validate_python(raw)))
+            except ValidationError as error:
+                clanker_issues += [_issue(data, {**e, "loc": ("clankers", i, *e["loc"])}) for e in error.errors()]
+        data_without_clankers = {**data, "clankers": []}
+    else:
+        data_without_clankers = data  # the model reports that `clankers` is not a list
     try:
-        config = StackConfig.model_validate(data)
+        config = StackConfig.model_validate(data_without_clankers)
     except ValidationError as error:
-        raise ConfigError([_issue(data, e) for e in error.errors()], source) from None
-    issues = _cross_field_issues(config)
+        raise ConfigError([_issue(data, e) for e in error.errors()] + clanker_issues, source) from None
+    config = config.model_copy(update={"clankers": [clanker for _, clanker in clankers]})
+    issues = clanker_issues + _cross_field_issues(config, [i for i, _ in clankers])
     if issues:
-        raise ConfigError(issues, source)
+        raise ConfigError(sorted(issues, key=_clanker_position), source)
     return config
+
+
+def _clanker_position(issue: ConfigIssue) -> tuple[int, int]:
+    """Stack-level issues first, then each clanker's in list order (a stable sort keeps the rest in place)."""
+    match = re.match(rf"^{NAMESPACE}:clankers\[(\d+)\]", issue.path)
+    return (1, int(match.group(1))) if match else (0, 0)
 
 
 def decode_config_value(raw: str) -> Any:

@@ -222,3 +222,18 @@ def test_image_source_and_floating_clankers() -> None:
     assert errors(images={"from": "a/b/dev"}, clankers=[clanker(image="floating")])[0].startswith(
         'viberator:clankers[0].image = "floating": a promoting stack'
     )
+
+
+def test_field_and_cross_field_errors_are_reported_in_one_run() -> None:
+    messages = errors(
+        clankers=[
+            {**clanker(), "name": "a", "memoryMb": 1},
+            {**clanker(), "name": "b"},
+            {**clanker(), "name": "b", "agent": "cursor"},
+        ]
+    )
+    assert [m.split(":", 2)[1].split(" = ")[0] for m in messages] == [
+        "clankers[0].memoryMb",
+        "clankers[2].name",
+        "clankers[2].agent",
+    ]
