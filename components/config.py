@@ -37,8 +37,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     TypeAdapter,
+    ValidationError,
     ValidationInfo,
     field_validator,
 )
