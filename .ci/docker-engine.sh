@@ -147,8 +147,7 @@ offline_node() {
     tar -xzf "$ctx/npm-$OFFLINE_NPM_VERSION.tgz" -C "$ctx/npm" --strip-components=1
     printf '%s\n' "FROM $OFFLINE_DEBIAN_TAG" "ENV NODE_VERSION=$OFFLINE_NODE_VERSION" \
         'COPY node/bin/node /usr/local/bin/node' 'COPY npm /usr/local/lib/node_modules/npm' \
-        'RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \' \
-        ' && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx && node --version' \
+        'RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && node --version' \
         'CMD ["node"]' >"$ctx/Dockerfile"
     DOCKER_BUILDKIT=1 $DOCKER build --quiet --network none -t "$OFFLINE_NODE_TAG" "$ctx" >/dev/null
     rm -rf "$ctx"

@@ -43,7 +43,8 @@ class _Tail:
         self._sink = sink
 
     def pump(self, source: BinaryIO) -> None:
-        for chunk in iter(lambda: source.read1(65536), b""):
+        # os.read returns whatever the pipe holds, so output streams as the agent writes it.
+        for chunk in iter(lambda: os.read(source.fileno(), 65536), b""):
             self._sink.write(chunk)
             self._sink.flush()
             self._chunks.append(chunk)
