@@ -35,10 +35,10 @@ plan: deps ## Offline plan of a stack: STACK=dev|prod, CONFIG=path/to/Pulumi.x.y
 test: lint typecheck ## All fast tests (config, components, whole program, contracts, guardrails, runtime) and lint
 	$(RUN) pytest -q -m "not images"
 
-lint: deps ## ruff, and actionlint + zizmor on the workflows
+lint: deps ## ruff; actionlint + zizmor on the workflows; hadolint on the Dockerfile
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	@$(MAKE) --no-print-directory lint-workflows
+	@$(MAKE) --no-print-directory lint-workflows lint-images
 
 typecheck: deps ## mypy over the program, the plan engine, the tooling, the policy pack and the CI scripts
 	$(RUN) mypy

@@ -4,8 +4,7 @@
 #   make image HARNESS=claude [same options; HARNESS may name several, space or comma separated]
 #   make ensure HARNESS=claude [VERSION=<revision>|dev] [REGISTRY=…] [OFFLINE=1] [REBUILD=1]
 #
-# BUILD_ARGS="NAME=VALUE …" passes extra build args, e.g. the offline base images where Docker Hub is out of
-# reach: BUILD_ARGS="NODE_BASE=viberator-base/node:22-trixie-slim SLIM_BASE=viberator-base/debian:trixie-slim".
+# BUILD_ARGS="NAME=VALUE …" passes extra build args; IMAGE_BASES=hub builds from the official base images.
 # REGISTRY defaults to $VIBERATOR_REGISTRY and the docker binary to $VIBERATOR_DOCKER (see README).
 
 IMAGE_ENV ?= dev
@@ -13,8 +12,12 @@ comma := ,
 WORKERS_CLI = $(RUN) python -m workers
 _yes = $(filter 1 yes true,$(1))
 
+# With IMAGE_BASES=offline (make/images.mk, the default here: no Docker Hub) builds start FROM the local
+# stand-in bases, which the engine script makes on first use and names on stdout.
+_offline_bases = $(if $(filter offline,$(IMAGE_BASES)),$$(.ci/docker-engine.sh offline-bases))
+_build_args = $(strip $(BUILD_ARGS) $(_offline_bases))
 _tooling_flags = --env "$(IMAGE_ENV)" $(if $(REGISTRY),--registry "$(REGISTRY)") \
-	$(if $(ALIAS_TAG),--alias-tag "$(ALIAS_TAG)") $(if $(BUILD_ARGS),--build-arg "$(BUILD_ARGS)")
+	$(if $(ALIAS_TAG),--alias-tag "$(ALIAS_TAG)") $(if $(_build_args),--build-arg "$(_build_args)")
 _build_flags = $(_tooling_flags) $(if $(REVISION),--revision "$(REVISION)") \
 	$(if $(PLATFORM),--platform "$(PLATFORM)") $(if $(call _yes,$(PUSH)),--push)
 _ensure_flags = $(_tooling_flags) $(if $(VERSION),--version "$(VERSION)") \
