@@ -26,7 +26,6 @@ CPU_ARCHITECTURE = {"x86_64": "X86_64", "arm64": "ARM64"}
 class EcsClankerArgs:
     family: str
     """Task definition family, `viberator-<env>-<clanker>`."""
-    harness: str
     image: pulumi.Input[str]
     """`repo@sha256:…` (pinned) or `repo:<env>-latest` (floating)."""
     repository_arn: pulumi.Input[str]
@@ -45,7 +44,6 @@ class EcsClankerArgs:
 
 def container_definitions(args: EcsClankerArgs, clanker: str, image: str, log_group_name: str) -> list[dict[str, Any]]:
     """The task's one container, in the shape of ECS RegisterTaskDefinition's `containerDefinitions`."""
-    environment = {**args.environment, "VIBERATOR_HARNESS": args.harness, "VIBERATOR_CLANKER": clanker}
     return [
         {
             "name": CONTAINER_NAME,
@@ -53,7 +51,7 @@ def container_definitions(args: EcsClankerArgs, clanker: str, image: str, log_gr
             "essential": True,
             "user": WORKER_USER,
             "readonlyRootFilesystem": False,  # agents write to their workspace and home directory
-            "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+            "environment": [{"name": k, "value": v} for k, v in sorted(args.environment.items())],
             "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(args.secrets.items())],
             # ECS stops tasks with SIGTERM; the worker needs time to stop its agent and write the result.
             "stopTimeout": 120,

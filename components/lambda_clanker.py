@@ -25,8 +25,6 @@ SECRET_ARNS_VARIABLE = "VIBERATOR_SECRET_ARNS"
 class LambdaClankerArgs:
     function_name: str
     """Physical name, `viberator-<env>-<clanker>`: stable, so the backend can invoke it by name."""
-    harness: str
-    """The harness whose image runs (for the worker's own logs)."""
     image_uri: pulumi.Input[str]
     architecture: str = "x86_64"
     """Must match the image's platform."""
@@ -65,11 +63,7 @@ class LambdaClanker(pulumi.ComponentResource):
             opts=child,
         )
 
-        variables = {
-            **args.environment,
-            "VIBERATOR_HARNESS": args.harness,
-            "VIBERATOR_CLANKER": name,
-        }
+        variables = dict(args.environment)
         if args.secrets:
             variables[SECRET_ARNS_VARIABLE] = json.dumps(args.secrets, sort_keys=True)
 

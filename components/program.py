@@ -72,7 +72,6 @@ def _lambda_clanker(config: StackConfig, clanker: LambdaClankerConfig, image: Im
         clanker.name,
         LambdaClankerArgs(
             function_name=_physical_name(config, clanker.name),
-            harness=clanker.agent,
             image_uri=image.reference(clanker.image),
             architecture=config.clanker_architecture(clanker),
             memory_mb=clanker.memory_mb,
@@ -105,7 +104,6 @@ def _ecs_clanker(
         clanker.name,
         EcsClankerArgs(
             family=_physical_name(config, clanker.name),
-            harness=clanker.agent,
             image=image.reference(clanker.image),
             repository_arn=image.repository_arn,
             region=config.region,

@@ -23,7 +23,6 @@ SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:viberator/dev/ant
 
 LAMBDA = LambdaClankerArgs(
     function_name="viberator-dev-worker",
-    harness="claude",
     image_uri=IMAGE,
     memory_mb=2048,
     timeout_seconds=600,
@@ -33,7 +32,6 @@ LAMBDA = LambdaClankerArgs(
 )
 ECS = EcsClankerArgs(
     family="viberator-dev-worker",
-    harness="claude-code-ecs",
     image=IMAGE,
     repository_arn=REPOSITORY_ARN,
     region="us-east-1",
@@ -73,8 +71,6 @@ def test_lambda_function_inputs(record: Recorder) -> None:
         "environment": {
             "variables": {
                 "LOG_LEVEL": "debug",
-                "VIBERATOR_HARNESS": "claude",
-                "VIBERATOR_CLANKER": "worker",
                 "VIBERATOR_SECRET_ARNS": json.dumps({"ANTHROPIC_API_KEY": SECRET}),
             }
         },
@@ -136,8 +132,6 @@ def test_ecs_task_definition_inputs(record: Recorder) -> None:
         "readonlyRootFilesystem": False,
         "environment": [
             {"name": "LOG_LEVEL", "value": "debug"},
-            {"name": "VIBERATOR_CLANKER", "value": "worker"},
-            {"name": "VIBERATOR_HARNESS", "value": "claude-code-ecs"},
         ],
         "secrets": [{"name": "ANTHROPIC_API_KEY", "valueFrom": SECRET}],
         "stopTimeout": 120,
