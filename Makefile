@@ -7,6 +7,8 @@ FORMAT ?= text
 CONFIG ?=
 
 export UV_PYTHON_DOWNLOADS := never
+# Trust the machine's certificate store (which may hold a proxy's CA) rather than only uv's bundled roots.
+export UV_SYSTEM_CERTS := 1
 # Byte-compile at install: pulumi_aws modules are large and would otherwise be compiled on every run.
 export UV_COMPILE_BYTECODE := 1
 # uv comes from PyPI when the machine lacks it; installed into the user's local bin.
