@@ -8,6 +8,8 @@ The PolicyPack is never created in this process (that starts the analyzer server
 from __future__ import annotations
 
 import json
+import os
+import select
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -95,12 +97,19 @@ def test_pack_project_file_runs_in_the_project_environment() -> None:
 
 @pytest.fixture(scope="module")
 def served_pack() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
-    # As the engine runs it: from another directory, printing the port it serves on.
+    # As the engine runs it: from another directory, unbuffered (pulumi_policy writes the port it serves on
+    # without a flush; Pulumi's Python runtime sets PYTHONUNBUFFERED for every program and pack).
     process = subprocess.Popen(
-        [sys.executable, str(PROJECT_DIR / "policy" / "__main__.py")], stdout=subprocess.PIPE, text=True, cwd="/"
+        [sys.executable, str(PROJECT_DIR / "policy" / "__main__.py")],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd="/",
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
         assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        assert ready, "the policy pack did not print its port within 60 s"
         port = int(process.stdout.readline())
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             yield analyzer_pb2_grpc.AnalyzerStub(channel)
