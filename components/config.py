@@ -283,9 +283,6 @@ class StackConfig(_Model):
     def platform_of(self, harness: str) -> str:
         return self.harness_platforms.get(harness, self.platform)
 
-    def clanker_architecture(self, clanker: Clanker) -> str:
-        return clanker.architecture or ARCHITECTURE_OF_PLATFORM[self.platform_of(clanker.agent)]
-
 
 def _cross_field_issues(config: StackConfig, positions: list[int]) -> list[ConfigIssue]:
     """Rules that span keys, over the top-level keys and the clankers that are valid on their own.

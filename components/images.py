@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 
+from components.config import ARCHITECTURE_OF_PLATFORM
 from components.harness_image import HarnessImage
 from workers.naming import floating_tag, image_reference
 
@@ -39,11 +40,18 @@ class ImageRef:
             environment=environment,
         )
 
+    def architecture_for(self, requested: str | None) -> str:
+        """The clanker's CPU architecture: the one it asked for (checked against the image when the config is
+        parsed or the image stack is read), else the image's."""
+        return requested or ARCHITECTURE_OF_PLATFORM[self.platform]
+
     def reference(self, policy: str) -> pulumi.Output[str]:
         """What a clanker runs: the digest (`pinned`) or the environment's floating tag (`floating`)."""
         if policy == "floating":
-            return pulumi.Output.from_input(self.repository_url).apply(
-                lambda url: image_reference(url, floating_tag(self.environment))
+            # Derived from the digest, not only the repository, so that a function is never created before
+            # the push that makes `<env>-latest` exist (and follows it when it moves).
+            return pulumi.Output.all(self.repository_url, self.digest).apply(
+                lambda parts: image_reference(parts[0], floating_tag(self.environment))
             )
         return pulumi.Output.from_input(self.image_uri)
 

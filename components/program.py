@@ -73,7 +73,7 @@ def _lambda_clanker(config: StackConfig, clanker: LambdaClankerConfig, image: Im
         LambdaClankerArgs(
             function_name=_physical_name(config, clanker.name),
             image_uri=image.reference(clanker.image),
-            architecture=config.clanker_architecture(clanker),
+            architecture=image.architecture_for(clanker.architecture),
             memory_mb=clanker.memory_mb,
             timeout_seconds=clanker.timeout_seconds,
             ephemeral_storage_mb=clanker.ephemeral_storage_mb,
@@ -107,7 +107,7 @@ def _ecs_clanker(
             image=image.reference(clanker.image),
             repository_arn=image.repository_arn,
             region=config.region,
-            architecture=config.clanker_architecture(clanker),
+            architecture=image.architecture_for(clanker.architecture),
             cpu=clanker.cpu,
             memory_mb=clanker.memory_mb,
             ephemeral_storage_gb=clanker.ephemeral_storage_gb,
@@ -128,7 +128,7 @@ def _ecs_clanker(
             "subnets": cluster.subnet_ids,
             "securityGroups": cluster.security_group_ids,
             "assignPublicIp": cluster.assign_public_ip,
-            "architecture": config.clanker_architecture(clanker),
+            "architecture": image.architecture_for(clanker.architecture),
         },
     )
 
@@ -140,7 +140,7 @@ def _docker_clanker(config: StackConfig, clanker: DockerClankerConfig, image: Im
         target="docker",
         deployment_config={
             "containerImage": image.reference(clanker.image),
-            "architecture": config.clanker_architecture(clanker),
+            "architecture": image.architecture_for(clanker.architecture),
         },
     )
 

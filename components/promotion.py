@@ -95,6 +95,16 @@ def promoted_images(config: StackConfig, exported: Any, source_environment: str)
             platform=entry.platform,
             environment=source_environment,
         )
+    for i, clanker in enumerate(config.clankers):
+        image = images.get(clanker.agent)
+        if image is not None and clanker.architecture not in (None, image.architecture_for(None)):
+            issues.append(
+                ConfigIssue(
+                    path=f"{NAMESPACE}:clankers[{i}].architecture",
+                    value=clanker.architecture,
+                    message=f"the promoted {clanker.agent} image is built for {image.platform}",
+                )
+            )
     if issues:
         raise ConfigError(issues)
     return images

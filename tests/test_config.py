@@ -175,7 +175,7 @@ def test_agent_must_be_built_by_the_stack() -> None:
 
 def test_architecture_defaults_to_the_image_platform_and_must_match_it() -> None:
     config = parse(harnessPlatforms={"claude": "linux/arm64"}, clankers=[clanker()])
-    assert config.clanker_architecture(config.clankers[0]) == "arm64"
+    assert config.platform_of(config.clankers[0].agent) == "linux/arm64"
     (message,) = errors(harnessPlatforms={"claude": "linux/arm64"}, clankers=[clanker(architecture="x86_64")])
     assert message.startswith(
         'viberator:clankers[0].architecture = "x86_64": the claude image is built for linux/arm64'

@@ -48,6 +48,24 @@ def test_missing_harnesses_are_named_together() -> None:
     assert "exports no kimi image" in str(raised.value)
 
 
+def test_an_explicit_architecture_must_match_the_promoted_image() -> None:
+    exported = dev_images()
+    exported["claude-code-ecs"] = {**exported["claude-code-ecs"], "platform": "linux/arm64"}
+    stack = parse_stack_config(
+        {
+            "images": {"from": SOURCE},
+            "clankers": [{"name": "w", "agent": "claude-code-ecs", "target": "ecs", "architecture": "x86_64"}],
+        },
+        stack="prod",
+        region="us-east-1",
+    )
+    with pytest.raises(ConfigError) as raised:
+        promoted_images(stack, exported, "dev")
+    assert [str(i) for i in raised.value.issues] == [
+        'viberator:clankers[0].architecture = "x86_64": the promoted claude-code-ecs image is built for linux/arm64'
+    ]
+
+
 def test_malformed_outputs_are_refused() -> None:
     exported = dev_images()
     exported["claude-code-ecs"] = {**exported["claude-code-ecs"], "digest": "latest"}
