@@ -92,36 +92,36 @@ def lifecycle_policy(environments: tuple[str, ...], keep_images: int) -> str:
     return json.dumps({"rules": rules}, indent=2)
 
 
-def cross_account_pull_policy(accounts: tuple[str, ...]) -> str:
-    """Repository policy letting consumer accounts pull, including their Lambda service (cross-account Lambda)."""
-    principals = [f"arn:aws:iam::{account}:root" for account in accounts]
-    return json.dumps(
+def pull_policy(own_account: str, consumer_accounts: tuple[str, ...]) -> str:
+    """The repository policy: Lambda may pull for this account's clanker functions and the consumers', and the
+    consumer accounts may pull.
+
+    Managed here rather than left to Lambda, which otherwise appends its own statement on CreateFunction: a
+    policy Pulumi does not own would drift, and the next write of ours would drop Lambda's statement.
+    """
+    pull = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    functions = [
+        f"arn:aws:lambda:*:{account}:function:{FUNCTION_NAME_PREFIX}*" for account in (own_account, *consumer_accounts)
+    ]
+    statements: list[dict[str, object]] = [
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "ConsumerAccountsPull",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": principals},
-                    "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                },
-                {
-                    "Sid": "ConsumerLambdaPull",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                    "Condition": {
-                        "StringLike": {
-                            "aws:sourceARN": [
-                                f"arn:aws:lambda:*:{account}:function:{FUNCTION_NAME_PREFIX}*" for account in accounts
-                            ]
-                        }
-                    },
-                },
-            ],
-        },
-        indent=2,
-    )
+            "Sid": "LambdaPull",
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": pull,
+            "Condition": {"StringLike": {"aws:sourceARN": functions}},
+        }
+    ]
+    if consumer_accounts:
+        statements.append(
+            {
+                "Sid": "ConsumerAccountsPull",
+                "Effect": "Allow",
+                "Principal": {"AWS": [f"arn:aws:iam::{account}:root" for account in consumer_accounts]},
+                "Action": pull,
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
 
 
 class HarnessImage(pulumi.ComponentResource):
@@ -165,13 +165,12 @@ class HarnessImage(pulumi.ComponentResource):
                 policy=lifecycle_policy(args.lifecycle_environments or (args.environment,), args.keep_images),
                 opts=child,
             )
-            if args.consumer_accounts:
-                ecr.RepositoryPolicy(
-                    f"{name}-consumers",
-                    repository=repository.name,
-                    policy=cross_account_pull_policy(args.consumer_accounts),
-                    opts=child,
-                )
+            ecr.RepositoryPolicy(
+                f"{name}-pull-policy",
+                repository=repository.name,
+                policy=repository.registry_id.apply(lambda account: pull_policy(account, args.consumer_accounts)),
+                opts=child,
+            )
             repository_url, repository_arn, registry_id = (
                 repository.repository_url,
                 repository.arn,

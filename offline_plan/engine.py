@@ -255,6 +255,9 @@ def run_program(
         with _project_dir():
             loop.run_until_complete(run_in_stack(program or _main_module))
     finally:
+        # The mock monitor answers RPCs on executor threads, each with an event loop of its own; ending the
+        # threads now lets those loops close while the interpreter is alive, not noisily at exit.
+        loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         asyncio.set_event_loop(None)
         runtime_config.set_all_config({}, [])

@@ -21,15 +21,13 @@ def build(args: HarnessImageArgs = ARGS):
 
 def test_children_are_parented_and_named_after_the_component(record: Recorder) -> None:
     plan = record(build())
+    component = "viberator:workers:HarnessImage::claude"
     assert [(r.type, r.name, r.parent) for r in plan.resources] == [
         ("viberator:workers:HarnessImage", "claude", None),
-        ("aws:ecr/repository:Repository", "claude-repository", "viberator:workers:HarnessImage::claude"),
-        (
-            "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-            "claude-lifecycle",
-            "viberator:workers:HarnessImage::claude",
-        ),
-        ("docker-build:index:Image", "claude-image", "viberator:workers:HarnessImage::claude"),
+        ("aws:ecr/repository:Repository", "claude-repository", component),
+        ("aws:ecr/lifecyclePolicy:LifecyclePolicy", "claude-lifecycle", component),
+        ("aws:ecr/repositoryPolicy:RepositoryPolicy", "claude-pull-policy", component),
+        ("docker-build:index:Image", "claude-image", component),
     ]
 
 
@@ -138,15 +136,35 @@ def test_existing_repositories_are_looked_up_not_created(record: Recorder) -> No
     assert plan.named("claude-image").inputs["tags"][0] == f"{REGISTRY}/viberator-worker-claude:dev-0123456789ab"
 
 
-def test_consumer_accounts_get_a_pull_policy_including_their_lambda_service(record: Recorder) -> None:
+def test_lambda_may_pull_for_this_accounts_clanker_functions(record: Recorder) -> None:
+    policy = json.loads(record(build()).named("claude-pull-policy").inputs["policy"])
+    assert policy["Statement"] == [
+        {
+            "Sid": "LambdaPull",
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Condition": {"StringLike": {"aws:sourceARN": ["arn:aws:lambda:*:000000000000:function:viberator-*"]}},
+        }
+    ]
+
+
+def test_consumer_accounts_may_pull_and_so_may_their_lambda_service(record: Recorder) -> None:
     plan = record(build(replace(ARGS, consumer_accounts=("111122223333",))))
-    policy = json.loads(plan.named("claude-consumers").inputs["policy"])
-    account, service = policy["Statement"]
-    assert account["Principal"] == {"AWS": ["arn:aws:iam::111122223333:root"]}
-    assert account["Action"] == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
-    assert service["Principal"] == {"Service": "lambda.amazonaws.com"}
+    service, account = json.loads(plan.named("claude-pull-policy").inputs["policy"])["Statement"]
     assert service["Condition"] == {
-        "StringLike": {"aws:sourceARN": ["arn:aws:lambda:*:111122223333:function:viberator-*"]}
+        "StringLike": {
+            "aws:sourceARN": [
+                "arn:aws:lambda:*:000000000000:function:viberator-*",
+                "arn:aws:lambda:*:111122223333:function:viberator-*",
+            ]
+        }
+    }
+    assert account == {
+        "Sid": "ConsumerAccountsPull",
+        "Effect": "Allow",
+        "Principal": {"AWS": ["arn:aws:iam::111122223333:root"]},
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
     }
 
 

@@ -137,7 +137,7 @@ def test_dev_grants_the_prod_account_pull() -> None:
     policies = committed_plan("Pulumi.dev.yaml").of_type("aws:ecr/repositoryPolicy:RepositoryPolicy")
     assert len(policies) == 9
     for policy in policies:
-        account = json.loads(policy.inputs["policy"])["Statement"][0]
+        account = json.loads(policy.inputs["policy"])["Statement"][1]
         assert account["Principal"] == {"AWS": ["arn:aws:iam::210987654321:root"]}
 
 
