@@ -58,7 +58,9 @@ class ClankerCluster(pulumi.ComponentResource):
         # Workers call out (registry, agent APIs, git hosts) and accept nothing in.
         security_group = ec2.SecurityGroup(
             f"{name}-egress-only",
-            name=f"{args.cluster_name}-workers",
+            # A prefix, not a name: a replacement is created before the old group is deleted, and two groups
+            # can't share a name in a VPC.
+            name_prefix=f"{args.cluster_name}-workers-",
             description="viberator workers: outbound only",
             vpc_id=vpc_id,
             egress=[

@@ -26,6 +26,7 @@ The YAML shape (every key optional unless noted; README.md documents each with a
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections.abc import Mapping
@@ -46,11 +47,15 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from workers.catalog import HARNESS_NAMES
+from workers.naming import MUTABLE_TAG_PATTERNS, revision_tag
 
 NAMESPACE = "viberator"
 NAME_PREFIX = "viberator"
 """Physical names are `viberator-<environment>-<clanker>`."""
 LAMBDA_FUNCTION_NAME_MAX = 64
+ECS_CLANKER_NAME_MAX = 64 - len("-execution-role") - len("-1234567")
+"""IAM role names are at most 64 characters; Pulumi auto-names `<clanker>-execution-role` with a 8-character
+random suffix (components/ecs_clanker.py)."""
 
 PLATFORMS = ("linux/amd64", "linux/arm64")
 Platform = Literal["linux/amd64", "linux/arm64"]
@@ -76,6 +81,7 @@ def fargate_memory_choices(cpu: int) -> list[int]:
 
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+IMAGE_REVISION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$"
 ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
 ACCOUNT_ID_PATTERN = r"^\d{12}$"
@@ -256,7 +262,7 @@ class StackConfig(_Model):
     shared_environments: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(default_factory=list)
     protect: bool | None = None
     force_delete: bool = False
-    image_revision: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
+    image_revision: str | None = Field(None, pattern=IMAGE_REVISION_PATTERN)
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = 30
     network: NetworkConfig | None = None
     images: ImageSourceConfig | None = None
@@ -317,6 +323,17 @@ def _cross_field_issues(config: StackConfig, positions: list[int]) -> list[Confi
             if name not in HARNESS_NAMES:
                 issues.append(ConfigIssue(path=f"{key}images.harnesses[{i}]", value=name, message="unknown harness"))
 
+    if config.image_revision is not None:
+        tag = revision_tag(config.environment, config.image_revision)
+        if any(fnmatch.fnmatchcase(tag, pattern) for pattern in MUTABLE_TAG_PATTERNS):
+            issues.append(
+                ConfigIssue(
+                    path=f"{key}imageRevision",
+                    value=config.image_revision,
+                    message=f"the tag {tag} would be one of the movable tags ({', '.join(MUTABLE_TAG_PATTERNS)}), "
+                    "never an immutable one",
+                )
+            )
     if config.force_delete and (config.is_production or config.protect_resources):
         issues.append(
             ConfigIssue(
@@ -365,7 +382,16 @@ def _cross_field_issues(config: StackConfig, positions: list[int]) -> list[Confi
                     message=f"{variable} set in both environment and secrets: keep only the secret",
                 )
             )
-        if len(clanker.name) > name_limit:
+        if isinstance(clanker, EcsClankerConfig) and len(clanker.name) > ECS_CLANKER_NAME_MAX:
+            issues.append(
+                ConfigIssue(
+                    path=f"{path}.name",
+                    value=clanker.name,
+                    message=f"too long for an ecs clanker: its IAM role `<name>-execution-role` plus Pulumi's "
+                    f"8-character suffix must fit 64 characters, so at most {ECS_CLANKER_NAME_MAX}",
+                )
+            )
+        elif len(clanker.name) > name_limit:
             issues.append(
                 ConfigIssue(
                     path=f"{path}.name",
@@ -452,6 +478,7 @@ PATTERN_HINTS = {
     ENV_VAR_PATTERN: "an environment variable name: letters, digits and underscores, not starting with a digit",
     SECRET_ARN_PATTERN: "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:…)",
     ACCOUNT_ID_PATTERN: "must be a 12-digit AWS account id",
+    IMAGE_REVISION_PATTERN: "a tag-safe revision: letters, digits, `.`, `_` and `-`",
     VPC_ID_PATTERN: "must be a VPC id (vpc- and 8 or 17 hex digits)",
     SUBNET_ID_PATTERN: "must be a subnet id (subnet- and 8 or 17 hex digits)",
     STACK_REFERENCE_PATTERN: "must be a fully qualified stack name <org>/<project>/<stack>",

@@ -79,7 +79,8 @@ class LambdaClanker(pulumi.ComponentResource):
             timeout=args.timeout_seconds,
             ephemeral_storage=lambda_.FunctionEphemeralStorageArgs(size=args.ephemeral_storage_mb),
             reserved_concurrent_executions=args.reserved_concurrency,
-            environment=lambda_.FunctionEnvironmentArgs(variables=variables),
+            # No block at all rather than an empty one, which the API reports back as absent (a perpetual diff).
+            environment=lambda_.FunctionEnvironmentArgs(variables=variables) if variables else None,
             logging_config=lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=log_group.name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
         )

@@ -22,7 +22,7 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
     "aws:ecs/cluster:Cluster": ("name",),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
     "aws:iam/rolePolicy:RolePolicy": ("policy",),
-    "aws:ec2/securityGroup:SecurityGroup": ("name",),
+    "aws:ec2/securityGroup:SecurityGroup": ("namePrefix",),
 }
 
 

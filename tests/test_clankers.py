@@ -282,3 +282,8 @@ def test_task_user_is_the_images_non_root_user() -> None:
     users = re.findall(r"^USER\s+(\S+)\s*$", DOCKERFILE.read_text(), flags=re.MULTILINE)
     assert users, "every worker target switches to the non-root user"
     assert set(users) == {WORKER_USER}
+
+
+def test_lambda_without_variables_sends_no_environment_block(record: Recorder) -> None:
+    plan = record(lambda: LambdaClanker("worker", replace(LAMBDA, environment={}, secrets={})))
+    assert "environment" not in plan.named("worker-function").inputs

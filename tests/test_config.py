@@ -237,3 +237,21 @@ def test_field_and_cross_field_errors_are_reported_in_one_run() -> None:
         "clankers[2].name",
         "clankers[2].agent",
     ]
+
+
+def test_ecs_names_leave_room_for_the_role_name() -> None:
+    longest = "e" * 41
+    parse(clankers=[{**clanker("ecs"), "name": longest}])
+    (message,) = errors(clankers=[{**clanker("ecs"), "name": longest + "e"}])
+    assert message.endswith("must fit 64 characters, so at most 41")
+
+
+@pytest.mark.parametrize("revision", ["latest", "v1-latest"])
+def test_image_revision_cannot_make_a_movable_tag(revision: str) -> None:
+    (message,) = errors(imageRevision=revision)
+    assert message.startswith(f'viberator:imageRevision = "{revision}": the tag dev-{revision} would be one of')
+
+
+def test_image_revision_must_be_tag_safe() -> None:
+    (message,) = errors(imageRevision="-x")
+    assert message.startswith('viberator:imageRevision = "-x": a tag-safe revision')
