@@ -47,7 +47,8 @@ class HarnessImageArgs:
     keep_images: int = 30
     """`<env>-*` images the lifecycle policy keeps, newest first; the running image is always the newest."""
     lifecycle_environments: tuple[str, ...] = ()
-    """Every environment that pushes into this repository, each kept by its own rule (owner first)."""
+    """Every environment whose tags this repository holds, each kept by its own rule, in priority order: the
+    shared (promoted) environments first, the owner last (components/program.py says why)."""
     protect: bool = False
     """Protect the repository from deletion (production)."""
     force_delete: bool = False

@@ -39,7 +39,10 @@ def build_images(config: StackConfig) -> dict[str, ImageRef]:
     revision = image_revision(config)
     if revision.note:
         pulumi.log.warn(revision.note)
-    lifecycle_environments = (config.environment, *config.shared_environments)
+    # The shared (promoted) environments' rules come first: ECR evaluates rules by priority and an image matched
+    # by a rule's tags cannot be expired by a lower-priority rule, so a digest prod promoted (tagged prod-<rev>
+    # beside its dev-<rev>) is counted only among prod's images, never pushed out by newer dev builds.
+    lifecycle_environments = (*config.shared_environments, config.environment)
     images = {}
     for harness in config.harnesses:
         image = HarnessImage(

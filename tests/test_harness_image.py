@@ -55,15 +55,17 @@ def test_production_repository_is_protected(record: Recorder) -> None:
 
 
 def test_lifecycle_keeps_n_images_per_environment_and_expires_untagged(record: Recorder) -> None:
-    args = replace(ARGS, keep_images=12, lifecycle_environments=("dev", "staging"))
+    # Priority follows the order passed: the program passes the promoted environment (prod) before the owner
+    # (dev), so a digest tagged both is judged only by prod's count.
+    args = replace(ARGS, keep_images=12, lifecycle_environments=("prod", "dev"))
     policy = json.loads(record(build(args)).named("claude-lifecycle").inputs["policy"])
     assert policy["rules"] == [
         {
             "rulePriority": 1,
-            "description": "Keep the newest 12 dev images",
+            "description": "Keep the newest 12 prod images",
             "selection": {
                 "tagStatus": "tagged",
-                "tagPrefixList": ["dev-"],
+                "tagPrefixList": ["prod-"],
                 "countType": "imageCountMoreThan",
                 "countNumber": 12,
             },
@@ -71,10 +73,10 @@ def test_lifecycle_keeps_n_images_per_environment_and_expires_untagged(record: R
         },
         {
             "rulePriority": 2,
-            "description": "Keep the newest 12 staging images",
+            "description": "Keep the newest 12 dev images",
             "selection": {
                 "tagStatus": "tagged",
-                "tagPrefixList": ["staging-"],
+                "tagPrefixList": ["dev-"],
                 "countType": "imageCountMoreThan",
                 "countNumber": 12,
             },

@@ -193,3 +193,27 @@ def test_drift_refresh_previews_every_stack_on_a_schedule():
     assert sorted(entry["stack"] for entry in job["strategy"]["matrix"]["include"]) == STACKS
     assert job["strategy"]["fail-fast"] is False
     assert any("pulumi refresh --preview-only --expect-no-changes" in s.get("run", "") for s in job["steps"])
+
+
+def test_prod_promotion_is_recorded_with_dev_credentials_after_prod_deployed():
+    jobs = workflow("deploy-viberators.yml")["jobs"]
+    job = jobs["record-promotion"]
+    steps = job["steps"]
+    names = [_uses(step) or step.get("run", "") for step in steps]
+    (read,) = [i for i, s in enumerate(steps) if "pulumi stack output --json" in s.get("run", "")]
+    (login,) = [i for i, s in enumerate(steps) if _uses(s) == "aws-actions/configure-aws-credentials"]
+    (tag,) = [i for i, s in enumerate(steps) if "python -m ci.record_promotion" in s.get("run", "")]
+
+    assert job["needs"] == "prod"
+    assert "needs.prod.result == 'success'" in job["if"]
+    # The tags go into the image stack's repositories (dev's account): the dev role, whose trust names only
+    # the dev environment's subject.
+    assert job["environment"] == "dev"
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    assert steps[login]["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN_DEV }}"
+    assert '--stack "$PULUMI_ORG/prod"' in steps[read]["run"]
+    assert steps[read]["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}
+    assert "--environment prod" in steps[tag]["run"]
+    assert '>> "$GITHUB_STEP_SUMMARY"' in steps[tag]["run"]
+    assert read < login < tag, names
+    assert not any(_uses(step).startswith("docker/") for step in steps), "recording a promotion builds nothing"

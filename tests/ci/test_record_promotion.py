@@ -1,0 +1,237 @@
+"""Recording prod's promotion on the registry, against the prod plan's outputs and a stubbed ECR client.
+
+The sample document is what the committed prod stack exports (its images are the dev plan's), so the tags and
+digests here are the ones the real program produces; the Stubber pins every ECR call's exact parameters.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.stub import Stubber
+
+from ci.record_promotion import (
+    EXIT_REGISTRY,
+    EXIT_UNUSABLE,
+    MANIFEST_MEDIA_TYPES,
+    Promotion,
+    PromotionError,
+    main,
+    plan_promotions,
+    source_revision,
+)
+from tests.conftest import committed_plan
+
+MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
+OTHER_DIGEST = "sha256:" + "e" * 64
+
+
+@pytest.fixture
+def outputs() -> dict[str, Any]:
+    return copy.deepcopy(committed_plan("Pulumi.prod.yaml").outputs)
+
+
+def _dev_revision_tag(harness: str) -> str:
+    """The dev plan's immutable tag for a harness: what prod's promotion tag must carry the revision of."""
+    (tag,) = [
+        ref.rpartition(":")[2]
+        for ref in committed_plan("Pulumi.dev.yaml").outputs["images"][harness]["tags"]
+        if not ref.endswith(("-latest", ":latest"))
+    ]
+    return tag
+
+
+def _client() -> Any:
+    return botocore.session.get_session().create_client(
+        "ecr", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+
+def _manifest(promotion: Promotion) -> str:
+    return json.dumps({"schemaVersion": 2, "mediaType": MEDIA_TYPE, "layers": [], "for": promotion.harness})
+
+
+def _expect_get(stubber: Stubber, promotion: Promotion) -> None:
+    where = {"repositoryName": promotion.repository_name, "registryId": promotion.registry_id}
+    stubber.add_response(
+        "batch_get_image",
+        {
+            "images": [
+                {
+                    **where,
+                    "imageId": {"imageDigest": promotion.digest},
+                    "imageManifest": _manifest(promotion),
+                    "imageManifestMediaType": MEDIA_TYPE,
+                }
+            ],
+            "failures": [],
+        },
+        {**where, "imageIds": [{"imageDigest": promotion.digest}], "acceptedMediaTypes": MANIFEST_MEDIA_TYPES},
+    )
+
+
+def _put_params(promotion: Promotion) -> dict[str, Any]:
+    return {
+        "repositoryName": promotion.repository_name,
+        "registryId": promotion.registry_id,
+        "imageManifest": _manifest(promotion),
+        "imageManifestMediaType": MEDIA_TYPE,
+        "imageTag": promotion.tag,
+        "imageDigest": promotion.digest,
+    }
+
+
+def _run(tmp_path: Path, outputs: dict[str, Any], client: Any) -> int:
+    document = tmp_path / "outputs.json"
+    document.write_text(json.dumps(outputs))
+    return main([str(document), "--environment", "prod"], client_for=lambda region: client)
+
+
+def test_every_digest_a_prod_clanker_runs_gets_the_prod_tag_of_its_dev_revision(outputs: dict[str, Any]):
+    promotions = plan_promotions(outputs, "prod")
+
+    assert {(p.harness, p.clankers) for p in promotions} == {
+        ("multi-agent", ("multi-agent",)),
+        ("claude-code-ecs", ("claude-ecs",)),
+    }
+    for promotion in promotions:
+        image = outputs["images"][promotion.harness]
+        dev_tag = _dev_revision_tag(promotion.harness)
+        assert promotion.source_tag == dev_tag
+        assert promotion.tag == "prod-" + dev_tag.removeprefix("dev-")
+        assert promotion.digest == image["digest"]
+        assert promotion.repository_name == image["repositoryName"]
+        assert promotion.registry_id == image["repositoryUrl"].split(".")[0]
+        assert promotion.region == "us-east-1"
+
+
+def test_success_tags_each_digest_without_rebuilding(
+    outputs: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    client = _client()
+    promotions = plan_promotions(outputs, "prod")
+    with Stubber(client) as stubber:
+        for promotion in promotions:
+            _expect_get(stubber, promotion)
+            stubber.add_response(
+                "put_image", {"image": {"imageId": {"imageDigest": promotion.digest}}}, _put_params(promotion)
+            )
+        assert _run(tmp_path, outputs, client) == 0
+        stubber.assert_no_pending_responses()
+
+    summary = capsys.readouterr().out
+    for promotion in promotions:
+        assert (
+            f"`{promotion.repository_name}@{promotion.digest}` (`{promotion.source_tag}`) tagged `{promotion.tag}`"
+            in summary
+        )
+
+
+def test_an_already_tagged_digest_is_success(
+    outputs: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    client = _client()
+    promotions = plan_promotions(outputs, "prod")
+    with Stubber(client) as stubber:
+        for promotion in promotions:
+            _expect_get(stubber, promotion)
+            stubber.add_client_error(
+                "put_image",
+                service_error_code="ImageAlreadyExistsException",
+                service_message="Image with digest and tag already exists",
+                expected_params=_put_params(promotion),
+            )
+        assert _run(tmp_path, outputs, client) == 0
+        stubber.assert_no_pending_responses()
+
+    assert capsys.readouterr().out.count("already tagged `prod-") == len(promotions)
+
+
+def test_a_tag_naming_another_digest_fails_naming_repository_tag_and_digests(
+    outputs: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    client = _client()
+    first, *rest = plan_promotions(outputs, "prod")
+    with Stubber(client) as stubber:
+        _expect_get(stubber, first)
+        stubber.add_client_error(
+            "put_image",
+            service_error_code="ImageTagAlreadyExistsException",
+            service_message="tag is immutable",
+            expected_params=_put_params(first),
+        )
+        stubber.add_response(
+            "batch_get_image",
+            {"images": [{"imageId": {"imageDigest": OTHER_DIGEST, "imageTag": first.tag}}], "failures": []},
+            {
+                "repositoryName": first.repository_name,
+                "registryId": first.registry_id,
+                "imageIds": [{"imageTag": first.tag}],
+                "acceptedMediaTypes": MANIFEST_MEDIA_TYPES,
+            },
+        )
+        for promotion in rest:  # one conflict does not stop the other images' tags
+            _expect_get(stubber, promotion)
+            stubber.add_response("put_image", {"image": {}}, _put_params(promotion))
+        assert _run(tmp_path, outputs, client) == EXIT_REGISTRY
+        stubber.assert_no_pending_responses()
+
+    captured = capsys.readouterr()
+    for text in (first.repository_name, first.tag, OTHER_DIGEST, first.digest):
+        assert text in captured.err
+    assert "**failed**" in captured.out
+
+
+def test_a_floating_clanker_is_refused_before_any_registry_call(
+    outputs: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    url = outputs["images"]["codex"]["repositoryUrl"]
+    outputs["clankers"]["codex-floating"] = {
+        "agent": "codex",
+        "target": "lambda",
+        "deploymentConfig": {"imageUri": f"{url}:dev-latest"},
+    }
+    client = _client()
+    with Stubber(client):  # no responses queued: any call would fail the test
+        assert _run(tmp_path, outputs, client) == EXIT_UNUSABLE
+
+    error = capsys.readouterr().err
+    assert "codex-floating" in error
+    assert "not a digest" in error
+    with pytest.raises(PromotionError, match="codex-floating"):
+        plan_promotions(outputs, "prod")
+
+
+def test_the_image_stack_itself_has_nothing_to_promote():
+    dev = copy.deepcopy(committed_plan("Pulumi.dev.yaml").outputs)
+    del dev["clankers"]["codex-floating"]  # dev runs a floating clanker; the pinned ones are the point here
+
+    with pytest.raises(PromotionError, match="builds its images"):
+        plan_promotions(dev, "dev")
+
+
+def test_the_wrong_stack_outputs_are_refused(outputs: dict[str, Any]):
+    with pytest.raises(PromotionError, match="environment 'prod', not 'staging'"):
+        plan_promotions(outputs, "staging")
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        (["r/x:dev-abc123", "r/x:dev-latest", "r/x:latest"], ("dev", "abc123", "dev-abc123")),
+        (["r/x:pre-prod-1.2.3", "r/x:pre-prod-latest"], ("pre-prod", "1.2.3", "pre-prod-1.2.3")),
+    ],
+)
+def test_the_revision_is_read_by_the_naming_rules(tags: list[str], expected: tuple[str, str, str]):
+    assert source_revision(tags) == expected
+
+
+@pytest.mark.parametrize("tags", [["r/x:dev-latest", "r/x:latest"], ["r/x:dev-a", "r/x:dev-b", "r/x:dev-latest"]])
+def test_an_ambiguous_or_missing_revision_tag_is_refused(tags: list[str]):
+    with pytest.raises(PromotionError, match="exactly one"):
+        source_revision(tags)

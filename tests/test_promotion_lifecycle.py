@@ -1,0 +1,31 @@
+"""The image stack's lifecycle protects what prod promoted: `prod-*` is judged before `dev-*`.
+
+prod pins digests dev built; the deploy workflow tags them `prod-<revision>` (ci/record_promotion.py). ECR
+evaluates lifecycle rules by priority, and an image matched by a rule's tags cannot be expired by a
+lower-priority rule, so prod's rule must come first or newer dev builds would expire the image prod runs.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import committed_plan, inputs_of
+
+
+def test_the_dev_plan_keeps_prod_images_before_counting_dev_images():
+    plan = committed_plan("Pulumi.dev.yaml")
+    policies = inputs_of(plan, "aws:ecr/lifecyclePolicy:LifecyclePolicy")
+
+    assert len(policies) == len(plan.outputs["images"]), "one lifecycle policy per repository dev owns"
+    for name, inputs in policies.items():
+        tagged = {
+            rule["rulePriority"]: rule["selection"]["tagPrefixList"]
+            for rule in json.loads(inputs["policy"])["rules"]
+            if rule["selection"]["tagStatus"] == "tagged"
+        }
+        assert tagged == {1: ["prod-"], 2: ["dev-"]}, name
+
+
+def test_prod_builds_nothing_and_owns_no_lifecycle():
+    # The promoted images' lifetime is decided in dev's account alone.
+    assert inputs_of(committed_plan("Pulumi.prod.yaml"), "aws:ecr/lifecyclePolicy:LifecyclePolicy") == {}
