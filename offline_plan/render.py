@@ -35,8 +35,10 @@ def _summary(resource: Registration) -> str:
         if key == "tags" and isinstance(value, list):
             value = [tag.rsplit(":", 1)[-1] for tag in value]  # the repository is the component's
         if key == "policy" and isinstance(value, str):
-            document = json.loads(value)  # a lifecycle policy has rules, an IAM or repository policy statements
-            value = f"{len(document['rules'])} rules" if "rules" in document else f"{len(document['Statement'])} statements"
+            # A lifecycle policy has rules; an IAM or repository policy has statements.
+            document = json.loads(value)
+            counted = "rules" if "rules" in document else "Statement"
+            value = f"{len(document[counted])} {'rules' if counted == 'rules' else 'statements'}"
         shown.append(f"[dim]{key}=[/dim]{json.dumps(value) if not isinstance(value, str) else value}")
     flags = [flag for flag, on in (("protect", resource.protect), ("retainOnDelete", resource.retain_on_delete)) if on]
     if flags:
