@@ -12,7 +12,6 @@ import subprocess
 import sys
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +31,7 @@ pytestmark = pytest.mark.images
 # Shared with the other tooling real-engine tests; pytest finds fixtures among a module's attributes.
 docker_engine = realengine.docker_engine
 registry = realengine.registry
+environment = realengine.scratch_environment
 
 HARNESS = "kimi"
 MANIFEST_TYPES = ", ".join(
@@ -76,23 +76,6 @@ def context(tmp_path: Path) -> Path:
 
 
 REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=0, origin="override")
-
-
-@pytest.fixture
-def environment(docker_engine: Engine) -> Iterator[str]:
-    """An environment name no other test uses, so every tag is this test's own (even `<env>-latest`, which
-    would otherwise move the shared engine's real `dev-latest`); all of them are removed afterwards."""
-    made = f"tooling{uuid.uuid4().hex[:8]}"
-    yield made
-    listed = subprocess.run(
-        [docker_engine.binary, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    mine = [reference for reference in listed if made in reference]
-    if mine:
-        subprocess.run([docker_engine.binary, "image", "rm", "--force", *mine], capture_output=True, check=False)
 
 
 def registry_manifest(address: str, repository: str, tag: str) -> tuple[str, dict[str, object]]:

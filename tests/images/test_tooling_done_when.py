@@ -11,8 +11,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,25 +28,10 @@ pytestmark = pytest.mark.images
 
 docker_engine = realengine.docker_engine
 registry = realengine.registry
+environment = realengine.scratch_environment
 
 HARNESS = "kimi"
 BOUND_SECONDS = 10.0
-
-
-@pytest.fixture
-def environment(docker_engine: Engine) -> Iterator[str]:
-    """An environment (and alias tag) name of this test's own; every tag containing it is removed after."""
-    made = f"donewhen{uuid.uuid4().hex[:8]}"
-    yield made
-    listed = subprocess.run(
-        [docker_engine.binary, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    mine = [reference for reference in listed if made in reference]
-    if mine:
-        subprocess.run([docker_engine.binary, "image", "rm", *mine], capture_output=True, check=False)
 
 
 def workers(*args: str, timeout: float = 3600) -> subprocess.CompletedProcess[str]:

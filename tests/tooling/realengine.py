@@ -140,3 +140,20 @@ def scratch(docker_engine: Engine) -> Iterator[Scratch]:
     yield made
     references = [made.alias, *made.references]
     subprocess.run([docker_engine.binary, "image", "rm", "--force", *references], capture_output=True, check=False)
+
+
+@pytest.fixture
+def scratch_environment(docker_engine: Engine) -> Iterator[str]:
+    """An environment (and alias tag) name no other test uses, so every tag is this test's own (even
+    `<env>-latest`, which would otherwise move the shared engine's real `dev-latest`); all are removed after."""
+    made = f"scratch{uuid.uuid4().hex[:8]}"
+    yield made
+    listed = subprocess.run(
+        [docker_engine.binary, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    mine = [reference for reference in listed if made in reference]
+    if mine:
+        subprocess.run([docker_engine.binary, "image", "rm", "--force", *mine], capture_output=True, check=False)
