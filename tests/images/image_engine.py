@@ -18,6 +18,7 @@ from pathlib import Path
 from workers.catalog import BUILD_CONTEXT
 from workers.naming import image_reference, repository_name, revision_tag
 from workers.revision import BuildRevision
+from workers.tooling.build import CA_SECRET_ID, ca_bundle_from_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENGINE_SCRIPT = REPO_ROOT / ".ci" / "docker-engine.sh"
@@ -61,9 +62,9 @@ def base_build_args() -> dict[str, str]:
 
 
 def secret_args() -> list[str]:
-    """The machine's CA bundle as the build's `ca` secret, when there is one (TLS-inspecting proxies)."""
-    bundle = os.environ.get("SSL_CERT_FILE")
-    return ["--secret", f"id=ca,src={bundle}"] if bundle and Path(bundle).is_file() else []
+    """The machine's CA bundle as the build's `ca` secret, as `python -m workers build` hands it."""
+    bundle = ca_bundle_from_environment()
+    return ["--secret", f"id={CA_SECRET_ID},src={bundle}"] if bundle is not None else []
 
 
 def build_args_for(revision: BuildRevision, bases: Mapping[str, str]) -> dict[str, str]:

@@ -4,7 +4,6 @@ through the real entrypoint, publishes under the shared tag rule, and ships no s
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import threading
@@ -16,13 +15,14 @@ from pathlib import Path
 import image_engine
 import pytest
 from image_engine import FAKE_MOUNT, IMAGE_PATH
-from layer_scan import extra_certificate_markers, scan_saved_images
+from layer_scan import scan_saved_images
 from viberator_worker import JOB_CONTRACT_VERSION
 from viberator_worker.agents import AGENTS
 
 from workers.catalog import DOCKERFILE, HARNESS_NAMES, HARNESSES
 from workers.naming import image_tags, repository_name
 from workers.revision import BuildRevision
+from workers.tooling.build import ca_bundle_from_environment
 
 pytestmark = pytest.mark.images
 
@@ -240,11 +240,12 @@ def test_saved_layers_hold_no_secrets(images: dict[str, str], tmp_path: Path) ->
         images["claude"],
         "/etc/ssl/certs/ca-certificates.crt",
     ).stdout.encode()
-    bundle = Path(os.environ.get("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"))
-    markers = extra_certificate_markers(bundle.read_bytes(), trust_store) if bundle.is_file() else []
+    # What the builds were handed as the secret `ca`; with no bundle there is nothing to leak but keys.
+    bundle = ca_bundle_from_environment()
+    build_bundle = bundle.read_bytes() if bundle is not None else b""
     saved = tmp_path / "images.tar"
     subprocess.run([image_engine.DOCKER, "save", "--output", str(saved), *images.values()], check=True)
-    findings, layers = scan_saved_images(saved, markers)
+    findings, layers = scan_saved_images(saved, build_bundle, trust_store)
     assert layers >= len(images)
     assert findings == []
 

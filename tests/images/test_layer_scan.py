@@ -2,66 +2,130 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import tarfile
 from pathlib import Path
 
 import pytest
-from layer_scan import Finding, extra_certificate_markers, scan_saved_images
-
-# Same first line (as certificates of one issuer share it), different signatures.
-BODY_A = ("MIIB" + "A" * 60 + "\n") + ("Q" * 64 + "\n") + "AAAA\n"
-BODY_B = ("MIIB" + "A" * 60 + "\n") + ("Z" * 64 + "\n") + "BBBB\n"
+from layer_scan import Finding, scan_saved_images
 
 
-def pem(body: str) -> bytes:
-    return f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n".encode()
+def certificate(seed: str) -> bytes:
+    """A PEM certificate with a unique body: issuer-like first line shared by all, unique "signature"."""
+    unique = base64.b64encode(b"".join(hashlib.sha256(f"{seed}{i}".encode()).digest() for i in range(24)))
+    body = b"MIIFazCCA1OgAwIBAgIRAIIQz7DSQONZRGPgu2OCiwAwDQYJKoZIhvcNAQELBQAw" + unique
+    lines = b"\n".join(body[i : i + 64] for i in range(0, len(body), 64))
+    return b"-----BEGIN CERTIFICATE-----\n" + lines + b"\n-----END CERTIFICATE-----\n"
 
 
-def saved_image(path: Path, files: dict[str, bytes]) -> Path:
-    """A tarball shaped like `docker save` output: one `<id>/layer.tar` holding `files`."""
-    layer = io.BytesIO()
-    with tarfile.open(fileobj=layer, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+DEBIAN_ROOT = certificate("ISRG Root X1")
+"""A public root the image's own Debian store has."""
+RETIRED_ROOT = certificate("SecureTrust CA")
+"""A public root the host's older Debian store has, the image's newer one has not, and certifi still ships."""
+PROXY_CA = certificate("sandbox egress proxy")
+"""The private CA that only the build secret carries."""
+HOST_BUNDLE = DEBIAN_ROOT + RETIRED_ROOT + PROXY_CA
+"""The build secret `ca`: the host's whole system store, proxy CA included."""
+IMAGE_STORE = DEBIAN_ROOT
+SITE = "opt/agents/mistral/lib/python3.13/site-packages"
+CERTIFI_BUNDLE = f"{SITE}/certifi/cacert.pem"
+
+
+def pip_record(path: str, data: bytes) -> bytes:
+    """A pip RECORD line for `path` (relative to site-packages) holding `data`."""
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}\ncertifi-2025.1.31.dist-info/RECORD,,\n".encode()
+
+
+def certifi(bundle: bytes, recorded: bytes | None = None) -> dict[str, bytes]:
+    """certifi installed by pip: its bundle and a RECORD that lists what pip wrote (`recorded`)."""
+    return {
+        CERTIFI_BUNDLE: bundle,
+        f"{SITE}/certifi-2025.1.31.dist-info/RECORD": pip_record("certifi/cacert.pem", recorded or bundle),
+    }
+
+
+def saved_image(path: Path, *layers: dict[str, bytes]) -> Path:
+    """A tarball shaped like `docker save` output: one `<id>/layer.tar` per mapping of files."""
     with tarfile.open(path, "w") as outer:
-        info = tarfile.TarInfo("abcdef0123456789/layer.tar")
-        info.size = layer.tell()
-        layer.seek(0)
-        outer.addfile(info, layer)
+        for number, files in enumerate(layers):
+            layer = io.BytesIO()
+            with tarfile.open(fileobj=layer, mode="w") as tar:
+                for name, data in files.items():
+                    info = tarfile.TarInfo(name)
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+            info = tarfile.TarInfo(f"{number:x}bcdef0123456789/layer.tar")
+            info.size = layer.tell()
+            layer.seek(0)
+            outer.addfile(info, layer)
     return path
 
 
-def test_only_certificates_missing_from_the_image_trust_store_are_markers() -> None:
-    assert extra_certificate_markers(pem(BODY_A) + pem(BODY_B), pem(BODY_A)) == [b"Z" * 64]
+def scan(tmp_path: Path, *layers: dict[str, bytes]) -> list[Finding]:
+    findings, scanned = scan_saved_images(saved_image(tmp_path / "s.tar", *layers), HOST_BUNDLE, IMAGE_STORE)
+    assert scanned == len(layers)
+    return findings
+
+
+def test_public_roots_of_the_host_bundle_in_the_image_stores_are_no_finding(tmp_path: Path) -> None:
+    """The failure of issue 11: a host store with roots the image's Debian store lacks, which certifi
+    (as pip installed it) and the Debian package's own files still ship."""
+    debian_package_file = "usr/share/ca-certificates/mozilla/SecureTrust_CA.crt"
+    md5sums = f"{hashlib.md5(RETIRED_ROOT).hexdigest()}  {debian_package_file}\n".encode()
+    assert (
+        scan(
+            tmp_path,
+            {"etc/ssl/certs/ca-certificates.crt": IMAGE_STORE},
+            certifi(DEBIAN_ROOT + RETIRED_ROOT),
+            {"var/lib/dpkg/info/ca-certificates.md5sums": md5sums, debian_package_file: RETIRED_ROOT},
+            # pip's vendored certifi: RECORD paths relative to site-packages, listed by pip's dist-info.
+            {
+                f"{SITE}/pip/_vendor/certifi/cacert.pem": RETIRED_ROOT,
+                f"{SITE}/pip-25.0.dist-info/RECORD": pip_record("pip/_vendor/certifi/cacert.pem", RETIRED_ROOT),
+            },
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "leak"),
+    [
+        ({"usr/local/share/ca-certificates/proxy.crt": PROXY_CA}, "usr/local/share/ca-certificates/proxy.crt"),
+        # The whole host bundle copied in: its private CA gives it away even though the rest is public.
+        ({"etc/ssl/certs/host-bundle.pem": HOST_BUNDLE}, "etc/ssl/certs/host-bundle.pem"),
+        # Embedded with escaped newlines, as a config file or a JS string would hold it.
+        ({"opt/app/config.json": b'{"ca": "' + PROXY_CA.replace(b"\n", b"\\n") + b'"}'}, "opt/app/config.json"),
+        # Appended to certifi's bundle: the file no longer matches its RECORD, so nothing in it counts as public.
+        (certifi(RETIRED_ROOT + PROXY_CA, recorded=RETIRED_ROOT), CERTIFI_BUNDLE),
+    ],
+    ids=["own-file", "host-bundle-copied", "escaped-in-json", "appended-to-certifi"],
+)
+def test_the_build_secrets_private_ca_is_found(tmp_path: Path, files: dict[str, bytes], leak: str) -> None:
+    findings = scan(tmp_path, {"etc/ssl/certs/ca-certificates.crt": IMAGE_STORE}, files)
+    assert findings == [Finding("1bcdef012345", leak, "build CA certificate")]
 
 
 @pytest.mark.parametrize(
     ("content", "kind"),
     [
-        (b"x" + pem(BODY_B) + b"y", "build CA certificate"),
         (b"-----BEGIN OPENSSH PRIVATE KEY-----\n" + b"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ" * 2, "private key"),
         (b'key = "-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEAx4UbaDzY5xjW5Fp7L2Wm9nQk"', "private key"),
         (b'{"key": "AKIAZ7QWERTYUIOPASDF"}', "AWS access key id"),
     ],
 )
-def test_each_kind_of_secret_is_found(tmp_path: Path, content: bytes, kind: str) -> None:
-    saved = saved_image(tmp_path / "s.tar", {"etc/ok": b"nothing", "opt/leak": content})
-    findings, layers = scan_saved_images(saved, [b"Z" * 64])
-    assert layers == 1
-    assert findings == [Finding("abcdef012345", "opt/leak", kind)]
+def test_each_kind_of_credential_is_found(tmp_path: Path, content: bytes, kind: str) -> None:
+    assert scan(tmp_path, {"etc/ok": b"nothing", "opt/leak": content}) == [Finding("0bcdef012345", "opt/leak", kind)]
 
 
 def test_clean_layers_and_aws_documentation_keys_pass(tmp_path: Path) -> None:
-    saved = saved_image(
-        tmp_path / "s.tar",
-        {
-            "doc": b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
-            "ca": pem(BODY_A),
-            "parser.js": b'const header = "-----BEGIN PRIVATE KEY-----";',
-            "tables": b"XAKIAZ7QWERTYUIOPASDF and ASIAZ7QWERTYUIOPASDFG",  # inside longer tokens
-        },
-    )
-    assert scan_saved_images(saved, [b"Z" * 64]) == ([], 1)
+    files = {
+        "doc": b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
+        "ca": DEBIAN_ROOT,
+        "parser.js": b'const header = "-----BEGIN PRIVATE KEY-----";',
+        "tables": b"XAKIAZ7QWERTYUIOPASDF and ASIAZ7QWERTYUIOPASDFG",  # inside longer tokens
+    }
+    assert scan(tmp_path, files) == []
