@@ -30,8 +30,8 @@ $(UV):
 deps: .venv/.synced ## Install the locked Python environment
 
 .PHONY: plan
-plan: deps ## Offline plan of a stack: STACK=dev|prod, CONFIG=path/to/Pulumi.x.yaml, FORMAT=text|json
-	@$(RUN) python -m offline_plan $(if $(CONFIG),--config "$(CONFIG)",--stack "$(STACK)") --format "$(FORMAT)" $(if $(PREVIEW),--preview) $(if $(STACK_OUTPUTS),$(foreach ref,$(STACK_OUTPUTS),--stack-outputs "$(ref)"))
+plan: deps ## Offline plan of a stack: STACK=dev|prod, CONFIG=path/to/Pulumi.x.yaml, FORMAT=text|json, PREVIEW=1|first
+	@$(RUN) python -m offline_plan $(if $(CONFIG),--config "$(CONFIG)",--stack "$(STACK)") --format "$(FORMAT)" $(if $(PREVIEW),--preview $(if $(filter first,$(PREVIEW)),first,update)) $(if $(STACK_OUTPUTS),$(foreach ref,$(STACK_OUTPUTS),--stack-outputs "$(ref)"))
 
 .PHONY: test lint typecheck
 test: lint typecheck ## All fast tests (config, components, whole program, contracts, guardrails, runtime) and lint

@@ -7,7 +7,8 @@ EcsClanker registers its own. The backend passes `subnets` and `security_groups`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_aws import ec2, ecs
@@ -25,6 +26,7 @@ class ClankerClusterArgs:
     """Tasks in public subnets without NAT need a public IP to reach ECR and the agents' APIs."""
     protect: bool = False
     """Protect the cluster from deletion (production)."""
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class ClankerCluster(pulumi.ComponentResource):
@@ -53,6 +55,7 @@ class ClankerCluster(pulumi.ComponentResource):
             f"{name}-cluster",
             name=args.cluster_name,
             settings=[ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
+            tags=dict(args.resource_tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         # Workers call out (registry, agent APIs, git hosts) and accept nothing in.
@@ -73,6 +76,7 @@ class ClankerCluster(pulumi.ComponentResource):
                     ipv6_cidr_blocks=["::/0"],
                 )
             ],
+            tags=dict(args.resource_tags),
             opts=child,
         )
 

@@ -279,6 +279,16 @@ class StackConfig(_Model):
         return self.is_production if self.protect is None else self.protect
 
     @property
+    def serves_other_stacks(self) -> bool:
+        """Other stacks run this stack's images (promotion, other accounts): its repositories are production."""
+        return bool(self.shared_environments or self.consumer_accounts)
+
+    @property
+    def protect_repositories(self) -> bool:
+        """Deleting a repository deletes every digest in it, including those other stacks' clankers pin."""
+        return self.protect_resources or self.serves_other_stacks
+
+    @property
     def pushes_latest(self) -> bool:
         return self.repositories == "create" if self.push_latest is None else self.push_latest
 
@@ -340,6 +350,42 @@ def _cross_field_issues(config: StackConfig, positions: list[int]) -> list[Confi
                 path=f"{key}forceDelete",
                 value=True,
                 message="a production or protected stack never force-deletes repositories",
+            )
+        )
+    elif config.force_delete and config.serves_other_stacks:
+        issues.append(
+            ConfigIssue(
+                path=f"{key}forceDelete",
+                value=True,
+                message="other stacks run this stack's images (sharedEnvironments, consumerAccounts): deleting a "
+                "repository with force deletes the digests their clankers pin; README 'Retiring a harness'",
+            )
+        )
+    if config.protect is False and config.serves_other_stacks:
+        issues.append(
+            ConfigIssue(
+                path=f"{key}protect",
+                value=False,
+                message="other stacks run this stack's images (sharedEnvironments, consumerAccounts), so its "
+                "repositories stay protected; README 'Retiring a harness'",
+            )
+        )
+    has_ecs = any(isinstance(clanker, EcsClankerConfig) for clanker in config.clankers)
+    if has_ecs and config.protect_resources and config.network is None:
+        issues.append(
+            ConfigIssue(
+                path=f"{key}network",
+                value=_MISSING,
+                message="a protected stack's ecs clankers run in a network it names (private subnets, "
+                "assignPublicIp: false), never in whatever default VPC the account has",
+            )
+        )
+    elif has_ecs and config.protect_resources and config.network is not None and config.network.assign_public_ip:
+        issues.append(
+            ConfigIssue(
+                path=f"{key}network.assignPublicIp",
+                value=True,
+                message="a protected stack's ecs tasks run in private subnets without public IPs (egress via NAT)",
             )
         )
     if config.repositories == "existing" and config.push_latest:

@@ -8,6 +8,7 @@ nothing in AWS by default). Does not own the cluster or network (`ClankerCluster
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,8 @@ class EcsClankerArgs:
     secrets: dict[str, str] = field(default_factory=dict)
     """Env var name -> Secrets Manager ARN, injected by ECS at start."""
     log_retention_days: int = 30
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
+    """The stack's tags; the clanker tag is added here."""
 
 
 def container_definitions(args: EcsClankerArgs, clanker: str, image: str, log_group_name: str) -> list[dict[str, Any]]:
@@ -76,14 +79,18 @@ class EcsClanker(pulumi.ComponentResource):
     def __init__(self, name: str, args: EcsClankerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("viberator:workers:EcsClanker", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        tags = {**args.resource_tags, "Clanker": name}
 
         log_group = cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/ecs/{args.family}",
             retention_in_days=args.log_retention_days,
+            tags=tags,
             opts=child,
         )
-        execution_role = iam.Role(f"{name}-execution-role", assume_role_policy=ECS_TASKS_ASSUME_ROLE, opts=child)
+        execution_role = iam.Role(
+            f"{name}-execution-role", assume_role_policy=ECS_TASKS_ASSUME_ROLE, tags=tags, opts=child
+        )
         iam.RolePolicy(
             f"{name}-execution-policy",
             role=execution_role.id,
@@ -92,7 +99,7 @@ class EcsClanker(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        task_role = iam.Role(f"{name}-task-role", assume_role_policy=ECS_TASKS_ASSUME_ROLE, opts=child)
+        task_role = iam.Role(f"{name}-task-role", assume_role_policy=ECS_TASKS_ASSUME_ROLE, tags=tags, opts=child)
 
         image = pulumi.Output.from_input(args.image)
         task_definition = ecs.TaskDefinition(
@@ -115,6 +122,7 @@ class EcsClanker(pulumi.ComponentResource):
             container_definitions=pulumi.Output.all(image, log_group.name).apply(
                 lambda values: json.dumps(container_definitions(args, name, values[0], values[1]))
             ),
+            tags=tags,
             opts=child,
         )
 

@@ -8,21 +8,29 @@ revision (`workers.revision`); those arrive as args.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_docker_build as docker_build
 from pulumi_aws import ecr
 
 from workers.catalog import Harness
-from workers.naming import CACHE_TAG, MUTABLE_TAG_PATTERNS, image_tags, pinned_reference
+from workers.naming import CACHE_TAG, GLOBAL_LATEST_TAG, MUTABLE_TAG_PATTERNS, image_tags, pinned_reference
 
 FUNCTION_NAME_PREFIX = "viberator-"
 """Clanker functions are named `viberator-<env>-<clanker>`; consumer Lambda pulls are limited to them."""
 
 UNTAGGED_EXPIRY_DAYS = 7
 """Untagged manifests are superseded cache layers or interrupted pushes; a week leaves time to debug."""
+FLOATING_TAG_PATTERN = f"*{GLOBAL_LATEST_TAG}"
+"""`latest` and every `<env>-latest`: the images floating clankers run."""
+FLOATING_IMAGES_KEPT = 9999
+"""More images than can ever carry a floating tag (one per environment, plus `latest`): the rule expires none."""
+SETTINGS_HASH_LENGTH = 8
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,9 @@ class HarnessImageArgs:
     revision: str
     """The build context's revision (`workers.revision`)."""
     source_date_epoch: int
-    """Layer timestamps, so identical inputs give identical digests."""
+    """Passed to the build as SOURCE_DATE_EPOCH; BuildKit 0.8 records it only (no layer-time rewriting)."""
+    context_digest: str
+    """Names, modes and bytes of the build context's files (`workers.revision.context_digest`)."""
     context: str = "workers/image"
     """Build context, relative to the project root so that state does not depend on a checkout's path."""
     dockerfile: str = "workers/image/Dockerfile"
@@ -55,6 +65,38 @@ class HarnessImageArgs:
     """Let `pulumi destroy` delete a repository that still holds images (never in production)."""
     consumer_accounts: tuple[str, ...] = field(default_factory=tuple)
     """Accounts whose clankers pull these images (cross-account promotion)."""
+    partition: pulumi.Input[str] = "aws"
+    """The ARN partition (`aws.get_partition`) for the ARNs the pull policy names."""
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
+    """The stack's tags (`components.tags`); the harness tag is added here."""
+
+    def build_settings(self) -> dict[str, Any]:
+        """Every input of the Image that decides what is built or pushed, in one canonical form, except the
+        immutable tag (which carries their hash) and the registry credentials.
+
+        docker-build's Diff treats a change of any of these (platforms, tags, cache, build args, push, exports,
+        labels, the context hash) as an update, and its Update re-runs Create, which pushes every tag again;
+        ECR refuses to move an immutable tag (ImageTagAlreadyExistsException). Hashing them into the immutable
+        tag means an update always pushes a tag that does not exist yet."""
+        return {
+            "context": self.context,
+            "contextDigest": self.context_digest,
+            "dockerfile": self.dockerfile,
+            "target": self.harness.dockerfile_target,
+            "platforms": [self.platform],
+            "buildArgs": self.build_args(),
+            "floatingTags": image_tags(self.environment, "", push_latest=self.push_latest)[1:],
+            "cache": {"tag": CACHE_TAG, "mode": "max", "imageManifest": True, "ociMediaTypes": True},
+            "push": True,
+        }
+
+    def build_args(self) -> dict[str, str]:
+        return {"REVISION": self.revision, "SOURCE_DATE_EPOCH": str(self.source_date_epoch)}
+
+    def tagged_revision(self) -> str:
+        """`<revision>-<settings hash>`: traceable to the commit, new whenever any Image input changes."""
+        canonical = json.dumps(self.build_settings(), sort_keys=True, separators=(",", ":"))
+        return f"{self.revision}-{hashlib.sha256(canonical.encode()).hexdigest()[:SETTINGS_HASH_LENGTH]}"
 
 
 def lifecycle_policy(environments: tuple[str, ...], keep_images: int) -> str:
@@ -63,7 +105,22 @@ def lifecycle_policy(environments: tuple[str, ...], keep_images: int) -> str:
     An image matched by a rule's tag selection can't be expired by a later rule, so an image that carries
     tags of two environments (a promoted digest) is judged only by the first environment's count.
     """
+    # First, the images floating tags name: a floating clanker runs whatever `<env>-latest` names, and an image
+    # selected by a higher-priority rule cannot be expired by a lower one, so no count ever expires it.
     rules: list[dict[str, object]] = [
+        {
+            "rulePriority": 1,
+            "description": "Keep every image a floating tag names",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPatternList": [FLOATING_TAG_PATTERN],
+                "countType": "imageCountMoreThan",
+                "countNumber": FLOATING_IMAGES_KEPT,
+            },
+            "action": {"type": "expire"},
+        }
+    ]
+    rules += [
         {
             "rulePriority": priority,
             "description": f"Keep the newest {keep_images} {environment} images",
@@ -75,7 +132,7 @@ def lifecycle_policy(environments: tuple[str, ...], keep_images: int) -> str:
             },
             "action": {"type": "expire"},
         }
-        for priority, environment in enumerate(environments, start=1)
+        for priority, environment in enumerate(environments, start=2)
     ]
     rules.append(
         {
@@ -93,7 +150,7 @@ def lifecycle_policy(environments: tuple[str, ...], keep_images: int) -> str:
     return json.dumps({"rules": rules}, indent=2)
 
 
-def pull_policy(own_account: str, consumer_accounts: tuple[str, ...]) -> str:
+def pull_policy(partition: str, own_account: str, consumer_accounts: tuple[str, ...]) -> str:
     """The repository policy: Lambda may pull for this account's clanker functions and the consumers', and the
     consumer accounts may pull.
 
@@ -102,7 +159,8 @@ def pull_policy(own_account: str, consumer_accounts: tuple[str, ...]) -> str:
     """
     pull = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
     functions = [
-        f"arn:aws:lambda:*:{account}:function:{FUNCTION_NAME_PREFIX}*" for account in (own_account, *consumer_accounts)
+        f"arn:{partition}:lambda:*:{account}:function:{FUNCTION_NAME_PREFIX}*"
+        for account in (own_account, *consumer_accounts)
     ]
     statements: list[dict[str, object]] = [
         {
@@ -118,7 +176,7 @@ def pull_policy(own_account: str, consumer_accounts: tuple[str, ...]) -> str:
             {
                 "Sid": "ConsumerAccountsPull",
                 "Effect": "Allow",
-                "Principal": {"AWS": [f"arn:aws:iam::{account}:root" for account in consumer_accounts]},
+                "Principal": {"AWS": [f"arn:{partition}:iam::{account}:root" for account in consumer_accounts]},
                 "Action": pull,
             }
         )
@@ -143,6 +201,7 @@ class HarnessImage(pulumi.ComponentResource):
         super().__init__("viberator:workers:HarnessImage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         repository_name = args.harness.repository_name
+        harness_tags = {**args.resource_tags, "Harness": args.harness.name}
 
         if args.create_repository:
             repository = ecr.Repository(
@@ -158,7 +217,10 @@ class HarnessImage(pulumi.ComponentResource):
                 image_scanning_configuration=ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
                 encryption_configurations=[ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS")],
                 force_delete=args.force_delete,
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+                tags=harness_tags,
+                # Deleting a repository deletes every image in it, also the digests other stacks pin: a protected
+                # repository is also retained, so that even an unprotected `destroy` leaves it in the account.
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
             )
             ecr.LifecyclePolicy(
                 f"{name}-lifecycle",
@@ -169,7 +231,9 @@ class HarnessImage(pulumi.ComponentResource):
             ecr.RepositoryPolicy(
                 f"{name}-pull-policy",
                 repository=repository.name,
-                policy=repository.registry_id.apply(lambda account: pull_policy(account, args.consumer_accounts)),
+                policy=pulumi.Output.all(args.partition, repository.registry_id).apply(
+                    lambda values: pull_policy(values[0], values[1], args.consumer_accounts)
+                ),
                 opts=child,
             )
             repository_url, repository_arn, registry_id = (
@@ -190,7 +254,7 @@ class HarnessImage(pulumi.ComponentResource):
         )
         tags = [
             pulumi.Output.concat(repository_url, ":", tag)
-            for tag in image_tags(args.environment, args.revision, push_latest=args.push_latest)
+            for tag in image_tags(args.environment, args.tagged_revision(), push_latest=args.push_latest)
         ]
         cache_ref = pulumi.Output.concat(repository_url, ":", CACHE_TAG)
         image = docker_build.Image(
@@ -199,10 +263,7 @@ class HarnessImage(pulumi.ComponentResource):
             dockerfile=docker_build.DockerfileArgs(location=args.dockerfile),
             target=args.harness.dockerfile_target,
             platforms=[docker_build.Platform(args.platform)],
-            build_args={
-                "REVISION": args.revision,
-                "SOURCE_DATE_EPOCH": str(args.source_date_epoch),
-            },
+            build_args=args.build_args(),
             tags=tags,
             push=True,
             # Previews must stay fast and credential-light: the digest is unknown until `up`.

@@ -8,6 +8,7 @@ pinned (`repo@sha256:…`) or floating (`repo:<env>-latest`) as the clanker's co
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
@@ -37,6 +38,14 @@ class LambdaClankerArgs:
     secrets: dict[str, str] = field(default_factory=dict)
     """Env var name -> Secrets Manager ARN; the role may read exactly these."""
     log_retention_days: int = 30
+    follows_digest: pulumi.Input[str] | None = None
+    """For a floating clanker: the digest its tag names now. Lambda resolves a tag to a digest only when the
+    function's code is updated, and the provider calls UpdateFunctionCode only when `filename`,
+    `source_code_hash`, `s3_*`, `image_uri` or `architectures` change (terraform-provider-aws
+    internal/service/lambda/function.go, `needsFunctionCodeUpdate`); the tag's URI never changes, so the
+    digest goes in `source_code_hash` and every move of the tag re-resolves it."""
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
+    """The stack's tags; the clanker tag is added here."""
 
 
 class LambdaClanker(pulumi.ComponentResource):
@@ -48,14 +57,16 @@ class LambdaClanker(pulumi.ComponentResource):
     def __init__(self, name: str, args: LambdaClankerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("viberator:workers:LambdaClanker", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        tags = {**args.resource_tags, "Clanker": name}
 
         log_group = cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/lambda/{args.function_name}",
             retention_in_days=args.log_retention_days,
+            tags=tags,
             opts=child,
         )
-        role = iam.Role(f"{name}-role", assume_role_policy=LAMBDA_ASSUME_ROLE, opts=child)
+        role = iam.Role(f"{name}-role", assume_role_policy=LAMBDA_ASSUME_ROLE, tags=tags, opts=child)
         role_policy = iam.RolePolicy(
             f"{name}-role-policy",
             role=role.id,
@@ -82,6 +93,8 @@ class LambdaClanker(pulumi.ComponentResource):
             # No block at all rather than an empty one, which the API reports back as absent (a perpetual diff).
             environment=lambda_.FunctionEnvironmentArgs(variables=variables) if variables else None,
             logging_config=lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=log_group.name),
+            source_code_hash=args.follows_digest,
+            tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
         )
 

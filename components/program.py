@@ -11,6 +11,7 @@ from typing import Any
 
 import pulumi
 
+from components.aws_target import AwsTarget, aws_target
 from components.clanker_cluster import ClankerCluster, ClankerClusterArgs
 from components.config import (
     NAME_PREFIX,
@@ -25,8 +26,9 @@ from components.images import ImageRef
 from components.lambda_clanker import LambdaClanker, LambdaClankerArgs
 from components.outputs import ClankerDeployment, stack_outputs
 from components.promotion import referenced_images
+from components.tags import stack_tags
 from workers.catalog import BUILD_CONTEXT, HARNESSES
-from workers.revision import BuildRevision, build_revision, override_revision
+from workers.revision import BuildRevision, build_revision, context_digest, override_revision
 
 
 def image_revision(config: StackConfig) -> BuildRevision:
@@ -35,7 +37,11 @@ def image_revision(config: StackConfig) -> BuildRevision:
     return build_revision(BUILD_CONTEXT)
 
 
-def build_images(config: StackConfig) -> dict[str, ImageRef]:
+def resource_tags(config: StackConfig) -> dict[str, str]:
+    return stack_tags(config.environment, pulumi.get_stack())
+
+
+def build_images(config: StackConfig, target: AwsTarget) -> dict[str, ImageRef]:
     revision = image_revision(config)
     if revision.note:
         pulumi.log.warn(revision.note)
@@ -52,14 +58,17 @@ def build_images(config: StackConfig) -> dict[str, ImageRef]:
                 environment=config.environment,
                 revision=revision.revision,
                 source_date_epoch=revision.source_date_epoch,
+                context_digest=context_digest(BUILD_CONTEXT),
                 platform=config.platform_of(harness),
                 push_latest=config.pushes_latest,
                 create_repository=config.repositories == "create",
                 keep_images=config.keep_images,
                 lifecycle_environments=lifecycle_environments,
-                protect=config.protect_resources,
+                protect=config.protect_repositories,
                 force_delete=config.force_delete,
                 consumer_accounts=tuple(config.consumer_accounts),
+                partition=target.partition,
+                resource_tags=resource_tags(config),
             ),
         )
         images[harness] = ImageRef.built(image, config.environment)
@@ -84,6 +93,8 @@ def _lambda_clanker(config: StackConfig, clanker: LambdaClankerConfig, image: Im
             environment=dict(clanker.environment),
             secrets=dict(clanker.secrets),
             log_retention_days=config.log_retention_days,
+            follows_digest=image.digest if clanker.image == "floating" else None,
+            resource_tags=resource_tags(config),
         ),
         # A protected function can't be deleted or replaced by accident in production.
         opts=pulumi.ResourceOptions(protect=config.protect_resources),
@@ -117,6 +128,7 @@ def _ecs_clanker(
             environment=dict(clanker.environment),
             secrets=dict(clanker.secrets),
             log_retention_days=config.log_retention_days,
+            resource_tags=resource_tags(config),
         ),
     )
     return ClankerDeployment(
@@ -158,6 +170,7 @@ def _cluster(config: StackConfig) -> ClankerCluster:
             subnet_ids=tuple(network.subnet_ids) if network else (),
             assign_public_ip=network.assign_public_ip if network else True,
             protect=config.protect_resources,
+            resource_tags=resource_tags(config),
         ),
     )
 
@@ -165,7 +178,7 @@ def _cluster(config: StackConfig) -> ClankerCluster:
 async def deploy(config: StackConfig) -> dict[str, Any]:
     """Register every resource of the stack and return its outputs."""
     if config.builds_images:
-        images = build_images(config)
+        images = build_images(config, aws_target())
     else:
         images = await referenced_images(config)
 

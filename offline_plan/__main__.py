@@ -45,7 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--stack", default="dev", help="plan Pulumi.<stack>.yaml of this project (default: dev)")
     source.add_argument("--config", type=Path, help="plan any Pulumi.<name>.yaml; the stack name comes from the file")
     parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument("--preview", action="store_true", help="plan as `pulumi preview` sees it: digests unknown")
+    parser.add_argument(
+        "--preview",
+        nargs="?",
+        const="update",
+        choices=("update", "first"),
+        help="plan as `pulumi preview` sees it: `update` (the default) an existing stack's, digests unknown; "
+        "`first` the stack's first preview, every computed value unknown",
+    )
     parser.add_argument(
         "--stack-outputs",
         action="append",
@@ -56,7 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path = args.config or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
     try:
-        plan = plan_stack_file(path, preview=args.preview, stack_outputs=_stack_outputs(args.stack_outputs))
+        plan = plan_stack_file(
+            path,
+            preview=args.preview is not None,
+            first_preview=args.preview == "first",
+            stack_outputs=_stack_outputs(args.stack_outputs),
+        )
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID_CONFIG

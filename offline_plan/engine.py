@@ -67,16 +67,28 @@ class Plan:
     project: str
     stack: str
     preview: bool
+    first_preview: bool = False
+    """A stack's first preview: nothing exists yet, so every computed value is unknown."""
+    account: str = ""
     resources: list[Registration] = field(default_factory=list)
     reads: list[Registration] = field(default_factory=list)
     """Resources read rather than managed (stack references)."""
     outputs: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    """What the plan took for granted that `pulumi up` may find otherwise (a default VPC, an unpinned account)."""
+
+    @property
+    def mode(self) -> str:
+        return "first-preview" if self.first_preview else "preview" if self.preview else "up"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "project": self.project,
             "stack": self.stack,
+            "mode": self.mode,
+            "account": self.account,
+            "assumptions": self.assumptions,
             "resources": [r.to_json() for r in self.resources],
             "outputs": self.outputs,
         }
@@ -232,15 +244,31 @@ def run_program(
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
     project: str = "viberator-workers",
     program: Callable[[], Awaitable[None] | None] | None = None,
+    first_preview: bool = False,
 ) -> Plan:
     """Run `program` (default: the project's `__main__.py`) for `stack` with `config` (Pulumi's string form)
-    and return what it registered.
+    and return what it registered. `preview`: an update's preview (what exists is known, digests are not);
+    `first_preview`: the stack's first preview, where nothing computed is known.
 
     Raises ConfigError for invalid config, before any resource is registered.
     """
-    plan = Plan(project=project, stack=stack, preview=preview)
+    preview = preview or first_preview
     region = str(config.get("aws:region", "us-east-1"))
-    placeholders = PlaceholderMocks(region, preview=preview, stack_outputs=stack_outputs or {})
+    placeholders = PlaceholderMocks(
+        region,
+        preview=preview,
+        first_preview=first_preview,
+        stack_outputs=stack_outputs or {},
+        account=_pinned_account(config),
+    )
+    plan = Plan(
+        project=project,
+        stack=stack,
+        preview=preview,
+        first_preview=first_preview,
+        account=placeholders.account,
+        assumptions=placeholders.assumptions,
+    )
     monitor = RecordingMonitor(placeholders, plan)
 
     loop = asyncio.new_event_loop()
@@ -266,6 +294,16 @@ def run_program(
     return plan
 
 
+def _pinned_account(config: Mapping[str, str]) -> str | None:
+    """The first of `aws:allowedAccountIds`: the provider refuses credentials of any other account, so the
+    stack's resources can only be there."""
+    try:
+        allowed = json.loads(config.get("aws:allowedAccountIds", "[]"))
+    except ValueError:
+        return None
+    return str(allowed[0]) if isinstance(allowed, list) and allowed else None
+
+
 def stack_name_of(path: Path) -> str:
     """`Pulumi.dev.yaml` -> `dev`."""
     name = path.name
@@ -281,6 +319,7 @@ def plan_stack_file(
     *,
     preview: bool = False,
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+    first_preview: bool = False,
 ) -> Plan:
     """Plan a `Pulumi.<stack>.yaml`. A referenced image stack of this project is planned first when its outputs
     were not given, so `make plan STACK=prod` works on its own."""
@@ -293,7 +332,9 @@ def plan_stack_file(
         referenced_file = path.with_name(f"Pulumi.{referenced}.yaml")
         if project == "viberator-workers" and referenced_file.exists() and referenced_file != path:
             outputs[source] = plan_stack_file(referenced_file, stack_outputs=outputs).outputs
-    return run_program(stack, config, secret_keys=secret_keys, preview=preview, stack_outputs=outputs)
+    return run_program(
+        stack, config, secret_keys=secret_keys, preview=preview, first_preview=first_preview, stack_outputs=outputs
+    )
 
 
 def _image_stack_reference(config: Mapping[str, str]) -> str | None:

@@ -3,6 +3,14 @@
 They mirror the real shapes (ECR URLs, ARNs, `sha256:` digests) so the outputs schema and the backend's parsers
 can be exercised offline. Any invoke without a placeholder fails loudly: a new data source must be added here
 rather than silently answered with nothing.
+
+No kinder than the engine:
+- ARNs and endpoints carry the partition of the stack's region, and the account is the stack's own
+  (`aws:allowedAccountIds`, which the provider enforces), so dev and prod plans show their own accounts.
+- A stack's first preview (`first_preview`) knows nothing any provider computes: every output that is not an
+  input is unknown, ids included, as the engine reports a resource it has yet to create.
+- The account's default VPC is an assumption, never a fact: looking it up is recorded in `assumptions`, which
+  the plan shows, because an account without one fails the real lookup.
 """
 
 from __future__ import annotations
@@ -13,8 +21,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import pulumi
+from pulumi.runtime import rpc
 
-ACCOUNT = "000000000000"
+from components.aws_target import DNS_SUFFIX_OF_PARTITION, partition_of_region
+
+UNKNOWN_ACCOUNT = "000000000000"
+"""The account of a stack that pins none (`aws:allowedAccountIds` unset): the plan says so."""
 VPC_ID = "vpc-0a1b2c3d4e5f60718"
 SUBNET_IDS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
 
@@ -38,17 +50,38 @@ def image_digest(inputs: Mapping[str, Any]) -> str:
 
 
 class PlaceholderMocks(pulumi.runtime.Mocks):
-    def __init__(self, region: str, *, preview: bool, stack_outputs: Mapping[str, Mapping[str, Any]]):
+    def __init__(
+        self,
+        region: str,
+        *,
+        preview: bool,
+        stack_outputs: Mapping[str, Mapping[str, Any]],
+        account: str | None = None,
+        first_preview: bool = False,
+    ):
         self.region = region
-        self.preview = preview
+        self.partition = partition_of_region(region)
+        self.dns_suffix = DNS_SUFFIX_OF_PARTITION.get(self.partition, "amazonaws.com")
+        self.account = account or UNKNOWN_ACCOUNT
+        self.preview = preview or first_preview
+        self.first_preview = first_preview
         self.stack_outputs = stack_outputs
+        self.assumptions: list[str] = []
+        if account is None:
+            self.assumptions.append(
+                f"no aws:allowedAccountIds: the plan shows account {UNKNOWN_ACCOUNT}, and `pulumi up` deploys into "
+                "whatever account the credentials are in"
+            )
+
+    def _arn(self, service: str, resource: str, *, region: bool = True) -> str:
+        return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account}:{resource}"
 
     def _repository(self, name: str) -> dict[str, Any]:
         return {
             "name": name,
-            "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{name}",
-            "arn": f"arn:aws:ecr:{self.region}:{ACCOUNT}:repository/{name}",
-            "registryId": ACCOUNT,
+            "repositoryUrl": f"{self.account}.dkr.ecr.{self.region}.{self.dns_suffix}/{name}",
+            "arn": self._arn("ecr", f"repository/{name}"),
+            "registryId": self.account,
         }
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -56,7 +89,11 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         computed = self._outputs.get(args.typ)
         outputs = computed(self, args.name, inputs) if computed else {}
         state = {**inputs, **outputs}
-        return state.pop("__id", f"{args.name}-id"), state
+        physical_id = state.pop("__id", f"{args.name}-id")
+        if self.first_preview and args.typ != "pulumi:pulumi:StackReference":
+            # What the engine answers for a resource it has yet to create: the inputs, and nothing else known.
+            return "", {**{key: rpc.UNKNOWN for key in outputs if key != "__id"}, **inputs}
+        return physical_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         answer = self._invokes.get(args.token)
@@ -76,34 +113,34 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
 
     def _role(self, name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
         physical = _auto_name(name)
-        return {"__id": physical, "name": physical, "arn": f"arn:aws:iam::{ACCOUNT}:role/{physical}"}
+        return {"__id": physical, "name": physical, "arn": self._arn("iam", f"role/{physical}", region=False)}
 
     def _log_group(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         group = inputs.get("name") or _auto_name(name)
         return {
             "__id": group,
             "name": group,
-            "arn": f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{group}",
+            "arn": self._arn("logs", f"log-group:{group}"),
         }
 
     def _function(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        arn = f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{inputs['name']}"
+        arn = self._arn("lambda", f"function:{inputs['name']}")
         return {"__id": inputs["name"], "arn": arn, "qualifiedArn": f"{arn}:$LATEST", "version": "$LATEST"}
 
     def _cluster(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return {
             "__id": inputs["name"],
-            "arn": f"arn:aws:ecs:{self.region}:{ACCOUNT}:cluster/{inputs['name']}",
+            "arn": self._arn("ecs", f"cluster/{inputs['name']}"),
         }
 
     def _task_definition(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         family = inputs["family"]
-        arn = f"arn:aws:ecs:{self.region}:{ACCOUNT}:task-definition/{family}:1"
+        arn = self._arn("ecs", f"task-definition/{family}:1")
         return {"__id": family, "arn": arn, "arnWithoutRevision": arn.rsplit(":", 1)[0], "revision": 1}
 
     def _security_group(self, name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
         group = f"sg-{_hash(name)[:17]}"
-        return {"__id": group, "arn": f"arn:aws:ec2:{self.region}:{ACCOUNT}:security-group/{group}"}
+        return {"__id": group, "arn": self._arn("ec2", f"security-group/{group}")}
 
     def _stack_reference(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         stack = inputs["name"]
@@ -133,7 +170,9 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
             "userName": "AWS",
             "password": "offline-plan-placeholder",
             "authorizationToken": "offline-plan-placeholder",
-            "proxyEndpoint": f"https://{args.get('registryId') or ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com",
+            "proxyEndpoint": (
+                f"https://{args.get('registryId') or self.account}.dkr.ecr.{self.region}.{self.dns_suffix}"
+            ),
             "expiresAt": "2099-01-01T00:00:00Z",
         }
 
@@ -144,8 +183,29 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
             **self._repository(args["name"]),
         }
 
-    def _get_vpc(self, _args: dict[str, Any]) -> dict[str, Any]:
-        return {"id": VPC_ID, "default": True, "cidrBlock": "172.31.0.0/16"}
+    def _get_vpc(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("default"):
+            self.assumptions.append(
+                f"ecs clankers run in the default VPC of account {self.account} in {self.region} ({VPC_ID} here): an "
+                "account without one (Control Tower, Organizations baselines) fails `pulumi up`; set viberator:network"
+            )
+        return {"id": VPC_ID, "default": bool(args.get("default")), "cidrBlock": "172.31.0.0/16"}
+
+    def _caller_identity(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": self.account,
+            "accountId": self.account,
+            "arn": self._arn("sts", "assumed-role/offline-plan/session", region=False),
+            "userId": "AROAOFFLINEPLAN:session",
+        }
+
+    def _partition(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": self.partition,
+            "partition": self.partition,
+            "dnsSuffix": self.dns_suffix,
+            "reverseDnsPrefix": ".".join(reversed(self.dns_suffix.split("."))),
+        }
 
     def _get_subnets(self, _args: dict[str, Any]) -> dict[str, Any]:
         return {"id": self.region, "ids": list(SUBNET_IDS)}
@@ -155,4 +215,6 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         "aws:ecr/getRepository:getRepository": _get_repository,
         "aws:ec2/getVpc:getVpc": _get_vpc,
         "aws:ec2/getSubnets:getSubnets": _get_subnets,
+        "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+        "aws:index/getPartition:getPartition": _partition,
     }

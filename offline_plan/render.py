@@ -10,7 +10,6 @@ from rich.table import Table
 from rich.tree import Tree
 
 from offline_plan.engine import Plan, Registration
-from offline_plan.placeholders import ACCOUNT
 
 KEY_INPUTS: dict[str, tuple[str, ...]] = {
     "aws:ecr/repository:Repository": ("name", "imageTagMutability", "forceDelete"),
@@ -48,7 +47,11 @@ def _summary(resource: Registration) -> str:
 
 def render_plan(plan: Plan, console: Console | None = None) -> None:
     console = console or Console()
-    mode = "preview (digests unknown)" if plan.preview else "up"
+    mode = {
+        "first-preview": "first preview: every computed value unknown",
+        "preview": "preview: digests unknown",
+        "up": "up",
+    }[plan.mode]
     root = Tree(f"[bold]{plan.project}[/bold] / stack [bold]{plan.stack}[/bold]  [dim]({mode})[/dim]")
     nodes: dict[str, Tree] = {}
     for resource in plan.resources:
@@ -63,8 +66,10 @@ def render_plan(plan: Plan, console: Console | None = None) -> None:
     _print_outputs(plan.outputs, console)
     for warning in plan.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
+    for assumption in plan.assumptions:
+        console.print(f"[yellow]assumes:[/yellow] {assumption}")
     console.print(
-        f"[dim]Offline plan: computed values are deterministic placeholders (account {ACCOUNT}, the stack's "
+        f"[dim]Offline plan: computed values are deterministic placeholders (account {plan.account}, the stack's "
         "region, digests derived from the build inputs); nothing was sent to AWS.[/dim]"
     )
 

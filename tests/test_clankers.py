@@ -55,6 +55,7 @@ def test_lambda_function_inputs(record: Recorder) -> None:
     assert plan.named("worker-logs").inputs == {
         "name": "/aws/lambda/viberator-dev-worker",
         "retentionInDays": 30,
+        "tags": {"Clanker": "worker"},
     }
     function = plan.named("worker-function").inputs
     role_arn = function.pop("role")
@@ -75,6 +76,7 @@ def test_lambda_function_inputs(record: Recorder) -> None:
             }
         },
         "loggingConfig": {"logFormat": "Text", "logGroup": "/aws/lambda/viberator-dev-worker"},
+        "tags": {"Clanker": "worker"},
     }
 
 
@@ -179,11 +181,13 @@ def test_ecs_execution_role_pulls_from_one_repository(record: Recorder) -> None:
 
 
 def test_cluster_defaults_to_the_default_vpc(record: Recorder) -> None:
-    plan = record(lambda: ClankerCluster("workers", ClankerClusterArgs(cluster_name="viberator-dev", protect=True)))
+    args = ClankerClusterArgs(cluster_name="viberator-dev", protect=True, resource_tags={"Environment": "dev"})
+    plan = record(lambda: ClankerCluster("workers", args))
     cluster = plan.named("workers-cluster")
     assert cluster.inputs == {
         "name": "viberator-dev",
         "settings": [{"name": "containerInsights", "value": "enabled"}],
+        "tags": {"Environment": "dev"},
     }
     assert cluster.protect is True
     group = plan.named("workers-egress-only").inputs

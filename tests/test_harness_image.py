@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 from components.harness_image import HarnessImage, HarnessImageArgs
@@ -11,7 +12,12 @@ from workers.catalog import HARNESSES
 
 REGISTRY = "000000000000.dkr.ecr.us-east-1.amazonaws.com"
 ARGS = HarnessImageArgs(
-    harness=HARNESSES["claude"], environment="dev", revision="0123456789ab", source_date_epoch=1_700_000_000
+    harness=HARNESSES["claude"],
+    environment="dev",
+    revision="0123456789ab",
+    source_date_epoch=1_700_000_000,
+    context_digest="c0ffee",
+    resource_tags={"Project": "viberator-workers", "Environment": "dev"},
 )
 
 
@@ -44,13 +50,14 @@ def test_repository_is_immutable_scanned_and_encrypted(record: Recorder) -> None
         "imageScanningConfiguration": {"scanOnPush": True},
         "encryptionConfigurations": [{"encryptionType": "KMS"}],
         "forceDelete": False,
+        "tags": {"Project": "viberator-workers", "Environment": "dev", "Harness": "claude"},
     }
     assert (repository.protect, repository.retain_on_delete) == (False, False)
 
 
-def test_production_repository_is_protected(record: Recorder) -> None:
+def test_production_repository_is_protected_and_retained(record: Recorder) -> None:
     repository = record(build(replace(ARGS, protect=True))).named("claude-repository")
-    assert repository.protect is True
+    assert (repository.protect, repository.retain_on_delete) == (True, True)
     assert repository.inputs["forceDelete"] is False
 
 
@@ -62,6 +69,17 @@ def test_lifecycle_keeps_n_images_per_environment_and_expires_untagged(record: R
     assert policy["rules"] == [
         {
             "rulePriority": 1,
+            "description": "Keep every image a floating tag names",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPatternList": ["*latest"],
+                "countType": "imageCountMoreThan",
+                "countNumber": 9999,
+            },
+            "action": {"type": "expire"},
+        },
+        {
+            "rulePriority": 2,
             "description": "Keep the newest 12 prod images",
             "selection": {
                 "tagStatus": "tagged",
@@ -72,7 +90,7 @@ def test_lifecycle_keeps_n_images_per_environment_and_expires_untagged(record: R
             "action": {"type": "expire"},
         },
         {
-            "rulePriority": 2,
+            "rulePriority": 3,
             "description": "Keep the newest 12 dev images",
             "selection": {
                 "tagStatus": "tagged",
@@ -83,7 +101,7 @@ def test_lifecycle_keeps_n_images_per_environment_and_expires_untagged(record: R
             "action": {"type": "expire"},
         },
         {
-            "rulePriority": 3,
+            "rulePriority": 4,
             "description": "Expire untagged manifests after 7 days",
             "selection": {
                 "tagStatus": "untagged",
@@ -109,7 +127,7 @@ def test_image_build_inputs(record: Recorder) -> None:
     assert inputs["buildOnPreview"] is False
     assert inputs["buildArgs"] == {"REVISION": "0123456789ab", "SOURCE_DATE_EPOCH": "1700000000"}
     assert inputs["tags"] == [
-        f"{repository}:dev-0123456789ab",
+        f"{repository}:dev-{ARGS.tagged_revision()}",
         f"{repository}:dev-latest",
         f"{repository}:latest",
     ]
@@ -128,14 +146,16 @@ def test_image_build_inputs(record: Recorder) -> None:
 
 def test_latest_can_be_switched_off_and_platform_overridden(record: Recorder) -> None:
     inputs = record(build(replace(ARGS, push_latest=False, platform="linux/arm64"))).named("claude-image").inputs
-    assert [tag.rsplit(":", 1)[1] for tag in inputs["tags"]] == ["dev-0123456789ab", "dev-latest"]
+    immutable, floating = (tag.rsplit(":", 1)[1] for tag in inputs["tags"])
+    assert immutable.startswith("dev-0123456789ab-") and immutable != f"dev-{ARGS.tagged_revision()}"
+    assert floating == "dev-latest"
     assert inputs["platforms"] == ["linux/arm64"]
 
 
 def test_existing_repositories_are_looked_up_not_created(record: Recorder) -> None:
     plan = record(build(replace(ARGS, create_repository=False, push_latest=False)))
     assert [r.type for r in plan.resources] == ["viberator:workers:HarnessImage", "docker-build:index:Image"]
-    assert plan.named("claude-image").inputs["tags"][0] == f"{REGISTRY}/viberator-worker-claude:dev-0123456789ab"
+    assert plan.named("claude-image").inputs["tags"][0].startswith(f"{REGISTRY}/viberator-worker-claude:dev-0123456789ab-")
 
 
 def test_lambda_may_pull_for_this_accounts_clanker_functions(record: Recorder) -> None:
@@ -168,6 +188,14 @@ def test_consumer_accounts_may_pull_and_so_may_their_lambda_service(record: Reco
         "Principal": {"AWS": ["arn:aws:iam::111122223333:root"]},
         "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
     }
+
+
+def test_pull_policy_names_the_stacks_partition(record: Recorder) -> None:
+    """A GovCloud stack's policy names `arn:aws-us-gov:` ARNs, or it would never match (issue 12)."""
+    args = replace(ARGS, partition="aws-us-gov", consumer_accounts=("111122223333",))
+    policy = record(build(args)).named("claude-pull-policy").inputs["policy"]
+    arns = re.findall(r"arn:[a-z-]+:", policy)
+    assert arns and set(arns) == {"arn:aws-us-gov:"}
 
 
 def test_outputs_pin_the_digest(record: Recorder) -> None:

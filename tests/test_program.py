@@ -20,7 +20,7 @@ from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file, run_program,
 from tests.conftest import Recorder, committed_plan
 from workers.catalog import HARNESS_NAMES
 
-PINNED = re.compile(r"^000000000000\.dkr\.ecr\.us-east-1\.amazonaws\.com/viberator-worker-[a-z-]+@sha256:[0-9a-f]{64}$")
+PINNED = re.compile(r"^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com/viberator-worker-[a-z-]+@sha256:[0-9a-f]{64}$")
 UNKNOWN = "(known after apply)"
 
 
@@ -206,7 +206,7 @@ def test_cli_json_is_one_document_with_the_documented_shape() -> None:
     result = run_plan("--stack", "dev", "--format", "json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert set(document) == {"project", "stack", "resources", "outputs"}
+    assert set(document) == {"project", "stack", "mode", "account", "assumptions", "resources", "outputs"}
     assert (document["project"], document["stack"]) == ("viberator-workers", "dev")
     resource = document["resources"][1]
     assert set(resource) == {"urn", "type", "name", "parent", "custom", "inputs", "options"}

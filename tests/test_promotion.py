@@ -13,10 +13,16 @@ from tests.conftest import committed_plan
 SOURCE = "viberator/viberator-workers/dev"
 
 
+NETWORK = {"vpcId": "vpc-0123456789abcdef0", "subnetIds": ["subnet-0123456789abcdef0"]}
+"""prod is protected: its ecs clankers need a network of their own."""
+
+
 def config(**images: Any) -> StackConfig:
     clankers = [{"name": "w", "agent": "claude-code-ecs", "target": "ecs"}]
     return parse_stack_config(
-        {"images": {"from": SOURCE, **images}, "clankers": clankers}, stack="prod", region="us-east-1"
+        {"images": {"from": SOURCE, **images}, "network": NETWORK, "clankers": clankers},
+        stack="prod",
+        region="us-east-1",
     )
 
 
@@ -33,7 +39,7 @@ def test_all_exported_images_by_default_and_the_filter_limits_them() -> None:
 
 def test_repository_arn_is_derived_from_the_url() -> None:
     image = ExportedImage.model_validate(dev_images()["claude"])
-    assert image.repository_arn == "arn:aws:ecr:us-east-1:000000000000:repository/viberator-worker-claude"
+    assert image.repository_arn == "arn:aws:ecr:us-east-1:123456789012:repository/viberator-worker-claude"
 
 
 def test_missing_harnesses_are_named_together() -> None:
@@ -54,6 +60,7 @@ def test_an_explicit_architecture_must_match_the_promoted_image() -> None:
     stack = parse_stack_config(
         {
             "images": {"from": SOURCE},
+            "network": NETWORK,
             "clankers": [{"name": "w", "agent": "claude-code-ecs", "target": "ecs", "architecture": "x86_64"}],
         },
         stack="prod",

@@ -19,11 +19,12 @@ def test_the_dev_plan_keeps_prod_images_before_counting_dev_images():
     assert len(policies) == len(plan.outputs["images"]), "one lifecycle policy per repository dev owns"
     for name, inputs in policies.items():
         tagged = {
-            rule["rulePriority"]: rule["selection"]["tagPrefixList"]
+            rule["rulePriority"]: rule["selection"].get("tagPrefixList") or rule["selection"]["tagPatternList"]
             for rule in json.loads(inputs["policy"])["rules"]
             if rule["selection"]["tagStatus"] == "tagged"
         }
-        assert tagged == {1: ["prod-"], 2: ["dev-"]}, name
+        # The floating tags' images first: a floating clanker runs what `<env>-latest` names (issue 12).
+        assert tagged == {1: ["*latest"], 2: ["prod-"], 3: ["dev-"]}, name
 
 
 def test_prod_builds_nothing_and_owns_no_lifecycle():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,12 +36,31 @@ def _git(context: Path, *args: str) -> str:
 
 
 def _content_hash(context: Path, files: list[Path]) -> str:
+    """Names, permission bits and bytes of `files`: what docker-build's context hash covers (it writes each
+    file's relative path, `fileMode.String()` and contents; provider/internal/context.go `hashBuildContext`)."""
     digest = hashlib.sha256()
     for path in sorted(files):
         digest.update(str(path.relative_to(context)).encode() + b"\0")
-        digest.update(path.read_bytes() if path.is_file() else b"")
+        if path.is_file():
+            digest.update(oct(stat.S_IMODE(path.stat().st_mode)).encode() + b"\0" + path.read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def _context_files(context: Path) -> list[Path]:
+    """What a build sends: every tracked or untracked, not ignored, file as it is on disk (outside git, all)."""
+    try:
+        listed = _git(context, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".")
+    except (OSError, subprocess.CalledProcessError):
+        return _untracked_tree(context)
+    return [f for f in (context / name for name in listed.split("\0") if name) if f.exists()]
+
+
+@functools.cache
+def context_digest(context: Path) -> str:
+    """A hash of the build context's files with their modes: changes whenever docker-build's context hash can,
+    also where the revision cannot see it (a mode-only change, an `imageRevision` override)."""
+    return _content_hash(context, _context_files(context))
 
 
 def _untracked_tree(context: Path) -> list[Path]:
@@ -55,7 +75,7 @@ def build_revision(context: Path) -> BuildRevision:
     except (OSError, subprocess.CalledProcessError):
         sha = ""
     if not sha:
-        content = _content_hash(context, _untracked_tree(context))
+        content = context_digest(context)
         return BuildRevision(
             revision=f"content-{content[:SHORT_SHA]}",
             source_date_epoch=0,
@@ -66,10 +86,7 @@ def build_revision(context: Path) -> BuildRevision:
     changed = _git(context, "status", "--porcelain", "--untracked-files=all", "--", ".")
     if not changed:
         return BuildRevision(revision=commit[:SHORT_SHA], source_date_epoch=int(epoch), origin="git")
-    # Hash what the build would send: every tracked or untracked, not ignored, file as it is on disk.
-    listed = _git(context, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".")
-    files = [context / name for name in listed.split("\0") if name]
-    content = _content_hash(context, [f for f in files if f.exists()])
+    content = context_digest(context)
     return BuildRevision(
         revision=f"{commit[:SHORT_SHA]}-dirty-{content[:8]}",
         source_date_epoch=int(epoch),

@@ -17,6 +17,7 @@ PROD_IMAGE_STACK = {
     "aws:region": "us-east-1",
     "viberator:harnesses": '["claude", "claude-code-ecs"]',
     "viberator:imageRevision": "abc123",
+    "viberator:network": '{"vpcId": "vpc-0123456789abcdef0", "subnetIds": ["subnet-0123456789abcdef0"]}',
     "viberator:clankers": (
         '[{"name": "claude", "agent": "claude", "target": "lambda"},'
         ' {"name": "claude-ecs", "agent": "claude-code-ecs", "target": "ecs", "cpu": 1024, "memoryMb": 4096}]'

@@ -11,7 +11,7 @@ from typing import Any
 
 from offline_plan.engine import Plan
 
-ACCOUNT = "000000000000"  # the offline plan's placeholder account
+ACCOUNT = "123456789012"  # dev's account (aws:allowedAccountIds in Pulumi.dev.yaml)
 SECRETS = "arn:aws:secretsmanager:us-east-1:123456789012:secret:viberator/dev"
 LOGS = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group"
 
@@ -82,7 +82,9 @@ def test_no_other_permissions_reach_a_role(dev_plan: Plan) -> None:
     types = {r.type for r in dev_plan.resources if r.type.startswith("aws:iam/")}
     assert types == {"aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"}
     roles = dev_plan.of_type("aws:iam/role:Role")
-    assert all(set(r.inputs) == {"assumeRolePolicy"} for r in roles), "roles carry no inline or managed policies"
+    assert all(set(r.inputs) == {"assumeRolePolicy", "tags"} for r in roles), (
+        "roles carry no inline or managed policies"
+    )
 
 
 def test_each_role_is_assumable_only_by_its_service(dev_plan: Plan) -> None:

@@ -48,11 +48,25 @@ def test_prod_image_stack_protects_its_repositories(prod_image_plan: Plan) -> No
     assert unprotected(prod_image_plan) == []
 
 
-def test_dev_stack_is_not_held_to_prod_rules(dev_plan: Plan) -> None:
-    # The check must be able to fail: dev repositories are neither protected nor safe from force delete.
-    problems = unprotected(dev_plan)
+def test_a_scratch_stack_is_not_held_to_prod_rules() -> None:
+    # The check must be able to fail: a stack whose images nobody else runs may force-delete its repositories.
+    scratch = {
+        "aws:region": "us-east-1",
+        "viberator:harnesses": '["claude"]',
+        "viberator:forceDelete": "true",
+        "viberator:clankers": '[{"name": "claude", "agent": "claude", "target": "lambda"}]',
+    }
+    problems = unprotected(run_program("scratch", scratch))
     assert "claude-repository has forceDelete" in problems
     assert f"{REPOSITORY} claude-repository is not protected" in problems
+
+
+def test_the_image_stack_prod_runs_from_protects_and_retains_its_repositories(dev_plan: Plan) -> None:
+    """dev builds what prod runs (sharedEnvironments, consumerAccounts): deleting a dev repository would delete
+    the digests prod pins, so dev's repositories are held to prod's rule (issue 12)."""
+    repositories = dev_plan.of_type(REPOSITORY)
+    assert len(repositories) == 9
+    assert all(r.protect and r.retain_on_delete and r.inputs["forceDelete"] is False for r in repositories)
 
 
 def test_committed_prod_change_destroys_nothing(prod_plan: Plan, tmp_path: Path, dev_plan: Plan) -> None:
