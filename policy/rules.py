@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.config import SECRET_ARN_PATTERN, SECRET_LOOKING_NAME, SECRET_LOOKING_VALUE
+from components.tags import REQUIRED_TAG_KEYS
 
 REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
@@ -27,6 +28,10 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 MANAGED_POLICY = "aws:iam/policy:Policy"
+CLUSTER = "aws:ecs/cluster:Cluster"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+TAGGABLE = frozenset({REPOSITORY, FUNCTION, TASK_DEFINITION, LOG_GROUP, ROLE, MANAGED_POLICY, CLUSTER, SECURITY_GROUP})
+"""Every resource type the program registers that takes `tags` (lifecycle, repository and role policies don't)."""
 
 PINNED_IMAGE = re.compile(r"@sha256:[0-9a-f]{64}$")
 FLOATING_IMAGE = re.compile(r":[a-z0-9]([a-z0-9-]*[a-z0-9])?-latest$")
@@ -194,6 +199,13 @@ def check_plaintext_secrets(resource_type: str, props: Props) -> list[str]:
     ]
 
 
+def check_tags(_type: str, props: Props) -> list[str]:
+    tags = props.get("tags")
+    present = set(tags) if isinstance(tags, Mapping) else set()
+    missing = [key for key in REQUIRED_TAG_KEYS if key not in present]
+    return [f"missing tags {', '.join(missing)} (cost allocation and ownership)"] if missing else []
+
+
 def _expires_images(policy: Any) -> bool:
     document = _json(policy)
     rules = _as_list(document.get("rules")) if isinstance(document, Mapping) else []
@@ -218,6 +230,12 @@ def check_repositories_have_lifecycle(resources: Sequence[StackResource]) -> lis
 
 
 RESOURCE_RULES: tuple[ResourceRule, ...] = (
+    ResourceRule(
+        "tagged-resources",
+        f"Every taggable resource carries the tags {', '.join(REQUIRED_TAG_KEYS)}.",
+        TAGGABLE,
+        check_tags,
+    ),
     ResourceRule(
         "ecr-repository-scanned-and-immutable",
         "ECR repositories scan on push and keep tags immutable, excluding only the floating tags.",

@@ -24,6 +24,20 @@ def ci_prod_plan() -> Plan:
     return plan_stack_file(PROJECT_DIR / "Pulumi.prod.yaml")
 
 
+PLAN_MODES = ("up", "first-preview")
+"""ci/deploy_targets.py runs on a preview's URNs: also on a stack's first, where nothing computed is known."""
+
+
+@pytest.fixture(scope="session", params=PLAN_MODES)
+def dev_plan_any_mode(request: pytest.FixtureRequest) -> Plan:
+    return plan_stack_file(PROJECT_DIR / "Pulumi.dev.yaml", first_preview=request.param == "first-preview")
+
+
+@pytest.fixture(scope="session", params=PLAN_MODES)
+def prod_plan_any_mode(request: pytest.FixtureRequest) -> Plan:
+    return plan_stack_file(PROJECT_DIR / "Pulumi.prod.yaml", first_preview=request.param == "first-preview")
+
+
 @pytest.fixture
 def dev_outputs(ci_dev_plan: Plan) -> dict[str, Any]:
     """A sample `pulumi stack output --json` document: the dev plan's outputs (a copy each test may change)."""

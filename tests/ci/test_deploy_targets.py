@@ -53,19 +53,19 @@ def test_engine_urns_prefix_every_ancestor_but_the_root_stack():
 
 
 @pytest.mark.parametrize("harness", HARNESS_NAMES)
-def test_every_harness_deploys_its_image_in_the_image_stack(ci_dev_plan: Plan, harness: str):
-    targets = _targets(ci_dev_plan, harness)
+def test_every_harness_deploys_its_image_in_the_image_stack(dev_plan_any_mode: Plan, harness: str):
+    targets = _targets(dev_plan_any_mode, harness)
 
     assert f"{DEV}viberator:workers:HarnessImage::{harness}" in targets
     for child in ("aws:ecr/repository:Repository::{}-repository", "docker-build:index:Image::{}-image"):
         assert f"{DEV}viberator:workers:HarnessImage${child.format(harness)}" in targets
-    assert set(targets) <= _engine_urns_of(ci_dev_plan), "every target must be a resource the program registers"
+    assert set(targets) <= _engine_urns_of(dev_plan_any_mode), "every target must be a resource the program registers"
     other_images = {f"{DEV}viberator:workers:HarnessImage::{h}" for h in HARNESS_NAMES if h != harness}
     assert not other_images & set(targets)
 
 
-def test_a_harness_deploys_exactly_its_image_and_the_clankers_that_run_it(ci_dev_plan: Plan):
-    targets = set(_targets(ci_dev_plan, "multi-agent"))
+def test_a_harness_deploys_exactly_its_image_and_the_clankers_that_run_it(dev_plan_any_mode: Plan):
+    targets = set(_targets(dev_plan_any_mode, "multi-agent"))
 
     assert f"{DEV}viberator:workers:LambdaClanker::multi-agent" in targets
     assert f"{DEV}viberator:workers:LambdaClanker$aws:lambda/function:Function::multi-agent-function" in targets
@@ -74,52 +74,52 @@ def test_a_harness_deploys_exactly_its_image_and_the_clankers_that_run_it(ci_dev
     assert not {urn for urn in targets if "ClankerCluster" in urn}, "the shared cluster is not one harness's"
 
 
-def test_the_ecs_harness_deploys_its_task_definition(ci_dev_plan: Plan):
-    targets = _targets(ci_dev_plan, "claude-code-ecs")
+def test_the_ecs_harness_deploys_its_task_definition(dev_plan_any_mode: Plan):
+    targets = _targets(dev_plan_any_mode, "claude-code-ecs")
 
     assert f"{DEV}viberator:workers:EcsClanker$aws:ecs/taskDefinition:TaskDefinition::claude-ecs-task" in targets
 
 
-def test_a_harness_no_clanker_runs_deploys_only_its_image(ci_dev_plan: Plan):
-    targets = _targets(ci_dev_plan, "claude")
+def test_a_harness_no_clanker_runs_deploys_only_its_image(dev_plan_any_mode: Plan):
+    targets = _targets(dev_plan_any_mode, "claude")
 
     assert targets and all("HarnessImage" in urn for urn in targets)
 
 
-def test_single_harness_deploys_together_cover_every_resource_but_the_shared_ones(ci_dev_plan: Plan):
-    covered = {urn for harness in HARNESS_NAMES for urn in _targets(ci_dev_plan, harness)}
+def test_single_harness_deploys_together_cover_every_resource_but_the_shared_ones(dev_plan_any_mode: Plan):
+    covered = {urn for harness in HARNESS_NAMES for urn in _targets(dev_plan_any_mode, harness)}
     owned_types = {HARNESS_IMAGE_TYPE, *CLANKER_TYPES, *SHARED_TOP_LEVEL_TYPES}
-    top_level = [r for r in ci_dev_plan.resources if r.parent is None]
+    top_level = [r for r in dev_plan_any_mode.resources if r.parent is None]
 
     # A new top-level resource must be owned by a harness (or declared shared here), or a single-harness
     # deploy would silently skip it.
     assert {r.type for r in top_level} <= owned_types
-    uncovered = _engine_urns_of(ci_dev_plan) - covered
+    uncovered = _engine_urns_of(dev_plan_any_mode) - covered
     assert all("ClankerCluster" in urn for urn in uncovered), sorted(uncovered)
 
 
-def test_all_deploys_the_whole_stack(ci_dev_plan: Plan, ci_prod_plan: Plan):
-    assert deploy_scope(ci_dev_plan, ALL).cli_args() == []
-    assert deploy_scope(ci_prod_plan, ALL).cli_args() == []
+def test_all_deploys_the_whole_stack(dev_plan_any_mode: Plan, prod_plan_any_mode: Plan):
+    assert deploy_scope(dev_plan_any_mode, ALL).cli_args() == []
+    assert deploy_scope(prod_plan_any_mode, ALL).cli_args() == []
 
 
-def test_the_promoting_stack_deploys_clankers_and_builds_nothing(ci_prod_plan: Plan):
-    targets = _targets(ci_prod_plan, "multi-agent")
+def test_the_promoting_stack_deploys_clankers_and_builds_nothing(prod_plan_any_mode: Plan):
+    targets = _targets(prod_plan_any_mode, "multi-agent")
 
     assert f"{PROD}viberator:workers:LambdaClanker$aws:lambda/function:Function::multi-agent-function" in targets
     assert all(urn.startswith(PROD) for urn in targets)
     assert not [urn for urn in targets if "HarnessImage" in urn or "docker-build" in urn]
-    assert set(targets) <= _engine_urns_of(ci_prod_plan)
+    assert set(targets) <= _engine_urns_of(prod_plan_any_mode)
 
 
-def test_a_harness_the_stack_does_not_run_is_an_error_not_a_silent_no_op(ci_prod_plan: Plan):
+def test_a_harness_the_stack_does_not_run_is_an_error_not_a_silent_no_op(prod_plan_any_mode: Plan):
     with pytest.raises(NothingToDeploy, match="'qwen'"):
-        deploy_scope(ci_prod_plan, "qwen")
+        deploy_scope(prod_plan_any_mode, "qwen")
 
 
-def test_an_unknown_harness_is_rejected(ci_dev_plan: Plan):
+def test_an_unknown_harness_is_rejected(dev_plan_any_mode: Plan):
     with pytest.raises(ValueError, match="unknown harness 'cladue'"):
-        deploy_scope(ci_dev_plan, "cladue")
+        deploy_scope(dev_plan_any_mode, "cladue")
 
 
 def test_cli_prints_one_argument_per_line(capsys: pytest.CaptureFixture[str]):

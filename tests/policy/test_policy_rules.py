@@ -72,6 +72,12 @@ SPOILERS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]], str]]
         "scan images on push",
     ),
     "mutable-tags": (rules.REPOSITORY, lambda i: {**i, "imageTagMutability": "MUTABLE"}, "not MUTABLE"),
+    "untagged-function": (rules.FUNCTION, lambda i: {k: v for k, v in i.items() if k != "tags"}, "missing tags"),
+    "role-without-environment-tag": (
+        rules.ROLE,
+        lambda i: {**i, "tags": {k: v for k, v in i["tags"].items() if k != "Environment"}},
+        "missing tags Environment",
+    ),
     "exclude-every-tag": (
         rules.REPOSITORY,
         lambda i: {**i, "imageTagMutabilityExclusionFilters": [{"filter": "*", "filterType": "WILDCARD"}]},
