@@ -1,8 +1,10 @@
-"""Where a stack deploys: the AWS account and partition, asked of the provider, never assumed.
+"""Where a stack deploys: the AWS partition, asked of the provider, never assumed.
 
 ARNs that the program writes itself (repository policies naming Lambda functions and consumer accounts) carry
 the partition `aws.get_partition` answers, so a GovCloud (`aws-us-gov`) or China (`aws-cn`) stack gets
-policies that match. The offline plan's mocks answer both invokes for the stack's own region and account.
+policies that match; the accounts in them are the repository's own (`registry_id`) and the configured
+consumers'. The offline plan's mocks answer for the stack's own region, and for its pinned account
+(`aws:allowedAccountIds`) wherever the provider reports one.
 """
 
 from __future__ import annotations
@@ -37,13 +39,9 @@ def partition_of_region(region: str) -> str:
 
 @dataclass(frozen=True)
 class AwsTarget:
-    account_id: pulumi.Output[str]
-    """The account the provider's credentials are in (`aws:allowedAccountIds` pins which that may be)."""
     partition: pulumi.Output[str]
+    """`aws`, `aws-us-gov`, `aws-cn`, …: what the provider's region belongs to."""
 
 
 def aws_target() -> AwsTarget:
-    return AwsTarget(
-        account_id=aws.get_caller_identity_output().account_id,
-        partition=aws.get_partition_output().partition,
-    )
+    return AwsTarget(partition=aws.get_partition_output().partition)

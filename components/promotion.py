@@ -13,11 +13,12 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from components.aws_target import partition_of_region
 from components.config import NAMESPACE, ConfigError, ConfigIssue, StackConfig
 from components.images import ImageRef
 
 REPOSITORY_URL = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?/(?P<name>[a-z0-9/_.-]+)$"
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<name>[a-z0-9/_.-]+)$"
 )
 
 
@@ -37,7 +38,7 @@ class ExportedImage(BaseModel):
     def repository_arn(self) -> str:
         match = REPOSITORY_URL.match(self.repository_url)
         assert match is not None  # guaranteed by the field pattern
-        partition = "aws-cn" if match["cn"] else "aws"
+        partition = partition_of_region(match["region"])
         return f"arn:{partition}:ecr:{match['region']}:{match['account']}:repository/{match['name']}"
 
 

@@ -16,4 +16,3 @@ REQUIRED_TAG_KEYS = ("Project", "Environment", "ManagedBy")
 
 def stack_tags(environment: str, stack: str) -> dict[str, str]:
     return {"Project": PROJECT, "Environment": environment, "ManagedBy": "pulumi", "PulumiStack": stack}
-

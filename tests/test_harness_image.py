@@ -155,7 +155,9 @@ def test_latest_can_be_switched_off_and_platform_overridden(record: Recorder) ->
 def test_existing_repositories_are_looked_up_not_created(record: Recorder) -> None:
     plan = record(build(replace(ARGS, create_repository=False, push_latest=False)))
     assert [r.type for r in plan.resources] == ["viberator:workers:HarnessImage", "docker-build:index:Image"]
-    assert plan.named("claude-image").inputs["tags"][0].startswith(f"{REGISTRY}/viberator-worker-claude:dev-0123456789ab-")
+    assert (
+        plan.named("claude-image").inputs["tags"][0].startswith(f"{REGISTRY}/viberator-worker-claude:dev-0123456789ab-")
+    )
 
 
 def test_lambda_may_pull_for_this_accounts_clanker_functions(record: Recorder) -> None:

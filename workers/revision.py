@@ -25,7 +25,7 @@ class BuildRevision:
     revision: str
     """The tag-safe revision string."""
     source_date_epoch: int
-    """Seconds since the epoch for reproducible layer timestamps (the commit time; 0 without git)."""
+    """SOURCE_DATE_EPOCH for the build (the commit time; 0 without git); recorded, not applied to layer times here."""
     origin: Literal["git", "dirty", "content", "override"]
     note: str | None = None
     """Why the revision is not a clean commit, for the user to see."""

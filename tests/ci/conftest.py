@@ -24,18 +24,23 @@ def ci_prod_plan() -> Plan:
     return plan_stack_file(PROJECT_DIR / "Pulumi.prod.yaml")
 
 
-PLAN_MODES = ("up", "first-preview")
-"""ci/deploy_targets.py runs on a preview's URNs: also on a stack's first, where nothing computed is known."""
+PLAN_MODES = ("up", "preview", "first-preview")
+"""ci/deploy_targets.py maps a harness to URNs: the same in an up, an update's preview and a stack's first
+preview, where nothing computed is known."""
+
+
+def _plan(file_name: str, mode: str) -> Plan:
+    return plan_stack_file(PROJECT_DIR / file_name, preview=mode == "preview", first_preview=mode == "first-preview")
 
 
 @pytest.fixture(scope="session", params=PLAN_MODES)
 def dev_plan_any_mode(request: pytest.FixtureRequest) -> Plan:
-    return plan_stack_file(PROJECT_DIR / "Pulumi.dev.yaml", first_preview=request.param == "first-preview")
+    return _plan("Pulumi.dev.yaml", request.param)
 
 
 @pytest.fixture(scope="session", params=PLAN_MODES)
 def prod_plan_any_mode(request: pytest.FixtureRequest) -> Plan:
-    return plan_stack_file(PROJECT_DIR / "Pulumi.prod.yaml", first_preview=request.param == "first-preview")
+    return _plan("Pulumi.prod.yaml", request.param)
 
 
 @pytest.fixture
