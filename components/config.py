@@ -26,10 +26,11 @@ The YAML shape (every key optional unless noted; README.md documents each with a
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Annotated, Any, Literal
 
 import pulumi
@@ -46,6 +47,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from components.aws_target import partition_of_region
 from workers.catalog import HARNESS_NAMES
 from workers.naming import MUTABLE_TAG_PATTERNS, revision_tag
 
@@ -58,6 +60,7 @@ ECS_CLANKER_NAME_MAX = 64 - len("-execution-role") - len("-1234567")
 random suffix (components/ecs_clanker.py)."""
 
 PLATFORMS = ("linux/amd64", "linux/arm64")
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731)
 Platform = Literal["linux/amd64", "linux/arm64"]
 Architecture = Literal["x86_64", "arm64"]
 ARCHITECTURE_OF_PLATFORM: dict[str, Architecture] = {"linux/amd64": "x86_64", "linux/arm64": "arm64"}
@@ -83,14 +86,55 @@ def fargate_memory_choices(cpu: int) -> list[int]:
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 IMAGE_REVISION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$"
 ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
+LAMBDA_ENV_VAR_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_]+$"
+"""Lambda's Environment.Variables key pattern, `[a-zA-Z]([a-zA-Z0-9_])+` (Lambda API reference, Environment)."""
+REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$"
+SECRET_ARN_PATTERN = (
+    r"^arn:(?P<partition>[^:]+):secretsmanager:(?P<region>[^:]*):\d{12}:secret:(?P<name>[A-Za-z0-9/_+=.@-]+)"
+    r"(?P<selector>:[^:]*:[^:]*:[^:]*)?$"
+)
+"""A Secrets Manager secret ARN, optionally with ECS's `:json-key:version-stage:version-id` selector (ECS
+Developer Guide, "Pass Secrets Manager secrets through Amazon ECS environment variables")."""
+SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+"""Secrets Manager appends `-` and 6 random characters to a secret's name in its ARN; an ARN without them is
+partial, and an IAM policy naming a partial ARN never matches the secret."""
 ACCOUNT_ID_PATTERN = r"^\d{12}$"
 VPC_ID_PATTERN = r"^vpc-[0-9a-f]{8,17}$"
 SUBNET_ID_PATTERN = r"^subnet-[0-9a-f]{8,17}$"
 STACK_REFERENCE_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 
-RESERVED_ENV_PREFIXES = ("AWS_", "LAMBDA_", "_HANDLER", "VIBERATOR_SECRET_ARNS")
-"""Lambda reserves AWS_* and these runtime keys; VIBERATOR_SECRET_ARNS carries the Lambda secrets."""
+LAMBDA_RESERVED_VARIABLES = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "TZ",
+    }
+)
+"""Lambda's reserved keys ("Defined runtime environment variables", Lambda Developer Guide): the runtime sets
+them and the API refuses them. Others with AWS_ prefixes (AWS_LAMBDA_EXEC_WRAPPER, AWS_XRAY_*) may be set.
+ECS reserves none: an ECS clanker may set AWS_REGION (Claude Code on Bedrock reads it)."""
+SECRET_ARNS_VARIABLE = "VIBERATOR_SECRET_ARNS"
+"""Lambda cannot inject secrets as env vars: the program passes the ARNs in this one and the worker's runtime
+resolves them at cold start (workers/image/viberator_worker/secret_env.py), whole secrets only."""
+LAMBDA_ENVIRONMENT_MAX_BYTES = 4096
+"""Lambda: "The total size of all environment variables doesn't exceed 4 KB"; the size counted is the bytes of
+every key and value (Lambda Developer Guide, "Working with Lambda environment variables")."""
 
 SECRET_LOOKING_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|PRIVATE_KEY|CREDENTIALS?)$", re.IGNORECASE)
 SECRET_LOOKING_VALUE = re.compile(
@@ -144,10 +188,55 @@ class _Model(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
 
 
-def _not_reserved(name: str) -> str:
-    if name.startswith(RESERVED_ENV_PREFIXES):
-        raise ValueError(f"{name} is reserved by the runtime")
+def _not_lambda_reserved(name: str) -> str:
+    if name in LAMBDA_RESERVED_VARIABLES:
+        raise ValueError(f"{name} is one of Lambda's reserved runtime variables, which a function can't set")
+    if name == SECRET_ARNS_VARIABLE:
+        raise ValueError(f"{name} is set by the program: it carries this clanker's `secrets`")
     return name
+
+
+def _secret_arn(value: str) -> re.Match[str]:
+    """The parts of a complete Secrets Manager secret ARN, or a ValueError saying what is wrong with it."""
+    arn = re.match(SECRET_ARN_PATTERN, value)
+    if arn is None:
+        raise ValueError(
+            "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 "
+            "characters>): copy it from the secret's page in the console"
+        )
+    if not re.match(REGION_PATTERN, arn["region"]):
+        raise ValueError(f"{arn['region'] or 'an empty region'} is not an AWS region (like us-east-1)")
+    if not SECRET_SUFFIX.search(arn["name"]):
+        raise ValueError(
+            "a partial ARN: a secret's ARN ends in `-` and 6 random characters (…:secret:name-AbCdEf), and the "
+            "role's policy would name an ARN that never matches; copy the full ARN from the console"
+        )
+    return arn
+
+
+def _whole_secret_arn(value: str) -> str:
+    if _secret_arn(value)["selector"]:
+        raise ValueError(
+            "a JSON-key or version selector works only on ecs: a Lambda clanker's runtime reads the whole secret"
+        )
+    return value
+
+
+def _ecs_secret_arn(value: str) -> str:
+    _secret_arn(value)
+    return value
+
+
+def lambda_variables(environment: Mapping[str, str], secrets: Mapping[str, str]) -> dict[str, str]:
+    """The environment variables a Lambda clanker's function gets: its own and the one carrying its secrets."""
+    variables = dict(environment)
+    if secrets:
+        variables[SECRET_ARNS_VARIABLE] = json.dumps(dict(secrets), sort_keys=True)
+    return variables
+
+
+def lambda_environment_bytes(variables: Mapping[str, str]) -> int:
+    return sum(len(name.encode()) + len(value.encode()) for name, value in variables.items())
 
 
 def _not_a_credential(value: str) -> str:
@@ -159,10 +248,8 @@ def _not_a_credential(value: str) -> str:
 
 
 EnvVarName = Annotated[str, Field(pattern=ENV_VAR_PATTERN)]
-PlainEnvironment = dict[
-    Annotated[EnvVarName, AfterValidator(_not_reserved)], Annotated[str, AfterValidator(_not_a_credential)]
-]
-SecretArn = Annotated[str, Field(pattern=SECRET_ARN_PATTERN)]
+LambdaVariableName = Annotated[str, Field(pattern=LAMBDA_ENV_VAR_PATTERN), AfterValidator(_not_lambda_reserved)]
+PlainValue = Annotated[str, AfterValidator(_not_a_credential)]
 
 
 class _ClankerBase(_Model):
@@ -174,10 +261,13 @@ class _ClankerBase(_Model):
     architecture: Architecture | None = Field(
         None, description="x86_64 | arm64; default: the architecture of the agent's image platform."
     )
-    environment: PlainEnvironment = Field(default_factory=dict, description="Plain env vars; no credentials.")
-    secrets: dict[EnvVarName, SecretArn] = Field(
-        default_factory=dict, description="Env var name -> Secrets Manager secret ARN."
-    )
+
+
+class _CloudClanker(_ClankerBase):
+    """A clanker the stack deploys (lambda, ecs), so it sets the environment its agent runs with."""
+
+    environment: dict[str, PlainValue] = Field(default_factory=dict, description="Plain env vars; no credentials.")
+    secrets: dict[str, str] = Field(default_factory=dict, description="Env var name -> Secrets Manager secret ARN.")
 
     @field_validator("environment")
     @classmethod
@@ -192,16 +282,20 @@ class _ClankerBase(_Model):
         return environment
 
 
-class LambdaClankerConfig(_ClankerBase):
+class LambdaClankerConfig(_CloudClanker):
     target: Literal["lambda"]
+    environment: dict[LambdaVariableName, PlainValue] = Field(default_factory=dict)
+    secrets: dict[LambdaVariableName, Annotated[str, AfterValidator(_whole_secret_arn)]] = Field(default_factory=dict)
     memory_mb: int = Field(4096, ge=128, le=10240, description="Agents need room: default 4 GiB.")
     timeout_seconds: int = Field(900, ge=1, le=900, description="Lambda's maximum, agent runs are long.")
     ephemeral_storage_mb: int = Field(4096, ge=512, le=10240, description="Room for a cloned repository.")
     reserved_concurrency: int | None = Field(None, ge=0, description="Unset: the account's pool.")
 
 
-class EcsClankerConfig(_ClankerBase):
+class EcsClankerConfig(_CloudClanker):
     target: Literal["ecs"]
+    environment: dict[EnvVarName, PlainValue] = Field(default_factory=dict)
+    secrets: dict[EnvVarName, Annotated[str, AfterValidator(_ecs_secret_arn)]] = Field(default_factory=dict)
     cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384] = Field(1024, description="Fargate CPU units.")
     memory_mb: int = Field(4096, description="From Fargate's table for the chosen cpu.")
     ephemeral_storage_gb: int | None = Field(None, ge=21, le=200, description="Unset: Fargate's 20 GiB.")
@@ -225,6 +319,13 @@ class EcsClankerConfig(_ClankerBase):
 
 
 class DockerClankerConfig(_ClankerBase):
+    """Runs on a local Docker daemon, which the stack does not configure: its outputs name only the image.
+
+    So it takes no `environment` or `secrets` (refused as unknown keys, never dropped): whoever starts the
+    container sets its variables (`docker run -e`, compose), and resolving Secrets Manager ARNs on a
+    developer's machine would need that machine's AWS credentials, which no stack output can grant.
+    """
+
     target: Literal["docker"]
 
 
@@ -249,7 +350,7 @@ class ImageSourceConfig(_Model):
 class StackConfig(_Model):
     region: str = Field(
         validation_alias="aws:region",
-        pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$",
+        pattern=REGION_PATTERN,
         description="The AWS provider's region (`aws:region`), needed for log configuration and names.",
     )
     environment: str = Field(pattern=NAME_PATTERN, max_length=16)
@@ -263,11 +364,20 @@ class StackConfig(_Model):
     protect: bool | None = None
     force_delete: bool = False
     image_revision: str | None = Field(None, pattern=IMAGE_REVISION_PATTERN)
-    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = 30
+    log_retention_days: int = 30
     network: NetworkConfig | None = None
     images: ImageSourceConfig | None = None
     consumer_accounts: list[Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]] = Field(default_factory=list)
     clankers: list[ClankerConfig] = Field(default_factory=list)
+
+    # An int with a check, not a Literal: a top-level value arrives as text ("30") and pydantic coerces text to
+    # an int but never to an int Literal.
+    @field_validator("log_retention_days")
+    @classmethod
+    def _cloudwatch_retention(cls, days: int) -> int:
+        if days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"CloudWatch keeps logs for one of {', '.join(map(str, LOG_RETENTION_DAYS))} days")
+        return days
 
     # Derived settings, resolved once here so components never re-derive them.
     @property
@@ -420,14 +530,6 @@ def _cross_field_issues(config: StackConfig, positions: list[int]) -> list[Confi
                 )
             )
         seen.setdefault(clanker.name, i)
-        for variable in sorted(set(clanker.environment) & set(clanker.secrets)):
-            issues.append(
-                ConfigIssue(
-                    path=f"{path}.environment.{variable}",
-                    value=clanker.environment[variable],
-                    message=f"{variable} set in both environment and secrets: keep only the secret",
-                )
-            )
         if isinstance(clanker, EcsClankerConfig) and len(clanker.name) > ECS_CLANKER_NAME_MAX:
             issues.append(
                 ConfigIssue(
@@ -522,7 +624,8 @@ def _value_at(data: Any, loc: tuple[str | int, ...]) -> Any:
 PATTERN_HINTS = {
     NAME_PATTERN: "use lowercase letters, digits and hyphens (not at either end)",
     ENV_VAR_PATTERN: "an environment variable name: letters, digits and underscores, not starting with a digit",
-    SECRET_ARN_PATTERN: "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:…)",
+    LAMBDA_ENV_VAR_PATTERN: "a Lambda variable name: a letter, then letters, digits and underscores (2 or more)",
+    REGION_PATTERN: "must be an AWS region, like us-east-1",
     ACCOUNT_ID_PATTERN: "must be a 12-digit AWS account id",
     IMAGE_REVISION_PATTERN: "a tag-safe revision: letters, digits, `.`, `_` and `-`",
     VPC_ID_PATTERN: "must be a VPC id (vpc- and 8 or 17 hex digits)",
@@ -531,12 +634,45 @@ PATTERN_HINTS = {
 }
 
 
+_CLANKER_MODELS: dict[str, type[_Model]] = {
+    "lambda": LambdaClankerConfig,
+    "ecs": EcsClankerConfig,
+    "docker": DockerClankerConfig,
+}
+_NESTED_MODELS: dict[str | int, type[_Model]] = {"network": NetworkConfig, "images": ImageSourceConfig}
+
+
+def _keys_of(model: type[_Model]) -> list[str]:
+    """The keys a model reads as the YAML spells them (not `aws:region`, which is the provider's)."""
+    return [field.alias or name for name, field in model.model_fields.items() if ":" not in str(field.validation_alias)]
+
+
+def _unknown_key_message(loc: tuple[str | int, ...]) -> str:
+    key = str(loc[-1])
+    target = next((part for part in loc if part in _CLANKER_MODELS), None)
+    if target is not None:
+        elsewhere = [other for other, model in _CLANKER_MODELS.items() if key in _keys_of(model)]
+        if elsewhere:
+            targets = " and ".join(elsewhere)
+            article = "an" if targets[0] in "aeiou" else "a"
+            hint = "; set them where the container is started (docker run -e, compose)" if target == "docker" else ""
+            return f"`{key}` is {article} {targets} field; this clanker's target is {target}{hint}"
+        known = _keys_of(_CLANKER_MODELS[target])
+    else:
+        known = _keys_of(_NESTED_MODELS.get(loc[0], StackConfig) if len(loc) > 1 else StackConfig)
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"unknown key: did you mean {close[0]}?" if close else f"unknown key; known: {', '.join(known)}"
+
+
 def _message(error: Mapping[str, Any]) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "string_pattern_mismatch":
         return PATTERN_HINTS.get(error.get("ctx", {}).get("pattern", ""), message)
     if error["type"] == "extra_forbidden":
-        return "unknown key"
+        return _unknown_key_message(tuple(error["loc"]))
+    if error["type"] == "string_type" and isinstance(error.get("input"), bool | int | float):
+        kind = "boolean" if isinstance(error["input"], bool) else "number"
+        return f'YAML read {json.dumps(error["input"])} as a {kind}; this is text: quote it ("{error["input"]}")'
     if error["type"] == "union_tag_invalid":
         return "target must be one of: lambda, ecs, docker"
     if error["type"] == "union_tag_not_found":
@@ -549,6 +685,8 @@ def _issue(data: Mapping[str, Any], error: Mapping[str, Any]) -> ConfigIssue:
     if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         loc = (*loc, "target")  # the discriminator key is what the user got wrong
     value = _value_at(data, loc)
+    if len(loc) == 1:
+        value = _shown(value)
     # A credential pasted into any key (say, an API key where a secret ARN belongs) is never echoed back.
     looks_like_credential = isinstance(value, str) and SECRET_LOOKING_VALUE.match(value.strip())
     if error["type"] == CREDENTIAL_ERROR or looks_like_credential:
@@ -568,7 +706,9 @@ def parse_stack_config(
     raw_clankers = data.get("clankers", [])
     clankers: list[tuple[int, Clanker]] = []
     clanker_issues: list[ConfigIssue] = []
+    declared_targets: set[str] = set()
     if isinstance(raw_clankers, list):
+        declared_targets = {str(raw.get("target")) for raw in raw_clankers if isinstance(raw, Mapping)}
         for i, raw in enumerate(raw_clankers):
             try:
                 clankers.append((i, _CLANKER.validate_python(raw)))
@@ -582,10 +722,129 @@ def parse_stack_config(
     except ValidationError as error:
         raise ConfigError([_issue(data, e) for e in error.errors()] + clanker_issues, source) from None
     config = config.model_copy(update={"clankers": [clanker for _, clanker in clankers]})
-    issues = clanker_issues + _cross_field_issues(config, [i for i, _ in clankers])
+    positions = [i for i, _ in clankers]
+    issues = (
+        clanker_issues
+        + _cross_field_issues(config, positions)
+        + _unread_setting_issues(config, declared_targets)
+        + _environment_issues(config, positions)
+    )
     if issues:
         raise ConfigError(sorted(issues, key=_clanker_position), source)
     return config
+
+
+BUILD_SETTINGS = (
+    "harnesses",
+    "platform",
+    "harness_platforms",
+    "push_latest",
+    "keep_images",
+    "repositories",
+    "shared_environments",
+    "force_delete",
+    "image_revision",
+    "consumer_accounts",
+)
+"""Settings of a stack that builds images and owns their repositories; a promoting stack reads none of them."""
+
+
+def _unread_setting_issues(config: StackConfig, declared_targets: set[str]) -> list[ConfigIssue]:
+    """Settings the program would never read in this stack's mode: each is an error, never silently dropped."""
+    key = f"{NAMESPACE}:"
+    issues: list[ConfigIssue] = []
+    if config.images is not None:
+        for name in BUILD_SETTINGS:
+            if name in config.model_fields_set:
+                issues.append(
+                    ConfigIssue(
+                        path=f"{key}{to_camel(name)}",
+                        value=_shown(getattr(config, name)),
+                        message=f"a promoting stack (viberator:images.from) builds no images and owns no "
+                        f"repositories, so it never reads this: remove it (the image stack {config.images.from_} "
+                        "sets it)",
+                    )
+                )
+    if config.network is not None and "ecs" not in declared_targets:
+        issues.append(
+            ConfigIssue(
+                path=f"{key}network",
+                value=config.network.model_dump(by_alias=True),
+                message="only ecs clankers run in a network, and this stack has none: remove it",
+            )
+        )
+    seen: set[str] = set()
+    for i, environment in enumerate(config.shared_environments):
+        if environment == config.environment:
+            message = "this stack's own environment, which its own lifecycle rule already keeps: remove it"
+        elif environment in seen:
+            message = "listed twice: each environment gets one lifecycle rule"
+        else:
+            seen.add(environment)
+            continue
+        issues.append(ConfigIssue(path=f"{key}sharedEnvironments[{i}]", value=environment, message=message))
+    return issues
+
+
+def _environment_issues(config: StackConfig, positions: list[int]) -> list[ConfigIssue]:
+    """The deployed clankers' variables and secrets, as AWS would take them: no name twice, Lambda's 4 KB, and
+    secrets in the stack's partition."""
+    issues: list[ConfigIssue] = []
+    partition = partition_of_region(config.region)
+    for i, clanker in zip(positions, config.clankers, strict=True):
+        path = f"{NAMESPACE}:clankers[{i}]"
+        if not isinstance(clanker, LambdaClankerConfig | EcsClankerConfig):
+            continue
+        for variable in sorted(set(clanker.environment) & set(clanker.secrets)):
+            issues.append(
+                ConfigIssue(
+                    path=f"{path}.environment.{variable}",
+                    value=clanker.environment[variable],
+                    message=f"{variable} set in both environment and secrets: keep only the secret",
+                )
+            )
+        if isinstance(clanker, LambdaClankerConfig):
+            variables = lambda_variables(clanker.environment, clanker.secrets)
+            size = lambda_environment_bytes(variables)
+            if size > LAMBDA_ENVIRONMENT_MAX_BYTES:
+                carried = (
+                    f", {lambda_environment_bytes({SECRET_ARNS_VARIABLE: variables[SECRET_ARNS_VARIABLE]})} of "
+                    f"them in {SECRET_ARNS_VARIABLE}, which carries the secrets"
+                    if clanker.secrets
+                    else ""
+                )
+                issues.append(
+                    ConfigIssue(
+                        path=f"{path}.environment",
+                        value=size,
+                        message=f"the function's variables would total {size} bytes of names and values{carried}; "
+                        f"Lambda allows {LAMBDA_ENVIRONMENT_MAX_BYTES} (4 KB): move large values out (a secret, "
+                        "or a file in the image)",
+                    )
+                )
+        for variable, arn in clanker.secrets.items():
+            arn_partition = arn.split(":")[1]
+            if arn_partition != partition:
+                issues.append(
+                    ConfigIssue(
+                        path=f"{path}.secrets.{variable}",
+                        value=arn,
+                        message=f"partition {arn_partition}, but this stack's region {config.region} is in "
+                        f"{partition}: a role there can't read it",
+                    )
+                )
+    return issues
+
+
+def _shown(value: Any) -> Any:
+    """A value as the user wrote it: a top-level setting arrives as text ("30", "true"), shown as YAML had it."""
+    if isinstance(value, str):
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return value
+        return decoded if isinstance(decoded, bool | int | float) else value
+    return value
 
 
 def _clanker_position(issue: ConfigIssue) -> tuple[int, int]:
@@ -594,24 +853,75 @@ def _clanker_position(issue: ConfigIssue) -> tuple[int, int]:
     return (1, int(match.group(1))) if match else (0, 0)
 
 
+PROVIDER_NAMESPACES = ("aws", "docker-build", "pulumi")
+"""The providers' namespaces (aws:region, aws:profile, aws:allowedAccountIds, aws:defaultTags, …; docker-build:
+host, registries) and Pulumi's own: their keys are theirs to read and check, so any of them is allowed."""
+
+
 def decode_config_value(raw: str) -> Any:
-    """Pulumi hands structured config to the program as JSON text and scalars as strings."""
+    """A value as the program's settings take it. The CLI passes an object or list as JSON text and any other
+    value as its text ("10", "true", "20240601"), which stays text: the model coerces it where a setting is a
+    number or a boolean, and keeps it where a setting is text. No scalar setting starts with `{` or `[`."""
+    if raw.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw  # the model reports that the text is not the object or list it expects
+    return raw
+
+
+def _foreign_key_issue(key: str, raw: str, secret: bool) -> ConfigIssue:
+    """A key outside the namespaces the program and its providers read: `pulumi up` would silently ignore it."""
+    namespace, _, name = key.rpartition(":")
+    setting = name.split(".")[0].split("[")[0]
+    value = REDACTED if secret else _shown(decode_config_value(raw))
+    if setting == "region":
+        message = f"did you mean aws:region? `pulumi config set aws:region {raw}`"
+    elif setting in _keys_of(StackConfig):
+        where = f"the namespace {namespace}" if namespace else "no namespace"
+        how = (
+            f"`pulumi config set {NAMESPACE}:{setting} {raw}`"
+            if not raw.lstrip().startswith(("{", "["))
+            else f"rename the key in the stack file to {NAMESPACE}:{setting}"
+        )
+        message = f"{where}, which this program never reads: did you mean {NAMESPACE}:{setting}? {how}"
+    else:
+        message = (
+            f"this program reads only {NAMESPACE}:* and its providers' "
+            f"{', '.join(f'{ns}:*' for ns in PROVIDER_NAMESPACES)}"
+        )
+    return ConfigIssue(path=key, value=value, message=message)
+
+
+def parse_pulumi_config(
+    config: Mapping[str, str], *, stack: str, secret_keys: Collection[str] = (), source: str = "stack config"
+) -> StackConfig:
+    """Parse a stack's whole config as the Pulumi CLI passes it (every namespace; values as text, objects and
+    lists as JSON) into a StackConfig, or raise ConfigError with every issue, keys of unknown namespaces too."""
+    prefix = f"{NAMESPACE}:"
+    issues = [
+        _foreign_key_issue(key, raw, key in secret_keys)
+        for key, raw in config.items()
+        if not key.startswith(prefix) and key.partition(":")[0] not in PROVIDER_NAMESPACES
+    ]
+    values = {
+        key.removeprefix(prefix): decode_config_value(raw) for key, raw in config.items() if key.startswith(prefix)
+    }
     try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
+        parsed = parse_stack_config(values, stack=stack, region=config.get("aws:region"), source=source)
+    except ConfigError as error:
+        raise ConfigError(issues + error.issues, source) from None
+    if issues:
+        raise ConfigError(issues, source)
+    return parsed
 
 
 def load_stack_config() -> StackConfig:
-    """Read every `viberator:` key of the running stack and parse it (raises ConfigError)."""
+    """Parse the running stack's config as the language host received it (raises ConfigError)."""
     from pulumi.runtime import config as runtime_config
 
-    prefix = f"{NAMESPACE}:"
-    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    values = {
-        key.removeprefix(prefix): decode_config_value(str(runtime_config.get_config(key)))
-        for key in sorted(keys)
-        if key.startswith(prefix)
-    }
-    region = runtime_config.get_config("aws:region")
-    return parse_stack_config(values, stack=pulumi.get_stack(), region=region)
+    keys = sorted(set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env()))
+    secret_keys = set(runtime_config.get_config_secret_keys_env())
+    secret_keys |= {key for key in keys if runtime_config.is_config_secret(key)}
+    config = {key: str(runtime_config.get_config(key)) for key in keys}
+    return parse_pulumi_config(config, stack=pulumi.get_stack(), secret_keys=secret_keys)

@@ -7,19 +7,17 @@ pinned (`repo@sha256:…`) or floating (`repo:<env>-latest`) as the clanker's co
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_aws import cloudwatch, iam, lambda_
 
+from components.config import lambda_variables
 from components.policies import LAMBDA_ASSUME_ROLE, lambda_execution_policy
 
 LAMBDA_ENTRYPOINT_COMMAND = ["lambda"]
 """The worker image's entrypoint (`viberator-worker`) serves the Lambda runtime API in this mode."""
-SECRET_ARNS_VARIABLE = "VIBERATOR_SECRET_ARNS"
-"""Lambda cannot inject secrets as env vars: the runtime resolves these ARNs at cold start."""
 
 
 @dataclass(frozen=True)
@@ -74,9 +72,7 @@ class LambdaClanker(pulumi.ComponentResource):
             opts=child,
         )
 
-        variables = dict(args.environment)
-        if args.secrets:
-            variables[SECRET_ARNS_VARIABLE] = json.dumps(args.secrets, sort_keys=True)
+        variables = lambda_variables(args.environment, args.secrets)
 
         function = lambda_.Function(
             f"{name}-function",

@@ -46,6 +46,11 @@ def _write_logs(log_group_arn: str) -> dict[str, object]:
     }
 
 
+def _secret(arn: str) -> str:
+    """The secret an ARN names: ECS's `:json-key:version-stage:version-id` selector is not part of it."""
+    return ":".join(arn.split(":")[:7])  # arn:<partition>:secretsmanager:<region>:<account>:secret:<name>
+
+
 def _read_secrets(secret_arns: Sequence[str]) -> list[dict[str, object]]:
     if not secret_arns:
         return []
@@ -54,7 +59,7 @@ def _read_secrets(secret_arns: Sequence[str]) -> list[dict[str, object]]:
             "Sid": "ReadListedSecrets",
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
-            "Resource": sorted(set(secret_arns)),
+            "Resource": sorted({_secret(arn) for arn in secret_arns}),
         }
     ]
 

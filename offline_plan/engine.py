@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import runpy
@@ -18,18 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pulumi.output import Unknown
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.stack import run_in_stack
 
-from components.config import NAMESPACE, ConfigError, ConfigIssue
+from components.config import NAMESPACE, ConfigError, ConfigIssue, parse_pulumi_config
 from offline_plan.placeholders import PlaceholderMocks
+from offline_plan.stack_file import SECRET_TEXT, stack_file_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_NAME = "viberator-workers"
 UNKNOWN_TEXT = "(known after apply)"
-SECRET_TEXT = "[secret]"
 
 
 class DuplicateUrnError(Exception):
@@ -91,6 +92,7 @@ class Plan:
             "assumptions": self.assumptions,
             "resources": [r.to_json() for r in self.resources],
             "outputs": self.outputs,
+            "warnings": self.warnings,
         }
 
     def of_type(self, type_: str) -> list[Registration]:
@@ -121,6 +123,27 @@ def _type_and_name(urn: str) -> str:
     return f"{qualified_type.split('$')[-1]}::{name}"
 
 
+def _own_event_loop(rpc: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """Run a mock RPC with an event loop of its own, closed when it returns.
+
+    The SDK calls the monitor on executor threads, where the mock monitor's `_sync_await` would give each thread
+    an event loop that nothing closes: when the threads end, the garbage collector may finalize a loop's
+    self-pipe before the loop and print `Exception ignored in BaseEventLoop.__del__ … Invalid file descriptor`.
+    """
+
+    @functools.wraps(rpc)
+    def call(self: Any, request: Any) -> Any:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            return rpc(self, request)
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    return call
+
+
 class RecordingMonitor(mocks.MockMonitor):
     def __init__(self, placeholders: PlaceholderMocks, plan: Plan):
         super().__init__(placeholders)
@@ -141,6 +164,7 @@ class RecordingMonitor(mocks.MockMonitor):
             retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
         )
 
+    @_own_event_loop
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
@@ -154,12 +178,17 @@ class RecordingMonitor(mocks.MockMonitor):
         self.plan.resources.append(self._registration(request, urn, bool(request.custom)))
         return super().RegisterResource(request)
 
+    @_own_event_loop
     def ReadResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         self.plan.reads.append(
             Registration(urn, request.type, request.name, None, True, {"id": request.id}, False, False)
         )
         return super().ReadResource(request)
+
+    @_own_event_loop
+    def Invoke(self, request: Any) -> Any:
+        return super().Invoke(request)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         if request.urn == self.stack_urn:
@@ -179,45 +208,6 @@ class PulumiLogCapture(mocks.MockEngine):
 
         if request.severity in (engine_pb2.WARNING, engine_pb2.ERROR):
             self.plan.warnings.append(request.message)
-
-
-def _yaml_issue(path: Path, error: yaml.YAMLError) -> ConfigIssue:
-    """Name the line where the broken construct starts (an unclosed `{` is reported at the end of the file)."""
-    problem = getattr(error, "problem_mark", None)
-    start = getattr(error, "context_mark", None) or problem
-    lines = path.read_text().splitlines()
-    source = lines[start.line].strip() if start is not None and start.line < len(lines) else None
-    where = f" at line {problem.line + 1}, column {problem.column + 1}" if problem else ""
-    started = f" (in what starts at line {start.line + 1})" if start is not None and start is not problem else ""
-    return ConfigIssue(
-        path=str(path), value=source, message=f"malformed YAML{where}{started}: {getattr(error, 'problem', error)}"
-    )
-
-
-def stack_file_config(path: Path) -> tuple[dict[str, str], list[str]]:
-    """The `config:` of a Pulumi.<stack>.yaml as Pulumi passes it to a program: strings, JSON for the rest.
-
-    Secure values can't be decrypted offline; they become a placeholder marked secret.
-    """
-    try:
-        document = yaml.safe_load(path.read_text()) if path.exists() else None
-    except yaml.YAMLError as error:
-        raise ConfigError([_yaml_issue(path, error)]) from None
-    if document is None and not path.exists():
-        raise ConfigError([ConfigIssue(path=str(path), value=None, message="no such stack config file")])
-    if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
-        raise ConfigError(
-            [ConfigIssue(path=f"{path}: config", value=None, message="the file needs a `config:` mapping")]
-        )
-    values: dict[str, str] = {}
-    secrets: list[str] = []
-    for name, value in document["config"].items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            values[name] = SECRET_TEXT
-            secrets.append(name)
-        else:
-            values[name] = value if isinstance(value, str) else json.dumps(value)
-    return values, secrets
 
 
 @contextlib.contextmanager
@@ -242,7 +232,7 @@ def run_program(
     secret_keys: list[str] | None = None,
     preview: bool = False,
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
-    project: str = "viberator-workers",
+    project: str = PROJECT_NAME,
     program: Callable[[], Awaitable[None] | None] | None = None,
     first_preview: bool = False,
 ) -> Plan:
@@ -321,27 +311,41 @@ def plan_stack_file(
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
     first_preview: bool = False,
 ) -> Plan:
-    """Plan a `Pulumi.<stack>.yaml`. A referenced image stack of this project is planned first when its outputs
-    were not given, so `make plan STACK=prod` works on its own."""
+    """Plan a `Pulumi.<stack>.yaml`, from wherever it is. The config is checked first (nothing else is planned
+    for an invalid one); then a referenced image stack of this project is planned when its outputs were not
+    given, so `make plan STACK=prod` works on its own."""
     stack = stack_name_of(path)
     config, secret_keys = stack_file_config(path)
+    parsed = parse_pulumi_config(config, stack=stack, secret_keys=secret_keys)
     outputs = dict(stack_outputs or {})
-    source = _image_stack_reference(config)
-    if source is not None and source not in outputs:
-        _org, project, referenced = source.split("/")
-        referenced_file = path.with_name(f"Pulumi.{referenced}.yaml")
-        if project == "viberator-workers" and referenced_file.exists() and referenced_file != path:
-            outputs[source] = plan_stack_file(referenced_file, stack_outputs=outputs).outputs
+    if parsed.images is not None and parsed.images.from_ not in outputs:
+        outputs[parsed.images.from_] = _image_stack_outputs(parsed.images.from_, path, outputs)
     return run_program(
         stack, config, secret_keys=secret_keys, preview=preview, first_preview=first_preview, stack_outputs=outputs
     )
 
 
-def _image_stack_reference(config: Mapping[str, str]) -> str | None:
-    raw = config.get(f"{NAMESPACE}:images")
-    try:
-        images = json.loads(raw) if raw else None
-    except ValueError:
-        return None
-    source = images.get("from") if isinstance(images, dict) else None
-    return source if isinstance(source, str) and source.count("/") == 2 else None
+def _image_stack_outputs(source: str, planning: Path, known: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The outputs of the image stack `source`: planned here when it is a stack of this project (its
+    `Pulumi.<stack>.yaml` in the project directory), else a config error saying how to give them."""
+    _org, project, stack = source.split("/")
+    stack_file = PROJECT_DIR / f"Pulumi.{stack}.yaml"
+    path = f"{NAMESPACE}:images.from"
+    if project == PROJECT_NAME and stack_file.exists():
+        if stack_file.resolve() == planning.resolve():
+            raise ConfigError([ConfigIssue(path=path, value=source, message="a stack can't take images from itself")])
+        try:
+            return plan_stack_file(stack_file, stack_outputs=known).outputs
+        except ConfigError as error:
+            raise ConfigError(error.issues, f"config of the image stack {source} ({stack_file.name})") from None
+    stacks = ", ".join(f"{PROJECT_NAME}/{stack_name_of(p)}" for p in sorted(PROJECT_DIR.glob("Pulumi.*.yaml")))
+    raise ConfigError(
+        [
+            ConfigIssue(
+                path=path,
+                value=source,
+                message=f"not a stack of this project ({stacks}); for any other stack give its outputs: make plan "
+                f"STACK_OUTPUTS={source}=<file> (`pulumi stack output --json`, or a `make plan FORMAT=json` document)",
+            )
+        ]
+    )

@@ -129,8 +129,17 @@ def test_invalid_cpu() -> None:
 
 
 def test_unknown_keys_are_rejected_per_target() -> None:
-    assert errors(clankers=[clanker("lambda", cpu=256)]) == ["viberator:clankers[0].cpu = 256: unknown key"]
-    assert errors(colour="blue") == ['viberator:colour = "blue": unknown key']
+    assert errors(clankers=[clanker("lambda", cpu=256)]) == [
+        "viberator:clankers[0].cpu = 256: `cpu` is an ecs field; this clanker's target is lambda"
+    ]
+    assert errors(clankers=[clanker("docker", environment={"A": "b"})]) == [
+        'viberator:clankers[0].environment = {"A": "b"}: `environment` is a lambda and ecs field; this clanker\'s '
+        "target is docker; set them where the container is started (docker run -e, compose)"
+    ]
+    assert errors(clankers=[clanker("ecs", memoryMB=2048)]) == [
+        "viberator:clankers[0].memoryMB = 2048: unknown key: did you mean memoryMb?"
+    ]
+    assert errors(colour="blue")[0].startswith('viberator:colour = "blue": unknown key; known: environment, ')
 
 
 def test_unknown_target() -> None:

@@ -206,7 +206,7 @@ def test_cli_json_is_one_document_with_the_documented_shape() -> None:
     result = run_plan("--stack", "dev", "--format", "json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert set(document) == {"project", "stack", "mode", "account", "assumptions", "resources", "outputs"}
+    assert set(document) == {"project", "stack", "mode", "account", "assumptions", "resources", "outputs", "warnings"}
     assert (document["project"], document["stack"]) == ("viberator-workers", "dev")
     resource = document["resources"][1]
     assert set(resource) == {"urn", "type", "name", "parent", "custom", "inputs", "options"}
