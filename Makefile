@@ -14,21 +14,27 @@ export UV_COMPILE_BYTECODE := 1
 # uv comes from PyPI when the machine lacks it; installed into the user's local bin.
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen --quiet
+# stdout is the commands' own: the setup steps' output goes to stderr, so `make plan FORMAT=json > plan.json`
+# holds exactly the plan's one JSON document (`make -C <dir>` prints its directory there: add --no-print-directory).
 
 .PHONY: help
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-16s %s\n",$$1,$$2}'
 
 $(UV):
-	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet --user --break-system-packages uv
+	@echo "installing uv" >&2
+	@(python3 -m pip install --quiet --user uv || python3 -m pip install --quiet --user --break-system-packages uv) >&2
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --quiet
+	@echo "$(UV) sync --frozen" >&2
+	@$(UV) sync --frozen --quiet >&2
 	@touch $@
 
 .PHONY: deps
 deps: .venv/.synced ## Install the locked Python environment
 
+# The tool exits 2 for an invalid config and 1 for a crash; make names which (`Error 2`, `Error 1`) on stderr
+# and, as make does for any failed recipe, exits 2 itself.
 .PHONY: plan
 plan: deps ## Offline plan of a stack: STACK=dev|prod, CONFIG=path/to/Pulumi.x.yaml, FORMAT=text|json, PREVIEW=1|first
 	@$(RUN) python -m offline_plan $(if $(CONFIG),--config "$(CONFIG)",--stack "$(STACK)") --format "$(FORMAT)" $(if $(PREVIEW),--preview $(if $(filter first,$(PREVIEW)),first,update)) $(if $(STACK_OUTPUTS),$(foreach ref,$(STACK_OUTPUTS),--stack-outputs "$(ref)"))

@@ -756,13 +756,17 @@ def _unread_setting_issues(config: StackConfig, declared_targets: set[str]) -> l
     if config.images is not None:
         for name in BUILD_SETTINGS:
             if name in config.model_fields_set:
+                instead = (
+                    "list the harnesses to take in viberator:images.harnesses"
+                    if name == "harnesses"
+                    else f"the image stack {config.images.from_} sets it"
+                )
                 issues.append(
                     ConfigIssue(
                         path=f"{key}{to_camel(name)}",
                         value=_shown(getattr(config, name)),
-                        message=f"a promoting stack (viberator:images.from) builds no images and owns no "
-                        f"repositories, so it never reads this: remove it (the image stack {config.images.from_} "
-                        "sets it)",
+                        message="a promoting stack (viberator:images.from) builds no images and owns no "
+                        f"repositories, so it never reads this: remove it ({instead})",
                     )
                 )
     if config.network is not None and "ecs" not in declared_targets:

@@ -1,6 +1,7 @@
 """`python -m offline_plan`: plan a stack offline and print it (rich text) or emit one JSON document.
 
-Exit codes: 0 planned; 2 invalid config (one message naming each key path and value, nothing planned).
+Exit codes: 0 planned; 2 invalid config (one message naming each key path and value, nothing planned); 1 a
+crash (a bug: its traceback).
 """
 
 from __future__ import annotations
@@ -33,9 +34,23 @@ def _stack_outputs(pairs: list[str]) -> dict[str, Any]:
                 ]
             )
         try:
-            outputs[stack] = json.loads(Path(path).read_text())
+            document = json.loads(Path(path).read_text())
         except (OSError, ValueError) as error:
             raise ConfigError([ConfigIssue(path="--stack-outputs", value=pair, message=str(error))]) from None
+        # `pulumi stack output --json` is the outputs; a `make plan FORMAT=json` document holds them.
+        if isinstance(document, dict) and {"resources", "outputs"} <= set(document):
+            document = document["outputs"]
+        if not isinstance(document, dict):
+            raise ConfigError(
+                [
+                    ConfigIssue(
+                        path="--stack-outputs",
+                        value=pair,
+                        message="not a stack's outputs: give `pulumi stack output --json` or `make plan FORMAT=json`",
+                    )
+                ]
+            )
+        outputs[stack] = document
     return outputs
 
 
