@@ -8,9 +8,14 @@ import pytest
 
 from components.config import (
     FARGATE_MEMORY_MB,
+    LAMBDA_ENVIRONMENT_MAX_BYTES,
+    LAMBDA_RESERVED_VARIABLES,
     ConfigError,
     StackConfig,
     fargate_memory_choices,
+    lambda_environment_bytes,
+    lambda_variables,
+    parse_pulumi_config,
     parse_stack_config,
 )
 from workers.catalog import HARNESS_NAMES
@@ -264,3 +269,85 @@ def test_image_revision_cannot_make_a_movable_tag(revision: str) -> None:
 def test_image_revision_must_be_tag_safe() -> None:
     (message,) = errors(imageRevision="-x")
     assert message.startswith('viberator:imageRevision = "-x": a tag-safe revision')
+
+
+def cli(stack: str = "dev", **config: str) -> list[str]:
+    """Issues of a config map as the Pulumi CLI passes it (every namespace, values as text)."""
+    with pytest.raises(ConfigError) as raised:
+        parse_pulumi_config({"aws:region": "us-east-1", **config}, stack=stack)
+    return [str(issue) for issue in raised.value.issues]
+
+
+def test_text_values_reach_the_models_as_text_and_are_coerced_where_typed() -> None:
+    config = parse_pulumi_config(
+        {
+            "aws:region": "us-east-1",
+            "aws:profile": "viberator-dev",  # the provider's: allowed, not read here
+            "viberator:environment": "2024",
+            "viberator:imageRevision": "20240601",
+            "viberator:keepImages": "10",
+            "viberator:logRetentionDays": "90",
+            "viberator:pushLatest": "false",
+            "viberator:harnesses": '["claude"]',
+        },
+        stack="dev",
+    )
+    assert (config.environment, config.image_revision) == ("2024", "20240601")
+    assert (config.keep_images, config.log_retention_days, config.push_latest) == (10, 90, False)
+    assert config.harnesses == ["claude"]
+
+
+def test_keys_the_program_never_reads_are_named_with_the_command_that_sets_them() -> None:
+    assert cli(**{"viberator-workers:keepImages": "10", "keepImages": "10"}) == [
+        "viberator-workers:keepImages = 10: the namespace viberator-workers, which this program never reads: did "
+        "you mean viberator:keepImages? `pulumi config set viberator:keepImages 10`",
+        "keepImages = 10: no namespace, which this program never reads: did you mean viberator:keepImages? "
+        "`pulumi config set viberator:keepImages 10`",
+    ]
+    (message,) = cli(**{"acme:colour": "blue"})
+    assert message.startswith('acme:colour = "blue": this program reads only viberator:* and its providers')
+
+
+def test_lambda_counts_every_variable_it_gets_against_4_kb() -> None:
+    secrets = {"ANTHROPIC_API_KEY": SECRET}
+    injected = lambda_environment_bytes(lambda_variables({}, secrets))
+    room = LAMBDA_ENVIRONMENT_MAX_BYTES - injected - len("PROMPT")
+    parse(clankers=[clanker(environment={"PROMPT": "x" * room}, secrets=secrets)])
+    (message,) = errors(clankers=[clanker(environment={"PROMPT": "x" * (room + 1)}, secrets=secrets)])
+    assert message.startswith(f"viberator:clankers[0].environment = {LAMBDA_ENVIRONMENT_MAX_BYTES + 1}: ")
+    assert f"{injected} of them in VIBERATOR_SECRET_ARNS" in message
+    # ECS has no such limit here: the same variables go into its task definition.
+    parse(clankers=[clanker("ecs", environment={"PROMPT": "x" * 5000}, secrets=secrets)])
+
+
+@pytest.mark.parametrize("name", sorted(LAMBDA_RESERVED_VARIABLES))
+def test_lambda_reserves_its_runtime_variables_and_ecs_none(name: str) -> None:
+    # As a secret, so that credential-named ones (AWS_SESSION_TOKEN) meet only the reserved-name rule.
+    (message,) = errors(clankers=[clanker(secrets={name: SECRET})])
+    expected = "one of Lambda's reserved runtime variables" if name[0].isalpha() else "a Lambda variable name"
+    assert expected in message
+    parse(clankers=[clanker("ecs", secrets={name: SECRET})])
+
+
+@pytest.mark.parametrize(
+    ("arn", "target", "complaint"),
+    [
+        (SECRET.removesuffix("-AbCdEf"), "lambda", "a partial ARN"),
+        (SECRET.replace("us-east-1", "us-east1"), "ecs", "us-east1 is not an AWS region"),
+        (SECRET + ":anthropic::", "lambda", "works only on ecs"),
+        (SECRET + ":anthropic", "ecs", "must be a Secrets Manager secret ARN"),
+    ],
+)
+def test_secret_arns_are_complete(arn: str, target: str, complaint: str) -> None:
+    (message,) = errors(clankers=[clanker(target, secrets={"ANTHROPIC_API_KEY": arn})])
+    assert complaint in message
+
+
+def test_secrets_are_in_the_stack_partition_and_ecs_takes_selectors() -> None:
+    parse(clankers=[clanker("ecs", secrets={"ANTHROPIC_API_KEY": SECRET + ":anthropic:AWSCURRENT:"})])
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(
+            {"clankers": [clanker(secrets={"ANTHROPIC_API_KEY": SECRET})]}, stack="gov", region="us-gov-west-1"
+        )
+    (issue,) = raised.value.issues
+    assert issue.message.startswith("partition aws, but this stack's region us-gov-west-1 is in aws-us-gov")
