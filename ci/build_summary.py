@@ -1,11 +1,14 @@
 """Render a deploy's stack outputs (`pulumi stack output --json`) as Markdown for `$GITHUB_STEP_SUMMARY`.
 
-The summary answers what a reviewer of a deploy asks: which images this stack built and pushed, under which tags
-and digest, and which image every clanker now runs. A promoting stack (config `viberator:images: {from: …}`)
-builds nothing; its summary says where its digests come from instead of claiming pushes.
+The summary answers what a reviewer of a deploy asks: which images this deploy built and pushed, under which tags
+and digest, and which image every clanker now runs. An image whose digest is the one the stack exported before
+the `up` (`--before`) was not rebuilt: docker-build builds only when an input changed, so most deploys push few
+images, and the summary says "unchanged" rather than claiming a push. A promoting stack (config
+`viberator:images: {from: …}`) builds nothing; its summary says where its digests come from instead.
 
-    pulumi stack output --json --stack viberator/dev > outputs.json
-    python -m ci.build_summary --stack dev --harness all outputs.json >> "$GITHUB_STEP_SUMMARY"
+    pulumi stack output --json --stack viberator/dev > before.json     # before `pulumi up`
+    pulumi stack output --json --stack viberator/dev > outputs.json    # after it
+    python -m ci.build_summary --stack dev --harness all --before before.json outputs.json >> "$GITHUB_STEP_SUMMARY"
 
 The outputs are checked against `components/outputs.schema.json`, the backend's contract: a violation is shown
 at the top of the summary and makes the command exit 1, so the deploy job fails where people look.
@@ -25,6 +28,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from ci.verify_promotion import image_digests
 from components.outputs import outputs_schema
 from offline_plan.engine import PROJECT_DIR
 
@@ -45,9 +49,14 @@ class DeployContext:
     """The dispatch input: one harness, or `all` for a whole-stack deploy."""
     promoted_from: str | None = None
     """`<org>/<project>/<stack>` the images come from when this stack builds none."""
+    digests_before: Mapping[str, str] | None = None
+    """`{harness: digest}` the stack exported before this deploy; None when unknown (every image counts as built)."""
 
     def includes(self, harness: str) -> bool:
         return self.harness in (ALL, harness)
+
+    def pushed(self, harness: str, digest: object) -> bool:
+        return self.digests_before is None or self.digests_before.get(harness) != digest
 
 
 def promoted_from(stack_config: Path) -> str | None:
@@ -112,20 +121,24 @@ def _image_section(images: Mapping[str, Any], context: DeployContext) -> list[st
         ]
         lines += [f"| {_cell(name)} | {_code(image.get('imageUri', ''))} |" for name, image in shown.items()]
     else:
+        pushed = [name for name, image in shown.items() if context.pushed(name, image.get("digest"))]
         lines = [
-            "### Images built and pushed",
+            "### Images",
             "",
-            "| Harness | Repository | Digest | Tags pushed | Platform |",
-            "| --- | --- | --- | --- | --- |",
+            f"{len(pushed)} of {len(shown)} built and pushed; the others kept the digest they had before this deploy.",
+            "",
+            "| Harness | This deploy | Repository | Digest | Tags | Platform |",
+            "| --- | --- | --- | --- | --- | --- |",
         ]
         for name, image in shown.items():
             tags = "<br>".join(_code(_tag(tag)) for tag in image.get("tags", []))
+            outcome = "built and pushed" if name in pushed else "unchanged"
             lines.append(
-                f"| {_cell(name)} | {_code(image.get('repositoryUrl', ''))} | {_code(image.get('digest', ''))} "
-                f"| {tags} | {_cell(image.get('platform', ''))} |"
+                f"| {_cell(name)} | {outcome} | {_code(image.get('repositoryUrl', ''))} "
+                f"| {_code(image.get('digest', ''))} | {tags} | {_cell(image.get('platform', ''))} |"
             )
     if not shown:
-        lines.append("| _none_ | |" if context.promoted_from else "| _none_ | | | | |")
+        lines.append("| _none_ | |" if context.promoted_from else "| _none_ | | | | | |")
     return [*lines, ""]
 
 
@@ -162,18 +175,28 @@ def render_summary(outputs: Mapping[str, Any], context: DeployContext) -> tuple[
     return "\n".join(lines), violation is None
 
 
+def _read_object(path: Path) -> dict[str, Any]:
+    document = json.loads(path.read_text())
+    if not isinstance(document, dict):
+        raise SummaryError(f"{path.name}: the stack outputs are not a JSON object")
+    return document
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ci.build_summary", description=__doc__.split("\n\n")[0])
     parser.add_argument("outputs", type=Path, help="`pulumi stack output --json` saved to a file")
     parser.add_argument("--stack", required=True, help="stack name, as in Pulumi.<stack>.yaml")
     parser.add_argument("--harness", default=ALL, help="the harness this deploy targeted (default: all)")
+    parser.add_argument("--before", type=Path, help="the stack's outputs before the deploy (`{}` for a new stack)")
     args = parser.parse_args(argv)
     try:
-        outputs = json.loads(args.outputs.read_text())
-        if not isinstance(outputs, dict):
-            raise SummaryError("the stack outputs are not a JSON object")
+        outputs = _read_object(args.outputs)
+        # A stack's first deploy exports nothing beforehand: every image is new.
+        before = None if args.before is None else _read_object(args.before)
+        digests_before = None if before is None else image_digests(before) if "images" in before else {}
         config = PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
-        context = DeployContext(args.stack, args.harness, promoted_from(config) if config.is_file() else None)
+        source = promoted_from(config) if config.is_file() else None
+        context = DeployContext(args.stack, args.harness, source, digests_before)
         markdown, valid = render_summary(outputs, context)
     except (OSError, ValueError, yaml.YAMLError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -35,7 +35,7 @@ def test_sample_outputs_are_a_valid_outputs_document(dev_outputs: dict[str, Any]
 
 def test_a_full_deploy_lists_every_image_tag_and_digest(dev_outputs: dict[str, Any]):
     markdown, _ = render_summary(dev_outputs, DeployContext("dev"))
-    images = _section(markdown, "Images built and pushed")
+    images = _section(markdown, "Images")
 
     assert dev_outputs["images"], "the dev stack builds images"
     for harness, image in dev_outputs["images"].items():
@@ -59,13 +59,54 @@ def test_every_clanker_shows_the_image_it_runs(dev_outputs: dict[str, Any]):
 
 def test_a_single_harness_deploy_shows_only_its_image_and_marks_its_clankers(dev_outputs: dict[str, Any]):
     markdown, _ = render_summary(dev_outputs, DeployContext("dev", harness="multi-agent"))
-    images = _section(markdown, "Images built and pushed")
+    images = _section(markdown, "Images")
 
     assert "harness `multi-agent`" in markdown
     assert "| multi-agent |" in images
     assert "| codex |" not in images
     assert _clanker_row(markdown, "multi-agent").endswith("| yes |")
     assert _clanker_row(markdown, "codex-floating").endswith("| no (unchanged) |")
+
+
+def _image_row(markdown: str, harness: str) -> str:
+    (row,) = [line for line in _section(markdown, "Images").splitlines() if line.startswith(f"| {harness} |")]
+    return row
+
+
+def test_a_deploy_that_changed_nothing_claims_no_pushes(dev_outputs: dict[str, Any]):
+    unchanged = {harness: image["digest"] for harness, image in dev_outputs["images"].items()}
+
+    markdown, _ = render_summary(dev_outputs, DeployContext("dev", digests_before=unchanged))
+
+    assert "0 of 9 built and pushed" in markdown
+    assert all("| unchanged |" in _image_row(markdown, harness) for harness in unchanged)
+
+
+def test_only_the_images_whose_digest_changed_are_listed_as_pushed(dev_outputs: dict[str, Any]):
+    before = {harness: image["digest"] for harness, image in dev_outputs["images"].items()}
+    before["claude"] = "sha256:" + "0" * 64  # the digest claude had before this deploy rebuilt it
+    del before["kimi"]  # a harness this deploy added
+
+    markdown, _ = render_summary(dev_outputs, DeployContext("dev", digests_before=before))
+
+    assert "2 of 9 built and pushed" in markdown
+    assert "| built and pushed |" in _image_row(markdown, "claude")
+    assert "| built and pushed |" in _image_row(markdown, "kimi")
+    assert "| unchanged |" in _image_row(markdown, "codex")
+
+
+def test_cli_compares_with_the_outputs_before_the_deploy(
+    tmp_path: Path, dev_outputs: dict[str, Any], capsys: pytest.CaptureFixture[str]
+):
+    after = _write(tmp_path, dev_outputs)
+    before = tmp_path / "before.json"
+    before.write_text(json.dumps(dev_outputs))
+    assert main(["--stack", "dev", "--before", str(before), after]) == 0
+    assert "0 of 9 built and pushed" in capsys.readouterr().out
+
+    before.write_text("{}")  # a new stack exports nothing before its first deploy
+    assert main(["--stack", "dev", "--before", str(before), after]) == 0
+    assert "9 of 9 built and pushed" in capsys.readouterr().out
 
 
 def test_a_promoting_stack_claims_no_pushes(prod_outputs: dict[str, Any]):

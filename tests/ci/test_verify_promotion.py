@@ -1,0 +1,107 @@
+"""The prod job's digest check, against the committed stacks' plan outputs as the stack outputs it reads.
+
+The approved set is what the dev job publishes from dev's outputs; "current" is dev's outputs when prod runs
+(the same document, or one where a later deploy moved a digest), and prod's own outputs after its `up`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ci.verify_promotion import EXIT_MISMATCH, EXIT_UNUSABLE, OUTPUT_NAME, image_digests, main
+
+LATER_DIGEST = "sha256:" + "f" * 64
+
+
+def _write(tmp_path: Path, document: object, name: str = "outputs.json") -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def _published(tmp_path: Path, outputs: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> str:
+    """What the dev job writes to $GITHUB_OUTPUT, as the prod job receives it (the value after `digests=`)."""
+    assert main(["digests", _write(tmp_path, outputs, "published.json")]) == 0
+    key, _, value = capsys.readouterr().out.strip().partition("=")
+    assert key == OUTPUT_NAME
+    return value
+
+
+def test_the_published_digests_are_every_image_of_the_stack(
+    tmp_path: Path, dev_outputs: dict[str, Any], capsys: pytest.CaptureFixture[str]
+):
+    published = json.loads(_published(tmp_path, dev_outputs, capsys))
+
+    assert published == {harness: image["digest"] for harness, image in dev_outputs["images"].items()}
+    assert len(published) == 9
+
+
+def test_unchanged_image_stack_outputs_pass(
+    tmp_path: Path, dev_outputs: dict[str, Any], capsys: pytest.CaptureFixture[str]
+):
+    approved = _published(tmp_path, dev_outputs, capsys)
+
+    assert main(["check", "--approved", approved, _write(tmp_path, dev_outputs)]) == 0
+    assert "9 image digests match" in capsys.readouterr().out
+
+
+def test_a_digest_moved_by_a_later_deploy_fails_naming_harness_and_both_digests(
+    tmp_path: Path, dev_outputs: dict[str, Any], capsys: pytest.CaptureFixture[str]
+):
+    approved = _published(tmp_path, dev_outputs, capsys)
+    before = dev_outputs["images"]["multi-agent"]["digest"]
+    dev_outputs["images"]["multi-agent"]["digest"] = LATER_DIGEST
+
+    assert main(["check", "--approved", approved, _write(tmp_path, dev_outputs)]) == EXIT_MISMATCH
+
+    err = capsys.readouterr().err
+    assert f"multi-agent: approved {before}, found {LATER_DIGEST}" in err
+    assert "codex" not in err, "only the harness that moved is named"
+
+
+def test_a_harness_added_or_removed_since_the_approval_fails(
+    tmp_path: Path, dev_outputs: dict[str, Any], capsys: pytest.CaptureFixture[str]
+):
+    approved = _published(tmp_path, dev_outputs, capsys)
+    removed = dev_outputs["images"].pop("kimi")
+
+    assert main(["check", "--approved", approved, _write(tmp_path, dev_outputs)]) == EXIT_MISMATCH
+    assert f"kimi: approved {removed['digest']}, found (none)" in capsys.readouterr().err
+
+
+def test_prod_after_its_up_runs_only_approved_digests(
+    tmp_path: Path, dev_outputs: dict[str, Any], prod_outputs: dict[str, Any], capsys: pytest.CaptureFixture[str]
+):
+    approved = _published(tmp_path, dev_outputs, capsys)
+    assert main(["check", "--promoted", "--approved", approved, _write(tmp_path, prod_outputs, "prod.json")]) == 0
+
+    # A promoting stack may take a subset (`viberator:images.harnesses`): each of its images was approved.
+    del prod_outputs["images"]["kimi"]
+    prod = _write(tmp_path, prod_outputs, "prod.json")
+    assert main(["check", "--promoted", "--approved", approved, prod]) == 0
+    assert main(["check", "--approved", approved, prod]) == EXIT_MISMATCH, "as an image stack it is incomplete"
+    capsys.readouterr()
+
+    prod_outputs["images"]["claude-code-ecs"]["digest"] = LATER_DIGEST
+    assert main(["check", "--promoted", "--approved", approved, _write(tmp_path, prod_outputs, "prod.json")]) == 1
+    assert f"found {LATER_DIGEST}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("approved", ["", "{}", "not json", '["sha256:x"]', '{"claude": 1}'])
+def test_nothing_or_garbage_approved_is_unusable_never_a_pass(
+    tmp_path: Path, dev_outputs: dict[str, Any], capsys: pytest.CaptureFixture[str], approved: str
+):
+    assert main(["check", "--approved", approved, _write(tmp_path, dev_outputs)]) == EXIT_UNUSABLE
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_outputs_without_images_or_digests_are_unusable(tmp_path: Path, dev_outputs: dict[str, Any]):
+    assert main(["digests", _write(tmp_path, {"error": "no stack"})]) == EXIT_UNUSABLE
+    assert main(["digests", str(tmp_path / "missing.json")]) == EXIT_UNUSABLE
+    dev_outputs["images"]["claude"]["digest"] = ""
+    with pytest.raises(ValueError, match="'claude' has no sha256 digest"):
+        image_digests(dev_outputs)
