@@ -37,19 +37,21 @@ download_failed() {
 }
 
 install_packages() {
-    local missing=()
-    [[ -x /usr/sbin/dockerd && -x $DOCKER ]] || missing+=(docker.io)
+    local missing=() engine=()
+    # A running engine (a GitHub runner's own) serves as it is: installing docker.io beside it would conflict.
+    engine_up || [[ -x /usr/sbin/dockerd && -x $DOCKER ]] || engine=(docker.io containerd runc)
     [[ -x /usr/bin/docker-registry ]] || missing+=(docker-registry)
     command -v debootstrap >/dev/null || missing+=(debootstrap)
     [[ -x /usr/bin/docker-compose ]] || missing+=(docker-compose)
     # The Node stand-in base is packed from the npm registry; curl probes the registry.
     command -v npm >/dev/null || missing+=(npm)
     command -v curl >/dev/null || missing+=(curl)
+    missing+=("${engine[@]}")
     ((${#missing[@]})) || return 0
     log "installing ${missing[*]} from Debian"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq || download_failed "apt-get update (Debian's package lists)"
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" containerd runc >/dev/null ||
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
         download_failed "apt-get install ${missing[*]} from Debian"
 }
 

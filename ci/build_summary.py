@@ -28,12 +28,11 @@ from typing import Any
 import jsonschema
 import yaml
 
-from ci.verify_promotion import image_digests
+from ci.verify_promotion import image_digests, promoted_from
 from components.outputs import outputs_schema
 from offline_plan.engine import PROJECT_DIR
 
 ALL = "all"
-IMAGES_KEY = "viberator:images"
 EXIT_SCHEMA_VIOLATION = 1
 EXIT_UNREADABLE = 2
 
@@ -57,14 +56,6 @@ class DeployContext:
 
     def pushed(self, harness: str, digest: object) -> bool:
         return self.digests_before is None or self.digests_before.get(harness) != digest
-
-
-def promoted_from(stack_config: Path) -> str | None:
-    """The image stack a promoting stack reads its digests from (`viberator:images.from`), else None."""
-    document = yaml.safe_load(stack_config.read_text()) or {}
-    images = (document.get("config") or {}).get(IMAGES_KEY)
-    source = images.get("from") if isinstance(images, dict) else None
-    return source if isinstance(source, str) else None
 
 
 def _cell(text: object) -> str:

@@ -7,7 +7,8 @@ deployed dev publishes the digests it deployed (`digests`, a job output), and th
 checks dev's current outputs against them before its `up` (`check`), and its own outputs after it
 (`check --promoted`: every image prod now runs was approved; that closes the window between check and up).
 
-    pulumi stack output --json --stack viberator/dev > dev.json
+    source=$(python -m ci.verify_promotion source --stack prod)           # viberator/viberator-workers/dev
+    pulumi stack output --json --stack "$source" > dev.json
     python -m ci.verify_promotion digests dev.json >> "$GITHUB_OUTPUT"      # digests={"claude": "sha256:…", …}
     python -m ci.verify_promotion check --approved "$APPROVED" dev.json     # after approval, before `up`
     python -m ci.verify_promotion check --approved "$APPROVED" --promoted prod.json   # after `up`
@@ -24,6 +25,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from offline_plan.engine import PROJECT_DIR
+
+IMAGES_KEY = "viberator:images"
 EXIT_MISMATCH = 1
 EXIT_UNUSABLE = 2
 OUTPUT_NAME = "digests"
@@ -32,6 +38,14 @@ OUTPUT_NAME = "digests"
 
 class UnusableInput(ValueError):
     """An outputs document or an approved set that says nothing checkable."""
+
+
+def promoted_from(stack_config: Path) -> str | None:
+    """The image stack a promoting stack reads its digests from (`viberator:images.from`), else None."""
+    document = yaml.safe_load(stack_config.read_text()) or {}
+    images = (document.get("config") or {}).get(IMAGES_KEY)
+    source = images.get("from") if isinstance(images, dict) else None
+    return source if isinstance(source, str) else None
 
 
 def image_digests(outputs: Mapping[str, Any]) -> dict[str, str]:
@@ -87,6 +101,8 @@ def _read_outputs(path: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ci.verify_promotion", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    source = commands.add_parser("source", help="print the image stack a promoting stack reads (`images.from`)")
+    source.add_argument("--stack", required=True, help="stack name, as in Pulumi.<stack>.yaml")
     publish = commands.add_parser("digests", help=f"print `{OUTPUT_NAME}=<json>` for $GITHUB_OUTPUT")
     publish.add_argument("outputs", type=Path, help="`pulumi stack output --json` saved to a file")
     check = commands.add_parser("check", help="fail unless the outputs' digests are the approved ones")
@@ -94,6 +110,14 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--approved", required=True, help="the JSON `digests` printed")
     check.add_argument("--promoted", action="store_true", help="the outputs are the promoting stack's own")
     args = parser.parse_args(argv)
+    if args.command == "source":
+        # The same `from` the program's StackReference reads, so the check reads what `up` will.
+        found = promoted_from(PROJECT_DIR / f"Pulumi.{args.stack}.yaml")
+        if found is None:
+            print(f"error: stack {args.stack!r} builds its own images: it promotes nothing", file=sys.stderr)
+            return EXIT_UNUSABLE
+        print(found)
+        return 0
     try:
         current = image_digests(_read_outputs(args.outputs))
         if args.command == "digests":

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from ci.build_summary import DeployContext, SummaryError, _tag, main, promoted_from, render_summary
+from ci.build_summary import DeployContext, SummaryError, _tag, main, render_summary
+from ci.verify_promotion import promoted_from
 from offline_plan.engine import PROJECT_DIR
 
 PROD_SOURCE = "viberator/viberator-workers/dev"

@@ -105,3 +105,11 @@ def test_outputs_without_images_or_digests_are_unusable(tmp_path: Path, dev_outp
     dev_outputs["images"]["claude"]["digest"] = ""
     with pytest.raises(ValueError, match="'claude' has no sha256 digest"):
         image_digests(dev_outputs)
+
+
+def test_the_source_is_the_image_stack_prod_references(capsys: pytest.CaptureFixture[str]):
+    assert main(["source", "--stack", "prod"]) == 0
+    assert capsys.readouterr().out.strip() == "viberator/viberator-workers/dev"
+
+    assert main(["source", "--stack", "dev"]) == EXIT_UNUSABLE
+    assert "builds its own images" in capsys.readouterr().err
