@@ -2,13 +2,16 @@
 
 (`make lint-workflows` runs those two; these tests pin the project's own rules: the dispatch choices follow
 the harness catalog and the committed stacks, actions are pinned consistently, no expression is expanded
-inside a shell script, credentials and deploy safety are where the issues say.)
+inside a shell script, credentials and deploy safety are where the issues say: tests gate every pull request,
+credentials outlast their jobs, every `up` and preview runs the policy pack, prod promotes only approved
+digests (issue 14).) The local composite actions (`.github/actions/`) are read as the steps they expand to.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+import typing
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,11 +19,13 @@ from typing import Any
 import pytest
 import yaml
 
+from components.config import Platform
 from offline_plan.engine import PROJECT_DIR
 from workers.catalog import HARNESS_NAMES
 
 WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
+ACTION_FILES = sorted((PROJECT_DIR / ".github" / "actions").glob("*/action.yml"))
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in PROJECT_DIR.glob("Pulumi.*.yaml"))
 PINNED_USES = re.compile(r"^\s*(?:-\s*)?uses:\s*(?P<action>[\w.-]+/[\w./-]+)@(?P<ref>\S+)(?P<rest>.*)$")
 
@@ -33,23 +38,54 @@ def workflow(name: str) -> dict[str, Any]:
     return document
 
 
-def _steps(name: str) -> list[tuple[str, dict[str, Any]]]:
-    return [(job_id, step) for job_id, job in workflow(name)["jobs"].items() for step in job.get("steps", [])]
-
-
 def _uses(step: dict[str, Any]) -> str:
     return str(step.get("uses", "")).split("@")[0]
+
+
+@cache
+def local_action(uses: str) -> dict[str, Any]:
+    return yaml.safe_load((PROJECT_DIR / uses.removeprefix("./") / "action.yml").read_text())
+
+
+def expanded(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A job's steps with each local composite action replaced by its own steps."""
+    result = []
+    for step in steps:
+        if _uses(step).startswith("./.github/actions/"):
+            result += expanded(local_action(_uses(step))["runs"]["steps"])
+        else:
+            result.append(step)
+    return result
+
+
+def _steps(name: str) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (job_id, step) for job_id, job in workflow(name)["jobs"].items() for step in expanded(job.get("steps", []))
+    ]
+
+
+def _job_steps(name: str, job_id: str) -> list[dict[str, Any]]:
+    return expanded(workflow(name)["jobs"][job_id]["steps"])
+
+
+def _runs(name: str, job_id: str) -> str:
+    return "\n".join(step.get("run", "") for step in _job_steps(name, job_id))
+
+
+def _step(name: str, job_id: str, step_name: str) -> dict[str, Any]:
+    (found,) = [step for step in workflow(name)["jobs"][job_id]["steps"] if step.get("name") == step_name]
+    return found
 
 
 def test_the_three_workflows_exist():
     assert {p.name for p in WORKFLOW_FILES} >= {"preview.yml", "deploy-viberators.yml", "drift.yml"}
 
 
-@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", WORKFLOW_FILES + ACTION_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_action_is_pinned_to_a_commit_with_its_version(path: Path):
     uses = [m for line in path.read_text().splitlines() if (m := PINNED_USES.match(line))]
 
-    assert uses
+    assert uses or "workflow_call" in path.read_text(), "only a reusable workflow may use local actions alone"
     for match in uses:
         assert re.fullmatch(r"[0-9a-f]{40}", match["ref"]), f"{match['action']}@{match['ref']} is not a commit SHA"
         assert re.fullmatch(r"\s*# v\d+\.\d+\.\d+", match["rest"]), f"{match['action']}: add `# vX.Y.Z`"
@@ -57,7 +93,7 @@ def test_every_action_is_pinned_to_a_commit_with_its_version(path: Path):
 
 def test_one_action_one_pin_across_workflows():
     pins: dict[str, set[str]] = {}
-    for path in WORKFLOW_FILES:
+    for path in WORKFLOW_FILES + ACTION_FILES:
         for line in path.read_text().splitlines():
             if match := PINNED_USES.match(line):
                 pins.setdefault(match["action"], set()).add(f"{match['ref']}{match['rest']}")
@@ -88,7 +124,8 @@ def test_permissions_are_granted_per_job_and_oidc_only_where_used(path: Path):
     document = workflow(path.name)
     assert document["permissions"] == {}, "the workflow default grants nothing"
     for job_id, job in document["jobs"].items():
-        uses_oidc = any(_uses(s) == "aws-actions/configure-aws-credentials" for s in job.get("steps", []))
+        uses_oidc = any(_uses(s) == "aws-actions/configure-aws-credentials" for s in expanded(job.get("steps", [])))
+        uses_oidc |= str(job.get("uses", "")).startswith("./.github/workflows/deploy-stack.yml")
         assert "permissions" in job, job_id
         assert (job["permissions"].get("id-token") == "write") == uses_oidc, job_id
         assert "write-all" not in str(job["permissions"])
@@ -101,7 +138,7 @@ def test_checkouts_do_not_persist_the_token():
                 assert step["with"]["persist-credentials"] is False
 
 
-@pytest.mark.parametrize("name", ["preview.yml", "deploy-viberators.yml"])
+@pytest.mark.parametrize("name", ["preview.yml", "deploy-viberators.yml", "deploy-stack.yml", "test.yml", "drift.yml"])
 def test_jobs_that_run_the_program_check_out_full_history(name: str):
     # workers/revision.py tags images with the last commit touching workers/image; a shallow clone says HEAD.
     checkouts = [step for _, step in _steps(name) if _uses(step) == "actions/checkout"]
@@ -123,41 +160,216 @@ def test_deploy_runs_on_pushes_that_change_the_program_or_the_images():
     assert set(push["paths"]) >= {"workers/**", "components/**", "__main__.py", "Pulumi*.yaml", "uv.lock"}
 
 
-def test_one_deploy_per_stack_never_cancelled_and_prod_protected():
-    jobs = workflow("deploy-viberators.yml")["jobs"]
-
-    for stack in ("dev", "prod"):
-        job = jobs[stack]
-        assert job["environment"] == stack
-        assert job["concurrency"] == {"group": f"deploy-{stack}", "cancel-in-progress": False}
-        assert job["env"]["STACK"] == stack
-    assert all("github.ref == 'refs/heads/main'" in jobs[stack]["if"] for stack in ("dev", "prod"))
-    assert jobs["prod"]["needs"] == "dev"
-    assert "needs.dev.result == 'success'" in jobs["prod"]["if"]
+DEPLOY = "deploy-viberators.yml"
+STACK_DEPLOY = "deploy-stack.yml"
+PULUMI_COMMAND = re.compile(r"\bpulumi (up|preview)\b[^\n]*")
+"""One `pulumi up`/`pulumi preview` invocation, in a script whose continued lines were joined (`_joined`)."""
 
 
-def test_prod_promotes_and_builds_nothing():
-    prod_actions = {_uses(step) for job_id, step in _steps("deploy-viberators.yml") if job_id == "prod"}
-
-    assert not {action for action in prod_actions if action.startswith("docker/")}
+def _joined(step: dict[str, Any]) -> str:
+    return str(step.get("run", "")).replace("\\\n", " ")
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_deploy_targets_up_then_checks_convergence_then_summarises(stack: str):
-    runs = [step.get("run", "") for job_id, step in _steps("deploy-viberators.yml") if job_id == stack]
-    script = "\n".join(runs)
+def _callers(stack: str) -> dict[str, Any]:
+    (job,) = [job for job in workflow(DEPLOY)["jobs"].values() if job.get("with", {}).get("stack") == stack]
+    return job
+
+
+# Tests gate every pull request -------------------------------------------------------------------------------
+
+
+def test_every_pull_request_and_push_to_main_runs_make_test_as_the_readme_does():
+    document = workflow("test.yml")
+    job = document["jobs"]["test"]
+    (make,) = [step for step in job["steps"] if "make test" in step.get("run", "")]
+
+    assert document["on"]["pull_request"] is None, "no branch or path filter: every pull request"
+    assert document["on"]["push"] == {"branches": ["main"]}
+    assert make["run"] == "make test", "the README's command, nothing added or skipped"
+    assert "github.event.pull_request.base.sha" in make["env"]["GUARDRAILS_BASE_REF"]
+    assert "github.event.before" in make["env"]["GUARDRAILS_BASE_REF"], "a push compares with main before it"
+    assert "if" not in job and "if" not in make
+    assert job["permissions"] == {"contents": "read"}
+    assert "secrets." not in yaml.safe_dump(document)
+
+
+def test_pull_requests_touching_the_build_context_run_the_real_build_tier_with_official_bases():
+    job = workflow("test.yml")["jobs"]["images"]
+    detect, build = [step for step in job["steps"] if "id" in step or "make test-images" in step.get("run", "")]
+
+    assert job["if"] == "github.event_name == 'pull_request'"
+    assert 'git diff --quiet "$BASE"...HEAD -- workers/image/' in detect["run"]
+    assert build["if"] == f"steps.{detect['id']}.outputs.build == 'true'"
+    assert build["run"].endswith("make test-images IMAGE_BASES=hub")
+
+
+# Credentials outlast their jobs ------------------------------------------------------------------------------
+
+
+def _credential_calls() -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """(workflow, job id, job, `with` of its credentials step) for every job that takes credentials."""
+    calls = []
+    for path in WORKFLOW_FILES:
+        for job_id, job in workflow(path.name)["jobs"].items():
+            for step in job.get("steps", []):
+                if _uses(step) == "./.github/actions/credentials":
+                    calls.append((path.name, job_id, job, step["with"]))
+                assert _uses(step) != "aws-actions/configure-aws-credentials", "through the credentials action"
+    return calls
+
+
+def test_credentials_last_at_least_as_long_as_their_job():
+    calls = _credential_calls()
+
+    assert {(name, job_id) for name, job_id, _, _ in calls} >= {
+        (STACK_DEPLOY, "deploy"),
+        ("preview.yml", "preview"),
+        ("drift.yml", "refresh-preview"),
+        (DEPLOY, "candidate"),
+        (DEPLOY, "record-promotion"),
+    }
+    for name, job_id, job, inputs in calls:
+        assert int(inputs["duration-seconds"]) >= int(job["timeout-minutes"]) * 60, f"{name}: {job_id}"
+
+
+def test_the_credentials_action_applies_the_duration_to_both_tokens():
+    steps = {_uses(step): step for step in local_action("./.github/actions/credentials")["runs"]["steps"]}
+    aws = steps["aws-actions/configure-aws-credentials"]["with"]
+    pulumi = steps["pulumi/auth-actions"]
+
+    # configure-aws-credentials defaults to 3600 s (src/index.ts, DEFAULT_ROLE_DURATION).
+    assert aws["role-duration-seconds"] == "${{ inputs.duration-seconds }}"
+    assert pulumi["with"]["token-expiration"] == "${{ inputs.duration-seconds }}"
+    assert pulumi["with"]["requested-token-type"] == "urn:pulumi:token-type:access_token:team"
+    assert pulumi["if"] == "env.PULUMI_BACKEND_URL == ''", "a self-managed backend needs no Pulumi token"
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES + ACTION_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_static_secret_anywhere(path: Path):
+    # Pulumi and AWS credentials come from OIDC; a static token in a pull request's reach could write state.
+    assert "secrets." not in path.read_text()
+
+
+def test_only_deploy_jobs_get_a_write_team_token():
+    for name, job_id, _, inputs in _credential_calls():
+        expected = "viberator-deploy-${{ inputs.stack }}" if name == STACK_DEPLOY else "viberator-read"
+        assert inputs["pulumi-team"] == expected, f"{name}: {job_id}"
+
+
+# The policy pack judges every up and preview -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+def test_every_pulumi_up_and_preview_runs_the_policy_pack(path: Path):
+    for job_id, step in _steps(path.name):
+        for command in PULUMI_COMMAND.finditer(_joined(step)):
+            assert "--policy-pack policy" in command[0], f"{path.name}: {job_id}: {command[0]}"
+        if _uses(step) == "pulumi/actions" and step["with"].get("command") in {"up", "update", "preview"}:
+            assert step["with"]["policyPacks"] == "policy", f"{path.name}: {job_id}"
+
+
+def test_the_policy_pack_check_finds_the_deploy_commands():
+    commands = [c[0] for _, step in _steps(STACK_DEPLOY) for c in PULUMI_COMMAND.finditer(_joined(step))]
+
+    assert [c.split()[1] for c in commands] == ["up", "preview"], "the test would pass vacuously otherwise"
+
+
+# Deploys: one definition for dev and prod, prod promotes only approved digests --------------------------------
+
+
+def test_dev_and_prod_deploy_through_the_one_stack_workflow():
+    dev, prod = _callers("dev"), _callers("prod")
+
+    for job, stack in ((dev, "dev"), (prod, "prod")):
+        assert job["uses"] == "./.github/workflows/deploy-stack.yml"
+        assert job["with"]["aws-role"] == f"${{{{ vars.AWS_DEPLOY_ROLE_ARN_{stack.upper()} }}}}"
+        assert "github.ref == 'refs/heads/main'" in job["if"]
+    assert dev["with"]["builds-images"] is True
+    assert prod["with"]["builds-images"] is False
+
+
+def test_one_deploy_per_stack_never_cancelled_in_its_environment():
+    job = workflow(STACK_DEPLOY)["jobs"]["deploy"]
+
+    assert job["environment"] == "${{ inputs.stack }}"
+    assert job["concurrency"] == {"group": "deploy-${{ inputs.stack }}", "cancel-in-progress": False}
+    assert workflow(STACK_DEPLOY)["env"]["STACK"] == "${{ inputs.stack }}"
+
+
+def test_the_promoting_stack_builds_nothing():
+    for step in _job_steps(STACK_DEPLOY, "deploy"):
+        if _uses(step).startswith("docker/"):
+            assert step["if"] == "inputs.builds-images"
+
+
+def test_deploy_targets_up_then_checks_convergence_then_summarises():
+    script = _runs(STACK_DEPLOY, "deploy")
 
     order = [
         "python -m ci.deploy_targets",
+        "pulumi stack output --json",
         "pulumi up --yes",
         "pulumi preview --expect-no-changes",
-        "pulumi stack output --json",
         "python -m ci.build_summary",
     ]
     positions = [script.index(command) for command in order]
     assert positions == sorted(positions)
     assert script.count('"${targets[@]}"') == 2, "up and the convergence preview use the same targets"
+    assert '--before "$RUNNER_TEMP/before.json"' in script
     assert '>> "$GITHUB_STEP_SUMMARY"' in script
+
+
+def test_prod_checks_the_approved_digests_before_and_after_its_up():
+    steps = workflow(STACK_DEPLOY)["jobs"]["deploy"]["steps"]
+    names = [step.get("name") for step in steps]
+    before = _step(STACK_DEPLOY, "deploy", "Check the image stack still holds the approved digests")
+    after = _step(STACK_DEPLOY, "deploy", "Check the stack runs only approved digests")
+
+    assert names.index(before["name"]) < names.index("pulumi up") < names.index(after["name"])
+    assert names.index("Credentials (OIDC)") < names.index(before["name"]), "after approval, with credentials"
+    for step in (before, after):
+        assert step["if"] == "${{ !inputs.builds-images }}"
+        assert step["env"] == {"APPROVED": "${{ inputs.approved-digests }}"}
+    assert "python -m ci.verify_promotion source" in before["run"]
+    assert 'ci.verify_promotion check --approved "$APPROVED"' in before["run"]
+    assert "ci.verify_promotion check --promoted" in after["run"]
+
+
+def test_the_image_stack_publishes_what_it_deployed_and_prod_receives_it():
+    document = workflow(STACK_DEPLOY)
+    publish = _step(STACK_DEPLOY, "deploy", "Publish the deployed digests")
+    prod = _callers("prod")
+
+    assert publish["if"] == "inputs.builds-images"
+    assert 'ci.verify_promotion digests "$RUNNER_TEMP/outputs.json" >> "$GITHUB_OUTPUT"' in publish["run"]
+    assert document["jobs"]["deploy"]["outputs"]["digests"] == "${{ steps.publish.outputs.digests }}"
+    assert document["on"]["workflow_call"]["outputs"]["digests"]["value"] == "${{ jobs.deploy.outputs.digests }}"
+    assert prod["needs"] == ["dev", "candidate"]
+    assert prod["with"]["approved-digests"] == "${{ needs.dev.outputs.digests || needs.candidate.outputs.digests }}"
+    assert "needs.dev.result == 'success'" in prod["if"]
+    assert "needs.candidate.result == 'success'" in prod["if"]
+
+
+def test_a_prod_dispatch_approves_what_dev_holds_read_only():
+    job = workflow(DEPLOY)["jobs"]["candidate"]
+    (credentials,) = [s for s in job["steps"] if _uses(s) == "./.github/actions/credentials"]
+
+    assert "inputs.environment == 'prod'" in job["if"]
+    assert "environment" not in job, "a read, before the approval"
+    assert credentials["with"]["aws-role"] == "${{ vars.AWS_READONLY_ROLE_ARN_DEV }}"
+    assert job["outputs"]["digests"] == "${{ steps.publish.outputs.digests }}"
+    assert '"$GITHUB_STEP_SUMMARY"' in _runs(DEPLOY, "candidate"), "the reviewer sees what they approve"
+
+
+def test_qemu_is_pinned_and_installs_only_what_the_runner_cannot_run():
+    (qemu,) = [s for s in _job_steps(STACK_DEPLOY, "deploy") if _uses(s) == "docker/setup-qemu-action"]
+    platforms = set(typing.get_args(Platform)) - {"linux/amd64"}  # the runner's own (runs-on: ubuntu-24.04)
+
+    assert re.fullmatch(r"docker\.io/tonistiigi/binfmt:qemu-v[\d.]+@sha256:[0-9a-f]{64}", qemu["with"]["image"])
+    assert qemu["with"]["platforms"] == ",".join(sorted(p.removeprefix("linux/") for p in platforms))
+
+
+# Pull requests -----------------------------------------------------------------------------------------------
 
 
 def test_preview_runs_per_stack_with_comments_and_cancels_superseded_runs():
@@ -170,38 +382,75 @@ def test_preview_runs_per_stack_with_comments_and_cancels_superseded_runs():
     assert sorted(entry["stack"] for entry in preview["strategy"]["matrix"]["include"]) == STACKS
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["comment-on-pr"] is True
+    assert pulumi["with"]["edit-pr-comment"] is True
     assert pulumi["with"]["policyPacks"] == "policy"
     assert preview["permissions"]["pull-requests"] == "write"
 
 
-def test_fork_pull_requests_get_the_offline_plan_and_no_credentials():
+def test_a_failed_preview_replaces_the_green_comment():
+    preview = workflow("preview.yml")["jobs"]["preview"]
+    (pulumi,) = [step for step in preview["steps"] if _uses(step) == "pulumi/actions"]
+    mark = _step("preview.yml", "preview", "Mark the preview comment failed")
+
+    assert mark["if"] == f"failure() && steps.{pulumi['id']}.outcome == 'failure'"
+    assert mark["env"]["STACK_NAME"] == pulumi["with"]["stack-name"], "the heading pulumi/actions wrote"
+    assert "python -m ci.preview_comment --project viberator-workers" in mark["run"]
+    assert yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["name"] == "viberator-workers"
+    assert "--method PATCH" in mark["run"]
+
+
+def test_fork_and_dependabot_pull_requests_get_the_offline_plan_and_no_credentials():
     jobs = workflow("preview.yml")["jobs"]
     fork = jobs["offline-plan"]
+    dependabot = "github.event.pull_request.user.login"  # the PR's author; github.actor is spoofable
 
-    assert jobs["preview"]["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
-    assert fork["if"] == "github.event.pull_request.head.repo.full_name != github.repository"
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in jobs["preview"]["if"]
+    assert f"{dependabot} != 'dependabot[bot]'" in jobs["preview"]["if"]
+    assert "github.event.pull_request.head.repo.full_name != github.repository" in fork["if"]
+    assert f"{dependabot} == 'dependabot[bot]'" in fork["if"]
     assert fork["permissions"] == {"contents": "read"}
-    assert "secrets." not in yaml.safe_dump(fork)
     assert any("make --no-print-directory plan" in s.get("run", "") for s in fork["steps"])
 
 
-def test_drift_refresh_previews_every_stack_on_a_schedule():
+# Drift -------------------------------------------------------------------------------------------------------
+
+
+def test_drift_refresh_previews_every_stack_in_its_deploy_group():
     document = workflow("drift.yml")
     job = document["jobs"]["refresh-preview"]
 
     assert document["on"]["schedule"]
     assert sorted(entry["stack"] for entry in job["strategy"]["matrix"]["include"]) == STACKS
     assert job["strategy"]["fail-fast"] is False
-    assert any("pulumi refresh --preview-only --expect-no-changes" in s.get("run", "") for s in job["steps"])
+    assert job["concurrency"] == _deploy_group("${{ matrix.stack }}")
+    assert job["needs"] == "deploys-idle"
+    assert job["if"] == "needs.deploys-idle.outputs.unfinished == '0'"
+    assert "gh run list --workflow deploy-viberators.yml" in _runs("drift.yml", "deploys-idle")
+
+
+def _deploy_group(stack: str) -> dict[str, Any]:
+    group = workflow(STACK_DEPLOY)["jobs"]["deploy"]["concurrency"]
+    return {**group, "group": group["group"].replace("${{ inputs.stack }}", stack)}
+
+
+def test_drift_tells_drift_from_a_failed_refresh():
+    job = workflow("drift.yml")["jobs"]["refresh-preview"]
+    script = _runs("drift.yml", "refresh-preview")
+    report = workflow("drift.yml")["jobs"]["report"]
+
+    assert "pulumi refresh --preview-only --expect-no-changes" in script
+    # pulumi's exit code for changes under --expect-no-changes (pulumi/pulumi#5144); anything else failed.
+    assert "0) result=clean" in script and "7) result=drift" in script and "*) result=failed" in script
+    assert set(job["outputs"]) == set(STACKS)
+    assert all(f"needs.refresh-preview.outputs.{stack} == 'drift'" in report["if"] for stack in STACKS)
+    assert "failure()" not in report["if"], "a failed refresh opens no drift issue"
 
 
 def test_prod_promotion_is_recorded_with_dev_credentials_after_prod_deployed():
-    jobs = workflow("deploy-viberators.yml")["jobs"]
-    job = jobs["record-promotion"]
+    job = workflow(DEPLOY)["jobs"]["record-promotion"]
     steps = job["steps"]
-    names = [_uses(step) or step.get("run", "") for step in steps]
     (read,) = [i for i, s in enumerate(steps) if "pulumi stack output --json" in s.get("run", "")]
-    (login,) = [i for i, s in enumerate(steps) if _uses(s) == "aws-actions/configure-aws-credentials"]
+    (login,) = [i for i, s in enumerate(steps) if _uses(s) == "./.github/actions/credentials"]
     (tag,) = [i for i, s in enumerate(steps) if "python -m ci.record_promotion" in s.get("run", "")]
 
     assert job["needs"] == "prod"
@@ -210,10 +459,9 @@ def test_prod_promotion_is_recorded_with_dev_credentials_after_prod_deployed():
     # the dev environment's subject.
     assert job["environment"] == "dev"
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
-    assert steps[login]["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN_DEV }}"
+    assert steps[login]["with"]["aws-role"] == "${{ vars.AWS_DEPLOY_ROLE_ARN_DEV }}"
     assert '--stack "$PULUMI_ORG/prod"' in steps[read]["run"]
-    assert steps[read]["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}
     assert "--environment prod" in steps[tag]["run"]
     assert '>> "$GITHUB_STEP_SUMMARY"' in steps[tag]["run"]
-    assert read < login < tag, names
-    assert not any(_uses(step).startswith("docker/") for step in steps), "recording a promotion builds nothing"
+    assert login < read < tag
+    assert not any(_uses(step).startswith("docker/") for step in expanded(steps)), "recording builds nothing"
