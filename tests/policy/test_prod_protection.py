@@ -17,8 +17,28 @@ from policy.prod_changes import destructive_changes, unprotected
 from policy.rules import FUNCTION, REPOSITORY
 
 IMAGE_STACK = "viberator/viberator-workers/dev"
-BASE_REF = os.environ.get("GUARDRAILS_BASE_REF", "HEAD")
-"""What the committed prod config is compared with: CI sets the merge base of a pull request."""
+DEFAULT_BASE_REF = "HEAD~1"
+BASE_REF = os.environ.get("GUARDRAILS_BASE_REF") or DEFAULT_BASE_REF
+"""What Pulumi.prod.yaml (as checked out) is compared with. The test workflow sets a pull request's base (or,
+on a push, main before it); unset, the parent of HEAD, so a clean clone still checks the latest commit rather
+than comparing HEAD with itself. `GUARDRAILS_BASE_REF=HEAD` checks uncommitted edits alone."""
+
+
+def _git(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=PROJECT_DIR, capture_output=True, text=True, check=False)
+
+
+def base_prod_config(ref: str) -> dict | None:
+    """Pulumi.prod.yaml's config at `ref`; None when the file does not exist there (the stack is new). A ref
+    that does not resolve fails: the check would otherwise compare nothing and pass."""
+    if _git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode != 0:
+        pytest.fail(
+            f"GUARDRAILS_BASE_REF={ref!r} does not resolve to a commit here (a shallow clone, or the first "
+            "commit?): fetch the history (`fetch-depth: 0`) or set GUARDRAILS_BASE_REF to the commit to compare "
+            "Pulumi.prod.yaml with"
+        )
+    base = _git("show", f"{ref}:Pulumi.prod.yaml")
+    return yaml.safe_load(base.stdout)["config"] if base.returncode == 0 else None
 
 
 def assert_no_destructive_change(before: Plan, after: Plan) -> None:
@@ -70,13 +90,24 @@ def test_the_image_stack_prod_runs_from_protects_and_retains_its_repositories(de
 
 
 def test_committed_prod_change_destroys_nothing(prod_plan: Plan, tmp_path: Path, dev_plan: Plan) -> None:
-    base = subprocess.run(
-        ["git", "show", f"{BASE_REF}:Pulumi.prod.yaml"], cwd=PROJECT_DIR, capture_output=True, text=True, check=False
-    )
-    if base.returncode != 0:
-        pytest.skip(f"no Pulumi.prod.yaml at {BASE_REF} to compare with")
-    before = plan_prod_config(tmp_path, yaml.safe_load(base.stdout)["config"], dev_plan.outputs)
+    config = base_prod_config(BASE_REF)
+    # A prod stack the base does not have yet had nothing to destroy: compare with an empty stack.
+    if config is None:
+        before = Plan(prod_plan.project, prod_plan.stack, False)
+    else:
+        before = plan_prod_config(tmp_path, config, dev_plan.outputs)
     assert_no_destructive_change(before, prod_plan)
+
+
+def test_a_base_ref_that_does_not_resolve_fails_loudly() -> None:
+    with pytest.raises(pytest.fail.Exception, match="does not resolve to a commit"):
+        base_prod_config("0" * 40)
+
+
+def test_the_default_base_is_a_real_commit_not_head_itself() -> None:
+    head = _git("rev-parse", "HEAD").stdout.strip()
+    base = _git("rev-parse", "--verify", "--quiet", f"{DEFAULT_BASE_REF}^{{commit}}").stdout.strip()
+    assert base and base != head, f"{DEFAULT_BASE_REF} must name HEAD's parent: is this a shallow clone?"
 
 
 def test_a_safe_change_passes(prod_plan: Plan, tmp_path: Path, dev_plan: Plan) -> None:
