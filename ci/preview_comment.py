@@ -8,7 +8,8 @@ failure comment with the same heading and marker, so it replaces the green one, 
 replaces it in turn.
 
     gh api --paginate --slurp "repos/$GH_REPO/issues/$PR/comments" > comments.json
-    python -m ci.preview_comment --project viberator-workers --stack-name viberator/dev --run-url "$RUN_URL" comments.json
+    python -m ci.preview_comment --project viberator-workers --stack-name viberator/dev \
+        --run-url "$RUN_URL" comments.json
     # prints {"id": <comment to edit, or null to create one>, "body": "..."}
 """
 

@@ -340,6 +340,13 @@ class NetworkConfig(_Model):
     assign_public_ip: bool = Field(False, description="Private subnets with NAT need no public IP.")
 
 
+class BuilderConfig(_Model):
+    """`viberator:builder`: build on a named BuildKit builder (docker-build's `builder.name`) instead of the
+    machine's default, for builds that outgrow one runner: a remote buildkitd, a Docker Build Cloud builder."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", description="`docker buildx ls`")
+
+
 class ImageSourceConfig(_Model):
     """Take images from another stack's `images` output instead of building them (build once, promote)."""
 
@@ -367,6 +374,7 @@ class StackConfig(_Model):
     log_retention_days: int = 30
     network: NetworkConfig | None = None
     images: ImageSourceConfig | None = None
+    builder: BuilderConfig | None = None
     consumer_accounts: list[Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]] = Field(default_factory=list)
     clankers: list[ClankerConfig] = Field(default_factory=list)
 

@@ -50,6 +50,9 @@ class HarnessImageArgs:
     dockerfile: str = "workers/image/Dockerfile"
     platform: str = "linux/amd64"
     """Exactly one platform: Lambda rejects image indexes."""
+    builder: str | None = None
+    """A BuildKit builder by name (`docker buildx ls`: a remote buildkitd, a Docker Build Cloud builder) for
+    builds that outgrow the machine running `pulumi up`; None: that machine's default builder."""
     push_latest: bool = True
     """Also push the global `latest` tag; off when another stack owns the repository."""
     create_repository: bool = True
@@ -88,6 +91,8 @@ class HarnessImageArgs:
             "floatingTags": image_tags(self.environment, "", push_latest=self.push_latest)[1:],
             "cache": {"tag": CACHE_TAG, "mode": "max", "imageManifest": True, "ociMediaTypes": True},
             "push": True,
+            # Only when set, so the default keeps every existing stack's tags (and nothing rebuilds).
+            **({"builder": self.builder} if self.builder is not None else {}),
         }
 
     def build_args(self) -> dict[str, str]:
@@ -263,6 +268,7 @@ class HarnessImage(pulumi.ComponentResource):
             dockerfile=docker_build.DockerfileArgs(location=args.dockerfile),
             target=args.harness.dockerfile_target,
             platforms=[docker_build.Platform(args.platform)],
+            builder=None if args.builder is None else docker_build.BuilderConfigArgs(name=args.builder),
             build_args=args.build_args(),
             tags=tags,
             push=True,

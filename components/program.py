@@ -60,6 +60,7 @@ def build_images(config: StackConfig, target: AwsTarget) -> dict[str, ImageRef]:
                 source_date_epoch=revision.source_date_epoch,
                 context_digest=context_digest(BUILD_CONTEXT),
                 platform=config.platform_of(harness),
+                builder=None if config.builder is None else config.builder.name,
                 push_latest=config.pushes_latest,
                 create_repository=config.repositories == "create",
                 keep_images=config.keep_images,

@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 
 from components.harness_image import HarnessImage, HarnessImageArgs
+from offline_plan.engine import run_program
 from tests.conftest import Recorder
 from workers.catalog import HARNESSES
 
@@ -211,3 +212,20 @@ def test_outputs_pin_the_digest(record: Recorder) -> None:
     record(program)
     assert outputs["uri"] == f"{REGISTRY}/viberator-worker-claude@{outputs['digest']}"
     assert str(outputs["digest"]).startswith("sha256:") and len(str(outputs["digest"])) == 71
+
+
+def test_a_named_builder_builds_the_image_and_is_part_of_its_tag(record: Recorder) -> None:
+    remote = replace(ARGS, builder="cloud-viberator-builders")
+    inputs = record(build(remote)).named("claude-image").inputs
+    assert inputs["builder"] == {"name": "cloud-viberator-builders"}
+    assert remote.tagged_revision() != ARGS.tagged_revision(), "a new builder is a new immutable tag"
+    # The default (the machine's own builder) adds nothing, so existing stacks keep their tags.
+    assert "builder" not in ARGS.build_settings()
+
+
+def test_the_stack_setting_reaches_every_image() -> None:
+    config = {"aws:region": "us-east-1", "viberator:harnesses": '["claude", "kimi"]'}
+    remote = run_program("scratch", {**config, "viberator:builder": '{"name": "buildkitd"}'})
+    default = run_program("scratch", config)
+    assert [r.inputs["builder"] for r in remote.of_type("docker-build:index:Image")] == [{"name": "buildkitd"}] * 2
+    assert all("builder" not in r.inputs for r in default.of_type("docker-build:index:Image"))
