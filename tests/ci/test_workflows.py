@@ -59,9 +59,7 @@ def expanded(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _steps(name: str) -> list[tuple[str, dict[str, Any]]]:
-    return [
-        (job_id, step) for job_id, job in workflow(name)["jobs"].items() for step in expanded(job.get("steps", []))
-    ]
+    return [(job_id, step) for job_id, job in workflow(name)["jobs"].items() for step in expanded(job.get("steps", []))]
 
 
 def _job_steps(name: str, job_id: str) -> list[dict[str, Any]]:
