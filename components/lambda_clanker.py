@@ -15,9 +15,7 @@ from pulumi_aws import cloudwatch, iam, lambda_
 
 from components.config import lambda_variables
 from components.policies import LAMBDA_ASSUME_ROLE, lambda_execution_policy
-
-LAMBDA_ENTRYPOINT_COMMAND = ["lambda"]
-"""The worker image's entrypoint (`viberator-worker`) serves the Lambda runtime API in this mode."""
+from workers.catalog import LAMBDA_COMMAND
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ class LambdaClanker(pulumi.ComponentResource):
             name=args.function_name,
             package_type="Image",
             image_uri=args.image_uri,
-            image_config=lambda_.FunctionImageConfigArgs(commands=LAMBDA_ENTRYPOINT_COMMAND),
+            image_config=lambda_.FunctionImageConfigArgs(commands=list(LAMBDA_COMMAND)),
             architectures=[args.architecture],
             role=role.arn,
             memory_size=args.memory_mb,

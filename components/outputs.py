@@ -11,7 +11,7 @@ the tests validate every committed stack's outputs against it. Bump SCHEMA_VERSI
     }
 
 deploymentConfig per target:
-    lambda: {imageUri, functionName, functionArn, architecture}
+    lambda: {imageUri, functionName, functionArn, architecture, memoryMb, timeoutSeconds}
     ecs:    {containerImage, taskDefinitionArn, family, containerName, cluster, subnets, securityGroups,
              assignPublicIp, architecture}
     docker: {containerImage, architecture}

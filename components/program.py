@@ -108,6 +108,9 @@ def _lambda_clanker(config: StackConfig, clanker: LambdaClankerConfig, image: Im
             "functionName": function.function_name,
             "functionArn": function.function_arn,
             "architecture": function.architecture,
+            # What an invoker sizes its wait by, and what `run-job --local` gives the emulator.
+            "memoryMb": clanker.memory_mb,
+            "timeoutSeconds": clanker.timeout_seconds,
         },
     )
 

@@ -3,6 +3,7 @@
 #   make images [PUSH=1 REGISTRY=host[:port][/prefix]] [PLATFORM=linux/amd64,linux/arm64] [IMAGE_ENV=dev]
 #   make image HARNESS=claude [same options; HARNESS may name several, space or comma separated]
 #   make ensure HARNESS=claude [VERSION=<revision>|dev] [REGISTRY=…] [OFFLINE=1] [REBUILD=1]
+#   make run-job CLANKER=local-kimi JOB=examples/bootstrap/job.json [STACK=dev|OUTPUTS=file] [LOCAL=1] [FAKE_AGENT=0]
 #
 # BUILD_ARGS="NAME=VALUE …" passes extra build args; IMAGE_BASES=hub builds from the official base images.
 # REGISTRY defaults to $VIBERATOR_REGISTRY and the docker binary to $VIBERATOR_DOCKER (see README).
@@ -34,3 +35,14 @@ image: deps ## Build one harness image: HARNESS=claude (options as for images)
 ensure: deps ## Local alias of HARNESS's image, else pull it (VERSION, REGISTRY, OFFLINE=1, REBUILD=1)
 	$(if $(HARNESS),,$(error HARNESS is required, e.g. make ensure HARNESS=claude))
 	@$(WORKERS_CLI) ensure "$(HARNESS)" $(_ensure_flags)
+
+# The fake agent by default, as docker-compose.yml: no API key or network. FAKE_AGENT=0 runs the real CLI.
+FAKE_AGENT ?= 1
+_run_job_flags = $(if $(OUTPUTS),--outputs "$(OUTPUTS)",--stack "$(STACK)") $(if $(call _yes,$(LOCAL)),--local) \
+	$(if $(call _yes,$(FAKE_AGENT)),--fake-agent)
+
+.PHONY: run-job
+run-job: deps ## Run JOB on CLANKER from the stack outputs (STACK, OUTPUTS=file, LOCAL=1: Lambda emulator)
+	$(if $(CLANKER),,$(error CLANKER is required, e.g. make run-job CLANKER=local-kimi JOB=examples/bootstrap/job.json))
+	$(if $(JOB),,$(error JOB is required, e.g. JOB=examples/bootstrap/job.json))
+	@$(WORKERS_CLI) run-job "$(CLANKER)" --job "$(JOB)" $(_run_job_flags)

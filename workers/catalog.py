@@ -18,6 +18,10 @@ DOCKERFILE = BUILD_CONTEXT / "Dockerfile"
 
 REPOSITORY_PREFIX = "viberator-worker-"
 
+LAMBDA_COMMAND = ("lambda",)
+"""What a Lambda function runs after the image's ENTRYPOINT (`image_config.commands`): the worker's Lambda
+mode. The program sets it on every function; `run-job --local` runs the image under the emulator with it."""
+
 
 @dataclass(frozen=True)
 class Harness:

@@ -63,7 +63,7 @@ def fake_job_run(image: str, fake_agents: Path, bootstrap: Path, results: Path, 
 @pytest.mark.parametrize("harness", HARNESS_NAMES)
 def test_image_contract_and_layout(images: dict[str, str], revision: BuildRevision, harness: str) -> None:
     config = image_engine.inspect(images[harness])["Config"]
-    assert config["Entrypoint"] == ["/usr/bin/tini", "--", "viberator-worker"]
+    assert config["Entrypoint"] == ["/usr/bin/tini", "-s", "--", "viberator-worker"]
     assert config["Cmd"] == ["job"]
     assert config["User"] == "10001:10001"
     labels = config["Labels"]

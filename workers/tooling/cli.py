@@ -8,6 +8,7 @@ only the reference to run on stdout, so scripts can write `image=$(python -m wor
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from rich.console import Console
 from workers.catalog import HARNESS_NAMES
 from workers.naming import LOCAL_ALIAS_TAG
 from workers.revision import BuildRevision, override_revision
-from workers.tooling import build, ensure
+from workers.tooling import build, ensure, run_job, stack_outputs
 from workers.tooling.engine import Engine, EngineError
 from workers.tooling.lock import LockTimeout
 from workers.tooling.platforms import PlatformError, parse_platforms
@@ -142,6 +143,28 @@ def parser() -> argparse.ArgumentParser:
         help="seconds the registry may take to answer (default 8)",
     )
     e.add_argument("--pull-timeout", type=float, default=1800.0, help="seconds a pull may take (default 1800)")
+
+    r = commands.add_parser(
+        "run-job",
+        help="run one job on a clanker, from the stack outputs",
+        description=(run_job.__doc__ or "").split("\n\n", 1)[0],
+    )
+    r.add_argument("clanker", metavar="CLANKER", help="a clanker of the stack outputs")
+    r.add_argument("--job", type=Path, required=True, help="the job document (workers/image/…/job.schema.json)")
+    source = r.add_mutually_exclusive_group()
+    source.add_argument(
+        "--stack",
+        default=DEFAULT_ENVIRONMENT,
+        help="read `pulumi stack output --json` of this stack (without the Pulumi CLI: its offline plan)",
+    )
+    source.add_argument("--outputs", type=Path, help="stack outputs, or a `make plan FORMAT=json` document")
+    r.add_argument("--local", action="store_true", help="lambda: run the image under AWS's Lambda emulator here")
+    r.add_argument(
+        "--fake-agent",
+        action="store_true",
+        help="run the runtime tests' fake agent instead of the CLI (no API key, no network), as docker-compose does",
+    )
+    r.add_argument("--network", default="host", help="docker network of a docker clanker's container (default host)")
     return root
 
 
@@ -235,13 +258,47 @@ def run_ensure(args: argparse.Namespace, engine: Engine) -> int:
     return EXIT_OK
 
 
+def run_run_job(args: argparse.Namespace, engine: Engine) -> int:
+    console = _progress_console()
+
+    def say(text: str) -> None:
+        console.print(text, markup=False)
+
+    try:
+        outputs = (
+            stack_outputs.from_file(args.outputs)
+            if args.outputs
+            else stack_outputs.from_stack(args.stack, say, project_dir=build.REPO_ROOT)
+        )
+        request = run_job.JobRequest(
+            clanker=args.clanker,
+            deployment=outputs.clanker(args.clanker),
+            job=run_job.load_job(args.job),
+            placeholder=outputs.placeholder,
+            local=args.local,
+            fake_agent=args.fake_agent,
+            network=args.network,
+        )
+    except (stack_outputs.OutputsError, run_job.RunJobError) as bad:
+        print(f"error: {bad}", file=sys.stderr)
+        return run_job.EXIT_USAGE
+    result = run_job.run_job(request, engine, run_job.botocore_clients, say)
+    print(json.dumps(result, indent=2, sort_keys=True))
+    return run_job.EXIT_SUCCEEDED if result["status"] == "succeeded" else run_job.EXIT_JOB_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     engine = Engine()
     try:
         if args.command == "build":
             return run_build(args, engine)
+        if args.command == "run-job":
+            return run_run_job(args, engine)
         return run_ensure(args, engine)
+    except run_job.RunJobError as failed:
+        print(f"error: {failed}", file=sys.stderr)
+        return failed.exit_code
     except ensure.EnsureFailed as failed:
         print(f"error: {failed}", file=sys.stderr)
         return failed.exit_code

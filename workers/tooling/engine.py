@@ -127,6 +127,12 @@ class ImageInfo:
     size: int
     repo_digests: tuple[str, ...]
     platform: str
+    entrypoint: tuple[str, ...] = ()
+    """The image's ENTRYPOINT, which Lambda runs with the function's command after it."""
+
+    @property
+    def architecture(self) -> str:
+        return self.platform.split("/", 1)[-1]
 
     @classmethod
     def from_inspect(cls, document: dict[str, Any]) -> ImageInfo:
@@ -138,6 +144,7 @@ class ImageInfo:
             size=int(document.get("Size") or 0),
             repo_digests=tuple(document.get("RepoDigests") or ()),
             platform=f"{document.get('Os', '?')}/{document.get('Architecture', '?')}",
+            entrypoint=tuple(config.get("Entrypoint") or ()),
         )
 
 
@@ -312,6 +319,25 @@ class Engine:
             raise PullError(PullFailure.UNREACHABLE, str(timed_out)) from None
         if result.returncode != 0:
             raise PullError(classify_pull_error(result.text), result.text.strip())
+
+    def run(self, args: Sequence[str], *, on_line: Callable[[str], None], timeout: float) -> StreamResult:
+        """`docker run <args>` in the foreground, each output line to `on_line`; the container's exit code."""
+        return stream([self.binary, "run", *args], on_line=on_line, timeout=timeout, env=self._env())
+
+    def run_detached(self, args: Sequence[str]) -> str:
+        """`docker run --detach <args>`: the new container's id."""
+        return self._check("run", "--detach", *args).strip()
+
+    def container_running(self, container: str) -> bool:
+        completed = self._run("container", "inspect", "--format", "{{.State.Running}}", container)
+        return completed.returncode == 0 and completed.stdout.strip() == "true"
+
+    def container_logs(self, container: str) -> str:
+        completed = self._run("logs", container)
+        return completed.stdout + completed.stderr
+
+    def remove_container(self, container: str) -> None:
+        self._run("rm", "--force", container)
 
     def build(self, options: Iterable[str], context: Path, *, on_line: Callable[[str], None], timeout: float) -> None:
         argv = [self.binary, "build", "--progress", "plain", *options, str(context)]

@@ -1,0 +1,111 @@
+"""`run-job` against real images: Lambda mode of every image under AWS's Lambda emulator, through botocore's
+Lambda client, and a docker clanker from the stack outputs as `make run-job` runs it.
+
+The emulator is AWS's own Runtime API and Invoke implementation (workers/tooling/lambda_emulator.py), so
+these replace the hand-written fake Runtime API for everything but what the emulator cannot show (the
+response when the function's init fails, which the fake API still covers in test_images.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import image_engine
+import pytest
+
+from workers.catalog import HARNESS_NAMES
+from workers.naming import LOCAL_ALIAS_TAG
+from workers.tooling import run_job
+from workers.tooling.engine import Engine
+from workers.tooling.run_job import JobRequest
+
+pytestmark = pytest.mark.images
+
+FUNCTION_TIMEOUT = 20
+"""Short, so a job longer than the function is cut off quickly: the worker caps the agent at the remaining
+time less its result margin (15 s), here 5 s, and still answers before the emulator's deadline."""
+
+
+def job(prompt: str, agent: str, **extra: Any) -> dict[str, Any]:
+    return {"contract": 1, "id": "emulated", "agent": agent, "prompt": prompt, **extra}
+
+
+def lambda_request(image: str, harness: str, event: dict[str, Any]) -> JobRequest:
+    deployment = {
+        "agent": harness,
+        "target": "lambda",
+        "deploymentConfig": {
+            "imageUri": image,
+            "functionName": f"viberator-ci-{harness}",
+            "functionArn": f"arn:aws:lambda:us-east-1:123456789012:function:viberator-ci-{harness}",
+            "architecture": "x86_64",
+            "memoryMb": 2048,
+            "timeoutSeconds": FUNCTION_TIMEOUT,
+        },
+    }
+    return JobRequest(harness, deployment, event, placeholder=False, local=True, fake_agent=True)
+
+
+def emulated(image: str, harness: str, event: dict[str, Any]) -> dict[str, Any]:
+    return run_job.run_job(
+        lambda_request(image, harness, event), Engine(image_engine.DOCKER), run_job.botocore_clients, print
+    )
+
+
+def agent_of(harness: str) -> str:
+    from workers.catalog import HARNESSES
+
+    return "kimi" if harness == "multi-agent" else HARNESSES[harness].agents[0]
+
+
+@pytest.mark.parametrize("harness", HARNESS_NAMES)
+def test_lambda_mode_under_the_emulator(images: dict[str, str], harness: str) -> None:
+    agent = agent_of(harness)
+    succeeded = emulated(images[harness], harness, job("say hello from the emulator", agent))
+    assert succeeded["status"] == "succeeded", succeeded
+    assert "hello from the emulator" in succeeded["output_tail"]
+
+    invalid = emulated(images[harness], harness, {"bad": 1})
+    assert invalid["status"] == "invalid" and invalid["error"], invalid
+
+    cut_off = emulated(images[harness], harness, job("sleep 100", agent, timeout_seconds=600))
+    assert cut_off["status"] == "timed_out", cut_off
+
+
+def test_an_image_of_the_wrong_architecture_is_refused(images: dict[str, str]) -> None:
+    request = lambda_request(images["kimi"], "kimi", job("say x", "kimi"))
+    arm = {**request.deployment, "deploymentConfig": {**request.config, "architecture": "arm64"}}
+    with pytest.raises(run_job.RunJobError, match="Lambda would refuse it") as refused:
+        run_job.run_job(
+            JobRequest("kimi", arm, request.job, placeholder=False, local=True),
+            Engine(image_engine.DOCKER),
+            run_job.botocore_clients,
+            print,
+        )
+    assert refused.value.exit_code == run_job.EXIT_REFUSED
+
+
+def test_run_job_runs_the_docker_clanker_of_the_dev_stack(images: dict[str, str]) -> None:
+    """What `make run-job CLANKER=local-kimi JOB=examples/bootstrap/job.json` does: no Pulumi CLI here, so the
+    dev stack's offline plan, whose placeholder digest sends it to the local alias of the kimi image."""
+    alias = f"viberator-worker-kimi:{LOCAL_ALIAS_TAG}"
+    image_engine.docker("tag", images["kimi"], alias)
+    completed = subprocess.run(
+        [
+            *(sys.executable, "-m", "workers", "run-job", "local-kimi"),
+            *("--job", "examples/bootstrap/job.json", "--stack", "dev", "--fake-agent"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=image_engine.REPO_ROOT,
+        env={**os.environ, "VIBERATOR_DOCKER": image_engine.DOCKER},
+    )
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout)
+    assert result["status"] == "succeeded" and result["id"] == "compose-example"
+    assert "offline plan" in completed.stderr

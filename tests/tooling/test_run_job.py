@@ -1,0 +1,235 @@
+"""`run-job` without an engine or AWS: job and outputs checks, and the Lambda and ECS API calls through
+botocore's Stubber, which validates every request against the service's own model (a parameter the API does
+not have, or a wrong type, fails the test as AWS would refuse the call)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.stub import Stubber
+
+from offline_plan.engine import PROJECT_DIR, plan_stack_file
+from workers.tooling import run_job, stack_outputs
+from workers.tooling.cli import main
+from workers.tooling.run_job import JobRequest, RunJobError
+
+EXAMPLE_JOB = PROJECT_DIR / "examples" / "bootstrap" / "job.json"
+RESULT = {"contract": 1, "id": "compose-example", "status": "succeeded", "exit_code": 0, "output_tail": "hello"}
+
+
+@pytest.fixture(scope="module")
+def dev_outputs() -> dict[str, Any]:
+    """The dev plan's outputs, standing in for `pulumi stack output --json` of a deployed dev."""
+    return plan_stack_file(PROJECT_DIR / "Pulumi.dev.yaml").outputs
+
+
+def request(outputs: dict[str, Any], clanker: str, **options: Any) -> JobRequest:
+    return JobRequest(
+        clanker=clanker,
+        deployment=outputs["clankers"][clanker],
+        job=run_job.load_job(EXAMPLE_JOB),
+        placeholder=False,
+        **options,
+    )
+
+
+class StubbedClients:
+    """Real botocore clients with a Stubber each; `expect` queues responses, `verify` checks all were used."""
+
+    def __init__(self) -> None:
+        self.session = botocore.session.get_session()
+        self.stubbers: dict[str, Stubber] = {}
+        self.clients: dict[str, Any] = {}
+        self.calls: list[tuple[str, str, str | None]] = []
+
+    def stub(self, service: str) -> Stubber:
+        if service not in self.clients:
+            self.clients[service] = self.session.create_client(
+                service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+            )
+            self.stubbers[service] = Stubber(self.clients[service])
+            self.stubbers[service].activate()
+        return self.stubbers[service]
+
+    def __call__(self, service: str, region: str, endpoint_url: str | None = None) -> Any:
+        self.calls.append((service, region, endpoint_url))
+        return self.stub(service) and self.clients[service]
+
+    def verify(self) -> None:
+        for stubber in self.stubbers.values():
+            stubber.assert_no_pending_responses()
+
+
+def test_the_result_line_prefix_is_the_workers_own() -> None:
+    from viberator_worker.job_mode import RESULT_LINE_PREFIX
+
+    assert run_job.RESULT_LINE_PREFIX == RESULT_LINE_PREFIX
+
+
+def test_a_job_that_fails_the_schema_is_refused_naming_each_problem(tmp_path: Path) -> None:
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"contract": 1, "id": "x", "agent": "nobody", "prompt": "", "extra": 1}))
+    with pytest.raises(RunJobError) as refused:
+        run_job.load_job(job)
+    assert refused.value.exit_code == run_job.EXIT_USAGE
+    message = str(refused.value)
+    assert "agent: 'nobody' is not one of" in message and "prompt: '' should be non-empty" in message
+    assert "Additional properties are not allowed ('extra' was unexpected)" in message
+
+
+def test_an_unknown_clanker_lists_the_known_ones(tmp_path: Path, dev_outputs: dict[str, Any]) -> None:
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(dev_outputs))
+    outputs = stack_outputs.from_file(path)
+    assert outputs.placeholder is False
+    with pytest.raises(
+        stack_outputs.OutputsError, match=r"no clanker 'nope' in .*; it has: claude-ecs, codex-floating"
+    ):
+        outputs.clanker("nope")
+
+
+def test_a_plan_document_is_read_as_placeholder_outputs(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan_stack_file(PROJECT_DIR / "Pulumi.dev.yaml").to_json()))
+    outputs = stack_outputs.from_file(path)
+    assert outputs.placeholder is True and "local-kimi" in outputs.document["clankers"]
+
+
+def test_a_lambda_clanker_is_invoked_with_the_job_as_its_event(dev_outputs: dict[str, Any]) -> None:
+    clients = StubbedClients()
+    arn = dev_outputs["clankers"]["multi-agent"]["deploymentConfig"]["functionArn"]
+    payload = io.BytesIO(json.dumps(RESULT).encode())
+    clients.stub("lambda").add_response(
+        "invoke",
+        {"StatusCode": 200, "Payload": payload},
+        {
+            "FunctionName": arn,
+            "InvocationType": "RequestResponse",
+            "Payload": json.dumps(run_job.load_job(EXAMPLE_JOB)),
+        },
+    )
+    result = run_job.run_job(request(dev_outputs, "multi-agent"), engine=None, clients=clients, say=print)  # type: ignore[arg-type]
+    assert result == RESULT
+    assert clients.calls == [("lambda", "us-east-1", None)]
+    clients.verify()
+
+
+def test_a_failing_function_is_reported_with_its_error(dev_outputs: dict[str, Any]) -> None:
+    clients = StubbedClients()
+    error = io.BytesIO(b'{"errorType": "Runtime.ExitError", "errorMessage": "exit status 2"}')
+    clients.stub("lambda").add_response("invoke", {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": error})
+    with pytest.raises(RunJobError, match=r"failed \(Unhandled\): .*Runtime.ExitError") as failed:
+        run_job.run_job(request(dev_outputs, "multi-agent"), engine=None, clients=clients, say=print)  # type: ignore[arg-type]
+    assert failed.value.exit_code == run_job.EXIT_JOB_FAILED
+
+
+def test_an_offline_plan_has_no_function_to_invoke(dev_outputs: dict[str, Any]) -> None:
+    planned = JobRequest("multi-agent", dev_outputs["clankers"]["multi-agent"], {}, placeholder=True)
+    with pytest.raises(RunJobError, match="--local runs its image under the Lambda emulator"):
+        run_job.run_job(planned, engine=None, clients=StubbedClients(), say=print)  # type: ignore[arg-type]
+
+
+def _ecs_stubs(clients: StubbedClients, config: dict[str, Any], task: dict[str, Any], log_lines: list[str]) -> None:
+    task_arn = "arn:aws:ecs:us-east-1:123456789012:task/viberator-dev/0123456789abcdef0123456789abcdef"
+    job = json.dumps(run_job.load_job(EXAMPLE_JOB))
+    ecs = clients.stub("ecs")
+    ecs.add_response(
+        "run_task",
+        {"tasks": [{"taskArn": task_arn, "lastStatus": "PROVISIONING"}], "failures": []},
+        {
+            "cluster": config["cluster"],
+            "taskDefinition": config["taskDefinitionArn"],
+            "launchType": "FARGATE",
+            "count": 1,
+            "startedBy": "viberator-run-job",
+            "networkConfiguration": {
+                "awsvpcConfiguration": {
+                    "subnets": config["subnets"],
+                    "securityGroups": config["securityGroups"],
+                    "assignPublicIp": "ENABLED",
+                }
+            },
+            "overrides": {
+                "containerOverrides": [{"name": "worker", "environment": [{"name": "VIBERATOR_JOB", "value": job}]}]
+            },
+        },
+    )
+    stopped = {"tasks": [{"taskArn": task_arn, "lastStatus": "STOPPED", **task}], "failures": []}
+    ecs.add_response("describe_tasks", stopped, {"cluster": config["cluster"], "tasks": [task_arn]})  # the waiter
+    ecs.add_response("describe_tasks", stopped, {"cluster": config["cluster"], "tasks": [task_arn]})
+    if not log_lines:
+        return
+    definition = {
+        "taskDefinitionArn": config["taskDefinitionArn"],
+        "containerDefinitions": [
+            {
+                "name": "worker",
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {
+                        "awslogs-group": "/ecs/viberator-dev-claude-ecs",
+                        "awslogs-region": "us-east-1",
+                        "awslogs-stream-prefix": "claude-ecs",
+                    },
+                },
+            }
+        ],
+    }
+    ecs.add_response(
+        "describe_task_definition", {"taskDefinition": definition}, {"taskDefinition": config["taskDefinitionArn"]}
+    )
+    stream = {
+        "logGroupName": "/ecs/viberator-dev-claude-ecs",
+        "logStreamName": "claude-ecs/worker/0123456789abcdef0123456789abcdef",
+        "startFromHead": True,
+    }
+    events = [{"timestamp": 1, "message": line, "ingestionTime": 2} for line in log_lines]
+    logs = clients.stub("logs")
+    logs.add_response("get_log_events", {"events": events, "nextForwardToken": "f/1"}, stream)
+    logs.add_response("get_log_events", {"events": [], "nextForwardToken": "f/1"}, {**stream, "nextToken": "f/1"})
+
+
+def test_an_ecs_clanker_runs_a_task_and_reads_the_result_from_its_log_stream(dev_outputs: dict[str, Any]) -> None:
+    clients = StubbedClients()
+    config = dev_outputs["clankers"]["claude-ecs"]["deploymentConfig"]
+    lines = ["starting", f"VIBERATOR_RESULT {json.dumps(RESULT)}"]
+    _ecs_stubs(clients, config, {"containers": [{"name": "worker", "exitCode": 0}]}, lines)
+    result = run_job.run_job(request(dev_outputs, "claude-ecs"), engine=None, clients=clients, say=print)  # type: ignore[arg-type]
+    assert result == RESULT
+    assert {service for service, *_ in clients.calls} == {"ecs", "logs"}
+    clients.verify()
+
+
+def test_a_task_that_never_ran_its_container_names_the_stopped_reason(dev_outputs: dict[str, Any]) -> None:
+    clients = StubbedClients()
+    config = dev_outputs["clankers"]["claude-ecs"]["deploymentConfig"]
+    reason = "CannotPullContainerError: pull image manifest has been retried 5 time(s)"
+    _ecs_stubs(clients, config, {"stoppedReason": reason, "containers": [{"name": "worker"}]}, [])
+    with pytest.raises(RunJobError, match="stopped before its container ran: CannotPullContainerError") as failed:
+        run_job.run_job(request(dev_outputs, "claude-ecs"), engine=None, clients=clients, say=print)  # type: ignore[arg-type]
+    assert failed.value.exit_code == run_job.EXIT_NOT_RUN
+
+
+def test_run_task_failures_are_named(dev_outputs: dict[str, Any]) -> None:
+    clients = StubbedClients()
+    failure = {"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/x", "reason": "RESOURCE:ENI"}
+    clients.stub("ecs").add_response("run_task", {"tasks": [], "failures": [failure]})
+    with pytest.raises(RunJobError, match=r"RunTask did not start a task: .*RESOURCE:ENI"):
+        run_job.run_job(request(dev_outputs, "claude-ecs"), engine=None, clients=clients, say=print)  # type: ignore[arg-type]
+
+
+def test_cli_bad_input_exits_2_and_a_missing_engine_exits_4(
+    tmp_path: Path, dev_outputs: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(dev_outputs))
+    assert main(["run-job", "nope", "--job", str(EXAMPLE_JOB), "--outputs", str(outputs)]) == 2
+    assert "no clanker 'nope'" in capsys.readouterr().err
+    monkeypatch.setenv("VIBERATOR_DOCKER", str(tmp_path / "no-docker"))
+    assert main(["run-job", "local-kimi", "--job", str(EXAMPLE_JOB), "--outputs", str(outputs)]) == 4
+    assert "not found" in capsys.readouterr().err
