@@ -12,10 +12,10 @@ from pathlib import Path
 
 import image_engine
 import pytest
-from image_engine import FAKE_MOUNT
 
 from workers.catalog import BUILD_CONTEXT, HARNESS_NAMES
 from workers.revision import BuildRevision, build_revision
+from workers.tooling.run_job import FAKE_MOUNT
 
 FAKE_AGENT = Path(__file__).resolve().parents[1] / "worker_runtime" / "fake_agent.py"
 

@@ -34,10 +34,6 @@ OFFLINE_BASE_ARGS = {
 }
 """Stand-ins the engine script makes when Docker Hub is unreachable (a CI fallback, never production)."""
 
-FAKE_MOUNT = "/opt/fake"
-"""Where the tier mounts the fake agent directory in a container; its bin/ goes first on PATH."""
-IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-"""The images' PATH (Debian's default), after the fake agents'."""
 
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 

@@ -6,15 +6,11 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import image_engine
 import pytest
-from image_engine import FAKE_MOUNT, IMAGE_PATH
 from layer_scan import scan_saved_images
 from viberator_worker import JOB_CONTRACT_VERSION
 from viberator_worker.agents import AGENTS
@@ -23,6 +19,7 @@ from workers.catalog import DOCKERFILE, HARNESS_NAMES, HARNESSES
 from workers.naming import image_tags, repository_name
 from workers.revision import BuildRevision
 from workers.tooling.build import ca_bundle_from_environment
+from workers.tooling.run_job import FAKE_MOUNT, IMAGE_PATH
 
 pytestmark = pytest.mark.images
 
@@ -139,76 +136,6 @@ def test_docker_stop_cancels_the_job_and_records_it(
     result = json.loads((results / "result.json").read_text())
     assert exit_code == 1
     assert (result["status"], result["exit_code"]) == ("cancelled", 143)
-
-
-class FakeRuntimeApi(BaseHTTPRequestHandler):
-    """The Lambda Runtime API, serving one invocation and recording the function's response."""
-
-    event: bytes = b""
-    responses: list[tuple[str, bytes]] = []  # noqa: RUF012 - per-server state, reset by the test
-    served = threading.Event()
-    answered = threading.Event()
-
-    def do_GET(self) -> None:
-        if self.path != "/2018-06-01/runtime/invocation/next" or self.served.is_set():
-            self.answered.wait(60)  # park further polls until the test ends
-            self.send_error(404)
-            return
-        self.served.set()
-        self.send_response(200)
-        self.send_header("Lambda-Runtime-Aws-Request-Id", "req-1")
-        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 120_000))
-        self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:w")
-        # The real API always sends these two; awslambdaric's native client segfaults without them.
-        self.send_header("Lambda-Runtime-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(self.event)))
-        self.end_headers()
-        self.wfile.write(self.event)
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.responses.append((self.path, body))
-        self.send_response(202)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-        self.answered.set()
-
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
-
-
-@pytest.fixture
-def runtime_api() -> Iterator[tuple[str, type[FakeRuntimeApi]]]:
-    FakeRuntimeApi.responses = []
-    FakeRuntimeApi.served, FakeRuntimeApi.answered = threading.Event(), threading.Event()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeRuntimeApi)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"127.0.0.1:{server.server_address[1]}", FakeRuntimeApi
-    FakeRuntimeApi.answered.set()
-    server.shutdown()
-
-
-def test_lambda_mode_serves_an_invocation_through_awslambdaric(
-    images: dict[str, str], fake_agents: Path, runtime_api: tuple[str, type[FakeRuntimeApi]]
-) -> None:
-    address, api = runtime_api
-    api.event = json.dumps(job_document("say hello from lambda", agent="kimi")).encode()
-    container = image_engine.docker(
-        "run", "--detach", "--network", "host", "--volume", f"{fake_agents}:{FAKE_MOUNT}:ro",
-        "--env", f"PATH={FAKE_MOUNT}/bin:{IMAGE_PATH}", "--env", f"AWS_LAMBDA_RUNTIME_API={address}",
-        images["multi-agent"], "lambda",
-    ).stdout.strip()  # fmt: skip
-    try:
-        answered = api.answered.wait(90)
-        logs = image_engine.docker("logs", container).stderr
-    finally:
-        image_engine.docker("rm", "--force", container, check=False)
-    assert answered, f"no response from the function; logs:\n{logs[-3000:]}"
-    path, body = api.responses[0]
-    assert path == "/2018-06-01/runtime/invocation/req-1/response", body
-    result = json.loads(body)
-    assert result["status"] == "succeeded" and "hello from lambda" in result["output_tail"]
 
 
 @pytest.mark.parametrize("harness", HARNESS_NAMES)

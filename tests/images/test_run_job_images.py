@@ -1,9 +1,8 @@
 """`run-job` against real images: Lambda mode of every image under AWS's Lambda emulator, through botocore's
 Lambda client, and a docker clanker from the stack outputs as `make run-job` runs it.
 
-The emulator is AWS's own Runtime API and Invoke implementation (workers/tooling/lambda_emulator.py), so
-these replace the hand-written fake Runtime API for everything but what the emulator cannot show (the
-response when the function's init fails, which the fake API still covers in test_images.py).
+The emulator is AWS's own Runtime API and Invoke implementation (workers/tooling/lambda_emulator.py), so it
+replaced the Runtime API these tests once wrote themselves: nothing Lambda mode does here needs a stand-in.
 """
 
 from __future__ import annotations
@@ -107,5 +106,5 @@ def test_run_job_runs_the_docker_clanker_of_the_dev_stack(images: dict[str, str]
     )
     assert completed.returncode == 0, completed.stderr
     result = json.loads(completed.stdout)
-    assert result["status"] == "succeeded" and result["id"] == "compose-example"
+    assert result["status"] == "succeeded" and result["job_id"] == "compose-example"
     assert "offline plan" in completed.stderr

@@ -19,7 +19,7 @@ from workers.tooling.cli import main
 from workers.tooling.run_job import JobRequest, RunJobError
 
 EXAMPLE_JOB = PROJECT_DIR / "examples" / "bootstrap" / "job.json"
-RESULT = {"contract": 1, "id": "compose-example", "status": "succeeded", "exit_code": 0, "output_tail": "hello"}
+RESULT = {"contract": 1, "job_id": "compose-example", "status": "succeeded", "exit_code": 0, "output_tail": "hello"}
 
 
 @pytest.fixture(scope="module")
@@ -233,3 +233,16 @@ def test_cli_bad_input_exits_2_and_a_missing_engine_exits_4(
     monkeypatch.setenv("VIBERATOR_DOCKER", str(tmp_path / "no-docker"))
     assert main(["run-job", "local-kimi", "--job", str(EXAMPLE_JOB), "--outputs", str(outputs)]) == 4
     assert "not found" in capsys.readouterr().err
+
+
+def test_a_job_too_large_for_run_task_overrides_is_refused_before_any_call(dev_outputs: dict[str, Any]) -> None:
+    clients = StubbedClients()
+    big = JobRequest(
+        "claude-ecs",
+        dev_outputs["clankers"]["claude-ecs"],
+        {**run_job.load_job(EXAMPLE_JOB), "prompt": "x" * 9000},
+        False,
+    )
+    with pytest.raises(RunJobError, match=r"too large for RunTask's overrides \(\d+ characters, at most 8192\)"):
+        run_job.run_job(big, engine=None, clients=clients, say=print)  # type: ignore[arg-type]
+    assert clients.calls == []

@@ -46,9 +46,13 @@ REPO_ROOT = BUILD_CONTEXT.parents[1]
 FAKE_AGENT = REPO_ROOT / "tests" / "worker_runtime" / "fake_agent.py"
 FAKE_AGENT_BIN = REPO_ROOT / "examples" / "fake-agent" / "bin"
 FAKE_MOUNT = "/opt/fake"
+"""Where the fake agent is mounted in a container (docker-compose.yml and the real-build tier use it too)."""
 IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+"""The images' PATH (Debian's default), after the fake agent's bin/."""
 DOCKER_ARCHITECTURE = {"x86_64": "amd64", "arm64": "arm64"}
 """Lambda's and ECS's architecture names to Docker's."""
+RUN_TASK_OVERRIDES_MAX = 8192
+"""RunTask: "A total of 8192 characters are allowed for overrides", JSON formatting included (ECS API reference)."""
 ARN_REGION = re.compile(r"^arn:[a-z-]+:[a-z0-9-]+:(?P<region>[a-z0-9-]+):")
 
 
@@ -296,6 +300,17 @@ def _run_ecs_task(request: JobRequest, clients: Clients, say: Callable[[str], No
         raise RunJobError(f"{request.clanker} is planned offline, not deployed: there is no task to run", EXIT_USAGE)
     config = request.config
     region = _region_of(config["cluster"])
+    overrides = {
+        "containerOverrides": [
+            {"name": config["containerName"], "environment": [{"name": JOB_VARIABLE, "value": json.dumps(request.job)}]}
+        ]
+    }
+    if len(json.dumps(overrides)) > RUN_TASK_OVERRIDES_MAX:
+        raise RunJobError(
+            f"the job is too large for RunTask's overrides ({len(json.dumps(overrides))} characters, at most "
+            f"{RUN_TASK_OVERRIDES_MAX}): shorten the prompt",
+            EXIT_USAGE,
+        )
     ecs = clients("ecs", region)
     launched = ecs.run_task(
         cluster=config["cluster"],
@@ -310,14 +325,7 @@ def _run_ecs_task(request: JobRequest, clients: Clients, say: Callable[[str], No
                 "assignPublicIp": "ENABLED" if config["assignPublicIp"] else "DISABLED",
             }
         },
-        overrides={
-            "containerOverrides": [
-                {
-                    "name": config["containerName"],
-                    "environment": [{"name": JOB_VARIABLE, "value": json.dumps(request.job)}],
-                }
-            ]
-        },
+        overrides=overrides,
     )
     if launched.get("failures") or not launched.get("tasks"):
         reasons = "; ".join(f"{f.get('arn', '?')}: {f.get('reason', '?')}" for f in launched.get("failures", []))
