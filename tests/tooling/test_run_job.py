@@ -246,3 +246,31 @@ def test_a_job_too_large_for_run_task_overrides_is_refused_before_any_call(dev_o
     with pytest.raises(RunJobError, match=r"too large for RunTask's overrides \(\d+ characters, at most 8192\)"):
         run_job.run_job(big, engine=None, clients=clients, say=print)  # type: ignore[arg-type]
     assert clients.calls == []
+
+
+class ExitedEngine:
+    """An engine whose emulator container exits at once, as when the image can't run the emulator."""
+
+    def container_running(self, container: str) -> bool:
+        return False
+
+    def container_logs(self, container: str) -> str:
+        return "exec format error"
+
+
+def test_an_emulator_that_does_not_start_says_so_with_its_output() -> None:
+    from workers.tooling.lambda_emulator import EmulatorError, _wait_for, free_port
+
+    with pytest.raises(EmulatorError, match=r"did not start within 2 s on 127\.0\.0\.1:\d+; its output:\nexec format"):
+        _wait_for(free_port(), "c0ffee", ExitedEngine(), timeout=2)  # type: ignore[arg-type]
+
+
+def test_an_emulator_that_cannot_be_downloaded_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workers.tooling import lambda_emulator
+
+    monkeypatch.setenv(lambda_emulator.CACHE_ENV_VAR, str(tmp_path))
+    monkeypatch.setattr(lambda_emulator, "_pip", lambda: ["false"])
+    with pytest.raises(lambda_emulator.EmulatorError, match=r"could not download aws-sam-cli==1\.170\.0 from PyPI"):
+        lambda_emulator.emulator_binary("amd64")
+    with pytest.raises(lambda_emulator.EmulatorError, match="Lambda runs amd64 and arm64"):
+        lambda_emulator.emulator_binary("s390x")
