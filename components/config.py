@@ -21,6 +21,7 @@ The YAML shape (every key optional unless noted; README.md documents each with a
     viberator:network: {subnetIds: [...], vpcId: vpc-..., assignPublicIp: false}
     viberator:images: {from: org/project/stack, harnesses: [...]}   # take images from another stack
     viberator:consumerAccounts: ["111122223333"]                    # accounts allowed to pull this stack's images
+    viberator:replicas: [{region: us-west-2}, {region: eu-west-1, account: "111122223333"}]  # copies elsewhere
     viberator:clankers: [{name, agent, target, ...}]
 """
 
@@ -354,6 +355,19 @@ class ImageSourceConfig(_Model):
     harnesses: list[str] | None = Field(None, description="Only these harnesses; default: all the stack has.")
 
 
+REPLICATION_DESTINATIONS_MAX = 25
+"""ECR allows 25 destinations per replication rule (pulumi-aws ReplicationConfiguration, `rules.destinations`)."""
+
+
+class ReplicaConfig(_Model):
+    """`viberator:replicas[]`: a registry ECR replicates this stack's images to (components/replication.py)."""
+
+    region: str = Field(pattern=REGION_PATTERN, description="Where clankers run from the copy.")
+    account: str | None = Field(
+        None, pattern=ACCOUNT_ID_PATTERN, description="Another account's registry; default: this stack's own."
+    )
+
+
 class StackConfig(_Model):
     region: str = Field(
         validation_alias="aws:region",
@@ -376,6 +390,7 @@ class StackConfig(_Model):
     images: ImageSourceConfig | None = None
     builder: BuilderConfig | None = None
     consumer_accounts: list[Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]] = Field(default_factory=list)
+    replicas: list[ReplicaConfig] = Field(default_factory=list, max_length=REPLICATION_DESTINATIONS_MAX)
     clankers: list[ClankerConfig] = Field(default_factory=list)
 
     # An int with a check, not a Literal: a top-level value arrives as text ("30") and pydantic coerces text to
@@ -647,7 +662,11 @@ _CLANKER_MODELS: dict[str, type[_Model]] = {
     "ecs": EcsClankerConfig,
     "docker": DockerClankerConfig,
 }
-_NESTED_MODELS: dict[str | int, type[_Model]] = {"network": NetworkConfig, "images": ImageSourceConfig}
+_NESTED_MODELS: dict[str | int, type[_Model]] = {
+    "network": NetworkConfig,
+    "images": ImageSourceConfig,
+    "replicas": ReplicaConfig,
+}
 
 
 def _keys_of(model: type[_Model]) -> list[str]:
@@ -736,6 +755,7 @@ def parse_stack_config(
         + _cross_field_issues(config, positions)
         + _unread_setting_issues(config, declared_targets)
         + _environment_issues(config, positions)
+        + _replica_issues(config)
     )
     if issues:
         raise ConfigError(sorted(issues, key=_clanker_position), source)
@@ -753,6 +773,7 @@ BUILD_SETTINGS = (
     "force_delete",
     "image_revision",
     "consumer_accounts",
+    "replicas",
 )
 """Settings of a stack that builds images and owns their repositories; a promoting stack reads none of them."""
 
@@ -772,7 +793,7 @@ def _unread_setting_issues(config: StackConfig, declared_targets: set[str]) -> l
                 issues.append(
                     ConfigIssue(
                         path=f"{key}{to_camel(name)}",
-                        value=_shown(getattr(config, name)),
+                        value=_shown(config.model_dump(include={name}, exclude_none=True)[name]),
                         message="a promoting stack (viberator:images.from) builds no images and owns no "
                         f"repositories, so it never reads this: remove it ({instead})",
                     )
@@ -795,6 +816,51 @@ def _unread_setting_issues(config: StackConfig, declared_targets: set[str]) -> l
             seen.add(environment)
             continue
         issues.append(ConfigIssue(path=f"{key}sharedEnvironments[{i}]", value=environment, message=message))
+    return issues
+
+
+def _replica_issues(config: StackConfig) -> list[ConfigIssue]:
+    """Where an image stack's images are replicated: one registry-level configuration, in one partition, each
+    destination once (ECR refuses duplicates and destinations across partitions)."""
+    key = f"{NAMESPACE}:replicas"
+    if not config.replicas or not config.builds_images:
+        return []  # a promoting stack's replicas are reported as a build setting
+    if config.repositories == "existing":
+        return [
+            ConfigIssue(
+                path=key,
+                value=[replica.model_dump(exclude_none=True) for replica in config.replicas],
+                message="ECR keeps one replication configuration per registry and region, and the stack that owns "
+                "this account's repositories (repositories: create) owns it: a second owner's up would replace "
+                "its rules; list the regions there",
+            )
+        ]
+    issues: list[ConfigIssue] = []
+    partition = partition_of_region(config.region)
+    seen: set[tuple[str, str | None]] = set()
+    for i, replica in enumerate(config.replicas):
+        path = f"{key}[{i}]"
+        if replica.account is None and replica.region == config.region:
+            issues.append(
+                ConfigIssue(
+                    path=f"{path}.region",
+                    value=replica.region,
+                    message="this stack's own region, where its images already are: list other regions (or another "
+                    "account)",
+                )
+            )
+        elif partition_of_region(replica.region) != partition:
+            issues.append(
+                ConfigIssue(
+                    path=f"{path}.region",
+                    value=replica.region,
+                    message=f"in partition {partition_of_region(replica.region)}, and this stack's region "
+                    f"{config.region} is in {partition}: ECR replicates only within a partition",
+                )
+            )
+        elif (replica.region, replica.account) in seen:
+            issues.append(ConfigIssue(path=path, value=replica.model_dump(exclude_none=True), message="listed twice"))
+        seen.add((replica.region, replica.account))
     return issues
 
 

@@ -68,6 +68,13 @@ class HarnessImageArgs:
     """Let `pulumi destroy` delete a repository that still holds images (never in production)."""
     consumer_accounts: tuple[str, ...] = field(default_factory=tuple)
     """Accounts whose clankers pull these images (cross-account promotion)."""
+    replica_regions: tuple[str, ...] = ()
+    """Other regions of this account that ECR replicates the repository to (`viberator:replicas`): a replica
+    repository is created in each with this repository's settings, so that replication lands in it rather than in
+    one ECR creates with its defaults (mutable tags, AES-256, no lifecycle; components/replication.py)."""
+    push_after: tuple[pulumi.Resource, ...] = ()
+    """What must exist before the first push: ECR replicates only images pushed after its replication
+    configuration exists."""
     partition: pulumi.Input[str] = "aws"
     """The ARN partition (`aws.get_partition`) for the ARNs the pull policy names."""
     resource_tags: Mapping[str, str] = field(default_factory=dict)
@@ -188,6 +195,58 @@ def pull_policy(partition: str, own_account: str, consumer_accounts: tuple[str, 
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
 
 
+def _owned_repository(
+    prefix: str,
+    repository_name: str,
+    args: HarnessImageArgs,
+    tags: Mapping[str, str],
+    *,
+    parent: pulumi.Resource,
+    region: str | None = None,
+) -> ecr.Repository:
+    """A repository this stack owns, with its lifecycle and pull policies: the harness's own, or its replica in
+    `region` (the provider's region when None). A replica gets exactly the source's settings: ECR applies each
+    repository's lifecycle rules to the images in it, so a replica with other rules would expire replicated images
+    on another schedule, and a mutable replica would let a tag name other bytes there than here."""
+    child = pulumi.ResourceOptions(parent=parent)
+    repository = ecr.Repository(
+        f"{prefix}-repository",
+        name=repository_name,
+        region=region,
+        # Immutable so `<env>-<revision>` always names the bytes it was first pushed with; the floating tags and
+        # the build cache must move.
+        image_tag_mutability="IMMUTABLE_WITH_EXCLUSION",
+        image_tag_mutability_exclusion_filters=[
+            ecr.RepositoryImageTagMutabilityExclusionFilterArgs(filter=pattern, filter_type="WILDCARD")
+            for pattern in MUTABLE_TAG_PATTERNS
+        ],
+        image_scanning_configuration=ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
+        encryption_configurations=[ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS")],
+        force_delete=args.force_delete,
+        tags=dict(tags),
+        # Deleting a repository deletes every image in it, also the digests other stacks pin: a protected
+        # repository is also retained, so that even an unprotected `destroy` leaves it in the account.
+        opts=pulumi.ResourceOptions(parent=parent, protect=args.protect, retain_on_delete=args.protect),
+    )
+    ecr.LifecyclePolicy(
+        f"{prefix}-lifecycle",
+        repository=repository.name,
+        region=region,
+        policy=lifecycle_policy(args.lifecycle_environments or (args.environment,), args.keep_images),
+        opts=child,
+    )
+    ecr.RepositoryPolicy(
+        f"{prefix}-pull-policy",
+        repository=repository.name,
+        region=region,
+        policy=pulumi.Output.all(args.partition, repository.registry_id).apply(
+            lambda values: pull_policy(values[0], values[1], args.consumer_accounts)
+        ),
+        opts=child,
+    )
+    return repository
+
+
 class HarnessImage(pulumi.ComponentResource):
     repository_name: pulumi.Output[str]
     """`viberator-worker-<harness>`."""
@@ -204,49 +263,22 @@ class HarnessImage(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: HarnessImageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("viberator:workers:HarnessImage", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         repository_name = args.harness.repository_name
         harness_tags = {**args.resource_tags, "Harness": args.harness.name}
 
         if args.create_repository:
-            repository = ecr.Repository(
-                f"{name}-repository",
-                name=repository_name,
-                # Immutable so `<env>-<revision>` always names the bytes it was first pushed with; the floating
-                # tags and the build cache must move.
-                image_tag_mutability="IMMUTABLE_WITH_EXCLUSION",
-                image_tag_mutability_exclusion_filters=[
-                    ecr.RepositoryImageTagMutabilityExclusionFilterArgs(filter=pattern, filter_type="WILDCARD")
-                    for pattern in MUTABLE_TAG_PATTERNS
-                ],
-                image_scanning_configuration=ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
-                encryption_configurations=[ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS")],
-                force_delete=args.force_delete,
-                tags=harness_tags,
-                # Deleting a repository deletes every image in it, also the digests other stacks pin: a protected
-                # repository is also retained, so that even an unprotected `destroy` leaves it in the account.
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
-            )
-            ecr.LifecyclePolicy(
-                f"{name}-lifecycle",
-                repository=repository.name,
-                policy=lifecycle_policy(args.lifecycle_environments or (args.environment,), args.keep_images),
-                opts=child,
-            )
-            ecr.RepositoryPolicy(
-                f"{name}-pull-policy",
-                repository=repository.name,
-                policy=pulumi.Output.all(args.partition, repository.registry_id).apply(
-                    lambda values: pull_policy(values[0], values[1], args.consumer_accounts)
-                ),
-                opts=child,
-            )
+            repository = _owned_repository(name, repository_name, args, harness_tags, parent=self)
+            replicas = [
+                _owned_repository(f"{name}-{region}", repository_name, args, harness_tags, parent=self, region=region)
+                for region in args.replica_regions
+            ]
             repository_url, repository_arn, registry_id = (
                 repository.repository_url,
                 repository.arn,
                 repository.registry_id,
             )
         else:
+            replicas = []
             existing = ecr.get_repository_output(name=repository_name, opts=pulumi.InvokeOutputOptions(parent=self))
             repository_url, repository_arn, registry_id = (
                 existing.repository_url,
@@ -296,7 +328,7 @@ class HarnessImage(pulumi.ComponentResource):
             ],
             # A replaced or deleted Image resource must never delete a digest a Lambda function still runs;
             # the lifecycle policy expires old images instead.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=[*replicas, *args.push_after]),
         )
 
         self.repository_name = pulumi.Output.from_input(repository_name)

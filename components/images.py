@@ -26,9 +26,11 @@ class ImageRef:
     platform: str
     environment: str
     """The environment whose floating tag (`<env>-latest`) names this image."""
+    region: str
+    """The region of `repository_url`: the image stack's, or a replica's in the consumer's own region."""
 
     @classmethod
-    def built(cls, image: HarnessImage, environment: str) -> ImageRef:
+    def built(cls, image: HarnessImage, environment: str, region: str) -> ImageRef:
         return cls(
             repository_name=image.repository_name,
             repository_url=image.repository_url,
@@ -38,6 +40,7 @@ class ImageRef:
             tags=image.tags,
             platform=image.platform,
             environment=environment,
+            region=region,
         )
 
     def architecture_for(self, requested: str | None) -> str:

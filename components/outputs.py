@@ -7,8 +7,13 @@ the tests validate every committed stack's outputs against it. Bump SCHEMA_VERSI
       "schemaVersion": 1,
       "environment": "dev",
       "images":   {"<harness>": {repositoryName, repositoryUrl, digest, imageUri, tags, platform}},
-      "clankers": {"<name>": {agent, target, deploymentConfig}}
+      "replicas": [{region, registryId}],
+      "clankers": {"<name>": {agent, target, imageRegion, deploymentConfig}}
     }
+
+`replicas`: where ECR replicates an image stack's images (`viberator:replicas`; empty for a promoting stack),
+read by the stacks that promote from it to run the copy in their own region. `imageRegion`: the region of the
+repository the clanker's image is pulled from (a promoting stack's own region when it runs a replica).
 
 deploymentConfig per target:
     lambda: {imageUri, functionName, functionArn, architecture, memoryMb, timeoutSeconds}
@@ -38,18 +43,29 @@ SCHEMA_PATH = Path(__file__).with_name("outputs.schema.json")
 class ClankerDeployment:
     agent: str
     target: str
+    image_region: str
+    """The region of the repository the clanker pulls its image from."""
     deployment_config: Mapping[str, pulumi.Input[Any]]
 
 
 def stack_outputs(
-    environment: str, images: Mapping[str, ImageRef], clankers: Mapping[str, ClankerDeployment]
+    environment: str,
+    images: Mapping[str, ImageRef],
+    clankers: Mapping[str, ClankerDeployment],
+    replicas: pulumi.Input[list[dict[str, Any]]],
 ) -> dict[str, Any]:
     return {
         "schemaVersion": SCHEMA_VERSION,
         "environment": environment,
         "images": {harness: image.outputs() for harness, image in sorted(images.items())},
+        "replicas": replicas,
         "clankers": {
-            name: {"agent": c.agent, "target": c.target, "deploymentConfig": dict(c.deployment_config)}
+            name: {
+                "agent": c.agent,
+                "target": c.target,
+                "imageRegion": c.image_region,
+                "deploymentConfig": dict(c.deployment_config),
+            }
             for name, c in sorted(clankers.items())
         },
     }

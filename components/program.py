@@ -26,6 +26,7 @@ from components.images import ImageRef
 from components.lambda_clanker import LambdaClanker, LambdaClankerArgs
 from components.outputs import ClankerDeployment, stack_outputs
 from components.promotion import referenced_images
+from components.replication import ImageReplication, ImageReplicationArgs, ReplicaDestination
 from components.tags import stack_tags
 from workers.catalog import BUILD_CONTEXT, HARNESSES
 from workers.revision import BuildRevision, build_revision, context_digest, override_revision
@@ -41,7 +42,15 @@ def resource_tags(config: StackConfig) -> dict[str, str]:
     return stack_tags(config.environment, pulumi.get_stack())
 
 
-def build_images(config: StackConfig, target: AwsTarget) -> dict[str, ImageRef]:
+def replication(config: StackConfig) -> ImageReplication | None:
+    """The registry's replication configuration, when the image stack lists `replicas`."""
+    if not config.replicas:
+        return None
+    destinations = tuple(ReplicaDestination(replica.region, replica.account) for replica in config.replicas)
+    return ImageReplication("images", ImageReplicationArgs(destinations=destinations))
+
+
+def build_images(config: StackConfig, target: AwsTarget, replicated: ImageReplication | None) -> dict[str, ImageRef]:
     revision = image_revision(config)
     if revision.note:
         pulumi.log.warn(revision.note)
@@ -68,11 +77,14 @@ def build_images(config: StackConfig, target: AwsTarget) -> dict[str, ImageRef]:
                 protect=config.protect_repositories,
                 force_delete=config.force_delete,
                 consumer_accounts=tuple(config.consumer_accounts),
+                # Another account's replicas are that account's to create (README "Multi-region").
+                replica_regions=tuple(replica.region for replica in config.replicas if replica.account is None),
+                push_after=(replicated,) if replicated is not None else (),
                 partition=target.partition,
                 resource_tags=resource_tags(config),
             ),
         )
-        images[harness] = ImageRef.built(image, config.environment)
+        images[harness] = ImageRef.built(image, config.environment, config.region)
     return images
 
 
@@ -103,6 +115,7 @@ def _lambda_clanker(config: StackConfig, clanker: LambdaClankerConfig, image: Im
     return ClankerDeployment(
         agent=clanker.agent,
         target="lambda",
+        image_region=image.region,
         deployment_config={
             "imageUri": function.image_uri,
             "functionName": function.function_name,
@@ -138,6 +151,7 @@ def _ecs_clanker(
     return ClankerDeployment(
         agent=clanker.agent,
         target="ecs",
+        image_region=image.region,
         deployment_config={
             "containerImage": task.container_image,
             "taskDefinitionArn": task.task_definition_arn,
@@ -157,6 +171,7 @@ def _docker_clanker(config: StackConfig, clanker: DockerClankerConfig, image: Im
     return ClankerDeployment(
         agent=clanker.agent,
         target="docker",
+        image_region=image.region,
         deployment_config={
             "containerImage": image.reference(clanker.image),
             "architecture": image.architecture_for(clanker.architecture),
@@ -181,8 +196,9 @@ def _cluster(config: StackConfig) -> ClankerCluster:
 
 async def deploy(config: StackConfig) -> dict[str, Any]:
     """Register every resource of the stack and return its outputs."""
+    replicated = replication(config) if config.builds_images else None
     if config.builds_images:
-        images = build_images(config, aws_target())
+        images = build_images(config, aws_target(), replicated)
     else:
         images = await referenced_images(config)
 
@@ -197,4 +213,5 @@ async def deploy(config: StackConfig) -> dict[str, Any]:
             deployments[clanker.name] = _ecs_clanker(config, clanker, image, cluster)
         else:
             deployments[clanker.name] = _docker_clanker(config, clanker, image)
-    return stack_outputs(config.environment, images, deployments)
+    replicas: pulumi.Input[list[dict[str, Any]]] = replicated.destinations if replicated is not None else []
+    return stack_outputs(config.environment, images, deployments, replicas)

@@ -3,18 +3,35 @@
 With `viberator:images: {from: org/project/stack}` this stack creates no repositories and builds nothing; its
 clankers pin exactly the digests the image stack built and tested. The referenced outputs are awaited and
 checked before any clanker is registered, so a missing harness fails the run instead of half-deploying it.
+
+Regions: Lambda runs a container image only from an ECR repository in the function's own region (Lambda
+Developer Guide, "Create a Lambda function using a container image"), while ECS can pull across regions at
+the price of inter-region transfer on every task start. So a stack in another region than its image stack runs
+the image stack's replica in its own region (its `replicas` output, `viberator:replicas` there): same digest,
+since replication copies the manifest unchanged, and a repository URL and ARN of its own region. Without a
+replica a Lambda clanker is a config error and an ECS clanker a warning.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import pulumi_aws as aws
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from components.aws_target import partition_of_region
-from components.config import NAMESPACE, ConfigError, ConfigIssue, StackConfig
+from components.aws_target import DNS_SUFFIX_OF_PARTITION, partition_of_region
+from components.config import (
+    NAMESPACE,
+    REGION_PATTERN,
+    ConfigError,
+    ConfigIssue,
+    EcsClankerConfig,
+    LambdaClankerConfig,
+    StackConfig,
+)
 from components.images import ImageRef
 
 REPOSITORY_URL = re.compile(
@@ -36,14 +53,53 @@ class ExportedImage(BaseModel):
 
     @property
     def repository_arn(self) -> str:
-        match = REPOSITORY_URL.match(self.repository_url)
-        assert match is not None  # guaranteed by the field pattern
-        partition = partition_of_region(match["region"])
-        return f"arn:{partition}:ecr:{match['region']}:{match['account']}:repository/{match['name']}"
+        return arn_of_repository(self.repository_url)
 
 
-def promoted_images(config: StackConfig, exported: Any, source_environment: str) -> dict[str, ImageRef]:
-    """The images this stack's clankers run, checked against what the image stack exports."""
+class ExportedReplica(BaseModel):
+    """One `replicas[]` entry of an image stack's outputs: a registry its images are replicated to."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    region: str = Field(pattern=REGION_PATTERN)
+    registry_id: str = Field(alias="registryId", pattern=r"^\d{12}$")
+
+
+_REPLICAS: TypeAdapter[list[ExportedReplica]] = TypeAdapter(list[ExportedReplica])
+
+
+def _url_part(repository_url: str, part: str) -> str:
+    match = REPOSITORY_URL.match(repository_url)
+    assert match is not None  # guaranteed by the field pattern
+    return match[part]
+
+
+def arn_of_repository(repository_url: str) -> str:
+    """The ARN of the repository an ECR URL names, in its region's partition."""
+    region = _url_part(repository_url, "region")
+    return (
+        f"arn:{partition_of_region(region)}:ecr:{region}:{_url_part(repository_url, 'account')}:repository/"
+        f"{_url_part(repository_url, 'name')}"
+    )
+
+
+def repository_url_in(source_url: str, replicas: Sequence[ExportedReplica], region: str, account: str) -> str | None:
+    """The URL of the copy of a repository in `region`: the source itself when it is there, else a replica there
+    (this account's first: no cross-account pull), else None. The digest is the same in every copy."""
+    if _url_part(source_url, "region") == region:
+        return source_url
+    here = sorted((r for r in replicas if r.region == region), key=lambda r: r.registry_id != account)
+    if not here:
+        return None
+    suffix = DNS_SUFFIX_OF_PARTITION.get(partition_of_region(region), "amazonaws.com")
+    return f"{here[0].registry_id}.dkr.ecr.{region}.{suffix}/{_url_part(source_url, 'name')}"
+
+
+def promoted_images(
+    config: StackConfig, exported: Any, source_environment: str, replicas: Any = (), account: str = ""
+) -> dict[str, ImageRef]:
+    """The images this stack's clankers run, checked against what the image stack exports: each from its copy
+    in this stack's region when there is one (`replicas`, the image stack's output; `account` is this stack's)."""
     assert config.images is not None
     source = config.images.from_
     issues: list[ConfigIssue] = []
@@ -51,6 +107,17 @@ def promoted_images(config: StackConfig, exported: Any, source_environment: str)
         raise ConfigError(
             [ConfigIssue(path=f"{NAMESPACE}:images.from", value=source, message="that stack exports no `images`")]
         )
+    try:
+        # Image stacks older than replication export no `replicas`: nothing is replicated.
+        replica_list = _REPLICAS.validate_python(list(replicas or []))
+    except (TypeError, ValidationError) as error:
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    path=f"{NAMESPACE}:images.from", value=source, message=f"its replicas output is malformed: {error}"
+                )
+            ]
+        ) from None
     wanted = config.images.harnesses or sorted(exported)
     for i, harness in enumerate(config.images.harnesses or []):
         if harness not in exported:
@@ -86,18 +153,25 @@ def promoted_images(config: StackConfig, exported: Any, source_environment: str)
                 )
             )
             continue
+        local_url = repository_url_in(entry.repository_url, replica_list, config.region, account)
+        url = local_url or entry.repository_url
         images[harness] = ImageRef(
             repository_name=entry.repository_name,
-            repository_url=entry.repository_url,
-            repository_arn=entry.repository_arn,
+            repository_url=url,
+            repository_arn=arn_of_repository(url),
             digest=entry.digest,
-            image_uri=entry.image_uri,
-            tags=entry.tags,
+            # The replica's by its digest (replication leaves the manifest, so the digest, as it was).
+            image_uri=entry.image_uri if local_url in (None, entry.repository_url) else f"{url}@{entry.digest}",
+            # Replication copies every tag with the manifest: the copy's tags are the source's, in its repository.
+            tags=[url + tag.removeprefix(entry.repository_url) for tag in entry.tags],
             platform=entry.platform,
             environment=source_environment,
+            region=_url_part(url, "region"),
         )
     for i, clanker in enumerate(config.clankers):
         image = images.get(clanker.agent)
+        if image is not None and image.region != config.region:
+            issues += _cross_region_issues(config, i, clanker, image.region)
         if image is not None and clanker.architecture not in (None, image.architecture_for(None)):
             issues.append(
                 ConfigIssue(
@@ -111,14 +185,47 @@ def promoted_images(config: StackConfig, exported: Any, source_environment: str)
     return images
 
 
+def _cross_region_issues(
+    config: StackConfig, position: int, clanker: LambdaClankerConfig | EcsClankerConfig | Any, image_region: str
+) -> list[ConfigIssue]:
+    """A clanker whose image stays in another region: an error for Lambda, which can't pull it, a warning for
+    ECS, which can at a price; a docker clanker runs wherever its daemon is."""
+    assert config.images is not None
+    setting = f"viberator:replicas of the image stack {config.images.from_} (README 'Multi-region')"
+    if isinstance(clanker, LambdaClankerConfig):
+        return [
+            ConfigIssue(
+                path=f"{NAMESPACE}:clankers[{position}].target",
+                value="lambda",
+                message=f"clanker {clanker.name} runs in {config.region}, and its {clanker.agent} image is in "
+                f"{image_region} with no replica in {config.region}: Lambda runs images only from its own region; "
+                f"add {{region: {config.region}}} to {setting}",
+            )
+        ]
+    if isinstance(clanker, EcsClankerConfig):
+        pulumi.log.warn(
+            f"clanker {clanker.name} (ecs) runs in {config.region} and pulls its {clanker.agent} image from "
+            f"{image_region}: every task start transfers the image across regions (inter-region data transfer "
+            f"charges and a slower start); add {{region: {config.region}}} to {setting}"
+        )
+    return []
+
+
 async def referenced_images(config: StackConfig) -> dict[str, ImageRef]:
     """Await the image stack's outputs (nothing else is registered yet) and take its images."""
     assert config.images is not None
     reference = pulumi.StackReference("image-stack", stack_name=config.images.from_)
     images = await reference.get_output_details("images")
     environment = await reference.get_output_details("environment")
+    replicas = await reference.get_output_details("replicas")
+    # This stack's account, where a replica of its own is preferred over another account's.
+    identity = await aws.get_caller_identity_output(
+        opts=pulumi.InvokeOutputOptions(parent=reference)
+    ).account_id.future()
     return promoted_images(
         config,
         images.value if images.value is not None else images.secret_value,
         str(environment.value or environment.secret_value or ""),
+        replicas.value if replicas.value is not None else replicas.secret_value,
+        str(identity or ""),
     )

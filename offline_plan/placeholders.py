@@ -76,11 +76,13 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
     def _arn(self, service: str, resource: str, *, region: bool = True) -> str:
         return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account}:{resource}"
 
-    def _repository(self, name: str) -> dict[str, Any]:
+    def _repository(self, name: str, region: str | None = None) -> dict[str, Any]:
+        """A repository in the provider's region, or in the one a resource names (pulumi-aws's `region`)."""
+        region = region or self.region
         return {
             "name": name,
-            "repositoryUrl": f"{self.account}.dkr.ecr.{self.region}.{self.dns_suffix}/{name}",
-            "arn": self._arn("ecr", f"repository/{name}"),
+            "repositoryUrl": f"{self.account}.dkr.ecr.{region}.{self.dns_suffix}/{name}",
+            "arn": f"arn:{self.partition}:ecr:{region}:{self.account}:repository/{name}",
             "registryId": self.account,
         }
 
@@ -103,7 +105,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
 
     # Resource outputs by type token.
     def _ecr_repository(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        return {"__id": inputs["name"], **self._repository(inputs["name"])}
+        return {"__id": inputs["name"], **self._repository(inputs["name"], inputs.get("region"))}
 
     def _image(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         if self.preview:
@@ -142,6 +144,9 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         group = f"sg-{_hash(name)[:17]}"
         return {"__id": group, "arn": self._arn("ec2", f"security-group/{group}")}
 
+    def _replication_configuration(self, _name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
+        return {"__id": self.account, "registryId": self.account}  # one per registry: its id is the account's
+
     def _stack_reference(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         stack = inputs["name"]
         if stack not in self.stack_outputs:
@@ -160,6 +165,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         "aws:ecs/cluster:Cluster": _cluster,
         "aws:ecs/taskDefinition:TaskDefinition": _task_definition,
         "aws:ec2/securityGroup:SecurityGroup": _security_group,
+        "aws:ecr/replicationConfiguration:ReplicationConfiguration": _replication_configuration,
         "pulumi:pulumi:StackReference": _stack_reference,
     }
 
