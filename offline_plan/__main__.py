@@ -1,7 +1,8 @@
-"""`python -m offline_plan`: plan a stack offline and print it (rich text) or emit one JSON document.
+"""`python -m offline_plan`: plan a stack offline and print it (rich text) or emit one JSON document; with
+`--diff <git ref | plan.json>`, what the change from that base does to the stack instead (offline_plan/diff.py).
 
-Exit codes: 0 planned; 2 invalid config (one message naming each key path and value, nothing planned); 1 a
-crash (a bug: its traceback).
+Exit codes: 0 planned; 2 invalid config or base (one message naming each key path and value, nothing planned);
+1 a crash (a bug: its traceback) or a base whose own program failed.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from components.config import ConfigError, ConfigIssue
-from offline_plan.engine import PROJECT_DIR, plan_stack_file
-from offline_plan.render import render_plan
+from offline_plan.diff import BasePlanError, base_plan, diff_plans
+from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file, stack_name_of
+from offline_plan.render import plan_console, render_diff, render_plan
 
 EXIT_INVALID_CONFIG = 2
 
@@ -75,24 +77,56 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ORG/PROJECT/STACK=FILE",
         help="outputs of a referenced stack (default: plan this project's stack of that name first)",
     )
+    parser.add_argument(
+        "--diff",
+        metavar="GIT_REF|PLAN_JSON",
+        help="print what the change from this base does: the same stack planned at a git ref (by that ref's "
+        "code) or read from a `--format json` plan, matched with this plan by URN",
+    )
     args = parser.parse_args(argv)
     path = args.config or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
     try:
-        plan = plan_stack_file(
-            path,
-            preview=args.preview is not None,
-            first_preview=args.preview == "first",
-            stack_outputs=_stack_outputs(args.stack_outputs),
-        )
+        if args.diff:
+            document = _diff(args, path)
+        else:
+            plan = _plan(args, path)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID_CONFIG
+    except BasePlanError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     if args.format == "json":
-        json.dump(plan.to_json(), sys.stdout, indent=2)
+        json.dump(document if args.diff else plan.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
+    elif args.diff:
+        render_diff(document, plan_console())
     else:
-        render_plan(plan)
+        render_plan(plan, plan_console())
     return 0
+
+
+def _plan(args: argparse.Namespace, path: Path) -> Plan:
+    return plan_stack_file(
+        path,
+        preview=args.preview is not None,
+        first_preview=args.preview == "first",
+        stack_outputs=_stack_outputs(args.stack_outputs),
+    )
+
+
+def _diff(args: argparse.Namespace, path: Path) -> dict[str, Any]:
+    """The diff document: the base planned (in its worktree, by its code) while this checkout plans the head."""
+    # The base runs in another directory: the files it reads are named absolutely.
+    program_args = ["--format", "json"]
+    if args.preview:
+        program_args += ["--preview", args.preview]
+    for pair in args.stack_outputs:
+        stack, _, file = pair.partition("=")
+        program_args += ["--stack-outputs", f"{stack}={Path(file).resolve()}"]
+    with base_plan(args.diff, stack_name_of(path), path, program_args) as base:
+        head = _plan(args, path)
+        return diff_plans(base.result(), head.to_json(), base.label)
 
 
 if __name__ == "__main__":

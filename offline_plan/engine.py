@@ -78,6 +78,10 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
     """What the plan took for granted that `pulumi up` may find otherwise (a default VPC, an unpinned account)."""
+    harnesses: list[str] = field(default_factory=list)
+    clankers: list[str] = field(default_factory=list)
+    """The harnesses and clankers in the order the stack config lists them (registrations arrive in any order),
+    for the text plan; empty for a program run without a stack file."""
 
     @property
     def mode(self) -> str:
@@ -320,9 +324,12 @@ def plan_stack_file(
     outputs = dict(stack_outputs or {})
     if parsed.images is not None and parsed.images.from_ not in outputs:
         outputs[parsed.images.from_] = _image_stack_outputs(parsed.images.from_, path, outputs)
-    return run_program(
+    plan = run_program(
         stack, config, secret_keys=secret_keys, preview=preview, first_preview=first_preview, stack_outputs=outputs
     )
+    plan.harnesses = list(parsed.harnesses)
+    plan.clankers = [clanker.name for clanker in parsed.clankers]
+    return plan
 
 
 def _image_stack_outputs(source: str, planning: Path, known: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
