@@ -15,7 +15,7 @@ import os
 import re
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -47,6 +47,19 @@ class BuildError(ValueError):
     """A build request that cannot be carried out as given; the message says what to change."""
 
 
+class PushChecks(Protocol):
+    """What a registry checks around a push (`workers.tooling.ecr.PushGuard` for ECR)."""
+
+    def held(self, harness: str, tags: Sequence[str], image_id: str) -> str | None:
+        """The digest the registry holds image `image_id` at under the immutable `tags`; None when they are free
+        to push. EngineError when one holds another image: it must not move."""
+        ...
+
+    def point(self, harness: str, tags: Sequence[str], digest: str) -> None:
+        """Make the movable `tags` name the manifest `digest` the registry already holds."""
+        ...
+
+
 @dataclass(frozen=True)
 class BuildRequest:
     harnesses: tuple[str, ...]
@@ -69,12 +82,14 @@ class BuildRequest:
     timeout: float = 3600.0
     """Seconds each docker build or push may take; a cold multi-agent build is the longest."""
     log_dir: Path = OUTPUT_DIR / "logs"
+    push_checks: PushChecks | None = None
+    """The registry's checks before a push; None for a registry that has none to make (a plain one)."""
 
     def __post_init__(self) -> None:
         if not self.harnesses:
             raise BuildError("name at least one harness, or `all`")
         if self.push and self.registry is None:
-            raise BuildError("--push needs --registry HOST[/PREFIX]")
+            raise BuildError("--push needs --registry HOST[/PREFIX] or ecr (the default with AWS credentials)")
         reserved = {name for name, _ in self.build_args} & set(_RESERVED_ARGS)
         if reserved:
             raise BuildError(f"build arg {', '.join(sorted(reserved))} is set by the tool; use --revision")
@@ -308,13 +323,31 @@ def _build_single(
     info = engine.inspect(references[0])
     if info is None:
         raise EngineError(f"the build finished but {references[0]} is not on the engine")
+    sizes = ((info.platform, info.size),)
+    held = _held(request, plan.harness, plan.registry_references, info.id)
+    if held is not None:
+        assert request.push_checks is not None
+        progress.phase(plan.harness, f"{plan.registry_references[0]} already holds this image")
+        request.push_checks.point(plan.harness, [_tag_of(r) for r in plan.registry_references], held)
+        return held, info.id, sizes
     digests = set()
     for reference in plan.registry_references:
         progress.phase(plan.harness, f"pushing {reference}")
         digests.add(engine.push(reference, timeout=request.timeout, on_line=on_line))
     if len(digests) > 1:
         raise EngineError("the pushed tags resolved to different digests", ", ".join(sorted(digests)))
-    return (digests.pop() if digests else None), info.id, ((info.platform, info.size),)
+    return (digests.pop() if digests else None), info.id, sizes
+
+
+def _tag_of(reference: str) -> str:
+    return reference.rsplit(":", 1)[1]
+
+
+def _held(request: BuildRequest, harness: str, references: Sequence[str], image_id: str) -> str | None:
+    """The digest the registry already holds this image at (see PushChecks.held); None: push."""
+    if request.push_checks is None or not references:
+        return None
+    return request.push_checks.held(harness, [_tag_of(reference) for reference in references], image_id)
 
 
 def _build_manifest_list(
@@ -341,8 +374,9 @@ def _build_manifest_list(
         if info is None:
             raise EngineError(f"the build finished but {reference} is not on the engine")
         sizes.append((str(platform), info.size))
-        progress.phase(plan.harness, f"pushing {platform}")
-        engine.push(reference, timeout=request.timeout, on_line=on_line)
+        if _held(request, plan.harness, (reference,), info.id) is None:
+            progress.phase(plan.harness, f"pushing {platform}")
+            engine.push(reference, timeout=request.timeout, on_line=on_line)
         platform_images.append(reference)
     digests = set()
     for reference in plan.registry_references:

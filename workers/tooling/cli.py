@@ -11,7 +11,9 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -19,7 +21,7 @@ from rich.console import Console
 from workers.catalog import HARNESS_NAMES
 from workers.naming import LOCAL_ALIAS_TAG
 from workers.revision import BuildRevision, override_revision
-from workers.tooling import build, ensure, run_job, stack_outputs
+from workers.tooling import build, ecr, ensure, run_job, stack_outputs
 from workers.tooling.engine import Engine, EngineError
 from workers.tooling.lock import LockTimeout
 from workers.tooling.platforms import PlatformError, parse_platforms
@@ -49,7 +51,13 @@ ENSURE_DESCRIPTION = (
 )
 
 
-def _registry(value: str) -> Registry:
+RegistryChoice = Registry | str
+"""A registry given by host, or `ecr` (ecr.ECR_REGISTRY): the AWS account's own, found through botocore."""
+
+
+def _registry(value: str) -> RegistryChoice:
+    if value == ecr.ECR_REGISTRY:
+        return value
     try:
         return Registry.parse(value)
     except ReferenceError as bad:
@@ -63,11 +71,19 @@ def _tag(value: str) -> str:
         raise argparse.ArgumentTypeError(str(bad)) from None
 
 
-def _registry_or_default(given: Registry | None) -> Registry | None:
+def _registry_or_default(given: RegistryChoice | None) -> RegistryChoice | None:
     if given is not None:
         return given
     value = os.environ.get(ensure.REGISTRY_ENV_VAR)
-    return Registry.parse(value) if value else None
+    return _registry(value) if value else None
+
+
+def _registry_source(choice: RegistryChoice | None, connect: Callable[..., ecr.EcrConnection]) -> ensure.RegistrySource:
+    """The registry given by host, else ECR: asked for (`ecr`), or the default when no registry is given and AWS
+    credentials are found (without them, none)."""
+    if isinstance(choice, Registry):
+        return choice
+    return connect(implicit=choice is None)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -89,7 +105,8 @@ def parser() -> argparse.ArgumentParser:
         "--registry",
         type=_registry,
         default=None,
-        help=f"HOST[:PORT][/PREFIX] (default ${ensure.REGISTRY_ENV_VAR})",
+        help=f"HOST[:PORT][/PREFIX], or {ecr.ECR_REGISTRY}: the AWS account's ECR in $AWS_REGION (default "
+        f"${ensure.REGISTRY_ENV_VAR}, else {ecr.ECR_REGISTRY} when AWS credentials are found)",
     )
     common.add_argument(
         "--alias-tag",
@@ -143,6 +160,14 @@ def parser() -> argparse.ArgumentParser:
         help="seconds the registry may take to answer (default 8)",
     )
     e.add_argument("--pull-timeout", type=float, default=1800.0, help="seconds a pull may take (default 1800)")
+    stack = e.add_mutually_exclusive_group()
+    stack.add_argument(
+        "--from-stack",
+        metavar="STACK",
+        help="the exact image a clanker of this stack runs (`pulumi stack output --json`), not this checkout's",
+    )
+    stack.add_argument("--outputs", type=Path, help="as --from-stack, from saved stack outputs or a plan document")
+    e.add_argument("--clanker", help="with --from-stack/--outputs: the clanker, when several run the harness")
 
     r = commands.add_parser(
         "run-job",
@@ -180,13 +205,16 @@ def _table_console() -> Console:
     return console
 
 
-def _build_request(args: argparse.Namespace, revision: BuildRevision) -> build.BuildRequest:
+def _build_request(
+    args: argparse.Namespace, revision: BuildRevision, registry: Registry | None, checks: build.PushChecks | None
+) -> build.BuildRequest:
     return build.BuildRequest(
         harnesses=build.select_harnesses(args.harnesses),
         revision=revision,
         environment=args.env,
         platforms=parse_platforms(args.platform),
-        registry=_registry_or_default(args.registry),
+        registry=registry,
+        push_checks=checks,
         push=args.push,
         push_latest=args.push_latest,
         alias_tag=args.alias_tag,
@@ -204,15 +232,45 @@ def _summary_target(explicit: Path | None) -> tuple[Path, bool]:
     return path, path == github
 
 
-def run_build(args: argparse.Namespace, engine: Engine) -> int:
+def _connector(
+    args: argparse.Namespace, engine: Engine, aws: ecr.Aws, scope: ExitStack, margin: float, console: Console
+) -> Callable[..., ecr.EcrConnection]:
+    """Opens ECR connections for this command, each closed (its login removed) when `scope` ends."""
+
+    def connect(*, implicit: bool = False, target: ecr.EcrTarget | None = None) -> ecr.EcrConnection:
+        connection = ecr.EcrConnection(
+            aws,
+            engine,
+            environment=args.env,
+            margin=timedelta(seconds=margin),
+            say=lambda text: console.print(text, markup=False),
+            implicit=implicit,
+            target=target,
+        )
+        scope.callback(connection.close)
+        return connection
+
+    return connect
+
+
+def run_build(args: argparse.Namespace, engine: Engine, aws: ecr.Aws) -> int:
     console = _progress_console()
     revision = override_revision(args.revision) if args.revision else current_revision()
-    request = _build_request(args, revision)
-    if revision.note:
-        console.print(f"note: {revision.note}")
-    build.preflight(request, engine)
-    with LiveProgress(console, request.harnesses) as progress:
-        outcome = build.run(request, engine, progress)
+    with ExitStack() as scope:
+        registry, guard = None, None
+        if args.push:
+            connect = _connector(args, engine, aws, scope, args.timeout, console)
+            source = _registry_source(_registry_or_default(args.registry), connect)
+            registry = source.resolve()
+            guard = source.guard if isinstance(source, ecr.EcrConnection) else None
+        request = _build_request(args, revision, registry, guard)
+        if guard is not None:
+            guard.check_repositories(request.harnesses)  # before a build of minutes, not after
+        if revision.note:
+            console.print(f"note: {revision.note}")
+        build.preflight(request, engine)
+        with LiveProgress(console, request.harnesses) as progress:
+            outcome = build.run(request, engine, progress)
     _table_console().print(summary_table(outcome))
     if not outcome.ok:
         console.print(failures(outcome))
@@ -222,13 +280,53 @@ def run_build(args: argparse.Namespace, engine: Engine) -> int:
     return EXIT_OK if outcome.ok else EXIT_FAILED
 
 
-def run_ensure(args: argparse.Namespace, engine: Engine) -> int:
+def _stack_image(args: argparse.Namespace, say: Callable[[str], None]) -> str | None:
+    """The image a stack's clanker runs (--from-stack, --outputs); None without them or for an offline plan."""
+    if args.from_stack is None and args.outputs is None:
+        return None
+    try:
+        outputs = (
+            stack_outputs.from_file(args.outputs)
+            if args.outputs
+            else stack_outputs.from_stack(args.from_stack, say, project_dir=build.REPO_ROOT)
+        )
+        if outputs.placeholder:
+            say(f"{outputs.source}: its digests are placeholders, so this checkout's image is ensured instead")
+            return None
+        return ensure.stack_image(outputs, args.harness, args.clanker)
+    except stack_outputs.OutputsError as bad:
+        raise ensure.EnsureFailed(str(bad), ensure.EXIT_UNAVAILABLE) from None
+
+
+def _ensure_source(
+    args: argparse.Namespace, aws: ecr.Aws, connect: Callable[..., ecr.EcrConnection], say: Callable[[str], None]
+) -> tuple[str | None, ensure.RegistrySource | None]:
+    """The exact image to pull (from a stack) if any, and the registry to pull from."""
+    image = _stack_image(args, say)
+    if image is None:
+        return None, None if args.offline else _registry_source(_registry_or_default(args.registry), connect)
+    located = ecr.stack_target(aws, image)
+    if located is None:
+        return image, Registry.parse(image.split("/", 1)[0])
+    target, image = located
+    return image, connect(target=target)
+
+
+def run_ensure(args: argparse.Namespace, engine: Engine, aws: ecr.Aws) -> int:
+    with ExitStack() as scope:
+        return _ensure(args, engine, aws, scope)
+
+
+def _ensure(args: argparse.Namespace, engine: Engine, aws: ecr.Aws, scope: ExitStack) -> int:
     console = _progress_console()
+    connect = _connector(args, engine, aws, scope, args.pull_timeout, console)
+    image, registry = _ensure_source(args, aws, connect, lambda text: console.print(text, markup=False))
     request = ensure.EnsureRequest(
         harness=args.harness,
         environment=args.env,
         version=args.version,
-        registry=None if args.offline else _registry_or_default(args.registry),
+        registry=registry,
+        image=image,
         alias_tag=args.alias_tag,
         offline=args.offline,
         rebuild=args.rebuild,
@@ -287,15 +385,16 @@ def run_run_job(args: argparse.Namespace, engine: Engine) -> int:
     return run_job.EXIT_SUCCEEDED if result["status"] == "succeeded" else run_job.EXIT_JOB_FAILED
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, aws: ecr.Aws | None = None) -> int:
+    """`aws`: where AWS clients come from (tests hand in Stubber-backed ones); default botocore's session."""
     args = parser().parse_args(argv)
     engine = Engine()
     try:
         if args.command == "build":
-            return run_build(args, engine)
+            return run_build(args, engine, aws or ecr.Aws())
         if args.command == "run-job":
             return run_run_job(args, engine)
-        return run_ensure(args, engine)
+        return run_ensure(args, engine, aws or ecr.Aws())
     except run_job.RunJobError as failed:
         print(f"error: {failed}", file=sys.stderr)
         return failed.exit_code

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 DOCKER_ENV_VAR = "VIBERATOR_DOCKER"
 DISTRIBUTION_DOCKER = Path("/usr/bin/docker")
@@ -238,24 +238,42 @@ def stream(
     return result
 
 
+class DockerConfig(Protocol):
+    """A Docker config directory holding a registry login (`workers.tooling.ecr.DockerLogin`)."""
+
+    def directory(self) -> Path:
+        """The directory, its credentials valid for the next registry call."""
+        ...
+
+
 class Engine:
     """A Docker engine reached through one docker binary."""
 
     def __init__(self, binary: str | None = None) -> None:
         self.binary = binary or docker_binary()
+        self.registry_config: DockerConfig | None = None
+        """The login the registry calls (pull, push, manifest) use instead of the user's Docker config."""
 
     def _env(self) -> dict[str, str]:
         # BuildKit gives build secrets and cache mounts; the 20.10 client only uses it when asked.
         return {**os.environ, "DOCKER_BUILDKIT": "1"}
 
-    def _run(self, *args: str, timeout: float = QUICK_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    def _registry_env(self) -> dict[str, str]:
+        # Only the calls that talk to the registry: builds keep the user's config, and its logins for base images.
+        if self.registry_config is None:
+            return self._env()
+        return {**self._env(), "DOCKER_CONFIG": str(self.registry_config.directory())}
+
+    def _run(
+        self, *args: str, timeout: float = QUICK_TIMEOUT, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         try:
             return subprocess.run(
                 [self.binary, *args],
                 capture_output=True,
                 text=True,
                 timeout=timeout,
-                env=self._env(),
+                env=env or self._env(),
                 stdin=subprocess.DEVNULL,
             )
         except FileNotFoundError:
@@ -265,8 +283,8 @@ class Engine:
         except subprocess.TimeoutExpired:
             raise EngineError(f"docker {args[0]} did not answer within {timeout:g} s") from None
 
-    def _check(self, *args: str, timeout: float = QUICK_TIMEOUT) -> str:
-        completed = self._run(*args, timeout=timeout)
+    def _check(self, *args: str, timeout: float = QUICK_TIMEOUT, env: dict[str, str] | None = None) -> str:
+        completed = self._run(*args, timeout=timeout, env=env)
         if completed.returncode != 0:
             raise EngineError(f"docker {' '.join(args[:2])} failed", completed.stderr.strip())
         return completed.stdout
@@ -313,7 +331,7 @@ class Engine:
                 [self.binary, "pull", reference],
                 timeout=timeout,
                 silence_timeout=silence_timeout,
-                env=self._env(),
+                env=self._registry_env(),
             )
         except StreamTimeout as timed_out:
             raise PullError(PullFailure.UNREACHABLE, str(timed_out)) from None
@@ -347,7 +365,7 @@ class Engine:
 
     def push(self, reference: str, *, timeout: float, on_line: Callable[[str], None]) -> str:
         """Push one tag; returns the manifest digest the registry stored."""
-        result = stream([self.binary, "push", reference], on_line=on_line, timeout=timeout, env=self._env())
+        result = stream([self.binary, "push", reference], on_line=on_line, timeout=timeout, env=self._registry_env())
         if result.returncode != 0:
             raise EngineError(f"docker push {reference} failed", result.text.strip())
         return push_digest(result.text)
@@ -355,8 +373,9 @@ class Engine:
     def push_manifest_list(self, target: str, platform_images: Sequence[str], *, insecure: bool, timeout: float) -> str:
         """Create and push a manifest list `target` over already pushed per-platform images; its digest."""
         flags = ["--insecure"] if insecure else []
-        self._check("manifest", "create", "--amend", *flags, target, *platform_images, timeout=timeout)
-        output = self._check("manifest", "push", "--purge", *flags, target, timeout=timeout)
+        env = self._registry_env()
+        self._check("manifest", "create", "--amend", *flags, target, *platform_images, timeout=timeout, env=env)
+        output = self._check("manifest", "push", "--purge", *flags, target, timeout=timeout, env=env)
         found = _MANIFEST_DIGEST.findall(output)
         if not found:
             raise EngineError("docker manifest push printed no digest", output.strip())

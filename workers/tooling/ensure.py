@@ -8,14 +8,17 @@ harness take turns and the second finds what the first pulled. Running it again 
 A present alias is also checked: a different revision label than the build context's current revision
 makes it stale (reported; rebuilt with `rebuild=True`), and a job contract this checkout cannot talk to
 makes it refused. A pulled image is checked before it is tagged, so a refused image never becomes the alias.
+
+With an exact image (`ensure --from-stack`: the reference a stack's clanker runs) the alias is used only when
+it is that image; otherwise that image is pulled and becomes the alias, so the laptop runs what the cloud runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 from workers.catalog import harness as catalog_harness
 from workers.naming import LOCAL_ALIAS_TAG
@@ -24,8 +27,18 @@ from workers.tooling.contract import REVISION_LABEL, check_contract
 from workers.tooling.engine import ImageInfo, PullError, ServerInfo
 from workers.tooling.lock import exclusive
 from workers.tooling.references import DEFAULT_ENVIRONMENT, Registry, alias_reference, version_tag
+from workers.tooling.stack_outputs import StackOutputs
 
 REGISTRY_ENV_VAR = "VIBERATOR_REGISTRY"
+
+
+class RegistrySource(Protocol):
+    """A registry known up front (`Registry`) or found on first use (`workers.tooling.ecr.EcrConnection`), so a
+    present alias never waits on AWS."""
+
+    def resolve(self) -> Registry | None:
+        """The registry to pull from; None when there turns out to be none (no AWS credentials for ECR)."""
+        ...
 
 
 class ImageStore(Protocol):
@@ -50,8 +63,10 @@ class EnsureRequest:
     """Whose tags to pull: `<environment>-<revision>` or `<environment>-latest`."""
     version: str | None = None
     """None: this checkout's revision; `dev`: the floating tag; else a revision (see `version_tag`)."""
-    registry: Registry | None = None
+    registry: RegistrySource | None = None
     """None: no pull is attempted (and the failure message says no registry was configured)."""
+    image: str | None = None
+    """An exact reference to pull instead of the version's tag (`--from-stack`), on `registry`'s host."""
     alias_tag: str = LOCAL_ALIAS_TAG
     offline: bool = False
     """Never contact a registry, even when the alias is missing."""
@@ -88,6 +103,34 @@ class EnsureFailed(Exception):
 
 EXIT_UNAVAILABLE = 1
 EXIT_REFUSED = 3
+
+
+def stack_image(outputs: StackOutputs, harness: str, clanker: str | None = None) -> str:
+    """The image reference a stack's clanker of `harness` runs: `repo@sha256:…`, or `repo:<env>-latest` for a
+    floating one. `clanker` picks one when several clankers run different images of the harness."""
+    if clanker is not None:
+        chosen = {clanker: outputs.clanker(clanker)}
+        if chosen[clanker].get("agent") != harness:
+            raise EnsureFailed(
+                f"clanker {clanker!r} of {outputs.source} runs {chosen[clanker].get('agent')}, not {harness}"
+            )
+    else:
+        clankers = outputs.document.get("clankers") or {}
+        chosen = {name: spec for name, spec in clankers.items() if spec.get("agent") == harness}
+    images = {name: _image_of(spec) for name, spec in chosen.items()}
+    if not images:
+        raise EnsureFailed(f"no clanker of {outputs.source} runs {harness}")
+    if len(set(images.values())) > 1:
+        listed = ", ".join(f"{name} ({image})" for name, image in sorted(images.items()))
+        raise EnsureFailed(
+            f"clankers of {outputs.source} run different {harness} images: {listed}; pick one with --clanker"
+        )
+    return next(iter(images.values()))
+
+
+def _image_of(clanker: Mapping[str, Any]) -> str:
+    config = clanker["deploymentConfig"]
+    return str(config.get("imageUri") or config["containerImage"])  # Lambda's name, ECS's and docker's
 
 
 def build_commands(harness: str, alias_tag: str = LOCAL_ALIAS_TAG) -> tuple[str, str]:
@@ -135,13 +178,12 @@ def _last_line(text: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def _registry_attempt(request: EnsureRequest) -> str | None:
-    """Why no registry is tried, or None when one is."""
+def _registry(request: EnsureRequest) -> tuple[Registry | None, str]:
+    """The registry to pull from, or None and why none is tried."""
     if request.offline:
-        return "registry: not contacted (--offline)"
-    if request.registry is None:
-        return f"registry: none configured (--registry or ${REGISTRY_ENV_VAR})"
-    return None
+        return None, "registry: not contacted (--offline)"
+    registry = request.registry.resolve() if request.registry is not None else None
+    return registry, f"registry: none configured (--registry, ${REGISTRY_ENV_VAR}, or AWS credentials for ECR)"
 
 
 def ensure(
@@ -162,16 +204,16 @@ def ensure(
     engine.server()
     with exclusive(alias, timeout=request.lock_timeout):
         local = engine.inspect(alias)
-        if local is not None:
+        if local is not None and (request.image is None or request.image in local.repo_digests):
             return _use_local(request, engine, alias, local, revision, rebuild, say)
-        tried = [f"local alias {alias}: not present"]
-        skipped = _registry_attempt(request)
-        if skipped is not None:
+        why = "not the stack's image" if local is not None else "not present"
+        tried = [f"local alias {alias}: {why}"]
+        registry, skipped = _registry(request)
+        if registry is None:
             tried.append(skipped)
             raise EnsureFailed(nowhere_message(request, alias, tried, revision), EXIT_UNAVAILABLE)
-        assert request.registry is not None
-        remote = request.registry.reference(request.harness, tag)
-        say(f"{alias} not present; pulling {remote}")
+        remote = request.image or registry.reference(request.harness, tag)
+        say(f"{alias} {why}; pulling {remote}")
         try:
             engine.pull(remote, silence_timeout=request.answer_timeout, timeout=request.pull_timeout)
         except PullError as failed:

@@ -62,6 +62,10 @@ class Registry:
     def __str__(self) -> str:
         return f"{self.host}/{self.prefix}" if self.prefix else self.host
 
+    def resolve(self) -> Registry:
+        """Itself: a registry given by host is known up front (see `workers.tooling.ensure.RegistrySource`)."""
+        return self
+
     @property
     def is_loopback(self) -> bool:
         """True for registries on this machine, which Docker talks to over plain HTTP."""
