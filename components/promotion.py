@@ -68,6 +68,12 @@ class ExportedReplica(BaseModel):
 _REPLICAS: TypeAdapter[list[ExportedReplica]] = TypeAdapter(list[ExportedReplica])
 
 
+def replicas_of(exported: Any) -> list[ExportedReplica]:
+    """An image stack's `replicas` output (raises ValidationError). Image stacks older than replication export
+    none: nothing is replicated."""
+    return _REPLICAS.validate_python(exported or [])
+
+
 def _url_part(repository_url: str, part: str) -> str:
     match = REPOSITORY_URL.match(repository_url)
     assert match is not None  # guaranteed by the field pattern
@@ -108,13 +114,14 @@ def promoted_images(
             [ConfigIssue(path=f"{NAMESPACE}:images.from", value=source, message="that stack exports no `images`")]
         )
     try:
-        # Image stacks older than replication export no `replicas`: nothing is replicated.
-        replica_list = _REPLICAS.validate_python(list(replicas or []))
-    except (TypeError, ValidationError) as error:
+        replica_list = replicas_of(replicas)
+    except ValidationError as error:
         raise ConfigError(
             [
                 ConfigIssue(
-                    path=f"{NAMESPACE}:images.from", value=source, message=f"its replicas output is malformed: {error}"
+                    path=f"{NAMESPACE}:images.from",
+                    value=source,
+                    message=f"its replicas output is malformed: {error.errors()[0]['msg']}",
                 )
             ]
         ) from None
