@@ -333,6 +333,15 @@ def test_prod_checks_the_approved_digests_before_and_after_its_up():
     assert "ci.verify_promotion check --promoted" in after["run"]
 
 
+def test_a_promoting_stack_waits_for_replication_of_the_checked_outputs_before_its_up():
+    names = [step.get("name") for step in workflow(STACK_DEPLOY)["jobs"]["deploy"]["steps"]]
+    check = "Check the image stack still holds the approved digests"
+    wait = _step(STACK_DEPLOY, "deploy", "Wait for the images in this stack's region")
+    assert names.index(check) < names.index(wait["name"]) < names.index("pulumi up")
+    assert wait["if"] == "${{ !inputs.builds-images }}"
+    assert wait["run"].endswith('ci.wait_for_replicas --stack "$STACK" "$RUNNER_TEMP/image-stack.json"')
+
+
 def test_the_image_stack_publishes_what_it_deployed_and_prod_receives_it():
     document = workflow(STACK_DEPLOY)
     publish = _step(STACK_DEPLOY, "deploy", "Publish the deployed digests")
