@@ -1,0 +1,299 @@
+"""What a reviewer reads: the text plan (`make plan > plan.txt`) and the diff (`make plan DIFF=<ref|plan.json>`)."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rich.console import Console
+
+from offline_plan.diff import diff_plans, value_changes
+from offline_plan.engine import PROJECT_DIR, run_program, stack_file_config
+from offline_plan.render import render_plan
+from tests.conftest import committed_plan
+
+FUNCTION = "aws:lambda/function:Function"
+TASK = "aws:ecs/taskDefinition:TaskDefinition"
+
+
+def run_plan(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess[str]:
+    """`make plan` as a user pipes it: stdout is not a terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", "offline_plan", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def dev_json() -> dict[str, Any]:
+    return copy.deepcopy(committed_plan("Pulumi.dev.yaml").to_json())
+
+
+def resource(document: dict[str, Any], name: str) -> dict[str, Any]:
+    (match,) = [r for r in document["resources"] if r["name"] == name]
+    return match
+
+
+# --- The diff of two plans. ---
+
+
+def test_an_agent_switch_updates_only_that_function_image() -> None:
+    config, secret_keys = stack_file_config(PROJECT_DIR / "Pulumi.dev.yaml")
+    clankers = json.loads(config["viberator:clankers"])
+    switched = next(c for c in clankers if c["target"] == "lambda" and c["agent"] != "codex")
+    agent, switched["agent"] = switched["agent"], "codex"
+    head = run_program("dev", {**config, "viberator:clankers": json.dumps(clankers)}, secret_keys=secret_keys)
+
+    diff = diff_plans(dev_json(), head.to_json(), {"file": "base.json"})
+
+    (change,) = diff["changes"]
+    assert (change["op"], change["type"], change["name"]) == ("update", FUNCTION, f"{switched['name']}-function")
+    assert "imageUri" in change["changedInputs"]
+    assert change["after"]["imageUri"] == head.outputs["images"]["codex"]["imageUri"]
+    assert diff["summary"] == {"create": 0, "update": 1, "replace": 0, "delete": 0}
+    assert diff["outputs"][f"clankers.{switched['name']}.agent"] == {"before": agent, "after": "codex"}
+    assert all(path.startswith(f"clankers.{switched['name']}.") for path in diff["outputs"])
+
+
+def test_an_identical_plan_is_no_change() -> None:
+    diff = diff_plans(dev_json(), dev_json(), {"file": "base.json"})
+    assert (diff["changes"], diff["outputs"]) == ([], {})
+    assert diff["summary"] == {"create": 0, "update": 0, "replace": 0, "delete": 0}
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "value", "op"),
+    [
+        ("multi-agent-function", "name", "viberator-dev-renamed", "replace"),  # function_name is ForceNew
+        ("multi-agent-function", "memorySize", 8192, "update"),
+        ("claude-ecs-task", "cpu", "2048", "replace"),  # a task definition revision can't be edited
+        ("claude-ecs-task", "tags", {"Team": "x"}, "update"),
+        ("claude-repository", "name", "viberator-worker-other", "replace"),
+        ("multi-agent-logs", "name", "/aws/lambda/other", "replace"),
+        ("multi-agent-logs", "retentionInDays", 90, "update"),
+    ],
+)
+def test_a_changed_input_the_provider_cannot_update_in_place_replaces(name: str, key: str, value: Any, op: str) -> None:
+    base, head = dev_json(), dev_json()
+    resource(head, name)["inputs"][key] = value
+    (change,) = diff_plans(base, head, {"file": "base.json"})["changes"]
+    assert (change["name"], change["op"], change["changedInputs"]) == (name, op, [key])
+    assert change["before"] == {key: resource(base, name)["inputs"][key]}
+    assert change["after"] == {key: value}
+
+
+def test_resources_only_in_one_plan_are_created_or_deleted() -> None:
+    base, head = dev_json(), dev_json()
+    gone = resource(head, "codex-floating-function")
+    head["resources"].remove(gone)
+    added = resource(base, "multi-agent-logs")
+    base["resources"].remove(added)
+    changes = {c["name"]: c for c in diff_plans(base, head, {"file": "base.json"})["changes"]}
+    assert changes["codex-floating-function"]["op"] == "delete"
+    assert changes["codex-floating-function"]["before"] == gone["inputs"]
+    assert changes["codex-floating-function"]["after"] is None
+    assert changes["multi-agent-logs"]["op"] == "create"
+    assert changes["multi-agent-logs"]["before"] is None
+
+
+def test_a_change_inside_a_json_document_is_named_by_its_path() -> None:
+    base = resource(dev_json(), "multi-agent-role-policy")["inputs"]["policy"]
+    document = json.loads(base)
+    document["Statement"][1]["Action"] = "secretsmanager:*"
+    (change,) = value_changes(base, json.dumps(document), "policy")
+    assert (change.path, change.before, change.after) == (
+        "policy.Statement[1].Action",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:*",
+    )
+
+
+# --- The CLI: DIFF=<plan.json>, and a git ref in a scratch repository. ---
+
+
+def test_cli_diff_against_a_plan_file(tmp_path: Path) -> None:
+    base = dev_json()
+    resource(base, "multi-agent-function")["inputs"]["memorySize"] = 1024
+    del base["resources"][-1]
+    (tmp_path / "base.json").write_text(json.dumps(base))
+
+    result = run_plan("--stack", "dev", "--format", "json", "--diff", str(tmp_path / "base.json"))
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert set(document) == {"stack", "base", "changes", "outputs", "summary"}
+    assert document["base"] == {"file": str(tmp_path / "base.json")}
+    for change in document["changes"]:
+        assert set(change) == {"urn", "type", "name", "op", "changedInputs", "before", "after"}
+    assert document["summary"]["update"] == 1 and document["summary"]["create"] == 1
+
+    text = run_plan("--stack", "dev", "--diff", str(tmp_path / "base.json"))
+    assert "memorySize: 1024 → 4096" in text.stdout
+    assert "Summary: 1 to create, 1 to update, 0 to replace, 0 to delete; 0 outputs change" in text.stdout
+
+
+def test_cli_refuses_a_base_that_is_neither_a_ref_nor_a_plan_of_this_stack(tmp_path: Path) -> None:
+    unknown = run_plan("--stack", "dev", "--diff", "no-such-ref")
+    assert unknown.returncode == 2
+    assert 'DIFF = "no-such-ref": neither a plan JSON file nor a git commit' in unknown.stderr
+    (tmp_path / "dev.json").write_text(json.dumps(dev_json()))
+    other = run_plan("--stack", "prod", "--diff", str(tmp_path / "dev.json"))
+    assert other.returncode == 2
+    assert "a plan of stack dev, not of prod" in other.stderr
+
+
+def test_secrets_stay_masked_in_a_diff(tmp_path: Path) -> None:
+    config = {
+        "aws:region": "us-east-1",
+        "viberator:harnesses": ["claude"],
+        "viberator:clankers": [{"name": "worker", "agent": "claude", "target": "lambda"}],
+    }
+    stack = tmp_path / "Pulumi.qa.yaml"
+    stack.write_text(yaml.safe_dump({"config": config}))
+    base = run_plan("--config", str(stack), "--format", "json")
+    assert base.returncode == 0, base.stderr
+    (tmp_path / "base.json").write_text(base.stdout)
+    config["viberator:clankers"][0]["environment"] = {"WEBHOOK_URL": {"secure": "v1:c2VjcmV0LWNpcGhlcnRleHQ="}}
+    stack.write_text(yaml.safe_dump({"config": config}))
+
+    for output_format in ("text", "json"):
+        result = run_plan("--config", str(stack), "--format", output_format, "--diff", str(tmp_path / "base.json"))
+        assert result.returncode == 0, result.stderr
+        assert "[secret]" in result.stdout
+        assert "v1:c2VjcmV0" not in result.stdout
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=cwd, check=True, capture_output=True
+    )
+
+
+@pytest.fixture
+def scratch_repository(tmp_path: Path) -> Path:
+    """This project's program and dev stack, committed in a repository of their own."""
+    repository = tmp_path / "project"
+    repository.mkdir()
+    for name in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "README.md"):
+        shutil.copy(PROJECT_DIR / name, repository / name)
+    for package in ("components", "offline_plan", "workers"):
+        shutil.copytree(PROJECT_DIR / package, repository / package, ignore=shutil.ignore_patterns("__pycache__"))
+    _git(repository, "init", "-q")
+    _git(repository, "add", "-A")
+    _git(repository, "commit", "-qm", "initial")
+    return repository
+
+
+def _worktrees(repository: Path) -> str:
+    return subprocess.run(["git", "worktree", "list"], cwd=repository, capture_output=True, text=True).stdout
+
+
+def test_cli_diff_against_a_git_ref_plans_the_ref_in_a_worktree_it_removes(scratch_repository: Path) -> None:
+    stack = scratch_repository / "Pulumi.dev.yaml"
+    document = yaml.safe_load(stack.read_text())
+    lambdas = [c for c in document["config"]["viberator:clankers"] if c["target"] == "lambda"]
+    switched = next(c for c in lambdas if c["agent"] != "codex")
+    switched["agent"] = "codex"
+    stack.write_text(yaml.safe_dump(document))
+    _git(scratch_repository, "commit", "-qam", "switch an agent")
+
+    result = run_plan("--stack", "dev", "--format", "json", "--diff", "HEAD~1", cwd=scratch_repository)
+    assert result.returncode == 0, result.stderr
+    diff = json.loads(result.stdout)
+    (change,) = diff["changes"]
+    assert (change["op"], change["name"]) == ("update", f"{switched['name']}-function")
+    assert "imageUri" in change["changedInputs"]
+    assert diff["outputs"] and diff["base"]["ref"] == "HEAD~1"
+
+    (scratch_repository / "README.md").write_text("a README-only change\n")
+    _git(scratch_repository, "commit", "-qam", "docs")
+    readme = run_plan("--stack", "dev", "--format", "json", "--diff", "HEAD~1", cwd=scratch_repository)
+    assert readme.returncode == 0, readme.stderr
+    assert (json.loads(readme.stdout)["changes"], json.loads(readme.stdout)["outputs"]) == ([], {})
+    assert len(_worktrees(scratch_repository).splitlines()) == 1
+
+
+# --- The text plan. ---
+
+
+@pytest.fixture(scope="module")
+def plan_txt() -> str:
+    """`make -s plan > plan.txt` of dev."""
+    result = run_plan("--stack", "dev")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_piped_plan_holds_every_image_uri_whole(plan_txt: str) -> None:
+    outputs = committed_plan("Pulumi.dev.yaml").outputs
+    uris = [image["imageUri"] for image in outputs["images"].values()]
+    uris += [
+        c["deploymentConfig"].get("imageUri") or c["deploymentConfig"]["containerImage"]
+        for c in outputs["clankers"].values()
+    ]
+    assert uris
+    for uri in uris:
+        assert uri in plan_txt
+
+
+def test_a_piped_plan_names_the_environment_secrets_and_granted_actions(plan_txt: str) -> None:
+    assert "environment LOG_LEVEL" in plan_txt
+    dev = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())["config"]
+    for clanker in dev["viberator:clankers"]:
+        for name, arn in clanker.get("secrets", {}).items():
+            assert f"secret {name} from {arn}" in plan_txt
+    assert "Allow secretsmanager:GetSecretValue on arn:aws:secretsmanager:" in plan_txt
+    assert "Allow logs:CreateLogStream, logs:PutLogEvents on arn:aws:logs:" in plan_txt
+    assert (
+        "container worker image 123456789012.dkr.ecr.us-east-1.amazonaws.com/viberator-worker-claude-code-ecs@sha256:"
+        in plan_txt
+    )
+
+
+def test_the_tree_lists_every_clanker_in_config_order_docker_ones_too(plan_txt: str) -> None:
+    names = [
+        c["name"] for c in yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())["config"]["viberator:clankers"]
+    ]
+    tree = plan_txt.split("┏", 1)[0]
+    positions = [
+        tree.index(f"Clanker {name}" if f"Clanker {name}" in tree else f"docker clanker {name}") for name in names
+    ]
+    assert positions == sorted(positions)
+    assert "docker clanker local-kimi  image=" in tree
+
+
+def test_the_plan_counts_resources_per_type(plan_txt: str) -> None:
+    plan = committed_plan("Pulumi.dev.yaml")
+    for type_ in {r.type for r in plan.resources}:
+        assert f"│ {type_} " in plan_txt
+        count = len(plan.of_type(type_))
+        assert any(
+            line.startswith(f"│ {type_} ") and line.rstrip("│ ").endswith(f" {count}") for line in plan_txt.splitlines()
+        )
+
+
+def test_a_terminal_plan_fits_the_terminal() -> None:
+    out = io.StringIO()
+    render_plan(committed_plan("Pulumi.dev.yaml"), Console(file=out, width=100))
+    assert max(map(len, out.getvalue().splitlines())) <= 100
+
+
+def test_make_help_lists_the_plan_variables() -> None:
+    result = subprocess.run(["make", "--no-print-directory", "help"], cwd=PROJECT_DIR, capture_output=True, text=True)
+    (plan_line,) = [line for line in result.stdout.splitlines() if line.strip().startswith("plan ")]
+    for variable in ("STACK=", "CONFIG=", "FORMAT=", "PREVIEW=", "DIFF=", "STACK_OUTPUTS="):
+        assert variable in plan_line
+
+
+def test_fork_pull_requests_get_the_diff_against_their_base() -> None:
+    workflow = yaml.safe_load((PROJECT_DIR / ".github/workflows/preview.yml").read_text())
+    (step,) = [
+        s for s in workflow["jobs"]["offline-plan"]["steps"] if "make --no-print-directory plan" in s.get("run", "")
+    ]
+    assert step["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+    assert 'DIFF="${BASE_SHA}"' in step["run"]
