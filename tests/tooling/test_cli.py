@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.tooling.aws_stubs import isolated_aws
 from workers.revision import BuildRevision
 from workers.tooling import cli
 from workers.tooling.build import BuildRequest, BuildResult, BuildRun
@@ -14,6 +15,7 @@ from workers.tooling.references import Registry
 from workers.tooling.report import human_size, markdown_summary, write_summary
 
 REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=0, origin="git")
+__all__ = ["isolated_aws"]  # a fixture, used by name
 
 
 def test_build_arguments_parse() -> None:
@@ -69,6 +71,7 @@ def test_bad_arguments_exit_2_before_any_engine_call(argv: list[str], capsys: py
         (["build", "kimi", "--platform", "arm64"], "OS/ARCH"),
     ],
 )
+@pytest.mark.usefixtures("isolated_aws")  # `--push` without a registry looks for AWS credentials
 def test_impossible_builds_exit_2_with_the_reason(
     argv: list[str], complaint: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
