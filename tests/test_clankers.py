@@ -45,13 +45,16 @@ ECS = EcsClankerArgs(
 
 def test_lambda_function_inputs(record: Recorder) -> None:
     plan = record(lambda: LambdaClanker("worker", LAMBDA))
-    assert [(r.type, r.name, r.parent) for r in plan.resources] == [
-        ("viberator:workers:LambdaClanker", "worker", None),
-        ("aws:cloudwatch/logGroup:LogGroup", "worker-logs", "viberator:workers:LambdaClanker::worker"),
-        ("aws:iam/role:Role", "worker-role", "viberator:workers:LambdaClanker::worker"),
-        ("aws:iam/rolePolicy:RolePolicy", "worker-role-policy", "viberator:workers:LambdaClanker::worker"),
-        ("aws:lambda/function:Function", "worker-function", "viberator:workers:LambdaClanker::worker"),
-    ]
+    # Each registration reaches the engine once its inputs resolve: the arrival order is not the program's.
+    assert sorted((r.type, r.name, r.parent) for r in plan.resources) == sorted(
+        [
+            ("viberator:workers:LambdaClanker", "worker", None),
+            ("aws:cloudwatch/logGroup:LogGroup", "worker-logs", "viberator:workers:LambdaClanker::worker"),
+            ("aws:iam/role:Role", "worker-role", "viberator:workers:LambdaClanker::worker"),
+            ("aws:iam/rolePolicy:RolePolicy", "worker-role-policy", "viberator:workers:LambdaClanker::worker"),
+            ("aws:lambda/function:Function", "worker-function", "viberator:workers:LambdaClanker::worker"),
+        ]
+    )
     assert plan.named("worker-logs").inputs == {
         "name": "/aws/lambda/viberator-dev-worker",
         "retentionInDays": 30,

@@ -29,13 +29,16 @@ def build(args: HarnessImageArgs = ARGS):
 def test_children_are_parented_and_named_after_the_component(record: Recorder) -> None:
     plan = record(build())
     component = "viberator:workers:HarnessImage::claude"
-    assert [(r.type, r.name, r.parent) for r in plan.resources] == [
-        ("viberator:workers:HarnessImage", "claude", None),
-        ("aws:ecr/repository:Repository", "claude-repository", component),
-        ("aws:ecr/lifecyclePolicy:LifecyclePolicy", "claude-lifecycle", component),
-        ("aws:ecr/repositoryPolicy:RepositoryPolicy", "claude-pull-policy", component),
-        ("docker-build:index:Image", "claude-image", component),
-    ]
+    # Each registration reaches the engine once its inputs resolve: the arrival order is not the program's.
+    assert sorted((r.type, r.name, r.parent) for r in plan.resources) == sorted(
+        [
+            ("viberator:workers:HarnessImage", "claude", None),
+            ("aws:ecr/repository:Repository", "claude-repository", component),
+            ("aws:ecr/lifecyclePolicy:LifecyclePolicy", "claude-lifecycle", component),
+            ("aws:ecr/repositoryPolicy:RepositoryPolicy", "claude-pull-policy", component),
+            ("docker-build:index:Image", "claude-image", component),
+        ]
+    )
 
 
 def test_repository_is_immutable_scanned_and_encrypted(record: Recorder) -> None:
@@ -155,7 +158,7 @@ def test_latest_can_be_switched_off_and_platform_overridden(record: Recorder) ->
 
 def test_existing_repositories_are_looked_up_not_created(record: Recorder) -> None:
     plan = record(build(replace(ARGS, create_repository=False, push_latest=False)))
-    assert [r.type for r in plan.resources] == ["viberator:workers:HarnessImage", "docker-build:index:Image"]
+    assert sorted(r.type for r in plan.resources) == ["docker-build:index:Image", "viberator:workers:HarnessImage"]
     assert (
         plan.named("claude-image").inputs["tags"][0].startswith(f"{REGISTRY}/viberator-worker-claude:dev-0123456789ab-")
     )
