@@ -36,7 +36,9 @@ SETTINGS_HASH_LENGTH = 8
 @dataclass(frozen=True)
 class HarnessImageArgs:
     harness: Harness
-    """The catalog entry: repository name and Dockerfile target."""
+    """The catalog entry: the harness's name and Dockerfile target."""
+    repository_name: str
+    """`viberator-worker-<harness>`, or a review stack's own (`StackConfig.repository_name_of`)."""
     environment: str
     """Tag prefix (`<env>-<revision>`, `<env>-latest`)."""
     revision: str
@@ -189,7 +191,8 @@ def pull_policy(partition: str, own_account: str, consumer_accounts: tuple[str, 
                 "Sid": "ConsumerAccountsPull",
                 "Effect": "Allow",
                 "Principal": {"AWS": [f"arn:{partition}:iam::{account}:root" for account in consumer_accounts]},
-                "Action": pull,
+                # DescribeImages: a consumer's deploy waits until a replicated digest is here (ci/wait_for_replicas.py).
+                "Action": [*pull, "ecr:DescribeImages"],
             }
         )
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
@@ -263,7 +266,7 @@ class HarnessImage(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: HarnessImageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("viberator:workers:HarnessImage", name, None, opts)
-        repository_name = args.harness.repository_name
+        repository_name = args.repository_name
         harness_tags = {**args.resource_tags, "Harness": args.harness.name}
 
         if args.create_repository:

@@ -14,6 +14,7 @@ from workers.catalog import HARNESSES
 REGISTRY = "000000000000.dkr.ecr.us-east-1.amazonaws.com"
 ARGS = HarnessImageArgs(
     harness=HARNESSES["claude"],
+    repository_name=HARNESSES["claude"].repository_name,
     environment="dev",
     revision="0123456789ab",
     source_date_epoch=1_700_000_000,
@@ -192,7 +193,7 @@ def test_consumer_accounts_may_pull_and_so_may_their_lambda_service(record: Reco
         "Sid": "ConsumerAccountsPull",
         "Effect": "Allow",
         "Principal": {"AWS": ["arn:aws:iam::111122223333:root"]},
-        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"],
     }
 
 
