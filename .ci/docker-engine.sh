@@ -41,6 +41,8 @@ install_packages() {
     # A running engine (a GitHub runner's own) serves as it is: installing docker.io beside it would conflict.
     engine_up || [[ -x /usr/sbin/dockerd && -x $DOCKER ]] || engine=(docker.io containerd runc)
     [[ -x /usr/bin/docker-registry ]] || missing+=(docker-registry)
+    # htpasswd: the authenticated registry that stands in for ECR in the tooling's login tests.
+    command -v htpasswd >/dev/null || missing+=(apache2-utils)
     command -v debootstrap >/dev/null || missing+=(debootstrap)
     [[ -x /usr/bin/docker-compose ]] || missing+=(docker-compose)
     # The Node stand-in base is packed from the npm registry; curl probes the registry.

@@ -8,6 +8,8 @@ the test's own on a free 127.0.0.1 port, so a test can stop it without touching 
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import socket
 import subprocess
 import threading
@@ -51,6 +53,8 @@ class LoopbackRegistry:
 
     address: str
     process: subprocess.Popen[bytes] | None = None
+    password: str | None = None
+    """With htpasswd authentication: the password of the user AWS (as an ECR token is)."""
 
     @property
     def registry(self) -> Registry:
@@ -63,20 +67,19 @@ class LoopbackRegistry:
             self.process = None
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[LoopbackRegistry]:
+def _serve(tmp_path: Path, auth: str = "", password: str | None = None) -> LoopbackRegistry:
     if not os.access(REGISTRY_BINARY, os.X_OK):
         pytest.fail(f"{REGISTRY_BINARY} missing: the real-build tier installs Debian's docker-registry")
     address = f"127.0.0.1:{_free_port()}"
     config = tmp_path / "registry.yml"
     config.write_text(
         "version: 0.1\nlog: {level: error}\n"
-        f"storage: {{filesystem: {{rootdirectory: {tmp_path / 'data'}}}}}\nhttp: {{addr: {address}}}\n"
+        f"storage: {{filesystem: {{rootdirectory: {tmp_path / 'data'}}}}}\nhttp: {{addr: {address}}}\n{auth}"
     )
     process = subprocess.Popen(
         [REGISTRY_BINARY, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    served = LoopbackRegistry(address, process)
+    served = LoopbackRegistry(address, process, password)
     deadline = time.monotonic() + 10
     while True:
         with socket.socket() as probe:
@@ -86,6 +89,27 @@ def registry(tmp_path: Path) -> Iterator[LoopbackRegistry]:
             served.stop()
             pytest.fail(f"docker-registry did not listen on {address}")
         time.sleep(0.1)
+    return served
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[LoopbackRegistry]:
+    served = _serve(tmp_path)
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def authenticated_registry(tmp_path: Path) -> Iterator[LoopbackRegistry]:
+    """A registry standing in for ECR: htpasswd authentication of the user AWS, a token as the password."""
+    if shutil.which("htpasswd") is None:
+        pytest.fail("htpasswd missing: the real-build tier installs apache2-utils (.ci/docker-engine.sh)")
+    password = secrets.token_urlsafe(24)
+    htpasswd = tmp_path / "htpasswd"
+    # -i: the password on stdin, never on a command line; -B: bcrypt, the only hash docker-registry accepts.
+    hashed = subprocess.run(["htpasswd", "-niB", "AWS"], input=password, capture_output=True, text=True, check=True)
+    htpasswd.write_text(hashed.stdout)
+    served = _serve(tmp_path, f"auth: {{htpasswd: {{realm: ecr-stand-in, path: {htpasswd}}}}}\n", password)
     yield served
     served.stop()
 

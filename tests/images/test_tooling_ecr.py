@@ -1,0 +1,211 @@
+"""Issue 22's "done when": `make image HARNESS=kimi PUSH=1` reaches ECR on its own, with stand-ins for AWS.
+
+STS and ECR are botocore clients behind Stubbers (each request checked against the service model and the
+expected parameters); ECR's registry host is docker-registry on 127.0.0.1 with htpasswd authentication of the
+user AWS, the stubbed GetAuthorizationToken's token as its password. The CLI's `main()` runs in-process with
+those clients and the arguments make passes (no `--registry`: AWS credentials make ECR the default). The
+password must reach the engine only through the tooling's private Docker config: the user's config and the
+engine know nothing of it before or after, and no Docker config holds it afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import subprocess
+import tempfile
+import urllib.request
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from image_engine import base_build_args
+
+from tests.tooling import realengine
+from tests.tooling.aws_stubs import ACCOUNT, ECR_HOST, StubbedAws, isolated_aws
+from tests.tooling.realengine import LoopbackRegistry
+from workers.naming import image_tags
+from workers.tooling import cli
+from workers.tooling.contract import CONTRACT_LABEL, REVISION_LABEL
+from workers.tooling.engine import Engine
+from workers.tooling.references import alias_reference, current_revision
+
+pytestmark = [pytest.mark.images, pytest.mark.usefixtures("isolated_aws")]  # nothing beyond 127.0.0.1
+
+docker_engine = realengine.docker_engine
+authenticated_registry = realengine.authenticated_registry
+environment = realengine.scratch_environment
+__all__ = ["isolated_aws"]  # a fixture, used by name
+
+HARNESS = "kimi"
+REPOSITORY = f"viberator-worker-{HARNESS}"
+MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+@pytest.fixture
+def user_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The user's own Docker config (with a login of theirs elsewhere), and a temp directory of the test's."""
+    directory = tmp_path / "user-docker"
+    directory.mkdir()
+    (directory / "config.json").write_text(json.dumps({"auths": {"ghcr.io": {"auth": "dXNlcjpwYXNz"}}}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(directory))
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    return directory
+
+
+def secrets_of(registry: LoopbackRegistry) -> tuple[str, str]:
+    assert registry.password is not None
+    return registry.password, base64.b64encode(f"AWS:{registry.password}".encode()).decode()
+
+
+def assert_no_config_holds(registry: LoopbackRegistry, user_docker: Path, *outputs: str) -> None:
+    leftovers = list(Path(tempfile.gettempdir()).glob("viberator-docker-config-*"))
+    assert leftovers == [], "the private Docker config outlived the command"
+    configs = [*user_docker.rglob("*.json"), *(Path.home() / ".docker").glob("*.json")]
+    for secret in secrets_of(registry):
+        assert not [path for path in configs if secret in path.read_text()], "a Docker config holds the token"
+        assert not [text for text in outputs if secret in text], "the token was printed"
+
+
+def assert_engine_has_no_login(docker_engine: Engine, registry: LoopbackRegistry, reference: str) -> None:
+    """The engine, with the user's own config, is refused: it only ever had the password per call."""
+    refused = subprocess.run([docker_engine.binary, "pull", reference], capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "no basic auth credentials" in refused.stderr, refused.stderr
+
+
+def registry_digest(registry: LoopbackRegistry, tag: str) -> str:
+    password, _ = secrets_of(registry)
+    basic = base64.b64encode(f"AWS:{password}".encode()).decode()
+    request = urllib.request.Request(
+        f"http://{registry.address}/v2/{REPOSITORY}/manifests/{tag}",
+        method="HEAD",
+        headers={"Accept": MANIFEST_V2, "Authorization": f"Basic {basic}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(response.headers["Docker-Content-Digest"])
+
+
+def stand_in(registry: LoopbackRegistry) -> StubbedAws:
+    """AWS whose ECR registry is `registry`: STS names the account, ECR logs in with the registry's password."""
+    aws = StubbedAws(host=registry.address)
+    aws.caller()
+    return aws
+
+
+def make_image_push(environment: str, *extra: str) -> list[str]:
+    """What `make image HARNESS=kimi PUSH=1 IMAGE_ENV=<env>` runs (make/tooling.mk), REGISTRY unset."""
+    return ["build", HARNESS, "--env", environment, "--alias-tag", environment, *extra, "--push"]
+
+
+def test_make_image_kimi_push_logs_in_pushes_every_tag_and_leaves_no_credentials(
+    docker_engine: Engine,
+    authenticated_registry: LoopbackRegistry,
+    environment: str,
+    user_docker: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    revision = current_revision().revision
+    tags = image_tags(environment, revision, push_latest=False)
+    aws = stand_in(authenticated_registry)
+    password, _ = secrets_of(authenticated_registry)
+    aws.login(password)
+    aws.repository(REPOSITORY)
+    aws.tag_absent(REPOSITORY, tags[0])
+    bases = " ".join(f"{name}={value}" for name, value in base_build_args().items())
+    summary = tmp_path / "summary.md"
+
+    code = cli.main(make_image_push(environment, "--build-arg", bases, "--summary", str(summary)), aws=aws)
+
+    out, err = capsys.readouterr()
+    assert code == cli.EXIT_OK, err[-3000:]
+    assert f"(ECR of account {ACCOUNT} in us-east-1; no --registry given, AWS credentials found)" in err
+    digests = {registry_digest(authenticated_registry, tag) for tag in tags}
+    assert len(digests) == 1 and digests.pop() in summary.read_text()
+    aws.assert_done()
+    assert_no_config_holds(authenticated_registry, user_docker, out, err)
+    remote = f"{authenticated_registry.address}/{REPOSITORY}:{tags[0]}"
+    docker_engine.remove(remote)
+    assert_engine_has_no_login(docker_engine, authenticated_registry, remote)
+
+
+def test_ensure_from_stack_outputs_pulls_the_clanker_s_digest_through_the_login(
+    docker_engine: Engine,
+    authenticated_registry: LoopbackRegistry,
+    environment: str,
+    user_docker: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A tiny image pushed with a token that expires mid-command (renewed), then `ensure --outputs` of a stack
+    whose clanker pins its digest on ECR's host: pulled through the stand-in and made the local alias."""
+    context = tiny_context(tmp_path)
+    build_request = cli._build_request
+    monkeypatch.setattr(
+        cli,
+        "_build_request",
+        lambda *args: dataclasses.replace(build_request(*args), context=context, dockerfile=context / "Dockerfile"),
+    )
+    revision = current_revision().revision
+    tags = image_tags(environment, revision, push_latest=False)
+    aws = stand_in(authenticated_registry)
+    password, _ = secrets_of(authenticated_registry)
+    # The first token is stale by the time of the push (less than the push's timeout left), and wrong: only the
+    # renewed one lets the push in.
+    aws.login("stale-token", expires_in=timedelta(minutes=30))
+    aws.repository(REPOSITORY)
+    aws.tag_absent(REPOSITORY, tags[0])
+    aws.login(password)
+    pushed = cli.main(make_image_push(environment, "--registry", "ecr"), aws=aws)
+    assert pushed == cli.EXIT_OK, capsys.readouterr().err[-3000:]
+    capsys.readouterr()
+    aws.assert_done()
+    digest = registry_digest(authenticated_registry, tags[0])
+
+    alias = alias_reference(HARNESS, environment)
+    for reference in (alias, *(f"{authenticated_registry.address}/{REPOSITORY}:{tag}" for tag in tags)):
+        docker_engine.remove(reference)
+    outputs = tmp_path / "outputs.json"
+    pinned = f"{ECR_HOST}/{REPOSITORY}@{digest}"
+    outputs.write_text(
+        json.dumps(
+            {
+                "clankers": {
+                    "kimi-docker": {
+                        "agent": HARNESS,
+                        "target": "docker",
+                        "deploymentConfig": {"containerImage": pinned},
+                    }
+                }
+            }
+        )
+    )
+    puller = StubbedAws(host=authenticated_registry.address)  # the stack names the account: no STS call
+    puller.login(password)
+
+    code = cli.main(["ensure", HARNESS, "--alias-tag", environment, "--outputs", str(outputs)], aws=puller)
+
+    out, err = capsys.readouterr()
+    assert code == cli.EXIT_OK, err
+    assert f"pulled from {authenticated_registry.address}/{REPOSITORY}@{digest}" in err and out.strip() == alias
+    local = docker_engine.inspect(alias)
+    assert local is not None and f"{authenticated_registry.address}/{REPOSITORY}@{digest}" in local.repo_digests
+    puller.assert_done()
+    assert_no_config_holds(authenticated_registry, user_docker, out, err)
+
+
+def tiny_context(tmp_path: Path) -> Path:
+    """One `kimi` target FROM scratch, labelled like a worker image (tests/images/test_tooling_build.py's)."""
+    directory = tmp_path / "context"
+    directory.mkdir()
+    (directory / "marker").write_text(uuid.uuid4().hex)
+    (directory / "Dockerfile").write_text(
+        "FROM scratch AS kimi\nCOPY marker /marker\nARG REVISION=unknown\n"
+        f'LABEL {REVISION_LABEL}="${{REVISION}}" {CONTRACT_LABEL}="1"\n'
+    )
+    return directory
