@@ -1,12 +1,14 @@
 # Local image tooling (`python -m workers`): build, push and ensure worker images on the local Docker engine.
 #
-#   make images [PUSH=1 REGISTRY=host[:port][/prefix]] [PLATFORM=linux/amd64,linux/arm64] [IMAGE_ENV=dev]
+#   make images [PUSH=1 REGISTRY=host[:port][/prefix]|ecr] [PLATFORM=linux/amd64,linux/arm64] [IMAGE_ENV=dev]
 #   make image HARNESS=claude [same options; HARNESS may name several, space or comma separated]
 #   make ensure HARNESS=claude [VERSION=<revision>|dev] [REGISTRY=…] [OFFLINE=1] [REBUILD=1]
+#   make ensure HARNESS=claude FROM_STACK=dev|OUTPUTS=file [CLANKER=name]   # the digest the stack's clanker runs
 #   make run-job CLANKER=local-kimi JOB=examples/bootstrap/job.json [STACK=dev|OUTPUTS=file] [LOCAL=1] [FAKE_AGENT=0]
 #
 # BUILD_ARGS="NAME=VALUE …" passes extra build args; IMAGE_BASES=hub builds from the official base images.
-# REGISTRY defaults to $VIBERATOR_REGISTRY and the docker binary to $VIBERATOR_DOCKER (see README).
+# REGISTRY defaults to $VIBERATOR_REGISTRY, else ecr (the AWS account's) when AWS credentials are found; the
+# docker binary to $VIBERATOR_DOCKER (see README).
 
 IMAGE_ENV ?= dev
 comma := ,
@@ -22,7 +24,9 @@ _tooling_flags = --env "$(IMAGE_ENV)" $(if $(REGISTRY),--registry "$(REGISTRY)")
 _build_flags = $(_tooling_flags) $(if $(REVISION),--revision "$(REVISION)") \
 	$(if $(PLATFORM),--platform "$(PLATFORM)") $(if $(call _yes,$(PUSH)),--push)
 _ensure_flags = $(_tooling_flags) $(if $(VERSION),--version "$(VERSION)") \
-	$(if $(call _yes,$(OFFLINE)),--offline) $(if $(call _yes,$(REBUILD)),--rebuild)
+	$(if $(call _yes,$(OFFLINE)),--offline) $(if $(call _yes,$(REBUILD)),--rebuild) \
+	$(if $(FROM_STACK),--from-stack "$(FROM_STACK)") $(if $(OUTPUTS),--outputs "$(OUTPUTS)") \
+	$(if $(CLANKER),--clanker "$(CLANKER)")
 
 .PHONY: images image ensure
 images: deps ## Build every harness image (PUSH=1 REGISTRY=…, PLATFORM=…, IMAGE_ENV=…)
