@@ -275,6 +275,3 @@ STACK_RULES: tuple[StackRule, ...] = (
         check_repositories_have_lifecycle,
     ),
 )
-
-IMAGE_RETAINED_RULE = "image-retained-on-delete"
-"""Checked on the offline plan only (`check_image_retained`): the policy analyzer never sees retainOnDelete."""

@@ -40,9 +40,10 @@ def record() -> Iterator[Recorder]:
 
 
 @cache
-def committed_plan(file_name: str, preview: bool = False) -> Plan:
-    """The plan of a committed `Pulumi.<stack>.yaml` (cached: the program is deterministic)."""
-    plan = plan_stack_file(PROJECT_DIR / file_name, preview=preview)
+def committed_plan(file_name: str, preview: bool = False, first_preview: bool = False) -> Plan:
+    """The plan of a committed `Pulumi.<stack>.yaml` (cached, for every test layer: the program is
+    deterministic; tests must not change what it returns)."""
+    plan = plan_stack_file(PROJECT_DIR / file_name, preview=preview, first_preview=first_preview)
     assert plan.resources, f"{file_name} registered no resources"
     return plan
 

@@ -22,7 +22,7 @@ import yaml
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from components.config import ConfigError
-from offline_plan.engine import PROJECT_DIR, UNKNOWN_TEXT, Plan, plan_stack_file, run_program
+from offline_plan.engine import PROJECT_DIR, UNKNOWN_TEXT, Plan, run_program
 from tests.conftest import COMMITTED_STACKS, committed_plan
 
 IMAGE = "docker-build:index:Image"
@@ -220,7 +220,7 @@ def test_harness_and_clanker_resources_say_what_they_belong_to() -> None:
 
 # 6. Previews no kinder than the engine.
 def _first_preview(file_name: str) -> Plan:
-    return plan_stack_file(PROJECT_DIR / file_name, first_preview=True)
+    return committed_plan(file_name, first_preview=True)
 
 
 def test_a_first_preview_knows_no_computed_value() -> None:
@@ -236,7 +236,7 @@ def test_a_first_preview_knows_no_computed_value() -> None:
 
 
 def test_an_update_preview_knows_what_exists() -> None:
-    plan = plan_stack_file(PROJECT_DIR / "Pulumi.dev.yaml", preview=True)
+    plan = committed_plan("Pulumi.dev.yaml", preview=True)
     image = plan.outputs["images"]["claude"]
     assert image["repositoryUrl"].endswith("/viberator-worker-claude") and image["digest"] == UNKNOWN_TEXT
 
@@ -261,7 +261,7 @@ def test_the_policy_pack_judges_previews(file_name: str, first: bool) -> None:
 
     from policy.rules import RESOURCE_RULES
 
-    plan = plan_stack_file(PROJECT_DIR / file_name, preview=True, first_preview=first)
+    plan = committed_plan(file_name, preview=True, first_preview=first)
     violations, judged, deferred = [], 0, 0
     for rule in RESOURCE_RULES:
         for resource in plan.resources:

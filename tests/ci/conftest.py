@@ -11,17 +11,18 @@ from typing import Any
 
 import pytest
 
-from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file
+from offline_plan.engine import Plan
+from tests.conftest import committed_plan
 
 
 @pytest.fixture(scope="session")
 def ci_dev_plan() -> Plan:
-    return plan_stack_file(PROJECT_DIR / "Pulumi.dev.yaml")
+    return committed_plan("Pulumi.dev.yaml")
 
 
 @pytest.fixture(scope="session")
 def ci_prod_plan() -> Plan:
-    return plan_stack_file(PROJECT_DIR / "Pulumi.prod.yaml")
+    return committed_plan("Pulumi.prod.yaml")
 
 
 PLAN_MODES = ("up", "preview", "first-preview")
@@ -30,7 +31,7 @@ preview, where nothing computed is known."""
 
 
 def _plan(file_name: str, mode: str) -> Plan:
-    return plan_stack_file(PROJECT_DIR / file_name, preview=mode == "preview", first_preview=mode == "first-preview")
+    return committed_plan(file_name, preview=mode == "preview", first_preview=mode == "first-preview")
 
 
 @pytest.fixture(scope="session", params=PLAN_MODES)

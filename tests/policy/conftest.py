@@ -1,6 +1,5 @@
-"""Plans the guardrail tests judge: every committed stack, and a prod image stack (repositories created).
-
-Plans are cached per module import: the program is deterministic, and each plan costs about a second.
+"""Plans the guardrail tests judge: the committed stacks (tests/conftest.py's, planned once per run for every
+test layer) and a prod image stack (repositories created).
 """
 
 from __future__ import annotations
@@ -9,9 +8,8 @@ from functools import cache
 
 import pytest
 
-from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file, run_program
-
-COMMITTED_STACKS = sorted(path.name for path in PROJECT_DIR.glob("Pulumi.*.yaml"))
+from offline_plan.engine import Plan, run_program
+from tests.conftest import committed_plan
 
 PROD_IMAGE_STACK = {
     "aws:region": "us-east-1",
@@ -27,20 +25,8 @@ PROD_IMAGE_STACK = {
 
 
 @cache
-def committed_plan(file_name: str) -> Plan:
-    plan = plan_stack_file(PROJECT_DIR / file_name)
-    assert plan.resources, f"{file_name} registered no resources"
-    return plan
-
-
-@cache
 def prod_image_plan() -> Plan:
     return run_program("prod", PROD_IMAGE_STACK)
-
-
-@pytest.fixture(params=COMMITTED_STACKS)
-def stack_plan(request: pytest.FixtureRequest) -> Plan:
-    return committed_plan(request.param)
 
 
 @pytest.fixture
