@@ -183,7 +183,9 @@ def test_offline_never_pulls() -> None:
 
 
 def test_no_registry_configured_says_where_to_configure_one() -> None:
-    with pytest.raises(EnsureFailed, match=r"none configured \(--registry, \$VIBERATOR_REGISTRY, or AWS credentials for ECR\)"):
+    with pytest.raises(
+        EnsureFailed, match=r"none configured \(--registry, \$VIBERATOR_REGISTRY, or AWS credentials for ECR\)"
+    ):
         run(FakeEngine(), registry=None)
 
 

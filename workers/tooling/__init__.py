@@ -10,6 +10,7 @@ Modules:
 - `engine`: the one place that runs the docker binary.
 - `build`: building (and pushing, and multi-platform manifest lists) one or more harnesses.
 - `ensure`: local alias first, then a version-matched registry pull, else a message saying how to build.
+- `ecr`: ECR reached on its own: account, region and host from AWS settings, a private login, push checks.
 - `report`: live progress, the summary table and the Markdown summary.
 - `cli`: argument parsing for `python -m workers`.
 """

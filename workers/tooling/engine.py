@@ -1,7 +1,9 @@
 """The one place that runs the docker binary: inspect, tag, pull, build, push and manifest lists.
 
 Everything goes through the CLI rather than the Engine API so that the user's own configuration (context,
-credential helpers such as ECR's, `DOCKER_HOST`) applies exactly as it does to their own `docker` commands.
+credential helpers such as ECR's, `DOCKER_HOST`) applies exactly as it does to their own `docker` commands;
+only a login the tooling took itself (`registry_config`, `workers.tooling.ecr`) replaces their credentials,
+and only for the registry calls.
 Each call is bounded in time; a pull is additionally bounded in how long the registry may stay silent, which
 is what makes an unreachable registry fail within seconds instead of after the daemon's own dial timeouts.
 """
