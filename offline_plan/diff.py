@@ -122,9 +122,10 @@ def diff_plans(base: Mapping[str, Any], head: Mapping[str, Any], base_label: Any
             before_inputs = None if before is None else before["inputs"]
             after_inputs = None if after is None else after["inputs"]
         else:
-            keys = [*before["inputs"], *(k for k in after["inputs"] if k not in before["inputs"])]
             changed = sorted(
-                k for k in keys if value_changes(before["inputs"].get(k, ABSENT), after["inputs"].get(k, ABSENT))
+                key
+                for key in before["inputs"].keys() | after["inputs"].keys()
+                if value_changes(before["inputs"].get(key, ABSENT), after["inputs"].get(key, ABSENT))
             )
             if not changed:
                 continue
