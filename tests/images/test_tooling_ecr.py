@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from image_engine import base_build_args
 
-from tests.tooling import realengine
-from tests.tooling.aws_stubs import ACCOUNT, ECR_HOST, StubbedAws, isolated_aws
+from tests.tooling import aws_stubs, realengine
+from tests.tooling.aws_stubs import ACCOUNT, ECR_HOST, StubbedAws
 from tests.tooling.realengine import LoopbackRegistry
 from workers.naming import image_tags
 from workers.tooling import cli
@@ -37,7 +37,7 @@ pytestmark = [pytest.mark.images, pytest.mark.usefixtures("isolated_aws")]  # no
 docker_engine = realengine.docker_engine
 authenticated_registry = realengine.authenticated_registry
 environment = realengine.scratch_environment
-__all__ = ["isolated_aws"]  # a fixture, used by name
+isolated_aws = aws_stubs.isolated_aws  # pytest finds fixtures among a module's attributes
 
 HARNESS = "kimi"
 REPOSITORY = f"viberator-worker-{HARNESS}"

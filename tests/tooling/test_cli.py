@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tooling.aws_stubs import isolated_aws
+from tests.tooling import aws_stubs
 from workers.revision import BuildRevision
 from workers.tooling import cli
 from workers.tooling.build import BuildRequest, BuildResult, BuildRun
@@ -15,7 +15,7 @@ from workers.tooling.references import Registry
 from workers.tooling.report import human_size, markdown_summary, write_summary
 
 REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=0, origin="git")
-__all__ = ["isolated_aws"]  # a fixture, used by name
+isolated_aws = aws_stubs.isolated_aws  # pytest finds fixtures among a module's attributes
 
 
 def test_build_arguments_parse() -> None:

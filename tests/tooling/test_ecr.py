@@ -15,7 +15,8 @@ from pathlib import Path
 import botocore.session
 import pytest
 
-from tests.tooling.aws_stubs import ACCOUNT, ECR_HOST, REGION, StubbedAws, authorization, isolated_aws
+from tests.tooling import aws_stubs
+from tests.tooling.aws_stubs import ACCOUNT, ECR_HOST, REGION, StubbedAws, authorization
 from workers.revision import BuildRevision
 from workers.tooling import cli, ecr
 from workers.tooling.contract import CONTRACT_LABEL, REVISION_LABEL, tool_contract
@@ -24,7 +25,7 @@ from workers.tooling.ensure import EnsureFailed, EnsureRequest, Source, ensure, 
 from workers.tooling.references import Registry
 from workers.tooling.stack_outputs import StackOutputs
 
-__all__ = ["isolated_aws"]  # a fixture, used by name
+isolated_aws = aws_stubs.isolated_aws  # pytest finds fixtures among a module's attributes
 
 DIGEST = "sha256:" + "a" * 64
 OTHER = "sha256:" + "b" * 64
