@@ -7,7 +7,7 @@ replaces the whole document), so exactly one stack may own it: the one that owns
 (`repositories: create`); components/config.py refuses it anywhere else.
 Does not own: the replica repositories of this account's other regions (HarnessImage creates them with the
 source's lifecycle, tag immutability and encryption, before the first push), nor another account's side of a
-cross-account replica (that account's registry policy, components/replica_registry.py in the consumer stack).
+cross-account replica (that account's registry policy allowing `ecr:ReplicateImage`, README "Multi-region").
 
 Replication is asynchronous: a pushed digest appears in each destination some time after the push (usually
 within minutes), with the same digest, and only images pushed after the configuration exists are replicated.
