@@ -22,11 +22,13 @@ The YAML shape (every key optional unless noted; README.md documents each with a
     viberator:images: {from: org/project/stack, harnesses: [...]}   # take images from another stack
     viberator:consumerAccounts: ["111122223333"]                    # accounts allowed to pull this stack's images
     viberator:replicas: [{region: us-west-2}, {region: eu-west-1, account: "111122223333"}]  # copies elsewhere
+    viberator:review: {pullRequest: 123, expires: "2026-12-08T00:00:00Z"}   # a pull request's review stack pr-123
     viberator:clankers: [{name, agent, target, ...}]
 """
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import fnmatch
 import json
@@ -49,7 +51,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from components.aws_target import partition_of_region
-from workers.catalog import HARNESS_NAMES
+from workers.catalog import HARNESS_NAMES, REPOSITORY_PREFIX
 from workers.naming import MUTABLE_TAG_PATTERNS, revision_tag
 
 NAMESPACE = "viberator"
@@ -368,6 +370,29 @@ class ReplicaConfig(_Model):
     )
 
 
+REVIEW_ENVIRONMENT = re.compile(r"^pr-[0-9]+$")
+"""Environments named `pr-<number>` are review stacks (stacks/review.yaml): reserved for them, because the daily
+sweep (ci/review_stacks.py) destroys stacks by that name."""
+REVIEW_EXPIRES_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+
+
+def _utc_time(text: str) -> str:
+    try:
+        datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError as error:
+        raise ValueError(f"not a time: {error}") from None
+    return text
+
+
+class ReviewConfig(_Model):
+    """`viberator:review`: this stack is a pull request's short-lived review stack (README "Review stacks")."""
+
+    pull_request: int = Field(ge=1, description="The pull request's number; the environment is pr-<number>.")
+    expires: Annotated[str, Field(pattern=REVIEW_EXPIRES_PATTERN), AfterValidator(_utc_time)] = Field(
+        description="UTC, YYYY-MM-DDTHH:MM:SSZ: after it the daily sweep destroys the stack."
+    )
+
+
 class StackConfig(_Model):
     region: str = Field(
         validation_alias="aws:region",
@@ -391,6 +416,7 @@ class StackConfig(_Model):
     builder: BuilderConfig | None = None
     consumer_accounts: list[Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]] = Field(default_factory=list)
     replicas: list[ReplicaConfig] = Field(default_factory=list, max_length=REPLICATION_DESTINATIONS_MAX)
+    review: ReviewConfig | None = None
     clankers: list[ClankerConfig] = Field(default_factory=list)
 
     # An int with a check, not a Literal: a top-level value arrives as text ("30") and pydantic coerces text to
@@ -428,6 +454,13 @@ class StackConfig(_Model):
     @property
     def builds_images(self) -> bool:
         return self.images is None
+
+    def repository_name_of(self, harness: str) -> str:
+        """A review stack's repositories are its own (`viberator-worker-pr-<n>-<harness>`, beside the image
+        stack's in the same account), force-deleted with their images when it is destroyed."""
+        if self.review is not None:
+            return f"{REPOSITORY_PREFIX}{self.environment}-{harness}"
+        return f"{REPOSITORY_PREFIX}{harness}"
 
     def platform_of(self, harness: str) -> str:
         return self.harness_platforms.get(harness, self.platform)
@@ -654,6 +687,7 @@ PATTERN_HINTS = {
     VPC_ID_PATTERN: "must be a VPC id (vpc- and 8 or 17 hex digits)",
     SUBNET_ID_PATTERN: "must be a subnet id (subnet- and 8 or 17 hex digits)",
     STACK_REFERENCE_PATTERN: "must be a fully qualified stack name <org>/<project>/<stack>",
+    REVIEW_EXPIRES_PATTERN: 'a UTC time as YYYY-MM-DDTHH:MM:SSZ, quoted ("2026-12-08T00:00:00Z")',
 }
 
 
@@ -666,6 +700,7 @@ _NESTED_MODELS: dict[str | int, type[_Model]] = {
     "network": NetworkConfig,
     "images": ImageSourceConfig,
     "replicas": ReplicaConfig,
+    "review": ReviewConfig,
 }
 
 
@@ -756,6 +791,7 @@ def parse_stack_config(
         + _unread_setting_issues(config, declared_targets)
         + _environment_issues(config, positions)
         + _replica_issues(config)
+        + _review_issues(config)
     )
     if issues:
         raise ConfigError(sorted(issues, key=_clanker_position), source)
@@ -861,6 +897,70 @@ def _replica_issues(config: StackConfig) -> list[ConfigIssue]:
         elif (replica.region, replica.account) in seen:
             issues.append(ConfigIssue(path=path, value=replica.model_dump(exclude_none=True), message="listed twice"))
         seen.add((replica.region, replica.account))
+    return issues
+
+
+def _review_issues(config: StackConfig) -> list[ConfigIssue]:
+    """A review stack leaves nothing behind when it is destroyed, and nothing else depends on it; and only a
+    review stack takes a review stack's name."""
+    key = f"{NAMESPACE}:"
+    review = config.review
+    if review is None:
+        if REVIEW_ENVIRONMENT.match(config.environment):
+            return [
+                ConfigIssue(
+                    path=f"{key}environment",
+                    value=config.environment,
+                    message="pr-<number> names a pull request's review stack, which the daily sweep destroys: set "
+                    "viberator:review (stacks/review.yaml), or choose another name",
+                )
+            ]
+        return []
+    issues: list[ConfigIssue] = []
+    if config.environment != f"pr-{review.pull_request}":
+        issues.append(
+            ConfigIssue(
+                path=f"{key}environment",
+                value=config.environment,
+                message=f"a review stack's environment is pr-<pullRequest>: pr-{review.pull_request}",
+            )
+        )
+    if config.protect:
+        issues.append(
+            ConfigIssue(
+                path=f"{key}protect",
+                value=True,
+                message="a review stack is destroyed when its pull request closes: nothing in it is protected",
+            )
+        )
+    for name in ("shared_environments", "consumer_accounts", "replicas"):
+        if name in config.model_fields_set and config.builds_images:
+            issues.append(
+                ConfigIssue(
+                    path=f"{key}{to_camel(name)}",
+                    value=config.model_dump(exclude_none=True)[name],
+                    message="a review stack's images live and die with it: no other stack, account or region "
+                    "may run them",
+                )
+            )
+    if config.builds_images and config.repositories == "existing":
+        issues.append(
+            ConfigIssue(
+                path=f"{key}repositories",
+                value="existing",
+                message="a review stack pushes into repositories of its own, which its destroy deletes with their "
+                "images; another stack's repositories would keep them",
+            )
+        )
+    elif config.builds_images and not config.force_delete:
+        issues.append(
+            ConfigIssue(
+                path=f"{key}forceDelete",
+                value=False,
+                message="a review stack that builds images sets forceDelete: true, or `pulumi destroy` fails on "
+                "repositories that still hold them",
+            )
+        )
     return issues
 
 

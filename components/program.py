@@ -39,6 +39,13 @@ def image_revision(config: StackConfig) -> BuildRevision:
 
 
 def resource_tags(config: StackConfig) -> dict[str, str]:
+    if config.review is not None:
+        return stack_tags(
+            config.environment,
+            pulumi.get_stack(),
+            pull_request=config.review.pull_request,
+            expires=config.review.expires,
+        )
     return stack_tags(config.environment, pulumi.get_stack())
 
 
@@ -64,6 +71,7 @@ def build_images(config: StackConfig, target: AwsTarget, replicated: ImageReplic
             harness,
             HarnessImageArgs(
                 harness=HARNESSES[harness],
+                repository_name=config.repository_name_of(harness),
                 environment=config.environment,
                 revision=revision.revision,
                 source_date_epoch=revision.source_date_epoch,

@@ -12,7 +12,15 @@ from __future__ import annotations
 PROJECT = "viberator-workers"
 REQUIRED_TAG_KEYS = ("Project", "Environment", "ManagedBy")
 """What the policy pack demands of every taggable resource."""
+REVIEW_TAG_KEYS = ("Ephemeral", "PullRequest", "Expires")
+"""What marks a review stack's resources (README "Review stacks"): in the account, anyone can tell a pull
+request's leftovers, and when they were due to go, without Pulumi."""
 
 
-def stack_tags(environment: str, stack: str) -> dict[str, str]:
-    return {"Project": PROJECT, "Environment": environment, "ManagedBy": "pulumi", "PulumiStack": stack}
+def stack_tags(
+    environment: str, stack: str, *, pull_request: int | None = None, expires: str | None = None
+) -> dict[str, str]:
+    tags = {"Project": PROJECT, "Environment": environment, "ManagedBy": "pulumi", "PulumiStack": stack}
+    if pull_request is not None and expires is not None:
+        tags |= dict(zip(REVIEW_TAG_KEYS, ("true", str(pull_request), expires), strict=True))
+    return tags

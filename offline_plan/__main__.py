@@ -15,8 +15,9 @@ from typing import Any
 
 from components.config import ConfigError, ConfigIssue
 from offline_plan.diff import BasePlanError, base_plan, diff_plans
-from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file, stack_name_of
+from offline_plan.engine import Plan, plan_stack_file, stack_name_of
 from offline_plan.render import plan_console, render_diff, render_plan
+from offline_plan.review_stack import stack_file_path
 
 EXIT_INVALID_CONFIG = 2
 
@@ -59,7 +60,12 @@ def _stack_outputs(pairs: list[str]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--stack", default="dev", help="plan Pulumi.<stack>.yaml of this project (default: dev)")
+    source.add_argument(
+        "--stack",
+        default="dev",
+        help="plan Pulumi.<stack>.yaml of this project (default: dev); pr-<number>: a review stack, from "
+        "stacks/review.yaml when it has no file",
+    )
     source.add_argument("--config", type=Path, help="plan any Pulumi.<name>.yaml; the stack name comes from the file")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument(
@@ -84,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         "code) or read from a `--format json` plan, matched with this plan by URN",
     )
     args = parser.parse_args(argv)
-    path = args.config or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
+    # A review stack (pr-<number>) without a file of its own is planned from the template (review_stack.py).
+    path = args.config or stack_file_path(args.stack)
     try:
         if args.diff:
             document = _diff(args, path)
