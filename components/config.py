@@ -829,7 +829,7 @@ def _unread_setting_issues(config: StackConfig, declared_targets: set[str]) -> l
                 issues.append(
                     ConfigIssue(
                         path=f"{key}{to_camel(name)}",
-                        value=_shown(config.model_dump(include={name}, exclude_none=True)[name]),
+                        value=_shown(config.model_dump(exclude_none=True)[name]),
                         message="a promoting stack (viberator:images.from) builds no images and owns no "
                         f"repositories, so it never reads this: remove it ({instead})",
                     )
