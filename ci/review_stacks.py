@@ -2,9 +2,9 @@
 
 .github/workflows/review-stack.yml calls it; every decision is made here, so it is tested offline:
 
-    python -m ci.review_stacks event "$GITHUB_EVENT_PATH"        # action=up|destroy|none, stack=, number=, reason=
+    python -m ci.review_stacks event "$GITHUB_EVENT_PATH"   # action=up|destroy|none, stack, number, reason, destroy
     python -m ci.review_stacks stack-file --pr 12 [--builds] --output Pulumi.pr-12.yaml   # prints expires=<time>
-    python -m ci.review_stacks sweep --stacks stacks.json --pull-requests open.json      # JSON: what to destroy, why
+    python -m ci.review_stacks sweep --stacks stacks.json --pull-requests open.json   # [{number, reason}] to destroy
     python -m ci.review_stacks comment --stack pr-12 --outputs outputs.json --results results/ --run-url URL
     python -m ci.review_stacks comment --stack pr-12 --destroyed "the pull request was closed" --run-url URL
     python -m ci.review_stacks find-comment comments.json        # the id of the review comment, or nothing
@@ -20,7 +20,7 @@ import datetime
 import json
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -234,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
             decision = decide_event(json.loads(args.event.read_text()))
             print(f"action={decision.action}\nstack={decision.stack}\nnumber={decision.number}")
             print(f"reason={decision.reason}")
+            # The destroy job's matrix, which the sweep fills the same way.
+            destroy = [{"number": decision.number, "reason": decision.reason}] if decision.action == "destroy" else []
+            print(f"destroy={json.dumps(destroy)}")
         elif args.command == "stack-file":
             expires = expiry(_now(args.now))
             args.output.write_text(review_stack_yaml(args.pr, expires, builds_images=args.builds))
@@ -242,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             verdicts = sweep(
                 json.loads(args.stacks.read_text()), json.loads(args.pull_requests.read_text()), _now(args.now)
             )
-            print(json.dumps([asdict(v) for v in verdicts if v.destroy]))
+            print(json.dumps([{"number": v.number, "reason": v.reason} for v in verdicts if v.destroy]))
             for verdict in verdicts:
                 print(f"{verdict.stack}: {'destroy' if verdict.destroy else 'keep'}, {verdict.reason}", file=sys.stderr)
         elif args.command == "comment":

@@ -100,6 +100,7 @@ def test_the_event_command_writes_github_outputs(tmp_path: Path, capsys: pytest.
 
     assert main(["event", str(path)]) == 0
     lines = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
+    assert lines.pop("destroy") == json.dumps([{"number": 12, "reason": "pull request #12 was closed"}])
     assert lines == {"action": "destroy", "stack": "pr-12", "number": "12", "reason": "pull request #12 was closed"}
 
 
@@ -152,9 +153,7 @@ def test_the_sweep_command_prints_what_to_destroy(tmp_path: Path, capsys: pytest
 
     assert main(["sweep", "--stacks", str(stacks), "--pull-requests", str(prs), "--now", "2026-12-01T12:00:00Z"]) == 0
     captured = capsys.readouterr()
-    assert json.loads(captured.out) == [
-        {"stack": "pr-2", "number": 2, "destroy": True, "reason": "pull request #2 is closed"}
-    ]
+    assert json.loads(captured.out) == [{"number": 2, "reason": "pull request #2 is closed"}]
     assert "pr-1: keep" in captured.err
 
 

@@ -83,7 +83,10 @@ def test_the_three_workflows_exist():
 def test_every_action_is_pinned_to_a_commit_with_its_version(path: Path):
     uses = [m for line in path.read_text().splitlines() if (m := PINNED_USES.match(line))]
 
-    assert uses or "workflow_call" in path.read_text(), "only a reusable workflow may use local actions alone"
+    composite_of_run_steps = path.name == "action.yml" and "uses:" not in path.read_text()
+    assert uses or "workflow_call" in path.read_text() or composite_of_run_steps, (
+        "only a reusable workflow may use local actions alone"
+    )
     for match in uses:
         assert re.fullmatch(r"[0-9a-f]{40}", match["ref"]), f"{match['action']}@{match['ref']} is not a commit SHA"
         assert re.fullmatch(r"\s*# v\d+\.\d+\.\d+", match["rest"]), f"{match['action']}: add `# vX.Y.Z`"
@@ -136,7 +139,9 @@ def test_checkouts_do_not_persist_the_token():
                 assert step["with"]["persist-credentials"] is False
 
 
-@pytest.mark.parametrize("name", ["preview.yml", "deploy-viberators.yml", "deploy-stack.yml", "test.yml", "drift.yml"])
+@pytest.mark.parametrize(
+    "name", ["preview.yml", "deploy-viberators.yml", "deploy-stack.yml", "test.yml", "drift.yml", "review-stack.yml"]
+)
 def test_jobs_that_run_the_program_check_out_full_history(name: str):
     # workers/revision.py tags images with the last commit touching workers/image; a shallow clone says HEAD.
     checkouts = [step for _, step in _steps(name) if _uses(step) == "actions/checkout"]
@@ -248,9 +253,16 @@ def test_no_static_secret_anywhere(path: Path):
     assert "secrets." not in path.read_text()
 
 
+REVIEW = "review-stack.yml"
+REVIEW_WRITERS = {"up", "destroy"}
+"""The review stack's jobs that write: `viberator-review`'s token writes only `pr-*` stacks."""
+
+
 def test_only_deploy_jobs_get_a_write_team_token():
     for name, job_id, _, inputs in _credential_calls():
         expected = "viberator-deploy-${{ inputs.stack }}" if name == STACK_DEPLOY else "viberator-read"
+        if name == REVIEW and job_id in REVIEW_WRITERS:
+            expected = "viberator-review"
         assert inputs["pulumi-team"] == expected, f"{name}: {job_id}"
 
 
@@ -472,3 +484,65 @@ def test_prod_promotion_is_recorded_with_dev_credentials_after_prod_deployed():
     assert '>> "$GITHUB_STEP_SUMMARY"' in steps[tag]["run"]
     assert login < read < tag
     assert not any(_uses(step).startswith("docker/") for step in expanded(steps)), "recording builds nothing"
+
+
+# Review stacks (issue 18) ------------------------------------------------------------------------------------
+
+
+def test_review_stacks_follow_the_label_the_pushes_the_close_and_a_daily_sweep():
+    on = workflow(REVIEW)["on"]
+
+    assert set(on["pull_request"]["types"]) == {"opened", "reopened", "synchronize", "labeled", "unlabeled", "closed"}
+    assert on["schedule"] and "workflow_dispatch" in on
+
+
+def test_the_base_branch_decides_and_the_decision_gates_every_job():
+    jobs = workflow(REVIEW)["jobs"]
+    (checkout,) = [s for s in jobs["decide"]["steps"] if _uses(s) == "actions/checkout"]
+
+    assert checkout["with"]["ref"] == "${{ github.event.pull_request.base.ref }}"
+    assert "python -m ci.review_stacks event" in _runs(REVIEW, "decide")
+    assert jobs["decide"]["permissions"] == {"contents": "read"}, "deciding needs no credentials"
+    assert jobs["up"]["if"] == "needs.decide.outputs.action == 'up'"
+    assert "needs.decide.outputs.action == 'destroy'" in jobs["destroy"]["if"]
+    assert "python -m ci.review_stacks sweep" in _runs(REVIEW, "select")
+    assert jobs["destroy"]["strategy"]["matrix"]["stack"] == (
+        "${{ fromJSON(needs.decide.outputs.destroy || needs.select.outputs.destroy) }}"
+    )
+
+
+def test_review_jobs_share_one_group_per_stack_in_the_review_environment():
+    jobs = workflow(REVIEW)["jobs"]
+
+    for job_id in REVIEW_WRITERS:
+        assert jobs[job_id]["environment"] == "review"
+        assert jobs[job_id]["concurrency"]["cancel-in-progress"] is False
+    assert jobs["up"]["concurrency"]["group"] == "review-${{ needs.decide.outputs.stack }}"
+    assert jobs["destroy"]["concurrency"]["group"] == "review-pr-${{ matrix.stack.number }}"
+    assert (
+        {_step(REVIEW, "up", "Credentials (OIDC)")["with"]["aws-role"]}
+        == {_step(REVIEW, "destroy", "Credentials (OIDC)")["with"]["aws-role"]}
+        == {"${{ vars.AWS_REVIEW_ROLE_ARN }}"}
+    )
+
+
+def test_a_review_stack_is_deployed_then_every_clanker_runs_the_example_job_then_the_pr_is_told():
+    script = _runs(REVIEW, "up")
+    names = [step.get("name") for step in workflow(REVIEW)["jobs"]["up"]["steps"]]
+
+    order = ["python -m ci.review_stacks stack-file", "pulumi stack tag set viberator:expires", "pulumi up --yes"]
+    order += ["python -m workers run-job", "python -m ci.review_stacks comment"]
+    positions = [script.index(command) for command in order]
+    assert positions == sorted(positions)
+    assert "--job examples/bootstrap/job.json" in script
+    assert ".clankers | to_entries[]" in script, "each clanker of the outputs"
+    assert names.index("Comment on the pull request") < names.index("Every job succeeded")
+
+
+def test_a_destroy_removes_the_stack_and_never_runs_the_pull_requests_code():
+    script = _runs(REVIEW, "destroy")
+    (checkout,) = [s for s in workflow(REVIEW)["jobs"]["destroy"]["steps"] if _uses(s) == "actions/checkout"]
+
+    assert script.index("pulumi destroy --yes") < script.index("pulumi stack rm --yes")
+    assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}"
+    assert "--policy-pack" not in script and "run-job" not in script
