@@ -274,3 +274,24 @@ def test_an_emulator_that_cannot_be_downloaded_fails_clearly(tmp_path: Path, mon
         lambda_emulator.emulator_binary("amd64")
     with pytest.raises(lambda_emulator.EmulatorError, match="Lambda runs amd64 and arm64"):
         lambda_emulator.emulator_binary("s390x")
+
+
+def test_aws_refusing_a_call_is_reported_not_raised(dev_outputs: dict[str, Any]) -> None:
+    clients = StubbedClients()
+    clients.stub("ecs").add_client_error(
+        "run_task", service_error_code="AccessDeniedException", service_message="not authorized to perform RunTask"
+    )
+    with pytest.raises(RunJobError, match="RunTask refused: AccessDeniedException: not authorized") as failed:
+        run_job.run_job(request(dev_outputs, "claude-ecs"), engine=None, clients=clients, say=print)  # type: ignore[arg-type]
+    assert failed.value.exit_code == run_job.EXIT_NOT_RUN
+
+
+def test_no_credentials_is_reported_not_raised(dev_outputs: dict[str, Any]) -> None:
+    from botocore.exceptions import NoCredentialsError
+
+    def no_credentials(service: str, region: str, endpoint_url: str | None = None) -> Any:
+        raise NoCredentialsError()
+
+    with pytest.raises(RunJobError, match="AWS could not be called: Unable to locate credentials") as failed:
+        run_job.run_job(request(dev_outputs, "multi-agent"), engine=None, clients=no_credentials, say=print)  # type: ignore[arg-type]
+    assert failed.value.exit_code == run_job.EXIT_NOT_RUN

@@ -356,7 +356,7 @@ def _ensure(args: argparse.Namespace, engine: Engine, aws: ecr.Aws, scope: ExitS
     return EXIT_OK
 
 
-def run_run_job(args: argparse.Namespace, engine: Engine) -> int:
+def run_run_job(args: argparse.Namespace, engine: Engine, aws: ecr.Aws) -> int:
     console = _progress_console()
 
     def say(text: str) -> None:
@@ -380,7 +380,7 @@ def run_run_job(args: argparse.Namespace, engine: Engine) -> int:
     except (stack_outputs.OutputsError, run_job.RunJobError) as bad:
         print(f"error: {bad}", file=sys.stderr)
         return run_job.EXIT_USAGE
-    result = run_job.run_job(request, engine, run_job.botocore_clients, say)
+    result = run_job.run_job(request, engine, run_job.botocore_clients, say, aws)
     print(json.dumps(result, indent=2, sort_keys=True))
     return run_job.EXIT_SUCCEEDED if result["status"] == "succeeded" else run_job.EXIT_JOB_FAILED
 
@@ -393,7 +393,7 @@ def main(argv: Sequence[str] | None = None, *, aws: ecr.Aws | None = None) -> in
         if args.command == "build":
             return run_build(args, engine, aws or ecr.Aws())
         if args.command == "run-job":
-            return run_run_job(args, engine)
+            return run_run_job(args, engine, aws or ecr.Aws())
         return run_ensure(args, engine, aws or ecr.Aws())
     except run_job.RunJobError as failed:
         print(f"error: {failed}", file=sys.stderr)

@@ -22,19 +22,21 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from jsonschema import Draft202012Validator
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from workers.catalog import BUILD_CONTEXT, LAMBDA_COMMAND
-from workers.tooling import ensure
+from workers.tooling import ecr, ensure
 from workers.tooling.contract import check_contract
 from workers.tooling.engine import Engine, EngineError, ImageInfo, PullError
 from workers.tooling.lambda_emulator import INVOKE_FUNCTION_NAME, EmulatorError, LocalFunction, running
-from workers.tooling.references import current_revision
+from workers.tooling.references import DEFAULT_ENVIRONMENT, current_revision
 
 EXIT_SUCCEEDED, EXIT_JOB_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_RUN = 0, 1, 2, 3, 4
 
@@ -51,6 +53,8 @@ IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 """The images' PATH (Debian's default), after the fake agent's bin/."""
 DOCKER_ARCHITECTURE = {"x86_64": "amd64", "arm64": "arm64"}
 """Lambda's and ECS's architecture names to Docker's."""
+PULL_TIMEOUT = 1800.0
+"""Seconds a pull may take (the multi-agent image is 2 GB), and so how long its login must stay valid."""
 RUN_TASK_OVERRIDES_MAX = 8192
 """RunTask: "A total of 8192 characters are allowed for overrides", JSON formatting included (ECS API reference)."""
 ARN_REGION = re.compile(r"^arn:[a-z-]+:[a-z0-9-]+:(?P<region>[a-z0-9-]+):")
@@ -99,6 +103,8 @@ def load_job(path: Path) -> dict[str, Any]:
         raise RunJobError(f"cannot read the job {path}: {error.strerror}", EXIT_USAGE) from None
     except ValueError as error:
         raise RunJobError(f"the job {path} is not JSON: {error}", EXIT_USAGE) from None
+    from jsonschema import Draft202012Validator  # about a second to import: only run-job needs it
+
     validator = Draft202012Validator(json.loads(JOB_SCHEMA.read_text()))
     problems = sorted(validator.iter_errors(job), key=lambda error: list(error.absolute_path))
     if problems:
@@ -126,20 +132,46 @@ class JobRequest:
         return self.deployment["deploymentConfig"]
 
 
-def run_job(request: JobRequest, engine: Engine, clients: Clients, say: Callable[[str], None]) -> dict[str, Any]:
-    """Run the job on the clanker and return its result document (RunJobError when it could not run)."""
+def run_job(
+    request: JobRequest,
+    engine: Engine,
+    clients: Clients,
+    say: Callable[[str], None],
+    aws: ecr.Aws | None = None,
+) -> dict[str, Any]:
+    """Run the job on the clanker and return its result document (RunJobError when it could not run).
+
+    `aws`: how a local run logs in to pull an ECR image it lacks (None: pull with the user's own login)."""
+    try:
+        return _run(request, engine, clients, say, aws)
+    except ClientError as refused:
+        error = refused.response.get("Error", {})
+        raise RunJobError(
+            f"{refused.operation_name} refused: {error.get('Code', '?')}: {error.get('Message', '')}", EXIT_NOT_RUN
+        ) from None
+    except WaiterError as waited:
+        raise RunJobError(f"gave up waiting for the task: {waited}", EXIT_NOT_RUN) from None
+    except BotoCoreError as failed:  # no credentials, no region, an endpoint that does not answer
+        raise RunJobError(f"AWS could not be called: {failed}", EXIT_NOT_RUN) from None
+
+
+def _run(
+    request: JobRequest, engine: Engine, clients: Clients, say: Callable[[str], None], aws: ecr.Aws | None
+) -> dict[str, Any]:
     target = request.deployment.get("target")
     if target == "docker":
-        return _run_docker(request, engine, say)
+        return _run_docker(request, engine, aws, say)
     if target == "lambda":
-        return _run_lambda_local(request, engine, clients, say) if request.local else _invoke_lambda(request, clients)
+        if request.local:
+            return _run_lambda_local(request, engine, clients, aws, say)
+        return _invoke_lambda(request, clients)
     if target == "ecs":
         return _run_ecs_task(request, clients, say)
     raise RunJobError(f"clanker {request.clanker!r} has target {target!r}, which run-job does not know", EXIT_USAGE)
 
 
 def _local_image(
-    request: JobRequest, reference: str, engine: Engine, say: Callable[[str], None]
+    request: JobRequest, reference: str, engine: Engine, aws: ecr.Aws | None, say: Callable[[str], None]
 ) -> tuple[str, ImageInfo]:
     """The image to run here: the stack's exact reference, or (for an offline plan) the harness's local alias."""
     try:
@@ -148,9 +180,10 @@ def _local_image(
             return _local_alias(request, engine, say)
         image = engine.inspect(reference)
         if image is None:
-            say(f"pulling {reference}")
-            engine.pull(reference, silence_timeout=8.0, timeout=1800.0)
-            image = engine.inspect(reference)
+            with _registry_login(reference, engine, aws, say) as pullable:
+                say(f"pulling {pullable}")
+                engine.pull(pullable, silence_timeout=8.0, timeout=PULL_TIMEOUT)
+                image, reference = engine.inspect(pullable), pullable
     except PullError as failed:
         raise RunJobError(f"cannot pull {reference}: {failed}", EXIT_NOT_RUN) from None
     except EngineError as down:
@@ -161,6 +194,25 @@ def _local_image(
     if not contract.compatible:
         raise RunJobError(f"{reference} cannot run this job: {contract.reason}", EXIT_REFUSED)
     return reference, image
+
+
+@contextmanager
+def _registry_login(reference: str, engine: Engine, aws: ecr.Aws | None, say: Callable[[str], None]) -> Iterator[str]:
+    """An ECR reference pulls through a login of its own (workers.tooling.ecr), removed afterwards; yields the
+    reference on the host that login reaches."""
+    located = ecr.stack_target(aws, reference) if aws is not None else None
+    if aws is None or located is None:
+        yield reference
+        return
+    target, on_host = located
+    connection = ecr.EcrConnection(
+        aws, engine, environment=DEFAULT_ENVIRONMENT, margin=timedelta(seconds=PULL_TIMEOUT), say=say, target=target
+    )
+    try:
+        connection.resolve()
+        yield on_host
+    finally:
+        connection.close()
 
 
 def _local_alias(request: JobRequest, engine: Engine, say: Callable[[str], None]) -> tuple[str, ImageInfo]:
@@ -204,8 +256,8 @@ def _parse_result(text: str, where: str) -> dict[str, Any]:
     return result
 
 
-def _run_docker(request: JobRequest, engine: Engine, say: Callable[[str], None]) -> dict[str, Any]:
-    reference, _image = _local_image(request, request.config["containerImage"], engine, say)
+def _run_docker(request: JobRequest, engine: Engine, aws: ecr.Aws | None, say: Callable[[str], None]) -> dict[str, Any]:
+    reference, _image = _local_image(request, request.config["containerImage"], engine, aws, say)
     volumes, environment = _fake_agent_args(request)
     network = "none" if request.fake_agent else request.network
     results: list[str] = []
@@ -265,9 +317,9 @@ def _invoke_lambda(request: JobRequest, clients: Clients) -> dict[str, Any]:
 
 
 def _run_lambda_local(
-    request: JobRequest, engine: Engine, clients: Clients, say: Callable[[str], None]
+    request: JobRequest, engine: Engine, clients: Clients, aws: ecr.Aws | None, say: Callable[[str], None]
 ) -> dict[str, Any]:
-    reference, image = _local_image(request, request.config["imageUri"], engine, say)
+    reference, image = _local_image(request, request.config["imageUri"], engine, aws, say)
     wanted = DOCKER_ARCHITECTURE.get(request.config["architecture"])
     if image.architecture != wanted:
         raise RunJobError(
