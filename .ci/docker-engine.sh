@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local Docker engine, registry and compose for the real-build tier (make test-images, make bench-images).
 #
-#   .ci/docker-engine.sh start | stop | registry-start | registry-stop | offline-bases | status
+#   .ci/docker-engine.sh start | stop | registry-start | registry-stop | offline-bases | skopeo-image | status
 #
 # Idempotent: `start` reuses a running engine and `stop` only stops an engine this script started (a marker
 # file records ownership), so a developer's own dockerd is never touched. The engine runs with host
@@ -171,6 +171,25 @@ offline_node() {
     rm -rf "$ctx"
 }
 
+# skopeo signs and verifies digests (sigstore signatures as registry attachments; README "Supply chain"). The
+# host's skopeo may not do it: bookworm's 1.9.3 is built with sigstore disabled ("Debian-local change"), and
+# trixie's 1.18 needs a newer glibc. So skopeo runs from an image of its own: trixie's package on the trixie base.
+SKOPEO_TAG=viberator-tools/skopeo:trixie
+
+skopeo_image() {
+    has_image "$SKOPEO_TAG" && return 0
+    offline_debian
+    local ctx
+    ctx=$(mktemp -d /var/tmp/viberator-skopeo.XXXXXX)
+    printf '%s\n' "FROM $OFFLINE_DEBIAN_TAG" \
+        'RUN apt-get update && apt-get install -y --no-install-recommends skopeo ca-certificates && rm -rf /var/lib/apt/lists/*' \
+        'ENTRYPOINT ["skopeo"]' >"$ctx/Dockerfile"
+    log "skopeo from Debian trixie into $SKOPEO_TAG"
+    DOCKER_BUILDKIT=1 $DOCKER build --quiet --network host -t "$SKOPEO_TAG" "$ctx" >/dev/null ||
+        { rm -rf "$ctx"; download_failed "apt-get install skopeo (Debian trixie) for $SKOPEO_TAG"; }
+    rm -rf "$ctx"
+}
+
 case ${1:-} in
 start) start_engine ;;
 stop) stop_engine ;;
@@ -183,9 +202,15 @@ offline-bases)
     offline_node
     echo "NODE_BASE=$OFFLINE_NODE_TAG SLIM_BASE=$OFFLINE_DEBIAN_TAG"
     ;;
+skopeo-image)
+    install_packages
+    mkdir -p "$STATE_DIR"
+    skopeo_image
+    echo "$SKOPEO_TAG"
+    ;;
 status) engine_up && echo "engine: up" || echo "engine: down" ;;
 *)
-    echo "usage: $0 start|stop|registry-start|registry-stop|offline-bases|status" >&2
+    echo "usage: $0 start|stop|registry-start|registry-stop|offline-bases|skopeo-image|status" >&2
     exit 2
     ;;
 esac

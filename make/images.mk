@@ -22,3 +22,29 @@ bench-images: deps ## Per-image build times and sizes (cold, no-op, runtime-only
 .PHONY: lint-images
 lint-images: deps ## hadolint on workers/image/Dockerfile
 	$(RUN) hadolint --config workers/image/.hadolint.yaml workers/image/Dockerfile
+
+# Agent CLI locks (workers/image/locks/<name>/, README "Supply chain"). `make locks` re-resolves every lock from
+# its pins; `make lock AGENT=gemini VERSION=0.62.0` moves one npm CLI to a new version first (for mistral, edit
+# locks/mistral/requirements.in). npm writes package-lock.json with every package's integrity hash (for every
+# platform, so arm64 builds use the same lock); uv compiles the hashed requirements for the images' Python 3.13.
+LOCKS_DIR := workers/image/locks
+NPM_LOCKS := $(patsubst $(LOCKS_DIR)/%/package.json,%,$(wildcard $(LOCKS_DIR)/*/package.json))
+PYPI_LOCKS := $(patsubst $(LOCKS_DIR)/%/requirements.in,%,$(wildcard $(LOCKS_DIR)/*/requirements.in))
+_npm_lock = (cd $(LOCKS_DIR)/$(1) && npm install --package-lock-only --ignore-scripts --no-audit --no-fund) \
+	|| { echo "could not resolve $(1)'s lock from the npm registry" >&2; exit 3; }
+_pypi_lock = (cd $(LOCKS_DIR) && $(UV) pip compile --quiet --universal --python-version 3.13 --generate-hashes \
+	--no-header $(if $(UPGRADE),--upgrade) --output-file $(1)/requirements.txt $(1)/requirements.in) \
+	|| { echo "could not resolve $(1)'s lock from PyPI" >&2; exit 3; }
+
+.PHONY: locks lock
+locks: | $(UV) ## Re-resolve every agent CLI lock (npm + hashed PyPI); UPGRADE=1 also moves unpinned transitive deps
+	@command -v npm >/dev/null || { echo "npm is needed (apt-get install npm)" >&2; exit 3; }
+	@$(foreach name,$(NPM_LOCKS),$(call _npm_lock,$(name)) &&) true
+	@$(foreach name,$(PYPI_LOCKS),$(call _pypi_lock,$(name)) &&) true
+
+lock: | $(UV) ## One npm CLI to a new version: AGENT=gemini VERSION=0.62.0 (rewrites its package.json pin and lock)
+	$(if $(filter $(AGENT),$(NPM_LOCKS)),,$(error AGENT must be one of: $(NPM_LOCKS)))
+	$(if $(VERSION),,$(error VERSION is required, e.g. make lock AGENT=$(AGENT) VERSION=1.2.3))
+	@python3 -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); (n,)=d["dependencies"]; d["dependencies"][n]=sys.argv[2]; open(p,"w").write(json.dumps(d,indent=2)+"\n")' \
+		$(LOCKS_DIR)/$(AGENT)/package.json "$(VERSION)"
+	@$(call _npm_lock,$(AGENT))

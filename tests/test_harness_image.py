@@ -51,6 +51,8 @@ def test_repository_is_immutable_scanned_and_encrypted(record: Recorder) -> None
             {"filter": "latest", "filterType": "WILDCARD"},
             {"filter": "*-latest", "filterType": "WILDCARD"},
             {"filter": "buildcache", "filterType": "WILDCARD"},
+            # Signatures, SBOMs and the referrers index: rewritten when a signature or referrer is added.
+            {"filter": "sha256-*", "filterType": "WILDCARD"},
         ],
         "imageScanningConfiguration": {"scanOnPush": True},
         "encryptionConfigurations": [{"encryptionType": "KMS"}],
@@ -85,6 +87,17 @@ def test_lifecycle_keeps_n_images_per_environment_and_expires_untagged(record: R
         },
         {
             "rulePriority": 2,
+            "description": "Keep every signature and SBOM (tags named after their image's digest)",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPatternList": ["sha256-*"],
+                "countType": "imageCountMoreThan",
+                "countNumber": 9999,
+            },
+            "action": {"type": "expire"},
+        },
+        {
+            "rulePriority": 3,
             "description": "Keep the newest 12 prod images",
             "selection": {
                 "tagStatus": "tagged",
@@ -95,7 +108,7 @@ def test_lifecycle_keeps_n_images_per_environment_and_expires_untagged(record: R
             "action": {"type": "expire"},
         },
         {
-            "rulePriority": 3,
+            "rulePriority": 4,
             "description": "Keep the newest 12 dev images",
             "selection": {
                 "tagStatus": "tagged",
@@ -106,7 +119,7 @@ def test_lifecycle_keeps_n_images_per_environment_and_expires_untagged(record: R
             "action": {"type": "expire"},
         },
         {
-            "rulePriority": 4,
+            "rulePriority": 5,
             "description": "Expire untagged manifests after 7 days",
             "selection": {
                 "tagStatus": "untagged",

@@ -23,8 +23,9 @@ def test_the_dev_plan_keeps_prod_images_before_counting_dev_images():
             for rule in json.loads(inputs["policy"])["rules"]
             if rule["selection"]["tagStatus"] == "tagged"
         }
-        # The floating tags' images first: a floating clanker runs what `<env>-latest` names (issue 12).
-        assert tagged == {1: ["*latest"], 2: ["prod-"], 3: ["dev-"]}, name
+        # The floating tags' images first: a floating clanker runs what `<env>-latest` names (issue 12); then the
+        # signatures and SBOMs, which no count may expire while their image lives (issue 17).
+        assert tagged == {1: ["*latest"], 2: ["sha256-*"], 3: ["prod-"], 4: ["dev-"]}, name
 
 
 def test_prod_builds_nothing_and_owns_no_lifecycle():

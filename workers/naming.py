@@ -14,7 +14,11 @@ from workers.catalog import REPOSITORY_PREFIX
 
 GLOBAL_LATEST_TAG = "latest"
 CACHE_TAG = "buildcache"
-MUTABLE_TAG_PATTERNS: tuple[str, ...] = (GLOBAL_LATEST_TAG, "*-latest", CACHE_TAG)
+SUPPLY_CHAIN_TAG_PATTERN = "sha256-*"
+"""The tags of an image's signatures and SBOM, named after its digest: cosign's `sha256-<hex>.sig` and `.sbom`, and
+the OCI referrers tag schema's index `sha256-<hex>` (workers/tooling/sbom.py, signature.py). Each is rewritten
+when another signature or referrer is added, so they must stay movable."""
+MUTABLE_TAG_PATTERNS: tuple[str, ...] = (GLOBAL_LATEST_TAG, "*-latest", CACHE_TAG, SUPPLY_CHAIN_TAG_PATTERN)
 """ECR wildcard filters for the tags that must stay movable in an otherwise immutable repository."""
 
 LOCAL_ALIAS_TAG = "local"
