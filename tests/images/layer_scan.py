@@ -5,13 +5,14 @@ keys, and AWS access key ids. Scans every file of every layer, binaries included
 bundle is still a secret.
 
 A certificate of the build bundle is a finding only where it is not public: the host bundle is usually the
-host's whole system store, and its public roots legitimately appear in the image, both in the image's own
-Debian store and in CA bundles that packages ship (certifi's `cacert.pem`, pip's vendored copy). Which public
-roots a bundle holds depends on the host's and the package's release, so "public" is decided from the image,
-never from the host: the image's Debian trust store, plus every bundle that is byte for byte as its package
-shipped it (its sha256 matches the pip RECORD entry, or its md5 the dpkg md5sums entry, of the package that
-installed it). A bundle someone appended the build CA to no longer matches its record, so its certificates
-stay findings.
+host's whole system store, and its public roots legitimately appear in the image, in the certificates the
+Debian `ca-certificates` package ships and in CA bundles that Python packages ship (certifi's `cacert.pem`,
+pip's vendored copy). Which public roots a bundle holds depends on the host's and the package's release, so
+"public" is decided from the image, never from the host: a certificate is public when a file holds it byte
+for byte as its package shipped it (the file's md5 matches its package's dpkg md5sums entry, or its sha256 the
+pip RECORD entry). Files generated at build time are evidence of nothing: `update-ca-certificates` run with the
+build CA writes it into /etc/ssl/certs/ca-certificates.crt, and a bundle someone appended it to no longer
+matches its record, so the certificates found there are findings unless a shipped file vouches for them.
 """
 
 from __future__ import annotations
@@ -141,12 +142,11 @@ def _regular_files(layer: tarfile.TarFile) -> Iterator[tuple[str, bytes]]:
             yield entry.name, content.read()
 
 
-def scan_saved_images(saved: Path, build_bundle: bytes, image_trust_store: bytes) -> tuple[list[Finding], int]:
+def scan_saved_images(saved: Path, build_bundle: bytes) -> tuple[list[Finding], int]:
     """Findings in every layer of a `docker save` tarball, and how many layers were scanned.
 
-    `build_bundle` is what the build secret `ca` carried; `image_trust_store` the image's own
-    /etc/ssl/certs/ca-certificates.crt. One pass: a file's certificate hits are kept with the file, and once
-    every package record has been read, the hits on public certificates are dropped."""
+    `build_bundle` is what the build secret `ca` carried. One pass: a file's certificate hits are kept with the
+    file, and once every package record has been read, the hits on public certificates are dropped."""
     markers = certificate_markers(build_bundle)
     records = _PackageRecords({})
     hits: dict[tuple[str, str], set[bytes]] = {}
@@ -164,7 +164,7 @@ def scan_saved_images(saved: Path, build_bundle: bytes, image_trust_store: bytes
                 hits[layer, path] = found
                 bundles[layer, path] = data
             findings.extend(Finding(layer, path, kind) for kind in credential_kinds(data))
-    public = certificate_bodies(image_trust_store)
+    public: set[bytes] = set()
     for (_, path), data in bundles.items():
         if records.ships_unmodified(path, data):
             public |= certificate_bodies(data)

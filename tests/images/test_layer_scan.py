@@ -21,16 +21,26 @@ def certificate(seed: str) -> bytes:
 
 
 DEBIAN_ROOT = certificate("ISRG Root X1")
-"""A public root the image's own Debian store has."""
+"""A public root the image's Debian `ca-certificates` package ships."""
 RETIRED_ROOT = certificate("SecureTrust CA")
 """A public root the host's older Debian store has, the image's newer one has not, and certifi still ships."""
 PROXY_CA = certificate("sandbox egress proxy")
 """The private CA that only the build secret carries."""
 HOST_BUNDLE = DEBIAN_ROOT + RETIRED_ROOT + PROXY_CA
 """The build secret `ca`: the host's whole system store, proxy CA included."""
-IMAGE_STORE = DEBIAN_ROOT
 SITE = "opt/agents/mistral/lib/python3.13/site-packages"
 CERTIFI_BUNDLE = f"{SITE}/certifi/cacert.pem"
+
+
+def debian_store(generated: bytes = DEBIAN_ROOT) -> dict[str, bytes]:
+    """The `ca-certificates` package as installed: the root it ships (vouched for by its md5sums) and the store
+    `update-ca-certificates` generated from it (vouched for by nothing)."""
+    shipped = "usr/share/ca-certificates/mozilla/ISRG_Root_X1.crt"
+    return {
+        shipped: DEBIAN_ROOT,
+        "var/lib/dpkg/info/ca-certificates.md5sums": f"{hashlib.md5(DEBIAN_ROOT).hexdigest()}  {shipped}\n".encode(),
+        "etc/ssl/certs/ca-certificates.crt": generated,
+    }
 
 
 def pip_record(path: str, data: bytes) -> bytes:
@@ -65,7 +75,7 @@ def saved_image(path: Path, *layers: dict[str, bytes]) -> Path:
 
 
 def scan(tmp_path: Path, *layers: dict[str, bytes]) -> list[Finding]:
-    findings, scanned = scan_saved_images(saved_image(tmp_path / "s.tar", *layers), HOST_BUNDLE, IMAGE_STORE)
+    findings, scanned = scan_saved_images(saved_image(tmp_path / "s.tar", *layers), HOST_BUNDLE)
     assert scanned == len(layers)
     return findings
 
@@ -78,7 +88,7 @@ def test_public_roots_of_the_host_bundle_in_the_image_stores_are_no_finding(tmp_
     assert (
         scan(
             tmp_path,
-            {"etc/ssl/certs/ca-certificates.crt": IMAGE_STORE},
+            debian_store(),
             certifi(DEBIAN_ROOT + RETIRED_ROOT),
             {"var/lib/dpkg/info/ca-certificates.md5sums": md5sums, debian_package_file: RETIRED_ROOT},
             # pip's vendored certifi: RECORD paths relative to site-packages, listed by pip's dist-info.
@@ -101,11 +111,13 @@ def test_public_roots_of_the_host_bundle_in_the_image_stores_are_no_finding(tmp_
         ({"opt/app/config.json": b'{"ca": "' + PROXY_CA.replace(b"\n", b"\\n") + b'"}'}, "opt/app/config.json"),
         # Appended to certifi's bundle: the file no longer matches its RECORD, so nothing in it counts as public.
         (certifi(RETIRED_ROOT + PROXY_CA, recorded=RETIRED_ROOT), CERTIFI_BUNDLE),
+        # `update-ca-certificates` run with the build CA: the generated store vouches for nothing in it.
+        ({"etc/ssl/certs/ca-certificates.crt": DEBIAN_ROOT + PROXY_CA}, "etc/ssl/certs/ca-certificates.crt"),
     ],
-    ids=["own-file", "host-bundle-copied", "escaped-in-json", "appended-to-certifi"],
+    ids=["own-file", "host-bundle-copied", "escaped-in-json", "appended-to-certifi", "in-the-generated-store"],
 )
 def test_the_build_secrets_private_ca_is_found(tmp_path: Path, files: dict[str, bytes], leak: str) -> None:
-    findings = scan(tmp_path, {"etc/ssl/certs/ca-certificates.crt": IMAGE_STORE}, files)
+    findings = scan(tmp_path, debian_store(), files)
     assert findings == [Finding("1bcdef012345", leak, "build CA certificate")]
 
 
@@ -124,7 +136,7 @@ def test_each_kind_of_credential_is_found(tmp_path: Path, content: bytes, kind: 
 def test_clean_layers_and_aws_documentation_keys_pass(tmp_path: Path) -> None:
     files = {
         "doc": b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
-        "ca": DEBIAN_ROOT,
+        **debian_store(),
         "parser.js": b'const header = "-----BEGIN PRIVATE KEY-----";',
         "tables": b"XAKIAZ7QWERTYUIOPASDF and ASIAZ7QWERTYUIOPASDFG",  # inside longer tokens
     }
