@@ -355,6 +355,12 @@ class ImageSourceConfig(_Model):
 
     from_: str = Field(alias="from", pattern=STACK_REFERENCE_PATTERN, description="org/project/stack")
     harnesses: list[str] | None = Field(None, description="Only these harnesses; default: all the stack has.")
+    replica_repositories: Literal["create", "existing"] = Field(
+        "create",
+        description="When the image stack replicates into this stack's account and region from another account: "
+        "create this registry's side (its one registry policy and the replica repositories, "
+        "components/replication.py), or `existing`: another stack in this account and region owns them.",
+    )
 
 
 REPLICATION_DESTINATIONS_MAX = 25
@@ -366,7 +372,9 @@ class ReplicaConfig(_Model):
 
     region: str = Field(pattern=REGION_PATTERN, description="Where clankers run from the copy.")
     account: str | None = Field(
-        None, pattern=ACCOUNT_ID_PATTERN, description="Another account's registry; default: this stack's own."
+        None,
+        pattern=ACCOUNT_ID_PATTERN,
+        description="Another account's registry (never this stack's own: leave it out); default: this stack's own.",
     )
 
 
@@ -757,9 +765,15 @@ def _issue(data: Mapping[str, Any], error: Mapping[str, Any]) -> ConfigIssue:
 
 
 def parse_stack_config(
-    values: Mapping[str, Any], *, stack: str, region: str | None, source: str = "stack config"
+    values: Mapping[str, Any],
+    *,
+    stack: str,
+    region: str | None,
+    account: str | None = None,
+    source: str = "stack config",
 ) -> StackConfig:
-    """Parse the `viberator:` namespace (keys without the prefix) into a StackConfig, or raise ConfigError."""
+    """Parse the `viberator:` namespace (keys without the prefix) into a StackConfig, or raise ConfigError.
+    `account`: the stack's account when its config pins exactly one (`allowed_accounts`), else unknown (None)."""
     data = {"environment": stack, **values}
     if region is not None:
         data["aws:region"] = region
@@ -790,7 +804,7 @@ def parse_stack_config(
         + _cross_field_issues(config, positions)
         + _unread_setting_issues(config, declared_targets)
         + _environment_issues(config, positions)
-        + _replica_issues(config)
+        + _replica_issues(config, account)
         + _review_issues(config)
     )
     if issues:
@@ -855,9 +869,12 @@ def _unread_setting_issues(config: StackConfig, declared_targets: set[str]) -> l
     return issues
 
 
-def _replica_issues(config: StackConfig) -> list[ConfigIssue]:
+def _replica_issues(config: StackConfig, account: str | None) -> list[ConfigIssue]:
     """Where an image stack's images are replicated: one registry-level configuration, in one partition, each
-    destination once (ECR refuses duplicates and destinations across partitions)."""
+    destination once (ECR refuses duplicates and destinations across partitions). An `account` that is the
+    stack's own is refused: the program would treat it as another account's registry (leaving its replica
+    repositories to a promoting stack there). It is known only when `aws:allowedAccountIds` names exactly one
+    account; unpinned (or with several), the stack may deploy anywhere and nothing offline can tell."""
     key = f"{NAMESPACE}:replicas"
     if not config.replicas or not config.builds_images:
         return []  # a promoting stack's replicas are reported as a build setting
@@ -876,7 +893,16 @@ def _replica_issues(config: StackConfig) -> list[ConfigIssue]:
     seen: set[tuple[str, str | None]] = set()
     for i, replica in enumerate(config.replicas):
         path = f"{key}[{i}]"
-        if replica.account is None and replica.region == config.region:
+        if replica.account is not None and replica.account == account:
+            issues.append(
+                ConfigIssue(
+                    path=f"{path}.account",
+                    value=replica.account,
+                    message="this stack's own account (aws:allowedAccountIds): leave `account` out for this "
+                    "account's registry, whose replica repositories this stack creates",
+                )
+            )
+        elif replica.account is None and replica.region == config.region:
             issues.append(
                 ConfigIssue(
                     path=f"{path}.region",
@@ -1071,6 +1097,16 @@ def _foreign_key_issue(key: str, raw: str, secret: bool) -> ConfigIssue:
     return ConfigIssue(path=key, value=value, message=message)
 
 
+def allowed_accounts(config: Mapping[str, str]) -> tuple[str, ...]:
+    """`aws:allowedAccountIds`: the provider refuses credentials of any other account, so the stack's resources
+    can only be in one of these. Empty when unset or malformed (the provider reports that)."""
+    try:
+        allowed = json.loads(config.get("aws:allowedAccountIds", "[]"))
+    except ValueError:
+        return ()
+    return tuple(str(account) for account in allowed) if isinstance(allowed, list) else ()
+
+
 def parse_pulumi_config(
     config: Mapping[str, str], *, stack: str, secret_keys: Collection[str] = (), source: str = "stack config"
 ) -> StackConfig:
@@ -1086,7 +1122,14 @@ def parse_pulumi_config(
         key.removeprefix(prefix): decode_config_value(raw) for key, raw in config.items() if key.startswith(prefix)
     }
     try:
-        parsed = parse_stack_config(values, stack=stack, region=config.get("aws:region"), source=source)
+        allowed = allowed_accounts(config)
+        parsed = parse_stack_config(
+            values,
+            stack=stack,
+            region=config.get("aws:region"),
+            account=allowed[0] if len(allowed) == 1 else None,
+            source=source,
+        )
     except ConfigError as error:
         raise ConfigError(issues + error.issues, source) from None
     if issues:

@@ -34,6 +34,32 @@ SETTINGS_HASH_LENGTH = 8
 
 
 @dataclass(frozen=True)
+class RepositorySettings:
+    """What a repository of worker images is created with besides its name, wherever it is: the harness's own, a
+    replica in another region of the image stack's account, or a replica another account's promoting stack
+    creates (components/replication.py, ReplicaRegistry). ECR applies each repository's own lifecycle rules to
+    the images in it, so every copy of a digest must be judged by the same rules."""
+
+    lifecycle_environments: tuple[str, ...]
+    """The environments each kept by its own rule, in priority order (`lifecycle_policy`)."""
+    keep_images: int
+    """`<env>-*` images kept per environment."""
+    protect: bool = False
+    """Protect (and retain on delete) the repository: its images are digests clankers pin."""
+    force_delete: bool = False
+    consumer_accounts: tuple[str, ...] = ()
+    """Other accounts whose clankers pull from it (`pull_policy`)."""
+    partition: pulumi.Input[str] = "aws"
+
+
+@dataclass(frozen=True)
+class OwnedRepository:
+    repository: ecr.Repository
+    policies: tuple[ecr.LifecyclePolicy, ecr.RepositoryPolicy]
+    """Its lifecycle and pull policies: a clanker that pulls from the repository waits for them."""
+
+
+@dataclass(frozen=True)
 class HarnessImageArgs:
     harness: Harness
     """The catalog entry: the harness's name and Dockerfile target."""
@@ -81,6 +107,16 @@ class HarnessImageArgs:
     """The ARN partition (`aws.get_partition`) for the ARNs the pull policy names."""
     resource_tags: Mapping[str, str] = field(default_factory=dict)
     """The stack's tags (`components.tags`); the harness tag is added here."""
+
+    def repository_settings(self) -> RepositorySettings:
+        return RepositorySettings(
+            lifecycle_environments=self.lifecycle_environments or (self.environment,),
+            keep_images=self.keep_images,
+            protect=self.protect,
+            force_delete=self.force_delete,
+            consumer_accounts=self.consumer_accounts,
+            partition=self.partition,
+        )
 
     def build_settings(self) -> dict[str, Any]:
         """Every input of the Image that decides what is built or pushed, in one canonical form, except the
@@ -198,15 +234,15 @@ def pull_policy(partition: str, own_account: str, consumer_accounts: tuple[str, 
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
 
 
-def _owned_repository(
+def owned_repository(
     prefix: str,
     repository_name: str,
-    args: HarnessImageArgs,
+    settings: RepositorySettings,
     tags: Mapping[str, str],
     *,
     parent: pulumi.Resource,
     region: str | None = None,
-) -> ecr.Repository:
+) -> OwnedRepository:
     """A repository this stack owns, with its lifecycle and pull policies: the harness's own, or its replica in
     `region` (the provider's region when None). A replica gets exactly the source's settings: ECR applies each
     repository's lifecycle rules to the images in it, so a replica with other rules would expire replicated images
@@ -225,29 +261,29 @@ def _owned_repository(
         ],
         image_scanning_configuration=ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
         encryption_configurations=[ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS")],
-        force_delete=args.force_delete,
+        force_delete=settings.force_delete,
         tags=dict(tags),
         # Deleting a repository deletes every image in it, also the digests other stacks pin: a protected
         # repository is also retained, so that even an unprotected `destroy` leaves it in the account.
-        opts=pulumi.ResourceOptions(parent=parent, protect=args.protect, retain_on_delete=args.protect),
+        opts=pulumi.ResourceOptions(parent=parent, protect=settings.protect, retain_on_delete=settings.protect),
     )
-    ecr.LifecyclePolicy(
+    lifecycle = ecr.LifecyclePolicy(
         f"{prefix}-lifecycle",
         repository=repository.name,
         region=region,
-        policy=lifecycle_policy(args.lifecycle_environments or (args.environment,), args.keep_images),
+        policy=lifecycle_policy(settings.lifecycle_environments, settings.keep_images),
         opts=child,
     )
-    ecr.RepositoryPolicy(
+    pull = ecr.RepositoryPolicy(
         f"{prefix}-pull-policy",
         repository=repository.name,
         region=region,
-        policy=pulumi.Output.all(args.partition, repository.registry_id).apply(
-            lambda values: pull_policy(values[0], values[1], args.consumer_accounts)
+        policy=pulumi.Output.all(settings.partition, repository.registry_id).apply(
+            lambda values: pull_policy(values[0], values[1], settings.consumer_accounts)
         ),
         opts=child,
     )
-    return repository
+    return OwnedRepository(repository, (lifecycle, pull))
 
 
 class HarnessImage(pulumi.ComponentResource):
@@ -270,9 +306,12 @@ class HarnessImage(pulumi.ComponentResource):
         harness_tags = {**args.resource_tags, "Harness": args.harness.name}
 
         if args.create_repository:
-            repository = _owned_repository(name, repository_name, args, harness_tags, parent=self)
+            settings = args.repository_settings()
+            repository = owned_repository(name, repository_name, settings, harness_tags, parent=self).repository
             replicas = [
-                _owned_repository(f"{name}-{region}", repository_name, args, harness_tags, parent=self, region=region)
+                owned_repository(
+                    f"{name}-{region}", repository_name, settings, harness_tags, parent=self, region=region
+                ).repository
                 for region in args.replica_regions
             ]
             repository_url, repository_arn, registry_id = (

@@ -8,12 +8,18 @@ the tests validate every committed stack's outputs against it. Bump SCHEMA_VERSI
       "environment": "dev",
       "images":   {"<harness>": {repositoryName, repositoryUrl, digest, imageUri, tags, platform}},
       "replicas": [{region, registryId}],
+      "lifecycle": {keepImages, environments},
       "clankers": {"<name>": {agent, target, imageRegion, deploymentConfig}}
     }
 
 `replicas`: where ECR replicates an image stack's images (`viberator:replicas`; empty for a promoting stack),
 read by the stacks that promote from it to run the copy in their own region. `imageRegion`: the region of the
 repository the clanker's image is pulled from (a promoting stack's own region when it runs a replica).
+`lifecycle`: the lifecycle rules of the repositories an image stack owns (`keepImages` per environment, the
+`environments` in rule priority order; components/harness_image.py `lifecycle_policy`), which a promoting stack
+in another account repeats on the replica repositories it creates; absent where a stack owns no repositories.
+`replicas`, `imageRegion` and `lifecycle` were added within schema version 1: outputs written before them lack
+them, and readers treat a missing one as "none".
 
 deploymentConfig per target:
     lambda: {imageUri, functionName, functionArn, architecture, memoryMb, timeoutSeconds}
@@ -53,12 +59,14 @@ def stack_outputs(
     images: Mapping[str, ImageRef],
     clankers: Mapping[str, ClankerDeployment],
     replicas: pulumi.Input[list[dict[str, Any]]],
+    lifecycle: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     return {
         "schemaVersion": SCHEMA_VERSION,
         "environment": environment,
         "images": {harness: image.outputs() for harness, image in sorted(images.items())},
         "replicas": replicas,
+        **({"lifecycle": dict(lifecycle)} if lifecycle is not None else {}),
         "clankers": {
             name: {
                 "agent": c.agent,

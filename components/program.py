@@ -57,14 +57,26 @@ def replication(config: StackConfig) -> ImageReplication | None:
     return ImageReplication("images", ImageReplicationArgs(destinations=destinations))
 
 
+def lifecycle_environments(config: StackConfig) -> tuple[str, ...]:
+    """The environments the lifecycle rules keep, in priority order. The shared (promoted) environments' rules
+    come first: ECR evaluates rules by priority and an image matched by a rule's tags cannot be expired by a
+    lower-priority rule, so a digest prod promoted (tagged prod-<rev> beside its dev-<rev>) is counted only among
+    prod's images, never pushed out by newer dev builds."""
+    return (*config.shared_environments, config.environment)
+
+
+def exported_lifecycle(config: StackConfig) -> dict[str, Any] | None:
+    """The `lifecycle` output: the rules of the repositories this stack owns, which another account's replica
+    repositories must repeat (components/replication.py, ReplicaRegistry); None when it owns none."""
+    if not config.builds_images or config.repositories != "create":
+        return None
+    return {"keepImages": config.keep_images, "environments": list(lifecycle_environments(config))}
+
+
 def build_images(config: StackConfig, target: AwsTarget, replicated: ImageReplication | None) -> dict[str, ImageRef]:
     revision = image_revision(config)
     if revision.note:
         pulumi.log.warn(revision.note)
-    # The shared (promoted) environments' rules come first: ECR evaluates rules by priority and an image matched
-    # by a rule's tags cannot be expired by a lower-priority rule, so a digest prod promoted (tagged prod-<rev>
-    # beside its dev-<rev>) is counted only among prod's images, never pushed out by newer dev builds.
-    lifecycle_environments = (*config.shared_environments, config.environment)
     images = {}
     for harness in config.harnesses:
         image = HarnessImage(
@@ -81,7 +93,7 @@ def build_images(config: StackConfig, target: AwsTarget, replicated: ImageReplic
                 push_latest=config.pushes_latest,
                 create_repository=config.repositories == "create",
                 keep_images=config.keep_images,
-                lifecycle_environments=lifecycle_environments,
+                lifecycle_environments=lifecycle_environments(config),
                 protect=config.protect_repositories,
                 force_delete=config.force_delete,
                 consumer_accounts=tuple(config.consumer_accounts),
@@ -208,7 +220,7 @@ async def deploy(config: StackConfig) -> dict[str, Any]:
     if config.builds_images:
         images = build_images(config, aws_target(), replicated)
     else:
-        images = await referenced_images(config)
+        images = await referenced_images(config, aws_target().partition, resource_tags(config))
 
     cluster = _cluster(config) if any(isinstance(c, EcsClankerConfig) for c in config.clankers) else None
     deployments: dict[str, ClankerDeployment] = {}
@@ -222,4 +234,4 @@ async def deploy(config: StackConfig) -> dict[str, Any]:
         else:
             deployments[clanker.name] = _docker_clanker(config, clanker, image)
     replicas: pulumi.Input[list[dict[str, Any]]] = replicated.destinations if replicated is not None else []
-    return stack_outputs(config.environment, images, deployments, replicas)
+    return stack_outputs(config.environment, images, deployments, replicas, exported_lifecycle(config))

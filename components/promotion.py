@@ -10,12 +10,18 @@ the price of inter-region transfer on every task start. So a stack in another re
 the image stack's replica in its own region (its `replicas` output, `viberator:replicas` there): same digest,
 since replication copies the manifest unchanged, and a repository URL and ARN of its own region. Without a
 replica a Lambda clanker is a config error and an ECS clanker a warning.
+
+A replica in this stack's own account, replicated from another account's image stack, is this stack's to
+create (ReplicaRegistry, components/replication.py): the registry policy letting the image stack's account
+replicate, and the replica repositories with the image stack's settings (its `lifecycle` output). Its clankers
+pin those repositories, so they wait for them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
@@ -32,7 +38,9 @@ from components.config import (
     LambdaClankerConfig,
     StackConfig,
 )
+from components.harness_image import RepositorySettings
 from components.images import ImageRef
+from components.replication import ReplicaRegistry, ReplicaRegistryArgs
 
 REPOSITORY_URL = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<name>[a-z0-9/_.-]+)$"
@@ -66,6 +74,15 @@ class ExportedReplica(BaseModel):
 
 
 _REPLICAS: TypeAdapter[list[ExportedReplica]] = TypeAdapter(list[ExportedReplica])
+
+
+class ExportedLifecycle(BaseModel):
+    """An image stack's `lifecycle` output: the rules of its repositories (components/outputs.py)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    keep_images: int = Field(alias="keepImages", ge=1)
+    environments: list[str] = Field(min_length=1)
 
 
 def replicas_of(exported: Any) -> list[ExportedReplica]:
@@ -218,21 +235,104 @@ def _cross_region_issues(
     return []
 
 
-async def referenced_images(config: StackConfig) -> dict[str, ImageRef]:
-    """Await the image stack's outputs (nothing else is registered yet) and take its images."""
+def replica_registry_args(
+    config: StackConfig,
+    exported: Mapping[str, Any],
+    replicas: Any,
+    lifecycle: Any,
+    account: str,
+    partition: pulumi.Input[str],
+    resource_tags: Mapping[str, str],
+) -> ReplicaRegistryArgs | None:
+    """What this stack creates in its own registry for the promoted images the image stack replicates into it
+    from another account (None: none is, or `images.replicaRepositories: existing` says another stack owns
+    them). Called after `promoted_images` has checked the outputs."""
+    assert config.images is not None
+    source = config.images.from_
+    replica_list = replicas_of(replicas)
+    entries = {
+        harness: ExportedImage.model_validate(exported[harness]) for harness in config.images.harnesses or exported
+    }
+    ours: dict[str, str] = {}
+    for harness, entry in entries.items():
+        # Where `promoted_images` points the clankers: the copy in this region, this account's first.
+        url = repository_url_in(entry.repository_url, replica_list, config.region, account)
+        if url is not None and _url_part(url, "account") == account != _url_part(entry.repository_url, "account"):
+            ours[harness] = entry.repository_name
+    if not ours or config.images.replica_repositories == "existing":
+        return None
+    try:
+        rules = ExportedLifecycle.model_validate(lifecycle)
+    except ValidationError as error:
+        problem = (
+            "exports no lifecycle"
+            if lifecycle is None
+            else f"its lifecycle output is malformed: {error.errors()[0]['msg']}"
+        )
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    path=f"{NAMESPACE}:images.from",
+                    value=source,
+                    message=f"it replicates into this account's registry in {config.region}, whose replica "
+                    f"repositories must keep its lifecycle rules, and {problem}: `pulumi up` the image stack first",
+                )
+            ]
+        ) from None
+    return ReplicaRegistryArgs(
+        source_account=_url_part(entries[next(iter(ours))].repository_url, "account"),
+        repositories=ours,
+        settings=RepositorySettings(
+            lifecycle_environments=tuple(rules.environments),
+            keep_images=rules.keep_images,
+            protect=config.protect_resources,
+            partition=partition,
+        ),
+        resource_tags=resource_tags,
+    )
+
+
+def _pulled_from(image: ImageRef, ready_url: pulumi.Output[str]) -> ImageRef:
+    """The image as this stack's clankers pull it from a replica repository it creates: every location known
+    once that repository is ready, so each clanker that takes one is created after it."""
+
+    def after(value: Any) -> pulumi.Output[Any]:
+        return ready_url.apply(lambda _: value)
+
+    return dataclasses.replace(
+        image,
+        repository_url=ready_url,
+        repository_arn=after(image.repository_arn),
+        image_uri=after(image.image_uri),
+        tags=after(image.tags),
+    )
+
+
+async def referenced_images(
+    config: StackConfig, partition: pulumi.Input[str], resource_tags: Mapping[str, str]
+) -> dict[str, ImageRef]:
+    """Await the image stack's outputs (nothing else is registered yet), take its images, and create this
+    account's side of their replication into it, if any."""
     assert config.images is not None
     reference = pulumi.StackReference("image-stack", stack_name=config.images.from_)
-    images = await reference.get_output_details("images")
-    environment = await reference.get_output_details("environment")
-    replicas = await reference.get_output_details("replicas")
+    outputs = {
+        name: (details.value if details.value is not None else details.secret_value)
+        for name in ("images", "environment", "replicas", "lifecycle")
+        for details in [await reference.get_output_details(name)]
+    }
     # This stack's account, where a replica of its own is preferred over another account's.
     identity = await aws.get_caller_identity_output(
         opts=pulumi.InvokeOutputOptions(parent=reference)
     ).account_id.future()
-    return promoted_images(
-        config,
-        images.value if images.value is not None else images.secret_value,
-        str(environment.value or environment.secret_value or ""),
-        replicas.value if replicas.value is not None else replicas.secret_value,
-        str(identity or ""),
+    account = str(identity or "")
+    images = promoted_images(config, outputs["images"], str(outputs["environment"] or ""), outputs["replicas"], account)
+    side = replica_registry_args(
+        config, outputs["images"], outputs["replicas"], outputs["lifecycle"], account, partition, resource_tags
     )
+    if side is None:
+        return images
+    registry = ReplicaRegistry("replica-registry", side)
+    return {
+        harness: _pulled_from(image, registry.ready[harness]) if harness in registry.ready else image
+        for harness, image in images.items()
+    }

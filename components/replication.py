@@ -1,4 +1,5 @@
-"""ImageReplication: the registry-level ECR replication configuration of an image stack (`viberator:replicas`).
+"""ImageReplication: the registry-level ECR replication configuration of an image stack (`viberator:replicas`);
+ReplicaRegistry: the destination side of a replica in another account, which that account's promoting stack owns.
 
 Owns: the one `aws.ecr.ReplicationConfiguration` of this account's registry in the stack's region, with one
 rule that copies every `viberator-worker-*` repository (a PREFIX_MATCH filter) to each listed region (and
@@ -7,7 +8,7 @@ replaces the whole document), so exactly one stack may own it: the one that owns
 (`repositories: create`); components/config.py refuses it anywhere else.
 Does not own: the replica repositories of this account's other regions (HarnessImage creates them with the
 source's lifecycle, tag immutability and encryption, before the first push), nor another account's side of a
-cross-account replica (that account's registry policy allowing `ecr:ReplicateImage`, README "Multi-region").
+cross-account replica: ReplicaRegistry, created by the promoting stack in that account and region.
 
 Replication is asynchronous: a pushed digest appears in each destination some time after the push (usually
 within minutes), with the same digest, and only images pushed after the configuration exists are replicated.
@@ -16,13 +17,16 @@ within minutes), with the same digest, and only images pushed after the configur
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 from pulumi_aws import ecr
 
+from components.harness_image import RepositorySettings, owned_repository
 from workers.catalog import REPOSITORY_PREFIX
 
 
@@ -78,3 +82,90 @@ class ImageReplication(pulumi.ComponentResource):
             ]
         )
         self.register_outputs({"destinations": self.destinations})
+
+
+def replication_policy(partition: str, source_account: str, repository_arns: list[str]) -> str:
+    """The registry policy letting `source_account` replicate into exactly these repositories.
+
+    ECR User Guide, "Private registry permissions for replication" (registry-permissions-create-replication):
+    a cross-account destination's registry policy must allow `ecr:ReplicateImage`; `ecr:CreateRepository` is
+    needed only for repositories that don't exist, and without it "a repository with the same name as the source
+    repository must be created manually". It is left out on purpose: every repository this stack runs is created
+    here with the source's settings, and ECR would create any other (a harness this stack does not promote, a
+    review stack's `viberator-worker-pr-<n>-…`) with its defaults (mutable tags, no lifecycle), never deleted.
+    """
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ReplicationFromImageStack",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{partition}:iam::{source_account}:root"},
+                    "Action": ["ecr:ReplicateImage"],
+                    "Resource": sorted(repository_arns),
+                }
+            ],
+        },
+        indent=2,
+    )
+
+
+@dataclass(frozen=True)
+class ReplicaRegistryArgs:
+    source_account: str
+    """The image stack's account, whose replication configuration names this registry."""
+    repositories: Mapping[str, str]
+    """Harness -> repository name: one replica repository per promoted harness, named as the source's (ECR
+    replicates into the repository of the same name)."""
+    settings: RepositorySettings
+    """The source's lifecycle (its `lifecycle` output), and this stack's protection and Lambda functions."""
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
+    """The stack's tags (`components.tags`); the harness tag is added per repository."""
+
+
+class ReplicaRegistry(pulumi.ComponentResource):
+    """The destination side of another account's replication into this account's registry in this region.
+
+    Owns: the registry policy, which ECR keeps one of per registry and region (PutRegistryPolicy replaces it
+    whole), so exactly one stack may own it: the promoting stack that owns this registry's replicas
+    (`viberator:images.replicaRepositories: create`, the default); and a replica repository per promoted
+    harness with the source's settings (`owned_repository`, the image stack's own code), before anything is
+    replicated into it, so that ECR never creates one with its defaults.
+
+    Only images the source pushes after the registry policy exists are replicated: this stack goes first
+    (README "Multi-region", rollout order).
+    """
+
+    ready: dict[str, pulumi.Output[str]]
+    """Harness -> its replica's repository URL, known once the repository, its policies and the registry policy
+    exist: what this stack's clankers pin, so that each waits for them."""
+
+    def __init__(self, name: str, args: ReplicaRegistryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("viberator:workers:ReplicaRegistry", name, None, opts)
+        owned = {
+            harness: owned_repository(
+                f"{harness}-replica",
+                repository_name,
+                args.settings,
+                {**args.resource_tags, "Harness": harness},
+                parent=self,
+            )
+            for harness, repository_name in sorted(args.repositories.items())
+        }
+        # After the repositories (the policy names their ARNs): replication is never allowed into a registry
+        # whose repositories are not there yet.
+        policy = ecr.RegistryPolicy(
+            f"{name}-policy",
+            policy=pulumi.Output.all(args.settings.partition, *(o.repository.arn for o in owned.values())).apply(
+                lambda values: replication_policy(values[0], args.source_account, list(values[1:]))
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.ready = {
+            harness: pulumi.Output.all(o.repository.repository_url, policy.id, *(p.id for p in o.policies)).apply(
+                lambda values: str(values[0])
+            )
+            for harness, o in owned.items()
+        }
+        self.register_outputs({"ready": self.ready})

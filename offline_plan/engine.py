@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import os
 import runpy
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -24,7 +23,7 @@ from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.stack import run_in_stack
 
-from components.config import NAMESPACE, ConfigError, ConfigIssue, parse_pulumi_config
+from components.config import NAMESPACE, ConfigError, ConfigIssue, allowed_accounts, parse_pulumi_config
 from offline_plan.placeholders import PlaceholderMocks
 from offline_plan.stack_file import SECRET_TEXT, stack_file_config
 
@@ -289,13 +288,9 @@ def run_program(
 
 
 def _pinned_account(config: Mapping[str, str]) -> str | None:
-    """The first of `aws:allowedAccountIds`: the provider refuses credentials of any other account, so the
-    stack's resources can only be there."""
-    try:
-        allowed = json.loads(config.get("aws:allowedAccountIds", "[]"))
-    except ValueError:
-        return None
-    return str(allowed[0]) if isinstance(allowed, list) and allowed else None
+    """The first of `aws:allowedAccountIds` (`allowed_accounts`), where the stack's resources can be."""
+    allowed = allowed_accounts(config)
+    return allowed[0] if allowed else None
 
 
 def stack_name_of(path: Path) -> str:

@@ -10,7 +10,9 @@ No kinder than the engine:
 - A stack's first preview (`first_preview`) knows nothing any provider computes: every output that is not an
   input is unknown, ids included, as the engine reports a resource it has yet to create.
 - The account's default VPC is an assumption, never a fact: looking it up is recorded in `assumptions`, which
-  the plan shows, because an account without one fails the real lookup.
+  the plan shows, because an account without one fails the real lookup. So is the order of a cross-account
+  replication's two sides: ECR copies into another account only what is pushed after that account's registry
+  policy exists, which no plan of either stack can see.
 """
 
 from __future__ import annotations
@@ -144,7 +146,25 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         group = f"sg-{_hash(name)[:17]}"
         return {"__id": group, "arn": self._arn("ec2", f"security-group/{group}")}
 
-    def _replication_configuration(self, _name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
+    def _replication_configuration(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        rules = inputs.get("replicationConfiguration", {}).get("rules", [])
+        for destination in (d for rule in rules for d in rule.get("destinations", [])):
+            if destination.get("registryId") not in (self.account, None):
+                self.assumptions.append(
+                    f"account {destination['registryId']}'s registry in {destination['region']} lets this account "
+                    "replicate into it before this stack pushes the images clankers there run: its promoting stack "
+                    "there creates that registry policy and the replica repositories, and ECR never copies an "
+                    "image pushed before (README 'Multi-region', rollout order)"
+                )
+        return {"__id": self.account, "registryId": self.account}  # one per registry: its id is the account's
+
+    def _registry_policy(self, _name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
+        self.assumptions.append(
+            f"this registry policy exists in account {self.account}'s registry in {self.region} before the image "
+            "stack pushes the images this stack's clankers run: ECR never copies into it an image pushed before, "
+            "so the image stack pushes a new revision after this stack's registry side is up (README "
+            "'Multi-region', rollout order)"
+        )
         return {"__id": self.account, "registryId": self.account}  # one per registry: its id is the account's
 
     def _stack_reference(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -166,6 +186,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         "aws:ecs/taskDefinition:TaskDefinition": _task_definition,
         "aws:ec2/securityGroup:SecurityGroup": _security_group,
         "aws:ecr/replicationConfiguration:ReplicationConfiguration": _replication_configuration,
+        "aws:ecr/registryPolicy:RegistryPolicy": _registry_policy,
         "pulumi:pulumi:StackReference": _stack_reference,
     }
 
