@@ -19,7 +19,14 @@ import pulumi_docker_build as docker_build
 from pulumi_aws import ecr
 
 from workers.catalog import Harness
-from workers.naming import CACHE_TAG, GLOBAL_LATEST_TAG, MUTABLE_TAG_PATTERNS, image_tags, pinned_reference
+from workers.naming import (
+    CACHE_TAG,
+    GLOBAL_LATEST_TAG,
+    MUTABLE_TAG_PATTERNS,
+    SUPPLY_CHAIN_TAG_PATTERN,
+    image_tags,
+    pinned_reference,
+)
 
 FUNCTION_NAME_PREFIX = "viberator-"
 """Clanker functions are named `viberator-<env>-<clanker>`; consumer Lambda pulls are limited to them."""
@@ -30,6 +37,9 @@ FLOATING_TAG_PATTERN = f"*{GLOBAL_LATEST_TAG}"
 """`latest` and every `<env>-latest`: the images floating clankers run."""
 FLOATING_IMAGES_KEPT = 9999
 """More images than can ever carry a floating tag (one per environment, plus `latest`): the rule expires none."""
+SUPPLY_CHAIN_ARTIFACTS_KEPT = 9999
+"""Likewise for signatures and SBOMs (`sha256-*` tags): the rule expires none, so no image's signature or SBOM
+is ever expired while the image lives (ECR's rules cannot tie an artifact's expiry to its subject's)."""
 SETTINGS_HASH_LENGTH = 8
 
 
@@ -168,7 +178,18 @@ def lifecycle_policy(environments: tuple[str, ...], keep_images: int) -> str:
                 "countNumber": FLOATING_IMAGES_KEPT,
             },
             "action": {"type": "expire"},
-        }
+        },
+        {
+            "rulePriority": 2,
+            "description": "Keep every signature and SBOM (tags named after their image's digest)",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPatternList": [SUPPLY_CHAIN_TAG_PATTERN],
+                "countType": "imageCountMoreThan",
+                "countNumber": SUPPLY_CHAIN_ARTIFACTS_KEPT,
+            },
+            "action": {"type": "expire"},
+        },
     ]
     rules += [
         {
@@ -182,7 +203,7 @@ def lifecycle_policy(environments: tuple[str, ...], keep_images: int) -> str:
             },
             "action": {"type": "expire"},
         }
-        for priority, environment in enumerate(environments, start=2)
+        for priority, environment in enumerate(environments, start=len(rules) + 1)
     ]
     rules.append(
         {

@@ -15,7 +15,7 @@ from layer_scan import scan_saved_images
 from viberator_worker import JOB_CONTRACT_VERSION
 from viberator_worker.agents import AGENTS
 
-from workers.catalog import DOCKERFILE, HARNESS_NAMES, HARNESSES
+from workers.catalog import BUILD_CONTEXT, HARNESS_NAMES, HARNESSES
 from workers.naming import image_tags, repository_name
 from workers.revision import BuildRevision
 from workers.tooling.build import ca_bundle_from_environment
@@ -23,25 +23,22 @@ from workers.tooling.run_job import FAKE_MOUNT, IMAGE_PATH
 
 pytestmark = pytest.mark.images
 
-PIN_ARGS = {
-    "claude": "CLAUDE_CODE_VERSION",
-    "codex": "CODEX_VERSION",
-    "gemini": "GEMINI_CLI_VERSION",
-    "qwen": "QWEN_CODE_VERSION",
-    "opencode": "OPENCODE_VERSION",
-    "kimi": "KIMI_CODE_VERSION",
-    "mistral": "MISTRAL_VIBE_VERSION",
-}
-"""The Dockerfile ARG that pins each agent CLI."""
-
 
 def job_document(prompt: str, agent: str = "claude") -> dict[str, object]:
     """A contract-1 job for the fake agent (tests/worker_runtime/fake_agent.py directives)."""
     return {"contract": 1, "id": "image-job", "agent": agent, "prompt": prompt}
 
 
+LOCKS = BUILD_CONTEXT / "locks"
+
+
 def pinned_version(agent: str) -> str:
-    match = re.search(rf"^ARG {PIN_ARGS[agent]}=(\S+)$", DOCKERFILE.read_text(), re.MULTILINE)
+    """The CLI version the agent's lock pins: package.json's one dependency, or mistral-vibe's requirement."""
+    manifest = LOCKS / agent / "package.json"
+    if manifest.exists():
+        (version,) = json.loads(manifest.read_text())["dependencies"].values()
+        return str(version)
+    match = re.search(r"^mistral-vibe==(\S+)$", (LOCKS / agent / "requirements.in").read_text(), re.MULTILINE)
     assert match is not None, f"no pin for {agent}"
     return match.group(1)
 
