@@ -11,7 +11,13 @@ checks dev's current outputs against them before its `up` (`check`), and its own
     pulumi stack output --json --stack "$source" > dev.json
     python -m ci.verify_promotion digests dev.json >> "$GITHUB_OUTPUT"      # digests={"claude": "sha256:…", …}
     python -m ci.verify_promotion check --approved "$APPROVED" dev.json     # after approval, before `up`
+    python -m ci.verify_promotion pin --approved "$APPROVED" --stack prod    # `up` refuses any other digest
     python -m ci.verify_promotion check --approved "$APPROVED" --promoted prod.json   # after `up`
+
+`pin` writes the approved set into the runner's Pulumi.<stack>.yaml as `viberator:images.digests`: the program
+then refuses, before it registers anything, any harness whose image stack output is no longer the approved
+digest (components/promotion.py). That closes the window between `check` and `up`; `check --promoted` stays as
+the record of what prod runs.
 
 Exit codes: 0 the digests match; 1 they do not (each harness named with both digests); 2 unusable input.
 """
@@ -91,6 +97,16 @@ def mismatches(approved: Mapping[str, str], current: Mapping[str, str], *, promo
     ]
 
 
+def pin(stack_config: Path, approved: Mapping[str, str]) -> None:
+    """Write `approved` as the stack's `viberator:images.digests` (comments are not kept: a runner's copy)."""
+    document = yaml.safe_load(stack_config.read_text()) or {}
+    images = (document.get("config") or {}).get(IMAGES_KEY)
+    if not isinstance(images, dict):
+        raise UnusableInput(f"{stack_config.name} promotes nothing (no {IMAGES_KEY})")
+    images["digests"] = dict(sorted(approved.items()))
+    stack_config.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
 def _read_outputs(path: Path) -> dict[str, Any]:
     outputs = json.loads(path.read_text())
     if not isinstance(outputs, dict):
@@ -109,7 +125,17 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("outputs", type=Path, help="`pulumi stack output --json` saved to a file")
     check.add_argument("--approved", required=True, help="the JSON `digests` printed")
     check.add_argument("--promoted", action="store_true", help="the outputs are the promoting stack's own")
+    pinned = commands.add_parser("pin", help="write the approved digests into Pulumi.<stack>.yaml for `up`")
+    pinned.add_argument("--stack", required=True, help="stack name, as in Pulumi.<stack>.yaml")
+    pinned.add_argument("--approved", required=True, help="the JSON `digests` printed")
     args = parser.parse_args(argv)
+    if args.command == "pin":
+        try:
+            pin(PROJECT_DIR / f"Pulumi.{args.stack}.yaml", parse_approved(args.approved))
+        except (OSError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        return 0
     if args.command == "source":
         # The same `from` the program's StackReference reads, so the check reads what `up` will.
         found = promoted_from(PROJECT_DIR / f"Pulumi.{args.stack}.yaml")

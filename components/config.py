@@ -105,6 +105,7 @@ ACCOUNT_ID_PATTERN = r"^\d{12}$"
 VPC_ID_PATTERN = r"^vpc-[0-9a-f]{8,17}$"
 SUBNET_ID_PATTERN = r"^subnet-[0-9a-f]{8,17}$"
 STACK_REFERENCE_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 
 LAMBDA_RESERVED_VARIABLES = frozenset(
     {
@@ -355,6 +356,11 @@ class ImageSourceConfig(_Model):
 
     from_: str = Field(alias="from", pattern=STACK_REFERENCE_PATTERN, description="org/project/stack")
     harnesses: list[str] | None = Field(None, description="Only these harnesses; default: all the stack has.")
+    digests: dict[str, Annotated[str, Field(pattern=DIGEST_PATTERN)]] | None = Field(
+        None,
+        description="The approved digests, by harness, that this stack runs whatever the image stack exports by "
+        "then: the deploy workflow sets them after a reviewer approved them (ci/verify_promotion.py pin).",
+    )
     replica_repositories: Literal["create", "existing"] = Field(
         "create",
         description="When the image stack replicates into this stack's account and region from another account: "
@@ -506,6 +512,17 @@ def _cross_field_issues(config: StackConfig, positions: list[int]) -> list[Confi
         for i, name in enumerate(config.images.harnesses or []):
             if name not in HARNESS_NAMES:
                 issues.append(ConfigIssue(path=f"{key}images.harnesses[{i}]", value=name, message="unknown harness"))
+        for name, digest in (config.images.digests or {}).items():
+            if name not in HARNESS_NAMES or name not in (config.images.harnesses or HARNESS_NAMES):
+                issues.append(
+                    ConfigIssue(
+                        path=f"{key}images.digests.{name}",
+                        value=digest,
+                        message="names a harness this stack does not take"
+                        if name in HARNESS_NAMES
+                        else f"unknown harness; known: {', '.join(HARNESS_NAMES)}",
+                    )
+                )
 
     if config.image_revision is not None:
         tag = revision_tag(config.environment, config.image_revision)
@@ -695,6 +712,7 @@ PATTERN_HINTS = {
     VPC_ID_PATTERN: "must be a VPC id (vpc- and 8 or 17 hex digits)",
     SUBNET_ID_PATTERN: "must be a subnet id (subnet- and 8 or 17 hex digits)",
     STACK_REFERENCE_PATTERN: "must be a fully qualified stack name <org>/<project>/<stack>",
+    DIGEST_PATTERN: "must be an image digest, sha256: and 64 hex digits",
     REVIEW_EXPIRES_PATTERN: 'a UTC time as YYYY-MM-DDTHH:MM:SSZ, quoted ("2026-12-08T00:00:00Z")',
 }
 

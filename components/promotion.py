@@ -143,6 +143,16 @@ def promoted_images(
             ]
         ) from None
     wanted = config.images.harnesses or sorted(exported)
+    approved = config.images.digests or {}
+    for harness, digest in approved.items():
+        if harness not in exported:
+            issues.append(
+                ConfigIssue(
+                    path=f"{NAMESPACE}:images.digests.{harness}",
+                    value=digest,
+                    message=f"the image stack {source} exports no {harness} image",
+                )
+            )
     for i, harness in enumerate(config.images.harnesses or []):
         if harness not in exported:
             issues.append(
@@ -179,6 +189,16 @@ def promoted_images(
             continue
         local_url = repository_url_in(entry.repository_url, replica_list, config.region, account)
         url = local_url or entry.repository_url
+        if approved.get(harness, entry.digest) != entry.digest:
+            # Read when `up` runs, after the approval: a deploy of the image stack may have landed in between.
+            issues.append(
+                ConfigIssue(
+                    path=f"{NAMESPACE}:images.digests.{harness}",
+                    value=approved[harness],
+                    message=f"approved, but the image stack {source} now exports {entry.digest}: it was deployed "
+                    "again after the approval; approve its new digests",
+                )
+            )
         images[harness] = ImageRef(
             repository_name=entry.repository_name,
             repository_url=url,
@@ -237,7 +257,7 @@ def _cross_region_issues(
 
 def replica_registry_args(
     config: StackConfig,
-    exported: Mapping[str, Any],
+    exported: Any,
     replicas: Any,
     lifecycle: Any,
     account: str,

@@ -113,3 +113,38 @@ def test_the_source_is_the_image_stack_prod_references(capsys: pytest.CaptureFix
 
     assert main(["source", "--stack", "dev"]) == EXIT_UNUSABLE
     assert "builds its own images" in capsys.readouterr().err
+
+
+def _pinned_prod(tmp_path: Path, approved: dict[str, str]) -> Path:
+    """A runner's copy of Pulumi.prod.yaml after the deploy job's `pin` step."""
+    from ci.verify_promotion import pin
+    from offline_plan.engine import PROJECT_DIR
+
+    copy = tmp_path / "Pulumi.prod.yaml"
+    copy.write_text((PROJECT_DIR / "Pulumi.prod.yaml").read_text())
+    pin(copy, approved)
+    return copy
+
+
+def test_prod_up_runs_only_the_pinned_approved_digests(tmp_path: Path, dev_outputs: dict[str, Any]) -> None:
+    """`pin` before `up`: the program itself refuses a digest nobody approved, before registering anything."""
+    from components.config import ConfigError
+    from offline_plan.engine import plan_stack_file
+
+    source = "viberator/viberator-workers/dev"
+    approved = image_digests(dev_outputs)
+    planned = plan_stack_file(_pinned_prod(tmp_path, approved), stack_outputs={source: dev_outputs})
+    assert {image["digest"] for image in planned.outputs["images"].values()} <= set(approved.values())
+
+    moved = json.loads(json.dumps(dev_outputs))
+    moved["images"]["multi-agent"]["digest"] = LATER_DIGEST
+    with pytest.raises(ConfigError) as refused:
+        plan_stack_file(_pinned_prod(tmp_path, approved), stack_outputs={source: moved})
+    (issue,) = refused.value.issues
+    assert issue.path == "viberator:images.digests.multi-agent" and issue.value == approved["multi-agent"]
+    assert f"now exports {LATER_DIGEST}" in issue.message
+
+
+def test_pin_refuses_a_stack_that_promotes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pin", "--stack", "dev", "--approved", json.dumps({"claude": LATER_DIGEST})]) == EXIT_UNUSABLE
+    assert "promotes nothing" in capsys.readouterr().err

@@ -335,13 +335,17 @@ def test_prod_checks_the_approved_digests_before_and_after_its_up():
     before = _step(STACK_DEPLOY, "deploy", "Check the image stack still holds the approved digests")
     after = _step(STACK_DEPLOY, "deploy", "Check the stack runs only approved digests")
 
-    assert names.index(before["name"]) < names.index("pulumi up") < names.index(after["name"])
+    pinned = _step(STACK_DEPLOY, "deploy", "Pin the approved digests for the up")
+
+    assert names.index(before["name"]) < names.index(pinned["name"]) < names.index("pulumi up")
+    assert names.index("pulumi up") < names.index(after["name"])
     assert names.index("Credentials (OIDC)") < names.index(before["name"]), "after approval, with credentials"
-    for step in (before, after):
+    for step in (before, pinned, after):
         assert step["if"] == "${{ !inputs.builds-images }}"
         assert step["env"] == {"APPROVED": "${{ inputs.approved-digests }}"}
     assert "python -m ci.verify_promotion source" in before["run"]
     assert 'ci.verify_promotion check --approved "$APPROVED"' in before["run"]
+    assert 'ci.verify_promotion pin --approved "$APPROVED" --stack "$STACK"' in pinned["run"]
     assert "ci.verify_promotion check --promoted" in after["run"]
 
 
