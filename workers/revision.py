@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from docker.utils.build import exclude_paths
+
 SHORT_SHA = 12
 """Characters of the commit hash used in tags: unambiguous in practice and readable in consoles."""
 
@@ -48,12 +50,13 @@ def _content_hash(context: Path, files: list[Path]) -> str:
 
 
 def _context_files(context: Path) -> list[Path]:
-    """What a build sends: every tracked or untracked, not ignored, file as it is on disk (outside git, all)."""
-    try:
-        listed = _git(context, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".")
-    except (OSError, subprocess.CalledProcessError):
-        return _untracked_tree(context)
-    return [f for f in (context / name for name in listed.split("\0") if name) if f.exists()]
+    """What a build sends: the files `.dockerignore` lets through, as BuildKit applies it (Moby's pattern
+    matcher, through the Docker SDK's port). Not git's view: a gitignored file inside the context (a cache
+    directory, a local override) is still sent, and hashed by the provider."""
+    ignore = context / ".dockerignore"
+    patterns = ignore.read_text().splitlines() if ignore.is_file() else []
+    sent = (context / name for name in exclude_paths(str(context), patterns))
+    return [path for path in sent if path.is_file()]
 
 
 @functools.cache
@@ -61,10 +64,6 @@ def context_digest(context: Path) -> str:
     """A hash of the build context's files with their modes: changes whenever docker-build's context hash can,
     also where the revision cannot see it (a mode-only change, an `imageRevision` override)."""
     return _content_hash(context, _context_files(context))
-
-
-def _untracked_tree(context: Path) -> list[Path]:
-    return [p for p in context.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
 
 
 @functools.cache
