@@ -1,27 +1,23 @@
 """Which changes between two plans of a production stack would destroy something that must outlive a deploy.
 
-Owns the list of resources a prod deploy may neither delete nor replace, and the inputs that force a
-replacement (pulumi-aws marks them ForceNew: changing them deletes the resource and creates a new one).
-Compares the offline plans of the same stack before and after a change; `protect` stops the real engine too,
-but only at `up`, after the change was merged.
+Owns the list of resources a prod deploy may neither delete nor replace. What is a replacement is the plan
+diff's to say (offline_plan/diff.py: the inputs terraform-provider-aws marks ForceNew); `protect` stops the
+real engine too, but only at `up`, after the change was merged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from offline_plan.engine import Plan, Registration
-from policy.rules import FUNCTION, REPOSITORY
+from offline_plan.diff import diff_plans
+from offline_plan.engine import Plan
+from policy.rules import CLUSTER, FUNCTION, REPOSITORY
 
-CLUSTER = "aws:ecs/cluster:Cluster"
-
-REPLACE_TRIGGERS: dict[str, tuple[str, ...]] = {
-    FUNCTION: ("name", "packageType"),
-    REPOSITORY: ("name", "encryptionConfigurations"),
-    CLUSTER: ("name",),
-}
-"""Guarded resource type -> the inputs whose change replaces it (a Lambda replacement changes its ARN and drops
-its concurrency and permissions; a repository replacement deletes every image in it)."""
+GUARDED = frozenset({FUNCTION, REPOSITORY, CLUSTER})
+"""A Lambda replacement changes its ARN and drops its concurrency and permissions; a repository replacement
+deletes every image in it; a cluster replacement stops every task in it."""
 
 
 @dataclass(frozen=True)
@@ -34,31 +30,29 @@ class DestructiveChange:
         return f"{self.type} {self.name} would be {self.what}"
 
 
-def destructive_changes(before: Plan, after: Plan) -> list[DestructiveChange]:
-    """Guarded resources that `after` deletes (URN gone) or replaces (a replace-triggering input changed)."""
-    remaining: dict[str, Registration] = {r.urn: r for r in after.resources}
+def destructive_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[DestructiveChange]:
+    """Guarded resources that the plan `after` deletes (URN gone) or replaces (a ForceNew input changed);
+    both plans as `make plan FORMAT=json` documents, so a base planned by its own code compares too."""
     changes = []
-    for old in before.resources:
-        if old.type not in REPLACE_TRIGGERS:
+    for change in diff_plans(before, after, base_label=None)["changes"]:
+        if change["type"] not in GUARDED or change["op"] not in ("delete", "replace"):
             continue
-        new = remaining.get(old.urn)
-        if new is None:
-            changes.append(DestructiveChange(old.type, old.name, "deleted"))
-            continue
-        for key in REPLACE_TRIGGERS[old.type]:
-            if old.inputs.get(key) != new.inputs.get(key):
-                changes.append(
-                    DestructiveChange(
-                        old.type, old.name, f"replaced ({key}: {old.inputs.get(key)!r} -> {new.inputs.get(key)!r})"
-                    )
+        what = "deleted"
+        if change["op"] == "replace":
+            what = (
+                "replaced ("
+                + ", ".join(
+                    f"{key}: {change['before'].get(key)!r} -> {change['after'].get(key)!r}"
+                    for key in change["changedInputs"]
                 )
+                + ")"
+            )
+        changes.append(DestructiveChange(change["type"], change["name"], what))
     return changes
 
 
 def unprotected(plan: Plan) -> list[str]:
     """Guarded resources of a production plan that lack `protect`, or a repository that may be force-deleted."""
-    problems = [
-        f"{r.type} {r.name} is not protected" for r in plan.resources if r.type in REPLACE_TRIGGERS and not r.protect
-    ]
+    problems = [f"{r.type} {r.name} is not protected" for r in plan.resources if r.type in GUARDED and not r.protect]
     problems += [f"{r.name} has forceDelete" for r in plan.of_type(REPOSITORY) if r.inputs.get("forceDelete")]
     return problems

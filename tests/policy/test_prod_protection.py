@@ -8,13 +8,16 @@ import dataclasses
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from components.config import ConfigError
+from offline_plan.diff import base_plan
 from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file, run_program
-from policy.prod_changes import destructive_changes, unprotected
 from policy.rules import FUNCTION, REPOSITORY
+from tests.policy.prod_changes import destructive_changes, unprotected
 
 IMAGE_STACK = "viberator/viberator-workers/dev"
 DEFAULT_BASE_REF = "HEAD~1"
@@ -28,21 +31,23 @@ def _git(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=PROJECT_DIR, capture_output=True, text=True, check=False)
 
 
-def base_prod_config(ref: str) -> dict | None:
-    """Pulumi.prod.yaml's config at `ref`; None when the file does not exist there (the stack is new). A ref
-    that does not resolve fails: the check would otherwise compare nothing and pass."""
-    if _git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode != 0:
+def base_prod_plan(ref: str) -> dict[str, Any]:
+    """Pulumi.prod.yaml planned at `ref` by `ref`'s own program (offline_plan/diff.py plans it in a temporary
+    worktree): a change to the code (a renamed resource, a ForceNew input) is compared too, not only a change
+    to the config. A ref that does not resolve fails: the check would otherwise compare nothing and pass."""
+    try:
+        with base_plan(ref, "prod", PROJECT_DIR / "Pulumi.prod.yaml", ["--format", "json"]) as pending:
+            return pending.result()
+    except ConfigError as refused:
         pytest.fail(
             f"GUARDRAILS_BASE_REF={ref!r} does not resolve to a commit here (a shallow clone, or the first "
-            "commit?): fetch the history (`fetch-depth: 0`) or set GUARDRAILS_BASE_REF to the commit to compare "
-            "Pulumi.prod.yaml with"
+            f"commit?): fetch the history (`fetch-depth: 0`) or set GUARDRAILS_BASE_REF ({refused})"
         )
-    base = _git("show", f"{ref}:Pulumi.prod.yaml")
-    return yaml.safe_load(base.stdout)["config"] if base.returncode == 0 else None
 
 
-def assert_no_destructive_change(before: Plan, after: Plan) -> None:
-    changes = destructive_changes(before, after)
+def assert_no_destructive_change(before: Plan | dict[str, Any], after: Plan) -> None:
+    document = before.to_json() if isinstance(before, Plan) else before
+    changes = destructive_changes(document, after.to_json())
     assert not changes, "this change would destroy prod resources (protected: `pulumi up` would stop half-way):\n" + (
         "\n".join(f"  - {change}" for change in changes)
     )
@@ -89,19 +94,14 @@ def test_the_image_stack_prod_runs_from_protects_and_retains_its_repositories(de
     assert all(r.protect and r.retain_on_delete and r.inputs["forceDelete"] is False for r in repositories)
 
 
-def test_committed_prod_change_destroys_nothing(prod_plan: Plan, tmp_path: Path, dev_plan: Plan) -> None:
-    config = base_prod_config(BASE_REF)
-    # A prod stack the base does not have yet had nothing to destroy: compare with an empty stack.
-    if config is None:
-        before = Plan(prod_plan.project, prod_plan.stack, False)
-    else:
-        before = plan_prod_config(tmp_path, config, dev_plan.outputs)
-    assert_no_destructive_change(before, prod_plan)
+def test_committed_prod_change_destroys_nothing(prod_plan: Plan) -> None:
+    # A prod stack the base does not have yet had nothing to destroy: the base plan is then empty.
+    assert_no_destructive_change(base_prod_plan(BASE_REF), prod_plan)
 
 
 def test_a_base_ref_that_does_not_resolve_fails_loudly() -> None:
     with pytest.raises(pytest.fail.Exception, match="does not resolve to a commit"):
-        base_prod_config("0" * 40)
+        base_prod_plan("0" * 40)
 
 
 def test_the_default_base_is_a_real_commit_not_head_itself() -> None:
