@@ -54,7 +54,8 @@ def replication(config: StackConfig) -> ImageReplication | None:
     if not config.replicas:
         return None
     destinations = tuple(ReplicaDestination(replica.region, replica.account) for replica in config.replicas)
-    return ImageReplication("images", ImageReplicationArgs(destinations=destinations))
+    repositories = tuple(sorted(config.repository_name_of(harness) for harness in config.harnesses))
+    return ImageReplication("images", ImageReplicationArgs(destinations=destinations, repository_names=repositories))
 
 
 def lifecycle_environments(config: StackConfig) -> tuple[str, ...]:

@@ -2,7 +2,7 @@
 ReplicaRegistry: the destination side of a replica in another account, which that account's promoting stack owns.
 
 Owns: the one `aws.ecr.ReplicationConfiguration` of this account's registry in the stack's region, with one
-rule that copies every `viberator-worker-*` repository (a PREFIX_MATCH filter) to each listed region (and
+rule that copies this stack's repositories (a PREFIX_MATCH filter each) to each listed region (and
 account). ECR keeps a single replication configuration per registry and region (PutReplicationConfiguration
 replaces the whole document), so exactly one stack may own it: the one that owns this account's repositories
 (`repositories: create`); components/config.py refuses it anywhere else.
@@ -27,7 +27,6 @@ import pulumi_aws as aws
 from pulumi_aws import ecr
 
 from components.harness_image import RepositorySettings, owned_repository
-from workers.catalog import REPOSITORY_PREFIX
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,10 @@ class ReplicaDestination:
 class ImageReplicationArgs:
     destinations: tuple[ReplicaDestination, ...]
     """At most 25 (ECR's limit per rule, checked in components/config.py)."""
+    repository_names: tuple[str, ...]
+    """The repositories this stack owns, each its own PREFIX_MATCH filter (ECR allows 100 per rule): a bare
+    `viberator-worker-` prefix would also copy repositories other stacks own in this registry (a review
+    stack's `viberator-worker-pr-<n>-…`), which ECR would then create in each destination with its defaults."""
 
 
 class ImageReplication(pulumi.ComponentResource):
@@ -62,11 +65,12 @@ class ImageReplication(pulumi.ComponentResource):
                             )
                             for destination, registry_id in zip(args.destinations, registry_ids, strict=True)
                         ],
-                        # Only the worker repositories: other repositories of the account are not this stack's.
+                        # Only this stack's repositories: other repositories of the account are not its own.
                         repository_filters=[
                             ecr.ReplicationConfigurationReplicationConfigurationRuleRepositoryFilterArgs(
-                                filter=REPOSITORY_PREFIX, filter_type="PREFIX_MATCH"
+                                filter=name, filter_type="PREFIX_MATCH"
                             )
+                            for name in args.repository_names
                         ],
                     )
                 ]

@@ -62,7 +62,9 @@ def test_the_image_stack_owns_one_replication_configuration_for_the_worker_repos
 ) -> None:
     (configuration,) = replicating_dev.of_type(REPLICATION)
     (rule,) = configuration.inputs["replicationConfiguration"]["rules"]
-    assert rule["repositoryFilters"] == [{"filter": "viberator-worker-", "filterType": "PREFIX_MATCH"}]
+    # One filter per repository it owns: never a bare prefix that would copy a review stack's repositories too.
+    repositories = sorted(image["repositoryName"] for image in replicating_dev.outputs["images"].values())
+    assert rule["repositoryFilters"] == [{"filter": name, "filterType": "PREFIX_MATCH"} for name in repositories]
     assert rule["destinations"] == [
         {"region": WEST, "registryId": DEV_ACCOUNT},
         {"region": "eu-west-1", "registryId": PROD_ACCOUNT},
