@@ -103,6 +103,17 @@ def _op(type_: str, changed: list[str]) -> str:
     return "update"
 
 
+OPTION_PREFIX = "options."
+"""Resource options compared like inputs (`options.protect`): unprotecting a production repository is a change a
+reviewer must see, though no provider input moves."""
+
+
+def _compared(resource: Mapping[str, Any]) -> dict[str, Any]:
+    """A resource's inputs and its options (`options.protect`, `options.retainOnDelete`), as one mapping."""
+    options = {f"{OPTION_PREFIX}{key}": value for key, value in (resource.get("options") or {}).items()}
+    return {**resource["inputs"], **options}
+
+
 def diff_plans(base: Mapping[str, Any], head: Mapping[str, Any], base_label: Any) -> dict[str, Any]:
     """The changes from the `base` plan to the `head` plan (both `make plan FORMAT=json` documents).
 
@@ -122,16 +133,17 @@ def diff_plans(base: Mapping[str, Any], head: Mapping[str, Any], base_label: Any
             before_inputs = None if before is None else before["inputs"]
             after_inputs = None if after is None else after["inputs"]
         else:
+            old_values, new_values = _compared(before), _compared(after)
             changed = sorted(
                 key
-                for key in before["inputs"].keys() | after["inputs"].keys()
-                if value_changes(before["inputs"].get(key, ABSENT), after["inputs"].get(key, ABSENT))
+                for key in old_values.keys() | new_values.keys()
+                if value_changes(old_values.get(key, ABSENT), new_values.get(key, ABSENT))
             )
             if not changed:
                 continue
             resource, op = after, _op(after["type"], changed)
-            before_inputs = {k: before["inputs"][k] for k in changed if k in before["inputs"]}
-            after_inputs = {k: after["inputs"][k] for k in changed if k in after["inputs"]}
+            before_inputs = {k: old_values[k] for k in changed if k in old_values}
+            after_inputs = {k: new_values[k] for k in changed if k in new_values}
         changes.append(
             {
                 "urn": urn,

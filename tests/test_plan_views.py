@@ -88,6 +88,18 @@ def test_a_changed_input_the_provider_cannot_update_in_place_replaces(name: str,
     assert change["after"] == {key: value}
 
 
+def test_unprotecting_a_resource_is_a_change_a_reviewer_sees() -> None:
+    base, head = dev_json(), dev_json()
+    resource(head, "claude-repository")["options"]["protect"] = False
+    (change,) = diff_plans(base, head, {"file": "base.json"})["changes"]
+    assert (change["name"], change["op"], change["changedInputs"]) == (
+        "claude-repository",
+        "update",
+        ["options.protect"],
+    )
+    assert (change["before"], change["after"]) == ({"options.protect": True}, {"options.protect": False})
+
+
 def test_resources_only_in_one_plan_are_created_or_deleted() -> None:
     base, head = dev_json(), dev_json()
     gone = resource(head, "codex-floating-function")
