@@ -31,9 +31,12 @@ from __future__ import annotations
 import datetime
 import difflib
 import fnmatch
+import functools
+import importlib.util
 import json
 import re
 from collections.abc import Collection, Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pulumi
@@ -1115,6 +1118,61 @@ def _foreign_key_issue(key: str, raw: str, secret: bool) -> ConfigIssue:
     return ConfigIssue(path=key, value=value, message=message)
 
 
+AWS_PROVIDER = "aws"
+
+
+@functools.cache
+def aws_provider_keys() -> frozenset[str]:
+    """The AWS provider's own settings (`aws:<key>`), as pulumi-aws declares them in its config module: read
+    from its source, not copied here, so a provider upgrade brings its new keys along."""
+    spec = importlib.util.find_spec("pulumi_aws.config.vars")
+    assert spec is not None and spec.origin is not None  # pulumi-aws is a dependency of the program
+    source = Path(spec.origin).read_text()
+    return frozenset(re.findall(r"__config__\.get(?:_bool|_int|_float|_object)?\('([A-Za-z0-9]+)'\)", source))
+
+
+def _aws_key_issues(config: Mapping[str, str]) -> list[ConfigIssue]:
+    """`aws:` keys the provider would ignore (a typo: `aws:defaultTag`), and the account pin in a shape the
+    provider would misread: a YAML number loses an id's leading zeros, a bare id is not the list it takes."""
+    issues = []
+    for key, raw in config.items():
+        namespace, _, name = key.partition(":")
+        setting = name.split(".")[0].split("[")[0]
+        if namespace != AWS_PROVIDER or setting in aws_provider_keys():
+            continue
+        close = difflib.get_close_matches(setting, sorted(aws_provider_keys()), n=1)
+        hint = f": did you mean {AWS_PROVIDER}:{close[0]}?" if close else ""
+        issues.append(
+            ConfigIssue(
+                path=key, value=_shown(decode_config_value(raw)), message=f"not a setting of the AWS provider{hint}"
+            )
+        )
+    raw_accounts = config.get(f"{AWS_PROVIDER}:allowedAccountIds")
+    if raw_accounts is not None:
+        accounts = decode_config_value(raw_accounts)
+        example = 'aws:allowedAccountIds: ["123456789012"]'
+        if not isinstance(accounts, list):
+            issues.append(
+                ConfigIssue(
+                    path=f"{AWS_PROVIDER}:allowedAccountIds",
+                    value=_shown(accounts),
+                    message=f"must be a list of quoted account ids: {example}",
+                )
+            )
+        else:
+            for i, account in enumerate(accounts):
+                if not (isinstance(account, str) and re.fullmatch(ACCOUNT_ID_PATTERN, account)):
+                    why = "a YAML number (leading zeros are lost): quote it" if isinstance(account, int) else ""
+                    issues.append(
+                        ConfigIssue(
+                            path=f"{AWS_PROVIDER}:allowedAccountIds[{i}]",
+                            value=account,
+                            message=why or PATTERN_HINTS[ACCOUNT_ID_PATTERN],
+                        )
+                    )
+    return issues
+
+
 def allowed_accounts(config: Mapping[str, str]) -> tuple[str, ...]:
     """`aws:allowedAccountIds`: the provider refuses credentials of any other account, so the stack's resources
     can only be in one of these. Empty when unset or malformed (the provider reports that)."""
@@ -1135,7 +1193,7 @@ def parse_pulumi_config(
         _foreign_key_issue(key, raw, key in secret_keys)
         for key, raw in config.items()
         if not key.startswith(prefix) and key.partition(":")[0] not in PROVIDER_NAMESPACES
-    ]
+    ] + _aws_key_issues(config)
     values = {
         key.removeprefix(prefix): decode_config_value(raw) for key, raw in config.items() if key.startswith(prefix)
     }

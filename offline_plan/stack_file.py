@@ -31,6 +31,7 @@ SECRET_TEXT = "[secret]"
 """Secure values can't be decrypted offline; they become this placeholder, marked secret."""
 
 PLAIN_INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
+LEADING_ZERO_DIGITS = re.compile(r"^[-+]?0[0-9]+$")
 PLAIN_FLOAT = re.compile(r"^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$")
 PLAIN_BOOL = ("true", "false")
 """The only spellings YAML 1.1 and 1.2 both read as these numbers and booleans."""
@@ -96,6 +97,20 @@ class StackFileLoader(yaml.SafeLoader):
             "if you meant the text, or write a plain number",
         )
 
+    def construct_yaml_str(self, node: yaml.ScalarNode) -> Any:
+        value = super().construct_yaml_str(node)
+        # A plain 012345678901 (an 8 or 9 keeps it from being octal) is text to YAML 1.1 readers, but a number
+        # to YAML 1.2's core schema (`[-+]?[0-9]+`) and to Go's yaml.v3, which Pulumi reads stack files with
+        # (it falls back from octal to a float): an account id would lose its leading zero.
+        if node.style is None and LEADING_ZERO_DIGITS.match(node.value):
+            return Refused(
+                node.value,
+                node.value,
+                f"YAML readers disagree on {node.value}: text to YAML 1.1, the number {int(node.value)} to YAML 1.2 "
+                f'and Pulumi\'s reader: quote it ("{node.value}")',
+            )
+        return value
+
     def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
         return Refused(
             node.value,
@@ -125,6 +140,7 @@ for _tag, _constructor in (
     ("int", StackFileLoader.construct_yaml_int),
     ("float", StackFileLoader.construct_yaml_float),
     ("timestamp", StackFileLoader.construct_yaml_timestamp),
+    ("str", StackFileLoader.construct_yaml_str),
 ):
     StackFileLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _constructor)
 
