@@ -9,6 +9,7 @@ the tests validate every committed stack's outputs against it. Bump SCHEMA_VERSI
       "images":   {"<harness>": {repositoryName, repositoryUrl, digest, imageUri, tags, platform}},
       "replicas": [{region, registryId}],
       "lifecycle": {keepImages, environments},
+      "signing":  {keyArn, alias, algorithm, publicKey},
       "clankers": {"<name>": {agent, target, imageRegion, deploymentConfig}}
     }
 
@@ -20,6 +21,11 @@ repository the clanker's image is pulled from (a promoting stack's own region wh
 in another account repeats on the replica repositories it creates; absent where a stack owns no repositories.
 `replicas`, `imageRegion` and `lifecycle` were added within schema version 1: outputs written before them lack
 them, and readers treat a missing one as "none".
+`signing` (the image stack's KMS signing key, components/signing.py: what every digest it pushes is signed with,
+and the PEM public key that verifies them) and `images.<harness>.sbom` (the tag of the image's SBOM referrer,
+`<repositoryUrl>:sha256-<hex>.sbom`, workers/tooling/sbom.py) were added within schema version 1 too: absent in
+outputs written before them, and `signing` is absent where a stack creates no key (promoting and review stacks).
+A reader that must verify a digest and finds no `signing` refuses it rather than running it unchecked.
 
 deploymentConfig per target:
     lambda: {imageUri, functionName, functionArn, architecture, memoryMb, timeoutSeconds}
@@ -40,6 +46,7 @@ from typing import Any
 import pulumi
 
 from components.images import ImageRef
+from workers.naming import image_reference, sbom_tag
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("outputs.schema.json")
@@ -60,13 +67,19 @@ def stack_outputs(
     clankers: Mapping[str, ClankerDeployment],
     replicas: pulumi.Input[list[dict[str, Any]]],
     lifecycle: Mapping[str, Any] | None,
+    signing: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "schemaVersion": SCHEMA_VERSION,
         "environment": environment,
-        "images": {harness: image.outputs() for harness, image in sorted(images.items())},
+        # The stack whose deploy signs its digests attaches their SBOMs too (.github/workflows/deploy-stack.yml).
+        "images": {
+            harness: _with_sbom(image.outputs()) if signing is not None else image.outputs()
+            for harness, image in sorted(images.items())
+        },
         "replicas": replicas,
         **({"lifecycle": dict(lifecycle)} if lifecycle is not None else {}),
+        **({"signing": dict(signing)} if signing is not None else {}),
         "clankers": {
             name: {
                 "agent": c.agent,
@@ -77,6 +90,14 @@ def stack_outputs(
             for name, c in sorted(clankers.items())
         },
     }
+
+
+def _with_sbom(image: dict[str, Any]) -> dict[str, Any]:
+    """An `images.<harness>` entry with the tag of its digest's SBOM referrer."""
+    sbom = pulumi.Output.all(image["repositoryUrl"], image["digest"]).apply(
+        lambda parts: image_reference(parts[0], sbom_tag(parts[1]))
+    )
+    return {**image, "sbom": sbom}
 
 
 @cache

@@ -27,6 +27,7 @@ from components.lambda_clanker import LambdaClanker, LambdaClankerArgs
 from components.outputs import ClankerDeployment, stack_outputs
 from components.promotion import referenced_images
 from components.replication import ImageReplication, ImageReplicationArgs, ReplicaDestination
+from components.signing import SigningKey, SigningKeyArgs
 from components.tags import stack_tags
 from workers.catalog import BUILD_CONTEXT, HARNESSES
 from workers.revision import BuildRevision, build_revision, context_digest, override_revision
@@ -72,6 +73,22 @@ def exported_lifecycle(config: StackConfig) -> dict[str, Any] | None:
     if not config.builds_images or config.repositories != "create":
         return None
     return {"keepImages": config.keep_images, "environments": list(lifecycle_environments(config))}
+
+
+def signing_key(config: StackConfig, target: AwsTarget) -> SigningKey | None:
+    """The key the deploy signs this stack's digests with: only a stack that owns the repositories it pushes to
+    and is not a review stack (whose images are never promoted, and which the deploy workflow never signs)."""
+    if not config.builds_images or config.repositories != "create" or config.review is not None:
+        return None
+    return SigningKey(
+        "signing",
+        SigningKeyArgs(
+            environment=config.environment,
+            partition=target.partition,
+            protect=config.protect_repositories,
+            resource_tags=resource_tags(config),
+        ),
+    )
 
 
 def build_images(config: StackConfig, target: AwsTarget, replicated: ImageReplication | None) -> dict[str, ImageRef]:
@@ -218,6 +235,7 @@ def _cluster(config: StackConfig) -> ClankerCluster:
 async def deploy(config: StackConfig) -> dict[str, Any]:
     """Register every resource of the stack and return its outputs."""
     replicated = replication(config) if config.builds_images else None
+    signing = signing_key(config, aws_target())
     if config.builds_images:
         images = build_images(config, aws_target(), replicated)
     else:
@@ -235,4 +253,11 @@ async def deploy(config: StackConfig) -> dict[str, Any]:
         else:
             deployments[clanker.name] = _docker_clanker(config, clanker, image)
     replicas: pulumi.Input[list[dict[str, Any]]] = replicated.destinations if replicated is not None else []
-    return stack_outputs(config.environment, images, deployments, replicas, exported_lifecycle(config))
+    return stack_outputs(
+        config.environment,
+        images,
+        deployments,
+        replicas,
+        exported_lifecycle(config),
+        signing.outputs() if signing is not None else None,
+    )

@@ -17,8 +17,11 @@ No kinder than the engine:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import textwrap
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -31,6 +34,21 @@ UNKNOWN_ACCOUNT = "000000000000"
 """The account of a stack that pins none (`aws:allowedAccountIds` unset): the plan says so."""
 VPC_ID = "vpc-0a1b2c3d4e5f60718"
 SUBNET_IDS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
+
+# An ECC_NIST_P256 public key as KMS's GetPublicKey returns it (SubjectPublicKeyInfo, PEM): the curve's generator
+# point (SEC 2, section 2.4.2), a well-formed key whose private half is 1: plainly nobody's. The offline plan's
+# digests are never pulled, so nothing is verified with it (workers/tooling/stack_outputs.py, `placeholder`).
+_P256_SPKI_PREFIX = "3059301306072a8648ce3d020106082a8648ce3d030107034200"
+_P256_GENERATOR = (
+    "04"
+    "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+    "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
+)
+PLACEHOLDER_PUBLIC_KEY_PEM = (
+    "-----BEGIN PUBLIC KEY-----\n"
+    + "\n".join(textwrap.wrap(base64.b64encode(bytes.fromhex(_P256_SPKI_PREFIX + _P256_GENERATOR)).decode(), 64))
+    + "\n-----END PUBLIC KEY-----\n"
+)
 
 # Inputs that don't change an image's bytes: where it is pushed, with which credentials, and cache plumbing.
 NON_CONTENT_IMAGE_INPUTS = ("tags", "registries", "cacheFrom", "cacheTo", "push", "buildOnPreview", "exports")
@@ -167,6 +185,13 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         )
         return {"__id": self.account, "registryId": self.account}  # one per registry: its id is the account's
 
+    def _kms_key(self, name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
+        key_id = str(uuid.UUID(_hash(self.account, self.region, name)[:32]))
+        return {"__id": key_id, "keyId": key_id, "arn": self._arn("kms", f"key/{key_id}")}
+
+    def _kms_alias(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        return {"__id": inputs["name"], "arn": self._arn("kms", inputs["name"])}
+
     def _stack_reference(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         stack = inputs["name"]
         if stack not in self.stack_outputs:
@@ -187,6 +212,8 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         "aws:ec2/securityGroup:SecurityGroup": _security_group,
         "aws:ecr/replicationConfiguration:ReplicationConfiguration": _replication_configuration,
         "aws:ecr/registryPolicy:RegistryPolicy": _registry_policy,
+        "aws:kms/key:Key": _kms_key,
+        "aws:kms/alias:Alias": _kms_alias,
         "pulumi:pulumi:StackReference": _stack_reference,
     }
 
@@ -234,6 +261,33 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
             "reverseDnsPrefix": ".".join(reversed(self.dns_suffix.split("."))),
         }
 
+    def _session_context(self, args: dict[str, Any]) -> dict[str, Any]:
+        # What IAM answers for an assumed-role session ARN: the role behind it (`…:role/<name>`).
+        arn = str(args["arn"])
+        prefix, _, session = arn.partition(":assumed-role/")
+        if not session:
+            return {"id": arn, "arn": arn, "issuerArn": arn}
+        role = session.rsplit("/", 1)[0]
+        issuer = f"{prefix.replace(':sts:', ':iam:')}:role/{role}"
+        return {
+            "id": arn,
+            "arn": arn,
+            "issuerArn": issuer,
+            "issuerName": role,
+            "sessionName": session.rsplit("/", 1)[1],
+        }
+
+    def _public_key(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": args["keyId"],
+            "arn": args["keyId"],
+            "keyId": args["keyId"],
+            "customerMasterKeySpec": "ECC_NIST_P256",
+            "keyUsage": "SIGN_VERIFY",
+            "signingAlgorithms": ["ECDSA_SHA_256"],
+            "publicKeyPem": PLACEHOLDER_PUBLIC_KEY_PEM,
+        }
+
     def _get_subnets(self, _args: dict[str, Any]) -> dict[str, Any]:
         return {"id": self.region, "ids": list(SUBNET_IDS)}
 
@@ -244,4 +298,6 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         "aws:ec2/getSubnets:getSubnets": _get_subnets,
         "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
         "aws:index/getPartition:getPartition": _partition,
+        "aws:iam/getSessionContext:getSessionContext": _session_context,
+        "aws:kms/getPublicKey:getPublicKey": _public_key,
     }

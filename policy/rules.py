@@ -30,8 +30,12 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 MANAGED_POLICY = "aws:iam/policy:Policy"
 CLUSTER = "aws:ecs/cluster:Cluster"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-TAGGABLE = frozenset({REPOSITORY, FUNCTION, TASK_DEFINITION, LOG_GROUP, ROLE, MANAGED_POLICY, CLUSTER, SECURITY_GROUP})
-"""Every resource type the program registers that takes `tags` (lifecycle, repository and role policies don't)."""
+KMS_KEY = "aws:kms/key:Key"
+TAGGABLE = frozenset(
+    {REPOSITORY, FUNCTION, TASK_DEFINITION, LOG_GROUP, ROLE, MANAGED_POLICY, CLUSTER, SECURITY_GROUP, KMS_KEY}
+)
+"""Every resource type the program registers that takes `tags` (lifecycle, repository and role policies and KMS
+aliases don't)."""
 
 PINNED_IMAGE = re.compile(r"@sha256:[0-9a-f]{64}$")
 FLOATING_IMAGE = re.compile(r":[a-z0-9]([a-z0-9-]*[a-z0-9])?-latest$")

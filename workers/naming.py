@@ -52,3 +52,13 @@ def image_reference(repository: str, tag: str) -> str:
 def pinned_reference(repository: str, digest: str) -> str:
     """`<repository>@<digest>`: the form Lambda and ECS run."""
     return f"{repository}@{digest}"
+
+
+def referrers_tag(digest: str) -> str:
+    """The referrers tag schema's tag for a subject digest (OCI distribution-spec 1.1): `sha256-<hex>`."""
+    return digest.replace(":", "-")
+
+
+def sbom_tag(digest: str) -> str:
+    """The tag of an image's SBOM referrer, cosign's name for it (workers/tooling/sbom.py attaches it)."""
+    return f"{referrers_tag(digest)}.sbom"

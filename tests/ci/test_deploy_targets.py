@@ -18,7 +18,7 @@ from workers.catalog import HARNESS_NAMES
 
 DEV = "urn:pulumi:dev::viberator-workers::"
 PROD = "urn:pulumi:prod::viberator-workers::"
-SHARED_TOP_LEVEL_TYPES = {"viberator:workers:ClankerCluster"}
+SHARED_TOP_LEVEL_TYPES = {"viberator:workers:ClankerCluster", "viberator:workers:SigningKey"}
 """Top-level components no single harness owns; a whole-stack deploy (harness `all`) updates them."""
 
 
@@ -95,7 +95,9 @@ def test_single_harness_deploys_together_cover_every_resource_but_the_shared_one
     # deploy would silently skip it.
     assert {r.type for r in top_level} <= owned_types
     uncovered = _engine_urns_of(dev_plan_any_mode) - covered
-    assert all("ClankerCluster" in urn for urn in uncovered), sorted(uncovered)
+    assert all(
+        any(f"{shared}$" in urn or f"{shared}::" in urn for shared in SHARED_TOP_LEVEL_TYPES) for urn in uncovered
+    ), sorted(uncovered)
 
 
 def test_all_deploys_the_whole_stack(dev_plan_any_mode: Plan, prod_plan_any_mode: Plan):

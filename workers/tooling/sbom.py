@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workers.naming import repository_name
+from workers.naming import referrers_tag, repository_name, sbom_tag
 from workers.tooling.contract import REVISION_LABEL
 from workers.tooling.engine import docker_binary
 
@@ -245,15 +245,6 @@ class Attached:
     """`<registry>/<repository>@<digest>` of the artifact: the `sbom` of the stack outputs."""
     referrers_api: bool
     """The registry indexed it itself; False: the referrers tag schema's index was updated instead."""
-
-
-def referrers_tag(digest: str) -> str:
-    """The referrers tag schema's tag for a subject digest (OCI distribution-spec 1.1)."""
-    return digest.replace(":", "-")
-
-
-def sbom_tag(digest: str) -> str:
-    return f"{referrers_tag(digest)}.sbom"
 
 
 def _client(insecure: bool) -> Any:
