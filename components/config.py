@@ -9,7 +9,7 @@ The YAML shape (every key optional unless noted; README.md documents each with a
     viberator:environment: dev            # default: the stack name; tag prefix and name prefix
     viberator:harnesses: [claude, ...]    # default: all nine
     viberator:platform: linux/amd64       # default platform of every image
-    viberator:harnessPlatforms: {claude: linux/arm64}
+    viberator:harnessPlatforms: {claude: [linux/amd64, linux/arm64]}   # default: its clankers' architectures
     viberator:pushLatest: true            # push the global `latest` tag (default: true if this stack owns the repos)
     viberator:keepImages: 30              # `<env>-*` images each repository keeps
     viberator:repositories: create        # create | existing (another stack in this account owns them)
@@ -70,6 +70,7 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 Platform = Literal["linux/amd64", "linux/arm64"]
 Architecture = Literal["x86_64", "arm64"]
 ARCHITECTURE_OF_PLATFORM: dict[str, Architecture] = {"linux/amd64": "x86_64", "linux/arm64": "arm64"}
+PLATFORM_OF_ARCHITECTURE: dict[str, Platform] = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 
 FARGATE_MEMORY_MB: dict[int, range] = {
     256: range(512, 2048 + 1, 512),  # 512, 1024, 2048; 1536 is rejected below
@@ -419,7 +420,8 @@ class StackConfig(_Model):
     environment: str = Field(pattern=NAME_PATTERN, max_length=16)
     harnesses: list[str] = Field(default_factory=lambda: list(HARNESS_NAMES), min_length=1)
     platform: Platform = "linux/amd64"
-    harness_platforms: dict[str, Platform] = Field(default_factory=dict)
+    harness_platforms: dict[str, Platform | list[Platform]] = Field(default_factory=dict)
+    """A harness's platforms, one or a list (the first keeps the Image a single-platform stack had)."""
     push_latest: bool | None = None
     keep_images: int = Field(30, ge=1, le=1000)
     repositories: Literal["create", "existing"] = "create"
@@ -479,8 +481,19 @@ class StackConfig(_Model):
             return f"{REPOSITORY_PREFIX}{self.environment}-{harness}"
         return f"{REPOSITORY_PREFIX}{harness}"
 
-    def platform_of(self, harness: str) -> str:
-        return self.harness_platforms.get(harness, self.platform)
+    def platforms_of(self, harness: str) -> tuple[str, ...]:
+        """The platforms `harness` is built for: `harnessPlatforms`, else those of its clankers' architectures
+        (`platform` for a clanker that names none, and for a harness no clanker runs), `platform` first. The
+        first is the harness's primary: its Image keeps the name a single-platform stack gave it."""
+        configured = self.harness_platforms.get(harness)
+        if configured is not None:
+            return (configured,) if isinstance(configured, str) else tuple(configured)
+        wanted = {
+            PLATFORM_OF_ARCHITECTURE[c.architecture] if c.architecture is not None else self.platform
+            for c in self.clankers
+            if c.agent == harness
+        } or {self.platform}
+        return tuple(sorted(wanted, key=lambda platform: (platform != self.platform, PLATFORMS.index(platform))))
 
 
 def _cross_field_issues(config: StackConfig, positions: list[int]) -> list[ConfigIssue]:
@@ -502,13 +515,21 @@ def _cross_field_issues(config: StackConfig, positions: list[int]) -> list[Confi
             )
     if len(set(config.harnesses)) != len(config.harnesses):
         issues.append(ConfigIssue(path=f"{key}harnesses", value=config.harnesses, message="lists a harness twice"))
-    for harness in config.harness_platforms:
+    for harness, platforms in config.harness_platforms.items():
         if harness not in config.harnesses:
             issues.append(
                 ConfigIssue(
                     path=f"{key}harnessPlatforms.{harness}",
-                    value=config.harness_platforms[harness],
+                    value=platforms,
                     message="names a harness this stack does not build",
+                )
+            )
+        elif isinstance(platforms, list) and (not platforms or len(set(platforms)) != len(platforms)):
+            issues.append(
+                ConfigIssue(
+                    path=f"{key}harnessPlatforms.{harness}",
+                    value=platforms,
+                    message="lists no platform, or one twice",
                 )
             )
     if config.images is not None:
@@ -658,15 +679,25 @@ def _cross_field_issues(config: StackConfig, positions: list[int]) -> list[Confi
                     "floating tags name whatever the image stack pushed last",
                 )
             )
-        elif clanker.architecture is not None and config.builds_images:
-            platform = config.platform_of(clanker.agent)
-            if ARCHITECTURE_OF_PLATFORM[platform] != clanker.architecture:
+        elif config.builds_images:
+            built_for = config.platforms_of(clanker.agent)
+            if clanker.architecture is not None and PLATFORM_OF_ARCHITECTURE[clanker.architecture] not in built_for:
                 issues.append(
                     ConfigIssue(
                         path=f"{path}.architecture",
                         value=clanker.architecture,
-                        message=f"the {clanker.agent} image is built for {platform}; set "
-                        f"viberator:harnessPlatforms.{clanker.agent} or the clanker's architecture to match",
+                        message=f"no platform of the {clanker.agent} image runs it (built for "
+                        f"{', '.join(built_for)}): add {PLATFORM_OF_ARCHITECTURE[clanker.architecture]} to "
+                        f"viberator:harnessPlatforms.{clanker.agent}, or set the clanker's architecture to match",
+                    )
+                )
+            elif clanker.target == "lambda" and clanker.image == "floating" and len(built_for) > 1:
+                issues.append(
+                    ConfigIssue(
+                        path=f"{path}.image",
+                        value=clanker.image,
+                        message=f"the {clanker.agent} image is built for {', '.join(built_for)}, so its floating "
+                        "tag names an image index, which Lambda does not run: pin the clanker's image",
                     )
                 )
     return issues

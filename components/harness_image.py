@@ -1,7 +1,17 @@
-"""HarnessImage: one harness's ECR repository, its lifecycle policy, and the image built and pushed into it.
+"""HarnessImage: one harness's ECR repository, its lifecycle policy, and the images built and pushed into it.
 
-Owns: the repository (or the lookup of a repository another stack owns), the lifecycle rules, the
-docker-build Image and the values clankers need (`image_uri` = `<repository_url>@<digest>`).
+Owns: the repository (or the lookup of a repository another stack owns), the lifecycle rules, one docker-build
+Image per platform, the docker-build Index joining them when there are several, and the values clankers need
+(`PlatformImage.image_uri` = `<repository_url>@<digest>` of each platform).
+
+Several platforms: each is its own single-platform Image (Lambda runs no image index: "Lambda does not support
+multi-architecture container images", Lambda Developer Guide, "Container images"), pushed under its own immutable
+tag only. The Index (docker-build's wrapper of `docker buildx imagetools create`, which "creates an OCI image index
+or a Docker manifest list depending on the media types of the source images") joins them under an immutable tag of
+its own, and one Index per floating tag moves `<env>-latest` and `latest`: an Index takes exactly one `tag`
+(pulumi_docker_build/index.py, IndexArgs), and if each platform's Image pushed the floating tags the two would
+take turns naming them. The first platform's Image keeps the `<harness>-image` name a single-platform stack has
+always had, so adopting a second platform adds resources and replaces none.
 Does not own: which tags exist (`workers.naming`), what the image contains (`workers/image/Dockerfile`), or the
 revision (`workers.revision`); those arrive as args.
 """
@@ -26,6 +36,7 @@ from workers.naming import (
     SUPPLY_CHAIN_TAG_PATTERN,
     image_tags,
     pinned_reference,
+    revision_tag,
 )
 
 FUNCTION_NAME_PREFIX = "viberator-"
@@ -86,8 +97,8 @@ class HarnessImageArgs:
     context: str = "workers/image"
     """Build context, relative to the project root so that state does not depend on a checkout's path."""
     dockerfile: str = "workers/image/Dockerfile"
-    platform: str = "linux/amd64"
-    """Exactly one platform: Lambda rejects image indexes."""
+    platforms: tuple[str, ...] = ("linux/amd64",)
+    """One Image each (Lambda rejects image indexes); the first keeps the `<harness>-image` name."""
     builder: str | None = None
     """A BuildKit builder by name (`docker buildx ls`: a remote buildkitd, a Docker Build Cloud builder) for
     builds that outgrow the machine running `pulumi up`; None: that machine's default builder."""
@@ -128,9 +139,17 @@ class HarnessImageArgs:
             partition=self.partition,
         )
 
-    def build_settings(self) -> dict[str, Any]:
-        """Every input of the Image that decides what is built or pushed, in one canonical form, except the
-        immutable tag (which carries their hash) and the registry credentials.
+    @property
+    def multi_platform(self) -> bool:
+        return len(self.platforms) > 1
+
+    def floating_tags(self) -> list[str]:
+        """`<env>-latest` (and `latest`): pushed by the Image of a single platform, by Indexes for several."""
+        return image_tags(self.environment, "", push_latest=self.push_latest)[1:]
+
+    def build_settings(self, platform: str | None = None) -> dict[str, Any]:
+        """Every input of `platform`'s Image (default: the first) that decides what is built or pushed, in one
+        canonical form, except the immutable tag (which carries their hash) and the registry credentials.
 
         docker-build's Diff treats a change of any of these (platforms, tags, cache, build args, push, exports,
         labels, the context hash) as an update, and its Update re-runs Create, which pushes every tag again;
@@ -141,9 +160,9 @@ class HarnessImageArgs:
             "contextDigest": self.context_digest,
             "dockerfile": self.dockerfile,
             "target": self.harness.dockerfile_target,
-            "platforms": [self.platform],
+            "platforms": [platform or self.platforms[0]],
             "buildArgs": self.build_args(),
-            "floatingTags": image_tags(self.environment, "", push_latest=self.push_latest)[1:],
+            "floatingTags": [] if self.multi_platform else self.floating_tags(),
             "cache": {"tag": CACHE_TAG, "mode": "max", "imageManifest": True, "ociMediaTypes": True},
             "push": True,
             # Only when set, so the default keeps every existing stack's tags (and nothing rebuilds).
@@ -153,10 +172,24 @@ class HarnessImageArgs:
     def build_args(self) -> dict[str, str]:
         return {"REVISION": self.revision, "SOURCE_DATE_EPOCH": str(self.source_date_epoch)}
 
-    def tagged_revision(self) -> str:
-        """`<revision>-<settings hash>`: traceable to the commit, new whenever any Image input changes."""
-        canonical = json.dumps(self.build_settings(), sort_keys=True, separators=(",", ":"))
-        return f"{self.revision}-{hashlib.sha256(canonical.encode()).hexdigest()[:SETTINGS_HASH_LENGTH]}"
+    def tagged_revision(self, platform: str | None = None) -> str:
+        """`<revision>-<settings hash>` of `platform`'s Image (default: the first): traceable to the commit, new
+        whenever any Image input changes; `-<arch>` follows where there are several platforms."""
+        tagged = f"{self.revision}-{_settings_hash(self.build_settings(platform))}"
+        if not self.multi_platform:
+            return tagged
+        return f"{tagged}-{(platform or self.platforms[0]).split('/', 1)[1]}"
+
+    def index_revision(self) -> str:
+        """`<revision>-<hash>` of the Index: new whenever a platform's Image is (its tag is among the hashed) or
+        the floating tags change, so the Index never moves an immutable tag either."""
+        sources = [self.tagged_revision(platform) for platform in self.platforms]
+        return f"{self.revision}-{_settings_hash({'sources': sources, 'floatingTags': self.floating_tags()})}"
+
+
+def _settings_hash(settings: dict[str, Any]) -> str:
+    canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:SETTINGS_HASH_LENGTH]
 
 
 def lifecycle_policy(environments: tuple[str, ...], keep_images: int) -> str:
@@ -307,19 +340,31 @@ def owned_repository(
     return OwnedRepository(repository, (lifecycle, pull))
 
 
+@dataclass(frozen=True)
+class PlatformImage:
+    """One pushed manifest: a platform's image, or the index joining them."""
+
+    digest: pulumi.Input[str]
+    """`sha256:…` (unknown in preview: images are not built on preview)."""
+    image_uri: pulumi.Input[str]
+    """`<repository_url>@<digest>`: what pinned clankers run."""
+    tags: pulumi.Input[list[str]]
+    """Full references of every tag pushed, immutable tag first."""
+
+    def outputs(self) -> dict[str, Any]:
+        return {"digest": self.digest, "imageUri": self.image_uri, "tags": self.tags}
+
+
 class HarnessImage(pulumi.ComponentResource):
     repository_name: pulumi.Output[str]
     """`viberator-worker-<harness>`."""
     repository_url: pulumi.Output[str]
     """`<account>.dkr.ecr.<region>.amazonaws.com/viberator-worker-<harness>`."""
     repository_arn: pulumi.Output[str]
-    digest: pulumi.Output[str]
-    """`sha256:…` of the pushed manifest (unknown in preview: images are not built on preview)."""
-    image_uri: pulumi.Output[str]
-    """`<repository_url>@<digest>`: what pinned clankers run."""
-    tags: pulumi.Output[list[str]]
-    """Full references of every tag pushed, immutable tag first."""
-    platform: str
+    platforms: dict[str, PlatformImage]
+    """Each platform's image, in the configured order (the first is the harness's primary)."""
+    index: PlatformImage | None
+    """The index joining several platforms (None for one), which the floating tags name."""
 
     def __init__(self, name: str, args: HarnessImageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("viberator:workers:HarnessImage", name, None, opts)
@@ -352,62 +397,99 @@ class HarnessImage(pulumi.ComponentResource):
         token = ecr.get_authorization_token_output(
             registry_id=registry_id, opts=pulumi.InvokeOutputOptions(parent=self)
         )
-        tags = [
-            pulumi.Output.concat(repository_url, ":", tag)
-            for tag in image_tags(args.environment, args.tagged_revision(), push_latest=args.push_latest)
-        ]
-        cache_ref = pulumi.Output.concat(repository_url, ":", CACHE_TAG)
-        image = docker_build.Image(
-            f"{name}-image",
-            context=docker_build.BuildContextArgs(location=args.context),
-            dockerfile=docker_build.DockerfileArgs(location=args.dockerfile),
-            target=args.harness.dockerfile_target,
-            platforms=[docker_build.Platform(args.platform)],
-            builder=None if args.builder is None else docker_build.BuilderConfigArgs(name=args.builder),
-            build_args=args.build_args(),
-            tags=tags,
-            push=True,
-            # Previews must stay fast and credential-light: the digest is unknown until `up`.
-            build_on_preview=False,
-            registries=[
-                docker_build.RegistryArgs(
-                    address=repository_url.apply(lambda url: url.split("/", 1)[0]),
-                    username=token.user_name,
-                    # The provider marks it sensitive; say so here too, so no code path can print it.
-                    password=pulumi.Output.secret(token.password),
-                )
-            ],
-            cache_from=[docker_build.CacheFromArgs(registry=docker_build.CacheFromRegistryArgs(ref=cache_ref))],
-            cache_to=[
-                docker_build.CacheToArgs(
-                    registry=docker_build.CacheToRegistryArgs(
-                        ref=cache_ref,
-                        mode=docker_build.CacheMode.MAX,
-                        # ECR accepts the cache only as an image manifest with OCI media types.
-                        image_manifest=True,
-                        oci_media_types=True,
-                    )
-                )
-            ],
-            # A replaced or deleted Image resource must never delete a digest a Lambda function still runs;
-            # the lifecycle policy expires old images instead.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=[*replicas, *args.push_after]),
+        registry = docker_build.RegistryArgs(
+            address=repository_url.apply(lambda url: url.split("/", 1)[0]),
+            username=token.user_name,
+            # The provider marks it sensitive; say so here too, so no code path can print it.
+            password=pulumi.Output.secret(token.password),
         )
+        cache_ref = pulumi.Output.concat(repository_url, ":", CACHE_TAG)
+
+        def reference(tag: str) -> pulumi.Output[str]:
+            return pulumi.Output.concat(repository_url, ":", tag)
+
+        def pushed(digest: pulumi.Output[str], tags: list[pulumi.Output[str]]) -> PlatformImage:
+            return PlatformImage(
+                digest=digest,
+                image_uri=pulumi.Output.all(repository_url, digest).apply(
+                    lambda parts: pinned_reference(parts[0], parts[1])
+                ),
+                tags=pulumi.Output.all(*tags),
+            )
+
+        images: dict[str, docker_build.Image] = {}
+        self.platforms = {}
+        for position, platform in enumerate(args.platforms):
+            # The first keeps the name a single-platform HarnessImage always gave its Image.
+            suffix = "" if position == 0 else f"-{platform.split('/', 1)[1]}"
+            immutable = revision_tag(args.environment, args.tagged_revision(platform))
+            tags = [reference(immutable), *([] if args.multi_platform else map(reference, args.floating_tags()))]
+            image = docker_build.Image(
+                f"{name}-image{suffix}",
+                context=docker_build.BuildContextArgs(location=args.context),
+                dockerfile=docker_build.DockerfileArgs(location=args.dockerfile),
+                target=args.harness.dockerfile_target,
+                platforms=[docker_build.Platform(platform)],
+                builder=None if args.builder is None else docker_build.BuilderConfigArgs(name=args.builder),
+                build_args=args.build_args(),
+                tags=tags,
+                push=True,
+                # Previews must stay fast and credential-light: the digest is unknown until `up`.
+                build_on_preview=False,
+                registries=[registry],
+                cache_from=[docker_build.CacheFromArgs(registry=docker_build.CacheFromRegistryArgs(ref=cache_ref))],
+                cache_to=[
+                    docker_build.CacheToArgs(
+                        registry=docker_build.CacheToRegistryArgs(
+                            ref=cache_ref,
+                            mode=docker_build.CacheMode.MAX,
+                            # ECR accepts the cache only as an image manifest with OCI media types.
+                            image_manifest=True,
+                            oci_media_types=True,
+                        )
+                    )
+                ],
+                # A replaced or deleted Image resource must never delete a digest a Lambda function still runs;
+                # the lifecycle policy expires old images instead.
+                opts=pulumi.ResourceOptions(
+                    parent=self, retain_on_delete=True, depends_on=[*replicas, *args.push_after]
+                ),
+            )
+            images[platform] = image
+            self.platforms[platform] = pushed(image.digest, tags)
+
+        self.index = None
+        if args.multi_platform:
+            # `ref` is each Image's pushed tag with its digest, so the index names exactly these builds.
+            sources = [image.ref for image in images.values()]
+            tag_names = [revision_tag(args.environment, args.index_revision()), *args.floating_tags()]
+            index_tags = [reference(tag) for tag in tag_names]
+            indexes = [
+                docker_build.Index(
+                    f"{name}-index" if position == 0 else f"{name}-index-{tag}",
+                    tag=index_tags[position],
+                    sources=sources,
+                    push=True,
+                    registry=registry,
+                    # As for the Images: a clanker may still run the digest a replaced Index pushed.
+                    opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+                )
+                for position, tag in enumerate(tag_names)
+            ]
+            # `<repository>:<tag>@sha256:…` (the provider's "pushed tag with digest"). The floating Indexes join the
+            # same sources into the same index document, so this digest is also the one they name.
+            self.index = pushed(indexes[0].ref.apply(lambda ref: ref.rsplit("@", 1)[1]), index_tags)
 
         self.repository_name = pulumi.Output.from_input(repository_name)
         self.repository_url = repository_url
         self.repository_arn = repository_arn
-        self.digest = image.digest
-        self.image_uri = pulumi.Output.all(repository_url, image.digest).apply(
-            lambda parts: pinned_reference(parts[0], parts[1])
-        )
-        self.tags = pulumi.Output.all(*tags)
-        self.platform = args.platform
+        primary = self.platforms[args.platforms[0]]
         self.register_outputs(
             {
                 "repositoryUrl": self.repository_url,
-                "digest": self.digest,
-                "imageUri": self.image_uri,
-                "tags": self.tags,
+                "digest": primary.digest,
+                "imageUri": primary.image_uri,
+                "tags": primary.tags,
+                **({"indexUri": self.index.image_uri} if self.index is not None else {}),
             }
         )

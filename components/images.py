@@ -1,31 +1,35 @@
-"""The image a clanker runs, whether this stack built it or took it from another stack's outputs."""
+"""The images a clanker may run, whether this stack built them or took them from another stack's outputs."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
 from components.config import ARCHITECTURE_OF_PLATFORM
-from components.harness_image import HarnessImage
+from components.harness_image import HarnessImage, PlatformImage
 from workers.naming import floating_tag, image_reference
+
+PLATFORM_OF_ARCHITECTURE: dict[str, str] = {
+    architecture: platform for platform, architecture in ARCHITECTURE_OF_PLATFORM.items()
+}
 
 
 @dataclass(frozen=True)
 class ImageRef:
-    """Everything clankers and the stack outputs need to know about one harness image."""
+    """Everything clankers and the stack outputs need to know about one harness's images."""
 
     repository_name: pulumi.Input[str]
     repository_url: pulumi.Input[str]
     repository_arn: pulumi.Input[str]
-    digest: pulumi.Input[str]
-    image_uri: pulumi.Input[str]
-    """`<repository_url>@<digest>`."""
-    tags: pulumi.Input[list[str]]
-    platform: str
+    platforms: Mapping[str, PlatformImage]
+    """Each platform's image; the first is the harness's primary (the top-level fields of its outputs entry)."""
+    index: PlatformImage | None
+    """The index joining several platforms, which the floating tags name; None for one platform."""
     environment: str
-    """The environment whose floating tag (`<env>-latest`) names this image."""
+    """The environment whose floating tag (`<env>-latest`) names this harness's image (or index)."""
     region: str
     """The region of `repository_url`: the image stack's, or a replica's in the consumer's own region."""
 
@@ -35,36 +39,50 @@ class ImageRef:
             repository_name=image.repository_name,
             repository_url=image.repository_url,
             repository_arn=image.repository_arn,
-            digest=image.digest,
-            image_uri=image.image_uri,
-            tags=image.tags,
-            platform=image.platform,
+            platforms=dict(image.platforms),
+            index=image.index,
             environment=environment,
             region=region,
         )
 
-    def architecture_for(self, requested: str | None) -> str:
-        """The clanker's CPU architecture: the one it asked for (checked against the image when the config is
-        parsed or the image stack is read), else the image's."""
-        return requested or ARCHITECTURE_OF_PLATFORM[self.platform]
+    @property
+    def primary_platform(self) -> str:
+        return next(iter(self.platforms))
 
-    def reference(self, policy: str) -> pulumi.Output[str]:
-        """What a clanker runs: the digest (`pinned`) or the environment's floating tag (`floating`)."""
+    @property
+    def floating(self) -> PlatformImage:
+        """What `<env>-latest` names: the index, or the only platform's image."""
+        return self.index or self.platforms[self.primary_platform]
+
+    def architecture_for(self, requested: str | None) -> str:
+        """The clanker's CPU architecture: the one it asked for (checked against the image's platforms when the
+        config is parsed or the image stack is read), else the primary platform's."""
+        return requested or ARCHITECTURE_OF_PLATFORM[self.primary_platform]
+
+    def platform_for(self, architecture: str) -> str:
+        return PLATFORM_OF_ARCHITECTURE[architecture]
+
+    def reference(self, policy: str, architecture: str) -> pulumi.Output[str]:
+        """What a clanker of `architecture` runs: its platform's digest (`pinned`) or the environment's floating
+        tag (`floating`), which names the index where there are several platforms (Lambda refuses those; the
+        config says so)."""
         if policy == "floating":
             # Derived from the digest, not only the repository, so that a function is never created before
             # the push that makes `<env>-latest` exist (and follows it when it moves).
-            return pulumi.Output.all(self.repository_url, self.digest).apply(
+            return pulumi.Output.all(self.repository_url, self.floating.digest).apply(
                 lambda parts: image_reference(parts[0], floating_tag(self.environment))
             )
-        return pulumi.Output.from_input(self.image_uri)
+        return pulumi.Output.from_input(self.platforms[self.platform_for(architecture)].image_uri)
 
     def outputs(self) -> dict[str, Any]:
-        """The `images.<harness>` entry of the stack outputs."""
+        """The `images.<harness>` entry of the stack outputs: the primary platform's image at the top level (what
+        readers of a single-platform stack always read), every platform's under `platforms`, and the `index`."""
+        primary = self.platforms[self.primary_platform]
         return {
             "repositoryName": self.repository_name,
             "repositoryUrl": self.repository_url,
-            "digest": self.digest,
-            "imageUri": self.image_uri,
-            "tags": self.tags,
-            "platform": self.platform,
+            **primary.outputs(),
+            "platform": self.primary_platform,
+            "platforms": {platform: image.outputs() for platform, image in self.platforms.items()},
+            **({"index": self.index.outputs()} if self.index is not None else {}),
         }

@@ -6,7 +6,8 @@ the tests validate every committed stack's outputs against it. Bump SCHEMA_VERSI
     {
       "schemaVersion": 1,
       "environment": "dev",
-      "images":   {"<harness>": {repositoryName, repositoryUrl, digest, imageUri, tags, platform}},
+      "images":   {"<harness>": {repositoryName, repositoryUrl, digest, imageUri, tags, platform,
+                                 platforms: {"<platform>": {digest, imageUri, tags}}, index: {digest, imageUri, tags}}},
       "replicas": [{region, registryId}],
       "lifecycle": {keepImages, environments},
       "signing":  {keyArn, alias, algorithm, publicKey},
@@ -19,8 +20,13 @@ repository the clanker's image is pulled from (a promoting stack's own region wh
 `lifecycle`: the lifecycle rules of the repositories an image stack owns (`keepImages` per environment, the
 `environments` in rule priority order; components/harness_image.py `lifecycle_policy`), which a promoting stack
 in another account repeats on the replica repositories it creates; absent where a stack owns no repositories.
-`replicas`, `imageRegion` and `lifecycle` were added within schema version 1: outputs written before them lack
-them, and readers treat a missing one as "none".
+`platforms`: every platform a harness is built for, each a single-platform image (what Lambda runs); the top-level
+`digest`, `imageUri`, `tags` and `platform` repeat the first (primary) one, as a single-platform stack always wrote
+them. `index`: the image index joining several platforms, which `<env>-latest` names (absent for one platform).
+Each clanker's `deploymentConfig.platform` says whose image it runs.
+`replicas`, `imageRegion`, `lifecycle`, `platforms`, `index` and `platform` were added within schema version 1:
+outputs written before them lack them, and readers treat a missing one as "none" (`platforms`: only the top-level
+image).
 `signing` (the image stack's KMS signing key, components/signing.py: what every digest it pushes is signed with,
 and the PEM public key that verifies them) and `images.<harness>.sbom` (the tag of the image's SBOM referrer,
 `<repositoryUrl>:sha256-<hex>.sbom`, workers/tooling/sbom.py) were added within schema version 1 too: absent in
@@ -28,10 +34,10 @@ outputs written before them, and `signing` is absent where a stack creates no ke
 A reader that must verify a digest and finds no `signing` refuses it rather than running it unchecked.
 
 deploymentConfig per target:
-    lambda: {imageUri, functionName, functionArn, architecture, memoryMb, timeoutSeconds}
+    lambda: {imageUri, functionName, functionArn, architecture, platform, memoryMb, timeoutSeconds}
     ecs:    {containerImage, taskDefinitionArn, family, containerName, cluster, subnets, securityGroups,
-             assignPublicIp, architecture}
-    docker: {containerImage, architecture}
+             assignPublicIp, architecture, platform}
+    docker: {containerImage, architecture, platform}
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ def build_images(config: StackConfig, target: AwsTarget, replicated: ImageReplic
                 revision=revision.revision,
                 source_date_epoch=revision.source_date_epoch,
                 context_digest=context_digest(BUILD_CONTEXT),
-                platform=config.platform_of(harness),
+                platforms=config.platforms_of(harness),
                 builder=None if config.builder is None else config.builder.name,
                 push_latest=config.pushes_latest,
                 create_repository=config.repositories == "create",
@@ -131,12 +131,13 @@ def _physical_name(config: StackConfig, clanker: str) -> str:
 
 
 def _lambda_clanker(config: StackConfig, clanker: LambdaClankerConfig, image: ImageRef) -> ClankerDeployment:
+    architecture = image.architecture_for(clanker.architecture)
     function = LambdaClanker(
         clanker.name,
         LambdaClankerArgs(
             function_name=_physical_name(config, clanker.name),
-            image_uri=image.reference(clanker.image),
-            architecture=image.architecture_for(clanker.architecture),
+            image_uri=image.reference(clanker.image, architecture),
+            architecture=architecture,
             memory_mb=clanker.memory_mb,
             timeout_seconds=clanker.timeout_seconds,
             ephemeral_storage_mb=clanker.ephemeral_storage_mb,
@@ -144,7 +145,7 @@ def _lambda_clanker(config: StackConfig, clanker: LambdaClankerConfig, image: Im
             environment=dict(clanker.environment),
             secrets=dict(clanker.secrets),
             log_retention_days=config.log_retention_days,
-            follows_digest=image.digest if clanker.image == "floating" else None,
+            follows_digest=image.floating.digest if clanker.image == "floating" else None,
             resource_tags=resource_tags(config),
         ),
         # A protected function can't be deleted or replaced by accident in production.
@@ -159,6 +160,7 @@ def _lambda_clanker(config: StackConfig, clanker: LambdaClankerConfig, image: Im
             "functionName": function.function_name,
             "functionArn": function.function_arn,
             "architecture": function.architecture,
+            "platform": image.platform_for(architecture),
             # What an invoker sizes its wait by, and what `run-job --local` gives the emulator.
             "memoryMb": clanker.memory_mb,
             "timeoutSeconds": clanker.timeout_seconds,
@@ -169,14 +171,15 @@ def _lambda_clanker(config: StackConfig, clanker: LambdaClankerConfig, image: Im
 def _ecs_clanker(
     config: StackConfig, clanker: EcsClankerConfig, image: ImageRef, cluster: ClankerCluster
 ) -> ClankerDeployment:
+    architecture = image.architecture_for(clanker.architecture)
     task = EcsClanker(
         clanker.name,
         EcsClankerArgs(
             family=_physical_name(config, clanker.name),
-            image=image.reference(clanker.image),
+            image=image.reference(clanker.image, architecture),
             repository_arn=image.repository_arn,
             region=config.region,
-            architecture=image.architecture_for(clanker.architecture),
+            architecture=architecture,
             cpu=clanker.cpu,
             memory_mb=clanker.memory_mb,
             ephemeral_storage_gb=clanker.ephemeral_storage_gb,
@@ -199,20 +202,23 @@ def _ecs_clanker(
             "subnets": cluster.subnet_ids,
             "securityGroups": cluster.security_group_ids,
             "assignPublicIp": cluster.assign_public_ip,
-            "architecture": image.architecture_for(clanker.architecture),
+            "architecture": architecture,
+            "platform": image.platform_for(architecture),
         },
     )
 
 
 def _docker_clanker(config: StackConfig, clanker: DockerClankerConfig, image: ImageRef) -> ClankerDeployment:
     # A local daemon runs it: nothing in the cloud, only the image it must pull (see `python -m workers ensure`).
+    architecture = image.architecture_for(clanker.architecture)
     return ClankerDeployment(
         agent=clanker.agent,
         target="docker",
         image_region=image.region,
         deployment_config={
-            "containerImage": image.reference(clanker.image),
-            "architecture": image.architecture_for(clanker.architecture),
+            "containerImage": image.reference(clanker.image, architecture),
+            "architecture": architecture,
+            "platform": image.platform_for(architecture),
         },
     )
 

@@ -38,7 +38,7 @@ from components.config import (
     LambdaClankerConfig,
     StackConfig,
 )
-from components.harness_image import RepositorySettings
+from components.harness_image import PlatformImage, RepositorySettings
 from components.images import ImageRef
 from components.replication import ReplicaRegistry, ReplicaRegistryArgs
 
@@ -47,21 +47,37 @@ REPOSITORY_URL = re.compile(
 )
 
 
-class ExportedImage(BaseModel):
-    """One `images.<harness>` entry of an image stack's outputs (components/outputs.schema.json)."""
+class ExportedManifest(BaseModel):
+    """One pushed manifest of an image stack's outputs: a platform's image, or the index joining them."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    repository_name: str = Field(alias="repositoryName")
-    repository_url: str = Field(alias="repositoryUrl", pattern=REPOSITORY_URL.pattern)
     digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
     image_uri: str = Field(alias="imageUri")
     tags: list[str]
+
+
+class ExportedImage(ExportedManifest):
+    """One `images.<harness>` entry of an image stack's outputs (components/outputs.schema.json): the primary
+    platform's image at the top level, every platform's under `platforms` (absent in outputs written before
+    multi-arch: then the primary is the only one) and the `index` of several."""
+
+    repository_name: str = Field(alias="repositoryName")
+    repository_url: str = Field(alias="repositoryUrl", pattern=REPOSITORY_URL.pattern)
     platform: str
+    platforms: dict[str, ExportedManifest] = Field(default_factory=dict)
+    index: ExportedManifest | None = None
 
     @property
     def repository_arn(self) -> str:
         return arn_of_repository(self.repository_url)
+
+    def every_platform(self) -> dict[str, ExportedManifest]:
+        """Each platform's manifest, the primary first."""
+        primary = ExportedManifest.model_validate(
+            {"digest": self.digest, "imageUri": self.image_uri, "tags": self.tags}
+        )
+        return {self.platform: primary, **{p: m for p, m in self.platforms.items() if p != self.platform}}
 
 
 class ExportedReplica(BaseModel):
@@ -116,6 +132,16 @@ def repository_url_in(source_url: str, replicas: Sequence[ExportedReplica], regi
         return None
     suffix = DNS_SUFFIX_OF_PARTITION.get(partition_of_region(region), "amazonaws.com")
     return f"{here[0].registry_id}.dkr.ecr.{region}.{suffix}/{_url_part(source_url, 'name')}"
+
+
+def _in_copy(manifest: ExportedManifest, source_url: str, url: str) -> PlatformImage:
+    """A manifest of the repository at `source_url` as its copy at `url` holds it: replication copies every
+    manifest unchanged (so its digest) with its tags, so only the repository differs."""
+    return PlatformImage(
+        digest=manifest.digest,
+        image_uri=manifest.image_uri if url == source_url else f"{url}@{manifest.digest}",
+        tags=[url + tag.removeprefix(source_url) for tag in manifest.tags],
+    )
 
 
 def promoted_images(
@@ -189,6 +215,7 @@ def promoted_images(
             continue
         local_url = repository_url_in(entry.repository_url, replica_list, config.region, account)
         url = local_url or entry.repository_url
+
         if approved.get(harness, entry.digest) != entry.digest:
             # Read when `up` runs, after the approval: a deploy of the image stack may have landed in between.
             issues.append(
@@ -203,12 +230,11 @@ def promoted_images(
             repository_name=entry.repository_name,
             repository_url=url,
             repository_arn=arn_of_repository(url),
-            digest=entry.digest,
-            # The replica's by its digest (replication leaves the manifest, so the digest, as it was).
-            image_uri=entry.image_uri if local_url in (None, entry.repository_url) else f"{url}@{entry.digest}",
-            # Replication copies every tag with the manifest: the copy's tags are the source's, in its repository.
-            tags=[url + tag.removeprefix(entry.repository_url) for tag in entry.tags],
-            platform=entry.platform,
+            platforms={
+                platform: _in_copy(manifest, entry.repository_url, url)
+                for platform, manifest in entry.every_platform().items()
+            },
+            index=_in_copy(entry.index, entry.repository_url, url) if entry.index is not None else None,
             environment=source_environment,
             region=_url_part(url, "region"),
         )
@@ -216,12 +242,16 @@ def promoted_images(
         image = images.get(clanker.agent)
         if image is not None and image.region != config.region:
             issues += _cross_region_issues(config, i, clanker, image.region)
-        if image is not None and clanker.architecture not in (None, image.architecture_for(None)):
+        if (
+            clanker.architecture is not None
+            and image is not None
+            and image.platform_for(clanker.architecture) not in image.platforms
+        ):
             issues.append(
                 ConfigIssue(
                     path=f"{NAMESPACE}:clankers[{i}].architecture",
                     value=clanker.architecture,
-                    message=f"the promoted {clanker.agent} image is built for {image.platform}",
+                    message=f"the promoted {clanker.agent} image is built for {', '.join(image.platforms)}",
                 )
             )
     if issues:
@@ -319,12 +349,15 @@ def _pulled_from(image: ImageRef, ready_url: pulumi.Output[str]) -> ImageRef:
     def after(value: Any) -> pulumi.Output[Any]:
         return ready_url.apply(lambda _: value)
 
+    def ready(manifest: PlatformImage) -> PlatformImage:
+        return dataclasses.replace(manifest, image_uri=after(manifest.image_uri), tags=after(manifest.tags))
+
     return dataclasses.replace(
         image,
         repository_url=ready_url,
         repository_arn=after(image.repository_arn),
-        image_uri=after(image.image_uri),
-        tags=after(image.tags),
+        platforms={platform: ready(manifest) for platform, manifest in image.platforms.items()},
+        index=ready(image.index) if image.index is not None else None,
     )
 
 

@@ -69,6 +69,11 @@ def image_digest(inputs: Mapping[str, Any]) -> str:
     return f"sha256:{_hash(content)}"
 
 
+def index_digest(inputs: Mapping[str, Any]) -> str:
+    """`imagetools create` joins the sources into one index document: its digest is theirs alone, whatever tag."""
+    return f"sha256:{_hash(list(inputs['sources']))}"
+
+
 class PlaceholderMocks(pulumi.runtime.Mocks):
     def __init__(
         self,
@@ -132,6 +137,11 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
             return {}  # build_on_preview=False: the digest is unknown until `up`
         digest = image_digest(inputs)
         return {"__id": digest, "digest": digest, "ref": f"{inputs['tags'][0]}@{digest}"}
+
+    def _index(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if self.preview:
+            return {}
+        return {"__id": inputs["tag"], "ref": f"{inputs['tag']}@{index_digest(inputs)}"}
 
     def _role(self, name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
         physical = _auto_name(name)
@@ -204,6 +214,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
     _outputs: ClassVar[dict[str, Callable[[PlaceholderMocks, str, dict[str, Any]], dict[str, Any]]]] = {
         "aws:ecr/repository:Repository": _ecr_repository,
         "docker-build:index:Image": _image,
+        "docker-build:index:Index": _index,
         "aws:iam/role:Role": _role,
         "aws:cloudwatch/logGroup:LogGroup": _log_group,
         "aws:lambda/function:Function": _function,

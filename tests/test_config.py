@@ -189,11 +189,31 @@ def test_agent_must_be_built_by_the_stack() -> None:
 
 def test_architecture_defaults_to_the_image_platform_and_must_match_it() -> None:
     config = parse(harnessPlatforms={"claude": "linux/arm64"}, clankers=[clanker()])
-    assert config.platform_of(config.clankers[0].agent) == "linux/arm64"
+    assert config.platforms_of(config.clankers[0].agent) == ("linux/arm64",)
     (message,) = errors(harnessPlatforms={"claude": "linux/arm64"}, clankers=[clanker(architecture="x86_64")])
     assert message.startswith(
-        'viberator:clankers[0].architecture = "x86_64": the claude image is built for linux/arm64'
+        'viberator:clankers[0].architecture = "x86_64": no platform of the claude image runs it (built for '
+        "linux/arm64): add linux/amd64 to viberator:harnessPlatforms.claude"
     )
+
+
+def test_platforms_follow_the_clankers_architectures_unless_listed() -> None:
+    both = [clanker(architecture="arm64"), clanker(name="b", target="ecs", cpu=1024, memoryMb=2048)]
+    assert parse(clankers=both).platforms_of("claude") == ("linux/amd64", "linux/arm64")
+    assert parse(clankers=[clanker(architecture="arm64")]).platforms_of("claude") == ("linux/arm64",)
+    assert parse(clankers=[]).platforms_of("claude") == ("linux/amd64",)
+    listed = parse(harnessPlatforms={"claude": ["linux/arm64", "linux/amd64"]}, clankers=[clanker()])
+    assert listed.platforms_of("claude") == ("linux/arm64", "linux/amd64")
+    (message,) = errors(harnessPlatforms={"claude": ["linux/arm64", "linux/arm64"]}, clankers=[clanker()])
+    twice = '["linux/arm64", "linux/arm64"]'
+    assert message == f"viberator:harnessPlatforms.claude = {twice}: lists no platform, or one twice"
+
+
+def test_a_floating_lambda_of_several_platforms_is_refused() -> None:
+    floating = clanker(image="floating", architecture="arm64")
+    (message,) = errors(clankers=[floating, clanker(name="b", target="ecs", cpu=1024, memoryMb=2048)])
+    assert message.startswith('viberator:clankers[0].image = "floating": the claude image is built for linux/amd64, ')
+    assert "Lambda does not run" in message
 
 
 def test_secrets_must_be_secrets_manager_arns() -> None:

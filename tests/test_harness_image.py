@@ -6,6 +6,8 @@ import json
 import re
 from dataclasses import replace
 
+import pulumi
+
 from components.harness_image import HarnessImage, HarnessImageArgs
 from offline_plan.engine import run_program
 from tests.conftest import Recorder
@@ -163,7 +165,7 @@ def test_image_build_inputs(record: Recorder) -> None:
 
 
 def test_latest_can_be_switched_off_and_platform_overridden(record: Recorder) -> None:
-    inputs = record(build(replace(ARGS, push_latest=False, platform="linux/arm64"))).named("claude-image").inputs
+    inputs = record(build(replace(ARGS, push_latest=False, platforms=("linux/arm64",)))).named("claude-image").inputs
     immutable, floating = (tag.rsplit(":", 1)[1] for tag in inputs["tags"])
     assert immutable.startswith("dev-0123456789ab-") and immutable != f"dev-{ARGS.tagged_revision()}"
     assert floating == "dev-latest"
@@ -222,9 +224,9 @@ def test_outputs_pin_the_digest(record: Recorder) -> None:
     outputs: dict[str, object] = {}
 
     def program() -> None:
-        image = HarnessImage("claude", ARGS)
-        image.image_uri.apply(lambda uri: outputs.setdefault("uri", uri))
-        image.digest.apply(lambda digest: outputs.setdefault("digest", digest))
+        image = HarnessImage("claude", ARGS).platforms["linux/amd64"]
+        pulumi.Output.from_input(image.image_uri).apply(lambda uri: outputs.setdefault("uri", uri))
+        pulumi.Output.from_input(image.digest).apply(lambda digest: outputs.setdefault("digest", digest))
 
     record(program)
     assert outputs["uri"] == f"{REGISTRY}/viberator-worker-claude@{outputs['digest']}"

@@ -17,6 +17,7 @@ import yaml
 
 from components.outputs import outputs_schema
 from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file, run_program, stack_file_config
+from offline_plan.placeholders import image_digest, index_digest
 from tests.conftest import Recorder, committed_plan
 from workers.catalog import HARNESS_NAMES
 
@@ -337,3 +338,54 @@ def test_plan_of_any_file_takes_the_stack_name_from_it(tmp_path: Path) -> None:
         plan.outputs["images"]["kimi"]["repositoryUrl"]
         == "000000000000.dkr.ecr.eu-west-1.amazonaws.com/viberator-worker-kimi"
     )
+
+
+def test_claude_on_an_arm64_lambda_and_an_x86_64_ecs_task_builds_both_and_each_runs_its_own() -> None:
+    """Issue 21's done-when: two claude Images, one Index joining them, each clanker pinned to its platform's."""
+    clankers = [
+        {"name": "claude-arm", "agent": "claude", "target": "lambda", "architecture": "arm64"},
+        {"name": "claude-x86", "agent": "claude", "target": "ecs", "cpu": 1024, "memoryMb": 2048},
+    ]
+    plan = run_program(
+        "scratch",
+        {
+            "aws:region": "us-east-1",
+            "viberator:harnesses": '["claude"]',
+            "viberator:pushLatest": "false",
+            "viberator:clankers": json.dumps(clankers),
+        },
+    )
+    images = {r.name: r.inputs for r in plan.of_type("docker-build:index:Image")}
+    assert {name: inputs["platforms"] for name, inputs in images.items()} == {
+        "claude-image": ["linux/amd64"],  # the name a single-platform stack's Image has: nothing is replaced
+        "claude-image-arm64": ["linux/arm64"],
+    }
+    # Each Image pushes its own immutable tag only; the Indexes move the floating one.
+    assert {name: [tag.rsplit("-", 1)[1] for tag in inputs["tags"]] for name, inputs in images.items()} == {
+        "claude-image": ["amd64"],
+        "claude-image-arm64": ["arm64"],
+    }
+    indexes = {r.name: r.inputs for r in plan.of_type("docker-build:index:Index")}
+    assert sorted(indexes) == ["claude-index", "claude-index-scratch-latest"]
+    index = indexes["claude-index"]
+    assert index["tag"].rsplit(":", 1)[1].startswith("scratch-")
+    assert index["sources"] == [
+        images[name]["tags"][0] + "@" + image_digest(images[name]) for name in ("claude-image", "claude-image-arm64")
+    ]
+    assert indexes["claude-index-scratch-latest"]["sources"] == index["sources"]
+
+    digests = {platform: image["digest"] for platform, image in plan.outputs["images"]["claude"]["platforms"].items()}
+    assert digests == {
+        "linux/amd64": image_digest(images["claude-image"]),
+        "linux/arm64": image_digest(images["claude-image-arm64"]),
+    }
+    (function,) = plan.of_type("aws:lambda/function:Function")
+    assert function.inputs["architectures"] == ["arm64"]
+    assert function.inputs["imageUri"].endswith("@" + digests["linux/arm64"])
+    (task,) = plan.of_type("aws:ecs/taskDefinition:TaskDefinition")
+    (container,) = json.loads(task.inputs["containerDefinitions"])
+    assert container["image"].endswith("@" + digests["linux/amd64"])
+    deployed = {name: c["deploymentConfig"]["platform"] for name, c in plan.outputs["clankers"].items()}
+    assert deployed == {"claude-arm": "linux/arm64", "claude-x86": "linux/amd64"}
+    assert plan.outputs["images"]["claude"]["index"]["digest"] == index_digest(index)
+    jsonschema.validate(plan.outputs, outputs_schema())

@@ -34,7 +34,7 @@ def test_all_exported_images_by_default_and_the_filter_limits_them() -> None:
     assert sorted(promoted_images(config(), dev_images(), "dev")) == sorted(dev_images())
     filtered = promoted_images(config(harnesses=["claude-code-ecs"]), dev_images(), "dev")
     assert list(filtered) == ["claude-code-ecs"]
-    assert filtered["claude-code-ecs"].image_uri == dev_images()["claude-code-ecs"]["imageUri"]
+    assert filtered["claude-code-ecs"].platforms["linux/amd64"].image_uri == dev_images()["claude-code-ecs"]["imageUri"]
 
 
 def test_repository_arn_is_derived_from_the_url() -> None:
@@ -56,7 +56,12 @@ def test_missing_harnesses_are_named_together() -> None:
 
 def test_an_explicit_architecture_must_match_the_promoted_image() -> None:
     exported = dev_images()
-    exported["claude-code-ecs"] = {**exported["claude-code-ecs"], "platform": "linux/arm64"}
+    arm64 = {key: exported["claude-code-ecs"][key] for key in ("digest", "imageUri", "tags")}
+    exported["claude-code-ecs"] = {
+        **exported["claude-code-ecs"],
+        "platform": "linux/arm64",
+        "platforms": {"linux/arm64": arm64},
+    }
     stack = parse_stack_config(
         {
             "images": {"from": SOURCE},
