@@ -293,16 +293,18 @@ def worker_image(repo_digests: tuple[str, ...]) -> ImageInfo:
     return ImageInfo(IMAGE_ID, labels, 1, repo_digests, "linux/amd64")
 
 
-def ensure_stack_image(images: Images) -> Source:
-    request = EnsureRequest("kimi", registry=Registry(ECR_HOST), image=PINNED)
+def ensure_stack_image(images: Images, verified: list[str]) -> Source:
+    request = EnsureRequest("kimi", registry=Registry(ECR_HOST), image=PINNED, verify=verified.append)
     return ensure(request, images, revision=REVISION, rebuild=lambda: None, say=lambda _: None).source
 
 
 def test_the_alias_serves_a_stack_only_when_it_is_the_stack_s_image() -> None:
+    verified: list[str] = []
     same = Images(worker_image((PINNED,)))
-    assert ensure_stack_image(same) is Source.LOCAL and same.pulled == []
+    assert ensure_stack_image(same, verified) is Source.LOCAL and same.pulled == [] and verified == []
     other = Images(worker_image((f"{ECR_HOST}/{REPOSITORY}@{OTHER}",)))
-    assert ensure_stack_image(other) is Source.PULLED and other.pulled == [PINNED]
+    assert ensure_stack_image(other, verified) is Source.PULLED and other.pulled == [PINNED]
+    assert verified == [PINNED]
     assert other.alias is not None and PINNED in other.alias.repo_digests
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,15 @@ from workers.tooling.ensure import (
     ensure,
 )
 from workers.tooling.references import Registry
+from workers.tooling.signature import SignatureRefused, VerifierFailed
 
 REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=0, origin="git")
 REGISTRY = Registry.parse("127.0.0.1:5000")
 ALIAS = "viberator-worker-kimi:local"
 REMOTE = "127.0.0.1:5000/viberator-worker-kimi:dev-0123abcd4567"
+PULLED_DIGEST = "127.0.0.1:5000/viberator-worker-kimi@sha256:" + "2" * 64
+"""What the engine records (RepoDigests) for any image pulled from the fake registry."""
+LOCAL_BUILD_NOTE = f"{ALIAS} was built on this machine (no registry digest): not signature-checked"
 
 
 def image(revision: str | None = REVISION.revision, contract: str | None = None) -> ImageInfo:
@@ -45,6 +49,7 @@ class FakeEngine:
     registry: dict[str, ImageInfo] = field(default_factory=dict)
     pull_failure: PullFailure | None = None
     calls: list[tuple[str, ...]] = field(default_factory=list)
+    verified: list[str] = field(default_factory=list)
 
     def server(self) -> ServerInfo:
         return ServerInfo("20.10", "linux", "amd64")
@@ -58,7 +63,7 @@ class FakeEngine:
             raise PullError(self.pull_failure, "Error response from daemon: something\n")
         if reference not in self.registry:
             raise PullError(PullFailure.NOT_FOUND, f"manifest for {reference} not found: manifest unknown")
-        self.images[reference] = self.registry[reference]
+        self.images[reference] = replace(self.registry[reference], repo_digests=(PULLED_DIGEST,))
 
     def tag(self, source: str, target: str) -> None:
         self.calls.append(("tag", source, target))
@@ -67,7 +72,7 @@ class FakeEngine:
 
 def run(engine: FakeEngine, **overrides: Any) -> tuple[EnsureResult, list[str]]:
     said: list[str] = []
-    fields: dict[str, Any] = {"harness": "kimi", "registry": REGISTRY, **overrides}
+    fields: dict[str, Any] = {"harness": "kimi", "registry": REGISTRY, "verify": engine.verified.append, **overrides}
 
     def default_rebuild() -> None:
         engine.calls.append(("rebuild",))
@@ -93,7 +98,7 @@ def test_a_current_local_alias_is_used_without_touching_the_registry() -> None:
     engine = FakeEngine(images={ALIAS: image()})
     result, said = run(engine)
     assert result.reference == ALIAS and result.source is Source.LOCAL
-    assert engine.calls == [] and said == []
+    assert engine.calls == [] and said == [LOCAL_BUILD_NOTE]
 
 
 def test_a_missing_alias_is_pulled_at_this_checkouts_revision_and_tagged() -> None:
@@ -101,6 +106,35 @@ def test_a_missing_alias_is_pulled_at_this_checkouts_revision_and_tagged() -> No
     result, _ = run(engine)
     assert engine.calls == [("pull", REMOTE), ("tag", REMOTE, ALIAS)]
     assert result.source is Source.PULLED and result.pulled_from == REMOTE
+    # The digest the pull fetched is what is verified, before the alias names it.
+    assert engine.verified == [PULLED_DIGEST]
+
+
+@pytest.mark.parametrize(
+    ("failure", "exit_code"),
+    [
+        (SignatureRefused("refusing it: no valid signature by the expected key"), EXIT_REFUSED),
+        (VerifierFailed("could not check the signature: registry unreachable"), EXIT_UNAVAILABLE),
+    ],
+    ids=["refused", "undecided"],
+)
+def test_a_pulled_digest_without_a_valid_signature_never_becomes_the_alias(failure: Exception, exit_code: int) -> None:
+    engine = FakeEngine(registry={REMOTE: image()})
+
+    def verify(reference: str) -> None:
+        raise failure
+
+    with pytest.raises(EnsureFailed) as failed:
+        run(engine, verify=verify)
+    assert failed.value.exit_code == exit_code and str(failure) in str(failed.value)
+    assert ("tag", REMOTE, ALIAS) not in engine.calls
+
+
+def test_a_pull_without_a_verifier_is_refused() -> None:
+    engine = FakeEngine(registry={REMOTE: image()})
+    with pytest.raises(EnsureFailed, match="no signature verifier") as failed:
+        run(engine, verify=None)
+    assert failed.value.exit_code == EXIT_REFUSED and ("tag", REMOTE, ALIAS) not in engine.calls
 
 
 def test_running_it_again_changes_nothing() -> None:

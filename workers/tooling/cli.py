@@ -1,7 +1,8 @@
 """`python -m workers build|ensure`: argument parsing and exit codes; the work is in `build` and `ensure`.
 
 Exit codes: 0 done; 1 an image could not be built, pushed or found; 2 a usage error; 3 `ensure` refused an
-image whose job contract this checkout cannot talk to. Progress and messages go to stderr; `ensure` prints
+image whose job contract this checkout cannot talk to, or a pulled digest without a valid signature by the image
+stack's key (workers/tooling/signature.py). Progress and messages go to stderr; `ensure` prints
 only the reference to run on stdout, so scripts can write `image=$(python -m workers ensure kimi)`.
 """
 
@@ -21,7 +22,7 @@ from rich.console import Console
 from workers.catalog import HARNESS_NAMES
 from workers.naming import LOCAL_ALIAS_TAG
 from workers.revision import BuildRevision, override_revision
-from workers.tooling import build, ecr, ensure, run_job, stack_outputs
+from workers.tooling import build, ecr, ensure, run_job, signature, stack_outputs
 from workers.tooling.engine import Engine, EngineError
 from workers.tooling.lock import LockTimeout
 from workers.tooling.platforms import PlatformError, parse_platforms
@@ -62,6 +63,12 @@ def _registry(value: str) -> RegistryChoice:
         return Registry.parse(value)
     except ReferenceError as bad:
         raise argparse.ArgumentTypeError(str(bad)) from None
+
+
+PUBLIC_KEY_HELP = (
+    "PEM public key a pulled digest must be signed by (default: the stack outputs' `signing.publicKey`); "
+    "an unsigned or wrongly signed digest is refused (exit 3)"
+)
 
 
 def _tag(value: str) -> str:
@@ -168,6 +175,7 @@ def parser() -> argparse.ArgumentParser:
     )
     stack.add_argument("--outputs", type=Path, help="as --from-stack, from saved stack outputs or a plan document")
     e.add_argument("--clanker", help="with --from-stack/--outputs: the clanker, when several run the harness")
+    e.add_argument("--public-key", type=Path, help=PUBLIC_KEY_HELP)
 
     r = commands.add_parser(
         "run-job",
@@ -190,6 +198,7 @@ def parser() -> argparse.ArgumentParser:
         help="run the runtime tests' fake agent instead of the CLI (no API key, no network), as docker-compose does",
     )
     r.add_argument("--network", default="host", help="docker network of a docker clanker's container (default host)")
+    r.add_argument("--public-key", type=Path, help=PUBLIC_KEY_HELP)
     return root
 
 
@@ -280,36 +289,41 @@ def run_build(args: argparse.Namespace, engine: Engine, aws: ecr.Aws) -> int:
     return EXIT_OK if outcome.ok else EXIT_FAILED
 
 
-def _stack_image(args: argparse.Namespace, say: Callable[[str], None]) -> str | None:
-    """The image a stack's clanker runs (--from-stack, --outputs); None without them or for an offline plan."""
+def _stack_image(args: argparse.Namespace, say: Callable[[str], None]) -> tuple[str | None, signature.Verifier]:
+    """The image a stack's clanker runs (--from-stack, --outputs), None without them or for an offline plan; and
+    what a pull is verified with (--public-key, else the stack's `signing` output)."""
     if args.from_stack is None and args.outputs is None:
-        return None
+        return None, signature.verifier(args.public_key, None, "no stack was given")
     try:
         outputs = (
             stack_outputs.from_file(args.outputs)
             if args.outputs
             else stack_outputs.from_stack(args.from_stack, say, project_dir=build.REPO_ROOT)
         )
+        verify = signature.verifier(args.public_key, outputs.document.get("signing"), outputs.source)
         if outputs.placeholder:
             say(f"{outputs.source}: its digests are placeholders, so this checkout's image is ensured instead")
-            return None
-        return ensure.stack_image(outputs, args.harness, args.clanker)
+            return None, verify
+        return ensure.stack_image(outputs, args.harness, args.clanker), verify
     except stack_outputs.OutputsError as bad:
         raise ensure.EnsureFailed(str(bad), ensure.EXIT_UNAVAILABLE) from None
+    except signature.VerifierFailed as bad:
+        raise ensure.EnsureFailed(str(bad), EXIT_USAGE) from None
 
 
 def _ensure_source(
     args: argparse.Namespace, aws: ecr.Aws, connect: Callable[..., ecr.EcrConnection], say: Callable[[str], None]
-) -> tuple[str | None, ensure.RegistrySource | None]:
-    """The exact image to pull (from a stack) if any, and the registry to pull from."""
-    image = _stack_image(args, say)
+) -> tuple[str | None, ensure.RegistrySource | None, signature.Verifier]:
+    """The exact image to pull (from a stack) if any, the registry to pull from, and what verifies a pull."""
+    image, verify = _stack_image(args, say)
     if image is None:
-        return None, None if args.offline else _registry_source(_registry_or_default(args.registry), connect)
+        registry = None if args.offline else _registry_source(_registry_or_default(args.registry), connect)
+        return None, registry, verify
     located = ecr.stack_target(aws, image)
     if located is None:
-        return image, Registry.parse(image.split("/", 1)[0])
+        return image, Registry.parse(image.split("/", 1)[0]), verify
     target, image = located
-    return image, connect(target=target)
+    return image, connect(target=target), verify
 
 
 def run_ensure(args: argparse.Namespace, engine: Engine, aws: ecr.Aws) -> int:
@@ -320,7 +334,7 @@ def run_ensure(args: argparse.Namespace, engine: Engine, aws: ecr.Aws) -> int:
 def _ensure(args: argparse.Namespace, engine: Engine, aws: ecr.Aws, scope: ExitStack) -> int:
     console = _progress_console()
     connect = _connector(args, engine, aws, scope, args.pull_timeout, console)
-    image, registry = _ensure_source(args, aws, connect, lambda text: console.print(text, markup=False))
+    image, registry, verify = _ensure_source(args, aws, connect, lambda text: console.print(text, markup=False))
     request = ensure.EnsureRequest(
         harness=args.harness,
         environment=args.env,
@@ -332,6 +346,7 @@ def _ensure(args: argparse.Namespace, engine: Engine, aws: ecr.Aws, scope: ExitS
         rebuild=args.rebuild,
         answer_timeout=args.answer_timeout,
         pull_timeout=args.pull_timeout,
+        verify=verify,
     )
     revision = current_revision()
 
@@ -376,8 +391,9 @@ def run_run_job(args: argparse.Namespace, engine: Engine, aws: ecr.Aws) -> int:
             local=args.local,
             fake_agent=args.fake_agent,
             network=args.network,
+            verify=signature.verifier(args.public_key, outputs.document.get("signing"), outputs.source),
         )
-    except (stack_outputs.OutputsError, run_job.RunJobError) as bad:
+    except (stack_outputs.OutputsError, run_job.RunJobError, signature.VerifierFailed) as bad:
         print(f"error: {bad}", file=sys.stderr)
         return run_job.EXIT_USAGE
     result = run_job.run_job(request, engine, run_job.botocore_clients, say, aws)

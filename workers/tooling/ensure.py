@@ -11,6 +11,11 @@ makes it refused. A pulled image is checked before it is tagged, so a refused im
 
 With an exact image (`ensure --from-stack`: the reference a stack's clanker runs) the alias is used only when
 it is that image; otherwise that image is pulled and becomes the alias, so the laptop runs what the cloud runs.
+
+A pulled image's digest must carry a valid signature by the image stack's key (`verify`,
+workers/tooling/signature.py) before it becomes the alias: an unsigned or wrongly signed one is refused (exit 3)
+and never tagged. An alias built on this machine has no registry digest, so there is nothing to verify: it is
+used as it is, and the output says so.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from workers.tooling.contract import REVISION_LABEL, check_contract
 from workers.tooling.engine import ImageInfo, PullError, ServerInfo
 from workers.tooling.lock import exclusive
 from workers.tooling.references import DEFAULT_ENVIRONMENT, Registry, alias_reference, version_tag
+from workers.tooling.signature import SignatureRefused, VerifierFailed, pinned
 from workers.tooling.stack_outputs import StackOutputs
 
 REGISTRY_ENV_VAR = "VIBERATOR_REGISTRY"
@@ -76,6 +82,9 @@ class EnsureRequest:
     """Seconds the registry may take to answer a pull at all: keeps an unreachable one under 10 s."""
     pull_timeout: float = 1800.0
     """Seconds a pull that has started may take: the big multi-agent image on a slow link."""
+    verify: Callable[[str], None] | None = None
+    """Checks a pulled `<repository>@sha256:…` (`signature.Verifier`): raises SignatureRefused or VerifierFailed.
+    None: nothing is pulled that needs checking (callers that never pull)."""
 
     @property
     def lock_timeout(self) -> float:
@@ -225,6 +234,7 @@ def ensure(
         contract = check_contract(pulled.labels)
         if not contract.compatible:
             raise EnsureFailed(refused_message(remote, contract.reason, request), EXIT_REFUSED)
+        _verify(request, remote, pulled, say)
         engine.tag(remote, alias)
         warnings: tuple[str, ...] = ()
         pulled_revision = pulled.labels.get(REVISION_LABEL)
@@ -233,6 +243,20 @@ def ensure(
             warnings = (f"{remote} was built from revision {pulled_revision}; this checkout is at {revision.revision}",)
             say(f"note: {warnings[0]}")
         return EnsureResult(alias, Source.PULLED, pulled_from=remote, warnings=warnings)
+
+
+def _verify(request: EnsureRequest, remote: str, pulled: ImageInfo, say: Callable[[str], None]) -> None:
+    if request.verify is None:
+        raise EnsureFailed(f"refusing {remote}: no signature verifier was configured for a pull", EXIT_REFUSED)
+    try:
+        digest = pinned(remote, pulled.repo_digests)
+        say(f"verifying the signature of {digest}")
+        request.verify(digest)
+    except SignatureRefused as refused:
+        raise EnsureFailed(str(refused), EXIT_REFUSED) from None
+    except VerifierFailed as failed:
+        raise EnsureFailed(str(failed), EXIT_UNAVAILABLE) from None
+    say(f"{digest}: signature verified")
 
 
 def _use_local(
@@ -260,8 +284,10 @@ def _use_local(
         return EnsureResult(alias, Source.BUILT)
     if not contract.compatible:
         raise EnsureFailed(refused_message(alias, contract.reason, request), EXIT_REFUSED)
+    warnings: tuple[str, ...] = ()
     if stale:
-        warning = stale_message(alias, image_revision, revision, request)
-        say(f"warning: {warning}")
-        return EnsureResult(alias, Source.LOCAL, warnings=(warning,))
-    return EnsureResult(alias, Source.LOCAL)
+        warnings = (stale_message(alias, image_revision, revision, request),)
+        say(f"warning: {warnings[0]}")
+    if not local.repo_digests:
+        say(f"{alias} was built on this machine (no registry digest): not signature-checked")
+    return EnsureResult(alias, Source.LOCAL, warnings=warnings)

@@ -37,6 +37,7 @@ from workers.tooling.contract import check_contract
 from workers.tooling.engine import Engine, EngineError, ImageInfo, PullError
 from workers.tooling.lambda_emulator import INVOKE_FUNCTION_NAME, EmulatorError, LocalFunction, running
 from workers.tooling.references import DEFAULT_ENVIRONMENT, current_revision
+from workers.tooling.signature import SignatureRefused, Verifier, VerifierFailed, pinned
 
 EXIT_SUCCEEDED, EXIT_JOB_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_RUN = 0, 1, 2, 3, 4
 
@@ -113,6 +114,9 @@ def load_job(path: Path) -> dict[str, Any]:
     return job
 
 
+REFUSE_UNVERIFIABLE = Verifier(None, "no public key was given")
+
+
 @dataclass(frozen=True)
 class JobRequest:
     clanker: str
@@ -126,6 +130,8 @@ class JobRequest:
     fake_agent: bool = False
     """Run the fake agent of the runtime tests instead of the real CLI (no API key, no network)."""
     network: str = "host"
+    verify: Callable[[str], None] = REFUSE_UNVERIFIABLE
+    """Checks a digest pulled from the stack (`signature.Verifier`); the default refuses every one."""
 
     @property
     def config(self) -> Mapping[str, Any]:
@@ -184,6 +190,8 @@ def _local_image(
                 say(f"pulling {pullable}")
                 engine.pull(pullable, silence_timeout=8.0, timeout=PULL_TIMEOUT)
                 image, reference = engine.inspect(pullable), pullable
+                if image is not None:
+                    _verify(request, reference, image, say)
     except PullError as failed:
         raise RunJobError(f"cannot pull {reference}: {failed}", EXIT_NOT_RUN) from None
     except EngineError as down:
@@ -194,6 +202,19 @@ def _local_image(
     if not contract.compatible:
         raise RunJobError(f"{reference} cannot run this job: {contract.reason}", EXIT_REFUSED)
     return reference, image
+
+
+def _verify(request: JobRequest, reference: str, image: ImageInfo, say: Callable[[str], None]) -> None:
+    """A digest pulled from the stack runs only with a valid signature by the image stack's key."""
+    try:
+        digest = pinned(reference, image.repo_digests)
+        say(f"verifying the signature of {digest}")
+        request.verify(digest)
+    except SignatureRefused as refused:
+        raise RunJobError(str(refused), EXIT_REFUSED) from None
+    except VerifierFailed as failed:
+        raise RunJobError(str(failed), EXIT_NOT_RUN) from None
+    say(f"{digest}: signature verified")
 
 
 @contextmanager

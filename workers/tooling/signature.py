@@ -18,8 +18,10 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from workers.tooling.engine import docker_binary
 
@@ -115,6 +117,50 @@ def verify(reference: str, public_key_pem: bytes, *, insecure: bool = False, sko
     if REJECTED in result.stderr:
         raise SignatureRefused(f"refusing {reference}: no valid signature by the expected key ({detail})")
     raise VerifierFailed(f"could not check the signature of {reference}: {detail}")
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """What `ensure` and `run-job` check a pulled digest with: the public key and where it came from."""
+
+    public_key_pem: bytes | None
+    """None: nobody said which key signs these images, so every pulled digest is refused."""
+    source: str
+    """Where the key came from, for the messages (`--public-key FILE`, the stack outputs' `signing`)."""
+
+    def __call__(self, reference: str) -> None:
+        if self.public_key_pem is None:
+            raise SignatureRefused(
+                f"refusing {reference}: no public key to check its signature with ({self.source}); pass "
+                "--public-key FILE (the image stack's `signing.publicKey` output)"
+            )
+        # As the engine that pulled it: Docker treats registries on 127.0.0.0/8 as insecure (plain HTTP) by default.
+        host = _split(reference)[1].rsplit(":", 1)[0]
+        verify(reference, self.public_key_pem, insecure=host == "localhost" or host.startswith("127."))
+
+
+def verifier(public_key: Path | None, signing: Any, source: str) -> Verifier:
+    """The key a pull is checked with: an explicit `--public-key` file, else a stack's `signing` output."""
+    if public_key is not None:
+        try:
+            return Verifier(public_key.read_bytes(), f"--public-key {public_key}")
+        except OSError as error:
+            raise VerifierFailed(f"cannot read the public key {public_key}: {error.strerror}") from None
+    pem = signing.get("publicKey") if isinstance(signing, Mapping) else None
+    if isinstance(pem, str):
+        return Verifier(pem.encode(), f"the signing key of {source}")
+    return Verifier(None, f"{source} names no signing key")
+
+
+def pinned(remote: str, repo_digests: tuple[str, ...]) -> str:
+    """The `<repository>@sha256:…` a pull of `remote` (by tag or digest) fetched, from the engine's RepoDigests."""
+    repository = remote.split("@", 1)[0]
+    if ":" in repository.rsplit("/", 1)[-1]:
+        repository = repository.rsplit(":", 1)[0]
+    for candidate in repo_digests:
+        if candidate.split("@", 1)[0] == repository:
+            return candidate
+    raise VerifierFailed(f"the engine records no digest of {repository} for {remote}: nothing to verify")
 
 
 def sign(
