@@ -132,7 +132,8 @@ def test_a_change_inside_a_json_document_is_named_by_its_path() -> None:
 def test_cli_diff_against_a_plan_file(tmp_path: Path) -> None:
     base = dev_json()
     resource(base, "multi-agent-function")["inputs"]["memorySize"] = 1024
-    del base["resources"][-1]
+    # By name: registrations arrive in no fixed order, so "the last one" could be the function just changed.
+    base["resources"].remove(resource(base, "claude-ecs-task"))
     (tmp_path / "base.json").write_text(json.dumps(base))
 
     result = run_plan("--stack", "dev", "--format", "json", "--diff", str(tmp_path / "base.json"))
