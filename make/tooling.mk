@@ -16,8 +16,8 @@ WORKERS_CLI = $(RUN) python -m workers
 _yes = $(filter 1 yes true,$(1))
 
 # With IMAGE_BASES=offline (make/images.mk, the default here: no Docker Hub) builds start FROM the local
-# stand-in bases, which the engine script makes on first use and names on stdout.
-_offline_bases = $(if $(filter offline,$(IMAGE_BASES)),$$(.ci/docker-engine.sh offline-bases))
+# stand-in bases, which the engine script makes on first use (for every PLATFORM) and names on stdout.
+_offline_bases = $(if $(filter offline,$(IMAGE_BASES)),$$(.ci/docker-engine.sh offline-bases $(PLATFORM)))
 _build_args = $(strip $(BUILD_ARGS) $(_offline_bases))
 _tooling_flags = --env "$(IMAGE_ENV)" $(if $(REGISTRY),--registry "$(REGISTRY)") \
 	$(if $(ALIAS_TAG),--alias-tag "$(ALIAS_TAG)") $(if $(_build_args),--build-arg "$(_build_args)")

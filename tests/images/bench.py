@@ -2,7 +2,9 @@
 
 Per image: cold build (build cache pruned, npm/pip cache mounts included), no-op rebuild, rebuild after a
 worker-runtime-only change, image size, CLI payload size (/opt/agents) and overhead (size - payload).
-Targets from issue 4 are printed beside the figures, never asserted: timings depend on the machine.
+Targets from issue 4 are printed beside the figures, never asserted: timings depend on the machine. The arm64
+harnesses of the real-build tier (image_engine.ARM64_HARNESSES) are benched for linux/arm64 too, beside their
+native rows: cross-built, with the target's steps under QEMU (issue 21).
 Builds use a copy of the build context, so the runtime edit never touches the checkout.
 """
 
@@ -30,19 +32,22 @@ def payload_bytes(reference: str) -> int:
     return int(du.stdout.split()[0])
 
 
-def bench_one(harness: str, context: Path, build_args: dict[str, str]) -> dict[str, object]:
-    tag = f"viberator-bench/{harness}:latest"
+def bench_one(
+    harness: str, context: Path, build_args: dict[str, str], platform: str | None = None
+) -> dict[str, object]:
+    tag = f"viberator-bench/{harness}:{platform.replace('/', '-') if platform else 'latest'}"
     image_engine.docker("builder", "prune", "--all", "--force")
-    cold = image_engine.build(harness, tag, build_args, context)
-    noop = image_engine.build(harness, tag, build_args, context)
+    cold = image_engine.build(harness, tag, build_args, context, platform)
+    noop = image_engine.build(harness, tag, build_args, context, platform)
     marker = context / "viberator_worker" / "__init__.py"
     marker.write_text(marker.read_text() + f"\n# bench runtime change {time.time_ns()}\n")
-    runtime_change = image_engine.build(harness, tag, build_args, context)
+    runtime_change = image_engine.build(harness, tag, build_args, context, platform)
     size = image_engine.inspect(tag)["Size"]
     payload = payload_bytes(tag)
     overhead_target = TARGETS["overhead_mb_multi" if len(HARNESSES[harness].agents) > 1 else "overhead_mb_single"]
     return {
         "harness": harness,
+        "platform": platform or "native",
         "cold_build_seconds": round(cold, 1),
         "noop_rebuild_seconds": round(noop, 2),
         "runtime_change_rebuild_seconds": round(runtime_change, 2),
@@ -55,7 +60,8 @@ def bench_one(harness: str, context: Path, build_args: dict[str, str]) -> dict[s
 
 def print_table(rows: list[dict[str, object]]) -> None:
     header = (
-        f"{'image':<16}{'cold s':>8}{'no-op s':>9}{'runtime s':>11}{'size MB':>9}{'payload MB':>12}{'overhead MB':>13}"
+        f"{'image':<16}{'platform':<12}{'cold s':>8}{'no-op s':>9}{'runtime s':>11}{'size MB':>9}"
+        f"{'payload MB':>12}{'overhead MB':>13}"
     )
     print(header)
     print("-" * len(header))
@@ -68,7 +74,7 @@ def print_table(rows: list[dict[str, object]]) -> None:
         if row["overhead_mb"] > row["overhead_target_mb"]:
             flags.append(f"overhead over {row['overhead_target_mb']} MB")
         print(
-            f"{row['harness']:<16}{row['cold_build_seconds']:>8}{row['noop_rebuild_seconds']:>9}"
+            f"{row['harness']:<16}{row['platform']:<12}{row['cold_build_seconds']:>8}{row['noop_rebuild_seconds']:>9}"
             f"{row['runtime_change_rebuild_seconds']:>11}{row['image_mb']:>9}{row['payload_mb']:>12}"
             f"{row['overhead_mb']:>13}  {'; '.join(flags) or 'targets met'}"
         )
@@ -84,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--harness", action="append", choices=HARNESS_NAMES, help="default: all")
     args = parser.parse_args(argv)
     revision = build_revision(BUILD_CONTEXT)
-    bases = image_engine.base_build_args()
+    bases = image_engine.base_build_args(image_engine.ARM64)
     build_args = image_engine.build_args_for(revision, bases)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -92,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         for harness in args.harness or HARNESS_NAMES:
             rows.append(bench_one(harness, context, build_args))
             print(f"benched {harness}", file=sys.stderr)
+        for harness in (h for h in args.harness or HARNESS_NAMES if h in image_engine.ARM64_HARNESSES):
+            rows.append(bench_one(harness, context, build_args, image_engine.ARM64))
+            print(f"benched {harness} ({image_engine.ARM64})", file=sys.stderr)
     report = {
         "revision": revision.revision,
         "bases": "offline stand-ins" if bases else "official images",

@@ -31,16 +31,23 @@ BASES_VAR = "VIBERATOR_IMAGE_BASES"
 OFFLINE_BASE_ARGS = {
     "NODE_BASE": "viberator-base/node:22-trixie-slim",
     "SLIM_BASE": "viberator-base/debian:trixie-slim",
+    "ARCH_TAGGED_BASES": "1",
 }
-"""Stand-ins the engine script makes when Docker Hub is unreachable (a CI fallback, never production)."""
+"""Stand-ins the engine script makes when Docker Hub is unreachable (a CI fallback, never production): one image
+per architecture, `<base>-<arch>`, which ARCH_TAGGED_BASES makes the Dockerfile's FROM lines name."""
 
+
+ARM64 = "linux/arm64"
+ARM64_HARNESSES = ("kimi", "codex")
+"""What the tier and the bench build for arm64 under QEMU, bounded to keep CI well within its 90 minutes: a Node
+CLI (kimi: the target's node binary, npm's JavaScript) and a native binary (codex: npm's arm64 platform package)."""
 
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 
 
-def engine(command: str) -> str:
-    """Runs `.ci/docker-engine.sh <command>` (idempotent) and returns its stdout."""
-    return subprocess.run([str(ENGINE_SCRIPT), command], check=True, capture_output=True, text=True).stdout
+def engine(command: str, *args: str) -> str:
+    """Runs `.ci/docker-engine.sh <command> [args]` (idempotent) and returns its stdout."""
+    return subprocess.run([str(ENGINE_SCRIPT), command, *args], check=True, capture_output=True, text=True).stdout
 
 
 def docker(*args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -48,12 +55,12 @@ def docker(*args: str, timeout: float = 600, check: bool = True) -> subprocess.C
     return subprocess.run([DOCKER, *args], check=check, capture_output=True, text=True, env=env, timeout=timeout)
 
 
-def base_build_args() -> dict[str, str]:
-    """Build args naming the base images: the offline stand-ins (default here) or the Dockerfile's own
-    official-image defaults with VIBERATOR_IMAGE_BASES=hub."""
+def base_build_args(platforms: str = "") -> dict[str, str]:
+    """Build args naming the base images: the offline stand-ins (default here; made for `platforms` too, e.g.
+    `linux/arm64`) or the Dockerfile's own official-image defaults with VIBERATOR_IMAGE_BASES=hub."""
     if os.environ.get(BASES_VAR, "offline") == "hub":
         return {}
-    engine("offline-bases")
+    engine("offline-bases", *([platforms] if platforms else []))
     return dict(OFFLINE_BASE_ARGS)
 
 
@@ -71,9 +78,13 @@ def local_reference(harness: str, revision: BuildRevision) -> str:
     return image_reference(repository_name(harness), revision_tag(TEST_ENVIRONMENT, revision.revision))
 
 
-def build(harness: str, tag: str, build_args: Mapping[str, str], context: Path = BUILD_CONTEXT) -> float:
-    """Builds one harness target into the engine as `tag`; returns wall seconds."""
+def build(
+    harness: str, tag: str, build_args: Mapping[str, str], context: Path = BUILD_CONTEXT, platform: str | None = None
+) -> float:
+    """Builds one harness target into the engine as `tag` (for `platform`, default the engine's); returns wall
+    seconds."""
     args = [f"--build-arg={name}={value}" for name, value in build_args.items()]
+    args += ["--platform", platform] if platform else []
     started = time.monotonic()
     result = docker(
         "build", "--network", "host", "--progress", "plain", "--target", harness, *args, *secret_args(),

@@ -33,7 +33,7 @@ def job(prompt: str, agent: str, **extra: Any) -> dict[str, Any]:
     return {"contract": 1, "id": "emulated", "agent": agent, "prompt": prompt, **extra}
 
 
-def lambda_request(image: str, harness: str, event: dict[str, Any]) -> JobRequest:
+def lambda_request(image: str, harness: str, event: dict[str, Any], architecture: str = "x86_64") -> JobRequest:
     deployment = {
         "agent": harness,
         "target": "lambda",
@@ -41,7 +41,7 @@ def lambda_request(image: str, harness: str, event: dict[str, Any]) -> JobReques
             "imageUri": image,
             "functionName": f"viberator-ci-{harness}",
             "functionArn": f"arn:aws:lambda:us-east-1:123456789012:function:viberator-ci-{harness}",
-            "architecture": "x86_64",
+            "architecture": architecture,
             "memoryMb": 2048,
             "timeoutSeconds": FUNCTION_TIMEOUT,
         },
@@ -49,9 +49,12 @@ def lambda_request(image: str, harness: str, event: dict[str, Any]) -> JobReques
     return JobRequest(harness, deployment, event, placeholder=False, local=True, fake_agent=True)
 
 
-def emulated(image: str, harness: str, event: dict[str, Any]) -> dict[str, Any]:
+def emulated(image: str, harness: str, event: dict[str, Any], architecture: str = "x86_64") -> dict[str, Any]:
     return run_job.run_job(
-        lambda_request(image, harness, event), Engine(image_engine.DOCKER), run_job.botocore_clients, print
+        lambda_request(image, harness, event, architecture),
+        Engine(image_engine.DOCKER),
+        run_job.botocore_clients,
+        print,
     )
 
 
