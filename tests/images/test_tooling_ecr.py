@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import shutil
 import subprocess
 import tempfile
 import urllib.request
@@ -25,9 +26,9 @@ from image_engine import base_build_args
 
 from tests.tooling import aws_stubs, realengine
 from tests.tooling.aws_stubs import ACCOUNT, ECR_HOST, StubbedAws
-from tests.tooling.realengine import LoopbackRegistry
+from tests.tooling.realengine import LoopbackRegistry, SigningKey
 from workers.naming import image_tags
-from workers.tooling import cli
+from workers.tooling import cli, signature
 from workers.tooling.contract import CONTRACT_LABEL, REVISION_LABEL
 from workers.tooling.engine import Engine
 from workers.tooling.references import alias_reference, current_revision
@@ -37,6 +38,7 @@ pytestmark = [pytest.mark.images, pytest.mark.usefixtures("isolated_aws")]  # no
 docker_engine = realengine.docker_engine
 authenticated_registry = realengine.authenticated_registry
 environment = realengine.scratch_environment
+signing_key = realengine.signing_key
 isolated_aws = aws_stubs.isolated_aws  # pytest finds fixtures among a module's attributes
 
 HARNESS = "kimi"
@@ -87,6 +89,18 @@ def registry_digest(registry: LoopbackRegistry, tag: str) -> str:
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return str(response.headers["Docker-Content-Digest"])
+
+
+def sign_as_the_deploy(registry: LoopbackRegistry, key: SigningKey, reference: str, tmp_path: Path) -> None:
+    """Signs `reference` through a login of the signer's own, removed afterwards (the deploy role's, in CI)."""
+    _, basic = secrets_of(registry)
+    login = tmp_path / "signer-docker"
+    login.mkdir()
+    (login / "config.json").write_text(json.dumps({"auths": {registry.address: {"auth": basic}}}))
+    try:
+        key.sign(reference, signature.Skopeo(docker_config=lambda: login))
+    finally:
+        shutil.rmtree(login)
 
 
 def stand_in(registry: LoopbackRegistry) -> StubbedAws:
@@ -141,9 +155,11 @@ def test_ensure_from_stack_outputs_pulls_the_clanker_s_digest_through_the_login(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    signing_key: SigningKey,
 ) -> None:
-    """A tiny image pushed with a token that expires mid-command (renewed), then `ensure --outputs` of a stack
-    whose clanker pins its digest on ECR's host: pulled through the stand-in and made the local alias."""
+    """A tiny image pushed with a token that expires mid-command (renewed) and signed, then `ensure --outputs` of
+    a stack whose clanker pins its digest on ECR's host and whose `signing` names the key: pulled through the
+    stand-in, its signature checked through the same login, and made the local alias."""
     context = tiny_context(tmp_path)
     build_request = cli._build_request
     monkeypatch.setattr(
@@ -166,6 +182,8 @@ def test_ensure_from_stack_outputs_pulls_the_clanker_s_digest_through_the_login(
     capsys.readouterr()
     aws.assert_done()
     digest = registry_digest(authenticated_registry, tags[0])
+    on_host = f"{authenticated_registry.address}/{REPOSITORY}@{digest}"
+    sign_as_the_deploy(authenticated_registry, signing_key, on_host, tmp_path)
 
     alias = alias_reference(HARNESS, environment)
     for reference in (alias, *(f"{authenticated_registry.address}/{REPOSITORY}:{tag}" for tag in tags)):
@@ -181,7 +199,8 @@ def test_ensure_from_stack_outputs_pulls_the_clanker_s_digest_through_the_login(
                         "target": "docker",
                         "deploymentConfig": {"containerImage": pinned},
                     }
-                }
+                },
+                "signing": {"publicKey": signing_key.public.read_text()},
             }
         )
     )
@@ -192,9 +211,10 @@ def test_ensure_from_stack_outputs_pulls_the_clanker_s_digest_through_the_login(
 
     out, err = capsys.readouterr()
     assert code == cli.EXIT_OK, err
-    assert f"pulled from {authenticated_registry.address}/{REPOSITORY}@{digest}" in err and out.strip() == alias
+    assert f"{on_host}: signature verified" in err
+    assert f"pulled from {on_host}" in err and out.strip() == alias
     local = docker_engine.inspect(alias)
-    assert local is not None and f"{authenticated_registry.address}/{REPOSITORY}@{digest}" in local.repo_digests
+    assert local is not None and on_host in local.repo_digests
     puller.assert_done()
     assert_no_config_holds(authenticated_registry, user_docker, out, err)
 

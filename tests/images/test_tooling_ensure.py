@@ -1,13 +1,16 @@
-"""`python -m workers ensure` against the real engine and a registry on 127.0.0.1 (real-build tier).
+"""`python -m workers ensure` (and `run-job`'s pull of a stack's digest) against the real engine and a registry
+on 127.0.0.1 (real-build tier).
 
 The images here are tiny (one file `FROM scratch`, labelled like a worker image), so these tests wait on
 nothing but the engine. Each test uses its own alias tag and its own registry, so they neither disturb nor
 depend on the worker images other tests build, and a failure leaves nothing behind that the next run trips
-over.
+over. What they push is signed with a key skopeo generated (the image stack's KMS key in the cloud), and every
+pull is checked against it (`--public-key`), as a pull from ECR is.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,12 +22,13 @@ from pathlib import Path
 import pytest
 
 from tests.tooling import realengine
-from tests.tooling.realengine import LoopbackRegistry, Scratch
+from tests.tooling.realengine import LoopbackRegistry, Scratch, SigningKey
 from workers.catalog import BUILD_CONTEXT
 from workers.tooling.contract import CONTRACT_LABEL, REVISION_LABEL, tool_contract
 from workers.tooling.engine import Engine
 from workers.tooling.ensure import EXIT_REFUSED, build_commands
 from workers.tooling.references import current_revision, version_tag
+from workers.tooling.signature import pinned
 
 pytestmark = pytest.mark.images
 
@@ -33,6 +37,7 @@ docker_engine = realengine.docker_engine
 registry = realengine.registry
 silent_registry = realengine.silent_registry
 scratch = realengine.scratch
+signing_key = realengine.signing_key
 
 REPO_ROOT = BUILD_CONTEXT.parents[1]
 HARNESS = "kimi"
@@ -69,11 +74,18 @@ def tiny_image(
     return Tiny(reference, info.id)
 
 
-def push(docker_engine: Engine, scratch: Scratch, image: Tiny, target: str) -> None:
+def push(docker_engine: Engine, scratch: Scratch, image: Tiny, target: str, signed_by: SigningKey | None) -> str:
+    """Pushes `image` as `target`, signs the pushed digest unless `signed_by` is None; returns that digest."""
     docker_engine.tag(image.reference, scratch.track(target))
     subprocess.run([docker_engine.binary, "push", target], check=True, capture_output=True)
+    pushed = docker_engine.inspect(target)
+    assert pushed is not None
+    digest = pinned(target, pushed.repo_digests)
+    if signed_by is not None:
+        signed_by.sign(digest)
     # Only the registry keeps it: the pull under test must really fetch it.
     docker_engine.remove(target)
+    return digest
 
 
 @dataclass(frozen=True)
@@ -118,32 +130,37 @@ def test_local_alias_is_used_without_contacting_the_registry(
 
 
 def test_missing_alias_is_pulled_from_the_registry_and_tagged(
-    docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry
+    docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry, signing_key: SigningKey
 ) -> None:
     image = tiny_image(docker_engine, scratch, tmp_path, revision=current_revision().revision)
     remote = default_remote(registry)
-    push(docker_engine, scratch, image, remote)
+    digest = push(docker_engine, scratch, image, remote, signing_key)
     alias = scratch.alias
+    key = ("--public-key", str(signing_key.public))
 
-    run = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address)
+    run = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address, *key)
 
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == alias
+    assert f"{digest}: signature verified" in run.stderr
     assert f"pulled from {remote}" in run.stderr
     local = docker_engine.inspect(alias)
     assert local is not None and local.id == image.image_id
 
-    again = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address)
+    again = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address, *key)
     assert again.returncode == 0 and "ready (local)" in again.stderr
 
 
 def test_version_dev_pulls_the_floating_tag(
-    docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry
+    docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry, signing_key: SigningKey
 ) -> None:
     image = tiny_image(docker_engine, scratch, tmp_path, revision="0123abcd4567")
-    push(docker_engine, scratch, image, registry.registry.reference(HARNESS, "dev-latest"))
+    push(docker_engine, scratch, image, registry.registry.reference(HARNESS, "dev-latest"), signing_key)
 
-    run = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address, "--version", "dev")
+    run = ensure(
+        *("--alias-tag", scratch.alias_tag, "--registry", registry.address, "--version", "dev"),
+        *("--public-key", str(signing_key.public)),
+    )
 
     assert run.returncode == 0, run.stderr
     assert f"pulled from {registry.address}/viberator-worker-{HARNESS}:dev-latest" in run.stderr
@@ -193,12 +210,12 @@ def test_an_image_nowhere_prints_how_to_build_it(docker_engine: Engine, scratch:
 
 
 def test_two_concurrent_ensures_pull_once_and_both_succeed(
-    docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry
+    docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry, signing_key: SigningKey
 ) -> None:
     image = tiny_image(docker_engine, scratch, tmp_path, revision=current_revision().revision)
-    push(docker_engine, scratch, image, default_remote(registry))
+    push(docker_engine, scratch, image, default_remote(registry), signing_key)
     argv = [sys.executable, "-m", "workers", "ensure", HARNESS, "--alias-tag", scratch.alias_tag]
-    argv += ["--registry", registry.address]
+    argv += ["--registry", registry.address, "--public-key", str(signing_key.public)]
 
     processes = [
         subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -225,13 +242,56 @@ def test_a_stale_alias_is_reported(docker_engine: Engine, tmp_path: Path, scratc
 
 
 def test_an_image_with_another_job_contract_is_refused_and_not_aliased(
-    docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry
+    docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry, signing_key: SigningKey
 ) -> None:
     image = tiny_image(docker_engine, scratch, tmp_path, revision=current_revision().revision, contract="99")
-    push(docker_engine, scratch, image, default_remote(registry))
+    push(docker_engine, scratch, image, default_remote(registry), signing_key)
 
-    run = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address)
+    run = ensure(
+        "--alias-tag", scratch.alias_tag, "--registry", registry.address, "--public-key", str(signing_key.public)
+    )
 
     assert run.returncode == EXIT_REFUSED
     assert "implements job contract 99" in run.stderr
     assert docker_engine.inspect(scratch.alias) is None
+
+
+def test_an_unsigned_image_is_refused_and_not_aliased(
+    docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry, signing_key: SigningKey
+) -> None:
+    image = tiny_image(docker_engine, scratch, tmp_path, revision=current_revision().revision)
+    digest = push(docker_engine, scratch, image, default_remote(registry), None)
+
+    run = ensure(
+        "--alias-tag", scratch.alias_tag, "--registry", registry.address, "--public-key", str(signing_key.public)
+    )
+
+    assert run.returncode == EXIT_REFUSED, run.stderr
+    assert f"refusing {digest}: no valid signature by the expected key" in run.stderr
+    assert "no signature exists" in run.stderr
+    assert docker_engine.inspect(scratch.alias) is None
+
+
+def test_run_job_refuses_an_unsigned_digest_of_the_stack_every_time(
+    docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry, signing_key: SigningKey
+) -> None:
+    """The stack's docker clanker pins an unsigned digest: run-job pulls it and refuses to run it; run again, it
+    finds the refused pull in the engine and must not take that presence for a signature."""
+    image = tiny_image(docker_engine, scratch, tmp_path, revision=current_revision().revision)
+    digest = push(docker_engine, scratch, image, default_remote(registry), None)
+    docker_engine.remove(image.reference)  # its last tag: the first run must pull the digest
+    scratch.track(digest)
+    outputs = tmp_path / "outputs.json"
+    clanker = {"agent": HARNESS, "target": "docker", "deploymentConfig": {"containerImage": digest}}
+    outputs.write_text(
+        json.dumps({"clankers": {"kimi-docker": clanker}, "signing": {"publicKey": signing_key.public.read_text()}})
+    )
+    argv = [sys.executable, "-m", "workers", "run-job", "kimi-docker", "--outputs", str(outputs)]
+    argv += ["--job", "examples/bootstrap/job.json", "--fake-agent"]
+
+    for pulls in (True, False):
+        run = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        assert run.returncode == EXIT_REFUSED, run.stderr
+        assert (f"pulling {digest}" in run.stderr) is pulls
+        assert f"refusing {digest}: no valid signature by the expected key" in run.stderr
+        assert run.stdout == ""

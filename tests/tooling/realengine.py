@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from workers.catalog import BUILD_CONTEXT
+from workers.tooling import signature
 from workers.tooling.engine import Engine, EngineError
 from workers.tooling.references import Registry, alias_reference
 
@@ -181,3 +182,27 @@ def scratch_environment(docker_engine: Engine) -> Iterator[str]:
     mine = [reference for reference in listed if made in reference]
     if mine:
         subprocess.run([docker_engine.binary, "image", "rm", "--force", *mine], capture_output=True, check=False)
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A sigstore key pair skopeo generated, standing in for the image stack's KMS key."""
+
+    private: Path
+    public: Path
+    passphrase: Path
+
+    def sign(self, reference: str, skopeo: signature.Skopeo | None = None) -> None:
+        """Signs `<registry>/<repository>@sha256:…` on a loopback registry, as the deploy workflow signs ECR's."""
+        signature.sign(reference, self.private, self.passphrase, insecure=True, skopeo=skopeo)
+
+
+@pytest.fixture(scope="module")
+def signing_key(tmp_path_factory: pytest.TempPathFactory) -> SigningKey:
+    subprocess.run(["bash", str(ENGINE_SCRIPT), "skopeo-image"], check=True, capture_output=True)
+    directory = tmp_path_factory.mktemp("signing")
+    directory.chmod(0o755)  # mounted into skopeo's container, whose user need not be ours
+    passphrase = directory / "passphrase"
+    passphrase.write_text("tier-only-passphrase")
+    public = signature.generate_key(directory, "deploy", passphrase)
+    return SigningKey(public.with_suffix(".private"), public, passphrase)

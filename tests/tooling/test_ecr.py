@@ -380,3 +380,6 @@ class AbsentAlias(Images):
 
     def __init__(self) -> None:
         super().__init__(None)
+
+    def docker_config(self) -> None:
+        return None

@@ -16,7 +16,10 @@ from botocore.stub import Stubber
 from offline_plan.engine import PROJECT_DIR, plan_stack_file
 from workers.tooling import run_job, stack_outputs
 from workers.tooling.cli import main
+from workers.tooling.contract import CONTRACT_LABEL, tool_contract
+from workers.tooling.engine import ImageInfo
 from workers.tooling.run_job import JobRequest, RunJobError
+from workers.tooling.signature import SignatureRefused
 
 EXAMPLE_JOB = PROJECT_DIR / "examples" / "bootstrap" / "job.json"
 RESULT = {"contract": 1, "job_id": "compose-example", "status": "succeeded", "exit_code": 0, "output_tail": "hello"}
@@ -295,3 +298,49 @@ def test_no_credentials_is_reported_not_raised(dev_outputs: dict[str, Any]) -> N
     with pytest.raises(RunJobError, match="AWS could not be called: Unable to locate credentials") as failed:
         run_job.run_job(request(dev_outputs, "multi-agent"), engine=None, clients=no_credentials, say=print)  # type: ignore[arg-type]
     assert failed.value.exit_code == run_job.EXIT_NOT_RUN
+
+
+STACK_DIGEST = "registry.example/viberator-worker-kimi@sha256:" + "d" * 64
+
+
+class PresentImages:
+    """An engine that already holds the stack's image: nothing is pulled."""
+
+    def __init__(self, repo_digests: tuple[str, ...]) -> None:
+        self.image = ImageInfo("sha256:" + "1" * 64, {CONTRACT_LABEL: tool_contract()}, 1, repo_digests, "linux/amd64")
+
+    def server(self) -> None:
+        return None
+
+    def inspect(self, reference: str) -> Any:
+        return self.image
+
+    def pull(self, reference: str, **_timeouts: float) -> None:
+        raise AssertionError(f"{reference} is present: nothing to pull")
+
+
+def docker_request(verify: Any) -> JobRequest:
+    deployment = {"agent": "kimi", "target": "docker", "deploymentConfig": {"containerImage": STACK_DIGEST}}
+    return JobRequest("kimi-docker", deployment, {}, placeholder=False, verify=verify)
+
+
+def test_a_registry_digest_already_in_the_engine_is_still_verified() -> None:
+    def refuse(reference: str) -> None:
+        raise SignatureRefused(f"refusing {reference}: no valid signature by the expected key")
+
+    engine = PresentImages((STACK_DIGEST,))
+    with pytest.raises(RunJobError, match="no valid signature") as refused:
+        run_job._local_image(docker_request(refuse), STACK_DIGEST, engine, None, print)  # type: ignore[arg-type]
+    assert refused.value.exit_code == run_job.EXIT_REFUSED
+    verified: list[str] = []
+    run_job._local_image(docker_request(verified.append), STACK_DIGEST, engine, None, print)  # type: ignore[arg-type]
+    assert verified == [STACK_DIGEST]
+
+
+def test_an_image_built_here_has_no_registry_digest_to_verify() -> None:
+    said: list[str] = []
+    built = "viberator-worker-kimi:local"
+    request = docker_request(run_job.REFUSE_UNVERIFIABLE)
+    reference, _ = run_job._local_image(request, built, PresentImages(()), None, said.append)  # type: ignore[arg-type]
+    assert reference == built
+    assert said == [f"{built} was built on this machine (no registry digest): not signature-checked"]

@@ -289,18 +289,25 @@ def run_build(args: argparse.Namespace, engine: Engine, aws: ecr.Aws) -> int:
     return EXIT_OK if outcome.ok else EXIT_FAILED
 
 
-def _stack_image(args: argparse.Namespace, say: Callable[[str], None]) -> tuple[str | None, signature.Verifier]:
+def _skopeo(engine: Engine) -> signature.Skopeo:
+    """skopeo checking a pull through the pull's own registry login (an ECR login lives only in the engine's)."""
+    return signature.Skopeo(docker_config=engine.docker_config)
+
+
+def _stack_image(
+    args: argparse.Namespace, say: Callable[[str], None], skopeo: signature.Skopeo
+) -> tuple[str | None, signature.Verifier]:
     """The image a stack's clanker runs (--from-stack, --outputs), None without them or for an offline plan; and
     what a pull is verified with (--public-key, else the stack's `signing` output)."""
     if args.from_stack is None and args.outputs is None:
-        return None, signature.verifier(args.public_key, None, "no stack was given")
+        return None, signature.verifier(args.public_key, None, "no stack was given", skopeo)
     try:
         outputs = (
             stack_outputs.from_file(args.outputs)
             if args.outputs
             else stack_outputs.from_stack(args.from_stack, say, project_dir=build.REPO_ROOT)
         )
-        verify = signature.verifier(args.public_key, outputs.document.get("signing"), outputs.source)
+        verify = signature.verifier(args.public_key, outputs.document.get("signing"), outputs.source, skopeo)
         if outputs.placeholder:
             say(f"{outputs.source}: its digests are placeholders, so this checkout's image is ensured instead")
             return None, verify
@@ -312,10 +319,14 @@ def _stack_image(args: argparse.Namespace, say: Callable[[str], None]) -> tuple[
 
 
 def _ensure_source(
-    args: argparse.Namespace, aws: ecr.Aws, connect: Callable[..., ecr.EcrConnection], say: Callable[[str], None]
+    args: argparse.Namespace,
+    aws: ecr.Aws,
+    connect: Callable[..., ecr.EcrConnection],
+    say: Callable[[str], None],
+    skopeo: signature.Skopeo,
 ) -> tuple[str | None, ensure.RegistrySource | None, signature.Verifier]:
     """The exact image to pull (from a stack) if any, the registry to pull from, and what verifies a pull."""
-    image, verify = _stack_image(args, say)
+    image, verify = _stack_image(args, say, skopeo)
     if image is None:
         registry = None if args.offline else _registry_source(_registry_or_default(args.registry), connect)
         return None, registry, verify
@@ -334,7 +345,9 @@ def run_ensure(args: argparse.Namespace, engine: Engine, aws: ecr.Aws) -> int:
 def _ensure(args: argparse.Namespace, engine: Engine, aws: ecr.Aws, scope: ExitStack) -> int:
     console = _progress_console()
     connect = _connector(args, engine, aws, scope, args.pull_timeout, console)
-    image, registry, verify = _ensure_source(args, aws, connect, lambda text: console.print(text, markup=False))
+    image, registry, verify = _ensure_source(
+        args, aws, connect, lambda text: console.print(text, markup=False), _skopeo(engine)
+    )
     request = ensure.EnsureRequest(
         harness=args.harness,
         environment=args.env,
@@ -391,7 +404,9 @@ def run_run_job(args: argparse.Namespace, engine: Engine, aws: ecr.Aws) -> int:
             local=args.local,
             fake_agent=args.fake_agent,
             network=args.network,
-            verify=signature.verifier(args.public_key, outputs.document.get("signing"), outputs.source),
+            verify=signature.verifier(
+                args.public_key, outputs.document.get("signing"), outputs.source, _skopeo(engine)
+            ),
         )
     except (stack_outputs.OutputsError, run_job.RunJobError, signature.VerifierFailed) as bad:
         print(f"error: {bad}", file=sys.stderr)

@@ -260,11 +260,14 @@ class Engine:
         # BuildKit gives build secrets and cache mounts; the 20.10 client only uses it when asked.
         return {**os.environ, "DOCKER_BUILDKIT": "1"}
 
+    def docker_config(self) -> Path | None:
+        """The Docker config directory of the tooling's registry login, None when the user's own is used."""
+        return None if self.registry_config is None else self.registry_config.directory()
+
     def _registry_env(self) -> dict[str, str]:
         # Only the calls that talk to the registry: builds keep the user's config, and its logins for base images.
-        if self.registry_config is None:
-            return self._env()
-        return {**self._env(), "DOCKER_CONFIG": str(self.registry_config.directory())}
+        config = self.docker_config()
+        return self._env() if config is None else {**self._env(), "DOCKER_CONFIG": str(config)}
 
     def _run(
         self, *args: str, timeout: float = QUICK_TIMEOUT, env: dict[str, str] | None = None

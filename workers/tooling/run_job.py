@@ -37,7 +37,7 @@ from workers.tooling.contract import check_contract
 from workers.tooling.engine import Engine, EngineError, ImageInfo, PullError
 from workers.tooling.lambda_emulator import INVOKE_FUNCTION_NAME, EmulatorError, LocalFunction, running
 from workers.tooling.references import DEFAULT_ENVIRONMENT, current_revision
-from workers.tooling.signature import SignatureRefused, Verifier, VerifierFailed, pinned
+from workers.tooling.signature import SignatureRefused, Verifier, VerifierFailed, registry_digest
 
 EXIT_SUCCEEDED, EXIT_JOB_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_RUN = 0, 1, 2, 3, 4
 
@@ -185,13 +185,15 @@ def _local_image(
         if request.placeholder:
             return _local_alias(request, engine, say)
         image = engine.inspect(reference)
-        if image is None:
-            with _registry_login(reference, engine, aws, say) as pullable:
+        with _registry_login(reference, engine, aws, say) as pullable:
+            if image is None:
                 say(f"pulling {pullable}")
                 engine.pull(pullable, silence_timeout=8.0, timeout=PULL_TIMEOUT)
                 image, reference = engine.inspect(pullable), pullable
-                if image is not None:
-                    _verify(request, reference, image, say)
+            if image is not None:
+                # Found or pulled, a registry's image runs only signed: being in the engine says nothing of who
+                # made it (a refused pull stays there, and so does whatever a `docker pull` fetched).
+                _verify(request, reference, image, say)
     except PullError as failed:
         raise RunJobError(f"cannot pull {reference}: {failed}", EXIT_NOT_RUN) from None
     except EngineError as down:
@@ -205,9 +207,13 @@ def _local_image(
 
 
 def _verify(request: JobRequest, reference: str, image: ImageInfo, say: Callable[[str], None]) -> None:
-    """A digest pulled from the stack runs only with a valid signature by the image stack's key."""
+    """A registry's digest runs only with a valid signature by the image stack's key; an image built here (no
+    registry digest of its repository) has none to check, as `ensure` says of a local alias."""
+    digest = registry_digest(reference, image.repo_digests)
+    if digest is None:
+        say(f"{reference} was built on this machine (no registry digest): not signature-checked")
+        return
     try:
-        digest = pinned(reference, image.repo_digests)
         say(f"verifying the signature of {digest}")
         request.verify(digest)
     except SignatureRefused as refused:

@@ -18,7 +18,7 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,11 +69,15 @@ def registries_d(registry: str) -> str:
 class Skopeo:
     image: str = field(default_factory=lambda: os.environ.get(SKOPEO_IMAGE_ENV_VAR, DEFAULT_SKOPEO_IMAGE))
     docker: str = field(default_factory=docker_binary)
+    docker_config: Callable[[], Path | None] = lambda: None
+    """The Docker config directory whose logins reach the registry (`Engine.docker_config`: the ECR login the
+    pull just used); None: the user's own (DOCKER_CONFIG or ~/.docker)."""
 
     def run(self, scratch: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
         """skopeo `args` with `scratch` (policy, keys, copies) mounted at the same path, on the host's network."""
         mounts = ["--volume", f"{scratch}:{scratch}"]
-        config = Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker")) / "config.json"
+        directory = self.docker_config() or Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker"))
+        config = directory / "config.json"
         auth = []
         if config.is_file():
             # The registry logins `docker login` made (ECR's included); credential helpers do not reach the container.
@@ -127,6 +131,8 @@ class Verifier:
     """None: nobody said which key signs these images, so every pulled digest is refused."""
     source: str
     """Where the key came from, for the messages (`--public-key FILE`, the stack outputs' `signing`)."""
+    skopeo: Skopeo | None = None
+    """None: the default skopeo, with the user's own registry logins."""
 
     def __call__(self, reference: str) -> None:
         if self.public_key_pem is None:
@@ -136,31 +142,38 @@ class Verifier:
             )
         # As the engine that pulled it: Docker treats registries on 127.0.0.0/8 as insecure (plain HTTP) by default.
         host = _split(reference)[1].rsplit(":", 1)[0]
-        verify(reference, self.public_key_pem, insecure=host == "localhost" or host.startswith("127."))
+        insecure = host == "localhost" or host.startswith("127.")
+        verify(reference, self.public_key_pem, insecure=insecure, skopeo=self.skopeo)
 
 
-def verifier(public_key: Path | None, signing: Any, source: str) -> Verifier:
+def verifier(public_key: Path | None, signing: Any, source: str, skopeo: Skopeo | None = None) -> Verifier:
     """The key a pull is checked with: an explicit `--public-key` file, else a stack's `signing` output."""
     if public_key is not None:
         try:
-            return Verifier(public_key.read_bytes(), f"--public-key {public_key}")
+            return Verifier(public_key.read_bytes(), f"--public-key {public_key}", skopeo)
         except OSError as error:
             raise VerifierFailed(f"cannot read the public key {public_key}: {error.strerror}") from None
     pem = signing.get("publicKey") if isinstance(signing, Mapping) else None
     if isinstance(pem, str):
-        return Verifier(pem.encode(), f"the signing key of {source}")
-    return Verifier(None, f"{source} names no signing key")
+        return Verifier(pem.encode(), f"the signing key of {source}", skopeo)
+    return Verifier(None, f"{source} names no signing key", skopeo)
+
+
+def registry_digest(reference: str, repo_digests: tuple[str, ...]) -> str | None:
+    """The `<repository>@sha256:…` the engine records for `reference`'s repository (by tag or digest): what a
+    pull fetched or a push stored; None for an image only built and tagged here."""
+    repository = reference.split("@", 1)[0]
+    if ":" in repository.rsplit("/", 1)[-1]:
+        repository = repository.rsplit(":", 1)[0]
+    return next((candidate for candidate in repo_digests if candidate.split("@", 1)[0] == repository), None)
 
 
 def pinned(remote: str, repo_digests: tuple[str, ...]) -> str:
     """The `<repository>@sha256:…` a pull of `remote` (by tag or digest) fetched, from the engine's RepoDigests."""
-    repository = remote.split("@", 1)[0]
-    if ":" in repository.rsplit("/", 1)[-1]:
-        repository = repository.rsplit(":", 1)[0]
-    for candidate in repo_digests:
-        if candidate.split("@", 1)[0] == repository:
-            return candidate
-    raise VerifierFailed(f"the engine records no digest of {repository} for {remote}: nothing to verify")
+    digest = registry_digest(remote, repo_digests)
+    if digest is None:
+        raise VerifierFailed(f"the engine records no digest of {remote}'s repository: nothing to verify")
+    return digest
 
 
 def sign(
