@@ -11,6 +11,7 @@ checks dev's current outputs against them before its `up` (`check`), and its own
     pulumi stack output --json --stack "$source" > dev.json
     python -m ci.verify_promotion digests dev.json >> "$GITHUB_OUTPUT"      # digests={"claude": "sha256:…", …}
     python -m ci.verify_promotion check --approved "$APPROVED" dev.json     # after approval, before `up`
+    python -m ci.verify_promotion signatures --approved "$APPROVED" dev.json    # each signed by the stack's key
     python -m ci.verify_promotion pin --approved "$APPROVED" --stack prod    # `up` refuses any other digest
     python -m ci.verify_promotion check --approved "$APPROVED" --promoted prod.json   # after `up`
 
@@ -19,7 +20,20 @@ then refuses, before it registers anything, any harness whose image stack output
 digest (components/promotion.py). That closes the window between `check` and `up`; `check --promoted` stays as
 the record of what prod runs.
 
-Exit codes: 0 the digests match; 1 they do not (each harness named with both digests); 2 unusable input.
+`pushed` lists what the image stack's deploy signs and attaches an SBOM to, one `<repository>@<digest>` a line:
+each platform's image manifest, and with `--indexes` each harness's index too (a floating tag names it, so a pull
+by that tag fetches and verifies the index's digest).
+
+    python -m ci.verify_promotion pushed [--indexes] dev.json
+
+`signatures` checks that each approved digest carries a valid signature (cosign's layout, made by the deploy
+job after dev's `up`) by the image stack's key (`signing.publicKey` of its outputs, or `--public-key FILE`),
+with skopeo as `ensure` and `run-job` check a pull (workers/tooling/signature.py): prod never promotes a digest
+the deploy did not sign.
+
+Exit codes: 0 the digests match (or are all signed); 1 they do not (each harness named with both digests); 2
+unusable input; 3 an approved digest is unsigned or signed by another key (each harness named); 4 a signature
+could not be checked (registry unreachable, skopeo missing).
 """
 
 from __future__ import annotations
@@ -34,10 +48,13 @@ from typing import Any
 import yaml
 
 from offline_plan.engine import PROJECT_DIR
+from workers.tooling import signature
 
 IMAGES_KEY = "viberator:images"
 EXIT_MISMATCH = 1
 EXIT_UNUSABLE = 2
+EXIT_UNSIGNED = 3
+EXIT_UNCHECKED = 4
 OUTPUT_NAME = "digests"
 """The `$GITHUB_OUTPUT` key the deploy workflow maps to the job output the prod job reads."""
 
@@ -66,6 +83,18 @@ def image_digests(outputs: Mapping[str, Any]) -> dict[str, str]:
             raise UnusableInput(f"image {harness!r} has no sha256 digest in the stack outputs")
         digests[harness] = digest
     return dict(sorted(digests.items()))
+
+
+def pushed(outputs: Mapping[str, Any], *, indexes: bool) -> list[str]:
+    """`<repositoryUrl>@<digest>` of every platform's image of every harness (and of each index), sorted."""
+    image_digests(outputs)  # UnusableInput unless every harness has a digest: an empty list would sign nothing
+    references: set[str] = set()
+    for image in outputs["images"].values():
+        manifests = [image, *(image.get("platforms") or {}).values()]  # the primary is also among the platforms
+        if indexes and image.get("index"):
+            manifests.append(image["index"])
+        references.update(f"{image['repositoryUrl']}@{manifest['digest']}" for manifest in manifests)
+    return sorted(references)
 
 
 def parse_approved(text: str) -> dict[str, str]:
@@ -97,6 +126,32 @@ def mismatches(approved: Mapping[str, str], current: Mapping[str, str], *, promo
     ]
 
 
+def signing_key(outputs: Mapping[str, Any], public_key: Path | None) -> bytes:
+    """The key approved digests must be signed by: `--public-key`, else the image stack's `signing.publicKey`."""
+    key = signature.verifier(public_key, outputs.get("signing"), "the image stack's outputs")
+    if key.public_key_pem is None:
+        raise UnusableInput(f"{key.source} (`signing.publicKey`): pass --public-key FILE")
+    return key.public_key_pem
+
+
+def unsigned(approved: Mapping[str, str], outputs: Mapping[str, Any], public_key_pem: bytes) -> list[str]:
+    """One line per approved harness whose digest, in the image stack's repository, has no valid signature by
+    the key (skopeo's `signature.verify`, looked up per call so a test can stand in for it); VerifierFailed,
+    when skopeo cannot decide, is raised on."""
+    images = outputs.get("images")
+    refused = []
+    for harness, digest in sorted(approved.items()):
+        image = images.get(harness) if isinstance(images, Mapping) else None
+        repository = image.get("repositoryUrl") if isinstance(image, Mapping) else None
+        if not isinstance(repository, str):
+            raise UnusableInput(f"image {harness!r} has no repositoryUrl in the stack outputs")
+        try:
+            signature.verify(f"{repository}@{digest}", public_key_pem)
+        except signature.SignatureRefused as why:
+            refused.append(f"{harness}: {why}")
+    return refused
+
+
 def pin(stack_config: Path, approved: Mapping[str, str]) -> None:
     """Write `approved` as the stack's `viberator:images.digests` (comments are not kept: a runner's copy)."""
     document = yaml.safe_load(stack_config.read_text()) or {}
@@ -125,6 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("outputs", type=Path, help="`pulumi stack output --json` saved to a file")
     check.add_argument("--approved", required=True, help="the JSON `digests` printed")
     check.add_argument("--promoted", action="store_true", help="the outputs are the promoting stack's own")
+    listed = commands.add_parser("pushed", help="print each pushed `<repository>@<digest>`: what the deploy signs")
+    listed.add_argument("outputs", type=Path, help="the image stack's `pulumi stack output --json` saved to a file")
+    listed.add_argument("--indexes", action="store_true", help="also each harness's index (multi-platform)")
+    signed = commands.add_parser("signatures", help="fail unless each approved digest is signed by the stack's key")
+    signed.add_argument("outputs", type=Path, help="the image stack's `pulumi stack output --json` saved to a file")
+    signed.add_argument("--approved", required=True, help="the JSON `digests` printed")
+    signed.add_argument("--public-key", type=Path, help="PEM public key (default: the outputs' `signing.publicKey`)")
     pinned = commands.add_parser("pin", help="write the approved digests into Pulumi.<stack>.yaml for `up`")
     pinned.add_argument("--stack", required=True, help="stack name, as in Pulumi.<stack>.yaml")
     pinned.add_argument("--approved", required=True, help="the JSON `digests` printed")
@@ -145,11 +207,27 @@ def main(argv: list[str] | None = None) -> int:
         print(found)
         return 0
     try:
-        current = image_digests(_read_outputs(args.outputs))
+        outputs = _read_outputs(args.outputs)
+        current = image_digests(outputs)
         if args.command == "digests":
             print(f"{OUTPUT_NAME}={json.dumps(current, separators=(',', ':'))}")
             return 0
+        if args.command == "pushed":
+            print("\n".join(pushed(outputs, indexes=args.indexes)))
+            return 0
         approved = parse_approved(args.approved)
+        if args.command == "signatures":
+            refused = unsigned(approved, outputs, signing_key(outputs, args.public_key))
+            if refused:
+                print("error: approved digests without a valid signature by the image stack's key:", file=sys.stderr)
+                for line in refused:
+                    print(f"  - {line}", file=sys.stderr)
+                return EXIT_UNSIGNED
+            print(f"{len(approved)} approved digests are signed by the image stack's key")
+            return 0
+    except signature.VerifierFailed as failed:
+        print(f"error: {failed}", file=sys.stderr)
+        return EXIT_UNCHECKED
     except (OSError, ValueError) as error:  # UnusableInput and JSONDecodeError are ValueErrors
         print(f"error: {error}", file=sys.stderr)
         return EXIT_UNUSABLE

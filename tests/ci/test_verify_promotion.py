@@ -12,7 +12,16 @@ from typing import Any
 
 import pytest
 
-from ci.verify_promotion import EXIT_MISMATCH, EXIT_UNUSABLE, OUTPUT_NAME, image_digests, main
+from ci.verify_promotion import (
+    EXIT_MISMATCH,
+    EXIT_UNCHECKED,
+    EXIT_UNSIGNED,
+    EXIT_UNUSABLE,
+    OUTPUT_NAME,
+    image_digests,
+    main,
+)
+from workers.tooling import signature
 
 LATER_DIGEST = "sha256:" + "f" * 64
 
@@ -148,3 +157,116 @@ def test_prod_up_runs_only_the_pinned_approved_digests(tmp_path: Path, dev_outpu
 def test_pin_refuses_a_stack_that_promotes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pin", "--stack", "dev", "--approved", json.dumps({"claude": LATER_DIGEST})]) == EXIT_UNUSABLE
     assert "promotes nothing" in capsys.readouterr().err
+
+
+IMPOSTOR_KEY = b"-----BEGIN PUBLIC KEY-----\nimpostor\n-----END PUBLIC KEY-----\n"
+
+
+class Signatures:
+    """A registry's signatures as skopeo judges them: `{reference: key that signed it}`; `verify` raises what
+    `signature.verify` raises for an unsigned digest and for one signed by another key."""
+
+    def __init__(self) -> None:
+        self.signed_by: dict[str, bytes] = {}
+        self.checked: list[str] = []
+
+    def verify(self, reference: str, public_key_pem: bytes) -> None:
+        self.checked.append(reference)
+        if reference not in self.signed_by:
+            raise signature.SignatureRefused(f"refusing {reference}: no valid signature (no signature exists)")
+        if self.signed_by[reference] != public_key_pem:
+            raise signature.SignatureRefused(f"refusing {reference}: no valid signature (verification failed)")
+
+
+@pytest.fixture
+def signatures(monkeypatch: pytest.MonkeyPatch, dev_outputs: dict[str, Any]) -> Signatures:
+    """Every digest of the dev outputs signed by the image stack's key, as the deploy job leaves them."""
+    registry = Signatures()
+    key = dev_outputs["signing"]["publicKey"].encode()
+    for image in dev_outputs["images"].values():
+        registry.signed_by[f"{image['repositoryUrl']}@{image['digest']}"] = key
+    monkeypatch.setattr(signature, "verify", registry.verify)
+    return registry
+
+
+def _reference(outputs: dict[str, Any], harness: str) -> str:
+    return f"{outputs['images'][harness]['repositoryUrl']}@{outputs['images'][harness]['digest']}"
+
+
+def test_approved_digests_signed_by_the_image_stack_s_key_pass(
+    tmp_path: Path, dev_outputs: dict[str, Any], signatures: Signatures, capsys: pytest.CaptureFixture[str]
+) -> None:
+    approved = _published(tmp_path, dev_outputs, capsys)
+
+    assert main(["signatures", "--approved", approved, _write(tmp_path, dev_outputs)]) == 0
+    assert "9 approved digests are signed by the image stack's key" in capsys.readouterr().out
+    assert sorted(signatures.checked) == sorted(_reference(dev_outputs, h) for h in dev_outputs["images"])
+
+
+def test_an_unsigned_approved_digest_fails_naming_its_harness(
+    tmp_path: Path, dev_outputs: dict[str, Any], signatures: Signatures, capsys: pytest.CaptureFixture[str]
+) -> None:
+    approved = _published(tmp_path, dev_outputs, capsys)
+    del signatures.signed_by[_reference(dev_outputs, "codex")]
+
+    assert main(["signatures", "--approved", approved, _write(tmp_path, dev_outputs)]) == EXIT_UNSIGNED
+    err = capsys.readouterr().err
+    assert f"  - codex: refusing {_reference(dev_outputs, 'codex')}: no valid signature" in err
+    assert "kimi" not in err, "only the unsigned harness is named"
+
+
+def test_a_digest_signed_by_another_key_fails_naming_its_harness(
+    tmp_path: Path, dev_outputs: dict[str, Any], signatures: Signatures, capsys: pytest.CaptureFixture[str]
+) -> None:
+    approved = _published(tmp_path, dev_outputs, capsys)
+    signatures.signed_by[_reference(dev_outputs, "kimi")] = IMPOSTOR_KEY
+
+    assert main(["signatures", "--approved", approved, _write(tmp_path, dev_outputs)]) == EXIT_UNSIGNED
+    assert "  - kimi: refusing" in capsys.readouterr().err
+
+    # --public-key replaces the outputs' key: now only the impostor's signature is valid.
+    impostor = tmp_path / "impostor.pub"
+    impostor.write_bytes(IMPOSTOR_KEY)
+    argv = ["signatures", "--approved", approved, "--public-key", str(impostor), _write(tmp_path, dev_outputs)]
+    assert main(argv) == EXIT_UNSIGNED
+    err = capsys.readouterr().err
+    assert "  - kimi:" not in err and "  - codex: refusing" in err
+
+
+def test_no_signing_key_is_unusable_and_an_undecided_check_is_not_a_pass(
+    tmp_path: Path,
+    dev_outputs: dict[str, Any],
+    signatures: Signatures,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    approved = _published(tmp_path, dev_outputs, capsys)
+    unkeyed = {**dev_outputs, "signing": {}}
+    assert main(["signatures", "--approved", approved, _write(tmp_path, unkeyed)]) == EXIT_UNUSABLE
+    assert "pass --public-key FILE" in capsys.readouterr().err
+
+    def unreachable(reference: str, public_key_pem: bytes) -> None:
+        raise signature.VerifierFailed(f"could not check the signature of {reference}: connection refused")
+
+    monkeypatch.setattr(signature, "verify", unreachable)
+    assert main(["signatures", "--approved", approved, _write(tmp_path, dev_outputs)]) == EXIT_UNCHECKED
+
+
+def test_pushed_lists_every_platform_s_image_and_with_indexes_each_index(
+    tmp_path: Path, dev_outputs: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    kimi = dev_outputs["images"]["kimi"]
+    arm = "sha256:" + "a" * 64
+    kimi["platforms"]["linux/arm64"] = {"digest": arm}
+    kimi["index"] = {"digest": LATER_DIGEST}
+    outputs = _write(tmp_path, dev_outputs)
+
+    assert main(["pushed", outputs]) == 0
+    images = capsys.readouterr().out.split()
+    assert len(images) == 10, "one per harness, and kimi's arm64 image"
+    assert f"{kimi['repositoryUrl']}@{kimi['digest']}" in images and f"{kimi['repositoryUrl']}@{arm}" in images
+    assert main(["pushed", "--indexes", outputs]) == 0
+    assert set(capsys.readouterr().out.split()) == {*images, f"{kimi['repositoryUrl']}@{LATER_DIGEST}"}
+
+    del dev_outputs["images"]["codex"]["digest"]
+    assert main(["pushed", _write(tmp_path, dev_outputs)]) == EXIT_UNUSABLE
