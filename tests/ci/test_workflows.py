@@ -349,6 +349,47 @@ def test_prod_checks_the_approved_digests_before_and_after_its_up():
     assert "ci.verify_promotion check --promoted" in after["run"]
 
 
+def test_prod_checks_the_approved_digests_signatures_before_its_up():
+    names = [step.get("name") for step in workflow(STACK_DEPLOY)["jobs"]["deploy"]["steps"]]
+    check = _step(STACK_DEPLOY, "deploy", "Check the image stack still holds the approved digests")
+    signed = _step(STACK_DEPLOY, "deploy", "Check the approved digests are signed by the image stack's key")
+
+    assert names.index(check["name"]) < names.index(signed["name"]) < names.index("pulumi up")
+    assert signed["if"] == "${{ !inputs.builds-images }}"
+    assert signed["env"] == {"APPROVED": "${{ inputs.approved-digests }}"}
+    script = _joined(signed)
+    assert script.index(".ci/docker-engine.sh skopeo-image") < script.index("ci.verify_promotion signatures")
+    assert 'signatures --approved "$APPROVED" "$RUNNER_TEMP/image-stack.json"' in script, "the outputs `check` read"
+
+
+def test_the_image_stack_signs_and_attaches_sboms_after_its_up_before_publishing():
+    names = [step.get("name") for step in workflow(STACK_DEPLOY)["jobs"]["deploy"]["steps"]]
+    install = _step(STACK_DEPLOY, "deploy", "Install cosign")
+    sign = _step(STACK_DEPLOY, "deploy", "Sign the pushed digests and attach their SBOMs")
+
+    assert names.index("pulumi up") < names.index("Build summary") < names.index(install["name"])
+    assert names.index(install["name"]) < names.index(sign["name"]) < names.index("Publish the deployed digests")
+    assert _uses(install) == "sigstore/cosign-installer"
+    for step in (install, sign):
+        assert step["if"] == "inputs.builds-images", "a promoting stack pushes nothing to sign"
+    script = _joined(sign)
+    assert 'key="awskms:///$(jq -r .signing.alias "$RUNNER_TEMP/outputs.json")"' in script, "the stack's KMS key"
+    assert 'pushed --indexes "$RUNNER_TEMP/outputs.json" > "$RUNNER_TEMP/signed"' in script
+    sign_command = re.search(r"cosign sign [^\n]*", script)
+    assert sign_command is not None
+    # cosign 3's defaults store a bundle referrer skopeo does not read, and publish to the public Rekor.
+    for flag in (
+        "--yes",
+        '--key "$key"',
+        "--new-bundle-format=false",
+        "--use-signing-config=false",
+        "--tlog-upload=false",
+    ):
+        assert flag in sign_command[0]
+    assert 'python -m workers.tooling.sbom "$image" --output' in script and '--attach "$image"' in script
+    assert script.index("cosign sign") < script.index("workers.tooling.sbom")
+
+
 def test_a_promoting_stack_waits_for_replication_of_the_checked_outputs_before_its_up():
     names = [step.get("name") for step in workflow(STACK_DEPLOY)["jobs"]["deploy"]["steps"]]
     check = "Check the image stack still holds the approved digests"
