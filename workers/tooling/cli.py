@@ -300,7 +300,7 @@ def _stack_image(
     """The image a stack's clanker runs (--from-stack, --outputs), None without them or for an offline plan; and
     what a pull is verified with (--public-key, else the stack's `signing` output)."""
     if args.from_stack is None and args.outputs is None:
-        return None, signature.verifier(args.public_key, None, "no stack was given", skopeo)
+        return None, signature.verifier(args.public_key, None, "the command line", skopeo)
     try:
         outputs = (
             stack_outputs.from_file(args.outputs)
