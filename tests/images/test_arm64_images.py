@@ -71,13 +71,23 @@ def test_fake_agent_job_runs_through_the_entrypoint_under_emulation(
     bootstrap, results = job_dirs
     (agent,) = HARNESSES[harness].agents
     (bootstrap / "job.json").write_text(json.dumps(job_document(f"say hello from arm64 {agent}", agent=agent)))
-    run = image_engine.docker(*fake_job_run(arm64_images[harness], fake_agents, bootstrap, results), check=False)
+    # The entrypoint without tini's -s: Debian's qemu-user does not emulate prctl(PR_SET_CHILD_SUBREAPER), which
+    # tini -s refuses to run without ("PR_SET_CHILD_SUBREAPER is unavailable"); real arm64 kernels have it.
+    entrypoint = ("--entrypoint", "/usr/bin/tini")
+    run = image_engine.docker(
+        *fake_job_run(arm64_images[harness], fake_agents, bootstrap, results, *entrypoint),
+        "--", "viberator-worker", "job", check=False,
+    )  # fmt: skip
     assert run.returncode == 0, run.stderr
     result = json.loads((results / "result.json").read_text())
     assert (result["status"], result["agent"]) == ("succeeded", agent)
     assert f"hello from arm64 {agent}" in result["output_tail"]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="the image's tini -s needs prctl(PR_SET_CHILD_SUBREAPER), which Debian's qemu-user does not emulate",
+)
 @pytest.mark.parametrize("harness", ARM64_HARNESSES)
 def test_lambda_mode_under_the_arm64_emulator(arm64_images: dict[str, str], harness: str) -> None:
     (agent,) = HARNESSES[harness].agents
