@@ -13,7 +13,11 @@ with_engine = bash -c 'set -euo pipefail; trap "$(ENGINE) registry-stop; $(ENGIN
 
 .PHONY: test-images
 test-images: deps ## Real-build tier: build every harness image, run CLIs and a fake job, push, scan
-	@$(call with_engine,$(RUN) pytest -q -m images tests/images)
+	@$(call with_engine,$(RUN) pytest -q -m "images and not arm64" tests/images)
+
+.PHONY: test-images-arm64
+test-images-arm64: deps ## arm64 under QEMU: kimi and codex built for linux/arm64, their CLIs and jobs run emulated
+	@$(call with_engine,$(RUN) pytest -q -m "images and arm64" tests/images)
 
 .PHONY: bench-images
 bench-images: deps ## Per-image build times and sizes (cold, no-op, runtime-only); JSON in build/
