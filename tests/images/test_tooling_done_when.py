@@ -17,7 +17,7 @@ import pytest
 from image_engine import base_build_args
 
 from tests.tooling import realengine
-from tests.tooling.realengine import LoopbackRegistry
+from tests.tooling.realengine import LoopbackRegistry, SigningKey
 from workers.catalog import BUILD_CONTEXT
 from workers.tooling.contract import CONTRACT_LABEL, REVISION_LABEL, tool_contract
 from workers.tooling.engine import Engine
@@ -29,6 +29,7 @@ pytestmark = pytest.mark.images
 docker_engine = realengine.docker_engine
 registry = realengine.registry
 environment = realengine.scratch_environment
+signing_key = realengine.signing_key
 
 HARNESS = "kimi"
 BOUND_SECONDS = 10.0
@@ -45,7 +46,7 @@ def workers(*args: str, timeout: float = 3600) -> subprocess.CompletedProcess[st
 
 
 def test_kimi_builds_then_ensure_hits_pulls_and_fails_fast(
-    docker_engine: Engine, registry: LoopbackRegistry, environment: str, tmp_path: Path
+    docker_engine: Engine, registry: LoopbackRegistry, environment: str, tmp_path: Path, signing_key: SigningKey
 ) -> None:
     common = ["--env", environment, "--alias-tag", environment, "--registry", registry.address]
     bases = [f"--build-arg={name}={value}" for name, value in base_build_args().items()]
@@ -66,9 +67,14 @@ def test_kimi_builds_then_ensure_hits_pulls_and_fails_fast(
     assert local.returncode == 0, local.stderr
     assert local.stdout.strip() == alias and "ready (local)" in local.stderr
 
+    # What the deploy workflow does after a push: sign the digest, so that a pull of it is checked (`--public-key`).
+    pushed = docker_engine.inspect(remote)
+    assert pushed is not None
+    (digest_reference,) = [d for d in pushed.repo_digests if d.startswith(registry.address)]
+    signing_key.sign(digest_reference)
     docker_engine.remove(alias)
     docker_engine.remove(remote)
-    pulled = workers("ensure", HARNESS, *common, timeout=600)
+    pulled = workers("ensure", HARNESS, *common, "--public-key", str(signing_key.public), timeout=600)
     assert pulled.returncode == 0, pulled.stderr
     assert f"pulled from {remote}" in pulled.stderr
     assert docker_engine.inspect(alias) is not None
