@@ -7,7 +7,7 @@ import pytest
 from workers.naming import floating_tag, repository_name, revision_tag
 from workers.tooling.references import (
     FLOATING_VERSION,
-    ReferenceError,
+    InvalidReference,
     Registry,
     alias_reference,
     check_tag,
@@ -40,7 +40,7 @@ def test_registry_parse_splits_host_and_prefix(text: str, host: str, prefix: str
     ],
 )
 def test_registry_parse_rejects_what_docker_would_misread(text: str, complaint: str) -> None:
-    with pytest.raises(ReferenceError, match=complaint):
+    with pytest.raises(InvalidReference, match=complaint):
         Registry.parse(text)
 
 
@@ -67,7 +67,7 @@ def test_registry_reference_uses_the_shared_repository_name() -> None:
 def test_alias_reference_defaults_to_the_local_tag() -> None:
     assert alias_reference("claude") == "viberator-worker-claude:local"
     assert alias_reference("claude", "mine") == "viberator-worker-claude:mine"
-    with pytest.raises(ReferenceError, match="alias tag"):
+    with pytest.raises(InvalidReference, match="alias tag"):
         alias_reference("claude", "no/slash")
 
 
@@ -84,7 +84,7 @@ def test_other_versions_are_revisions_of_the_environment() -> None:
 
 
 def test_bad_versions_fail_before_any_engine_call() -> None:
-    with pytest.raises(ReferenceError, match="version 'a:b'"):
+    with pytest.raises(InvalidReference, match="version 'a:b'"):
         version_tag("dev", "a:b", "x")
-    with pytest.raises(ReferenceError, match="at most 128"):
+    with pytest.raises(InvalidReference, match="at most 128"):
         check_tag("x" * 129)

@@ -29,7 +29,7 @@ from workers.tooling.platforms import PlatformError, parse_platforms
 from workers.tooling.references import (
     DEFAULT_ENVIRONMENT,
     FLOATING_VERSION,
-    ReferenceError,
+    InvalidReference,
     Registry,
     check_tag,
     current_revision,
@@ -61,7 +61,7 @@ def _registry(value: str) -> RegistryChoice:
         return value
     try:
         return Registry.parse(value)
-    except ReferenceError as bad:
+    except InvalidReference as bad:
         raise argparse.ArgumentTypeError(str(bad)) from None
 
 
@@ -74,7 +74,7 @@ PUBLIC_KEY_HELP = (
 def _tag(value: str) -> str:
     try:
         return check_tag(value)
-    except ReferenceError as bad:
+    except InvalidReference as bad:
         raise argparse.ArgumentTypeError(str(bad)) from None
 
 
@@ -432,7 +432,7 @@ def main(argv: Sequence[str] | None = None, *, aws: ecr.Aws | None = None) -> in
     except ensure.EnsureFailed as failed:
         print(f"error: {failed}", file=sys.stderr)
         return failed.exit_code
-    except (build.BuildError, PlatformError, ReferenceError) as bad:
+    except (build.BuildError, PlatformError, InvalidReference) as bad:
         print(f"error: {bad}", file=sys.stderr)
         return EXIT_USAGE
     except (EngineError, LockTimeout) as failed:

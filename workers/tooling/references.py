@@ -26,7 +26,7 @@ _HOST = re.compile(r"(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 
 
-class ReferenceError(ValueError):
+class InvalidReference(ValueError):
     """A registry, version or tag the engine would reject or misread; the message says which and why."""
 
 
@@ -44,19 +44,19 @@ class Registry:
         """`HOST[:PORT][/PREFIX]`, rejecting what Docker would silently read as a Docker Hub namespace."""
         value = text.strip().rstrip("/")
         if "://" in value:
-            raise ReferenceError(f"registry {text!r}: give HOST[:PORT][/PREFIX] without a scheme")
+            raise InvalidReference(f"registry {text!r}: give HOST[:PORT][/PREFIX] without a scheme")
         host, _, prefix = value.partition("/")
         if not _HOST.fullmatch(host):
-            raise ReferenceError(f"registry {text!r}: {host!r} is not a host name or address")
+            raise InvalidReference(f"registry {text!r}: {host!r} is not a host name or address")
         # Docker reads a first component without '.', ':' or 'localhost' as a Docker Hub user.
         if "." not in host and ":" not in host and host != "localhost":
-            raise ReferenceError(
+            raise InvalidReference(
                 f"registry {text!r}: {host!r} would be read as a Docker Hub namespace; "
                 "give a registry host such as 127.0.0.1:5000 or <account>.dkr.ecr.<region>.amazonaws.com"
             )
         for component in filter(None, prefix.split("/")):
             if not _PATH_COMPONENT.fullmatch(component):
-                raise ReferenceError(f"registry {text!r}: path component {component!r} is not valid")
+                raise InvalidReference(f"registry {text!r}: path component {component!r} is not valid")
         return cls(host=host, prefix=prefix)
 
     def __str__(self) -> str:
@@ -90,7 +90,7 @@ class Registry:
 
 def check_tag(tag: str, *, what: str = "tag") -> str:
     if not _TAG.fullmatch(tag):
-        raise ReferenceError(f"{what} {tag!r} is not a valid image tag ([A-Za-z0-9_.-], at most 128)")
+        raise InvalidReference(f"{what} {tag!r} is not a valid image tag ([A-Za-z0-9_.-], at most 128)")
     return tag
 
 
