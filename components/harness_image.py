@@ -28,6 +28,7 @@ import pulumi
 import pulumi_docker_build as docker_build
 from pulumi_aws import ecr
 
+from components.policies import policy_document
 from workers.catalog import Harness
 from workers.naming import (
     CACHE_TAG,
@@ -285,7 +286,7 @@ def pull_policy(partition: str, own_account: str, consumer_accounts: tuple[str, 
                 "Action": [*pull, "ecr:DescribeImages"],
             }
         )
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
+    return policy_document(statements)
 
 
 def owned_repository(

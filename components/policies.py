@@ -32,7 +32,8 @@ ECS_TASKS_ASSUME_ROLE = json.dumps(
 )
 
 
-def _document(statements: list[dict[str, object]]) -> str:
+def policy_document(statements: list[dict[str, object]]) -> str:
+    """An IAM (or resource, or key) policy document: the one place its version and layout are written."""
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
 
 
@@ -66,12 +67,12 @@ def _read_secrets(secret_arns: Sequence[str]) -> list[dict[str, object]]:
 
 def lambda_execution_policy(log_group_arn: str, secret_arns: Sequence[str]) -> str:
     """Basic execution scoped to the function's own log group, plus read of exactly the listed secrets."""
-    return _document([_write_logs(log_group_arn), *_read_secrets(secret_arns)])
+    return policy_document([_write_logs(log_group_arn), *_read_secrets(secret_arns)])
 
 
 def ecs_execution_policy(repository_arn: str, log_group_arn: str, secret_arns: Sequence[str]) -> str:
     """What the ECS agent needs to start the task: pull from one repository, write logs, inject secrets."""
-    return _document(
+    return policy_document(
         [
             {
                 "Sid": "RegistryLogin",

@@ -17,7 +17,6 @@ within minutes), with the same digest, and only images pushed after the configur
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ import pulumi_aws as aws
 from pulumi_aws import ecr
 
 from components.harness_image import RepositorySettings, owned_repository
+from components.policies import policy_document
 
 
 @dataclass(frozen=True)
@@ -98,20 +98,16 @@ def replication_policy(partition: str, source_account: str, repository_arns: lis
     here with the source's settings, and ECR would create any other (a harness this stack does not promote, a
     review stack's `viberator-worker-pr-<n>-…`) with its defaults (mutable tags, no lifecycle), never deleted.
     """
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "ReplicationFromImageStack",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:{partition}:iam::{source_account}:root"},
-                    "Action": ["ecr:ReplicateImage"],
-                    "Resource": sorted(repository_arns),
-                }
-            ],
-        },
-        indent=2,
+    return policy_document(
+        [
+            {
+                "Sid": "ReplicationFromImageStack",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{partition}:iam::{source_account}:root"},
+                "Action": ["ecr:ReplicateImage"],
+                "Resource": sorted(repository_arns),
+            }
+        ]
     )
 
 

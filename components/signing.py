@@ -14,12 +14,13 @@ stack whose repositories are protected protects and retains its key too.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+
+from components.policies import policy_document
 
 KEY_SPEC = "ECC_NIST_P256"
 KEY_USAGE = "SIGN_VERIFY"
@@ -35,27 +36,23 @@ def alias_name(environment: str) -> str:
 
 
 def key_policy(partition: str, account: str, signer_arn: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountRoot",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "DeployRoleSigns",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": signer_arn},
-                    "Action": list(SIGNER_ACTIONS),
-                    "Resource": "*",
-                },
-            ],
-        },
-        indent=2,
+    return policy_document(
+        [
+            {
+                "Sid": "AccountRoot",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "DeployRoleSigns",
+                "Effect": "Allow",
+                "Principal": {"AWS": signer_arn},
+                "Action": list(SIGNER_ACTIONS),
+                "Resource": "*",
+            },
+        ]
     )
 
 
