@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from pulumi_aws import cloudwatch, ecs, iam
+from pulumi_aws import ecs, iam
 
-from components.policies import ECS_TASKS_ASSUME_ROLE, ecs_execution_policy
+from components.execution_role import ExecutionRoleArgs, execution_role
+from components.policies import ECS_TASKS_SERVICE, assume_role_policy, ecs_execution_policy
 
 CONTAINER_NAME = "worker"
 WORKER_USER = "10001:10001"
@@ -43,6 +44,10 @@ class EcsClankerArgs:
     log_retention_days: int = 30
     resource_tags: Mapping[str, str] = field(default_factory=dict)
     """The stack's tags; the clanker tag is added here."""
+    protect: bool = False
+    """Protect the log group and the roles (production). Never the task definition: every change to its
+    containers (each image roll) replaces it (`container_definitions` is ForceNew in terraform-provider-aws,
+    offline_plan/diff.py FORCE_NEW), and the engine refuses to replace a protected resource."""
 
 
 def container_definitions(args: EcsClankerArgs, clanker: str, image: str, log_group_name: str) -> list[dict[str, Any]]:
@@ -78,28 +83,28 @@ class EcsClanker(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EcsClankerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("viberator:workers:EcsClanker", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         tags = {**args.resource_tags, "Clanker": name}
-
-        log_group = cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/ecs/{args.family}",
-            retention_in_days=args.log_retention_days,
-            tags=tags,
-            opts=child,
-        )
-        execution_role = iam.Role(
-            f"{name}-execution-role", assume_role_policy=ECS_TASKS_ASSUME_ROLE, tags=tags, opts=child
-        )
-        iam.RolePolicy(
-            f"{name}-execution-policy",
-            role=execution_role.id,
-            policy=pulumi.Output.all(args.repository_arn, log_group.arn).apply(
-                lambda arns: ecs_execution_policy(arns[0], arns[1], list(args.secrets.values()))
+        child = pulumi.ResourceOptions(parent=self)
+        protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        secret_arns = list(args.secrets.values())
+        execution = execution_role(
+            name,
+            ExecutionRoleArgs(
+                log_group_name=f"/ecs/{args.family}",
+                log_retention_days=args.log_retention_days,
+                service=ECS_TASKS_SERVICE,
+                role_suffix="execution-role",
+                policy_suffix="execution-policy",
+                policy=lambda log_group_arn: pulumi.Output.all(args.repository_arn, log_group_arn).apply(
+                    lambda arns: ecs_execution_policy(arns[0], arns[1], secret_arns)
+                ),
+                tags=tags,
             ),
-            opts=child,
+            protected,
         )
-        task_role = iam.Role(f"{name}-task-role", assume_role_policy=ECS_TASKS_ASSUME_ROLE, tags=tags, opts=child)
+        task_role = iam.Role(
+            f"{name}-task-role", assume_role_policy=assume_role_policy(ECS_TASKS_SERVICE), tags=tags, opts=protected
+        )
 
         image = pulumi.Output.from_input(args.image)
         task_definition = ecs.TaskDefinition(
@@ -117,9 +122,9 @@ class EcsClanker(pulumi.ComponentResource):
                 if args.ephemeral_storage_gb is not None
                 else None
             ),
-            execution_role_arn=execution_role.arn,
+            execution_role_arn=execution.role.arn,
             task_role_arn=task_role.arn,
-            container_definitions=pulumi.Output.all(image, log_group.name).apply(
+            container_definitions=pulumi.Output.all(image, execution.log_group.name).apply(
                 lambda values: json.dumps(container_definitions(args, name, values[0], values[1]))
             ),
             tags=tags,

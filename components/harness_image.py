@@ -32,6 +32,7 @@ from components.policies import policy_document
 from workers.catalog import Harness
 from workers.naming import (
     CACHE_TAG,
+    CLANKER_NAME_WILDCARD,
     GLOBAL_LATEST_TAG,
     MUTABLE_TAG_PATTERNS,
     SUPPLY_CHAIN_TAG_PATTERN,
@@ -39,9 +40,6 @@ from workers.naming import (
     pinned_reference,
     revision_tag,
 )
-
-FUNCTION_NAME_PREFIX = "viberator-"
-"""Clanker functions are named `viberator-<env>-<clanker>`; consumer Lambda pulls are limited to them."""
 
 UNTAGGED_EXPIRY_DAYS = 7
 """Untagged manifests are superseded cache layers or interrupted pushes; a week leaves time to debug."""
@@ -264,7 +262,7 @@ def pull_policy(partition: str, own_account: str, consumer_accounts: tuple[str, 
     """
     pull = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
     functions = [
-        f"arn:{partition}:lambda:*:{account}:function:{FUNCTION_NAME_PREFIX}*"
+        f"arn:{partition}:lambda:*:{account}:function:{CLANKER_NAME_WILDCARD}"
         for account in (own_account, *consumer_accounts)
     ]
     statements: list[dict[str, object]] = [

@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_aws import cloudwatch, iam, lambda_
+from pulumi_aws import lambda_
 
 from components.config import lambda_variables
-from components.policies import LAMBDA_ASSUME_ROLE, lambda_execution_policy
+from components.execution_role import ExecutionRoleArgs, execution_role
+from components.policies import LAMBDA_SERVICE, lambda_execution_policy
 from workers.catalog import LAMBDA_COMMAND
 
 
@@ -42,6 +43,9 @@ class LambdaClankerArgs:
     digest goes in `source_code_hash` and every move of the tag re-resolves it."""
     resource_tags: Mapping[str, str] = field(default_factory=dict)
     """The stack's tags; the clanker tag is added here."""
+    protect: bool = False
+    """Protect the function and its role and log group: a replaced function gets a new ARN and loses the
+    permissions and concurrency others granted it (production)."""
 
 
 class LambdaClanker(pulumi.ComponentResource):
@@ -52,22 +56,21 @@ class LambdaClanker(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LambdaClankerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("viberator:workers:LambdaClanker", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         tags = {**args.resource_tags, "Clanker": name}
-
-        log_group = cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/lambda/{args.function_name}",
-            retention_in_days=args.log_retention_days,
-            tags=tags,
-            opts=child,
-        )
-        role = iam.Role(f"{name}-role", assume_role_policy=LAMBDA_ASSUME_ROLE, tags=tags, opts=child)
-        role_policy = iam.RolePolicy(
-            f"{name}-role-policy",
-            role=role.id,
-            policy=log_group.arn.apply(lambda arn: lambda_execution_policy(arn, list(args.secrets.values()))),
-            opts=child,
+        child = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        secret_arns = list(args.secrets.values())
+        logged = execution_role(
+            name,
+            ExecutionRoleArgs(
+                log_group_name=f"/aws/lambda/{args.function_name}",
+                log_retention_days=args.log_retention_days,
+                service=LAMBDA_SERVICE,
+                role_suffix="role",
+                policy_suffix="role-policy",
+                policy=lambda log_group_arn: log_group_arn.apply(lambda arn: lambda_execution_policy(arn, secret_arns)),
+                tags=tags,
+            ),
+            child,
         )
 
         variables = lambda_variables(args.environment, args.secrets)
@@ -79,17 +82,19 @@ class LambdaClanker(pulumi.ComponentResource):
             image_uri=args.image_uri,
             image_config=lambda_.FunctionImageConfigArgs(commands=list(LAMBDA_COMMAND)),
             architectures=[args.architecture],
-            role=role.arn,
+            role=logged.role.arn,
             memory_size=args.memory_mb,
             timeout=args.timeout_seconds,
             ephemeral_storage=lambda_.FunctionEphemeralStorageArgs(size=args.ephemeral_storage_mb),
             reserved_concurrent_executions=args.reserved_concurrency,
             # No block at all rather than an empty one, which the API reports back as absent (a perpetual diff).
             environment=lambda_.FunctionEnvironmentArgs(variables=variables) if variables else None,
-            logging_config=lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=log_group.name),
+            logging_config=lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=logged.log_group.name),
             source_code_hash=args.follows_digest,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[logged.log_group, logged.policy])
+            ),
         )
 
         self.function_name = function.name

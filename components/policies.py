@@ -9,27 +9,19 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-LAMBDA_ASSUME_ROLE = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
 
-ECS_TASKS_ASSUME_ROLE = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
+
+def assume_role_policy(service: str) -> str:
+    """The trust policy that lets one AWS service assume a clanker's role. Compact JSON, as the roles were created
+    with: the provider compares policies by meaning, but the plan shows the string."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+    )
 
 
 def policy_document(statements: list[dict[str, object]]) -> str:

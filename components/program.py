@@ -14,7 +14,6 @@ import pulumi
 from components.aws_target import AwsTarget, aws_target
 from components.clanker_cluster import ClankerCluster, ClankerClusterArgs
 from components.config import (
-    NAME_PREFIX,
     DockerClankerConfig,
     EcsClankerConfig,
     LambdaClankerConfig,
@@ -30,6 +29,7 @@ from components.replication import ImageReplication, ImageReplicationArgs, Repli
 from components.signing import SigningKey, SigningKeyArgs
 from components.tags import stack_tags
 from workers.catalog import BUILD_CONTEXT, HARNESSES
+from workers.naming import clanker_resource_name, stack_resource_name
 from workers.revision import BuildRevision, build_revision, context_digest, override_revision
 
 
@@ -126,16 +126,12 @@ def build_images(config: StackConfig, target: AwsTarget, replicated: ImageReplic
     return images
 
 
-def _physical_name(config: StackConfig, clanker: str) -> str:
-    return f"{NAME_PREFIX}-{config.environment}-{clanker}"
-
-
 def _lambda_clanker(config: StackConfig, clanker: LambdaClankerConfig, image: ImageRef) -> ClankerDeployment:
     architecture = image.architecture_for(clanker.architecture)
     function = LambdaClanker(
         clanker.name,
         LambdaClankerArgs(
-            function_name=_physical_name(config, clanker.name),
+            function_name=clanker_resource_name(config.environment, clanker.name),
             image_uri=image.reference(clanker.image, architecture),
             architecture=architecture,
             memory_mb=clanker.memory_mb,
@@ -147,9 +143,8 @@ def _lambda_clanker(config: StackConfig, clanker: LambdaClankerConfig, image: Im
             log_retention_days=config.log_retention_days,
             follows_digest=image.floating.digest if clanker.image == "floating" else None,
             resource_tags=resource_tags(config),
+            protect=config.protect_resources,
         ),
-        # A protected function can't be deleted or replaced by accident in production.
-        opts=pulumi.ResourceOptions(protect=config.protect_resources),
     )
     return ClankerDeployment(
         agent=clanker.agent,
@@ -175,7 +170,7 @@ def _ecs_clanker(
     task = EcsClanker(
         clanker.name,
         EcsClankerArgs(
-            family=_physical_name(config, clanker.name),
+            family=clanker_resource_name(config.environment, clanker.name),
             image=image.reference(clanker.image, architecture),
             repository_arn=image.repository_arn,
             region=config.region,
@@ -187,6 +182,7 @@ def _ecs_clanker(
             secrets=dict(clanker.secrets),
             log_retention_days=config.log_retention_days,
             resource_tags=resource_tags(config),
+            protect=config.protect_resources,
         ),
     )
     return ClankerDeployment(
@@ -228,7 +224,7 @@ def _cluster(config: StackConfig) -> ClankerCluster:
     return ClankerCluster(
         "workers",
         ClankerClusterArgs(
-            cluster_name=f"{NAME_PREFIX}-{config.environment}",
+            cluster_name=stack_resource_name(config.environment),
             vpc_id=network.vpc_id if network else None,
             subnet_ids=tuple(network.subnet_ids) if network else (),
             assign_public_ip=network.assign_public_ip if network else True,

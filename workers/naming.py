@@ -23,6 +23,12 @@ MUTABLE_TAG_PATTERNS: tuple[str, ...] = (GLOBAL_LATEST_TAG, "*-latest", CACHE_TA
 
 LOCAL_ALIAS_TAG = "local"
 
+RESOURCE_PREFIX = "viberator"
+"""Every physical name the program gives a stack's AWS resources starts `viberator-<env>`."""
+CLANKER_NAME_WILDCARD = f"{RESOURCE_PREFIX}-*"
+"""Matches every clanker's physical name (`clanker_resource_name`), whatever its environment: the functions a
+repository lets Lambda pull for."""
+
 
 def revision_tag(environment: str, revision: str) -> str:
     return f"{environment}-{revision}"
@@ -42,6 +48,17 @@ def image_tags(environment: str, revision: str, *, push_latest: bool) -> list[st
 
 def repository_name(harness: str) -> str:
     return f"{REPOSITORY_PREFIX}{harness}"
+
+
+def stack_resource_name(environment: str) -> str:
+    """The physical name of what one environment's clankers share: `viberator-<env>` (the ECS cluster)."""
+    return f"{RESOURCE_PREFIX}-{environment}"
+
+
+def clanker_resource_name(environment: str, clanker: str) -> str:
+    """A clanker's physical name, `viberator-<env>-<clanker>`: its Lambda function or task definition family,
+    stable so the backend can invoke it by name."""
+    return f"{stack_resource_name(environment)}-{clanker}"
 
 
 def image_reference(repository: str, tag: str) -> str:
