@@ -32,7 +32,7 @@ from workers.tooling.contract import REVISION_LABEL, check_contract
 from workers.tooling.engine import ImageInfo, PullError, ServerInfo
 from workers.tooling.lock import exclusive
 from workers.tooling.references import DEFAULT_ENVIRONMENT, Registry, alias_reference, version_tag
-from workers.tooling.signature import SignatureRefused, VerifierFailed, pinned
+from workers.tooling.signature import VerifierFailed, pinned, verify_digest
 from workers.tooling.stack_outputs import StackOutputs
 
 REGISTRY_ENV_VAR = "VIBERATOR_REGISTRY"
@@ -250,13 +250,9 @@ def _verify(request: EnsureRequest, remote: str, pulled: ImageInfo, say: Callabl
         raise EnsureFailed(f"refusing {remote}: no signature verifier was configured for a pull", EXIT_REFUSED)
     try:
         digest = pinned(remote, pulled.repo_digests)
-        say(f"verifying the signature of {digest}")
-        request.verify(digest)
-    except SignatureRefused as refused:
-        raise EnsureFailed(str(refused), EXIT_REFUSED) from None
     except VerifierFailed as failed:
         raise EnsureFailed(str(failed), EXIT_UNAVAILABLE) from None
-    say(f"{digest}: signature verified")
+    verify_digest(request.verify, digest, say, EnsureFailed, refused=EXIT_REFUSED, unavailable=EXIT_UNAVAILABLE)
 
 
 def _use_local(

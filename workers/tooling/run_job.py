@@ -37,7 +37,7 @@ from workers.tooling.contract import check_contract
 from workers.tooling.engine import Engine, EngineError, ImageInfo, PullError
 from workers.tooling.lambda_emulator import INVOKE_FUNCTION_NAME, EmulatorError, LocalFunction, running
 from workers.tooling.references import DEFAULT_ENVIRONMENT, current_revision
-from workers.tooling.signature import SignatureRefused, Verifier, VerifierFailed, registry_digest
+from workers.tooling.signature import Verifier, registry_digest, verify_digest
 
 EXIT_SUCCEEDED, EXIT_JOB_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_RUN = 0, 1, 2, 3, 4
 
@@ -213,14 +213,7 @@ def _verify(request: JobRequest, reference: str, image: ImageInfo, say: Callable
     if digest is None:
         say(f"{reference} was built on this machine (no registry digest): not signature-checked")
         return
-    try:
-        say(f"verifying the signature of {digest}")
-        request.verify(digest)
-    except SignatureRefused as refused:
-        raise RunJobError(str(refused), EXIT_REFUSED) from None
-    except VerifierFailed as failed:
-        raise RunJobError(str(failed), EXIT_NOT_RUN) from None
-    say(f"{digest}: signature verified")
+    verify_digest(request.verify, digest, say, RunJobError, refused=EXIT_REFUSED, unavailable=EXIT_NOT_RUN)
 
 
 @contextmanager

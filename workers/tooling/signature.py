@@ -176,6 +176,28 @@ def pinned(remote: str, repo_digests: tuple[str, ...]) -> str:
     return digest
 
 
+def verify_digest(
+    verify: Callable[[str], None],
+    digest: str,
+    say: Callable[[str], None],
+    fail: Callable[[str, int], Exception],
+    *,
+    refused: int,
+    unavailable: int,
+) -> None:
+    """The check `ensure` and `run-job` make of every digest a registry served, saying what they do: raises
+    `fail(message, refused)` for a signature that is bad or missing, `fail(message, unavailable)` when the
+    verifier itself could not run (the exit codes are each command's own)."""
+    say(f"verifying the signature of {digest}")
+    try:
+        verify(digest)
+    except SignatureRefused as refusal:
+        raise fail(str(refusal), refused) from None
+    except VerifierFailed as failure:
+        raise fail(str(failure), unavailable) from None
+    say(f"{digest}: signature verified")
+
+
 def sign(
     reference: str, private_key: Path, passphrase_file: Path, *, insecure: bool = False, skopeo: Skopeo | None = None
 ) -> None:
