@@ -15,13 +15,16 @@ from typing import Any
 import pulumi
 from pulumi_aws import ecs, iam
 
-from components.execution_role import ExecutionRoleArgs, execution_role
+from components.execution_role import ServiceRole, execution_role
 from components.policies import ECS_TASKS_SERVICE, assume_role_policy, ecs_execution_policy
+from components.tags import clanker_tags
 
 CONTAINER_NAME = "worker"
 WORKER_USER = "10001:10001"
 """The image's non-root user; set on the task too, so a mis-built image can't run as root."""
 CPU_ARCHITECTURE = {"x86_64": "X86_64", "arm64": "ARM64"}
+EXECUTION_ROLE = ServiceRole(ECS_TASKS_SERVICE, role_suffix="execution-role", policy_suffix="execution-policy")
+"""What ECS needs to start the task; the task role (what the agent may do) is the other one."""
 
 
 @dataclass(frozen=True)
@@ -83,23 +86,17 @@ class EcsClanker(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EcsClankerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("viberator:workers:EcsClanker", name, None, opts)
-        tags = {**args.resource_tags, "Clanker": name}
+        tags = clanker_tags(args.resource_tags, name)
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
-        secret_arns = list(args.secrets.values())
         execution = execution_role(
             name,
-            ExecutionRoleArgs(
-                log_group_name=f"/ecs/{args.family}",
-                log_retention_days=args.log_retention_days,
-                service=ECS_TASKS_SERVICE,
-                role_suffix="execution-role",
-                policy_suffix="execution-policy",
-                policy=lambda log_group_arn: pulumi.Output.all(args.repository_arn, log_group_arn).apply(
-                    lambda arns: ecs_execution_policy(arns[0], arns[1], secret_arns)
-                ),
-                tags=tags,
+            EXECUTION_ROLE,
+            (f"/ecs/{args.family}", args.log_retention_days),
+            lambda log_group_arn: pulumi.Output.all(args.repository_arn, log_group_arn).apply(
+                lambda arns: ecs_execution_policy(arns[0], arns[1], list(args.secrets.values()))
             ),
+            tags,
             protected,
         )
         task_role = iam.Role(

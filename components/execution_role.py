@@ -19,16 +19,13 @@ from components.policies import assume_role_policy
 
 
 @dataclass(frozen=True)
-class ExecutionRoleArgs:
-    log_group_name: str
-    log_retention_days: int
-    service: str
-    """The AWS service principal that assumes the role (components/policies.py)."""
+class ServiceRole:
+    """Which service assumes a clanker's execution role, and the names its role and policy were created with."""
+
+    principal: str
+    """The AWS service principal (components/policies.py)."""
     role_suffix: str
     policy_suffix: str
-    policy: Callable[[pulumi.Output[str]], pulumi.Input[str]]
-    """The inline policy, from the log group's ARN."""
-    tags: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -38,22 +35,25 @@ class ExecutionRole:
     policy: iam.RolePolicy
 
 
-def execution_role(clanker: str, args: ExecutionRoleArgs, opts: pulumi.ResourceOptions) -> ExecutionRole:
-    """Registers the three resources with `opts` (the owning clanker as parent, its protection)."""
-    log_group = cloudwatch.LogGroup(
-        f"{clanker}-logs",
-        name=args.log_group_name,
-        retention_in_days=args.log_retention_days,
-        tags=dict(args.tags),
-        opts=opts,
+def execution_role(
+    clanker: str,
+    service: ServiceRole,
+    log_group: tuple[str, int],
+    policy: Callable[[pulumi.Output[str]], pulumi.Input[str]],
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> ExecutionRole:
+    """Registers the three resources with `opts` (the owning clanker as parent, its protection): the log group
+    `(name, retention in days)`, and the role with its inline `policy` made from the log group's ARN."""
+    name, retention_days = log_group
+    group = cloudwatch.LogGroup(
+        f"{clanker}-logs", name=name, retention_in_days=retention_days, tags=dict(tags), opts=opts
     )
     role = iam.Role(
-        f"{clanker}-{args.role_suffix}",
-        assume_role_policy=assume_role_policy(args.service),
-        tags=dict(args.tags),
+        f"{clanker}-{service.role_suffix}",
+        assume_role_policy=assume_role_policy(service.principal),
+        tags=dict(tags),
         opts=opts,
     )
-    policy = iam.RolePolicy(
-        f"{clanker}-{args.policy_suffix}", role=role.id, policy=args.policy(log_group.arn), opts=opts
-    )
-    return ExecutionRole(log_group, role, policy)
+    inline = iam.RolePolicy(f"{clanker}-{service.policy_suffix}", role=role.id, policy=policy(group.arn), opts=opts)
+    return ExecutionRole(group, role, inline)

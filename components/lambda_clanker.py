@@ -14,9 +14,12 @@ import pulumi
 from pulumi_aws import lambda_
 
 from components.config import lambda_variables
-from components.execution_role import ExecutionRoleArgs, execution_role
+from components.execution_role import ServiceRole, execution_role
 from components.policies import LAMBDA_SERVICE, lambda_execution_policy
+from components.tags import clanker_tags
 from workers.catalog import LAMBDA_COMMAND
+
+LAMBDA_ROLE = ServiceRole(LAMBDA_SERVICE, role_suffix="role", policy_suffix="role-policy")
 
 
 @dataclass(frozen=True)
@@ -56,20 +59,16 @@ class LambdaClanker(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LambdaClankerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("viberator:workers:LambdaClanker", name, None, opts)
-        tags = {**args.resource_tags, "Clanker": name}
+        tags = clanker_tags(args.resource_tags, name)
         child = pulumi.ResourceOptions(parent=self, protect=args.protect)
-        secret_arns = list(args.secrets.values())
         logged = execution_role(
             name,
-            ExecutionRoleArgs(
-                log_group_name=f"/aws/lambda/{args.function_name}",
-                log_retention_days=args.log_retention_days,
-                service=LAMBDA_SERVICE,
-                role_suffix="role",
-                policy_suffix="role-policy",
-                policy=lambda log_group_arn: log_group_arn.apply(lambda arn: lambda_execution_policy(arn, secret_arns)),
-                tags=tags,
+            LAMBDA_ROLE,
+            (f"/aws/lambda/{args.function_name}", args.log_retention_days),
+            lambda log_group_arn: log_group_arn.apply(
+                lambda arn: lambda_execution_policy(arn, list(args.secrets.values()))
             ),
+            tags,
             child,
         )
 

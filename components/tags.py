@@ -9,6 +9,8 @@ deployed resources to an explicit provider would change every resource's provide
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 PROJECT = "viberator-workers"
 REQUIRED_TAG_KEYS = ("Project", "Environment", "ManagedBy")
 """What the policy pack demands of every taggable resource."""
@@ -24,3 +26,8 @@ def stack_tags(
     if pull_request is not None and expires is not None:
         tags |= dict(zip(REVIEW_TAG_KEYS, ("true", str(pull_request), expires), strict=True))
     return tags
+
+
+def clanker_tags(stack: Mapping[str, str], clanker: str) -> dict[str, str]:
+    """What each of a clanker's resources carries: the stack's tags and the clanker's name."""
+    return {**stack, "Clanker": clanker}
