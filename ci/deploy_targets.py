@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from components.config import ConfigError
-from offline_plan.engine import PROJECT_DIR, Plan, Registration, plan_stack_file
+from offline_plan.engine import PROJECT_DIR, Plan, Registration
+from offline_plan.stacks import plan_stack_file
 from workers.catalog import HARNESS_NAMES
 
 ALL = "all"

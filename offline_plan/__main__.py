@@ -15,9 +15,10 @@ from typing import Any
 
 from components.config import ConfigError, ConfigIssue
 from offline_plan.diff import BasePlanError, base_plan, diff_plans
-from offline_plan.engine import Plan, plan_stack_file, stack_name_of
+from offline_plan.engine import Plan
 from offline_plan.render import plan_console, render_diff, render_plan
 from offline_plan.review_stack import stack_file_path
+from offline_plan.stacks import plan_stack_file, stack_name_of
 
 EXIT_INVALID_CONFIG = 2
 

@@ -23,9 +23,9 @@ from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.stack import run_in_stack
 
-from components.config import NAMESPACE, ConfigError, ConfigIssue, allowed_accounts, parse_pulumi_config
+from components.config import allowed_accounts
 from offline_plan.placeholders import PlaceholderMocks
-from offline_plan.stack_file import SECRET_TEXT, stack_file_config
+from offline_plan.stack_file import SECRET_TEXT
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT_NAME = "viberator-workers"
@@ -291,63 +291,3 @@ def _pinned_account(config: Mapping[str, str]) -> str | None:
     """The first of `aws:allowedAccountIds` (`allowed_accounts`), where the stack's resources can be."""
     allowed = allowed_accounts(config)
     return allowed[0] if allowed else None
-
-
-def stack_name_of(path: Path) -> str:
-    """`Pulumi.dev.yaml` -> `dev`."""
-    name = path.name
-    if not (name.startswith("Pulumi.") and name.endswith((".yaml", ".yml"))):
-        raise ConfigError(
-            [ConfigIssue(path=str(path), value=name, message="a stack config file is named Pulumi.<stack>.yaml")]
-        )
-    return name.removeprefix("Pulumi.").rsplit(".", 1)[0]
-
-
-def plan_stack_file(
-    path: Path,
-    *,
-    preview: bool = False,
-    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
-    first_preview: bool = False,
-) -> Plan:
-    """Plan a `Pulumi.<stack>.yaml`, from wherever it is. The config is checked first (nothing else is planned
-    for an invalid one); then a referenced image stack of this project is planned when its outputs were not
-    given, so `make plan STACK=prod` works on its own."""
-    stack = stack_name_of(path)
-    config, secret_keys = stack_file_config(path)
-    parsed = parse_pulumi_config(config, stack=stack, secret_keys=secret_keys)
-    outputs = dict(stack_outputs or {})
-    if parsed.images is not None and parsed.images.from_ not in outputs:
-        outputs[parsed.images.from_] = _image_stack_outputs(parsed.images.from_, path, outputs)
-    plan = run_program(
-        stack, config, secret_keys=secret_keys, preview=preview, first_preview=first_preview, stack_outputs=outputs
-    )
-    plan.harnesses = list(parsed.harnesses)
-    plan.clankers = [clanker.name for clanker in parsed.clankers]
-    return plan
-
-
-def _image_stack_outputs(source: str, planning: Path, known: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The outputs of the image stack `source`: planned here when it is a stack of this project (its
-    `Pulumi.<stack>.yaml` in the project directory), else a config error saying how to give them."""
-    _org, project, stack = source.split("/")
-    stack_file = PROJECT_DIR / f"Pulumi.{stack}.yaml"
-    path = f"{NAMESPACE}:images.from"
-    if project == PROJECT_NAME and stack_file.exists():
-        if stack_file.resolve() == planning.resolve():
-            raise ConfigError([ConfigIssue(path=path, value=source, message="a stack can't take images from itself")])
-        try:
-            return plan_stack_file(stack_file, stack_outputs=known).outputs
-        except ConfigError as error:
-            raise ConfigError(error.issues, f"config of the image stack {source} ({stack_file.name})") from None
-    stacks = ", ".join(f"{PROJECT_NAME}/{stack_name_of(p)}" for p in sorted(PROJECT_DIR.glob("Pulumi.*.yaml")))
-    raise ConfigError(
-        [
-            ConfigIssue(
-                path=path,
-                value=source,
-                message=f"not a stack of this project ({stacks}); for any other stack give its outputs: make plan "
-                f"STACK_OUTPUTS={source}=<file> (`pulumi stack output --json`, or a `make plan FORMAT=json` document)",
-            )
-        ]
-    )

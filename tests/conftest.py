@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file, run_program
+from offline_plan.engine import PROJECT_DIR, Plan, run_program
+from offline_plan.stacks import plan_stack_file
 
 COMMITTED_STACKS = sorted(path.name for path in PROJECT_DIR.glob("Pulumi.*.yaml"))
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file
+from offline_plan.engine import PROJECT_DIR, Plan
+from offline_plan.stacks import plan_stack_file
 
 IMAGE_STACK = "viberator/viberator-workers/dev"
 WEST = "us-west-2"

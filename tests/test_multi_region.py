@@ -24,7 +24,8 @@ from components.config import ConfigError, parse_pulumi_config, parse_stack_conf
 from components.outputs import outputs_schema
 from components.promotion import ExportedReplica, repository_url_in
 from offline_plan.__main__ import EXIT_INVALID_CONFIG, main
-from offline_plan.engine import PROJECT_DIR, UNKNOWN_TEXT, Plan, plan_stack_file
+from offline_plan.engine import PROJECT_DIR, UNKNOWN_TEXT, Plan
+from offline_plan.stacks import plan_stack_file
 from tests.multi_region_stacks import (
     IMAGE_STACK,
     WEST,

@@ -16,8 +16,9 @@ import yaml
 from rich.console import Console
 
 from offline_plan.diff import diff_plans, value_changes
-from offline_plan.engine import PROJECT_DIR, run_program, stack_file_config
+from offline_plan.engine import PROJECT_DIR, run_program
 from offline_plan.render import render_plan
+from offline_plan.stack_file import stack_file_config
 from tests.conftest import committed_plan
 
 FUNCTION = "aws:lambda/function:Function"

@@ -16,8 +16,10 @@ import pytest
 import yaml
 
 from components.outputs import outputs_schema
-from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file, run_program, stack_file_config
+from offline_plan.engine import PROJECT_DIR, Plan, run_program
 from offline_plan.placeholders import image_digest, index_digest
+from offline_plan.stack_file import stack_file_config
+from offline_plan.stacks import plan_stack_file
 from tests.conftest import Recorder, committed_plan
 from workers.catalog import HARNESS_NAMES
 

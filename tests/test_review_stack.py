@@ -18,8 +18,9 @@ import pytest
 from components.config import ConfigError, parse_stack_config
 from components.tags import REVIEW_TAG_KEYS
 from offline_plan.__main__ import main as plan_main
-from offline_plan.engine import Plan, plan_stack_file
+from offline_plan.engine import Plan
 from offline_plan.review_stack import TEMPLATE, expiry, review_number, review_stack_yaml, stack_file_path
+from offline_plan.stacks import plan_stack_file
 from policy.rules import TAGGABLE
 from tests.conftest import COMMITTED_STACKS
 

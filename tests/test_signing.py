@@ -11,8 +11,9 @@ from conftest import committed_plan
 
 from components.signing import SIGNER_ACTIONS, alias_name
 from components.tags import REQUIRED_TAG_KEYS
-from offline_plan.engine import UNKNOWN_TEXT, plan_stack_file
+from offline_plan.engine import UNKNOWN_TEXT
 from offline_plan.review_stack import review_stack_yaml
+from offline_plan.stacks import plan_stack_file
 
 KEY = "aws:kms/key:Key"
 ALIAS = "aws:kms/alias:Alias"

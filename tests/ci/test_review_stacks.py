@@ -21,7 +21,7 @@ from ci.review_stacks import (
     read_outcomes,
     sweep,
 )
-from offline_plan.engine import plan_stack_file
+from offline_plan.stacks import plan_stack_file
 
 REPO = {"full_name": "viberator/viberator-workers"}
 NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)

@@ -138,7 +138,7 @@ def _pinned_prod(tmp_path: Path, approved: dict[str, str]) -> Path:
 def test_prod_up_runs_only_the_pinned_approved_digests(tmp_path: Path, dev_outputs: dict[str, Any]) -> None:
     """`pin` before `up`: the program itself refuses a digest nobody approved, before registering anything."""
     from components.config import ConfigError
-    from offline_plan.engine import plan_stack_file
+    from offline_plan.stacks import plan_stack_file
 
     source = "viberator/viberator-workers/dev"
     approved = image_digests(dev_outputs)

@@ -15,7 +15,8 @@ import yaml
 
 from components.config import ConfigError
 from offline_plan.diff import base_plan
-from offline_plan.engine import PROJECT_DIR, Plan, plan_stack_file, run_program
+from offline_plan.engine import PROJECT_DIR, Plan, run_program
+from offline_plan.stacks import plan_stack_file
 from policy.rules import FUNCTION, REPOSITORY
 from tests.policy.prod_changes import destructive_changes, unprotected
 

@@ -13,7 +13,8 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-from offline_plan.engine import PROJECT_DIR, plan_stack_file
+from offline_plan.engine import PROJECT_DIR
+from offline_plan.stacks import plan_stack_file
 from workers.tooling import run_job, stack_outputs
 from workers.tooling.cli import main
 from workers.tooling.contract import CONTRACT_LABEL, tool_contract

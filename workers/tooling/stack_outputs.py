@@ -68,7 +68,7 @@ def from_stack(stack: str, say: Callable[[str], None], *, project_dir: Path) -> 
         say(f"no Pulumi CLI on PATH: using the offline plan of {config.name} (its digests are placeholders)")
         # Only this fallback needs the plan engine (and Pulumi's SDK): imported here, not at startup.
         from components.config import ConfigError
-        from offline_plan.engine import plan_stack_file
+        from offline_plan.stacks import plan_stack_file
 
         try:
             return _parsed(plan_stack_file(config).to_json(), config.name)
