@@ -9,7 +9,7 @@
     python -m ci.review_stacks comment --stack pr-12 --destroyed "the pull request was closed" --run-url URL
     python -m ci.review_stacks find-comment comments.json        # the id of the review comment, or nothing
 
-A stack is a review stack by its name alone (`pr-<number>`, which components/config.py refuses to any stack
+A stack is a review stack by its name alone (`pr-<number>`, which components/config/ refuses to any stack
 without `viberator:review`), so neither path can ever select dev or prod.
 """
 

@@ -5,7 +5,7 @@ Owns: the one `aws.ecr.ReplicationConfiguration` of this account's registry in t
 rule that copies this stack's repositories (a PREFIX_MATCH filter each) to each listed region (and
 account). ECR keeps a single replication configuration per registry and region (PutReplicationConfiguration
 replaces the whole document), so exactly one stack may own it: the one that owns this account's repositories
-(`repositories: create`); components/config.py refuses it anywhere else.
+(`repositories: create`); components/config/rules/replicas.py refuses it anywhere else.
 Does not own: the replica repositories of this account's other regions (HarnessImage creates them with the
 source's lifecycle, tag immutability and encryption, before the first push), nor another account's side of a
 cross-account replica: ReplicaRegistry, created by the promoting stack in that account and region.
@@ -39,7 +39,7 @@ class ReplicaDestination:
 @dataclass(frozen=True)
 class ImageReplicationArgs:
     destinations: tuple[ReplicaDestination, ...]
-    """At most 25 (ECR's limit per rule, checked in components/config.py)."""
+    """At most 25 (ECR's limit per rule, checked in components/config/stack.py)."""
     repository_names: tuple[str, ...]
     """The repositories this stack owns, each its own PREFIX_MATCH filter (ECR allows 100 per rule): a bare
     `viberator-worker-` prefix would also copy repositories other stacks own in this registry (a review

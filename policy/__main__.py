@@ -3,7 +3,8 @@
 import sys
 from pathlib import Path
 
-# Pulumi runs the pack from policy/; the rules import the project's modules (one credential pattern, not two).
+# Pulumi runs the pack from policy/, in the project's uv environment (PulumiPolicy.yaml); the rules import the
+# project's components/credentials.py (one credential pattern, not two), so the project directory goes on the path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pulumi_policy import PolicyPack

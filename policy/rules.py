@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.config import SECRET_ARN_PATTERN, SECRET_LOOKING_NAME, SECRET_LOOKING_VALUE
+from components.credentials import SECRET_ARN_PATTERN, SECRET_LOOKING_NAME, SECRET_LOOKING_VALUE
 from components.tags import REQUIRED_TAG_KEYS
 
 REPOSITORY = "aws:ecr/repository:Repository"

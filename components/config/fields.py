@@ -1,0 +1,143 @@
+"""The facts the config models are built from: key patterns, AWS's limits and tables, and the base model.
+
+Owns what a valid value looks like (names, regions, ARNs, account and network ids, Fargate sizes, log retention,
+Lambda's variable rules). Does not own which key takes which value (components/config/clankers.py, stack.py) or
+the rules that span keys (components/config/rules/).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from components.credentials import SECRET_ARN_PATTERN
+
+NAMESPACE = "viberator"
+LAMBDA_FUNCTION_NAME_MAX = 64
+ECS_CLANKER_NAME_MAX = 64 - len("-execution-role") - len("-1234567")
+"""IAM role names are at most 64 characters; Pulumi auto-names `<clanker>-execution-role` with a 8-character
+random suffix (components/ecs_clanker.py)."""
+
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731)
+Platform = Literal["linux/amd64", "linux/arm64"]
+Architecture = Literal["x86_64", "arm64"]
+ARCHITECTURE_OF_PLATFORM: dict[str, Architecture] = {"linux/amd64": "x86_64", "linux/arm64": "arm64"}
+PLATFORM_OF_ARCHITECTURE: dict[str, Platform] = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
+
+FARGATE_MEMORY_MB: dict[int, range] = {
+    256: range(512, 2048 + 1, 512),  # 512, 1024, 2048; 1536 is rejected below
+    512: range(1024, 4096 + 1, 1024),
+    1024: range(2048, 8192 + 1, 1024),
+    2048: range(4096, 16384 + 1, 1024),
+    4096: range(8192, 30720 + 1, 1024),
+    8192: range(16384, 61440 + 1, 4096),
+    16384: range(32768, 122880 + 1, 8192),
+}
+"""Fargate's valid memory sizes (MiB) for each CPU size (units)."""
+
+
+def fargate_memory_choices(cpu: int) -> list[int]:
+    if cpu == 256:
+        return [512, 1024, 2048]
+    return list(FARGATE_MEMORY_MB[cpu])
+
+
+NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+IMAGE_REVISION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$"
+ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+LAMBDA_ENV_VAR_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_]+$"
+"""Lambda's Environment.Variables key pattern, `[a-zA-Z]([a-zA-Z0-9_])+` (Lambda API reference, Environment)."""
+REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$"
+SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+"""Secrets Manager appends `-` and 6 random characters to a secret's name in its ARN; an ARN without them is
+partial, and an IAM policy naming a partial ARN never matches the secret."""
+ACCOUNT_ID_PATTERN = r"^\d{12}$"
+VPC_ID_PATTERN = r"^vpc-[0-9a-f]{8,17}$"
+SUBNET_ID_PATTERN = r"^subnet-[0-9a-f]{8,17}$"
+STACK_REFERENCE_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
+REVIEW_EXPIRES_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+
+LAMBDA_RESERVED_VARIABLES = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "TZ",
+    }
+)
+"""Lambda's reserved keys ("Defined runtime environment variables", Lambda Developer Guide): the runtime sets
+them and the API refuses them. Others with AWS_ prefixes (AWS_LAMBDA_EXEC_WRAPPER, AWS_XRAY_*) may be set.
+ECS reserves none: an ECS clanker may set AWS_REGION (Claude Code on Bedrock reads it)."""
+SECRET_ARNS_VARIABLE = "VIBERATOR_SECRET_ARNS"
+"""Lambda cannot inject secrets as env vars: the program passes the ARNs in this one and the worker's runtime
+resolves them at cold start (workers/image/viberator_worker/secret_env.py), whole secrets only."""
+LAMBDA_ENVIRONMENT_MAX_BYTES = 4096
+"""Lambda: "The total size of all environment variables doesn't exceed 4 KB"; the size counted is the bytes of
+every key and value (Lambda Developer Guide, "Working with Lambda environment variables")."""
+
+CREDENTIAL_ERROR = "plaintext_credential"
+"""Error type whose offending value is never echoed back."""
+
+
+class ConfigModel(BaseModel):
+    """camelCase keys as in the YAML, unknown keys rejected, immutable after parsing."""
+
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+
+    @classmethod
+    def yaml_keys(cls) -> list[str]:
+        """The keys the model reads as the YAML spells them (not `aws:region`, which is the provider's)."""
+        return [
+            field.alias or name for name, field in cls.model_fields.items() if ":" not in str(field.validation_alias)
+        ]
+
+
+def secret_arn(value: str) -> re.Match[str]:
+    """The parts of a complete Secrets Manager secret ARN, or a ValueError saying what is wrong with it."""
+    arn = re.match(SECRET_ARN_PATTERN, value)
+    if arn is None:
+        raise ValueError(
+            "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 "
+            "characters>): copy it from the secret's page in the console"
+        )
+    if not re.match(REGION_PATTERN, arn["region"]):
+        raise ValueError(f"{arn['region'] or 'an empty region'} is not an AWS region (like us-east-1)")
+    if not SECRET_SUFFIX.search(arn["name"]):
+        raise ValueError(
+            "a partial ARN: a secret's ARN ends in `-` and 6 random characters (…:secret:name-AbCdEf), and the "
+            "role's policy would name an ARN that never matches; copy the full ARN from the console"
+        )
+    return arn
+
+
+def lambda_variables(environment: Mapping[str, str], secrets: Mapping[str, str]) -> dict[str, str]:
+    """The environment variables a Lambda clanker's function gets: its own and the one carrying its secrets."""
+    variables = dict(environment)
+    if secrets:
+        variables[SECRET_ARNS_VARIABLE] = json.dumps(dict(secrets), sort_keys=True)
+    return variables
+
+
+def lambda_environment_bytes(variables: Mapping[str, str]) -> int:
+    return sum(len(name.encode()) + len(value.encode()) for name, value in variables.items())

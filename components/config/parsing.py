@@ -1,0 +1,69 @@
+"""`viberator:` values to a StackConfig: each clanker and the top-level keys validated on their own, then every
+rule that spans keys, all issues reported together in one ConfigError."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from components.config.clankers import Clanker, parse_clanker
+from components.config.fields import NAMESPACE
+from components.config.issues import ConfigError, ConfigIssue
+from components.config.rules import RULES, ParsedStack
+from components.config.stack import StackConfig
+from components.config.validation_errors import issue_of
+
+
+def parse_stack_config(
+    values: Mapping[str, Any],
+    *,
+    stack: str,
+    region: str | None,
+    account: str | None = None,
+    source: str = "stack config",
+) -> StackConfig:
+    """Parse the `viberator:` namespace (keys without the prefix) into a StackConfig, or raise ConfigError.
+    `account`: the stack's account when its config pins exactly one (`allowed_accounts`), else unknown (None)."""
+    data = {"environment": stack, **values}
+    if region is not None:
+        data["aws:region"] = region
+    # Clankers are validated one by one, so that the cross-field rules still run over the valid ones and every
+    # mistake in the file is reported in one run, not one per run.
+    raw_clankers = data.get("clankers", [])
+    clankers: list[tuple[int, Clanker]] = []
+    clanker_issues: list[ConfigIssue] = []
+    declared_targets: set[str] = set()
+    if isinstance(raw_clankers, list):
+        declared_targets = {str(raw.get("target")) for raw in raw_clankers if isinstance(raw, Mapping)}
+        for i, raw in enumerate(raw_clankers):
+            try:
+                clankers.append((i, parse_clanker(raw)))
+            except ValidationError as error:
+                clanker_issues += [issue_of(data, {**e, "loc": ("clankers", i, *e["loc"])}) for e in error.errors()]
+        data_without_clankers = {**data, "clankers": []}
+    else:
+        data_without_clankers = data  # the model reports that `clankers` is not a list
+    try:
+        config = StackConfig.model_validate(data_without_clankers)
+    except ValidationError as error:
+        raise ConfigError([issue_of(data, e) for e in error.errors()] + clanker_issues, source) from None
+    config = config.model_copy(update={"clankers": [clanker for _, clanker in clankers]})
+    parsed = ParsedStack(
+        config=config,
+        positions=tuple(i for i, _ in clankers),
+        declared_targets=frozenset(declared_targets),
+        account=account,
+    )
+    issues = clanker_issues + [issue for rule in RULES for issue in rule(parsed)]
+    if issues:
+        raise ConfigError(sorted(issues, key=_clanker_position), source)
+    return config
+
+
+def _clanker_position(issue: ConfigIssue) -> tuple[int, int]:
+    """Stack-level issues first, then each clanker's in list order (a stable sort keeps the rest in place)."""
+    match = re.match(rf"^{NAMESPACE}:clankers\[(\d+)\]", issue.path)
+    return (1, int(match.group(1))) if match else (0, 0)

@@ -1,0 +1,166 @@
+"""A stack's whole Pulumi config, as the CLI passes it (every namespace; values as text, objects and lists as
+JSON), to a StackConfig: the `viberator:` keys decoded for the parser, and the keys `pulumi up` would silently
+ignore reported (another namespace's, a typo of the AWS provider's, an account pin the provider would misread).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib.util
+import json
+import re
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.config.fields import ACCOUNT_ID_PATTERN, NAMESPACE
+from components.config.issues import REDACTED, ConfigError, ConfigIssue, shown
+from components.config.parsing import parse_stack_config
+from components.config.stack import StackConfig
+from components.config.validation_errors import PATTERN_HINTS
+
+PROVIDER_NAMESPACES = ("aws", "docker-build", "pulumi")
+"""The providers' namespaces (aws:region, aws:profile, aws:allowedAccountIds, aws:defaultTags, …; docker-build:
+host, registries) and Pulumi's own: their keys are theirs to read and check, so any of them is allowed."""
+AWS_PROVIDER = "aws"
+
+
+def decode_config_value(raw: str) -> Any:
+    """A value as the program's settings take it. The CLI passes an object or list as JSON text and any other
+    value as its text ("10", "true", "20240601"), which stays text: the model coerces it where a setting is a
+    number or a boolean, and keeps it where a setting is text. No scalar setting starts with `{` or `[`."""
+    if raw.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw  # the model reports that the text is not the object or list it expects
+    return raw
+
+
+def _foreign_key_issue(key: str, raw: str, secret: bool) -> ConfigIssue:
+    """A key outside the namespaces the program and its providers read: `pulumi up` would silently ignore it."""
+    namespace, _, name = key.rpartition(":")
+    setting = name.split(".")[0].split("[")[0]
+    value = REDACTED if secret else shown(decode_config_value(raw))
+    if setting == "region":
+        message = f"did you mean aws:region? `pulumi config set aws:region {raw}`"
+    elif setting in StackConfig.yaml_keys():
+        where = f"the namespace {namespace}" if namespace else "no namespace"
+        how = (
+            f"`pulumi config set {NAMESPACE}:{setting} {raw}`"
+            if not raw.lstrip().startswith(("{", "["))
+            else f"rename the key in the stack file to {NAMESPACE}:{setting}"
+        )
+        message = f"{where}, which this program never reads: did you mean {NAMESPACE}:{setting}? {how}"
+    else:
+        message = (
+            f"this program reads only {NAMESPACE}:* and its providers' "
+            f"{', '.join(f'{ns}:*' for ns in PROVIDER_NAMESPACES)}"
+        )
+    return ConfigIssue(path=key, value=value, message=message)
+
+
+@functools.cache
+def aws_provider_keys() -> frozenset[str]:
+    """The AWS provider's own settings (`aws:<key>`), as pulumi-aws declares them in its config module: read
+    from its source, not copied here, so a provider upgrade brings its new keys along."""
+    spec = importlib.util.find_spec("pulumi_aws.config.vars")
+    assert spec is not None and spec.origin is not None  # pulumi-aws is a dependency of the program
+    source = Path(spec.origin).read_text()
+    return frozenset(re.findall(r"__config__\.get(?:_bool|_int|_float|_object)?\('([A-Za-z0-9]+)'\)", source))
+
+
+def _aws_key_issues(config: Mapping[str, str]) -> list[ConfigIssue]:
+    """`aws:` keys the provider would ignore (a typo: `aws:defaultTag`), and the account pin in a shape the
+    provider would misread: a YAML number loses an id's leading zeros, a bare id is not the list it takes."""
+    issues = []
+    for key, raw in config.items():
+        namespace, _, name = key.partition(":")
+        setting = name.split(".")[0].split("[")[0]
+        if namespace != AWS_PROVIDER or setting in aws_provider_keys():
+            continue
+        close = difflib.get_close_matches(setting, sorted(aws_provider_keys()), n=1)
+        hint = f": did you mean {AWS_PROVIDER}:{close[0]}?" if close else ""
+        issues.append(
+            ConfigIssue(
+                path=key, value=shown(decode_config_value(raw)), message=f"not a setting of the AWS provider{hint}"
+            )
+        )
+    raw_accounts = config.get(f"{AWS_PROVIDER}:allowedAccountIds")
+    if raw_accounts is not None:
+        accounts = decode_config_value(raw_accounts)
+        example = 'aws:allowedAccountIds: ["123456789012"]'
+        if not isinstance(accounts, list):
+            issues.append(
+                ConfigIssue(
+                    path=f"{AWS_PROVIDER}:allowedAccountIds",
+                    value=shown(accounts),
+                    message=f"must be a list of quoted account ids: {example}",
+                )
+            )
+        else:
+            for i, account in enumerate(accounts):
+                if not (isinstance(account, str) and re.fullmatch(ACCOUNT_ID_PATTERN, account)):
+                    why = "a YAML number (leading zeros are lost): quote it" if isinstance(account, int) else ""
+                    issues.append(
+                        ConfigIssue(
+                            path=f"{AWS_PROVIDER}:allowedAccountIds[{i}]",
+                            value=account,
+                            message=why or PATTERN_HINTS[ACCOUNT_ID_PATTERN],
+                        )
+                    )
+    return issues
+
+
+def allowed_accounts(config: Mapping[str, str]) -> tuple[str, ...]:
+    """`aws:allowedAccountIds`: the provider refuses credentials of any other account, so the stack's resources
+    can only be in one of these. Empty when unset or malformed (the provider reports that)."""
+    try:
+        allowed = json.loads(config.get("aws:allowedAccountIds", "[]"))
+    except ValueError:
+        return ()
+    return tuple(str(account) for account in allowed) if isinstance(allowed, list) else ()
+
+
+def parse_pulumi_config(
+    config: Mapping[str, str], *, stack: str, secret_keys: Collection[str] = (), source: str = "stack config"
+) -> StackConfig:
+    """Parse a stack's whole config as the Pulumi CLI passes it (every namespace; values as text, objects and
+    lists as JSON) into a StackConfig, or raise ConfigError with every issue, keys of unknown namespaces too."""
+    prefix = f"{NAMESPACE}:"
+    issues = [
+        _foreign_key_issue(key, raw, key in secret_keys)
+        for key, raw in config.items()
+        if not key.startswith(prefix) and key.partition(":")[0] not in PROVIDER_NAMESPACES
+    ] + _aws_key_issues(config)
+    values = {
+        key.removeprefix(prefix): decode_config_value(raw) for key, raw in config.items() if key.startswith(prefix)
+    }
+    try:
+        allowed = allowed_accounts(config)
+        parsed = parse_stack_config(
+            values,
+            stack=stack,
+            region=config.get("aws:region"),
+            account=allowed[0] if len(allowed) == 1 else None,
+            source=source,
+        )
+    except ConfigError as error:
+        raise ConfigError(issues + error.issues, source) from None
+    if issues:
+        raise ConfigError(issues, source)
+    return parsed
+
+
+def load_stack_config() -> StackConfig:
+    """Parse the running stack's config as the language host received it (raises ConfigError)."""
+    from pulumi.runtime import config as runtime_config
+
+    keys = sorted(set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env()))
+    secret_keys = set(runtime_config.get_config_secret_keys_env())
+    secret_keys |= {key for key in keys if runtime_config.is_config_secret(key)}
+    config = {key: str(runtime_config.get_config(key)) for key in keys}
+    return parse_pulumi_config(config, stack=pulumi.get_stack(), secret_keys=secret_keys)

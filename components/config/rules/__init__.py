@@ -1,0 +1,46 @@
+"""The rules that span keys, one small named function each, over the parsed stack: `RULES` lists them and the
+parser (components/config/parsing.py) walks them.
+
+Rules see the top-level settings and the clankers that are valid on their own, so one run reports every mistake
+in the file. Their order is the order issues are reported in (stack-level first, then each clanker's in list
+order: the parser sorts by clanker, stably). A new rule is a function in the module of its subject plus a line
+here.
+"""
+
+from __future__ import annotations
+
+from components.config.rules import harnesses, per_clanker, replicas, repositories, review
+from components.config.rules.context import ParsedStack, Rule
+
+RULES: tuple[Rule, ...] = (
+    harnesses.harnesses_are_known,
+    harnesses.harnesses_are_listed_once,
+    harnesses.harness_platforms_are_of_built_harnesses,
+    harnesses.taken_harnesses_are_known,
+    harnesses.approved_digests_are_of_taken_harnesses,
+    harnesses.image_revision_tag_is_immutable,
+    repositories.force_delete_only_unprotected,
+    repositories.serving_stack_stays_protected,
+    repositories.protected_ecs_runs_in_a_private_network,
+    repositories.only_the_owner_pushes_latest,
+    repositories.only_the_owner_shares_environments,
+    per_clanker.clanker_names_are_unique,
+    per_clanker.clanker_names_fit_physical_names,
+    per_clanker.clanker_agents_have_an_image,
+    per_clanker.built_images_run_on_their_clankers,
+    repositories.promoting_stack_sets_no_build_setting,
+    repositories.network_only_with_ecs,
+    repositories.shared_environments_are_others_once,
+    per_clanker.variables_are_set_once,
+    per_clanker.lambda_environment_fits,
+    per_clanker.secrets_are_in_the_stack_partition,
+    replicas.only_the_owner_replicates,
+    replicas.replicas_are_other_registries_of_the_partition,
+    review.review_names_are_reserved,
+    review.review_stack_is_named_after_its_pull_request,
+    review.review_stack_is_unprotected,
+    review.review_images_serve_no_one_else,
+    review.review_repositories_die_with_it,
+)
+
+__all__ = ["RULES", "ParsedStack", "Rule"]

@@ -1,0 +1,47 @@
+"""What a config rule sees, and what it is: a function from the parsed stack to the issues it finds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from components.config.clankers import Clanker
+from components.config.fields import NAMESPACE
+from components.config.issues import ConfigIssue
+from components.config.stack import StackConfig
+from workers.catalog import HARNESS_NAMES
+
+KEY = f"{NAMESPACE}:"
+"""The prefix of every key path a rule reports."""
+
+
+@dataclass(frozen=True)
+class ParsedStack:
+    """The top-level settings valid on their own, the clankers valid on their own, and what parsing saw besides."""
+
+    config: StackConfig
+    positions: tuple[int, ...]
+    """The clankers' indexes in the user's list (those invalid on their own are left out), for the key paths."""
+    declared_targets: frozenset[str]
+    """Every `target` the user's clankers name, the invalid clankers' too."""
+    account: str | None
+    """The stack's account when `aws:allowedAccountIds` pins exactly one, else unknown."""
+
+    def clankers(self) -> Iterator[tuple[int, Clanker]]:
+        """Each clanker with its index in the user's list."""
+        return zip(self.positions, self.config.clankers, strict=True)
+
+    @property
+    def available_harnesses(self) -> set[str]:
+        """The harnesses this stack has images of: those it builds, or those it takes from its image stack."""
+        if self.config.images is not None:
+            return set(self.config.images.harnesses or HARNESS_NAMES)
+        return set(self.config.harnesses)
+
+
+def clanker_key(index: int) -> str:
+    return f"{KEY}clankers[{index}]"
+
+
+Rule = Callable[[ParsedStack], Iterator[ConfigIssue]]
+"""One rule that spans keys: it yields each issue it finds, none for a config that keeps it."""

@@ -1,0 +1,72 @@
+"""Rules over which harnesses a stack builds or takes, and the tags it builds them under."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator
+
+from components.config.issues import ConfigIssue
+from components.config.rules.context import KEY, ParsedStack
+from workers.catalog import HARNESS_NAMES
+from workers.naming import MUTABLE_TAG_PATTERNS, revision_tag
+
+
+def harnesses_are_known(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    for i, name in enumerate(parsed.config.harnesses):
+        if name not in HARNESS_NAMES:
+            yield ConfigIssue(
+                path=f"{KEY}harnesses[{i}]", value=name, message=f"unknown harness; known: {', '.join(HARNESS_NAMES)}"
+            )
+
+
+def harnesses_are_listed_once(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    harnesses = parsed.config.harnesses
+    if len(set(harnesses)) != len(harnesses):
+        yield ConfigIssue(path=f"{KEY}harnesses", value=harnesses, message="lists a harness twice")
+
+
+def harness_platforms_are_of_built_harnesses(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    for harness, platforms in parsed.config.harness_platforms.items():
+        path = f"{KEY}harnessPlatforms.{harness}"
+        if harness not in parsed.config.harnesses:
+            yield ConfigIssue(path=path, value=platforms, message="names a harness this stack does not build")
+        elif isinstance(platforms, list) and (not platforms or len(set(platforms)) != len(platforms)):
+            yield ConfigIssue(path=path, value=platforms, message="lists no platform, or one twice")
+
+
+def taken_harnesses_are_known(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    images = parsed.config.images
+    if images is None:
+        return
+    for i, name in enumerate(images.harnesses or []):
+        if name not in HARNESS_NAMES:
+            yield ConfigIssue(path=f"{KEY}images.harnesses[{i}]", value=name, message="unknown harness")
+
+
+def approved_digests_are_of_taken_harnesses(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    images = parsed.config.images
+    if images is None:
+        return
+    for name, digest in (images.digests or {}).items():
+        if name not in HARNESS_NAMES or name not in (images.harnesses or HARNESS_NAMES):
+            yield ConfigIssue(
+                path=f"{KEY}images.digests.{name}",
+                value=digest,
+                message="names a harness this stack does not take"
+                if name in HARNESS_NAMES
+                else f"unknown harness; known: {', '.join(HARNESS_NAMES)}",
+            )
+
+
+def image_revision_tag_is_immutable(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    config = parsed.config
+    if config.image_revision is None:
+        return
+    tag = revision_tag(config.environment, config.image_revision)
+    if any(fnmatch.fnmatchcase(tag, pattern) for pattern in MUTABLE_TAG_PATTERNS):
+        yield ConfigIssue(
+            path=f"{KEY}imageRevision",
+            value=config.image_revision,
+            message=f"the tag {tag} would be one of the movable tags ({', '.join(MUTABLE_TAG_PATTERNS)}), "
+            "never an immutable one",
+        )

@@ -1,0 +1,157 @@
+"""Rules over each clanker against the rest of the stack: unique names that fit AWS's limits under the
+environment's prefix, an image of its agent that runs on it, and its variables and secrets as AWS takes them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from components.aws_target import partition_of_region
+from components.config.clankers import EcsClankerConfig, LambdaClankerConfig
+from components.config.fields import (
+    ECS_CLANKER_NAME_MAX,
+    LAMBDA_ENVIRONMENT_MAX_BYTES,
+    LAMBDA_FUNCTION_NAME_MAX,
+    PLATFORM_OF_ARCHITECTURE,
+    SECRET_ARNS_VARIABLE,
+    lambda_environment_bytes,
+    lambda_variables,
+)
+from components.config.issues import ConfigIssue
+from components.config.rules.context import ParsedStack, clanker_key
+from workers.catalog import HARNESS_NAMES
+from workers.naming import clanker_resource_name
+
+
+def clanker_names_are_unique(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    seen: dict[str, int] = {}
+    for i, clanker in parsed.clankers():
+        if clanker.name in seen:
+            yield ConfigIssue(
+                path=f"{clanker_key(i)}.name",
+                value=clanker.name,
+                message=f"duplicate of clankers[{seen[clanker.name]}]",
+            )
+        seen.setdefault(clanker.name, i)
+
+
+def clanker_names_fit_physical_names(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    environment = parsed.config.environment
+    name_limit = LAMBDA_FUNCTION_NAME_MAX - len(clanker_resource_name(environment, ""))
+    for i, clanker in parsed.clankers():
+        if isinstance(clanker, EcsClankerConfig) and len(clanker.name) > ECS_CLANKER_NAME_MAX:
+            yield ConfigIssue(
+                path=f"{clanker_key(i)}.name",
+                value=clanker.name,
+                message=f"too long for an ecs clanker: its IAM role `<name>-execution-role` plus Pulumi's "
+                f"8-character suffix must fit 64 characters, so at most {ECS_CLANKER_NAME_MAX}",
+            )
+        elif len(clanker.name) > name_limit:
+            yield ConfigIssue(
+                path=f"{clanker_key(i)}.name",
+                value=clanker.name,
+                message=f"too long: `{clanker_resource_name(environment, '<name>')}` must fit "
+                f"{LAMBDA_FUNCTION_NAME_MAX} characters, so at most {name_limit}",
+            )
+
+
+def clanker_agents_have_an_image(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    config = parsed.config
+    available = parsed.available_harnesses
+    for i, clanker in parsed.clankers():
+        if clanker.agent not in HARNESS_NAMES:
+            yield ConfigIssue(
+                path=f"{clanker_key(i)}.agent",
+                value=clanker.agent,
+                message=f"unknown agent; known: {', '.join(HARNESS_NAMES)}",
+            )
+        elif clanker.agent not in available:
+            yield ConfigIssue(
+                path=f"{clanker_key(i)}.agent",
+                value=clanker.agent,
+                message="this stack has no image for it: add it to viberator:harnesses"
+                + (" (or to viberator:images.harnesses)" if config.images is not None else ""),
+            )
+        elif clanker.image == "floating" and not config.builds_images:
+            yield ConfigIssue(
+                path=f"{clanker_key(i)}.image",
+                value=clanker.image,
+                message="a promoting stack (viberator:images.from) runs the promoted digests; "
+                "floating tags name whatever the image stack pushed last",
+            )
+
+
+def built_images_run_on_their_clankers(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    """Over the clankers whose agent this stack builds (the others are reported above)."""
+    config = parsed.config
+    if not config.builds_images:
+        return
+    for i, clanker in parsed.clankers():
+        if clanker.agent not in HARNESS_NAMES or clanker.agent not in config.harnesses:
+            continue
+        built_for = config.platforms_of(clanker.agent)
+        if clanker.architecture is not None and PLATFORM_OF_ARCHITECTURE[clanker.architecture] not in built_for:
+            yield ConfigIssue(
+                path=f"{clanker_key(i)}.architecture",
+                value=clanker.architecture,
+                message=f"no platform of the {clanker.agent} image runs it (built for "
+                f"{', '.join(built_for)}): add {PLATFORM_OF_ARCHITECTURE[clanker.architecture]} to "
+                f"viberator:harnessPlatforms.{clanker.agent}, or set the clanker's architecture to match",
+            )
+        elif clanker.target == "lambda" and clanker.image == "floating" and len(built_for) > 1:
+            yield ConfigIssue(
+                path=f"{clanker_key(i)}.image",
+                value=clanker.image,
+                message=f"the {clanker.agent} image is built for {', '.join(built_for)}, so its floating "
+                "tag names an image index, which Lambda does not run: pin the clanker's image",
+            )
+
+
+def variables_are_set_once(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    for i, clanker in parsed.clankers():
+        if not isinstance(clanker, LambdaClankerConfig | EcsClankerConfig):
+            continue
+        for variable in sorted(set(clanker.environment) & set(clanker.secrets)):
+            yield ConfigIssue(
+                path=f"{clanker_key(i)}.environment.{variable}",
+                value=clanker.environment[variable],
+                message=f"{variable} set in both environment and secrets: keep only the secret",
+            )
+
+
+def lambda_environment_fits(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    for i, clanker in parsed.clankers():
+        if not isinstance(clanker, LambdaClankerConfig):
+            continue
+        variables = lambda_variables(clanker.environment, clanker.secrets)
+        size = lambda_environment_bytes(variables)
+        if size <= LAMBDA_ENVIRONMENT_MAX_BYTES:
+            continue
+        carried = (
+            f", {lambda_environment_bytes({SECRET_ARNS_VARIABLE: variables[SECRET_ARNS_VARIABLE]})} of "
+            f"them in {SECRET_ARNS_VARIABLE}, which carries the secrets"
+            if clanker.secrets
+            else ""
+        )
+        yield ConfigIssue(
+            path=f"{clanker_key(i)}.environment",
+            value=size,
+            message=f"the function's variables would total {size} bytes of names and values{carried}; "
+            f"Lambda allows {LAMBDA_ENVIRONMENT_MAX_BYTES} (4 KB): move large values out (a secret, "
+            "or a file in the image)",
+        )
+
+
+def secrets_are_in_the_stack_partition(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    partition = partition_of_region(parsed.config.region)
+    for i, clanker in parsed.clankers():
+        if not isinstance(clanker, LambdaClankerConfig | EcsClankerConfig):
+            continue
+        for variable, arn in clanker.secrets.items():
+            arn_partition = arn.split(":")[1]
+            if arn_partition != partition:
+                yield ConfigIssue(
+                    path=f"{clanker_key(i)}.secrets.{variable}",
+                    value=arn,
+                    message=f"partition {arn_partition}, but this stack's region {parsed.config.region} is in "
+                    f"{partition}: a role there can't read it",
+                )

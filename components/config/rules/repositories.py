@@ -1,0 +1,138 @@
+"""Rules over who owns a stack's repositories and what protects them, and over settings the stack's mode would
+never read (each is an error, never silently dropped)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pydantic.alias_generators import to_camel
+
+from components.config.clankers import EcsClankerConfig
+from components.config.issues import MISSING, ConfigIssue, shown
+from components.config.rules.context import KEY, ParsedStack
+
+SERVES_OTHER_STACKS = "other stacks run this stack's images (sharedEnvironments, consumerAccounts)"
+
+BUILD_SETTINGS = (
+    "harnesses",
+    "platform",
+    "harness_platforms",
+    "push_latest",
+    "keep_images",
+    "repositories",
+    "shared_environments",
+    "force_delete",
+    "image_revision",
+    "consumer_accounts",
+    "replicas",
+)
+"""Settings of a stack that builds images and owns their repositories; a promoting stack reads none of them."""
+
+
+def force_delete_only_unprotected(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    config = parsed.config
+    if not config.force_delete:
+        return
+    if config.is_production or config.protect_resources:
+        yield ConfigIssue(
+            path=f"{KEY}forceDelete",
+            value=True,
+            message="a production or protected stack never force-deletes repositories",
+        )
+    elif config.serves_other_stacks:
+        yield ConfigIssue(
+            path=f"{KEY}forceDelete",
+            value=True,
+            message=f"{SERVES_OTHER_STACKS}: deleting a repository with force deletes the digests their clankers "
+            "pin; README 'Retiring a harness'",
+        )
+
+
+def serving_stack_stays_protected(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    if parsed.config.protect is False and parsed.config.serves_other_stacks:
+        yield ConfigIssue(
+            path=f"{KEY}protect",
+            value=False,
+            message=f"{SERVES_OTHER_STACKS}, so its repositories stay protected; README 'Retiring a harness'",
+        )
+
+
+def protected_ecs_runs_in_a_private_network(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    config = parsed.config
+    has_ecs = any(isinstance(clanker, EcsClankerConfig) for clanker in config.clankers)
+    if not (has_ecs and config.protect_resources):
+        return
+    if config.network is None:
+        yield ConfigIssue(
+            path=f"{KEY}network",
+            value=MISSING,
+            message="a protected stack's ecs clankers run in a network it names (private subnets, "
+            "assignPublicIp: false), never in whatever default VPC the account has",
+        )
+    elif config.network.assign_public_ip:
+        yield ConfigIssue(
+            path=f"{KEY}network.assignPublicIp",
+            value=True,
+            message="a protected stack's ecs tasks run in private subnets without public IPs (egress via NAT)",
+        )
+
+
+def only_the_owner_pushes_latest(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    if parsed.config.repositories == "existing" and parsed.config.push_latest:
+        yield ConfigIssue(
+            path=f"{KEY}pushLatest",
+            value=True,
+            message="with repositories: existing the owning stack pushes `latest`; two stacks pushing it "
+            "flip-flop the tag",
+        )
+
+
+def only_the_owner_shares_environments(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    if parsed.config.repositories == "existing" and parsed.config.shared_environments:
+        yield ConfigIssue(
+            path=f"{KEY}sharedEnvironments",
+            value=parsed.config.shared_environments,
+            message="only the stack that owns the repositories (repositories: create) sets their lifecycle",
+        )
+
+
+def promoting_stack_sets_no_build_setting(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    config = parsed.config
+    if config.images is None:
+        return
+    for name in BUILD_SETTINGS:
+        if name in config.model_fields_set:
+            instead = (
+                "list the harnesses to take in viberator:images.harnesses"
+                if name == "harnesses"
+                else f"the image stack {config.images.from_} sets it"
+            )
+            yield ConfigIssue(
+                path=f"{KEY}{to_camel(name)}",
+                value=shown(config.model_dump(exclude_none=True)[name]),
+                message="a promoting stack (viberator:images.from) builds no images and owns no "
+                f"repositories, so it never reads this: remove it ({instead})",
+            )
+
+
+def network_only_with_ecs(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    network = parsed.config.network
+    if network is not None and "ecs" not in parsed.declared_targets:
+        yield ConfigIssue(
+            path=f"{KEY}network",
+            value=network.model_dump(by_alias=True),
+            message="only ecs clankers run in a network, and this stack has none: remove it",
+        )
+
+
+def shared_environments_are_others_once(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    seen: set[str] = set()
+    for i, environment in enumerate(parsed.config.shared_environments):
+        if environment == parsed.config.environment:
+            message = "this stack's own environment, which its own lifecycle rule already keeps: remove it"
+        elif environment in seen:
+            message = "listed twice: each environment gets one lifecycle rule"
+        else:
+            seen.add(environment)
+            continue
+        yield ConfigIssue(path=f"{KEY}sharedEnvironments[{i}]", value=environment, message=message)

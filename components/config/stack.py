@@ -1,0 +1,186 @@
+"""The stack's model: `StackConfig`, its nested settings (network, builder, image source, replicas, review) and
+the settings derived from them once, so components never re-derive them.
+
+Owns what each top-level key may hold. Does not own the rules that span keys (components/config/rules/) or how
+Pulumi's config reaches the model (components/config/parsing.py, pulumi_config.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Annotated, Literal, get_args
+
+from pydantic import AfterValidator, Field, field_validator
+
+from components.config.clankers import ClankerConfig
+from components.config.fields import (
+    ACCOUNT_ID_PATTERN,
+    DIGEST_PATTERN,
+    IMAGE_REVISION_PATTERN,
+    LOG_RETENTION_DAYS,
+    NAME_PATTERN,
+    PLATFORM_OF_ARCHITECTURE,
+    REGION_PATTERN,
+    REVIEW_EXPIRES_PATTERN,
+    STACK_REFERENCE_PATTERN,
+    SUBNET_ID_PATTERN,
+    VPC_ID_PATTERN,
+    ConfigModel,
+    Platform,
+)
+from workers.catalog import HARNESS_NAMES, REPOSITORY_PREFIX
+
+
+class NetworkConfig(ConfigModel):
+    vpc_id: str = Field(pattern=VPC_ID_PATTERN)
+    subnet_ids: list[Annotated[str, Field(pattern=SUBNET_ID_PATTERN)]] = Field(min_length=1)
+    assign_public_ip: bool = Field(False, description="Private subnets with NAT need no public IP.")
+
+
+class BuilderConfig(ConfigModel):
+    """`viberator:builder`: build on a named BuildKit builder (docker-build's `builder.name`) instead of the
+    machine's default, for builds that outgrow one runner: a remote buildkitd, a Docker Build Cloud builder."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", description="`docker buildx ls`")
+
+
+class ImageSourceConfig(ConfigModel):
+    """Take images from another stack's `images` output instead of building them (build once, promote)."""
+
+    from_: str = Field(alias="from", pattern=STACK_REFERENCE_PATTERN, description="org/project/stack")
+    harnesses: list[str] | None = Field(None, description="Only these harnesses; default: all the stack has.")
+    digests: dict[str, Annotated[str, Field(pattern=DIGEST_PATTERN)]] | None = Field(
+        None,
+        description="The approved digests, by harness, that this stack runs whatever the image stack exports by "
+        "then: the deploy workflow sets them after a reviewer approved them (ci/verify_promotion.py pin).",
+    )
+    replica_repositories: Literal["create", "existing"] = Field(
+        "create",
+        description="When the image stack replicates into this stack's account and region from another account: "
+        "create this registry's side (its one registry policy and the replica repositories, "
+        "components/replication.py), or `existing`: another stack in this account and region owns them.",
+    )
+
+
+REPLICATION_DESTINATIONS_MAX = 25
+"""ECR allows 25 destinations per replication rule (pulumi-aws ReplicationConfiguration, `rules.destinations`)."""
+
+
+class ReplicaConfig(ConfigModel):
+    """`viberator:replicas[]`: a registry ECR replicates this stack's images to (components/replication.py)."""
+
+    region: str = Field(pattern=REGION_PATTERN, description="Where clankers run from the copy.")
+    account: str | None = Field(
+        None,
+        pattern=ACCOUNT_ID_PATTERN,
+        description="Another account's registry (never this stack's own: leave it out); default: this stack's own.",
+    )
+
+
+REVIEW_ENVIRONMENT = re.compile(r"^pr-[0-9]+$")
+"""Environments named `pr-<number>` are review stacks (stacks/review.yaml): reserved for them, because the daily
+sweep (ci/review_stacks.py) destroys stacks by that name."""
+
+
+def _utc_time(text: str) -> str:
+    try:
+        datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError as error:
+        raise ValueError(f"not a time: {error}") from None
+    return text
+
+
+class ReviewConfig(ConfigModel):
+    """`viberator:review`: this stack is a pull request's short-lived review stack (README "Review stacks")."""
+
+    pull_request: int = Field(ge=1, description="The pull request's number; the environment is pr-<number>.")
+    expires: Annotated[str, Field(pattern=REVIEW_EXPIRES_PATTERN), AfterValidator(_utc_time)] = Field(
+        description="UTC, YYYY-MM-DDTHH:MM:SSZ: after it the daily sweep destroys the stack."
+    )
+
+
+class StackConfig(ConfigModel):
+    region: str = Field(
+        validation_alias="aws:region",
+        pattern=REGION_PATTERN,
+        description="The AWS provider's region (`aws:region`), needed for log configuration and names.",
+    )
+    environment: str = Field(pattern=NAME_PATTERN, max_length=16)
+    harnesses: list[str] = Field(default_factory=lambda: list(HARNESS_NAMES), min_length=1)
+    platform: Platform = "linux/amd64"
+    harness_platforms: dict[str, Platform | list[Platform]] = Field(default_factory=dict)
+    """A harness's platforms, one or a list (the first keeps the Image a single-platform stack had)."""
+    push_latest: bool | None = None
+    keep_images: int = Field(30, ge=1, le=1000)
+    repositories: Literal["create", "existing"] = "create"
+    shared_environments: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(default_factory=list)
+    protect: bool | None = None
+    force_delete: bool = False
+    image_revision: str | None = Field(None, pattern=IMAGE_REVISION_PATTERN)
+    log_retention_days: int = 30
+    network: NetworkConfig | None = None
+    images: ImageSourceConfig | None = None
+    builder: BuilderConfig | None = None
+    consumer_accounts: list[Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]] = Field(default_factory=list)
+    replicas: list[ReplicaConfig] = Field(default_factory=list, max_length=REPLICATION_DESTINATIONS_MAX)
+    review: ReviewConfig | None = None
+    clankers: list[ClankerConfig] = Field(default_factory=list)
+
+    # An int with a check, not a Literal: a top-level value arrives as text ("30") and pydantic coerces text to
+    # an int but never to an int Literal.
+    @field_validator("log_retention_days")
+    @classmethod
+    def _cloudwatch_retention(cls, days: int) -> int:
+        if days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"CloudWatch keeps logs for one of {', '.join(map(str, LOG_RETENTION_DAYS))} days")
+        return days
+
+    # Derived settings, resolved once here so components never re-derive them.
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def protect_resources(self) -> bool:
+        return self.is_production if self.protect is None else self.protect
+
+    @property
+    def serves_other_stacks(self) -> bool:
+        """Other stacks run this stack's images (promotion, other accounts): its repositories are production."""
+        return bool(self.shared_environments or self.consumer_accounts)
+
+    @property
+    def protect_repositories(self) -> bool:
+        """Deleting a repository deletes every digest in it, including those other stacks' clankers pin."""
+        return self.protect_resources or self.serves_other_stacks
+
+    @property
+    def pushes_latest(self) -> bool:
+        return self.repositories == "create" if self.push_latest is None else self.push_latest
+
+    @property
+    def builds_images(self) -> bool:
+        return self.images is None
+
+    def repository_name_of(self, harness: str) -> str:
+        """A review stack's repositories are its own (`viberator-worker-pr-<n>-<harness>`, beside the image
+        stack's in the same account), force-deleted with their images when it is destroyed."""
+        if self.review is not None:
+            return f"{REPOSITORY_PREFIX}{self.environment}-{harness}"
+        return f"{REPOSITORY_PREFIX}{harness}"
+
+    def platforms_of(self, harness: str) -> tuple[str, ...]:
+        """The platforms `harness` is built for: `harnessPlatforms`, else those of its clankers' architectures
+        (`platform` for a clanker that names none, and for a harness no clanker runs), `platform` first. The
+        first is the harness's primary: its Image keeps the name a single-platform stack gave it."""
+        configured = self.harness_platforms.get(harness)
+        if configured is not None:
+            return (configured,) if isinstance(configured, str) else tuple(configured)
+        wanted = {
+            PLATFORM_OF_ARCHITECTURE[c.architecture] if c.architecture is not None else self.platform
+            for c in self.clankers
+            if c.agent == harness
+        } or {self.platform}
+        order = get_args(Platform)
+        return tuple(sorted(wanted, key=lambda platform: (platform != self.platform, order.index(platform))))

@@ -1,0 +1,138 @@
+"""Pydantic's validation errors as ConfigIssues: the key path as the YAML spells it, the value the user wrote,
+and a message that says what to write instead (a pattern's hint, the key that was meant, YAML's type gotchas).
+
+Owns the translation only; the models say what is valid (components/config/clankers.py, stack.py).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from components.config.clankers import CLANKER_MODELS
+from components.config.fields import (
+    ACCOUNT_ID_PATTERN,
+    CREDENTIAL_ERROR,
+    DIGEST_PATTERN,
+    ENV_VAR_PATTERN,
+    IMAGE_REVISION_PATTERN,
+    LAMBDA_ENV_VAR_PATTERN,
+    NAME_PATTERN,
+    NAMESPACE,
+    REGION_PATTERN,
+    REVIEW_EXPIRES_PATTERN,
+    STACK_REFERENCE_PATTERN,
+    SUBNET_ID_PATTERN,
+    VPC_ID_PATTERN,
+    ConfigModel,
+)
+from components.config.issues import MISSING, REDACTED, ConfigIssue, shown
+from components.config.stack import ImageSourceConfig, NetworkConfig, ReplicaConfig, ReviewConfig, StackConfig
+from components.credentials import SECRET_LOOKING_VALUE
+
+PATTERN_HINTS = {
+    NAME_PATTERN: "use lowercase letters, digits and hyphens (not at either end)",
+    ENV_VAR_PATTERN: "an environment variable name: letters, digits and underscores, not starting with a digit",
+    LAMBDA_ENV_VAR_PATTERN: "a Lambda variable name: a letter, then letters, digits and underscores (2 or more)",
+    REGION_PATTERN: "must be an AWS region, like us-east-1",
+    ACCOUNT_ID_PATTERN: "must be a 12-digit AWS account id",
+    IMAGE_REVISION_PATTERN: "a tag-safe revision: letters, digits, `.`, `_` and `-`",
+    VPC_ID_PATTERN: "must be a VPC id (vpc- and 8 or 17 hex digits)",
+    SUBNET_ID_PATTERN: "must be a subnet id (subnet- and 8 or 17 hex digits)",
+    STACK_REFERENCE_PATTERN: "must be a fully qualified stack name <org>/<project>/<stack>",
+    DIGEST_PATTERN: "must be an image digest, sha256: and 64 hex digits",
+    REVIEW_EXPIRES_PATTERN: 'a UTC time as YYYY-MM-DDTHH:MM:SSZ, quoted ("2026-12-08T00:00:00Z")',
+}
+
+_NESTED_MODELS: dict[str | int, type[ConfigModel]] = {
+    "network": NetworkConfig,
+    "images": ImageSourceConfig,
+    "replicas": ReplicaConfig,
+    "review": ReviewConfig,
+}
+_KEY_MARKER = "[key]"
+"""Pydantic's marker for an error in a mapping's key, which the path already names."""
+
+
+def _path(loc: tuple[str | int, ...]) -> str:
+    """`viberator:clankers[1].memoryMb` from pydantic's loc, dropping discriminated-union tags."""
+    if loc and isinstance(loc[0], str) and ":" in loc[0]:
+        return loc[0]  # a key of another namespace (aws:region)
+    text = f"{NAMESPACE}:"
+    parts = list(loc)
+    out = ""
+    for index, part in enumerate(parts):
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif index > 0 and isinstance(parts[index - 1], int) and part in CLANKER_MODELS:
+            continue  # the union member pydantic tried, not a key the user wrote
+        elif part == _KEY_MARKER:
+            continue
+        else:
+            out += f".{part}" if out else part
+    return text + out
+
+
+def _value_at(data: Any, loc: tuple[str | int, ...]) -> Any:
+    current = data
+    for part in loc:
+        if isinstance(current, Mapping) and part in current:  # noqa: SIM114 - separate, so mypy narrows `part`
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            current = current[part]
+        elif part in CLANKER_MODELS or part == _KEY_MARKER:
+            continue
+        else:
+            return MISSING
+    return current
+
+
+def _unknown_key_message(loc: tuple[str | int, ...]) -> str:
+    key = str(loc[-1])
+    target = next((part for part in loc if part in CLANKER_MODELS), None)
+    if target is not None:
+        elsewhere = [other for other, model in CLANKER_MODELS.items() if key in model.yaml_keys()]
+        if elsewhere:
+            targets = " and ".join(elsewhere)
+            article = "an" if targets[0] in "aeiou" else "a"
+            hint = "; set them where the container is started (docker run -e, compose)" if target == "docker" else ""
+            return f"`{key}` is {article} {targets} field; this clanker's target is {target}{hint}"
+        known = CLANKER_MODELS[str(target)].yaml_keys()
+    else:
+        known = (_NESTED_MODELS.get(loc[0], StackConfig) if len(loc) > 1 else StackConfig).yaml_keys()
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"unknown key: did you mean {close[0]}?" if close else f"unknown key; known: {', '.join(known)}"
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "string_pattern_mismatch":
+        return PATTERN_HINTS.get(error.get("ctx", {}).get("pattern", ""), message)
+    if error["type"] == "extra_forbidden":
+        return _unknown_key_message(tuple(error["loc"]))
+    if error["type"] == "string_type" and isinstance(error.get("input"), bool | int | float):
+        kind = "boolean" if isinstance(error["input"], bool) else "number"
+        return f'YAML read {json.dumps(error["input"])} as a {kind}; this is text: quote it ("{error["input"]}")'
+    targets = list(CLANKER_MODELS)
+    if error["type"] == "union_tag_invalid":
+        return f"target must be one of: {', '.join(targets)}"
+    if error["type"] == "union_tag_not_found":
+        return f"missing key `target` ({', '.join(targets[:-1])} or {targets[-1]})"
+    return message
+
+
+def issue_of(data: Mapping[str, Any], error: Mapping[str, Any]) -> ConfigIssue:
+    """The issue for one of pydantic's errors over `data`, the `viberator:` values as the parser read them."""
+    loc = tuple(error["loc"])
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        loc = (*loc, "target")  # the discriminator key is what the user got wrong
+    value = _value_at(data, loc)
+    if len(loc) == 1:
+        value = shown(value)
+    # A credential pasted into any key (say, an API key where a secret ARN belongs) is never echoed back.
+    looks_like_credential = isinstance(value, str) and SECRET_LOOKING_VALUE.match(value.strip())
+    if error["type"] == CREDENTIAL_ERROR or looks_like_credential:
+        value = REDACTED
+    return ConfigIssue(path=_path(loc), value=value, message=_message(error))
