@@ -54,6 +54,10 @@ lint: deps ## ruff; actionlint + zizmor on the workflows; hadolint on the Docker
 typecheck: deps ## mypy over the program, the plan engine, the tooling, the policy pack and the CI scripts
 	$(RUN) mypy
 
+.PHONY: schema
+schema: deps ## Write the outputs' JSON Schema from the contract's models (viberator_contract/outputs.schema.json)
+	@$(PYTHON) -m viberator_contract.schema > viberator_contract/outputs.schema.json
+
 .PHONY: bench-plan
 bench-plan: deps ## Median wall time of the plan program and of `make plan FORMAT=json` (dev, 100 clankers, a diff)
 	@$(PYTHON) -m offline_plan.bench

@@ -10,8 +10,8 @@ images, and the summary says "unchanged" rather than claiming a push. A promotin
     pulumi stack output --json --stack viberator/dev > outputs.json    # after it
     python -m ci.build_summary --stack dev --harness all --before before.json outputs.json >> "$GITHUB_STEP_SUMMARY"
 
-The outputs are checked against `components/outputs.schema.json`, the backend's contract: a violation is shown
-at the top of the summary and makes the command exit 1, so the deploy job fails where people look.
+The outputs are checked against `viberator_contract/outputs.schema.json`, the backend's contract: a violation is
+shown at the top of the summary and makes the command exit 1, so the deploy job fails where people look.
 Exit codes: 0 rendered; 1 rendered, but the outputs break the schema; 2 unreadable input.
 """
 
@@ -29,12 +29,13 @@ import jsonschema
 import yaml
 
 from ci.verify_promotion import image_digests, promoted_from
-from components.outputs import outputs_schema
 from offline_plan.engine import PROJECT_DIR
+from viberator_contract.schema import SCHEMA_PATH, outputs_schema
 
 ALL = "all"
 EXIT_SCHEMA_VIOLATION = 1
 EXIT_UNREADABLE = 2
+SCHEMA_FILE = SCHEMA_PATH.relative_to(PROJECT_DIR).as_posix()
 
 
 class SummaryError(ValueError):
@@ -160,7 +161,7 @@ def render_summary(outputs: Mapping[str, Any], context: DeployContext) -> tuple[
     violation = _schema_violation(outputs)
     lines = _heading(context, str(outputs.get("environment", context.stack)))
     if violation is not None:
-        lines += [f"> **Warning:** the stack outputs break `components/outputs.schema.json`: {_cell(violation)}", ""]
+        lines += [f"> **Warning:** the stack outputs break `{SCHEMA_FILE}`: {_cell(violation)}", ""]
     lines += _image_section(images, context)
     lines += _clanker_section(clankers, context)
     return "\n".join(lines), violation is None

@@ -33,9 +33,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from components.config import ConfigError, parse_pulumi_config
-from components.promotion import REPOSITORY_URL, ExportedImage, replicas_of, repository_url_in
+from components.promotion import REPOSITORY_URL, replicas_of, repository_url_in
 from offline_plan.engine import PROJECT_DIR
 from offline_plan.stack_file import stack_file_config
+from viberator_contract import Image
 
 EXIT_MISSING = 1
 EXIT_UNUSABLE = 2
@@ -76,7 +77,7 @@ def expected_images(stack_file: Path, image_stack_outputs: Mapping[str, Any]) ->
         raise UnusableInput("not a promoting stack over these outputs: nothing is replicated for it")
     try:
         replicas = replicas_of(image_stack_outputs.get("replicas"))
-        exported = {agent: ExportedImage.model_validate(images[agent]) for agent in {c.agent for c in parsed.clankers}}
+        exported = {agent: Image.model_validate(images[agent]) for agent in {c.agent for c in parsed.clankers}}
     except (KeyError, ValidationError) as error:
         raise UnusableInput(f"the image stack's outputs don't hold what this stack runs: {error}") from None
     expected = []

@@ -29,6 +29,7 @@ import pulumi_docker_build as docker_build
 from pulumi_aws import ecr
 
 from components.policies import policy_document
+from viberator_contract import Manifest
 from workers.catalog import Harness
 from workers.naming import (
     CACHE_TAG,
@@ -350,8 +351,9 @@ class PlatformImage:
     tags: pulumi.Input[list[str]]
     """Full references of every tag pushed, immutable tag first."""
 
-    def outputs(self) -> dict[str, Any]:
-        return {"digest": self.digest, "imageUri": self.image_uri, "tags": self.tags}
+    def manifest(self) -> Manifest:
+        """Its entry of the stack outputs, unvalidated (its values are Outputs)."""
+        return Manifest.model_construct(digest=self.digest, image_uri=self.image_uri, tags=self.tags)
 
 
 class HarnessImage(pulumi.ComponentResource):

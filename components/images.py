@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 
 from components.config import ARCHITECTURE_OF_PLATFORM
 from components.harness_image import HarnessImage, PlatformImage
+from viberator_contract import Image
 from workers.naming import floating_tag, image_reference
 
 PLATFORM_OF_ARCHITECTURE: dict[str, str] = {
@@ -74,15 +74,19 @@ class ImageRef:
             )
         return pulumi.Output.from_input(self.platforms[self.platform_for(architecture)].image_uri)
 
-    def outputs(self) -> dict[str, Any]:
-        """The `images.<harness>` entry of the stack outputs: the primary platform's image at the top level (what
-        readers of a single-platform stack always read), every platform's under `platforms`, and the `index`."""
+    def entry(self, sbom: pulumi.Input[str] | None = None) -> Image:
+        """The `images.<harness>` entry of the stack outputs, unvalidated (its values are Outputs): the primary
+        platform's image at the top level (what readers of a single-platform stack always read), every
+        platform's under `platforms`, and the `index`."""
         primary = self.platforms[self.primary_platform]
-        return {
-            "repositoryName": self.repository_name,
-            "repositoryUrl": self.repository_url,
-            **primary.outputs(),
-            "platform": self.primary_platform,
-            "platforms": {platform: image.outputs() for platform, image in self.platforms.items()},
-            **({"index": self.index.outputs()} if self.index is not None else {}),
-        }
+        return Image.model_construct(
+            repository_name=self.repository_name,
+            repository_url=self.repository_url,
+            digest=primary.digest,
+            image_uri=primary.image_uri,
+            tags=primary.tags,
+            platform=self.primary_platform,
+            platforms={platform: image.manifest() for platform, image in self.platforms.items()},
+            index=self.index.manifest() if self.index is not None else None,
+            sbom=sbom,
+        )

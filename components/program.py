@@ -23,11 +23,21 @@ from components.ecs_clanker import EcsClanker, EcsClankerArgs
 from components.harness_image import HarnessImage, HarnessImageArgs
 from components.images import ImageRef
 from components.lambda_clanker import LambdaClanker, LambdaClankerArgs
-from components.outputs import ClankerDeployment, stack_outputs
+from components.outputs import stack_outputs
 from components.promotion import referenced_images
 from components.replication import ImageReplication, ImageReplicationArgs, ReplicaDestination
 from components.signing import SigningKey, SigningKeyArgs
 from components.tags import stack_tags
+from viberator_contract import (
+    ClankerEntry,
+    DockerClankerEntry,
+    DockerDeployment,
+    EcsClankerEntry,
+    EcsDeployment,
+    LambdaClankerEntry,
+    LambdaDeployment,
+    Lifecycle,
+)
 from workers.catalog import BUILD_CONTEXT, HARNESSES
 from workers.naming import clanker_resource_name, stack_resource_name
 from workers.revision import BuildRevision, build_revision, context_digest, override_revision
@@ -67,12 +77,12 @@ def lifecycle_environments(config: StackConfig) -> tuple[str, ...]:
     return (*config.shared_environments, config.environment)
 
 
-def exported_lifecycle(config: StackConfig) -> dict[str, Any] | None:
+def exported_lifecycle(config: StackConfig) -> Lifecycle | None:
     """The `lifecycle` output: the rules of the repositories this stack owns, which another account's replica
     repositories must repeat (components/replication.py, ReplicaRegistry); None when it owns none."""
     if not config.builds_images or config.repositories != "create":
         return None
-    return {"keepImages": config.keep_images, "environments": list(lifecycle_environments(config))}
+    return Lifecycle(keep_images=config.keep_images, environments=list(lifecycle_environments(config)))
 
 
 def signing_key(config: StackConfig, target: AwsTarget) -> SigningKey | None:
@@ -126,7 +136,7 @@ def build_images(config: StackConfig, target: AwsTarget, replicated: ImageReplic
     return images
 
 
-def _lambda_clanker(config: StackConfig, clanker: LambdaClankerConfig, image: ImageRef) -> ClankerDeployment:
+def _lambda_clanker(config: StackConfig, clanker: LambdaClankerConfig, image: ImageRef) -> LambdaClankerEntry:
     architecture = image.architecture_for(clanker.architecture)
     function = LambdaClanker(
         clanker.name,
@@ -146,26 +156,27 @@ def _lambda_clanker(config: StackConfig, clanker: LambdaClankerConfig, image: Im
             protect=config.protect_resources,
         ),
     )
-    return ClankerDeployment(
+    # Unvalidated (its values are Outputs): components/outputs.py.
+    return LambdaClankerEntry.model_construct(
         agent=clanker.agent,
         target="lambda",
         image_region=image.region,
-        deployment_config={
-            "imageUri": function.image_uri,
-            "functionName": function.function_name,
-            "functionArn": function.function_arn,
-            "architecture": function.architecture,
-            "platform": image.platform_for(architecture),
+        deployment_config=LambdaDeployment.model_construct(
+            image_uri=function.image_uri,
+            function_name=function.function_name,
+            function_arn=function.function_arn,
+            architecture=function.architecture,
+            platform=image.platform_for(architecture),
             # What an invoker sizes its wait by, and what `run-job --local` gives the emulator.
-            "memoryMb": clanker.memory_mb,
-            "timeoutSeconds": clanker.timeout_seconds,
-        },
+            memory_mb=clanker.memory_mb,
+            timeout_seconds=clanker.timeout_seconds,
+        ),
     )
 
 
 def _ecs_clanker(
     config: StackConfig, clanker: EcsClankerConfig, image: ImageRef, cluster: ClankerCluster
-) -> ClankerDeployment:
+) -> EcsClankerEntry:
     architecture = image.architecture_for(clanker.architecture)
     task = EcsClanker(
         clanker.name,
@@ -185,37 +196,37 @@ def _ecs_clanker(
             protect=config.protect_resources,
         ),
     )
-    return ClankerDeployment(
+    return EcsClankerEntry.model_construct(
         agent=clanker.agent,
         target="ecs",
         image_region=image.region,
-        deployment_config={
-            "containerImage": task.container_image,
-            "taskDefinitionArn": task.task_definition_arn,
-            "family": task.family,
-            "containerName": task.container_name,
-            "cluster": cluster.cluster_arn,
-            "subnets": cluster.subnet_ids,
-            "securityGroups": cluster.security_group_ids,
-            "assignPublicIp": cluster.assign_public_ip,
-            "architecture": architecture,
-            "platform": image.platform_for(architecture),
-        },
+        deployment_config=EcsDeployment.model_construct(
+            container_image=task.container_image,
+            task_definition_arn=task.task_definition_arn,
+            family=task.family,
+            container_name=task.container_name,
+            cluster=cluster.cluster_arn,
+            subnets=cluster.subnet_ids,
+            security_groups=cluster.security_group_ids,
+            assign_public_ip=cluster.assign_public_ip,
+            architecture=architecture,
+            platform=image.platform_for(architecture),
+        ),
     )
 
 
-def _docker_clanker(config: StackConfig, clanker: DockerClankerConfig, image: ImageRef) -> ClankerDeployment:
+def _docker_clanker(config: StackConfig, clanker: DockerClankerConfig, image: ImageRef) -> DockerClankerEntry:
     # A local daemon runs it: nothing in the cloud, only the image it must pull (see `python -m workers ensure`).
     architecture = image.architecture_for(clanker.architecture)
-    return ClankerDeployment(
+    return DockerClankerEntry.model_construct(
         agent=clanker.agent,
         target="docker",
         image_region=image.region,
-        deployment_config={
-            "containerImage": image.reference(clanker.image, architecture),
-            "architecture": architecture,
-            "platform": image.platform_for(architecture),
-        },
+        deployment_config=DockerDeployment.model_construct(
+            container_image=image.reference(clanker.image, architecture),
+            architecture=architecture,
+            platform=image.platform_for(architecture),
+        ),
     )
 
 
@@ -244,7 +255,7 @@ async def deploy(config: StackConfig) -> dict[str, Any]:
         images = await referenced_images(config, aws_target().partition, resource_tags(config))
 
     cluster = _cluster(config) if any(isinstance(c, EcsClankerConfig) for c in config.clankers) else None
-    deployments: dict[str, ClankerDeployment] = {}
+    deployments: dict[str, ClankerEntry] = {}
     for clanker in config.clankers:
         image = images[clanker.agent]
         if isinstance(clanker, LambdaClankerConfig):

@@ -26,12 +26,11 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from components.aws_target import DNS_SUFFIX_OF_PARTITION, partition_of_region
 from components.config import (
     NAMESPACE,
-    REGION_PATTERN,
     ConfigError,
     ConfigIssue,
     EcsClankerConfig,
@@ -41,70 +40,29 @@ from components.config import (
 from components.harness_image import PlatformImage, RepositorySettings
 from components.images import ImageRef
 from components.replication import ReplicaRegistry, ReplicaRegistryArgs
+from viberator_contract import Image, Lifecycle, Manifest, Replica
+from viberator_contract.errors import field_errors
 
 REPOSITORY_URL = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<name>[a-z0-9/_.-]+)$"
 )
 
 
-class ExportedManifest(BaseModel):
-    """One pushed manifest of an image stack's outputs: a platform's image, or the index joining them."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
-    image_uri: str = Field(alias="imageUri")
-    tags: list[str]
+_REPLICAS: TypeAdapter[list[Replica]] = TypeAdapter(list[Replica])
 
 
-class ExportedImage(ExportedManifest):
-    """One `images.<harness>` entry of an image stack's outputs (components/outputs.schema.json): the primary
-    platform's image at the top level, every platform's under `platforms` (absent in outputs written before
-    multi-arch: then the primary is the only one) and the `index` of several."""
-
-    repository_name: str = Field(alias="repositoryName")
-    repository_url: str = Field(alias="repositoryUrl", pattern=REPOSITORY_URL.pattern)
-    platform: str
-    platforms: dict[str, ExportedManifest] = Field(default_factory=dict)
-    index: ExportedManifest | None = None
-
-    @property
-    def repository_arn(self) -> str:
-        return arn_of_repository(self.repository_url)
-
-    def every_platform(self) -> dict[str, ExportedManifest]:
-        """Each platform's manifest, the primary first."""
-        primary = ExportedManifest.model_validate(
-            {"digest": self.digest, "imageUri": self.image_uri, "tags": self.tags}
-        )
-        return {self.platform: primary, **{p: m for p, m in self.platforms.items() if p != self.platform}}
-
-
-class ExportedReplica(BaseModel):
-    """One `replicas[]` entry of an image stack's outputs: a registry its images are replicated to."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    region: str = Field(pattern=REGION_PATTERN)
-    registry_id: str = Field(alias="registryId", pattern=r"^\d{12}$")
-
-
-_REPLICAS: TypeAdapter[list[ExportedReplica]] = TypeAdapter(list[ExportedReplica])
-
-
-class ExportedLifecycle(BaseModel):
-    """An image stack's `lifecycle` output: the rules of its repositories (components/outputs.py)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    keep_images: int = Field(alias="keepImages", ge=1)
-    environments: list[str] = Field(min_length=1)
-
-
-def replicas_of(exported: Any) -> list[ExportedReplica]:
+def replicas_of(exported: Any) -> list[Replica]:
     """An image stack's `replicas` output (raises ValidationError). Image stacks older than replication export
     none: nothing is replicated."""
     return _REPLICAS.validate_python(exported or [])
+
+
+def _malformed(source: str, output: str, error: ValidationError) -> list[ConfigIssue]:
+    """Each field the image stack's `output` gets wrong, named by its path there, as an issue of `images.from`."""
+    return [
+        ConfigIssue(path=f"{NAMESPACE}:images.from", value=source, message=f"its {output} output is malformed: {line}")
+        for line in field_errors(error)
+    ]
 
 
 def _url_part(repository_url: str, part: str) -> str:
@@ -122,7 +80,7 @@ def arn_of_repository(repository_url: str) -> str:
     )
 
 
-def repository_url_in(source_url: str, replicas: Sequence[ExportedReplica], region: str, account: str) -> str | None:
+def repository_url_in(source_url: str, replicas: Sequence[Replica], region: str, account: str) -> str | None:
     """The URL of the copy of a repository in `region`: the source itself when it is there, else a replica there
     (this account's first: no cross-account pull), else None. The digest is the same in every copy."""
     if _url_part(source_url, "region") == region:
@@ -134,7 +92,7 @@ def repository_url_in(source_url: str, replicas: Sequence[ExportedReplica], regi
     return f"{here[0].registry_id}.dkr.ecr.{region}.{suffix}/{_url_part(source_url, 'name')}"
 
 
-def _in_copy(manifest: ExportedManifest, source_url: str, url: str) -> PlatformImage:
+def _in_copy(manifest: Manifest, source_url: str, url: str) -> PlatformImage:
     """A manifest of the repository at `source_url` as its copy at `url` holds it: replication copies every
     manifest unchanged (so its digest) with its tags, so only the repository differs."""
     return PlatformImage(
@@ -159,15 +117,7 @@ def promoted_images(
     try:
         replica_list = replicas_of(replicas)
     except ValidationError as error:
-        raise ConfigError(
-            [
-                ConfigIssue(
-                    path=f"{NAMESPACE}:images.from",
-                    value=source,
-                    message=f"its replicas output is malformed: {error.errors()[0]['msg']}",
-                )
-            ]
-        ) from None
+        raise ConfigError(_malformed(source, "replicas", error)) from None
     wanted = config.images.harnesses or sorted(exported)
     approved = config.images.digests or {}
     for harness, digest in approved.items():
@@ -203,15 +153,9 @@ def promoted_images(
         if harness not in exported:
             continue
         try:
-            entry = ExportedImage.model_validate(exported[harness])
+            entry = Image.model_validate(exported[harness])
         except ValidationError as error:
-            issues.append(
-                ConfigIssue(
-                    path=f"{NAMESPACE}:images.from",
-                    value=source,
-                    message=f"its images.{harness} output is malformed: {error.errors()[0]['msg']}",
-                )
-            )
+            issues += _malformed(source, f"images.{harness}", error)
             continue
         local_url = repository_url_in(entry.repository_url, replica_list, config.region, account)
         url = local_url or entry.repository_url
@@ -300,9 +244,7 @@ def replica_registry_args(
     assert config.images is not None
     source = config.images.from_
     replica_list = replicas_of(replicas)
-    entries = {
-        harness: ExportedImage.model_validate(exported[harness]) for harness in config.images.harnesses or exported
-    }
+    entries = {harness: Image.model_validate(exported[harness]) for harness in config.images.harnesses or exported}
     ours: dict[str, str] = {}
     for harness, entry in entries.items():
         # Where `promoted_images` points the clankers: the copy in this region, this account's first.
@@ -312,12 +254,12 @@ def replica_registry_args(
     if not ours or config.images.replica_repositories == "existing":
         return None
     try:
-        rules = ExportedLifecycle.model_validate(lifecycle)
+        rules = Lifecycle.model_validate(lifecycle)
     except ValidationError as error:
         problem = (
             "exports no lifecycle"
             if lifecycle is None
-            else f"its lifecycle output is malformed: {error.errors()[0]['msg']}"
+            else f"its lifecycle output is malformed: {'; '.join(field_errors(error))}"
         )
         raise ConfigError(
             [

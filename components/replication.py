@@ -27,6 +27,7 @@ from pulumi_aws import ecr
 
 from components.harness_image import RepositorySettings, owned_repository
 from components.policies import policy_document
+from viberator_contract import Replica
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class ImageReplication(pulumi.ComponentResource):
         # a first preview) knows where the copies will be before the configuration exists.
         self.destinations = pulumi.Output.all(*registry_ids).apply(
             lambda ids: [
-                {"region": destination.region, "registryId": registry_id}
+                Replica(region=destination.region, registry_id=registry_id).model_dump()
                 for destination, registry_id in zip(args.destinations, ids, strict=True)
             ]
         )

@@ -21,6 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.policies import policy_document
+from viberator_contract import Signing
 
 KEY_SPEC = "ECC_NIST_P256"
 KEY_USAGE = "SIGN_VERIFY"
@@ -94,11 +95,8 @@ class SigningKey(pulumi.ComponentResource):
         self.public_key_pem = aws.kms.get_public_key_output(key_id=key.arn, opts=invoke).public_key_pem
         self.register_outputs({"keyArn": self.key_arn, "publicKeyPem": self.public_key_pem})
 
-    def outputs(self) -> dict[str, pulumi.Input[str]]:
-        """The `signing` stack output."""
-        return {
-            "keyArn": self.key_arn,
-            "alias": self.alias,
-            "algorithm": SIGNING_ALGORITHM,
-            "publicKey": self.public_key_pem,
-        }
+    def outputs(self) -> Signing:
+        """The `signing` stack output, unvalidated (its values are Outputs)."""
+        return Signing.model_construct(
+            key_arn=self.key_arn, alias=self.alias, algorithm=SIGNING_ALGORITHM, public_key=self.public_key_pem
+        )

@@ -11,10 +11,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from offline_plan.engine import PROJECT_DIR, Plan, run_program
 from offline_plan.stacks import plan_stack_file
+from viberator_contract import StackOutputs
+from viberator_contract.schema import outputs_schema
 
 COMMITTED_STACKS = sorted(path.name for path in PROJECT_DIR.glob("Pulumi.*.yaml"))
 
@@ -52,6 +55,13 @@ def committed_plan(file_name: str, preview: bool = False, first_preview: bool = 
 @pytest.fixture(params=COMMITTED_STACKS)
 def stack_plan(request: pytest.FixtureRequest) -> Plan:
     return committed_plan(request.param)
+
+
+def assert_outputs_contract(outputs: Mapping[str, Any]) -> None:
+    """Resolved stack outputs keep the contract: the committed schema (what other languages check) and the models
+    (what Python readers parse), which also give back exactly the document: no field they don't know."""
+    jsonschema.validate(outputs, outputs_schema())
+    assert StackOutputs.model_validate(outputs).model_dump(exclude_none=True) == outputs
 
 
 def inputs_of(plan: Plan, type_: str) -> dict[str, dict[str, Any]]:

@@ -16,16 +16,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 import yaml
 
 from components.config import ConfigError, parse_pulumi_config, parse_stack_config
-from components.outputs import outputs_schema
-from components.promotion import ExportedReplica, repository_url_in
+from components.promotion import repository_url_in
 from offline_plan.__main__ import EXIT_INVALID_CONFIG, main
 from offline_plan.engine import PROJECT_DIR, UNKNOWN_TEXT, Plan
 from offline_plan.stacks import plan_stack_file
+from tests.conftest import assert_outputs_contract
 from tests.multi_region_stacks import (
     IMAGE_STACK,
     WEST,
@@ -34,6 +33,7 @@ from tests.multi_region_stacks import (
     plan_promoting,
     promoting_stack_file,
 )
+from viberator_contract import Replica
 
 REPOSITORY = "aws:ecr/repository:Repository"
 REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
@@ -140,7 +140,7 @@ def test_ecs_execution_roles_pull_from_the_replica(west_prod: Plan) -> None:
 
 def test_the_outputs_say_where_each_copy_is_and_match_the_schema(replicating_dev: Plan, west_prod: Plan) -> None:
     for plan in (replicating_dev, west_prod):
-        jsonschema.validate(plan.outputs, outputs_schema())
+        assert_outputs_contract(plan.outputs)
     assert west_prod.outputs["replicas"] == []
     assert west_prod.outputs["images"]["multi-agent"]["repositoryUrl"].startswith(f"{DEV_ACCOUNT}.dkr.ecr.{WEST}.")
     assert {c["imageRegion"] for c in replicating_dev.outputs["clankers"].values()} == {"us-east-1"}
@@ -149,8 +149,8 @@ def test_the_outputs_say_where_each_copy_is_and_match_the_schema(replicating_dev
 def test_a_consumer_prefers_its_own_accounts_copy() -> None:
     source = f"{DEV_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/viberator-worker-claude"
     replicas = [
-        ExportedReplica(region=WEST, registryId=DEV_ACCOUNT),
-        ExportedReplica(region=WEST, registryId=PROD_ACCOUNT),
+        Replica(region=WEST, registry_id=DEV_ACCOUNT),
+        Replica(region=WEST, registry_id=PROD_ACCOUNT),
     ]
     assert repository_url_in(source, replicas, WEST, PROD_ACCOUNT) == (
         f"{PROD_ACCOUNT}.dkr.ecr.{WEST}.amazonaws.com/viberator-worker-claude"
@@ -305,8 +305,8 @@ def test_the_destinations_lambdas_pin_the_copy_in_their_own_account_and_region(
         assert function.inputs["imageUri"] == (
             f"{PROD_ACCOUNT}.dkr.ecr.{WEST}.amazonaws.com/viberator-worker-{agent}@{digest}"
         )
-    jsonschema.validate(cross_account_prod.outputs, outputs_schema())
-    jsonschema.validate(cross_account_dev.outputs, outputs_schema())
+    assert_outputs_contract(cross_account_prod.outputs)
+    assert_outputs_contract(cross_account_dev.outputs)
     assert _policy_violations(cross_account_prod) == []
 
 

@@ -12,15 +12,17 @@ from typing import Any
 
 import jsonschema
 import pulumi
+import pydantic
 import pytest
 import yaml
 
-from components.outputs import outputs_schema
 from offline_plan.engine import PROJECT_DIR, Plan, run_program
 from offline_plan.placeholders import image_digest, index_digest
 from offline_plan.stack_file import stack_file_config
 from offline_plan.stacks import plan_stack_file
-from tests.conftest import Recorder, committed_plan
+from tests.conftest import Recorder, assert_outputs_contract, committed_plan
+from viberator_contract import StackOutputs
+from viberator_contract.schema import outputs_schema
 from workers.catalog import HARNESS_NAMES
 
 PINNED = re.compile(r"^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com/viberator-worker-[a-z-]+@sha256:[0-9a-f]{64}$")
@@ -28,7 +30,7 @@ UNKNOWN = "(known after apply)"
 
 
 def test_outputs_match_the_schema(stack_plan: Plan) -> None:
-    jsonschema.validate(stack_plan.outputs, outputs_schema())
+    assert_outputs_contract(stack_plan.outputs)
 
 
 def test_the_schema_rejects_a_tag_where_a_digest_belongs(stack_plan: Plan) -> None:
@@ -37,6 +39,8 @@ def test_the_schema_rejects_a_tag_where_a_digest_belongs(stack_plan: Plan) -> No
     image["imageUri"] = image["repositoryUrl"] + ":latest"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(outputs, outputs_schema())
+    with pytest.raises(pydantic.ValidationError, match=r"images\.[a-z-]+\.imageUri"):
+        StackOutputs.model_validate(outputs)
 
 
 def test_lambda_clankers_run_the_image_their_deployment_config_names(stack_plan: Plan) -> None:
@@ -290,7 +294,7 @@ def project_copy(tmp_path: Path) -> Path:
                 copy.mkdir(),
                 shutil.copy(PROJECT_DIR / name, copy / name),
             )
-    for package in ("components", "offline_plan", "workers"):
+    for package in ("components", "offline_plan", "viberator_contract", "workers"):
         shutil.copytree(PROJECT_DIR / package, copy / package, ignore=shutil.ignore_patterns("__pycache__"))
     (copy / "README.md").write_text("readme\n")
     _git(copy, "init", "-q")
@@ -390,4 +394,4 @@ def test_claude_on_an_arm64_lambda_and_an_x86_64_ecs_task_builds_both_and_each_r
     deployed = {name: c["deploymentConfig"]["platform"] for name, c in plan.outputs["clankers"].items()}
     assert deployed == {"claude-arm": "linux/arm64", "claude-x86": "linux/amd64"}
     assert plan.outputs["images"]["claude"]["index"]["digest"] == index_digest(index)
-    jsonschema.validate(plan.outputs, outputs_schema())
+    assert_outputs_contract(plan.outputs)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 
 from components.config import ConfigError, StackConfig, parse_stack_config
-from components.promotion import ExportedImage, promoted_images
+from components.promotion import arn_of_repository, promoted_images
 from tests.conftest import committed_plan
+from viberator_contract import Image
 
 SOURCE = "viberator/viberator-workers/dev"
 
@@ -38,8 +40,9 @@ def test_all_exported_images_by_default_and_the_filter_limits_them() -> None:
 
 
 def test_repository_arn_is_derived_from_the_url() -> None:
-    image = ExportedImage.model_validate(dev_images()["claude"])
-    assert image.repository_arn == "arn:aws:ecr:us-east-1:123456789012:repository/viberator-worker-claude"
+    image = Image.model_validate(dev_images()["claude"])
+    arn = arn_of_repository(image.repository_url)
+    assert arn == "arn:aws:ecr:us-east-1:123456789012:repository/viberator-worker-claude"
 
 
 def test_missing_harnesses_are_named_together() -> None:
@@ -85,3 +88,44 @@ def test_malformed_outputs_are_refused() -> None:
         promoted_images(config(), exported, "dev")
     with pytest.raises(ConfigError, match="exports no `images`"):
         promoted_images(config(), None, "dev")
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        (lambda image: image.pop("repositoryUrl"), "repositoryUrl", "Field required"),
+        (
+            lambda image: image.update(platforms={"linux/riscv64": image["platforms"]["linux/amd64"]}),
+            "platforms.linux/riscv64 (the key)",
+            "Input should be 'linux/amd64' or 'linux/arm64'",
+        ),
+        (lambda image: image.update(platform="linux/riscv64"), "platform", "Input should be"),
+        (lambda image: image.update(tags="latest"), "tags", "Input should be a valid list"),
+        (
+            lambda image: image["platforms"]["linux/amd64"].update(digest=7),
+            "platforms.linux/amd64.digest",
+            "Input should be a valid string",
+        ),
+    ],
+)
+def test_a_bad_image_entry_is_a_config_error_naming_the_image_stack_and_the_field(
+    change: Any, field: str, problem: str
+) -> None:
+    exported = copy.deepcopy(dev_images())  # the committed plan is cached: never change it
+    change(exported["claude-code-ecs"])
+    with pytest.raises(ConfigError) as raised:
+        promoted_images(config(), exported, "dev")
+    (issue,) = raised.value.issues
+    assert (issue.path, issue.value) == ("viberator:images.from", SOURCE)
+    assert issue.message.startswith(f"its images.claude-code-ecs output is malformed: {field}: {problem}")
+
+
+def test_a_bad_replicas_output_is_a_config_error_naming_each_field() -> None:
+    replicas = [{"region": "us-west-2"}, {"region": "Mars", "registryId": "123456789012"}]
+    with pytest.raises(ConfigError) as raised:
+        promoted_images(config(), dev_images(), "dev", replicas)
+    assert [issue.message for issue in raised.value.issues] == [
+        "its replicas output is malformed: [0].registryId: Field required",
+        "its replicas output is malformed: [1].region: String should match pattern "
+        "'^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$'",
+    ]

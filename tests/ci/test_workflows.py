@@ -160,7 +160,14 @@ def test_deploy_runs_on_pushes_that_change_the_program_or_the_images():
     push = workflow("deploy-viberators.yml")["on"]["push"]
 
     assert push["branches"] == ["main"]
-    assert set(push["paths"]) >= {"workers/**", "components/**", "__main__.py", "Pulumi*.yaml", "uv.lock"}
+    assert set(push["paths"]) >= {
+        "workers/**",
+        "components/**",
+        "viberator_contract/**",
+        "__main__.py",
+        "Pulumi*.yaml",
+        "uv.lock",
+    }
 
 
 DEPLOY = "deploy-viberators.yml"

@@ -1,7 +1,7 @@
 """`python -m workers run-job CLANKER --job job.json`: one job on one clanker, from the stack outputs alone.
 
 This is the backend's worker invoker in miniature, and the proof that a clanker's `deploymentConfig` is all an
-invoker needs (components/outputs.schema.json):
+invoker needs (viberator_contract, the outputs contract):
 - docker: the image (the stack's exact reference, or the local alias when the outputs are an offline plan's
   placeholders) runs on the local engine with the job as its bootstrap payload (`/bootstrap/job.json`);
 - lambda: the function is invoked with the job as the event through botocore's Lambda client; with `--local`,

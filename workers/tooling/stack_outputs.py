@@ -24,7 +24,7 @@ class OutputsError(ValueError):
 @dataclass(frozen=True)
 class StackOutputs:
     document: Mapping[str, Any]
-    """The stack outputs (components/outputs.schema.json)."""
+    """The stack outputs (viberator_contract.StackOutputs)."""
     source: str
     placeholder: bool
     """True for an offline plan's outputs: digests and accounts are stand-ins, never pullable."""

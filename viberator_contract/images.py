@@ -1,0 +1,91 @@
+"""What an image stack exports about its images: each harness's manifests, where they are replicated, the
+lifecycle rules of their repositories and the key that signs their digests."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from viberator_contract.base import (
+    AccountId,
+    ContractModel,
+    Digest,
+    Name,
+    PinnedImage,
+    Platform,
+    Region,
+    RepositoryName,
+    RepositoryUrl,
+    SbomTag,
+)
+
+
+class Manifest(ContractModel):
+    """One pushed manifest: a platform's single-platform image, or the index joining several."""
+
+    digest: Digest
+    image_uri: PinnedImage = Field(description="`<repositoryUrl>@<digest>`: what a pinned clanker runs.")
+    tags: list[str] = Field(min_length=1, description="Full references of every tag pushed, immutable tag first.")
+
+
+class Repository(ContractModel):
+    """The ECR repository a harness's images are in."""
+
+    repository_name: RepositoryName
+    repository_url: RepositoryUrl
+
+
+class Image(Manifest, Repository):
+    """One `images.<harness>` entry. The top-level `digest`, `imageUri`, `tags` and `platform` are the primary
+    (first) platform's image, as a single-platform stack always wrote them."""
+
+    platform: Platform = Field(description="The primary platform: whose image the top-level fields are.")
+    platforms: dict[Platform, Manifest] | None = Field(
+        default=None,
+        min_length=1,
+        description="Every platform's single-platform image (what Lambda runs), by platform. Added within "
+        "version 1: absent in outputs written before it, where the top-level image is the only one.",
+    )
+    index: Manifest | None = Field(
+        default=None,
+        description="The image index joining several platforms, which the floating tags (`<env>-latest`) name; "
+        "absent for one platform. Added within version 1.",
+    )
+    sbom: SbomTag | None = Field(
+        default=None,
+        description="The tag of the digest's SBOM referrer (CycloneDX), `<repositoryUrl>:sha256-<hex>.sbom`, in "
+        "the stack whose deploy signs and attaches (workers/tooling/sbom.py). Added within version 1.",
+    )
+
+    def every_platform(self) -> dict[str, Manifest]:
+        """Each platform's manifest, the primary first (outputs without `platforms`: the primary alone)."""
+        primary = Manifest(digest=self.digest, image_uri=self.image_uri, tags=self.tags)
+        others: dict[str, Manifest] = {p: m for p, m in (self.platforms or {}).items() if p != self.platform}
+        return {self.platform: primary, **others}
+
+
+class Replica(ContractModel):
+    """A registry ECR replicates the image stack's images to (`viberator:replicas`)."""
+
+    region: Region
+    registry_id: AccountId
+
+
+class Lifecycle(ContractModel):
+    """The lifecycle rules of the repositories an image stack owns (components/harness_image.py
+    `lifecycle_policy`), which a promoting stack in another account repeats on the replica repositories it
+    creates."""
+
+    keep_images: int = Field(ge=1, le=1000, description="`<env>-*` images kept per environment.")
+    environments: list[Name] = Field(min_length=1, description="Each kept by its own rule, in priority order.")
+
+
+class Signing(ContractModel):
+    """The image stack's KMS signing key (components/signing.py): the deploy signs every digest it pushes with
+    it (cosign), and the PEM public key verifies them."""
+
+    key_arn: str = Field(pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$")
+    alias: str = Field(pattern=r"^alias/viberator-[a-z0-9-]+-image-signing$")
+    algorithm: Literal["ECDSA_SHA_256"]
+    public_key: str = Field(pattern=r"^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n?$")
