@@ -13,7 +13,8 @@
 # makes stand-ins for the official base images (debootstrap trixie, plus Node and npm from the npm registry)
 # under the local names viberator-base/debian:trixie-slim-<arch> and viberator-base/node:22-trixie-slim-<arch>, which
 # the Dockerfile's base build args then name. Made once and reused while the engine keeps its images. `start` also
-# registers QEMU for the other architecture (arm64 on x86_64) with binfmt_misc, and `stop` removes it again.
+# registers QEMU (9.0 or later, from the release's backports where it ships an older one) for the other
+# architecture (arm64 on x86_64) with binfmt_misc, and `stop` removes it again.
 set -euo pipefail
 
 STATE_DIR=${VIBERATOR_ENGINE_STATE:-/tmp/viberator-engine}
@@ -215,27 +216,75 @@ BINFMT_REGISTERED=$STATE_DIR/binfmt.registered
 
 qemu_name() { case $1 in amd64) echo x86_64 ;; arm64) echo aarch64 ;; esac; }
 
+# QEMU 9.0 or later: its linux-user passes prctl(PR_SET_CHILD_SUBREAPER) through to the kernel (qemu commit
+# 07726f52, March 2024); older ones answer EINVAL, on which the images' entrypoint `tini -s` exits before the
+# worker starts. Debian bookworm ships 7.2, so there it comes from bookworm-backports (10.0); trixie's is 10.0.
+QEMU_MIN_MAJOR=9
+BACKPORTS_SOURCES=/etc/apt/sources.list.d/viberator-backports.sources
+
+# The installed emulator's major version (0: none); the -static name is the package's in every release.
+qemu_major() {
+    local emulator=/usr/bin/qemu-$1-static
+    [[ -x $emulator ]] || { echo 0; return 0; }
+    "$emulator" --version | sed -En '1s/^qemu-[^ ]* version ([0-9]+)\..*/\1/p'
+}
+
+candidate_major() {
+    apt-cache policy "$1" | sed -En 's/^ *Candidate: ([0-9]+:)?([0-9]+)\..*/\2/p'
+}
+
+# apt's ordinary way to a newer package: the release's backports suite, which apt pins below the release
+# (priority 100), so only what is asked for with `-t <suite>-backports` comes from it. The source file and the
+# package stay, as the engine's packages do.
+install_qemu() {
+    local qemu=$1 release=() codename
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq || download_failed "apt-get update (Debian's package lists)"
+    codename=$(. /etc/os-release && [[ ${ID:-} == debian ]] && echo "${VERSION_CODENAME:-}" || true)
+    if (($(candidate_major qemu-user-static || echo 0) < QEMU_MIN_MAJOR)) && [[ -n $codename ]]; then
+        log "Debian $codename's qemu-user-static is older than $QEMU_MIN_MAJOR.0: adding $codename-backports"
+        printf '%s\n' 'Types: deb' "URIs: $DEBIAN_MIRROR" "Suites: $codename-backports" 'Components: main' \
+            'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' >"$BACKPORTS_SOURCES"
+        apt-get update -qq || download_failed "apt-get update ($codename-backports)"
+        release=(-t "$codename-backports")
+    fi
+    log "installing qemu-user-static ${release[*]} from Debian"
+    apt-get install -y -qq --no-install-recommends "${release[@]}" qemu-user-static >/dev/null ||
+        download_failed "apt-get install qemu-user-static from Debian"
+    (($(qemu_major "$qemu") >= QEMU_MIN_MAJOR)) && return 0
+    log "qemu-$qemu $(qemu_major "$qemu") is older than $QEMU_MIN_MAJOR.0, which the images' tini -s needs"
+    return 1
+}
+
 start_emulation() {
-    local arch qemu
+    local arch qemu stale existed
     for arch in amd64 arm64; do
         [[ $arch == "$(host_arch)" ]] && continue
         qemu=$(qemu_name "$arch")
-        [[ -e /usr/lib/binfmt.d/qemu-$qemu.conf ]] || {
-            log "installing qemu-user-static from Debian"
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static \
-                >/dev/null || download_failed "apt-get install qemu-user-static from Debian"
-        }
+        stale=
+        if [[ ! -e /usr/lib/binfmt.d/qemu-$qemu.conf ]] || (($(qemu_major "$qemu") < QEMU_MIN_MAJOR)); then
+            install_qemu "$qemu" || return 1
+            # A handler registered before (F flag) still holds the old emulator open: register it anew.
+            stale=1
+        fi
         if [[ ! -e $BINFMT_DIR/register ]]; then
             mount -t binfmt_misc binfmt_misc "$BINFMT_DIR" || { log "cannot mount binfmt_misc: no $arch emulation"; return 0; }
             touch "$BINFMT_MOUNTED"
         fi
-        [[ -e $BINFMT_DIR/qemu-$qemu ]] && continue
+        existed=
+        if [[ -e $BINFMT_DIR/qemu-$qemu ]]; then
+            [[ -n $stale ]] || continue
+            # Registered anew, it stays whoever's it was: `stop` removes only what `start` first added.
+            echo -1 >"$BINFMT_DIR/qemu-$qemu"
+            existed=1
+            log "removed binfmt_misc handler qemu-$qemu (it held the old emulator)"
+        fi
         # Debian ships the handler in systemd-binfmt's format, which is the register file's own.
         # (`start_engine && start_emulation` runs this without errexit, hence the explicit checks.)
         cat "/usr/lib/binfmt.d/qemu-$qemu.conf" >"$BINFMT_DIR/register" ||
             { log "could not register qemu-$qemu with binfmt_misc: no linux/$arch builds here"; return 1; }
-        echo "qemu-$qemu" >>"$BINFMT_REGISTERED"
-        log "registered binfmt_misc handler qemu-$qemu (linux/$arch under QEMU)"
+        [[ -n $existed ]] || echo "qemu-$qemu" >>"$BINFMT_REGISTERED"
+        log "registered binfmt_misc handler qemu-$qemu (linux/$arch under QEMU $(qemu_major "$qemu"))"
     done
 }
 

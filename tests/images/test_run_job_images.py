@@ -33,7 +33,13 @@ def job(prompt: str, agent: str, **extra: Any) -> dict[str, Any]:
     return {"contract": 1, "id": "emulated", "agent": agent, "prompt": prompt, **extra}
 
 
-def lambda_request(image: str, harness: str, event: dict[str, Any], architecture: str = "x86_64") -> JobRequest:
+def lambda_request(
+    image: str,
+    harness: str,
+    event: dict[str, Any],
+    architecture: str = "x86_64",
+    timeout_seconds: int = FUNCTION_TIMEOUT,
+) -> JobRequest:
     deployment = {
         "agent": harness,
         "target": "lambda",
@@ -43,15 +49,21 @@ def lambda_request(image: str, harness: str, event: dict[str, Any], architecture
             "functionArn": f"arn:aws:lambda:us-east-1:123456789012:function:viberator-ci-{harness}",
             "architecture": architecture,
             "memoryMb": 2048,
-            "timeoutSeconds": FUNCTION_TIMEOUT,
+            "timeoutSeconds": timeout_seconds,
         },
     }
     return JobRequest(harness, deployment, event, placeholder=False, local=True, fake_agent=True)
 
 
-def emulated(image: str, harness: str, event: dict[str, Any], architecture: str = "x86_64") -> dict[str, Any]:
+def emulated(
+    image: str,
+    harness: str,
+    event: dict[str, Any],
+    architecture: str = "x86_64",
+    timeout_seconds: int = FUNCTION_TIMEOUT,
+) -> dict[str, Any]:
     return run_job.run_job(
-        lambda_request(image, harness, event, architecture),
+        lambda_request(image, harness, event, architecture, timeout_seconds),
         Engine(image_engine.DOCKER),
         run_job.botocore_clients,
         print,

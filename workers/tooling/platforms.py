@@ -94,5 +94,6 @@ def missing_emulation(
 EMULATION_HELP = (
     "cross-platform builds need QEMU user emulation registered with binfmt_misc on the engine's host; "
     "on Debian or Ubuntu: sudo apt-get install qemu-user-static binfmt-support "
-    "(its handlers carry the F flag Docker needs)"
+    "(its handlers carry the F flag Docker needs); running the images needs QEMU 9.0 or later, whose "
+    "prctl(PR_SET_CHILD_SUBREAPER) their tini -s calls (Debian bookworm: add -t bookworm-backports)"
 )
