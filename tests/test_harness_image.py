@@ -12,11 +12,12 @@ from components.harness_image import HarnessImage, HarnessImageArgs
 from offline_plan.engine import run_program
 from tests.conftest import Recorder
 from workers.catalog import HARNESSES
+from workers.naming import repository_name
 
 REGISTRY = "000000000000.dkr.ecr.us-east-1.amazonaws.com"
 ARGS = HarnessImageArgs(
     harness=HARNESSES["claude"],
-    repository_name=HARNESSES["claude"].repository_name,
+    repository_name=repository_name("claude"),
     environment="dev",
     revision="0123456789ab",
     source_date_epoch=1_700_000_000,

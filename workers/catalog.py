@@ -17,6 +17,7 @@ BUILD_CONTEXT = Path(__file__).resolve().parent / "image"
 DOCKERFILE = BUILD_CONTEXT / "Dockerfile"
 
 REPOSITORY_PREFIX = "viberator-worker-"
+"""Every harness's repository is named `<prefix><harness>` (workers.naming.repository_name)."""
 
 LAMBDA_COMMAND = ("lambda",)
 """What a Lambda function runs after the image's ENTRYPOINT (`image_config.commands`): the worker's Lambda
@@ -32,10 +33,6 @@ class Harness:
     agents: tuple[str, ...]
     """The agent CLIs installed in the image (the runtime's agent names)."""
     description: str
-
-    @property
-    def repository_name(self) -> str:
-        return f"{REPOSITORY_PREFIX}{self.name}"
 
     @property
     def dockerfile_target(self) -> str:

@@ -46,7 +46,11 @@ def image_tags(environment: str, revision: str, *, push_latest: bool) -> list[st
     return tags
 
 
-def repository_name(harness: str) -> str:
+def repository_name(harness: str, *, review_environment: str | None = None) -> str:
+    """The ECR repository of a harness's images: `viberator-worker-<harness>`, which every environment of an
+    account pushes into, or a review stack's own, `viberator-worker-<review environment>-<harness>` (pr-<n>)."""
+    if review_environment is not None:
+        return f"{REPOSITORY_PREFIX}{review_environment}-{harness}"
     return f"{REPOSITORY_PREFIX}{harness}"
 
 

@@ -29,7 +29,8 @@ from components.config.fields import (
     ConfigModel,
     Platform,
 )
-from workers.catalog import HARNESS_NAMES, REPOSITORY_PREFIX
+from workers.catalog import HARNESS_NAMES
+from workers.naming import repository_name
 
 
 class NetworkConfig(ConfigModel):
@@ -166,9 +167,7 @@ class StackConfig(ConfigModel):
     def repository_name_of(self, harness: str) -> str:
         """A review stack's repositories are its own (`viberator-worker-pr-<n>-<harness>`, beside the image
         stack's in the same account), force-deleted with their images when it is destroyed."""
-        if self.review is not None:
-            return f"{REPOSITORY_PREFIX}{self.environment}-{harness}"
-        return f"{REPOSITORY_PREFIX}{harness}"
+        return repository_name(harness, review_environment=self.environment if self.review is not None else None)
 
     def platforms_of(self, harness: str) -> tuple[str, ...]:
         """The platforms `harness` is built for: `harnessPlatforms`, else those of its clankers' architectures
