@@ -7,14 +7,10 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.config import ARCHITECTURE_OF_PLATFORM
 from components.harness_image import HarnessImage, PlatformImage
 from viberator_contract import Image
+from viberator_contract.base import ARCHITECTURE_OF_PLATFORM, PLATFORM_OF_ARCHITECTURE
 from workers.naming import floating_tag, image_reference
-
-PLATFORM_OF_ARCHITECTURE: dict[str, str] = {
-    architecture: platform for platform, architecture in ARCHITECTURE_OF_PLATFORM.items()
-}
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ class ContractModel(BaseModel):
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$"
-ACCOUNT_PATTERN = r"^[0-9]{12}$"
+ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 _REPOSITORY = rf"[0-9]{{12}}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/{REPOSITORY_PREFIX}[a-z0-9-]+"
 """An ECR repository of worker images, in any region and partition (`.com.cn` in China)."""
@@ -42,7 +42,7 @@ _REPOSITORY = rf"[0-9]{{12}}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/{REPOS
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 """An environment's or a clanker's name: lowercase letters, digits and inner hyphens."""
 Region = Annotated[str, Field(pattern=REGION_PATTERN)]
-AccountId = Annotated[str, Field(pattern=ACCOUNT_PATTERN)]
+AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]
 Digest = Annotated[str, Field(pattern=DIGEST_PATTERN)]
 RepositoryName = Annotated[str, Field(pattern=rf"^{REPOSITORY_PREFIX}[a-z0-9-]+$")]
 RepositoryUrl = Annotated[str, Field(pattern=rf"^{_REPOSITORY}$")]
@@ -54,6 +54,8 @@ SbomTag = Annotated[str, Field(pattern=rf"^{_REPOSITORY}:sha256-[0-9a-f]{{64}}\.
 
 Platform = Literal["linux/amd64", "linux/arm64"]
 Architecture = Literal["x86_64", "arm64"]
+ARCHITECTURE_OF_PLATFORM: dict[str, Architecture] = {"linux/amd64": "x86_64", "linux/arm64": "arm64"}
+PLATFORM_OF_ARCHITECTURE: dict[str, Platform] = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 
 
 def _harness(name: str) -> str:

@@ -10,12 +10,22 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from components.credentials import SECRET_ARN_PATTERN
+
+# The names, regions, accounts, digests and platforms the stack outputs carry are the contract's, so a value the
+# config accepts is one the outputs can hold.
+from viberator_contract.base import ACCOUNT_ID_PATTERN as ACCOUNT_ID_PATTERN
+from viberator_contract.base import ARCHITECTURE_OF_PLATFORM as ARCHITECTURE_OF_PLATFORM
+from viberator_contract.base import DIGEST_PATTERN as DIGEST_PATTERN
+from viberator_contract.base import NAME_PATTERN as NAME_PATTERN
+from viberator_contract.base import PLATFORM_OF_ARCHITECTURE as PLATFORM_OF_ARCHITECTURE
+from viberator_contract.base import REGION_PATTERN as REGION_PATTERN
+from viberator_contract.base import Architecture as Architecture
+from viberator_contract.base import Platform as Platform
 
 NAMESPACE = "viberator"
 LAMBDA_FUNCTION_NAME_MAX = 64
@@ -24,10 +34,6 @@ ECS_CLANKER_NAME_MAX = 64 - len("-execution-role") - len("-1234567")
 random suffix (components/ecs_clanker.py)."""
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731)
-Platform = Literal["linux/amd64", "linux/arm64"]
-Architecture = Literal["x86_64", "arm64"]
-ARCHITECTURE_OF_PLATFORM: dict[str, Architecture] = {"linux/amd64": "x86_64", "linux/arm64": "arm64"}
-PLATFORM_OF_ARCHITECTURE: dict[str, Platform] = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 
 FARGATE_MEMORY_MB: dict[int, range] = {
     256: range(512, 2048 + 1, 512),  # 512, 1024, 2048; 1536 is rejected below
@@ -47,20 +53,16 @@ def fargate_memory_choices(cpu: int) -> list[int]:
     return list(FARGATE_MEMORY_MB[cpu])
 
 
-NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 IMAGE_REVISION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$"
 ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 LAMBDA_ENV_VAR_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_]+$"
 """Lambda's Environment.Variables key pattern, `[a-zA-Z]([a-zA-Z0-9_])+` (Lambda API reference, Environment)."""
-REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$"
 SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 """Secrets Manager appends `-` and 6 random characters to a secret's name in its ARN; an ARN without them is
 partial, and an IAM policy naming a partial ARN never matches the secret."""
-ACCOUNT_ID_PATTERN = r"^\d{12}$"
 VPC_ID_PATTERN = r"^vpc-[0-9a-f]{8,17}$"
 SUBNET_ID_PATTERN = r"^subnet-[0-9a-f]{8,17}$"
 STACK_REFERENCE_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
-DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 REVIEW_EXPIRES_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
 
 LAMBDA_RESERVED_VARIABLES = frozenset(
