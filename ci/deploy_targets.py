@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from components.config import ConfigError
+from components.targets import TARGETS
 from offline_plan.engine import PROJECT_DIR, Plan, Registration
 from offline_plan.stacks import plan_stack_file
 from workers.catalog import HARNESS_NAMES
@@ -35,8 +36,9 @@ ALL = "all"
 """The dispatch choice that deploys the whole stack (no targets)."""
 
 HARNESS_IMAGE_TYPE = "viberator:workers:HarnessImage"
-CLANKER_TYPES = frozenset({"viberator:workers:LambdaClanker", "viberator:workers:EcsClanker"})
-"""Clanker components that own AWS resources; docker clankers register none (they run on a developer's engine)."""
+CLANKER_TYPES = frozenset(kind for target in TARGETS for kind in target.component_types)
+"""Clanker components that own AWS resources, as each target names them (docker clankers register none: they run
+on a developer's engine)."""
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 EXIT_USAGE = 2

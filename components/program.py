@@ -7,39 +7,24 @@ mistake fails the whole run instead of half-deploying it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 
 from components.aws_target import AwsTarget, aws_target
-from components.clanker_cluster import ClankerCluster, ClankerClusterArgs
-from components.config import (
-    DockerClankerConfig,
-    EcsClankerConfig,
-    LambdaClankerConfig,
-    StackConfig,
-)
-from components.ecs_clanker import EcsClanker, EcsClankerArgs
+from components.config import StackConfig
 from components.harness_image import HarnessImage, HarnessImageArgs
 from components.images import ImageRef
-from components.lambda_clanker import LambdaClanker, LambdaClankerArgs
 from components.outputs import stack_outputs
 from components.promotion import referenced_images
 from components.replication import ImageReplication, ImageReplicationArgs, ReplicaDestination
 from components.signing import SigningKey, SigningKeyArgs
 from components.tags import stack_tags
-from viberator_contract import (
-    ClankerEntry,
-    DockerClankerEntry,
-    DockerDeployment,
-    EcsClankerEntry,
-    EcsDeployment,
-    LambdaClankerEntry,
-    LambdaDeployment,
-    Lifecycle,
-)
+from components.targets import TARGETS
+from components.targets.base import ClankerStack
+from viberator_contract import ClankerEntry, Lifecycle
 from workers.catalog import BUILD_CONTEXT, HARNESSES
-from workers.naming import clanker_resource_name, stack_resource_name
 from workers.revision import BuildRevision, build_revision, context_digest, override_revision
 
 
@@ -136,113 +121,26 @@ def build_images(config: StackConfig, target: AwsTarget, replicated: ImageReplic
     return images
 
 
-def _lambda_clanker(config: StackConfig, clanker: LambdaClankerConfig, image: ImageRef) -> LambdaClankerEntry:
-    architecture = image.architecture_for(clanker.architecture)
-    function = LambdaClanker(
-        clanker.name,
-        LambdaClankerArgs(
-            function_name=clanker_resource_name(config.environment, clanker.name),
-            image_uri=image.reference(clanker.image, architecture),
-            architecture=architecture,
-            memory_mb=clanker.memory_mb,
-            timeout_seconds=clanker.timeout_seconds,
-            ephemeral_storage_mb=clanker.ephemeral_storage_mb,
-            reserved_concurrency=clanker.reserved_concurrency,
-            environment=dict(clanker.environment),
-            secrets=dict(clanker.secrets),
-            log_retention_days=config.log_retention_days,
-            follows_digest=image.floating.digest if clanker.image == "floating" else None,
-            resource_tags=resource_tags(config),
-            protect=config.protect_resources,
-        ),
-    )
-    # Unvalidated (its values are Outputs): components/outputs.py.
-    return LambdaClankerEntry.model_construct(
-        agent=clanker.agent,
-        target="lambda",
-        image_region=image.region,
-        deployment_config=LambdaDeployment.model_construct(
-            image_uri=function.image_uri,
-            function_name=function.function_name,
-            function_arn=function.function_arn,
-            architecture=function.architecture,
-            platform=image.platform_for(architecture),
-            # What an invoker sizes its wait by, and what `run-job --local` gives the emulator.
-            memory_mb=clanker.memory_mb,
-            timeout_seconds=clanker.timeout_seconds,
-        ),
+def clanker_stack(config: StackConfig) -> ClankerStack:
+    return ClankerStack(
+        environment=config.environment,
+        region=config.region,
+        log_retention_days=config.log_retention_days,
+        protect=config.protect_resources,
+        tags=resource_tags(config),
+        network=config.network,
     )
 
 
-def _ecs_clanker(
-    config: StackConfig, clanker: EcsClankerConfig, image: ImageRef, cluster: ClankerCluster
-) -> EcsClankerEntry:
-    architecture = image.architecture_for(clanker.architecture)
-    task = EcsClanker(
-        clanker.name,
-        EcsClankerArgs(
-            family=clanker_resource_name(config.environment, clanker.name),
-            image=image.reference(clanker.image, architecture),
-            repository_arn=image.repository_arn,
-            region=config.region,
-            architecture=architecture,
-            cpu=clanker.cpu,
-            memory_mb=clanker.memory_mb,
-            ephemeral_storage_gb=clanker.ephemeral_storage_gb,
-            environment=dict(clanker.environment),
-            secrets=dict(clanker.secrets),
-            log_retention_days=config.log_retention_days,
-            resource_tags=resource_tags(config),
-            protect=config.protect_resources,
-        ),
-    )
-    return EcsClankerEntry.model_construct(
-        agent=clanker.agent,
-        target="ecs",
-        image_region=image.region,
-        deployment_config=EcsDeployment.model_construct(
-            container_image=task.container_image,
-            task_definition_arn=task.task_definition_arn,
-            family=task.family,
-            container_name=task.container_name,
-            cluster=cluster.cluster_arn,
-            subnets=cluster.subnet_ids,
-            security_groups=cluster.security_group_ids,
-            assign_public_ip=cluster.assign_public_ip,
-            architecture=architecture,
-            platform=image.platform_for(architecture),
-        ),
-    )
-
-
-def _docker_clanker(config: StackConfig, clanker: DockerClankerConfig, image: ImageRef) -> DockerClankerEntry:
-    # A local daemon runs it: nothing in the cloud, only the image it must pull (see `python -m workers ensure`).
-    architecture = image.architecture_for(clanker.architecture)
-    return DockerClankerEntry.model_construct(
-        agent=clanker.agent,
-        target="docker",
-        image_region=image.region,
-        deployment_config=DockerDeployment.model_construct(
-            container_image=image.reference(clanker.image, architecture),
-            architecture=architecture,
-            platform=image.platform_for(architecture),
-        ),
-    )
-
-
-def _cluster(config: StackConfig) -> ClankerCluster:
-    network = config.network
-    return ClankerCluster(
-        "workers",
-        ClankerClusterArgs(
-            cluster_name=stack_resource_name(config.environment),
-            vpc_id=network.vpc_id if network else None,
-            subnet_ids=tuple(network.subnet_ids) if network else (),
-            assign_public_ip=network.assign_public_ip if network else True,
-            protect=config.protect_resources,
-            resource_tags=resource_tags(config),
-        ),
-    )
+def deploy_clankers(config: StackConfig, images: Mapping[str, ImageRef]) -> dict[str, ClankerEntry]:
+    """Each target deploys its clankers (and what they share), in the registry's order."""
+    stack = clanker_stack(config)
+    entries: dict[str, ClankerEntry] = {}
+    for target in TARGETS:
+        placements = [(c, images[c.agent]) for c in config.clankers if c.target == target.name]
+        if placements:
+            entries |= target.deploy(stack, placements)
+    return entries
 
 
 async def deploy(config: StackConfig) -> dict[str, Any]:
@@ -254,17 +152,7 @@ async def deploy(config: StackConfig) -> dict[str, Any]:
     else:
         images = await referenced_images(config, aws_target().partition, resource_tags(config))
 
-    cluster = _cluster(config) if any(isinstance(c, EcsClankerConfig) for c in config.clankers) else None
-    deployments: dict[str, ClankerEntry] = {}
-    for clanker in config.clankers:
-        image = images[clanker.agent]
-        if isinstance(clanker, LambdaClankerConfig):
-            deployments[clanker.name] = _lambda_clanker(config, clanker, image)
-        elif isinstance(clanker, EcsClankerConfig):
-            assert cluster is not None
-            deployments[clanker.name] = _ecs_clanker(config, clanker, image, cluster)
-        else:
-            deployments[clanker.name] = _docker_clanker(config, clanker, image)
+    deployments = deploy_clankers(config, images)
     replicas: pulumi.Input[list[dict[str, Any]]] = replicated.destinations if replicated is not None else []
     return stack_outputs(
         config.environment,

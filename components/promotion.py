@@ -31,11 +31,11 @@ from pydantic import TypeAdapter, ValidationError
 from components.aws_target import DNS_SUFFIX_OF_PARTITION, partition_of_region
 from components.config import (
     NAMESPACE,
+    ClankerBase,
     ConfigError,
     ConfigIssue,
-    EcsClankerConfig,
-    LambdaClankerConfig,
     StackConfig,
+    target_of,
 )
 from components.harness_image import PlatformImage, RepositorySettings
 from components.images import ImageRef
@@ -204,29 +204,14 @@ def promoted_images(
 
 
 def _cross_region_issues(
-    config: StackConfig, position: int, clanker: LambdaClankerConfig | EcsClankerConfig | Any, image_region: str
+    config: StackConfig, position: int, clanker: ClankerBase, image_region: str
 ) -> list[ConfigIssue]:
-    """A clanker whose image stays in another region: an error for Lambda, which can't pull it, a warning for
-    ECS, which can at a price; a docker clanker runs wherever its daemon is."""
+    """A clanker whose image stays in another region: its target says what that means (an error for Lambda,
+    which can't pull it; a warning for ECS, which can at a price; nothing for a local daemon)."""
     assert config.images is not None
     setting = f"viberator:replicas of the image stack {config.images.from_} (README 'Multi-region')"
-    if isinstance(clanker, LambdaClankerConfig):
-        return [
-            ConfigIssue(
-                path=f"{NAMESPACE}:clankers[{position}].target",
-                value="lambda",
-                message=f"clanker {clanker.name} runs in {config.region}, and its {clanker.agent} image is in "
-                f"{image_region} with no replica in {config.region}: Lambda runs images only from its own region; "
-                f"add {{region: {config.region}}} to {setting}",
-            )
-        ]
-    if isinstance(clanker, EcsClankerConfig):
-        pulumi.log.warn(
-            f"clanker {clanker.name} (ecs) runs in {config.region} and pulls its {clanker.agent} image from "
-            f"{image_region}: every task start transfers the image across regions (inter-region data transfer "
-            f"charges and a slower start); add {{region: {config.region}}} to {setting}"
-        )
-    return []
+    key = f"{NAMESPACE}:clankers[{position}]"
+    return target_of(clanker).cross_region(clanker, key, config.region, image_region, setting)
 
 
 def replica_registry_args(

@@ -12,9 +12,9 @@ import pytest
 from botocore.model import Shape
 from botocore.validate import ParamValidator
 
-from components.clanker_cluster import ClankerCluster, ClankerClusterArgs
-from components.ecs_clanker import EcsClanker, EcsClankerArgs
-from components.lambda_clanker import LambdaClanker, LambdaClankerArgs
+from components.targets.ecs import EcsClanker, EcsClankerArgs
+from components.targets.ecs_cluster import ClankerCluster, ClankerClusterArgs
+from components.targets.lambda_ import LambdaClanker, LambdaClankerArgs
 from tests.conftest import Recorder
 
 IMAGE = "000000000000.dkr.ecr.us-east-1.amazonaws.com/viberator-worker-claude@sha256:" + "a" * 64
@@ -283,7 +283,7 @@ def test_the_ecs_model_check_catches_mistakes(record: Recorder, mutate: Any, exp
 
 
 def test_task_user_is_the_images_non_root_user() -> None:
-    from components.ecs_clanker import WORKER_USER
+    from components.targets.ecs import WORKER_USER
     from workers.catalog import DOCKERFILE
 
     users = re.findall(r"^USER\s+(\S+)\s*$", DOCKERFILE.read_text(), flags=re.MULTILINE)

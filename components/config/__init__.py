@@ -4,8 +4,9 @@ This package is the only place that reads Pulumi config. Every error names its k
 (`viberator:clankers[1].memoryMb = 99999: ...`) and all errors are reported together, before any resource is
 registered, so a config mistake never half-deploys a stack.
 
-Its modules, by job: `fields` (patterns, AWS's limits and tables, the base model), `clankers` and `stack` (the
-models), `rules/` (the rules that span keys, one function each), `issues` and `validation_errors` (what the
+Its modules, by job: `fields` (patterns, AWS's limits and tables, the base model), `clankers` (what every clanker
+sets, and the registry of targets whose modules, components/targets/, hold each target's own model) and `stack`
+(the models), `rules/` (the rules that span keys, one function each), `issues` and `validation_errors` (what the
 user is told), `parsing` (the `viberator:` values to a StackConfig) and `pulumi_config` (a stack's whole Pulumi
 config: decoding, other namespaces, the AWS provider's keys). The names below are the package's API; import
 them from here.
@@ -32,13 +33,7 @@ The YAML shape (every key optional unless noted; README.md documents each with a
     viberator:clankers: [{name, agent, target, ...}]
 """
 
-from components.config.clankers import (
-    CLANKER_MODELS,
-    Clanker,
-    DockerClankerConfig,
-    EcsClankerConfig,
-    LambdaClankerConfig,
-)
+from components.config.clankers import ClankerBase, clanker_targets, target_of
 from components.config.fields import (
     ARCHITECTURE_OF_PLATFORM,
     FARGATE_MEMORY_MB,
@@ -74,7 +69,6 @@ from components.config.stack import (
 
 __all__ = [
     "ARCHITECTURE_OF_PLATFORM",
-    "CLANKER_MODELS",
     "FARGATE_MEMORY_MB",
     "LAMBDA_ENVIRONMENT_MAX_BYTES",
     "LAMBDA_RESERVED_VARIABLES",
@@ -85,19 +79,17 @@ __all__ = [
     "SECRET_ARNS_VARIABLE",
     "Architecture",
     "BuilderConfig",
-    "Clanker",
+    "ClankerBase",
     "ConfigError",
     "ConfigIssue",
-    "DockerClankerConfig",
-    "EcsClankerConfig",
     "ImageSourceConfig",
-    "LambdaClankerConfig",
     "NetworkConfig",
     "Platform",
     "ReplicaConfig",
     "ReviewConfig",
     "StackConfig",
     "allowed_accounts",
+    "clanker_targets",
     "decode_config_value",
     "fargate_memory_choices",
     "lambda_environment_bytes",
@@ -105,4 +97,5 @@ __all__ = [
     "load_stack_config",
     "parse_pulumi_config",
     "parse_stack_config",
+    "target_of",
 ]

@@ -29,9 +29,6 @@ from viberator_contract.base import Platform as Platform
 
 NAMESPACE = "viberator"
 LAMBDA_FUNCTION_NAME_MAX = 64
-ECS_CLANKER_NAME_MAX = 64 - len("-execution-role") - len("-1234567")
-"""IAM role names are at most 64 characters; Pulumi auto-names `<clanker>-execution-role` with a 8-character
-random suffix (components/ecs_clanker.py)."""
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from components.config.clankers import Clanker, parse_clanker
+from components.config.clankers import ClankerBase, parse_clanker
 from components.config.fields import NAMESPACE
 from components.config.issues import ConfigError, ConfigIssue
 from components.config.rules import RULES, ParsedStack
@@ -33,7 +33,7 @@ def parse_stack_config(
     # Clankers are validated one by one, so that the cross-field rules still run over the valid ones and every
     # mistake in the file is reported in one run, not one per run.
     raw_clankers = data.get("clankers", [])
-    clankers: list[tuple[int, Clanker]] = []
+    clankers: list[tuple[int, ClankerBase]] = []
     clanker_issues: list[ConfigIssue] = []
     declared_targets: set[str] = set()
     if isinstance(raw_clankers, list):

@@ -11,9 +11,9 @@ import datetime
 import re
 from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, SerializeAsAny, field_validator
 
-from components.config.clankers import ClankerConfig
+from components.config.clankers import ClankerBase
 from components.config.fields import (
     ACCOUNT_ID_PATTERN,
     DIGEST_PATTERN,
@@ -126,7 +126,8 @@ class StackConfig(ConfigModel):
     consumer_accounts: list[Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]] = Field(default_factory=list)
     replicas: list[ReplicaConfig] = Field(default_factory=list, max_length=REPLICATION_DESTINATIONS_MAX)
     review: ReviewConfig | None = None
-    clankers: list[ClankerConfig] = Field(default_factory=list)
+    clankers: list[SerializeAsAny[ClankerBase]] = Field(default_factory=list)
+    """Each its target's model (components/targets/): the parser validates them one by one, not this field."""
 
     # An int with a check, not a Literal: a top-level value arrives as text ("30") and pydantic coerces text to
     # an int but never to an int Literal.

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from components.config.clankers import CLANKER_MODELS
+from components.config.clankers import clanker_models
 from components.config.fields import (
     ACCOUNT_ID_PATTERN,
     CREDENTIAL_ERROR,
@@ -66,7 +66,7 @@ def _path(loc: tuple[str | int, ...]) -> str:
     for index, part in enumerate(parts):
         if isinstance(part, int):
             out += f"[{part}]"
-        elif index > 0 and isinstance(parts[index - 1], int) and part in CLANKER_MODELS:
+        elif index > 0 and isinstance(parts[index - 1], int) and part in clanker_models():
             continue  # the union member pydantic tried, not a key the user wrote
         elif part == _KEY_MARKER:
             continue
@@ -82,7 +82,7 @@ def _value_at(data: Any, loc: tuple[str | int, ...]) -> Any:
             current = current[part]
         elif isinstance(current, list) and isinstance(part, int) and part < len(current):
             current = current[part]
-        elif part in CLANKER_MODELS or part == _KEY_MARKER:
+        elif part in clanker_models() or part == _KEY_MARKER:
             continue
         else:
             return MISSING
@@ -91,15 +91,15 @@ def _value_at(data: Any, loc: tuple[str | int, ...]) -> Any:
 
 def _unknown_key_message(loc: tuple[str | int, ...]) -> str:
     key = str(loc[-1])
-    target = next((part for part in loc if part in CLANKER_MODELS), None)
+    target = next((part for part in loc if part in clanker_models()), None)
     if target is not None:
-        elsewhere = [other for other, model in CLANKER_MODELS.items() if key in model.yaml_keys()]
+        elsewhere = [other for other, model in clanker_models().items() if key in model.yaml_keys()]
         if elsewhere:
             targets = " and ".join(elsewhere)
             article = "an" if targets[0] in "aeiou" else "a"
             hint = "; set them where the container is started (docker run -e, compose)" if target == "docker" else ""
             return f"`{key}` is {article} {targets} field; this clanker's target is {target}{hint}"
-        known = CLANKER_MODELS[str(target)].yaml_keys()
+        known = clanker_models()[str(target)].yaml_keys()
     else:
         known = (_NESTED_MODELS.get(loc[0], StackConfig) if len(loc) > 1 else StackConfig).yaml_keys()
     close = difflib.get_close_matches(key, known, n=1)
@@ -115,7 +115,7 @@ def _message(error: Mapping[str, Any]) -> str:
     if error["type"] == "string_type" and isinstance(error.get("input"), bool | int | float):
         kind = "boolean" if isinstance(error["input"], bool) else "number"
         return f'YAML read {json.dumps(error["input"])} as a {kind}; this is text: quote it ("{error["input"]}")'
-    targets = list(CLANKER_MODELS)
+    targets = list(clanker_models())
     if error["type"] == "union_tag_invalid":
         return f"target must be one of: {', '.join(targets)}"
     if error["type"] == "union_tag_not_found":

@@ -32,7 +32,7 @@ RULES: tuple[Rule, ...] = (
     repositories.network_only_with_ecs,
     repositories.shared_environments_are_others_once,
     per_clanker.variables_are_set_once,
-    per_clanker.lambda_environment_fits,
+    per_clanker.each_target_s_own_rules,
     per_clanker.secrets_are_in_the_stack_partition,
     replicas.only_the_owner_replicates,
     replicas.replicas_are_other_registries_of_the_partition,

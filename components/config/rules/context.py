@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from components.config.clankers import Clanker
+from components.config.clankers import ClankerBase
 from components.config.fields import NAMESPACE
 from components.config.issues import ConfigIssue
 from components.config.stack import StackConfig
@@ -27,7 +27,7 @@ class ParsedStack:
     account: str | None
     """The stack's account when `aws:allowedAccountIds` pins exactly one, else unknown."""
 
-    def clankers(self) -> Iterator[tuple[int, Clanker]]:
+    def clankers(self) -> Iterator[tuple[int, ClankerBase]]:
         """Each clanker with its index in the user's list."""
         return zip(self.positions, self.config.clankers, strict=True)
 

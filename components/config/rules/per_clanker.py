@@ -6,15 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from components.aws_target import partition_of_region
-from components.config.clankers import EcsClankerConfig, LambdaClankerConfig
+from components.config.clankers import CloudClanker, clanker_targets, target_of
 from components.config.fields import (
-    ECS_CLANKER_NAME_MAX,
-    LAMBDA_ENVIRONMENT_MAX_BYTES,
     LAMBDA_FUNCTION_NAME_MAX,
     PLATFORM_OF_ARCHITECTURE,
-    SECRET_ARNS_VARIABLE,
-    lambda_environment_bytes,
-    lambda_variables,
 )
 from components.config.issues import ConfigIssue
 from components.config.rules.context import ParsedStack, clanker_key
@@ -38,12 +33,12 @@ def clanker_names_fit_physical_names(parsed: ParsedStack) -> Iterator[ConfigIssu
     environment = parsed.config.environment
     name_limit = LAMBDA_FUNCTION_NAME_MAX - len(clanker_resource_name(environment, ""))
     for i, clanker in parsed.clankers():
-        if isinstance(clanker, EcsClankerConfig) and len(clanker.name) > ECS_CLANKER_NAME_MAX:
+        limit = target_of(clanker).name_limit
+        if limit is not None and len(clanker.name) > limit.longest:
             yield ConfigIssue(
                 path=f"{clanker_key(i)}.name",
                 value=clanker.name,
-                message=f"too long for an ecs clanker: its IAM role `<name>-execution-role` plus Pulumi's "
-                f"8-character suffix must fit 64 characters, so at most {ECS_CLANKER_NAME_MAX}",
+                message=f"too long for an {clanker.target} clanker: {limit.why}, so at most {limit.longest}",
             )
         elif len(clanker.name) > name_limit:
             yield ConfigIssue(
@@ -97,7 +92,7 @@ def built_images_run_on_their_clankers(parsed: ParsedStack) -> Iterator[ConfigIs
                 f"{', '.join(built_for)}): add {PLATFORM_OF_ARCHITECTURE[clanker.architecture]} to "
                 f"viberator:harnessPlatforms.{clanker.agent}, or set the clanker's architecture to match",
             )
-        elif clanker.target == "lambda" and clanker.image == "floating" and len(built_for) > 1:
+        elif not target_of(clanker).runs_image_index and clanker.image == "floating" and len(built_for) > 1:
             yield ConfigIssue(
                 path=f"{clanker_key(i)}.image",
                 value=clanker.image,
@@ -108,7 +103,7 @@ def built_images_run_on_their_clankers(parsed: ParsedStack) -> Iterator[ConfigIs
 
 def variables_are_set_once(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     for i, clanker in parsed.clankers():
-        if not isinstance(clanker, LambdaClankerConfig | EcsClankerConfig):
+        if not isinstance(clanker, CloudClanker):
             continue
         for variable in sorted(set(clanker.environment) & set(clanker.secrets)):
             yield ConfigIssue(
@@ -118,33 +113,17 @@ def variables_are_set_once(parsed: ParsedStack) -> Iterator[ConfigIssue]:
             )
 
 
-def lambda_environment_fits(parsed: ParsedStack) -> Iterator[ConfigIssue]:
-    for i, clanker in parsed.clankers():
-        if not isinstance(clanker, LambdaClankerConfig):
-            continue
-        variables = lambda_variables(clanker.environment, clanker.secrets)
-        size = lambda_environment_bytes(variables)
-        if size <= LAMBDA_ENVIRONMENT_MAX_BYTES:
-            continue
-        carried = (
-            f", {lambda_environment_bytes({SECRET_ARNS_VARIABLE: variables[SECRET_ARNS_VARIABLE]})} of "
-            f"them in {SECRET_ARNS_VARIABLE}, which carries the secrets"
-            if clanker.secrets
-            else ""
-        )
-        yield ConfigIssue(
-            path=f"{clanker_key(i)}.environment",
-            value=size,
-            message=f"the function's variables would total {size} bytes of names and values{carried}; "
-            f"Lambda allows {LAMBDA_ENVIRONMENT_MAX_BYTES} (4 KB): move large values out (a secret, "
-            "or a file in the image)",
-        )
+def each_target_s_own_rules(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    """The rules a target keeps over its own clankers (components/targets/: Lambda's 4 KB environment, ...)."""
+    for target in clanker_targets().values():
+        for rule in target.rules:
+            yield from rule(parsed)
 
 
 def secrets_are_in_the_stack_partition(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     partition = partition_of_region(parsed.config.region)
     for i, clanker in parsed.clankers():
-        if not isinstance(clanker, LambdaClankerConfig | EcsClankerConfig):
+        if not isinstance(clanker, CloudClanker):
             continue
         for variable, arn in clanker.secrets.items():
             arn_partition = arn.split(":")[1]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from pydantic.alias_generators import to_camel
 
-from components.config.clankers import EcsClankerConfig
+from components.config.clankers import target_of
 from components.config.issues import MISSING, ConfigIssue, shown
 from components.config.rules.context import KEY, ParsedStack
 
@@ -59,7 +59,7 @@ def serving_stack_stays_protected(parsed: ParsedStack) -> Iterator[ConfigIssue]:
 
 def protected_ecs_runs_in_a_private_network(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     config = parsed.config
-    has_ecs = any(isinstance(clanker, EcsClankerConfig) for clanker in config.clankers)
+    has_ecs = any(target_of(clanker).runs_in_network for clanker in config.clankers)
     if not (has_ecs and config.protect_resources):
         return
     if config.network is None:

@@ -1,0 +1,69 @@
+"""What a clanker target is: everything the program, the config and the CI scripts need to know about one place
+clankers run, in one value each target module defines (`TARGET`) and `components/targets/__init__.py` lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from components.config import ConfigIssue, NetworkConfig
+from components.config.clankers import ClankerBase
+from components.config.rules.context import Rule
+from components.images import ImageRef
+from viberator_contract import ClankerEntry
+
+C = TypeVar("C", bound=ClankerBase)
+
+
+@dataclass(frozen=True)
+class ClankerStack:
+    """What a target reads of the stack it deploys clankers into (never the whole StackConfig)."""
+
+    environment: str
+    region: str
+    log_retention_days: int
+    protect: bool
+    """Protect what outlives a deploy (`viberator:protect`, default in prod); each component says what that is."""
+    tags: Mapping[str, str]
+    network: NetworkConfig | None
+
+
+Placement = tuple[C, ImageRef]
+"""One clanker's config and the images of its agent."""
+
+
+@dataclass(frozen=True)
+class NameLimit:
+    """A limit a target puts on clanker names beyond the physical name's (`viberator-<env>-<name>`, 64)."""
+
+    longest: int
+    why: str
+
+
+def no_cross_region_issue(clanker: Any, key: str, region: str, image_region: str, setting: str) -> list[ConfigIssue]:
+    """A target that runs wherever its image is (a local daemon)."""
+    return []
+
+
+@dataclass(frozen=True)
+class ClankerTarget(Generic[C]):
+    name: str
+    """The `target` of `viberator:clankers[]` and of the outputs' clanker entries."""
+    config_model: type[C]
+    deploy: Callable[[ClankerStack, Sequence[Placement[C]]], Mapping[str, ClankerEntry]]
+    """Registers the clankers (with whatever they share) and returns each one's outputs entry by name."""
+    component_types: frozenset[str] = frozenset()
+    """The component types a single-harness deploy targets for a clanker of this target (ci/deploy_targets.py);
+    none for a target that registers no resources."""
+    rules: tuple[Rule, ...] = ()
+    """Config rules over this target's clankers only (components/config/rules/per_clanker.py runs them)."""
+    name_limit: NameLimit | None = None
+    runs_image_index: bool = True
+    """Whether it runs an image index (a multi-platform floating tag); Lambda runs one platform's image only."""
+    runs_in_network: bool = False
+    """Whether its clankers run in the stack's `viberator:network` (a protected stack must name a private one)."""
+    cross_region: Callable[[Any, str, str, str, str], list[ConfigIssue]] = no_cross_region_issue
+    """What a promoting stack says of a clanker whose image has no replica in its region:
+    `(clanker, key, region, image_region, setting)` -> issues (components/promotion.py)."""

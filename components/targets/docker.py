@@ -1,0 +1,42 @@
+"""The docker target: a clanker a local Docker daemon runs (`python -m workers ensure`, `run-job`). The stack
+registers nothing for it; its outputs entry names the image to pull.
+
+Its config takes no `environment` or `secrets` (refused as unknown keys, never dropped): whoever starts the
+container sets its variables (`docker run -e`, compose), and resolving Secrets Manager ARNs on a developer's
+machine would need that machine's AWS credentials, which no stack output can grant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from components.config.clankers import ClankerBase
+from components.targets.base import ClankerStack, ClankerTarget, Placement
+from viberator_contract import DockerClankerEntry, DockerDeployment
+
+
+class DockerClankerConfig(ClankerBase):
+    """Runs on a local Docker daemon, which the stack does not configure: its outputs name only the image."""
+
+    target: Literal["docker"]
+
+
+def deploy(stack: ClankerStack, placements: Sequence[Placement[DockerClankerConfig]]) -> dict[str, DockerClankerEntry]:
+    entries = {}
+    for clanker, image in placements:
+        architecture = image.architecture_for(clanker.architecture)
+        entries[clanker.name] = DockerClankerEntry.model_construct(
+            agent=clanker.agent,
+            target="docker",
+            image_region=image.region,
+            deployment_config=DockerDeployment.model_construct(
+                container_image=image.reference(clanker.image, architecture),
+                architecture=architecture,
+                platform=image.platform_for(architecture),
+            ),
+        )
+    return entries
+
+
+TARGET = ClankerTarget(name="docker", config_model=DockerClankerConfig, deploy=deploy)

@@ -1,0 +1,242 @@
+"""The lambda target: a clanker that is a Lambda function running a harness image, with its own role and log
+group.
+
+Owns its config model (`viberator:clankers[]` with `target: lambda`), its rules, its component and its outputs
+entry. The component owns the function, its execution role and inline policy, and its log group (created first,
+so the function never writes into an unmanaged group with infinite retention). Does not own the image:
+`image_uri` arrives pinned (`repo@sha256:…`) or floating (`repo:<env>-latest`) as the clanker's config chose."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+import pulumi
+from pulumi_aws import lambda_
+from pydantic import AfterValidator, Field
+
+from components.config import (
+    LAMBDA_ENVIRONMENT_MAX_BYTES,
+    LAMBDA_RESERVED_VARIABLES,
+    SECRET_ARNS_VARIABLE,
+    ConfigIssue,
+    lambda_environment_bytes,
+    lambda_variables,
+)
+from components.config.clankers import CloudClanker, PlainValue
+from components.config.fields import LAMBDA_ENV_VAR_PATTERN, secret_arn
+from components.config.rules.context import ParsedStack, clanker_key
+from components.execution_role import ServiceRole, execution_role
+from components.policies import LAMBDA_SERVICE, lambda_execution_policy
+from components.tags import clanker_tags
+from components.targets.base import ClankerStack, ClankerTarget, Placement
+from viberator_contract import LambdaClankerEntry, LambdaDeployment
+from workers.catalog import LAMBDA_COMMAND
+from workers.naming import clanker_resource_name
+
+
+def _not_lambda_reserved(name: str) -> str:
+    if name in LAMBDA_RESERVED_VARIABLES:
+        raise ValueError(f"{name} is one of Lambda's reserved runtime variables, which a function can't set")
+    if name == SECRET_ARNS_VARIABLE:
+        raise ValueError(f"{name} is set by the program: it carries this clanker's `secrets`")
+    return name
+
+
+def _whole_secret_arn(value: str) -> str:
+    if secret_arn(value)["selector"]:
+        raise ValueError(
+            "a JSON-key or version selector works only on ecs: a Lambda clanker's runtime reads the whole secret"
+        )
+    return value
+
+
+LambdaVariableName = Annotated[str, Field(pattern=LAMBDA_ENV_VAR_PATTERN), AfterValidator(_not_lambda_reserved)]
+
+
+class LambdaClankerConfig(CloudClanker):
+    target: Literal["lambda"]
+    environment: dict[LambdaVariableName, PlainValue] = Field(default_factory=dict)
+    secrets: dict[LambdaVariableName, Annotated[str, AfterValidator(_whole_secret_arn)]] = Field(default_factory=dict)
+    memory_mb: int = Field(4096, ge=128, le=10240, description="Agents need room: default 4 GiB.")
+    timeout_seconds: int = Field(900, ge=1, le=900, description="Lambda's maximum, agent runs are long.")
+    ephemeral_storage_mb: int = Field(4096, ge=512, le=10240, description="Room for a cloned repository.")
+    reserved_concurrency: int | None = Field(None, ge=0, description="Unset: the account's pool.")
+
+
+LAMBDA_ROLE = ServiceRole(LAMBDA_SERVICE, role_suffix="role", policy_suffix="role-policy")
+
+
+@dataclass(frozen=True)
+class LambdaClankerArgs:
+    function_name: str
+    """Physical name, `viberator-<env>-<clanker>`: stable, so the backend can invoke it by name."""
+    image_uri: pulumi.Input[str]
+    architecture: str = "x86_64"
+    """Must match the image's platform."""
+    memory_mb: int = 4096
+    timeout_seconds: int = 900
+    ephemeral_storage_mb: int = 4096
+    reserved_concurrency: int | None = None
+    """None: draw from the account's unreserved pool."""
+    environment: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    """Env var name -> Secrets Manager ARN; the role may read exactly these."""
+    log_retention_days: int = 30
+    follows_digest: pulumi.Input[str] | None = None
+    """For a floating clanker: the digest its tag names now. Lambda resolves a tag to a digest only when the
+    function's code is updated, and the provider calls UpdateFunctionCode only when `filename`,
+    `source_code_hash`, `s3_*`, `image_uri` or `architectures` change (terraform-provider-aws
+    internal/service/lambda/function.go, `needsFunctionCodeUpdate`); the tag's URI never changes, so the
+    digest goes in `source_code_hash` and every move of the tag re-resolves it."""
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
+    """The stack's tags; the clanker tag is added here."""
+    protect: bool = False
+    """Protect the function and its role and log group: a replaced function gets a new ARN and loses the
+    permissions and concurrency others granted it (production)."""
+
+
+class LambdaClanker(pulumi.ComponentResource):
+    TYPE = "viberator:workers:LambdaClanker"
+
+    function_name: pulumi.Output[str]
+    function_arn: pulumi.Output[str]
+    image_uri: pulumi.Output[str]
+    architecture: str
+
+    def __init__(self, name: str, args: LambdaClankerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(self.TYPE, name, None, opts)
+        tags = clanker_tags(args.resource_tags, name)
+        child = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        logged = execution_role(
+            name,
+            LAMBDA_ROLE,
+            (f"/aws/lambda/{args.function_name}", args.log_retention_days),
+            lambda log_group_arn: log_group_arn.apply(
+                lambda arn: lambda_execution_policy(arn, list(args.secrets.values()))
+            ),
+            tags,
+            child,
+        )
+
+        variables = lambda_variables(args.environment, args.secrets)
+
+        function = lambda_.Function(
+            f"{name}-function",
+            name=args.function_name,
+            package_type="Image",
+            image_uri=args.image_uri,
+            image_config=lambda_.FunctionImageConfigArgs(commands=list(LAMBDA_COMMAND)),
+            architectures=[args.architecture],
+            role=logged.role.arn,
+            memory_size=args.memory_mb,
+            timeout=args.timeout_seconds,
+            ephemeral_storage=lambda_.FunctionEphemeralStorageArgs(size=args.ephemeral_storage_mb),
+            reserved_concurrent_executions=args.reserved_concurrency,
+            # No block at all rather than an empty one, which the API reports back as absent (a perpetual diff).
+            environment=lambda_.FunctionEnvironmentArgs(variables=variables) if variables else None,
+            logging_config=lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=logged.log_group.name),
+            source_code_hash=args.follows_digest,
+            tags=tags,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[logged.log_group, logged.policy])
+            ),
+        )
+
+        self.function_name = function.name
+        self.function_arn = function.arn
+        self.image_uri = pulumi.Output.from_input(args.image_uri)
+        self.architecture = args.architecture
+        self.register_outputs({"functionName": self.function_name, "functionArn": self.function_arn})
+
+
+def deploy(stack: ClankerStack, placements: Sequence[Placement[LambdaClankerConfig]]) -> dict[str, LambdaClankerEntry]:
+    entries = {}
+    for clanker, image in placements:
+        architecture = image.architecture_for(clanker.architecture)
+        function = LambdaClanker(
+            clanker.name,
+            LambdaClankerArgs(
+                function_name=clanker_resource_name(stack.environment, clanker.name),
+                image_uri=image.reference(clanker.image, architecture),
+                architecture=architecture,
+                memory_mb=clanker.memory_mb,
+                timeout_seconds=clanker.timeout_seconds,
+                ephemeral_storage_mb=clanker.ephemeral_storage_mb,
+                reserved_concurrency=clanker.reserved_concurrency,
+                environment=dict(clanker.environment),
+                secrets=dict(clanker.secrets),
+                log_retention_days=stack.log_retention_days,
+                follows_digest=image.floating.digest if clanker.image == "floating" else None,
+                resource_tags=stack.tags,
+                protect=stack.protect,
+            ),
+        )
+        # Unvalidated (its values are Outputs): components/outputs.py.
+        entries[clanker.name] = LambdaClankerEntry.model_construct(
+            agent=clanker.agent,
+            target="lambda",
+            image_region=image.region,
+            deployment_config=LambdaDeployment.model_construct(
+                image_uri=function.image_uri,
+                function_name=function.function_name,
+                function_arn=function.function_arn,
+                architecture=function.architecture,
+                platform=image.platform_for(architecture),
+                # What an invoker sizes its wait by, and what `run-job --local` gives the emulator.
+                memory_mb=clanker.memory_mb,
+                timeout_seconds=clanker.timeout_seconds,
+            ),
+        )
+    return entries
+
+
+def environment_fits(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    """Lambda's 4 KB limit on a function's variables, which AWS enforces only at deploy time."""
+    for i, clanker in parsed.clankers():
+        if not isinstance(clanker, LambdaClankerConfig):
+            continue
+        variables = lambda_variables(clanker.environment, clanker.secrets)
+        size = lambda_environment_bytes(variables)
+        if size <= LAMBDA_ENVIRONMENT_MAX_BYTES:
+            continue
+        carried = (
+            f", {lambda_environment_bytes({SECRET_ARNS_VARIABLE: variables[SECRET_ARNS_VARIABLE]})} of "
+            f"them in {SECRET_ARNS_VARIABLE}, which carries the secrets"
+            if clanker.secrets
+            else ""
+        )
+        yield ConfigIssue(
+            path=f"{clanker_key(i)}.environment",
+            value=size,
+            message=f"the function's variables would total {size} bytes of names and values{carried}; "
+            f"Lambda allows {LAMBDA_ENVIRONMENT_MAX_BYTES} (4 KB): move large values out (a secret, "
+            "or a file in the image)",
+        )
+
+
+def cross_region(
+    clanker: LambdaClankerConfig, key: str, region: str, image_region: str, setting: str
+) -> list[ConfigIssue]:
+    """Lambda runs images only from a repository in its own region: an image left elsewhere is an error."""
+    return [
+        ConfigIssue(
+            path=f"{key}.target",
+            value="lambda",
+            message=f"clanker {clanker.name} runs in {region}, and its {clanker.agent} image is in "
+            f"{image_region} with no replica in {region}: Lambda runs images only from its own region; "
+            f"add {{region: {region}}} to {setting}",
+        )
+    ]
+
+
+TARGET = ClankerTarget(
+    name="lambda",
+    config_model=LambdaClankerConfig,
+    deploy=deploy,
+    component_types=frozenset({LambdaClanker.TYPE}),
+    rules=(environment_fits,),
+    runs_image_index=False,
+    cross_region=cross_region,
+)

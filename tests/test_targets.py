@@ -1,0 +1,54 @@
+"""The clanker-target registry: every target module is listed once, and the config, the contract and the program
+agree on each target's name."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+import typing
+
+import pytest
+
+import components.targets
+from components.config import clanker_targets
+from components.config.clankers import parse_clanker
+from components.targets import TARGETS
+from offline_plan.engine import PROJECT_DIR
+from viberator_contract import Clanker
+
+SHARED_MODULES = {"base", "ecs_cluster"}
+"""Modules of the package that are not a target: what a target is, and the ECS target's shared cluster."""
+
+
+def test_every_target_module_is_registered_once() -> None:
+    modules = {m.name for m in pkgutil.iter_modules(components.targets.__path__)} - SHARED_MODULES
+    registered = [target.config_model.__module__.rsplit(".", 1)[-1] for target in TARGETS]
+    assert sorted(registered) == sorted(modules)
+    assert len({target.name for target in TARGETS}) == len(TARGETS)
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda target: target.name)
+def test_each_target_s_model_reads_its_own_name(target: typing.Any) -> None:
+    clanker = parse_clanker({"name": "worker", "agent": "claude", "target": target.name})
+    assert type(clanker) is target.config_model
+    assert clanker_targets()[target.name] is target
+
+
+def test_the_contract_has_an_outputs_entry_for_every_target() -> None:
+    entries = typing.get_args(typing.get_args(Clanker)[0])
+    names = {typing.get_args(entry.model_fields["target"].annotation)[0] for entry in entries}
+    assert names == {target.name for target in TARGETS}
+
+
+@pytest.mark.parametrize("module", ["components.targets", "components.targets.ecs", "components.config.clankers"])
+def test_a_target_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
+    # The config package reads the registry only when asked: importing either side first must not cycle.
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {module}; import components.program"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
