@@ -37,9 +37,10 @@ from components.config import (
     StackConfig,
     target_of,
 )
-from components.harness_image import PlatformImage, RepositorySettings
+from components.harness_image import PlatformImage
 from components.images import ImageRef
 from components.replication import ReplicaRegistry, ReplicaRegistryArgs
+from components.repository import RepositorySettings
 from viberator_contract import Image, Lifecycle, Manifest, Replica
 from viberator_contract.errors import field_errors
 

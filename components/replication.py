@@ -25,8 +25,8 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_aws import ecr
 
-from components.harness_image import RepositorySettings, owned_repository
 from components.policies import policy_document
+from components.repository import RepositorySettings, owned_repository
 from viberator_contract import Replica
 
 

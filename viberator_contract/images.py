@@ -73,7 +73,7 @@ class Replica(ContractModel):
 
 
 class Lifecycle(ContractModel):
-    """The lifecycle rules of the repositories an image stack owns (components/harness_image.py
+    """The lifecycle rules of the repositories an image stack owns (components/repository.py
     `lifecycle_policy`), which a promoting stack in another account repeats on the replica repositories it
     creates."""
 

@@ -14,7 +14,7 @@ manifest is not touched, so its digest stays what Lambda and ECS pin, and it sta
 (Lambda rejects indexes). A registry with the referrers API (ECR) indexes the artifact itself; for one without it
 (Debian's docker-registry 2.8), the referrers tag schema: an index of the referrers under the tag
 `sha256-<hex>`. The artifact is also tagged `sha256-<hex>.sbom` (cosign's name for an image's SBOM), so that
-ECR's lifecycle rules, which select by tag, keep it as long as its subject (components/harness_image.py).
+ECR's lifecycle rules, which select by tag, keep it as long as its subject (components/repository.py).
 
     python -m workers.tooling.sbom <image> --output sbom.json [--attach <registry>/<repository>@<digest>]
 """
