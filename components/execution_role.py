@@ -10,12 +10,26 @@ infinite retention.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_aws import cloudwatch, iam
 
 from components.policies import assume_role_policy
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    """What every cloud clanker's agent runs with and its resources carry, whatever the target."""
+
+    environment: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    """Env var name -> Secrets Manager ARN; the execution role may read exactly these."""
+    log_retention_days: int = 30
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
+    """The stack's tags; the clanker tag is added to each resource."""
+    protect: bool = False
+    """Protect what outlives a deploy (production); each clanker component says what that is."""
 
 
 @dataclass(frozen=True)

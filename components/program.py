@@ -22,7 +22,7 @@ from components.replication import ImageReplication, ImageReplicationArgs, Repli
 from components.signing import SigningKey, SigningKeyArgs
 from components.tags import stack_tags
 from components.targets import TARGETS
-from components.targets.base import ClankerStack
+from components.targets.base import ClankerStack, Placement
 from viberator_contract import ClankerEntry, Lifecycle
 from workers.catalog import BUILD_CONTEXT, HARNESSES
 from workers.revision import BuildRevision, build_revision, context_digest, override_revision
@@ -137,7 +137,7 @@ def deploy_clankers(config: StackConfig, images: Mapping[str, ImageRef]) -> dict
     stack = clanker_stack(config)
     entries: dict[str, ClankerEntry] = {}
     for target in TARGETS:
-        placements = [(c, images[c.agent]) for c in config.clankers if c.target == target.name]
+        placements = [Placement(c, images[c.agent]) for c in config.clankers if c.target == target.name]
         if placements:
             entries |= target.deploy(stack, placements)
     return entries

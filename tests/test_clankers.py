@@ -12,6 +12,7 @@ import pytest
 from botocore.model import Shape
 from botocore.validate import ParamValidator
 
+from components.execution_role import CloudSettings
 from components.targets.ecs import EcsClanker, EcsClankerArgs
 from components.targets.ecs_cluster import ClankerCluster, ClankerClusterArgs
 from components.targets.lambda_ import LambdaClanker, LambdaClankerArgs
@@ -27,8 +28,7 @@ LAMBDA = LambdaClankerArgs(
     memory_mb=2048,
     timeout_seconds=600,
     ephemeral_storage_mb=1024,
-    environment={"LOG_LEVEL": "debug"},
-    secrets={"ANTHROPIC_API_KEY": SECRET},
+    settings=CloudSettings(environment={"LOG_LEVEL": "debug"}, secrets={"ANTHROPIC_API_KEY": SECRET}),
 )
 ECS = EcsClankerArgs(
     family="viberator-dev-worker",
@@ -38,8 +38,7 @@ ECS = EcsClankerArgs(
     cpu=1024,
     memory_mb=4096,
     ephemeral_storage_gb=50,
-    environment={"LOG_LEVEL": "debug"},
-    secrets={"ANTHROPIC_API_KEY": SECRET},
+    settings=CloudSettings(environment={"LOG_LEVEL": "debug"}, secrets={"ANTHROPIC_API_KEY": SECRET}),
 )
 
 
@@ -105,7 +104,7 @@ def test_lambda_role_reads_exactly_its_secrets_and_writes_only_its_logs(record: 
 
 
 def test_lambda_without_secrets_gets_no_secret_statement_and_reserved_concurrency(record: Recorder) -> None:
-    args = replace(LAMBDA, secrets={}, reserved_concurrency=5)
+    args = replace(LAMBDA, settings=replace(LAMBDA.settings, secrets={}), reserved_concurrency=5)
     plan = record(lambda: LambdaClanker("worker", args))
     assert [s["Sid"] for s in json.loads(plan.named("worker-role-policy").inputs["policy"])["Statement"]] == [
         "WriteLogs"
@@ -292,5 +291,5 @@ def test_task_user_is_the_images_non_root_user() -> None:
 
 
 def test_lambda_without_variables_sends_no_environment_block(record: Recorder) -> None:
-    plan = record(lambda: LambdaClanker("worker", replace(LAMBDA, environment={}, secrets={})))
+    plan = record(lambda: LambdaClanker("worker", replace(LAMBDA, settings=CloudSettings())))
     assert "environment" not in plan.named("worker-function").inputs

@@ -8,11 +8,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import pulumi
+
 from components.config import ConfigIssue, NetworkConfig
-from components.config.clankers import ClankerBase
+from components.config.clankers import ClankerBase, CloudClanker
 from components.config.rules.context import Rule
+from components.execution_role import CloudSettings
 from components.images import ImageRef
 from viberator_contract import ClankerEntry
+from viberator_contract.base import ContractModel
 
 C = TypeVar("C", bound=ClankerBase)
 
@@ -29,9 +33,47 @@ class ClankerStack:
     tags: Mapping[str, str]
     network: NetworkConfig | None
 
+    def settings_of(self, clanker: CloudClanker) -> CloudSettings:
+        """What a cloud clanker's component is given besides its own sizes: one way for every target."""
+        return CloudSettings(
+            environment=dict(clanker.environment),
+            secrets=dict(clanker.secrets),
+            log_retention_days=self.log_retention_days,
+            resource_tags=self.tags,
+            protect=self.protect,
+        )
 
-Placement = tuple[C, ImageRef]
-"""One clanker's config and the images of its agent."""
+
+E = TypeVar("E", bound=ClankerEntry)
+
+
+@dataclass(frozen=True)
+class Placement(Generic[C]):
+    """One clanker's config and the images of its agent: what it runs, on which architecture."""
+
+    clanker: C
+    image: ImageRef
+
+    @property
+    def architecture(self) -> str:
+        return self.image.architecture_for(self.clanker.architecture)
+
+    @property
+    def platform(self) -> str:
+        return self.image.platform_for(self.architecture)
+
+    def image_reference(self) -> pulumi.Output[str]:
+        """Its platform's digest, or the floating tag, as the clanker's `image` asks."""
+        return self.image.reference(self.clanker.image, self.architecture)
+
+    def entry(self, model: type[E], deployment: ContractModel) -> E:
+        """Its `clankers.<name>` outputs entry, unvalidated (the values are Outputs: components/outputs.py)."""
+        return model.model_construct(
+            agent=self.clanker.agent,
+            target=self.clanker.target,
+            image_region=self.image.region,
+            deployment_config=deployment,
+        )
 
 
 @dataclass(frozen=True)

@@ -23,20 +23,17 @@ class DockerClankerConfig(ClankerBase):
 
 
 def deploy(stack: ClankerStack, placements: Sequence[Placement[DockerClankerConfig]]) -> dict[str, DockerClankerEntry]:
-    entries = {}
-    for clanker, image in placements:
-        architecture = image.architecture_for(clanker.architecture)
-        entries[clanker.name] = DockerClankerEntry.model_construct(
-            agent=clanker.agent,
-            target="docker",
-            image_region=image.region,
-            deployment_config=DockerDeployment.model_construct(
-                container_image=image.reference(clanker.image, architecture),
-                architecture=architecture,
-                platform=image.platform_for(architecture),
+    return {
+        placement.clanker.name: placement.entry(
+            DockerClankerEntry,
+            DockerDeployment.model_construct(
+                container_image=placement.image_reference(),
+                architecture=placement.architecture,
+                platform=placement.platform,
             ),
         )
-    return entries
+        for placement in placements
+    }
 
 
 TARGET = ClankerTarget(name="docker", config_model=DockerClankerConfig, deploy=deploy)

@@ -9,7 +9,7 @@ default). The cluster and its security group, which all the stack's ecs clankers
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -20,7 +20,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from components.config import ConfigIssue, fargate_memory_choices
 from components.config.clankers import CloudClanker, EnvVarName, PlainValue
 from components.config.fields import secret_arn
-from components.execution_role import ServiceRole, execution_role
+from components.execution_role import CloudSettings, ServiceRole, execution_role
 from components.policies import ECS_TASKS_SERVICE, assume_role_policy, ecs_execution_policy
 from components.tags import clanker_tags
 from components.targets.base import ClankerStack, ClankerTarget, NameLimit, Placement
@@ -86,14 +86,9 @@ class EcsClankerArgs:
     cpu: int = 1024
     memory_mb: int = 4096
     ephemeral_storage_gb: int | None = None
-    environment: dict[str, str] = field(default_factory=dict)
-    secrets: dict[str, str] = field(default_factory=dict)
-    """Env var name -> Secrets Manager ARN, injected by ECS at start."""
-    log_retention_days: int = 30
-    resource_tags: Mapping[str, str] = field(default_factory=dict)
-    """The stack's tags; the clanker tag is added here."""
-    protect: bool = False
-    """Protect the log group and the roles (production). Never the task definition: every change to its
+    settings: CloudSettings = field(default_factory=CloudSettings)
+    """Its environment, secrets (injected by ECS at start), log retention, tags and protection: protected are the
+    log group and the roles, never the task definition: every change to its
     containers (each image roll) replaces it (`container_definitions` is ForceNew in terraform-provider-aws,
     offline_plan/diff.py FORCE_NEW), and the engine refuses to replace a protected resource."""
 
@@ -107,8 +102,8 @@ def container_definitions(args: EcsClankerArgs, clanker: str, image: str, log_gr
             "essential": True,
             "user": WORKER_USER,
             "readonlyRootFilesystem": False,  # agents write to their workspace and home directory
-            "environment": [{"name": k, "value": v} for k, v in sorted(args.environment.items())],
-            "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(args.secrets.items())],
+            "environment": [{"name": k, "value": v} for k, v in sorted(args.settings.environment.items())],
+            "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(args.settings.secrets.items())],
             # ECS stops tasks with SIGTERM; the worker needs time to stop its agent and write the result.
             "stopTimeout": 120,
             "logConfiguration": {
@@ -133,15 +128,15 @@ class EcsClanker(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EcsClankerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE, name, None, opts)
-        tags = clanker_tags(args.resource_tags, name)
+        tags = clanker_tags(args.settings.resource_tags, name)
         child = pulumi.ResourceOptions(parent=self)
-        protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        protected = pulumi.ResourceOptions(parent=self, protect=args.settings.protect)
         execution = execution_role(
             name,
             EXECUTION_ROLE,
-            (f"/ecs/{args.family}", args.log_retention_days),
+            (f"/ecs/{args.family}", args.settings.log_retention_days),
             lambda log_group_arn: pulumi.Output.all(args.repository_arn, log_group_arn).apply(
-                lambda arns: ecs_execution_policy(arns[0], arns[1], list(args.secrets.values()))
+                lambda arns: ecs_execution_policy(arns[0], arns[1], list(args.settings.secrets.values()))
             ),
             tags,
             protected,
@@ -202,45 +197,40 @@ def deploy(stack: ClankerStack, placements: Sequence[Placement[EcsClankerConfig]
     if not placements:
         return {}
     cluster = _cluster(stack)
-    entries = {}
-    for clanker, image in placements:
-        architecture = image.architecture_for(clanker.architecture)
-        task = EcsClanker(
-            clanker.name,
-            EcsClankerArgs(
-                family=clanker_resource_name(stack.environment, clanker.name),
-                image=image.reference(clanker.image, architecture),
-                repository_arn=image.repository_arn,
-                region=stack.region,
-                architecture=architecture,
-                cpu=clanker.cpu,
-                memory_mb=clanker.memory_mb,
-                ephemeral_storage_gb=clanker.ephemeral_storage_gb,
-                environment=dict(clanker.environment),
-                secrets=dict(clanker.secrets),
-                log_retention_days=stack.log_retention_days,
-                resource_tags=stack.tags,
-                protect=stack.protect,
-            ),
-        )
-        entries[clanker.name] = EcsClankerEntry.model_construct(
-            agent=clanker.agent,
-            target="ecs",
-            image_region=image.region,
-            deployment_config=EcsDeployment.model_construct(
-                container_image=task.container_image,
-                task_definition_arn=task.task_definition_arn,
-                family=task.family,
-                container_name=task.container_name,
-                cluster=cluster.cluster_arn,
-                subnets=cluster.subnet_ids,
-                security_groups=cluster.security_group_ids,
-                assign_public_ip=cluster.assign_public_ip,
-                architecture=architecture,
-                platform=image.platform_for(architecture),
-            ),
-        )
-    return entries
+    return {placement.clanker.name: _task(stack, placement, cluster) for placement in placements}
+
+
+def _task(stack: ClankerStack, placement: Placement[EcsClankerConfig], cluster: ClankerCluster) -> EcsClankerEntry:
+    clanker = placement.clanker
+    task = EcsClanker(
+        clanker.name,
+        EcsClankerArgs(
+            family=clanker_resource_name(stack.environment, clanker.name),
+            image=placement.image_reference(),
+            repository_arn=placement.image.repository_arn,
+            region=stack.region,
+            architecture=placement.architecture,
+            cpu=clanker.cpu,
+            memory_mb=clanker.memory_mb,
+            ephemeral_storage_gb=clanker.ephemeral_storage_gb,
+            settings=stack.settings_of(clanker),
+        ),
+    )
+    return placement.entry(
+        EcsClankerEntry,
+        EcsDeployment.model_construct(
+            container_image=task.container_image,
+            task_definition_arn=task.task_definition_arn,
+            family=task.family,
+            container_name=task.container_name,
+            cluster=cluster.cluster_arn,
+            subnets=cluster.subnet_ids,
+            security_groups=cluster.security_group_ids,
+            assign_public_ip=cluster.assign_public_ip,
+            architecture=placement.architecture,
+            platform=placement.platform,
+        ),
+    )
 
 
 def cross_region(

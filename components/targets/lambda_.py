@@ -8,7 +8,7 @@ so the function never writes into an unmanaged group with infinite retention). D
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -27,7 +27,7 @@ from components.config import (
 from components.config.clankers import CloudClanker, PlainValue
 from components.config.fields import LAMBDA_ENV_VAR_PATTERN, secret_arn
 from components.config.rules.context import ParsedStack, clanker_key
-from components.execution_role import ServiceRole, execution_role
+from components.execution_role import CloudSettings, ServiceRole, execution_role
 from components.policies import LAMBDA_SERVICE, lambda_execution_policy
 from components.tags import clanker_tags
 from components.targets.base import ClankerStack, ClankerTarget, Placement
@@ -80,21 +80,15 @@ class LambdaClankerArgs:
     ephemeral_storage_mb: int = 4096
     reserved_concurrency: int | None = None
     """None: draw from the account's unreserved pool."""
-    environment: dict[str, str] = field(default_factory=dict)
-    secrets: dict[str, str] = field(default_factory=dict)
-    """Env var name -> Secrets Manager ARN; the role may read exactly these."""
-    log_retention_days: int = 30
+    settings: CloudSettings = field(default_factory=CloudSettings)
+    """Its environment, secrets, log retention, tags and protection. Protected are the function and its role and
+    log group: a replaced function gets a new ARN and loses the permissions and concurrency others granted it."""
     follows_digest: pulumi.Input[str] | None = None
     """For a floating clanker: the digest its tag names now. Lambda resolves a tag to a digest only when the
     function's code is updated, and the provider calls UpdateFunctionCode only when `filename`,
     `source_code_hash`, `s3_*`, `image_uri` or `architectures` change (terraform-provider-aws
     internal/service/lambda/function.go, `needsFunctionCodeUpdate`); the tag's URI never changes, so the
     digest goes in `source_code_hash` and every move of the tag re-resolves it."""
-    resource_tags: Mapping[str, str] = field(default_factory=dict)
-    """The stack's tags; the clanker tag is added here."""
-    protect: bool = False
-    """Protect the function and its role and log group: a replaced function gets a new ARN and loses the
-    permissions and concurrency others granted it (production)."""
 
 
 class LambdaClanker(pulumi.ComponentResource):
@@ -107,20 +101,20 @@ class LambdaClanker(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LambdaClankerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE, name, None, opts)
-        tags = clanker_tags(args.resource_tags, name)
-        child = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        tags = clanker_tags(args.settings.resource_tags, name)
+        child = pulumi.ResourceOptions(parent=self, protect=args.settings.protect)
         logged = execution_role(
             name,
             LAMBDA_ROLE,
-            (f"/aws/lambda/{args.function_name}", args.log_retention_days),
+            (f"/aws/lambda/{args.function_name}", args.settings.log_retention_days),
             lambda log_group_arn: log_group_arn.apply(
-                lambda arn: lambda_execution_policy(arn, list(args.secrets.values()))
+                lambda arn: lambda_execution_policy(arn, list(args.settings.secrets.values()))
             ),
             tags,
             child,
         )
 
-        variables = lambda_variables(args.environment, args.secrets)
+        variables = lambda_variables(args.settings.environment, args.settings.secrets)
 
         function = lambda_.Function(
             f"{name}-function",
@@ -152,44 +146,38 @@ class LambdaClanker(pulumi.ComponentResource):
 
 
 def deploy(stack: ClankerStack, placements: Sequence[Placement[LambdaClankerConfig]]) -> dict[str, LambdaClankerEntry]:
-    entries = {}
-    for clanker, image in placements:
-        architecture = image.architecture_for(clanker.architecture)
-        function = LambdaClanker(
-            clanker.name,
-            LambdaClankerArgs(
-                function_name=clanker_resource_name(stack.environment, clanker.name),
-                image_uri=image.reference(clanker.image, architecture),
-                architecture=architecture,
-                memory_mb=clanker.memory_mb,
-                timeout_seconds=clanker.timeout_seconds,
-                ephemeral_storage_mb=clanker.ephemeral_storage_mb,
-                reserved_concurrency=clanker.reserved_concurrency,
-                environment=dict(clanker.environment),
-                secrets=dict(clanker.secrets),
-                log_retention_days=stack.log_retention_days,
-                follows_digest=image.floating.digest if clanker.image == "floating" else None,
-                resource_tags=stack.tags,
-                protect=stack.protect,
-            ),
-        )
-        # Unvalidated (its values are Outputs): components/outputs.py.
-        entries[clanker.name] = LambdaClankerEntry.model_construct(
-            agent=clanker.agent,
-            target="lambda",
-            image_region=image.region,
-            deployment_config=LambdaDeployment.model_construct(
-                image_uri=function.image_uri,
-                function_name=function.function_name,
-                function_arn=function.function_arn,
-                architecture=function.architecture,
-                platform=image.platform_for(architecture),
-                # What an invoker sizes its wait by, and what `run-job --local` gives the emulator.
-                memory_mb=clanker.memory_mb,
-                timeout_seconds=clanker.timeout_seconds,
-            ),
-        )
-    return entries
+    return {placement.clanker.name: _function(stack, placement) for placement in placements}
+
+
+def _function(stack: ClankerStack, placement: Placement[LambdaClankerConfig]) -> LambdaClankerEntry:
+    clanker, image = placement.clanker, placement.image
+    function = LambdaClanker(
+        clanker.name,
+        LambdaClankerArgs(
+            function_name=clanker_resource_name(stack.environment, clanker.name),
+            image_uri=placement.image_reference(),
+            architecture=placement.architecture,
+            memory_mb=clanker.memory_mb,
+            timeout_seconds=clanker.timeout_seconds,
+            ephemeral_storage_mb=clanker.ephemeral_storage_mb,
+            reserved_concurrency=clanker.reserved_concurrency,
+            settings=stack.settings_of(clanker),
+            follows_digest=image.floating.digest if clanker.image == "floating" else None,
+        ),
+    )
+    return placement.entry(
+        LambdaClankerEntry,
+        LambdaDeployment.model_construct(
+            image_uri=function.image_uri,
+            function_name=function.function_name,
+            function_arn=function.function_arn,
+            architecture=function.architecture,
+            platform=placement.platform,
+            # What an invoker sizes its wait by, and what `run-job --local` gives the emulator.
+            memory_mb=clanker.memory_mb,
+            timeout_seconds=clanker.timeout_seconds,
+        ),
+    )
 
 
 def environment_fits(parsed: ParsedStack) -> Iterator[ConfigIssue]:
