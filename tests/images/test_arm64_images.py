@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import json
 import platform as host
+import subprocess
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import image_engine
 import pytest
 from image_engine import ARM64, ARM64_HARNESSES
 from test_images import fake_job_run, job_document, pinned_version
 from test_run_job_images import emulated, job
+from test_tooling_build import registry_manifest
 from viberator_worker.agents import AGENTS
 
 from workers.catalog import HARNESSES
+from workers.naming import repository_name, revision_tag
 from workers.revision import BuildRevision
 from workers.tooling.platforms import EMULATION_HELP, Platform, missing_emulation
 
@@ -96,3 +101,44 @@ def test_lambda_mode_under_the_arm64_emulator(arm64_images: dict[str, str], harn
     succeeded = emulated(arm64_images[harness], harness, event, "arm64", EMULATED_FUNCTION_TIMEOUT)
     assert succeeded["status"] == "succeeded", succeeded
     assert "hello from arm64 Lambda" in succeeded["output_tail"]
+
+
+MAKE_ENVIRONMENT = "ci-make"
+"""The `<env>` of what the `make image` test builds and pushes, apart from the fixtures' `ci` tags."""
+
+
+def make_image(*variables: str) -> None:
+    completed = subprocess.run(
+        ["make", "--no-print-directory", "image", "HARNESS=kimi", f"IMAGE_ENV={MAKE_ENVIRONMENT}", *variables],
+        cwd=image_engine.REPO_ROOT, capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert completed.returncode == 0, f"make image {' '.join(variables)}: {completed.stderr[-3000:]}"
+
+
+def config_blob(repository: str, digest: str) -> dict[str, Any]:
+    url = f"http://{image_engine.REGISTRY}/v2/{repository}/blobs/{digest}"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return dict(json.loads(response.read()))
+
+
+def test_make_image_builds_arm64_and_pushes_an_index_that_resolves_per_platform(
+    arm64_images: dict[str, str], revision: BuildRevision
+) -> None:
+    """What README's `make image … PLATFORM=…` lines do, against the registry on 127.0.0.1: the arm64 stages are
+    the fixture's, cached, so this costs the amd64 build (cached after `make test-images`) and the pushes."""
+    make_image("PLATFORM=linux/arm64", f"ALIAS_TAG={MAKE_ENVIRONMENT}-arm64")
+    single = image_engine.inspect(f"{repository_name('kimi')}:{MAKE_ENVIRONMENT}-arm64")
+    assert (single["Os"], single["Architecture"]) == ("linux", "arm64")
+
+    make_image("PLATFORM=linux/amd64,linux/arm64", "PUSH=1", f"REGISTRY={image_engine.REGISTRY}")
+    repository = repository_name("kimi")
+    index: dict[str, Any] = registry_manifest(
+        image_engine.REGISTRY, repository, revision_tag(MAKE_ENVIRONMENT, revision.revision)
+    )[1]
+    resolved = {}
+    for entry in index["manifests"]:
+        manifest: dict[str, Any] = registry_manifest(image_engine.REGISTRY, repository, entry["digest"])[1]
+        config = config_blob(repository, manifest["config"]["digest"])
+        platform = f"{entry['platform']['os']}/{entry['platform']['architecture']}"
+        resolved[platform] = (f"{config['os']}/{config['architecture']}", config["config"]["User"])
+    assert resolved == {"linux/amd64": ("linux/amd64", "10001:10001"), "linux/arm64": ("linux/arm64", "10001:10001")}
