@@ -31,6 +31,7 @@ from pulumi_aws import ecr
 from components.repository import RepositorySettings, owned_repository
 from viberator_contract import Manifest
 from workers.catalog import Harness
+from workers.labels import build_labels
 from workers.naming import (
     CACHE_TAG,
     image_tags,
@@ -52,7 +53,8 @@ class HarnessImageArgs:
     revision: str
     """The build context's revision (`workers.revision`)."""
     source_date_epoch: int
-    """Passed to the build as SOURCE_DATE_EPOCH; BuildKit 0.8 records it only (no layer-time rewriting)."""
+    """Passed to the build as SOURCE_DATE_EPOCH (BuildKit 0.11+ takes the image's timestamps from it) and
+    recorded as a label."""
     context_digest: str
     """Names, modes and bytes of the build context's files (`workers.revision.context_digest`)."""
     context: str = "workers/image"
@@ -123,6 +125,7 @@ class HarnessImageArgs:
             "target": self.harness.dockerfile_target,
             "platforms": [platform or self.platforms[0]],
             "buildArgs": self.build_args(),
+            "labels": self.labels(),
             "floatingTags": [] if self.multi_platform else self.floating_tags(),
             "cache": {"tag": CACHE_TAG, "mode": "max", "imageManifest": True, "ociMediaTypes": True},
             "push": True,
@@ -131,7 +134,11 @@ class HarnessImageArgs:
         }
 
     def build_args(self) -> dict[str, str]:
-        return {"REVISION": self.revision, "SOURCE_DATE_EPOCH": str(self.source_date_epoch)}
+        return {"SOURCE_DATE_EPOCH": str(self.source_date_epoch)}
+
+    def labels(self) -> dict[str, str]:
+        """The per-build labels, which the Dockerfile leaves to the build: the same `python -m workers build` sets."""
+        return build_labels(self.harness.name, self.revision, self.source_date_epoch)
 
     def tagged_revision(self, platform: str | None = None) -> str:
         """`<revision>-<settings hash>` of `platform`'s Image (default: the first): traceable to the commit, new
@@ -246,6 +253,7 @@ class HarnessImage(pulumi.ComponentResource):
                 platforms=[docker_build.Platform(platform)],
                 builder=None if args.builder is None else docker_build.BuilderConfigArgs(name=args.builder),
                 build_args=args.build_args(),
+                labels=args.labels(),
                 tags=tags,
                 push=True,
                 # Previews must stay fast and credential-light: the digest is unknown until `up`.

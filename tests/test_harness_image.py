@@ -12,7 +12,10 @@ from components.harness_image import HarnessImage, HarnessImageArgs
 from offline_plan.engine import run_program
 from tests.conftest import Recorder
 from workers.catalog import HARNESSES
+from workers.labels import HARNESS_LABEL, REVISION_LABEL, SOURCE_DATE_EPOCH_LABEL
 from workers.naming import repository_name
+from workers.revision import BuildRevision
+from workers.tooling.build import BuildRequest, build_options
 
 REGISTRY = "000000000000.dkr.ecr.us-east-1.amazonaws.com"
 ARGS = HarnessImageArgs(
@@ -146,7 +149,12 @@ def test_image_build_inputs(record: Recorder) -> None:
     assert inputs["platforms"] == ["linux/amd64"]
     assert inputs["push"] is True
     assert inputs["buildOnPreview"] is False
-    assert inputs["buildArgs"] == {"REVISION": "0123456789ab", "SOURCE_DATE_EPOCH": "1700000000"}
+    assert inputs["buildArgs"] == {"SOURCE_DATE_EPOCH": "1700000000"}
+    assert inputs["labels"] == {
+        REVISION_LABEL: "0123456789ab",
+        SOURCE_DATE_EPOCH_LABEL: "1700000000",
+        HARNESS_LABEL: "claude",
+    }
     assert inputs["tags"] == [
         f"{repository}:dev-{ARGS.tagged_revision()}",
         f"{repository}:dev-latest",
@@ -163,6 +171,15 @@ def test_image_build_inputs(record: Recorder) -> None:
     # Credentials come from the ECR token invoke; the password makes the whole registries input a secret.
     assert inputs["registries"] == "[secret]"
     assert "exports" not in inputs  # push=True exports to the registry; nothing adds an attestation index
+
+
+def test_the_image_is_labelled_as_the_tooling_labels_its_build(record: Recorder) -> None:
+    inputs = record(build()).named("claude-image").inputs
+    revision = BuildRevision(ARGS.revision, ARGS.source_date_epoch, origin="git")
+    options = build_options(BuildRequest(harnesses=("claude",), revision=revision), "claude", None, ())
+    pairs = list(zip(options[::2], options[1::2], strict=True))
+    assert inputs["labels"] == dict(value.split("=", 1) for flag, value in pairs if flag == "--label")
+    assert inputs["buildArgs"] == dict(value.split("=", 1) for flag, value in pairs if flag == "--build-arg")
 
 
 def test_latest_can_be_switched_off_and_platform_overridden(record: Recorder) -> None:

@@ -24,6 +24,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 from components.config import ConfigError
 from offline_plan.engine import PROJECT_DIR, UNKNOWN_TEXT, Plan, run_program
 from tests.conftest import COMMITTED_STACKS, committed_plan
+from workers.labels import REVISION_LABEL
 
 IMAGE = "docker-build:index:Image"
 FUNCTION = "aws:lambda/function:Function"
@@ -147,7 +148,7 @@ def test_an_image_whose_inputs_differ_has_a_new_immutable_tag(
 
 def test_the_immutable_tag_still_names_the_commit(images: dict[str, tuple[str, dict[str, Any]]]) -> None:
     tag, inputs = images["base"]
-    revision = inputs["buildArgs"]["REVISION"]
+    revision = inputs["labels"][REVISION_LABEL]
     assert re.fullmatch(rf".+:dev-{re.escape(revision)}-[0-9a-f]{{8}}", tag), tag
 
 

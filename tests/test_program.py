@@ -24,6 +24,7 @@ from tests.conftest import Recorder, assert_outputs_contract, committed_plan
 from viberator_contract import StackOutputs
 from viberator_contract.schema import outputs_schema
 from workers.catalog import HARNESS_NAMES
+from workers.labels import REVISION_LABEL
 
 PINNED = re.compile(r"^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com/viberator-worker-[a-z-]+@sha256:[0-9a-f]{64}$")
 UNKNOWN = "(known after apply)"
@@ -313,13 +314,13 @@ def test_an_unrelated_commit_changes_no_image_input(project_copy: Path) -> None:
 def test_a_build_context_change_moves_the_revision_and_dirty_never_reuses_a_clean_tag(
     project_copy: Path,
 ) -> None:
-    clean = _image_inputs(project_copy)["claude-image"]["buildArgs"]["REVISION"]
+    clean = _image_inputs(project_copy)["claude-image"]["labels"][REVISION_LABEL]
     (project_copy / "workers" / "image" / "NOTE").write_text("uncommitted\n")
-    dirty = _image_inputs(project_copy)["claude-image"]["buildArgs"]["REVISION"]
+    dirty = _image_inputs(project_copy)["claude-image"]["labels"][REVISION_LABEL]
     assert dirty.startswith(f"{clean}-dirty-")
     _git(project_copy, "add", "-A")
     _git(project_copy, "commit", "-qm", "context change")
-    committed = _image_inputs(project_copy)["claude-image"]["buildArgs"]["REVISION"]
+    committed = _image_inputs(project_copy)["claude-image"]["labels"][REVISION_LABEL]
     assert committed not in (clean, dirty) and "dirty" not in committed
 
 

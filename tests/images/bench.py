@@ -5,7 +5,8 @@ worker-runtime-only change, image size, CLI payload size (/opt/agents) and overh
 Targets from issue 4 are printed beside the figures, never asserted: timings depend on the machine. The arm64
 harnesses of the real-build tier (image_engine.ARM64_HARNESSES) are benched for linux/arm64 too, beside their
 native rows: cross-built, with the target's steps under QEMU (issue 21).
-Builds use a copy of the build context, so the runtime edit never touches the checkout.
+Builds go through `workers.tooling.build` (what `python -m workers build` runs) with a copy of the build context,
+so the runtime edit never touches the checkout; the times are the tool's own, per build.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ import time
 from pathlib import Path
 
 import image_engine
+from rich.console import Console
 
 from workers.catalog import BUILD_CONTEXT, HARNESS_NAMES, HARNESSES
-from workers.revision import build_revision
+from workers.revision import BuildRevision, build_revision
+from workers.tooling import build
+from workers.tooling.engine import Engine
+from workers.tooling.platforms import Platform
+from workers.tooling.report import LiveProgress
 
 MB = 1_000_000  # docker's unit
 TARGETS = {"noop_seconds": 1.0, "runtime_change_seconds": 3.0, "overhead_mb_single": 250, "overhead_mb_multi": 350}
@@ -32,16 +38,37 @@ def payload_bytes(reference: str) -> int:
     return int(du.stdout.split()[0])
 
 
+def timed_build(request: build.BuildRequest) -> tuple[float, str]:
+    """Seconds the tool took to build the request's one harness, and the image it built."""
+    with LiveProgress(Console(stderr=True), request.harnesses) as progress:
+        (result,) = build.run(request, Engine(image_engine.DOCKER), progress).results
+    if not result.ok:
+        raise RuntimeError(f"build of {result.harness} failed: {result.error}\nfull log: {result.log}")
+    return result.seconds, result.image
+
+
 def bench_one(
-    harness: str, context: Path, build_args: dict[str, str], platform: str | None = None
+    harness: str, revision: BuildRevision, context: Path, bases: tuple[str, ...], platform: str | None = None
 ) -> dict[str, object]:
-    tag = f"viberator-bench/{harness}:{platform.replace('/', '-') if platform else 'latest'}"
+    # Tags of the bench's own: `bench-…` for the native images, `bench-arm64-…` beside them.
+    environment = f"bench-{platform.split('/', 1)[1]}" if platform else "bench"
+    request = build.BuildRequest(
+        harnesses=(harness,),
+        revision=revision,
+        environment=environment,
+        platforms=(Platform.parse(platform),) if platform else (),
+        alias_tag=environment,
+        ca_bundle=build.ca_bundle_from_environment(),
+        build_args=build.parse_build_args(list(bases)),
+        context=context,
+        dockerfile=context / "Dockerfile",
+    )
     image_engine.docker("builder", "prune", "--all", "--force")
-    cold = image_engine.build(harness, tag, build_args, context, platform)
-    noop = image_engine.build(harness, tag, build_args, context, platform)
+    cold, tag = timed_build(request)
+    noop, _ = timed_build(request)
     marker = context / "viberator_worker" / "__init__.py"
     marker.write_text(marker.read_text() + f"\n# bench runtime change {time.time_ns()}\n")
-    runtime_change = image_engine.build(harness, tag, build_args, context, platform)
+    runtime_change, _ = timed_build(request)
     size = image_engine.inspect(tag)["Size"]
     payload = payload_bytes(tag)
     overhead_target = TARGETS["overhead_mb_multi" if len(HARNESSES[harness].agents) > 1 else "overhead_mb_single"]
@@ -91,15 +118,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     revision = build_revision(BUILD_CONTEXT)
     bases = image_engine.base_build_args(image_engine.ARM64)
-    build_args = image_engine.build_args_for(revision, bases)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         context = Path(shutil.copytree(BUILD_CONTEXT, Path(scratch) / "context"))
         for harness in args.harness or HARNESS_NAMES:
-            rows.append(bench_one(harness, context, build_args))
+            rows.append(bench_one(harness, revision, context, bases))
             print(f"benched {harness}", file=sys.stderr)
         for harness in (h for h in args.harness or HARNESS_NAMES if h in image_engine.ARM64_HARNESSES):
-            rows.append(bench_one(harness, context, build_args, image_engine.ARM64))
+            rows.append(bench_one(harness, revision, context, bases, image_engine.ARM64))
             print(f"benched {harness} ({image_engine.ARM64})", file=sys.stderr)
     report = {
         "revision": revision.revision,

@@ -36,14 +36,8 @@ def revision() -> BuildRevision:
 
 @pytest.fixture(scope="session")
 def images(engine: None, revision: BuildRevision) -> dict[str, str]:
-    """{harness: local image reference}, all built from the one context with the tier's build args."""
-    build_args = image_engine.build_args_for(revision, image_engine.base_build_args())
-    references = {}
-    for harness in BUILD_ORDER:
-        references[harness] = image_engine.local_reference(harness, revision)
-        seconds = image_engine.build(harness, references[harness], build_args)
-        print(f"built {references[harness]} in {seconds:.1f} s")
-    return references
+    """{harness: local image reference}, all built from the one context by `python -m workers build`."""
+    return image_engine.build_images(BUILD_ORDER, revision)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,10 @@
-"""Docker engine, registry and build helpers shared by the real-build tier (conftest.py) and `make
-bench-images` (bench.py). Image tooling elsewhere (issue 5) reuses these through the conftest fixtures.
+"""Engine, registry and build helpers shared by the real-build tier (conftest.py) and `make bench-images`
+(bench.py). Image tooling elsewhere (issue 5) reuses these through the conftest fixtures.
 
-Everything goes through Debian's docker 20.10 client at /usr/bin/docker with BuildKit (a newer client on
-PATH lacks buildx), with host networking for builds, and the engine from .ci/docker-engine.sh.
+The worker images are built the way users build them, by `python -m workers build` (`build_images`): the
+tooling's tags, labels, build args and CA secret, so the tier tests that path rather than a copy of it. Other
+docker calls go through Debian's docker 20.10 client at /usr/bin/docker with BuildKit (a newer client on PATH
+lacks buildx), against the engine from .ci/docker-engine.sh.
 """
 
 from __future__ import annotations
@@ -10,32 +12,25 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
+import sys
+import tempfile
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 
-from workers.catalog import BUILD_CONTEXT
 from workers.naming import image_reference, repository_name, revision_tag
 from workers.revision import BuildRevision
-from workers.tooling.build import CA_SECRET_ID, ca_bundle_from_environment
+from workers.tooling.engine import DOCKER_ENV_VAR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENGINE_SCRIPT = REPO_ROOT / ".ci" / "docker-engine.sh"
 DOCKER = "/usr/bin/docker"
 REGISTRY = os.environ.get("VIBERATOR_REGISTRY_ADDR", "127.0.0.1:5000")
 TEST_ENVIRONMENT = "ci"
-"""The `<env>` of the tags the tier pushes."""
+"""The `<env>` of the tags the tier builds and pushes; also the tag of its local aliases, so a developer's own
+`local` alias is left alone."""
 
 BASES_VAR = "VIBERATOR_IMAGE_BASES"
-OFFLINE_BASE_ARGS = {
-    "NODE_BASE": "viberator-base/node:22-trixie-slim",
-    "SLIM_BASE": "viberator-base/debian:trixie-slim",
-    "ARCH_TAGGED_BASES": "1",
-}
-"""Stand-ins the engine script makes when Docker Hub is unreachable (a CI fallback, never production): one image
-per architecture, `<base>-<arch>`, which ARCH_TAGGED_BASES makes the Dockerfile's FROM lines name."""
-
 
 ARM64 = "linux/arm64"
 ARM64_HARNESSES = ("kimi", "codex")
@@ -55,44 +50,36 @@ def docker(*args: str, timeout: float = 600, check: bool = True) -> subprocess.C
     return subprocess.run([DOCKER, *args], check=check, capture_output=True, text=True, env=env, timeout=timeout)
 
 
-def base_build_args(platforms: str = "") -> dict[str, str]:
-    """Build args naming the base images: the offline stand-ins (default here; made for `platforms` too, e.g.
-    `linux/arm64`) or the Dockerfile's own official-image defaults with VIBERATOR_IMAGE_BASES=hub."""
+def base_build_args(platforms: str = "") -> tuple[str, ...]:
+    """`NAME=VALUE` build args naming the base images, as `make images` passes them: the offline stand-ins the
+    engine script makes (default here; for `platforms` too, e.g. `linux/arm64`) and names, or none (the
+    Dockerfile's official-image defaults) with VIBERATOR_IMAGE_BASES=hub."""
     if os.environ.get(BASES_VAR, "offline") == "hub":
-        return {}
-    engine("offline-bases", *([platforms] if platforms else []))
-    return dict(OFFLINE_BASE_ARGS)
+        return ()
+    return tuple(engine("offline-bases", *([platforms] if platforms else [])).split())
 
 
-def secret_args() -> list[str]:
-    """The machine's CA bundle as the build's `ca` secret, as `python -m workers build` hands it."""
-    bundle = ca_bundle_from_environment()
-    return ["--secret", f"id={CA_SECRET_ID},src={bundle}"] if bundle is not None else []
-
-
-def build_args_for(revision: BuildRevision, bases: Mapping[str, str]) -> dict[str, str]:
-    return {**bases, "REVISION": revision.revision, "SOURCE_DATE_EPOCH": str(revision.source_date_epoch)}
-
-
-def local_reference(harness: str, revision: BuildRevision) -> str:
-    return image_reference(repository_name(harness), revision_tag(TEST_ENVIRONMENT, revision.revision))
-
-
-def build(
-    harness: str, tag: str, build_args: Mapping[str, str], context: Path = BUILD_CONTEXT, platform: str | None = None
-) -> float:
-    """Builds one harness target into the engine as `tag` (for `platform`, default the engine's); returns wall
-    seconds."""
-    args = [f"--build-arg={name}={value}" for name, value in build_args.items()]
-    args += ["--platform", platform] if platform else []
-    started = time.monotonic()
-    result = docker(
-        "build", "--network", "host", "--progress", "plain", "--target", harness, *args, *secret_args(),
-        "--tag", tag, str(context), check=False, timeout=1800,
-    )  # fmt: skip
-    if result.returncode != 0:
-        raise RuntimeError(f"build of {harness} failed:\n{result.stderr[-6000:]}")
-    return time.monotonic() - started
+def build_images(
+    harnesses: Sequence[str], revision: BuildRevision, environment: str = TEST_ENVIRONMENT, platform: str = ""
+) -> dict[str, str]:
+    """Builds `harnesses`, in this order, with `python -m workers build` for `platform` (default the engine's),
+    tagged for `environment` and aliased as `<harness>:<environment>`; {harness: its `<env>-<revision>` image}.
+    Prints the tool's summary table (per harness: seconds, size, image id)."""
+    bases = base_build_args(platform)
+    with tempfile.TemporaryDirectory() as scratch:
+        # Its own summary file: in CI the default is the job's step summary.
+        options = ["--env", environment, "--alias-tag", environment, "--summary", f"{scratch}/summary.md"]
+        options += ["--platform", platform] if platform else []
+        options += ["--build-arg", " ".join(bases)] if bases else []
+        built = subprocess.run(
+            [sys.executable, "-m", "workers", "build", *harnesses, *options, "--timeout", "1800"],
+            cwd=REPO_ROOT, capture_output=True, text=True, env={**os.environ, DOCKER_ENV_VAR: DOCKER},
+        )  # fmt: skip
+    if built.returncode != 0:
+        raise RuntimeError(f"python -m workers build {' '.join(harnesses)} failed:\n{built.stderr[-6000:]}")
+    print(built.stdout)
+    tag = revision_tag(environment, revision.revision)
+    return {harness: image_reference(repository_name(harness), tag) for harness in harnesses}
 
 
 def inspect(reference: str) -> dict:

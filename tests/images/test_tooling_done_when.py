@@ -19,7 +19,8 @@ from image_engine import base_build_args
 from tests.tooling import realengine
 from tests.tooling.realengine import LoopbackRegistry, SigningKey
 from workers.catalog import BUILD_CONTEXT
-from workers.tooling.contract import CONTRACT_LABEL, REVISION_LABEL, tool_contract
+from workers.labels import REVISION_LABEL
+from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import Engine
 from workers.tooling.ensure import build_commands
 from workers.tooling.references import alias_reference, current_revision, version_tag
@@ -49,7 +50,7 @@ def test_kimi_builds_then_ensure_hits_pulls_and_fails_fast(
     docker_engine: Engine, registry: LoopbackRegistry, environment: str, tmp_path: Path, signing_key: SigningKey
 ) -> None:
     common = ["--env", environment, "--alias-tag", environment, "--registry", registry.address]
-    bases = [f"--build-arg={name}={value}" for name, value in base_build_args().items()]
+    bases = [f"--build-arg={arg}" for arg in base_build_args()]
     summary = tmp_path / "summary.md"
     revision = current_revision().revision
     alias = alias_reference(HARNESS, environment)

@@ -29,7 +29,7 @@ from tests.tooling.aws_stubs import ACCOUNT, ECR_HOST, StubbedAws
 from tests.tooling.realengine import LoopbackRegistry, SigningKey
 from workers.naming import image_tags
 from workers.tooling import cli, signature
-from workers.tooling.contract import CONTRACT_LABEL, REVISION_LABEL
+from workers.tooling.contract import CONTRACT_LABEL
 from workers.tooling.engine import Engine
 from workers.tooling.references import alias_reference, current_revision
 
@@ -130,7 +130,7 @@ def test_make_image_kimi_push_logs_in_pushes_every_tag_and_leaves_no_credentials
     aws.login(password)
     aws.repository(REPOSITORY)
     aws.tag_absent(REPOSITORY, tags[0])
-    bases = " ".join(f"{name}={value}" for name, value in base_build_args().items())
+    bases = " ".join(base_build_args())
     summary = tmp_path / "summary.md"
 
     code = cli.main(make_image_push(environment, "--build-arg", bases, "--summary", str(summary)), aws=aws)
@@ -220,12 +220,9 @@ def test_ensure_from_stack_outputs_pulls_the_clanker_s_digest_through_the_login(
 
 
 def tiny_context(tmp_path: Path) -> Path:
-    """One `kimi` target FROM scratch, labelled like a worker image (tests/images/test_tooling_build.py's)."""
+    """One `kimi` target FROM scratch, labelled as the worker images' Dockerfile is (test_tooling_build.py's)."""
     directory = tmp_path / "context"
     directory.mkdir()
     (directory / "marker").write_text(uuid.uuid4().hex)
-    (directory / "Dockerfile").write_text(
-        "FROM scratch AS kimi\nCOPY marker /marker\nARG REVISION=unknown\n"
-        f'LABEL {REVISION_LABEL}="${{REVISION}}" {CONTRACT_LABEL}="1"\n'
-    )
+    (directory / "Dockerfile").write_text(f'FROM scratch AS kimi\nCOPY marker /marker\nLABEL {CONTRACT_LABEL}="1"\n')
     return directory

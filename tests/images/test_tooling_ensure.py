@@ -24,7 +24,8 @@ import pytest
 from tests.tooling import realengine
 from tests.tooling.realengine import LoopbackRegistry, Scratch, SigningKey
 from workers.catalog import BUILD_CONTEXT
-from workers.tooling.contract import CONTRACT_LABEL, REVISION_LABEL, tool_contract
+from workers.labels import REVISION_LABEL
+from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import Engine
 from workers.tooling.ensure import EXIT_REFUSED, build_commands
 from workers.tooling.references import current_revision, version_tag

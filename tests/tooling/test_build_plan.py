@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from workers.catalog import DOCKERFILE, HARNESS_NAMES
+from workers.labels import HARNESS_LABEL, REVISION_LABEL, SOURCE_DATE_EPOCH_LABEL
 from workers.naming import image_tags, repository_name
 from workers.revision import BuildRevision
 from workers.tooling.build import (
@@ -71,7 +72,7 @@ def test_multi_platform_builds_keep_nothing_locally_and_suffix_platform_images()
         ({"push": True}, "--push needs --registry"),
         ({"platforms": parse_platforms("linux/amd64,linux/arm64")}, "manifest list"),
         ({"harnesses": ()}, "at least one harness"),
-        ({"build_args": (("REVISION", "x"),)}, "set by the tool"),
+        ({"build_args": (("SOURCE_DATE_EPOCH", "0"),)}, "set by the tool"),
     ],
 )
 def test_requests_that_cannot_work_are_rejected_up_front(overrides: dict[str, Any], complaint: str) -> None:
@@ -88,7 +89,7 @@ def test_select_harnesses() -> None:
         select_harnesses(["all", "kimi"])
 
 
-def test_build_options_carry_target_revision_epoch_secret_and_tags(tmp_path: Path) -> None:
+def test_build_options_carry_target_labels_epoch_secret_and_tags(tmp_path: Path) -> None:
     bundle = tmp_path / "ca.pem"
     options = build_options(
         request(ca_bundle=bundle, build_args=(("NODE_BASE", "local/node:22"),)),
@@ -100,8 +101,9 @@ def test_build_options_carry_target_revision_epoch_secret_and_tags(tmp_path: Pat
     assert ("--file", str(DOCKERFILE)) in pairs
     assert ("--target", "kimi") in pairs
     assert ("--network", "host") in pairs
-    assert ("--build-arg", "REVISION=0123abcd4567") in pairs
     assert ("--build-arg", "SOURCE_DATE_EPOCH=1700000000") in pairs
+    labels = dict(value.split("=", 1) for flag, value in pairs if flag == "--label")
+    assert labels == {REVISION_LABEL: "0123abcd4567", SOURCE_DATE_EPOCH_LABEL: "1700000000", HARNESS_LABEL: "kimi"}
     assert ("--build-arg", "NODE_BASE=local/node:22") in pairs
     assert ("--platform", "linux/arm64") in pairs
     assert ("--secret", f"id={CA_SECRET_ID},src={bundle}") in pairs
@@ -117,10 +119,11 @@ def test_the_dockerfile_mounts_the_secret_id_the_tool_passes() -> None:
     assert f"--mount=type=secret,id={CA_SECRET_ID}" in DOCKERFILE.read_text()
 
 
-def test_the_dockerfile_reads_the_build_args_the_tool_sets() -> None:
+def test_the_dockerfile_has_every_harness_target_and_leaves_the_per_build_labels_to_the_tool() -> None:
     text = DOCKERFILE.read_text()
-    assert re.search(r"^ARG REVISION\b", text, re.MULTILINE)
-    assert re.search(r"^ARG SOURCE_DATE_EPOCH\b", text, re.MULTILINE)
+    # A label the Dockerfile set too would be a second source; the build's `--label` would silently win.
+    for label in (REVISION_LABEL, SOURCE_DATE_EPOCH_LABEL, HARNESS_LABEL):
+        assert label not in text, label
     for name in HARNESS_NAMES:
         assert re.search(rf"^FROM \S+ AS {re.escape(name)}$", text, re.MULTILINE), name
 

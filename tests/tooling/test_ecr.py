@@ -17,9 +17,10 @@ import pytest
 
 from tests.tooling import aws_stubs
 from tests.tooling.aws_stubs import ACCOUNT, ECR_HOST, REGION, StubbedAws, authorization
+from workers.labels import REVISION_LABEL
 from workers.revision import BuildRevision
 from workers.tooling import cli, ecr
-from workers.tooling.contract import CONTRACT_LABEL, REVISION_LABEL, tool_contract
+from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import ImageInfo, ServerInfo
 from workers.tooling.ensure import EnsureFailed, EnsureRequest, Source, ensure, stack_image
 from workers.tooling.references import Registry

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from workers.labels import REVISION_LABEL
 from workers.revision import BuildRevision
-from workers.tooling.contract import CONTRACT_LABEL, REVISION_LABEL, tool_contract
+from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import ImageInfo, PullError, PullFailure, ServerInfo
 from workers.tooling.ensure import (
     EXIT_REFUSED,

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from workers.catalog import BUILD_CONTEXT, DOCKERFILE, HARNESS_NAMES
 from workers.catalog import harness as catalog_harness
+from workers.labels import build_labels
 from workers.naming import LOCAL_ALIAS_TAG, image_reference, image_tags, repository_name
 from workers.revision import BuildRevision
 from workers.tooling.engine import Engine, EngineError, ServerInfo
@@ -38,8 +39,8 @@ OUTPUT_DIR = REPO_ROOT / "build" / "images"
 """Build logs and the Markdown summary (the repository ignores `/build/`)."""
 
 ALL = "all"
-_RESERVED_ARGS = ("REVISION", "SOURCE_DATE_EPOCH")
-"""Derived from the revision, so the label, the tags and the layer timestamps always agree."""
+_RESERVED_ARGS = ("SOURCE_DATE_EPOCH",)
+"""Derived from the revision, so the build arg, the labels and the tags always agree."""
 _BUILD_ARG = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)", re.DOTALL)
 
 
@@ -184,6 +185,7 @@ def build_options(
     request: BuildRequest, harness: str, platform: Platform | None, references: tuple[str, ...]
 ) -> list[str]:
     """The `docker build` options for one harness and platform (the context path comes last, separately)."""
+    revision = request.revision
     options = [
         "--file",
         str(request.dockerfile),
@@ -192,11 +194,13 @@ def build_options(
         # The engine here runs without a bridge network; host networking is also what reaches a proxy.
         "--network",
         "host",
+        # BuildKit 0.11+ takes the image's timestamps from it, 0.8 does not; the label records it on either.
         "--build-arg",
-        f"REVISION={request.revision.revision}",
-        "--build-arg",
-        f"SOURCE_DATE_EPOCH={request.revision.source_date_epoch}",
+        f"SOURCE_DATE_EPOCH={revision.source_date_epoch}",
     ]
+    # The per-build labels, which the Dockerfile leaves to the build (the Pulumi program sets the same).
+    for name, value in build_labels(harness, revision.revision, revision.source_date_epoch).items():
+        options += ["--label", f"{name}={value}"]
     if platform is not None:
         options += ["--platform", str(platform)]
     for name, value in request.build_args:

@@ -1,8 +1,8 @@
-"""The image labels the tooling reads, and which job contracts this checkout can hand a job to.
+"""The job-contract label of worker images, and which job contracts this checkout can hand a job to.
 
-Every worker image is labelled (in `workers/image/Dockerfile`) with the build-context revision it was built
-from and the version of the job contract its worker runtime implements: the job and result documents the
-Docker-target invoker writes and reads. Versions are `MAJOR[.MINOR]`: a minor step adds optional fields
+Every worker image is labelled (in `workers/image/Dockerfile`) with the version of the job contract its worker
+runtime implements: the job and result documents the Docker-target invoker writes and reads (the labels set per
+build, the revision among them, are `workers.labels`'). Versions are `MAJOR[.MINOR]`: a minor step adds optional fields
 that either side may ignore, a major step breaks one of the documents, so compatibility is an equal major.
 
 This checkout's own contract version is read from the Dockerfile's `ARG JOB_CONTRACT=` default, which the
@@ -19,7 +19,6 @@ from pathlib import Path
 
 from workers.catalog import DOCKERFILE
 
-REVISION_LABEL = "org.opencontainers.image.revision"
 CONTRACT_LABEL = "io.viberator.job-contract"
 
 _CONTRACT_ARG = re.compile(r"^ARG JOB_CONTRACT=(?P<version>\S+)\s*$", re.MULTILINE)

@@ -26,9 +26,10 @@ from enum import Enum
 from typing import Any, Protocol
 
 from workers.catalog import harness as catalog_harness
+from workers.labels import REVISION_LABEL
 from workers.naming import LOCAL_ALIAS_TAG
 from workers.revision import BuildRevision
-from workers.tooling.contract import REVISION_LABEL, check_contract
+from workers.tooling.contract import check_contract
 from workers.tooling.engine import ImageInfo, PullError, ServerInfo
 from workers.tooling.lock import exclusive
 from workers.tooling.references import DEFAULT_ENVIRONMENT, Registry, alias_reference, version_tag

@@ -35,11 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workers.labels import HARNESS_LABEL, REVISION_LABEL
 from workers.naming import referrers_tag, repository_name, sbom_tag
-from workers.tooling.contract import REVISION_LABEL
 from workers.tooling.engine import docker_binary
-
-HARNESS_LABEL = "io.viberator.harness"
 
 SBOM_DIR = "/usr/share/viberator/sbom"
 """Where each payload stage leaves its fragment (`<name>.cdx.json`); the Dockerfile writes the same path."""

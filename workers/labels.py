@@ -1,0 +1,24 @@
+"""The labels a worker image gets at build time: those that vary per build (the revision and its commit time)
+and per target (the harness). The tooling passes them as `--label` (`workers.tooling.build`) and the Pulumi
+program as its docker-build Image's `labels` (`components.harness_image`), so an image is labelled alike
+whichever built it, and the Dockerfile's targets hold only what differs between them. The labels that are the
+same on every build (the job contract, the source repository) stay in `workers/image/Dockerfile`.
+"""
+
+from __future__ import annotations
+
+REVISION_LABEL = "org.opencontainers.image.revision"
+"""The build context's revision (`workers.revision`): what `ensure` compares a local alias with."""
+SOURCE_DATE_EPOCH_LABEL = "io.viberator.source-date-epoch"
+"""The revision's commit time, which the build also gets as the SOURCE_DATE_EPOCH build arg."""
+HARNESS_LABEL = "io.viberator.harness"
+"""The catalog harness (`workers.catalog`) the image was built for."""
+
+
+def build_labels(harness: str, revision: str, source_date_epoch: int) -> dict[str, str]:
+    """The per-build labels of `harness`'s image built from `revision`."""
+    return {
+        REVISION_LABEL: revision,
+        SOURCE_DATE_EPOCH_LABEL: str(source_date_epoch),
+        HARNESS_LABEL: harness,
+    }
