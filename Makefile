@@ -43,8 +43,9 @@ plan: deps ## Offline plan: STACK=dev|prod, CONFIG=Pulumi.x.yaml, FORMAT=text|js
 	@$(PYTHON) -m offline_plan $(if $(CONFIG),--config "$(CONFIG)",--stack "$(STACK)") --format "$(FORMAT)" $(if $(PREVIEW),--preview $(if $(filter first,$(PREVIEW)),first,update)) $(if $(STACK_OUTPUTS),$(foreach ref,$(STACK_OUTPUTS),--stack-outputs "$(ref)")) $(if $(DIFF),--diff "$(DIFF)")
 
 .PHONY: test lint typecheck
+# The checkov tests need checkov's own environment: `make test-checkov` installs it and runs them (CI runs both).
 test: lint typecheck ## All fast tests (config, components, whole program, contracts, guardrails, runtime) and lint
-	$(RUN) pytest -q -m "not images"
+	$(RUN) pytest -q -m "not images and not checkov"
 
 lint: deps ## ruff; actionlint + zizmor on the workflows; hadolint on the Dockerfile
 	$(RUN) ruff check .

@@ -4,6 +4,7 @@
 #
 #   make scan STACK=dev      one stack's plan, plus the Dockerfile and workflows
 #   make scan-all            every committed stack; also fails on a skip that no longer matches a failure
+#   make test-checkov        the checkov tests (marker checkov); `make test` leaves them out, so it never installs checkov
 
 SCAN_STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 
@@ -11,7 +12,7 @@ guardrails/checkov/.venv/.synced: guardrails/checkov/pyproject.toml guardrails/c
 	$(UV) sync --project guardrails/checkov --frozen --quiet
 	@touch $@
 
-.PHONY: scan-deps scan scan-all
+.PHONY: scan-deps scan scan-all test-checkov
 scan-deps: guardrails/checkov/.venv/.synced ## Install the pinned checkov (its own environment)
 
 scan: deps scan-deps ## checkov over STACK's plan (as a Terraform plan), the Dockerfile and the workflows
@@ -20,5 +21,5 @@ scan: deps scan-deps ## checkov over STACK's plan (as a Terraform plan), the Doc
 scan-all: deps scan-deps ## checkov over every committed stack, the Dockerfile and the workflows; stale skips fail
 	@$(RUN) python -m guardrails.scan $(foreach stack,$(SCAN_STACKS),--stack $(stack)) --strict-skips
 
-# The checkov tests under tests/policy (marker `checkov`) need it installed.
-test: scan-deps
+test-checkov: deps scan-deps ## The checkov tests: checkov reads the plan's translation (a crafted misconfiguration fails) and passes every committed stack
+	$(RUN) pytest -q -m checkov

@@ -51,5 +51,5 @@ def prod_image_config() -> dict[str, str]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "checkov: runs checkov from guardrails/checkov (make scan-deps); about 20 s in all"
+        "markers", "checkov: runs checkov from guardrails/checkov (make test-checkov, not make test); about 40 s in all"
     )
