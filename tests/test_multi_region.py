@@ -115,7 +115,7 @@ def test_the_policy_pack_passes_the_replicas(replicating_dev: Plan) -> None:
 
 
 # 2. Consumers run their own region's copy.
-def test_done_when_every_lambda_of_a_west_promoting_stack_pins_the_west_copy_of_devs_digest(
+def test_every_lambda_of_a_west_promoting_stack_pins_the_west_copy_of_devs_digest(
     replicating_dev: Plan, west_prod: Plan
 ) -> None:
     functions = west_prod.of_type("aws:lambda/function:Function")

@@ -348,7 +348,7 @@ def test_plan_of_any_file_takes_the_stack_name_from_it(tmp_path: Path) -> None:
 
 
 def test_claude_on_an_arm64_lambda_and_an_x86_64_ecs_task_builds_both_and_each_runs_its_own() -> None:
-    """Issue 21's done-when: two claude Images, one Index joining them, each clanker pinned to its platform's."""
+    """Two claude Images, one Index joining them, each clanker pinned to its platform's."""
     clankers = [
         {"name": "claude-arm", "agent": "claude", "target": "lambda", "architecture": "arm64"},
         {"name": "claude-x86", "agent": "claude", "target": "ecs", "cpu": 1024, "memoryMb": 2048},

@@ -1,4 +1,4 @@
-"""Issue 22's "done when": `make image HARNESS=kimi PUSH=1` reaches ECR on its own, with stand-ins for AWS.
+"""`make image HARNESS=kimi PUSH=1` reaches ECR on its own, with stand-ins for AWS.
 
 STS and ECR are botocore clients behind Stubbers (each request checked against the service model and the
 expected parameters); ECR's registry host is docker-registry on 127.0.0.1 with htpasswd authentication of the

@@ -1,4 +1,4 @@
-"""Issue 5's "done when", on the real kimi image: build it, `ensure` hits it locally, pulls it back from a
+"""The local tooling end to end on the real kimi image: build it, `ensure` hits it locally, pulls it back from a
 loopback registry once the alias is gone, and fails fast with the build command once the registry is down.
 
 Everything goes through `python -m workers` as a user would type it; an environment name and alias tag of
