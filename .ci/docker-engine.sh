@@ -235,7 +235,7 @@ candidate_major() {
 
 # apt's ordinary way to a newer package: the release's backports suite, which apt pins below the release
 # (priority 100), so only what is asked for with `-t <suite>-backports` comes from it. The source file and the
-# package stay, as the engine's packages do.
+# package stay, as the engine's packages do. Elsewhere (Ubuntu 24.04 ships 8.2) the release's own is installed.
 install_qemu() {
     local qemu=$1 release=() codename
     export DEBIAN_FRONTEND=noninteractive
@@ -252,30 +252,37 @@ install_qemu() {
     apt-get install -y -qq --no-install-recommends "${release[@]}" qemu-user-static >/dev/null ||
         download_failed "apt-get install qemu-user-static from Debian"
     (($(qemu_major "$qemu") >= QEMU_MIN_MAJOR)) && return 0
-    log "qemu-$qemu $(qemu_major "$qemu") is older than $QEMU_MIN_MAJOR.0, which the images' tini -s needs"
-    return 1
+    # Builds still work (their RUN steps need no subreaper); running a foreign image's entrypoint does not.
+    log "warning: qemu-$qemu $(qemu_major "$qemu") is older than $QEMU_MIN_MAJOR.0: foreign images build, but" \
+        "their entrypoint (tini -s) exits under it; install QEMU $QEMU_MIN_MAJOR.0 or later to run them"
 }
 
 start_emulation() {
-    local arch qemu stale existed
+    local arch qemu handler stale existed
     for arch in amd64 arm64; do
         [[ $arch == "$(host_arch)" ]] && continue
         qemu=$(qemu_name "$arch")
-        stale=
-        if [[ ! -e /usr/lib/binfmt.d/qemu-$qemu.conf ]] || (($(qemu_major "$qemu") < QEMU_MIN_MAJOR)); then
-            install_qemu "$qemu" || return 1
-            # A handler registered before (F flag) still holds the old emulator open: register it anew.
-            stale=1
-        fi
+        handler=$BINFMT_DIR/qemu-$qemu
         if [[ ! -e $BINFMT_DIR/register ]]; then
             mount -t binfmt_misc binfmt_misc "$BINFMT_DIR" || { log "cannot mount binfmt_misc: no $arch emulation"; return 0; }
             touch "$BINFMT_MOUNTED"
         fi
+        # A handler that is not Debian's package's (docker/setup-qemu-action's on a GitHub runner) serves as it is.
+        if [[ -e $handler ]] && ! grep -qx "interpreter /usr/libexec/qemu-binfmt/$qemu-binfmt-P" "$handler"; then
+            log "binfmt_misc handler qemu-$qemu is not Debian's qemu-user-static: using it as it is"
+            continue
+        fi
+        stale=
+        if [[ ! -e /usr/lib/binfmt.d/qemu-$qemu.conf ]] || (($(qemu_major "$qemu") < QEMU_MIN_MAJOR)); then
+            install_qemu "$qemu"
+            # A handler registered before (F flag) still holds the old emulator open: register it anew.
+            stale=1
+        fi
         existed=
-        if [[ -e $BINFMT_DIR/qemu-$qemu ]]; then
+        if [[ -e $handler ]]; then
             [[ -n $stale ]] || continue
             # Registered anew, it stays whoever's it was: `stop` removes only what `start` first added.
-            echo -1 >"$BINFMT_DIR/qemu-$qemu"
+            echo -1 >"$handler"
             existed=1
             log "removed binfmt_misc handler qemu-$qemu (it held the old emulator)"
         fi

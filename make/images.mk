@@ -16,7 +16,7 @@ test-images: deps ## Real-build tier: build every harness image, run CLIs and a 
 	@$(call with_engine,$(RUN) pytest -q -m "images and not arm64" tests/images)
 
 .PHONY: test-images-arm64
-test-images-arm64: deps ## arm64 under QEMU: kimi and codex built for linux/arm64, their CLIs and jobs run emulated
+test-images-arm64: deps ## arm64 under QEMU: kimi and codex for linux/arm64, CLIs and jobs emulated; a 2-platform index
 	@$(call with_engine,$(RUN) pytest -q -m "images and arm64" tests/images)
 
 .PHONY: bench-images
