@@ -145,6 +145,8 @@ def test_unknown_keys_are_rejected_per_target() -> None:
         "viberator:clankers[0].memoryMB = 2048: unknown key: did you mean memoryMb?"
     ]
     assert errors(colour="blue")[0].startswith('viberator:colour = "blue": unknown key; known: environment, ')
+    # A nested setting's unknown key is matched against that setting's own keys, not the top level's.
+    assert 'viberator:builder.nmae = "remote": unknown key: did you mean name?' in errors(builder={"nmae": "remote"})
 
 
 def test_unknown_target() -> None:

@@ -29,7 +29,14 @@ from components.config.fields import (
     ConfigModel,
 )
 from components.config.issues import MISSING, REDACTED, ConfigIssue, shown
-from components.config.stack import ImageSourceConfig, NetworkConfig, ReplicaConfig, ReviewConfig, StackConfig
+from components.config.stack import (
+    BuilderConfig,
+    ImageSourceConfig,
+    NetworkConfig,
+    ReplicaConfig,
+    ReviewConfig,
+    StackConfig,
+)
 from components.credentials import SECRET_LOOKING_VALUE
 
 PATTERN_HINTS = {
@@ -48,6 +55,7 @@ PATTERN_HINTS = {
 
 _NESTED_MODELS: dict[str | int, type[ConfigModel]] = {
     "network": NetworkConfig,
+    "builder": BuilderConfig,
     "images": ImageSourceConfig,
     "replicas": ReplicaConfig,
     "review": ReviewConfig,
