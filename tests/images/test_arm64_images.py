@@ -30,8 +30,8 @@ from workers.naming import repository_name, revision_tag
 from workers.revision import BuildRevision
 from workers.tooling.platforms import EMULATION_HELP, Platform, missing_emulation
 
-# Their own tier (`make test-images-arm64`, which `.ci/run` runs after `make test-images`): a cold arm64 build
-# under QEMU costs minutes where the amd64 one costs seconds, and a developer's `make test-images` need not wait.
+# Part of `make test-images`, and on their own in `make test-images-arm64`: a cold arm64 build under QEMU costs
+# minutes where the amd64 one costs seconds (`pytest -m "images and not arm64"` leaves them out).
 pytestmark = [pytest.mark.images, pytest.mark.arm64]
 
 HOST_ARCHITECTURE = {"x86_64": "amd64", "aarch64": "arm64"}[host.machine()]
