@@ -20,6 +20,7 @@ from workers.tooling.cli import main
 from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import ImageInfo
 from workers.tooling.run_job import JobRequest, RunJobError
+from workers.tooling.run_job.local import _local_image
 from workers.tooling.signature import SignatureRefused
 
 EXAMPLE_JOB = PROJECT_DIR / "examples" / "bootstrap" / "job.json"
@@ -331,10 +332,10 @@ def test_a_registry_digest_already_in_the_engine_is_still_verified() -> None:
 
     engine = PresentImages((STACK_DIGEST,))
     with pytest.raises(RunJobError, match="no valid signature") as refused:
-        run_job._local_image(docker_request(refuse), STACK_DIGEST, engine, None, print)  # type: ignore[arg-type]
+        _local_image(docker_request(refuse), STACK_DIGEST, engine, None, print)  # type: ignore[arg-type]
     assert refused.value.exit_code == run_job.EXIT_REFUSED
     verified: list[str] = []
-    run_job._local_image(docker_request(verified.append), STACK_DIGEST, engine, None, print)  # type: ignore[arg-type]
+    _local_image(docker_request(verified.append), STACK_DIGEST, engine, None, print)  # type: ignore[arg-type]
     assert verified == [STACK_DIGEST]
 
 
@@ -342,6 +343,6 @@ def test_an_image_built_here_has_no_registry_digest_to_verify() -> None:
     said: list[str] = []
     built = "viberator-worker-kimi:local"
     request = docker_request(run_job.REFUSE_UNVERIFIABLE)
-    reference, _ = run_job._local_image(request, built, PresentImages(()), None, said.append)  # type: ignore[arg-type]
+    reference, _ = _local_image(request, built, PresentImages(()), None, said.append)  # type: ignore[arg-type]
     assert reference == built
     assert said == [f"{built} was built on this machine (no registry digest): not signature-checked"]
