@@ -23,7 +23,8 @@ import pytest
 
 from workers.catalog import BUILD_CONTEXT
 from workers.tooling import signature
-from workers.tooling.engine import Engine, EngineError
+from workers.tooling.engine import Engine
+from workers.tooling.process import EngineError
 from workers.tooling.references import Registry, alias_reference
 
 ENGINE_SCRIPT = BUILD_CONTEXT.parents[1] / ".ci" / "docker-engine.sh"

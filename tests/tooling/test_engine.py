@@ -12,16 +12,14 @@ import pytest
 from workers.tooling.engine import (
     DOCKER_ENV_VAR,
     Engine,
-    EngineError,
     PullError,
     PullFailure,
-    StreamTimeout,
     classify_pull_error,
     docker_binary,
     push_digest,
-    stream,
 )
 from workers.tooling.lock import LockTimeout, exclusive
+from workers.tooling.process import EngineError, StreamTimeout, stream
 
 DIGEST = "sha256:" + "ab" * 32
 

@@ -25,8 +25,9 @@ from workers.catalog import harness as catalog_harness
 from workers.labels import build_labels
 from workers.naming import LOCAL_ALIAS_TAG, image_reference, image_tags, repository_name
 from workers.revision import BuildRevision
-from workers.tooling.engine import Engine, EngineError, ServerInfo
+from workers.tooling.engine import Engine, ServerInfo
 from workers.tooling.platforms import EMULATION_HELP, Platform, missing_emulation
+from workers.tooling.process import EngineError
 from workers.tooling.references import DEFAULT_ENVIRONMENT, Registry, alias_reference
 
 CA_SECRET_ID = "ca"

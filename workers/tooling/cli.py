@@ -23,9 +23,10 @@ from workers.catalog import HARNESS_NAMES
 from workers.naming import LOCAL_ALIAS_TAG
 from workers.revision import BuildRevision, override_revision
 from workers.tooling import build, ecr, ensure, run_job, signature, stack_outputs
-from workers.tooling.engine import Engine, EngineError
+from workers.tooling.engine import Engine
 from workers.tooling.lock import LockTimeout
 from workers.tooling.platforms import PlatformError, parse_platforms
+from workers.tooling.process import EngineError
 from workers.tooling.references import (
     DEFAULT_ENVIRONMENT,
     FLOATING_VERSION,

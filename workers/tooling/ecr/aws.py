@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from components.aws_target import DNS_SUFFIX_OF_PARTITION, partition_of_region
 from components.promotion import REPOSITORY_URL
-from workers.tooling.engine import EngineError
+from workers.tooling.process import EngineError
 from workers.tooling.references import Registry
 
 ECR_REGISTRY = "ecr"

@@ -20,8 +20,9 @@ from typing import Any
 from workers.catalog import BUILD_CONTEXT, LAMBDA_COMMAND
 from workers.tooling import ecr, ensure
 from workers.tooling.contract import check_contract
-from workers.tooling.engine import Engine, EngineError, ImageInfo, PullError
+from workers.tooling.engine import Engine, ImageInfo, PullError
 from workers.tooling.lambda_emulator import INVOKE_FUNCTION_NAME, EmulatorError, LocalFunction, running
+from workers.tooling.process import EngineError
 from workers.tooling.references import DEFAULT_ENVIRONMENT, current_revision
 from workers.tooling.run_job.cloud import Clients, invoke
 from workers.tooling.run_job.job import (
