@@ -16,7 +16,7 @@ GLOBAL_LATEST_TAG = "latest"
 CACHE_TAG = "buildcache"
 SUPPLY_CHAIN_TAG_PATTERN = "sha256-*"
 """The tags of an image's signatures and SBOM, named after its digest: cosign's `sha256-<hex>.sig` and `.sbom`, and
-the OCI referrers tag schema's index `sha256-<hex>` (workers/tooling/sbom.py, signature.py). Each is rewritten
+the OCI referrers tag schema's index `sha256-<hex>` (workers/tooling/sbom/referrer.py, signature.py). Each is rewritten
 when another signature or referrer is added, so they must stay movable."""
 MUTABLE_TAG_PATTERNS: tuple[str, ...] = (GLOBAL_LATEST_TAG, "*-latest", CACHE_TAG, SUPPLY_CHAIN_TAG_PATTERN)
 """ECR wildcard filters for the tags that must stay movable in an otherwise immutable repository."""
@@ -81,5 +81,5 @@ def referrers_tag(digest: str) -> str:
 
 
 def sbom_tag(digest: str) -> str:
-    """The tag of an image's SBOM referrer, cosign's name for it (workers/tooling/sbom.py attaches it)."""
+    """The tag of an image's SBOM referrer, cosign's name for it (workers/tooling/sbom/referrer.py attaches it)."""
     return f"{referrers_tag(digest)}.sbom"

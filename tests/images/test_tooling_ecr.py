@@ -29,6 +29,7 @@ from tests.tooling.aws_stubs import ACCOUNT, ECR_HOST, StubbedAws
 from tests.tooling.realengine import LoopbackRegistry, SigningKey
 from workers.naming import image_tags
 from workers.tooling import cli, signature
+from workers.tooling.cli import build_command
 from workers.tooling.contract import CONTRACT_LABEL
 from workers.tooling.engine import Engine
 from workers.tooling.references import alias_reference, current_revision
@@ -161,9 +162,9 @@ def test_ensure_from_stack_outputs_pulls_the_clanker_s_digest_through_the_login(
     a stack whose clanker pins its digest on ECR's host and whose `signing` names the key: pulled through the
     stand-in, its signature checked through the same login, and made the local alias."""
     context = tiny_context(tmp_path)
-    build_request = cli._build_request
+    build_request = build_command._build_request
     monkeypatch.setattr(
-        cli,
+        build_command,
         "_build_request",
         lambda *args: dataclasses.replace(build_request(*args), context=context, dockerfile=context / "Dockerfile"),
     )

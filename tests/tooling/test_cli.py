@@ -10,6 +10,8 @@ from tests.tooling import aws_stubs
 from workers.revision import BuildRevision
 from workers.tooling import cli
 from workers.tooling.build import BuildRequest, BuildResult, BuildRun
+from workers.tooling.cli.build_command import _summary_target
+from workers.tooling.cli.common import registry_or_default
 from workers.tooling.engine import DOCKER_ENV_VAR
 from workers.tooling.references import Registry
 from workers.tooling.report import human_size, markdown_summary, write_summary
@@ -90,17 +92,17 @@ def test_a_missing_engine_fails_with_exit_1_and_says_so(
 
 def test_registry_defaults_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIBERATOR_REGISTRY", "127.0.0.1:5000")
-    assert cli._registry_or_default(None) == Registry("127.0.0.1:5000")
-    assert cli._registry_or_default(Registry("localhost:1")) == Registry("localhost:1")
+    assert registry_or_default(None) == Registry("127.0.0.1:5000")
+    assert registry_or_default(Registry("localhost:1")) == Registry("localhost:1")
 
 
 def test_github_step_summary_is_appended_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     summary = tmp_path / "step-summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    assert cli._summary_target(None) == (summary, True)
-    assert cli._summary_target(tmp_path / "other.md") == (tmp_path / "other.md", False)
+    assert _summary_target(None) == (summary, True)
+    assert _summary_target(tmp_path / "other.md") == (tmp_path / "other.md", False)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY")
-    path, append = cli._summary_target(None)
+    path, append = _summary_target(None)
     assert path.name == "summary.md" and not append
 
 

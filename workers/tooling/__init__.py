@@ -10,7 +10,10 @@ Modules:
 - `engine`: the one place that runs the docker binary.
 - `build`: building (and pushing, and multi-platform manifest lists) one or more harnesses.
 - `ensure`: local alias first, then a version-matched registry pull, else a message saying how to build.
-- `ecr`: ECR reached on its own: account, region and host from AWS settings, a private login, push checks.
+- `ecr` (package): ECR reached on its own: account, region and host from AWS settings, a private login, push
+  checks.
+- `run_job` (package): one job on one clanker from the stack outputs (docker, the Lambda emulator, Lambda, ECS).
+- `sbom` (package): a worker image's SBOM and its attachment to the pushed digest as an OCI referrer.
 - `report`: live progress, the summary table and the Markdown summary.
-- `cli`: argument parsing for `python -m workers`.
+- `cli` (package): `python -m workers`: the argument parser and one runner per command.
 """

@@ -183,6 +183,13 @@ def refused_message(reference: str, reason: str, request: EnsureRequest) -> str:
     return f"refusing {reference}: {reason}.\nAn image built from this checkout speaks its contract; {hint}"
 
 
+def _refuse_incompatible(request: EnsureRequest, reference: str, image: ImageInfo) -> None:
+    """EnsureFailed (exit 3) when `image` speaks a job contract this checkout cannot talk to."""
+    contract = check_contract(image.labels)
+    if not contract.compatible:
+        raise EnsureFailed(refused_message(reference, contract.reason, request), EXIT_REFUSED)
+
+
 def _last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1].strip() if lines else ""
@@ -232,9 +239,7 @@ def ensure(
         pulled = engine.inspect(remote)
         if pulled is None:
             raise EnsureFailed(f"{remote} was pulled but the engine does not list it", EXIT_UNAVAILABLE)
-        contract = check_contract(pulled.labels)
-        if not contract.compatible:
-            raise EnsureFailed(refused_message(remote, contract.reason, request), EXIT_REFUSED)
+        _refuse_incompatible(request, remote, pulled)
         _verify(request, remote, pulled, say)
         engine.tag(remote, alias)
         warnings: tuple[str, ...] = ()
@@ -275,12 +280,9 @@ def _use_local(
         built = engine.inspect(alias)
         if built is None:
             raise EnsureFailed(f"the rebuild did not tag {alias}", EXIT_UNAVAILABLE)
-        rebuilt_contract = check_contract(built.labels)
-        if not rebuilt_contract.compatible:
-            raise EnsureFailed(refused_message(alias, rebuilt_contract.reason, request), EXIT_REFUSED)
+        _refuse_incompatible(request, alias, built)
         return EnsureResult(alias, Source.BUILT)
-    if not contract.compatible:
-        raise EnsureFailed(refused_message(alias, contract.reason, request), EXIT_REFUSED)
+    _refuse_incompatible(request, alias, local)
     warnings: tuple[str, ...] = ()
     if stale:
         warnings = (stale_message(alias, image_revision, revision, request),)
