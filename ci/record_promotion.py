@@ -5,7 +5,9 @@ the image stack's tags (`dev-<revision>`), so only the image stack's lifecycle r
 same digest `prod-<revision>` records the promotion where the registry can see it, and the image stack's
 lifecycle policy (`viberator:sharedEnvironments: [prod]`, prod's rule first) then never expires it. Nothing is
 rebuilt: ECR adds a tag to an existing manifest only through BatchGetImage + PutImage of the same manifest bytes,
-which keeps the digest (no Pulumi resource does this, hence a deploy-workflow step).
+which keeps the digest (no Pulumi resource does this, hence a deploy-workflow step). A multi-platform harness's
+platforms are tagged each under its own (`prod-<rev>-<hash>-arm64`), and its index too (ci/promotion_plan.py says
+why).
 
     pulumi stack output --json --stack viberator/prod > outputs.json
     python -m ci.record_promotion outputs.json --environment prod >> "$GITHUB_STEP_SUMMARY"
@@ -20,138 +22,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from fnmatch import fnmatch
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
-from components.promotion import REPOSITORY_URL
-from workers.naming import MUTABLE_TAG_PATTERNS, floating_tag, revision_tag
+from ci.promotion_plan import Promotion, PromotionError, plan_promotions
 
 EXIT_REGISTRY = 1
 EXIT_UNUSABLE = 2
 
-# The single-platform manifests the images are pushed as (Lambda rejects indexes). Asking for these only means
-# PutImage re-sends exactly the bytes the digest was computed from.
-MANIFEST_MEDIA_TYPES = [
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-]
-
-
-class PromotionError(ValueError):
-    """The outputs document does not say, unambiguously, what to tag."""
-
 
 class TagConflictError(RuntimeError):
     """The promotion tag exists and names another digest."""
-
-
-@dataclass(frozen=True)
-class Promotion:
-    """One digest a promoting stack runs, and the tag that records it."""
-
-    harness: str
-    repository_name: str
-    registry_id: str
-    region: str
-    digest: str
-    source_tag: str
-    """The image stack's immutable tag on this digest (`dev-<revision>`)."""
-    tag: str
-    """The tag to add (`prod-<revision>`)."""
-    clankers: tuple[str, ...]
-
-
-def _tag_name(reference: str) -> str:
-    """`<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` -> `<tag>` (ECR URLs carry no port)."""
-    return reference.rpartition(":")[2]
-
-
-def source_revision(tags: list[str]) -> tuple[str, str, str]:
-    """(source environment, revision, immutable tag) from an image's pushed tags, by the naming rules.
-
-    An image is pushed as `revision_tag(env, rev)` plus `floating_tag(env)` (workers.naming.image_tags); the
-    environment is the one whose floating tag is present, and the revision is the rest of the one tag that no
-    mutable pattern matches.
-    """
-    names = [_tag_name(tag) for tag in tags]
-    immutable = [name for name in names if not any(fnmatch(name, pattern) for pattern in MUTABLE_TAG_PATTERNS)]
-    floating_suffix = floating_tag("")  # "-latest", from the rule rather than a copy
-    environments = [name.removesuffix(floating_suffix) for name in names if name.endswith(floating_suffix)]
-    found = [
-        (environment, name.removeprefix(revision_tag(environment, "")), name)
-        for name in immutable
-        for environment in environments
-        if environment and name.startswith(revision_tag(environment, "")) and name != revision_tag(environment, "")
-    ]
-    if len(found) != 1:
-        raise PromotionError(f"expected exactly one `<env>-<revision>` tag beside `<env>-latest` in {names}")
-    return found[0]
-
-
-def _pinned(image: str) -> tuple[str, str] | None:
-    """`<repository URL>@sha256:…` -> (repository URL, digest); None for a floating `<url>:<tag>`."""
-    repository, sep, digest = image.partition("@")
-    return (repository, digest) if sep else None
-
-
-def plan_promotions(outputs: Mapping[str, Any], environment: str) -> list[Promotion]:
-    """What to tag, checked in full before any registry call: a bad document writes nothing."""
-    images, clankers = outputs.get("images"), outputs.get("clankers")
-    if not isinstance(images, Mapping) or not isinstance(clankers, Mapping):
-        raise PromotionError("the stack outputs have no `images` and `clankers` mappings: is this the right stack?")
-    if outputs.get("environment") != environment:
-        raise PromotionError(
-            f"these are the outputs of environment {outputs.get('environment')!r}, not {environment!r}"
-        )
-    by_pin = {(image.get("repositoryUrl"), image.get("digest")): (name, image) for name, image in images.items()}
-    runners: dict[tuple[str, str], list[str]] = {}
-    for clanker_name, clanker in sorted(clankers.items()):
-        config = clanker.get("deploymentConfig") or {}
-        image = str(config.get("imageUri") or config.get("containerImage") or "")
-        pin = _pinned(image)
-        if pin is None:
-            # A promoting stack refuses `image: floating`; a floating tag names no digest, so nothing is promoted.
-            raise PromotionError(
-                f"clanker {clanker_name} runs {image or 'no image'!r}, not a digest: only pinned digests are "
-                "promoted (a floating tag names whatever was pushed last)"
-            )
-        if pin not in by_pin:
-            raise PromotionError(
-                f"clanker {clanker_name} runs {image}, which the stack's `images` output does not list"
-            )
-        runners.setdefault(pin, []).append(clanker_name)
-
-    promotions = []
-    for (url, digest), names in sorted(runners.items()):
-        harness, image = by_pin[(url, digest)]
-        source_environment, revision, source_tag = source_revision(list(image.get("tags", [])))
-        if source_environment == environment:
-            raise PromotionError(
-                f"{harness}: the image is tagged {source_tag} by {environment} itself: this stack builds its "
-                "images, there is no promotion to record"
-            )
-        match = REPOSITORY_URL.match(str(url))
-        if match is None:
-            raise PromotionError(f"{harness}: {url!r} is not an ECR repository URL")
-        promotions.append(
-            Promotion(
-                harness=harness,
-                repository_name=str(image["repositoryName"]),
-                registry_id=match["account"],  # the image stack's account, which owns the repository
-                region=match["region"],
-                digest=str(digest),
-                source_tag=source_tag,
-                tag=revision_tag(environment, revision),
-                clankers=tuple(names),
-            )
-        )
-    return promotions
 
 
 def _error_code(error: ClientError) -> str:
@@ -165,7 +50,7 @@ def _digest_of_tag(client: Any, promotion: Promotion) -> str:
             repositoryName=promotion.repository_name,
             registryId=promotion.registry_id,
             imageIds=[{"imageTag": promotion.tag}],
-            acceptedMediaTypes=MANIFEST_MEDIA_TYPES,
+            acceptedMediaTypes=promotion.media_types,
         )
         return str(response["images"][0]["imageId"]["imageDigest"])
     except (ClientError, BotoCoreError, LookupError):
@@ -176,7 +61,7 @@ def record(client: Any, promotion: Promotion) -> str:
     """Tag the digest; returns `tagged` or `already tagged`. Raises TagConflictError, ClientError."""
     where = {"repositoryName": promotion.repository_name, "registryId": promotion.registry_id}
     response = client.batch_get_image(
-        **where, imageIds=[{"imageDigest": promotion.digest}], acceptedMediaTypes=MANIFEST_MEDIA_TYPES
+        **where, imageIds=[{"imageDigest": promotion.digest}], acceptedMediaTypes=promotion.media_types
     )
     if not response.get("images"):
         failures = "; ".join(f"{f.get('failureCode')}: {f.get('failureReason')}" for f in response.get("failures", []))
@@ -206,7 +91,7 @@ def record(client: Any, promotion: Promotion) -> str:
 
 def _summary_line(promotion: Promotion, outcome: str) -> str:
     return (
-        f"- {promotion.harness}: `{promotion.repository_name}@{promotion.digest}` "
+        f"- {promotion.label}: `{promotion.repository_name}@{promotion.digest}` "
         f"(`{promotion.source_tag}`) {outcome} `{promotion.tag}`; run by {', '.join(promotion.clankers)}"
     )
 

@@ -15,6 +15,11 @@ checks dev's current outputs against them before its `up` (`check`), and its own
     python -m ci.verify_promotion pin --approved "$APPROVED" --stack prod    # `up` refuses any other digest
     python -m ci.verify_promotion check --approved "$APPROVED" --promoted prod.json   # after `up`
 
+The digest approved for a harness built for several platforms is its index's: the index lists every platform
+manifest's digest, so approving it approves each image a clanker runs (an arm64 Lambda's and an x86_64 task's),
+where the primary platform's digest would say nothing about the others. A single-platform harness's is its
+image's digest.
+
 `pin` writes the approved set into the runner's Pulumi.<stack>.yaml as `viberator:images.digests`: the program
 then refuses, before it registers anything, any harness whose image stack output is no longer the approved
 digest (components/promotion.py). That closes the window between `check` and `up`; `check --promoted` stays as
@@ -72,13 +77,18 @@ def promoted_from(stack_config: Path) -> str | None:
 
 
 def image_digests(outputs: Mapping[str, Any]) -> dict[str, str]:
-    """`{harness: digest}` from a `pulumi stack output --json` document (its `images` output)."""
+    """`{harness: approved digest}` from a `pulumi stack output --json` document (its `images` output): a
+    multi-platform harness's index digest, which commits to every platform manifest's digest (an approval of the
+    primary's would say nothing about the arm64 one a clanker also runs), else the image's own digest; the rule
+    of viberator_contract's `Image.approved_digest`, read from the raw document so a malformed one says which
+    harness lacks a digest."""
     images = outputs.get("images")
     if not isinstance(images, Mapping):
         raise UnusableInput("the stack outputs have no `images` mapping: is this the right stack?")
     digests = {}
     for harness, image in images.items():
-        digest = image.get("digest") if isinstance(image, Mapping) else None
+        approved = (image.get("index") or image) if isinstance(image, Mapping) else None
+        digest = approved.get("digest") if isinstance(approved, Mapping) else None
         if not isinstance(digest, str) or not digest.startswith("sha256:"):
             raise UnusableInput(f"image {harness!r} has no sha256 digest in the stack outputs")
         digests[harness] = digest
@@ -89,10 +99,12 @@ def pushed(outputs: Mapping[str, Any], *, indexes: bool) -> list[str]:
     """`<repositoryUrl>@<digest>` of every platform's image of every harness (and of each index), sorted."""
     image_digests(outputs)  # UnusableInput unless every harness has a digest: an empty list would sign nothing
     references: set[str] = set()
-    for image in outputs["images"].values():
+    for harness, image in outputs["images"].items():
         manifests = [image, *(image.get("platforms") or {}).values()]  # the primary is also among the platforms
         if indexes and image.get("index"):
             manifests.append(image["index"])
+        if not all(isinstance(manifest.get("digest"), str) for manifest in manifests):
+            raise UnusableInput(f"image {harness!r} lists a manifest without a digest in the stack outputs")
         references.update(f"{image['repositoryUrl']}@{manifest['digest']}" for manifest in manifests)
     return sorted(references)
 
@@ -134,21 +146,32 @@ def signing_key(outputs: Mapping[str, Any], public_key: Path | None) -> bytes:
     return key.public_key_pem
 
 
+def _signed_with(image: Mapping[str, Any], digest: str) -> list[str]:
+    """The digests that must be signed for an approved one: itself, and when it is the harness's index, each
+    platform's image it joins (what the clankers run; the deploy signs them all, `pushed --indexes`)."""
+    index = image.get("index")
+    if not isinstance(index, Mapping) or index.get("digest") != digest:
+        return [digest]
+    platforms = image.get("platforms") or {}
+    return [digest, *(str(platforms[platform]["digest"]) for platform in sorted(platforms))]
+
+
 def unsigned(approved: Mapping[str, str], outputs: Mapping[str, Any], public_key_pem: bytes) -> list[str]:
-    """One line per approved harness whose digest, in the image stack's repository, has no valid signature by
-    the key (skopeo's `signature.verify`, looked up per call so a test can stand in for it); VerifierFailed,
-    when skopeo cannot decide, is raised on."""
+    """One line per approved digest (a multi-platform harness's index, and each platform's image it joins) that,
+    in the image stack's repository, has no valid signature by the key (skopeo's `signature.verify`, looked up
+    per call so a test can stand in for it); VerifierFailed, when skopeo cannot decide, is raised on."""
     images = outputs.get("images")
     refused = []
     for harness, digest in sorted(approved.items()):
         image = images.get(harness) if isinstance(images, Mapping) else None
         repository = image.get("repositoryUrl") if isinstance(image, Mapping) else None
-        if not isinstance(repository, str):
+        if not isinstance(image, Mapping) or not isinstance(repository, str):
             raise UnusableInput(f"image {harness!r} has no repositoryUrl in the stack outputs")
-        try:
-            signature.verify(f"{repository}@{digest}", public_key_pem)
-        except signature.SignatureRefused as why:
-            refused.append(f"{harness}: {why}")
+        for signed in _signed_with(image, digest):
+            try:
+                signature.verify(f"{repository}@{signed}", public_key_pem)
+            except signature.SignatureRefused as why:
+                refused.append(f"{harness}: {why}")
     return refused
 
 

@@ -161,14 +161,16 @@ def promoted_images(
         local_url = repository_url_in(entry.repository_url, replica_list, config.region, account)
         url = local_url or entry.repository_url
 
-        if approved.get(harness, entry.digest) != entry.digest:
+        exported_digest = entry.approved_digest()  # a multi-platform harness's index: it commits to each platform
+        if approved.get(harness, exported_digest) != exported_digest:
             # Read when `up` runs, after the approval: a deploy of the image stack may have landed in between.
             issues.append(
                 ConfigIssue(
                     path=f"{NAMESPACE}:images.digests.{harness}",
                     value=approved[harness],
-                    message=f"approved, but the image stack {source} now exports {entry.digest}: it was deployed "
-                    "again after the approval; approve its new digests",
+                    message=f"approved, but the image stack {source} now exports {exported_digest}"
+                    f"{' (its index)' if entry.index is not None else ''}: it was deployed again after the "
+                    "approval; approve its new digests",
                 )
             )
         images[harness] = ImageRef(

@@ -9,6 +9,7 @@ import pytest
 
 from components.config import ConfigError, StackConfig, parse_stack_config
 from components.promotion import arn_of_repository, promoted_images
+from tests import multi_platform_stacks
 from tests.conftest import committed_plan
 from viberator_contract import Image
 
@@ -129,3 +130,25 @@ def test_a_bad_replicas_output_is_a_config_error_naming_each_field() -> None:
         "its replicas output is malformed: [1].region: String should match pattern "
         "'^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$'",
     ]
+
+
+def test_a_multi_platform_harness_is_approved_by_its_index_digest_never_its_primary_alone() -> None:
+    exported = multi_platform_stacks.image_stack_outputs()["images"]
+    claude = exported["claude"]
+    mine = parse_stack_config(
+        {"images": {"from": SOURCE, "digests": {"claude": claude["index"]["digest"]}}, "clankers": []},
+        stack="prod",
+        region="us-east-1",
+    )
+    assert promoted_images(mine, exported, "dev")["claude"].index is not None
+
+    primary_only = parse_stack_config(
+        {"images": {"from": SOURCE, "digests": {"claude": claude["digest"]}}, "clankers": []},
+        stack="prod",
+        region="us-east-1",
+    )
+    with pytest.raises(ConfigError) as refused:
+        promoted_images(primary_only, exported, "dev")
+    (issue,) = refused.value.issues
+    assert issue.path == "viberator:images.digests.claude" and issue.value == claude["digest"]
+    assert f"now exports {claude['index']['digest']} (its index)" in issue.message

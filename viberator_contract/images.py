@@ -58,6 +58,12 @@ class Image(Manifest, Repository):
         "the stack whose deploy signs and attaches (workers/tooling/sbom.py). Added within version 1.",
     )
 
+    def approved_digest(self) -> str:
+        """The digest a promotion's reviewer approves for the harness: the index's when there are several
+        platforms, since the index lists (so its digest commits to) every platform manifest's digest a clanker
+        may run, while the primary's says nothing about the others; else the one image's."""
+        return (self.index or self).digest
+
     def every_platform(self) -> dict[str, Manifest]:
         """Each platform's manifest, the primary first (outputs without `platforms`: the primary alone)."""
         primary = Manifest(digest=self.digest, image_uri=self.image_uri, tags=self.tags)

@@ -15,19 +15,21 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-from ci.record_promotion import (
-    EXIT_REGISTRY,
-    EXIT_UNUSABLE,
+from ci.promotion_plan import (
+    INDEX,
+    INDEX_MEDIA_TYPES,
     MANIFEST_MEDIA_TYPES,
     Promotion,
     PromotionError,
-    main,
     plan_promotions,
     source_revision,
 )
+from ci.record_promotion import EXIT_REGISTRY, EXIT_UNUSABLE, main
+from tests import multi_platform_stacks
 from tests.conftest import committed_plan
 
 MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
+INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 OTHER_DIGEST = "sha256:" + "e" * 64
 
 
@@ -46,14 +48,27 @@ def _dev_revision_tag(harness: str) -> str:
     return tag
 
 
+def _name(reference: str) -> str:
+    return reference.rpartition(":")[2]
+
+
 def _client() -> Any:
     return botocore.session.get_session().create_client(
         "ecr", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
     )
 
 
+def _accepted(promotion: Promotion) -> list[str]:
+    """What ECR is asked for: exactly the kind of manifest the digest is (an index only for a harness's index)."""
+    return INDEX_MEDIA_TYPES if promotion.platform == INDEX else MANIFEST_MEDIA_TYPES
+
+
+def _media_type(promotion: Promotion) -> str:
+    return INDEX_MEDIA_TYPE if promotion.platform == INDEX else MEDIA_TYPE
+
+
 def _manifest(promotion: Promotion) -> str:
-    return json.dumps({"schemaVersion": 2, "mediaType": MEDIA_TYPE, "layers": [], "for": promotion.harness})
+    return json.dumps({"schemaVersion": 2, "mediaType": _media_type(promotion), "layers": [], "for": promotion.harness})
 
 
 def _expect_get(stubber: Stubber, promotion: Promotion) -> None:
@@ -66,12 +81,12 @@ def _expect_get(stubber: Stubber, promotion: Promotion) -> None:
                     **where,
                     "imageId": {"imageDigest": promotion.digest},
                     "imageManifest": _manifest(promotion),
-                    "imageManifestMediaType": MEDIA_TYPE,
+                    "imageManifestMediaType": _media_type(promotion),
                 }
             ],
             "failures": [],
         },
-        {**where, "imageIds": [{"imageDigest": promotion.digest}], "acceptedMediaTypes": MANIFEST_MEDIA_TYPES},
+        {**where, "imageIds": [{"imageDigest": promotion.digest}], "acceptedMediaTypes": _accepted(promotion)},
     )
 
 
@@ -80,7 +95,7 @@ def _put_params(promotion: Promotion) -> dict[str, Any]:
         "repositoryName": promotion.repository_name,
         "registryId": promotion.registry_id,
         "imageManifest": _manifest(promotion),
-        "imageManifestMediaType": MEDIA_TYPE,
+        "imageManifestMediaType": _media_type(promotion),
         "imageTag": promotion.tag,
         "imageDigest": promotion.digest,
     }
@@ -235,3 +250,51 @@ def test_the_revision_is_read_by_the_naming_rules(tags: list[str], expected: tup
 def test_an_ambiguous_or_missing_revision_tag_is_refused(tags: list[str]):
     with pytest.raises(PromotionError, match="exactly one"):
         source_revision(tags)
+
+
+def test_a_multi_platform_harness_has_each_platform_tagged_under_its_own_tag_and_its_index_too():
+    outputs = multi_platform_stacks.promoting_stack_outputs()
+    claude = outputs["images"]["claude"]
+    source_tags = {
+        platform: _name(manifest["tags"][0])
+        for platform, manifest in {**claude["platforms"], INDEX: claude["index"]}.items()
+    }
+
+    promotions = {p.platform: p for p in plan_promotions(outputs, "prod") if p.harness == "claude"}
+
+    assert set(promotions) == {"linux/amd64", "linux/arm64", INDEX}
+    for platform, promotion in promotions.items():
+        manifest = claude["index"] if platform == INDEX else claude["platforms"][platform]
+        assert promotion.digest == manifest["digest"]
+        assert promotion.source_tag == source_tags[platform]
+        assert promotion.tag == "prod-" + source_tags[platform].removeprefix("dev-")
+    assert promotions["linux/arm64"].tag.endswith("-arm64") and promotions["linux/amd64"].tag.endswith("-amd64")
+    assert promotions["linux/arm64"].clankers == ("claude-arm",)
+    assert promotions["linux/amd64"].clankers == ("claude-x86",)
+    assert promotions[INDEX].clankers == ("claude-arm", "claude-x86")
+    # The single-platform harnesses beside it are promoted as before.
+    assert {p.harness for p in plan_promotions(outputs, "prod") if p.platform is None} == {
+        "multi-agent",
+        "claude-code-ecs",
+    }
+
+
+def test_a_multi_platform_promotion_puts_each_manifest_of_its_own_kind(tmp_path: Path):
+    outputs = multi_platform_stacks.promoting_stack_outputs()
+    promotions = plan_promotions(outputs, "prod")
+    client = _client()
+    with Stubber(client) as stubber:
+        for promotion in promotions:
+            _expect_get(stubber, promotion)
+            stubber.add_response("put_image", {"image": {}}, _put_params(promotion))
+        assert _run(tmp_path, outputs, client) == 0
+        stubber.assert_no_pending_responses()
+
+
+def test_a_platform_image_without_its_own_revision_tag_is_refused():
+    outputs = multi_platform_stacks.promoting_stack_outputs()
+    arm64 = outputs["images"]["claude"]["platforms"]["linux/arm64"]
+    arm64["tags"] = [tag.replace(":dev-", ":qa-") for tag in arm64["tags"]]
+
+    with pytest.raises(PromotionError, match="exactly one `dev-<revision>` tag"):
+        plan_promotions(outputs, "prod")

@@ -21,6 +21,7 @@ from ci.verify_promotion import (
     image_digests,
     main,
 )
+from tests import multi_platform_stacks
 from workers.tooling import signature
 
 LATER_DIGEST = "sha256:" + "f" * 64
@@ -270,3 +271,51 @@ def test_pushed_lists_every_platform_s_image_and_with_indexes_each_index(
 
     del dev_outputs["images"]["codex"]["digest"]
     assert main(["pushed", _write(tmp_path, dev_outputs)]) == EXIT_UNUSABLE
+
+
+def test_a_multi_platform_harness_is_published_checked_and_pinned_as_its_index_digest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """claude on an arm64 Lambda and an x86_64 ECS task: the approval names the index, which commits to both."""
+    from components.config import ConfigError
+    from offline_plan.stacks import plan_stack_file
+
+    dev = multi_platform_stacks.image_stack_outputs()
+    claude = dev["images"]["claude"]
+    published = json.loads(approved := _published(tmp_path, dev, capsys))
+    assert published["claude"] == claude["index"]["digest"] != claude["digest"]
+    assert published["kimi"] == dev["images"]["kimi"]["digest"], "a single-platform harness keeps its own digest"
+
+    prod = _write(tmp_path, multi_platform_stacks.promoting_stack_outputs(), "prod.json")
+    assert main(["check", "--promoted", "--approved", approved, prod]) == 0
+    before = claude["index"]["digest"]
+    claude["index"]["digest"] = LATER_DIGEST  # dev rebuilt claude since the approval (its primary may be the same)
+    assert main(["check", "--approved", approved, _write(tmp_path, dev)]) == EXIT_MISMATCH
+    assert f"claude: approved {before}, found {LATER_DIGEST}" in capsys.readouterr().err
+
+    source = "viberator/viberator-workers/dev"
+    with pytest.raises(ConfigError) as refused:
+        plan_stack_file(_pinned_prod(tmp_path, published), stack_outputs={source: dev})
+    (issue,) = refused.value.issues
+    assert issue.path == "viberator:images.digests.claude" and issue.value == before
+    assert f"now exports {LATER_DIGEST} (its index)" in issue.message
+
+
+def test_an_approved_index_needs_each_platform_image_it_joins_signed(
+    tmp_path: Path, signatures: Signatures, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dev = multi_platform_stacks.image_stack_outputs()
+    key = dev["signing"]["publicKey"].encode()
+    claude = dev["images"]["claude"]
+    for digest in [claude["index"]["digest"], *(m["digest"] for m in claude["platforms"].values())]:
+        signatures.signed_by[f"{claude['repositoryUrl']}@{digest}"] = key
+    for image in dev["images"].values():
+        signatures.signed_by.setdefault(f"{image['repositoryUrl']}@{image['digest']}", key)
+    approved = _published(tmp_path, dev, capsys)
+    assert main(["signatures", "--approved", approved, _write(tmp_path, dev)]) == 0
+    capsys.readouterr()
+
+    arm64 = f"{claude['repositoryUrl']}@{claude['platforms']['linux/arm64']['digest']}"
+    del signatures.signed_by[arm64]
+    assert main(["signatures", "--approved", approved, _write(tmp_path, dev)]) == EXIT_UNSIGNED
+    assert f"  - claude: refusing {arm64}: no valid signature" in capsys.readouterr().err
