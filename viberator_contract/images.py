@@ -55,7 +55,7 @@ class Image(Manifest, Repository):
     sbom: SbomTag | None = Field(
         default=None,
         description="The tag of the digest's SBOM referrer (CycloneDX), `<repositoryUrl>:sha256-<hex>.sbom`, in "
-        "the stack whose deploy signs and attaches (workers/tooling/sbom.py). Added within version 1.",
+        "the stack whose deploy signs and attaches (workers/tooling/sbom/). Added within version 1.",
     )
 
     def approved_digest(self) -> str:
