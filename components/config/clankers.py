@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, TypeAdapter, field_validator
@@ -75,17 +77,20 @@ class CloudClanker(ClankerBase):
         return environment
 
 
-def clanker_targets() -> dict[str, ClankerTarget[Any]]:
+@functools.cache
+def clanker_targets() -> Mapping[str, ClankerTarget[Any]]:
     """Each target by its `target` name, in the order messages list them (components/targets). Imported when first
-    asked for, not with this module: every target module builds on this package, so it is complete before them."""
+    asked for, not with this module: every target module builds on this package, so it is complete before them.
+    Made once: the rules and the error messages ask for it per clanker and per error."""
     from components.targets import TARGETS
 
-    return {target.name: target for target in TARGETS}
+    return MappingProxyType({target.name: target for target in TARGETS})
 
 
-def clanker_models() -> dict[str, type[ClankerBase]]:
+@functools.cache
+def clanker_models() -> Mapping[str, type[ClankerBase]]:
     """Each `target` and its config model."""
-    return {name: target.config_model for name, target in clanker_targets().items()}
+    return MappingProxyType({name: target.config_model for name, target in clanker_targets().items()})
 
 
 def target_of(clanker: ClankerBase) -> ClankerTarget[Any]:
