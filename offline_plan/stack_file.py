@@ -10,6 +10,10 @@ Before that, the file must mean one thing to every YAML reader. YAML 1.1 readers
 linters) and YAML 1.2 readers disagree on plain scalars such as `0022` (octal 18), `15:00` (900 in base 60),
 `yes`/`on`/`NO` (booleans) and `1_000`; a date (`2024-06-01`) or `.inf` has no JSON form at all; and a
 duplicated key silently keeps only its last value. Each is refused, naming its key path and what YAML read.
+
+Merge keys and anchors are resolved as yaml.v3 (which the CLI reads stack files with) resolves them; a file that
+is not UTF-8, or that YAML can't parse, is one issue naming the file, the line and the likely fix
+(offline_plan/yaml_mistakes.py).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 import yaml
 
 from components.config import ConfigError, ConfigIssue
+from offline_plan.yaml_mistakes import NotUtf8, explain, utf8_text
 
 SECRET_TEXT = "[secret]"
 """Secure values can't be decrypted offline; they become this placeholder, marked secret."""
@@ -57,6 +62,10 @@ def _number_kind(text: str) -> str:
     if body[:1] == "0" and len(body) > 1 and body[1:2].isdigit():
         return " (octal)"
     return ""
+
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+MERGE_KEY = "<<"
 
 
 class StackFileLoader(yaml.SafeLoader):
@@ -119,18 +128,24 @@ class StackFileLoader(yaml.SafeLoader):
         )
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        written = list(node.value)  # before merge keys (`<<`) are flattened in: those may be overridden
+        # Merge keys (`<<: *defaults`, `<<: [*a, *b]`) as Go's yaml.v3, which the Pulumi CLI reads stack files
+        # with, resolves them (go-yaml/yaml decode.go, `mapping` and `merge`): the mapping's own keys win wherever
+        # they are written, and of a list of merged mappings the first that has a key gives it. PyYAML's
+        # `flatten_mapping` gives the same result. A key written twice in one mapping is refused, as yaml.v3's
+        # Unmarshal refuses it ("mapping key already defined", uniqueKeys), and so are two `<<` keys.
+        written = list(node.value)  # before merged keys are flattened in: those may be overridden
         mapping = super().construct_mapping(node, deep=True)
         lines: dict[Hashable, list[int]] = {}
         for key_node, _ in written:
-            lines.setdefault(self.construct_object(key_node, deep=True), []).append(key_node.start_mark.line + 1)
+            key = MERGE_KEY if key_node.tag == MERGE_TAG else self.construct_object(key_node, deep=True)
+            lines.setdefault(key, []).append(key_node.start_mark.line + 1)
         for key, on_lines in lines.items():
             if len(on_lines) > 1:
                 mapping[key] = Refused(
                     str(key),
-                    mapping[key],
-                    f"duplicate key `{key}` on lines {', '.join(map(str, on_lines))}; YAML keeps only the last: "
-                    "keep one",
+                    mapping.get(key),
+                    f"duplicate key `{key}` on lines {', '.join(map(str, on_lines))}; "
+                    + ("YAML keeps only the last: keep one" if key != MERGE_KEY else "merge them in one: <<: [*a, *b]"),
                 )
         return mapping
 
@@ -199,26 +214,29 @@ def _cli_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)  # true/false, numbers, objects, lists
 
 
-def _yaml_issue(path: Path, error: yaml.YAMLError) -> ConfigIssue:
-    """Name the line where the broken construct starts (an unclosed `{` is reported at the end of the file)."""
-    problem = getattr(error, "problem_mark", None)
-    start = getattr(error, "context_mark", None) or problem
-    lines = path.read_text().splitlines()
-    source = lines[start.line].strip() if start is not None and start.line < len(lines) else None
-    where = f" at line {problem.line + 1}, column {problem.column + 1}" if problem else ""
-    started = f" (in what starts at line {start.line + 1})" if start is not None and start is not problem else ""
-    return ConfigIssue(
-        path=str(path), value=source, message=f"malformed YAML{where}{started}: {getattr(error, 'problem', error)}"
-    )
+def _yaml_issue(path: Path, text: str, error: yaml.YAMLError) -> ConfigIssue:
+    """The mistake in words, with the line it is on (an unclosed `{` is reported where it starts)."""
+    lines = text.splitlines()
+    line, message = explain(lines, error)
+    source = lines[line].strip() if line is not None and line < len(lines) else None
+    return ConfigIssue(path=str(path), value=source, message=message)
 
 
 def _load(path: Path) -> dict[Hashable, Any]:
-    if not path.exists():
-        raise ConfigError([ConfigIssue(path=str(path), value=None, message="no such stack config file")])
     try:
-        document = yaml.load(path.read_text(), Loader=StackFileLoader)  # a SafeLoader subclass
+        text = utf8_text(path.read_bytes())
+    except FileNotFoundError:
+        raise ConfigError([ConfigIssue(path=str(path), value=None, message="no such stack config file")]) from None
+    except NotUtf8 as error:
+        raise ConfigError([ConfigIssue(path=str(path), value=error.source, message=str(error))]) from None
+    except OSError as error:
+        raise ConfigError(
+            [ConfigIssue(path=str(path), value=None, message=f"can't read it: {error.strerror}")]
+        ) from None
+    try:
+        document = yaml.load(text, Loader=StackFileLoader)  # a SafeLoader subclass
     except yaml.YAMLError as error:
-        raise ConfigError([_yaml_issue(path, error)]) from None
+        raise ConfigError([_yaml_issue(path, text, error)]) from None
     if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
         raise ConfigError(
             [ConfigIssue(path=f"{path}: config", value=None, message="the file needs a `config:` mapping")]

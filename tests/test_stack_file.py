@@ -14,6 +14,7 @@ import pulumi
 import pytest
 from pulumi.runtime import config as runtime_config
 
+from components.config import ConfigError, parse_pulumi_config
 from offline_plan.__main__ import main
 from offline_plan.engine import PROJECT_DIR
 from offline_plan.stack_file import stack_file_config
@@ -151,3 +152,84 @@ def test_stack_outputs_take_a_whole_plan_document(tmp_path: Path, capsys: pytest
     prod = plan_document(["--stack", "prod", "--stack-outputs", f"viberator/viberator-workers/dev={dev_plan}"], capsys)
     # prod ran on the given document's outputs, not on a plan of its own of dev.
     assert prod["outputs"]["clankers"]["multi-agent"]["deploymentConfig"]["imageUri"] == pinned
+
+
+MERGED = """config:
+  aws:region: us-east-1
+  viberator:harnesses: [claude, codex]
+  viberator:clankers:
+    - &lambda
+      name: small
+      agent: claude
+      target: lambda
+      memoryMb: 2048
+      timeoutSeconds: 600
+      environment: &env
+        LOG_LEVEL: info
+        TEAM: platform
+    - memoryMb: 8192  # the mapping's own key wins, written before the merge or after it
+      <<: *lambda
+      name: big
+    - <<: [{agent: codex, memoryMb: 1024}, *lambda]  # of a list, the first mapping that has a key gives it
+      name: codex
+      environment:
+        <<: *env
+        LOG_LEVEL: debug
+"""
+EXPLICIT = """config:
+  aws:region: us-east-1
+  viberator:harnesses: [claude, codex]
+  viberator:clankers:
+    - {name: small, agent: claude, target: lambda, memoryMb: 2048, timeoutSeconds: 600,
+       environment: {LOG_LEVEL: info, TEAM: platform}}
+    - {name: big, agent: claude, target: lambda, memoryMb: 8192, timeoutSeconds: 600,
+       environment: {LOG_LEVEL: info, TEAM: platform}}
+    - {name: codex, agent: codex, target: lambda, memoryMb: 1024, timeoutSeconds: 600,
+       environment: {LOG_LEVEL: debug, TEAM: platform}}
+"""
+
+
+def test_merge_keys_resolve_as_yaml_v3_resolves_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """go-yaml/yaml (v3) decode.go: a mapping's own keys are set first and `merge` skips every key already set,
+    so they win wherever they are written; a list of merged mappings is merged in order, so its first mapping
+    that has a key gives it. The plan is the plan of the same file written out."""
+    merged, explicit = write_stack(tmp_path, "merged", MERGED), write_stack(tmp_path / "..", "merged", EXPLICIT)
+    assert stack_file_config(merged) == stack_file_config(explicit)
+    plans = [plan_document(["--config", str(path)], capsys) for path in (merged, explicit)]
+    for plan in plans:
+        plan["resources"].sort(key=lambda resource: resource["urn"])  # registered in any order
+    assert plans[0] == plans[1]
+
+
+MUTATIONS: dict[str, Any] = {
+    "tab": lambda text: text.replace("\n  ", "\n\t", 2),
+    "indent": lambda text: "\n".join(line + "\n " if i % 5 == 3 else line for i, line in enumerate(text.split("\n"))),
+    "colon": lambda text: text.replace(": ", ": a: ", 3),
+    "cut": lambda text: text[: len(text) * 2 // 3],
+    "latin-1": lambda text: (text + "# caf\u00e9\n").encode("latin-1", errors="replace"),
+    "utf-16": lambda text: text.encode("utf-16"),
+    "utf-8-bom": lambda text: text.encode("utf-8-sig"),
+    "crlf": lambda text: text.replace("\n", "\r\n"),
+    "binary": lambda text: bytes(range(256)),
+    "alias-loop": lambda text: text.replace("config:", "config: &c\n  viberator:loop: *c", 1),
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_no_stack_file_ends_in_a_traceback(tmp_path: Path, mutation: str) -> None:
+    """Every committed and catalogued stack file, mangled as editors and shells mangle files: read and parsed,
+    each is a config or a ConfigError, never another exception."""
+    files = sorted(PROJECT_DIR.glob("Pulumi.*.yaml")) + sorted((PROJECT_DIR / "tests/bad_configs").glob("Pulumi.*"))
+    for original in files:
+        try:
+            text = original.read_text()
+        except UnicodeDecodeError:
+            continue  # the catalogue's own non-UTF-8 files
+        mangled = MUTATIONS[mutation](text)
+        path = tmp_path / original.name
+        path.write_bytes(mangled if isinstance(mangled, bytes) else mangled.encode())
+        try:
+            config, secret_keys = stack_file_config(path)
+            parse_pulumi_config(config, stack="qa", secret_keys=secret_keys)
+        except ConfigError as error:
+            assert error.issues, original.name
