@@ -7,12 +7,10 @@ from typing import Any
 import pytest
 
 from components.config import (
-    FARGATE_MEMORY_MB,
     LAMBDA_ENVIRONMENT_MAX_BYTES,
     LAMBDA_RESERVED_VARIABLES,
     ConfigError,
     StackConfig,
-    fargate_memory_choices,
     lambda_environment_bytes,
     lambda_variables,
     parse_pulumi_config,
@@ -105,12 +103,6 @@ FARGATE_TABLE = {
     8192: list(range(16384, 61441, 4096)),
     16384: list(range(32768, 122881, 8192)),
 }
-
-
-def test_fargate_table_matches_aws() -> None:
-    assert set(FARGATE_MEMORY_MB) == set(FARGATE_TABLE)
-    for cpu, memory in FARGATE_TABLE.items():
-        assert fargate_memory_choices(cpu) == memory
 
 
 @pytest.mark.parametrize(("cpu", "memory"), [(c, m) for c, ms in FARGATE_TABLE.items() for m in ms])

@@ -30,7 +30,12 @@ from viberator_contract.base import Platform as Platform
 NAMESPACE = "viberator"
 LAMBDA_FUNCTION_NAME_MAX = 64
 
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731)
+LOG_RETENTION_DAYS = (
+    *(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731),
+    *(1096, 1827, 2192, 2557, 2922, 3288, 3653),
+)
+"""CloudWatch Logs' retention periods (PutRetentionPolicy, `retentionInDays`: "Possible values are: 1, 3, ...,
+3653"; tests/test_config.py reads them from botocore's logs service model, so an AWS addition fails a test)."""
 
 FARGATE_MEMORY_MB: dict[int, range] = {
     256: range(512, 2048 + 1, 512),  # 512, 1024, 2048; 1536 is rejected below
@@ -41,7 +46,9 @@ FARGATE_MEMORY_MB: dict[int, range] = {
     8192: range(16384, 61440 + 1, 4096),
     16384: range(32768, 122880 + 1, 8192),
 }
-"""Fargate's valid memory sizes (MiB) for each CPU size (units)."""
+"""Fargate's valid memory sizes (MiB) for each CPU size (units): ECS RegisterTaskDefinition, `memory` ("If using
+the Fargate launch type ... one of the following values"); tests/test_config.py reads the table from botocore's
+ecs service model."""
 
 
 def fargate_memory_choices(cpu: int) -> list[int]:

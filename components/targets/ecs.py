@@ -52,6 +52,8 @@ class EcsClankerConfig(CloudClanker):
     secrets: dict[EnvVarName, Annotated[str, AfterValidator(_ecs_secret_arn)]] = Field(default_factory=dict)
     cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384] = Field(1024, description="Fargate CPU units.")
     memory_mb: int = Field(4096, description="From Fargate's table for the chosen cpu.")
+    # ECS's EphemeralStorage.sizeInGiB: "The minimum supported value is 21 GiB and the maximum supported value is
+    # 200 GiB" (botocore's ecs model, which tests/test_aws_lists.py reads).
     ephemeral_storage_gb: int | None = Field(None, ge=21, le=200, description="Unset: Fargate's 20 GiB.")
 
     @field_validator("memory_mb")

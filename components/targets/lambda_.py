@@ -55,13 +55,31 @@ def _whole_secret_arn(value: str) -> str:
 LambdaVariableName = Annotated[str, Field(pattern=LAMBDA_ENV_VAR_PATTERN), AfterValidator(_not_lambda_reserved)]
 
 
+LAMBDA_MEMORY_MB = (128, 10240)
+LAMBDA_TIMEOUT_SECONDS = (1, 900)
+LAMBDA_EPHEMERAL_STORAGE_MB = (512, 10240)
+"""A function's limits (Lambda Developer Guide, "Lambda quotas", gettingstarted-limits: "up to 15 minutes in a
+single invocation and a single function can use up to 10,240 MB of memory", 128 MB the least; CloudFormation's
+AWS::Lambda::Function EphemeralStorage: "any whole number between 512 and 10,240 MB"). Not botocore's shapes,
+which allow 32768 MB and 5400 s: those are Lambda Managed Instances', not a function's like these."""
+
+
 class LambdaClankerConfig(CloudClanker):
     target: Literal["lambda"]
     environment: dict[LambdaVariableName, PlainValue] = Field(default_factory=dict)
     secrets: dict[LambdaVariableName, Annotated[str, AfterValidator(_whole_secret_arn)]] = Field(default_factory=dict)
-    memory_mb: int = Field(4096, ge=128, le=10240, description="Agents need room: default 4 GiB.")
-    timeout_seconds: int = Field(900, ge=1, le=900, description="Lambda's maximum, agent runs are long.")
-    ephemeral_storage_mb: int = Field(4096, ge=512, le=10240, description="Room for a cloned repository.")
+    memory_mb: int = Field(
+        4096, ge=LAMBDA_MEMORY_MB[0], le=LAMBDA_MEMORY_MB[1], description="Agents need room: default 4 GiB."
+    )
+    timeout_seconds: int = Field(
+        900, ge=LAMBDA_TIMEOUT_SECONDS[0], le=LAMBDA_TIMEOUT_SECONDS[1], description="Lambda's maximum: runs are long."
+    )
+    ephemeral_storage_mb: int = Field(
+        4096,
+        ge=LAMBDA_EPHEMERAL_STORAGE_MB[0],
+        le=LAMBDA_EPHEMERAL_STORAGE_MB[1],
+        description="Room for a cloned repository.",
+    )
     reserved_concurrency: int | None = Field(None, ge=0, description="Unset: the account's pool.")
 
 
@@ -189,17 +207,16 @@ def environment_fits(parsed: ParsedStack) -> Iterator[ConfigIssue]:
         size = lambda_environment_bytes(variables)
         if size <= LAMBDA_ENVIRONMENT_MAX_BYTES:
             continue
-        carried = (
-            f", {lambda_environment_bytes({SECRET_ARNS_VARIABLE: variables[SECRET_ARNS_VARIABLE]})} of "
-            f"them in {SECRET_ARNS_VARIABLE}, which carries the secrets"
-            if clanker.secrets
-            else ""
+        sizes = sorted(((lambda_environment_bytes({k: v}), k) for k, v in variables.items()), reverse=True)
+        largest = ", ".join(
+            f"{name} {bytes_} bytes" + (" (the secrets' ARNs)" if name == SECRET_ARNS_VARIABLE else "")
+            for bytes_, name in sizes[:3]
         )
         yield ConfigIssue(
             path=f"{clanker_key(i)}.environment",
             value=size,
-            message=f"the function's variables would total {size} bytes of names and values{carried}; "
-            f"Lambda allows {LAMBDA_ENVIRONMENT_MAX_BYTES} (4 KB): move large values out (a secret, "
+            message=f"the function's variables would total {size} bytes of names and values, and Lambda allows "
+            f"{LAMBDA_ENVIRONMENT_MAX_BYTES} (4 KB); the largest: {largest}. Move large values out (a secret, "
             "or a file in the image)",
         )
 
