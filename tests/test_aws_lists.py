@@ -30,7 +30,7 @@ def test_log_retention_is_cloudwatch_s() -> None:
     documented = text(model("logs").shape_for("Days").documentation)
     listed = re.search(r"Possible values are: ([0-9, and]+)\.", documented)
     assert listed is not None, documented
-    assert LOG_RETENTION_DAYS == tuple(int(days) for days in re.findall(r"\d+", listed.group(1)))
+    assert tuple(int(days) for days in re.findall(r"\d+", listed.group(1))) == LOG_RETENTION_DAYS
 
 
 @pytest.mark.parametrize("days", [1096, 1827, 2192, 2557, 2922, 3288, 3653])
