@@ -37,6 +37,7 @@ from components.config import (
     StackConfig,
     target_of,
 )
+from components.config.clankers import CloudClanker
 from components.harness_image import PlatformImage
 from components.images import ImageRef
 from components.replication import ReplicaRegistry, ReplicaRegistryArgs
@@ -217,6 +218,29 @@ def _cross_region_issues(
     return target_of(clanker).cross_region(clanker, key, config.region, image_region, setting)
 
 
+def _nothing_replicated_here(config: StackConfig) -> None:
+    """The settings only this account's replica repositories would read, refused where there are none (the image
+    stack replicates nothing into this account and region from another): set, they would change nothing."""
+    assert config.images is not None
+    unread: list[tuple[str, Any, str]] = []
+    if "replica_repositories" in config.images.model_fields_set:
+        unread.append(("images.replicaRepositories", config.images.replica_repositories, "remove it"))
+    if config.protect is not None and not any(isinstance(c, CloudClanker) for c in config.clankers):
+        unread.append(("protect", config.protect, "this stack deploys no lambda or ecs clanker either: remove it"))
+    if unread:
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    path=f"{NAMESPACE}:{key}",
+                    value=value,
+                    message=f"the image stack {config.images.from_} replicates nothing into this account in "
+                    f"{config.region} from another account, so there are no replica repositories here; {fix}",
+                )
+                for key, value, fix in unread
+            ]
+        )
+
+
 def replica_registry_args(
     config: StackConfig,
     exported: Any,
@@ -239,7 +263,10 @@ def replica_registry_args(
         url = repository_url_in(entry.repository_url, replica_list, config.region, account)
         if url is not None and _url_part(url, "account") == account != _url_part(entry.repository_url, "account"):
             ours[harness] = entry.repository_name
-    if not ours or config.images.replica_repositories == "existing":
+    if not ours:
+        _nothing_replicated_here(config)
+        return None
+    if config.images.replica_repositories == "existing":
         return None
     try:
         rules = Lifecycle.model_validate(lifecycle)

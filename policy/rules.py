@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.credentials import SECRET_ARN_PATTERN, SECRET_LOOKING_NAME, SECRET_LOOKING_VALUE
+from components.credentials import SECRET_ARN_PATTERN, SECRET_LOOKING_NAME, credential_in
 from components.tags import REQUIRED_TAG_KEYS
 
 REPOSITORY = "aws:ecr/repository:Repository"
@@ -177,7 +177,7 @@ def _plaintext_credentials(variables: Iterable[tuple[str, Any]]) -> list[str]:
     for name, value in variables:
         if not isinstance(value, str) or not value or re.match(SECRET_ARN_PATTERN, value):
             continue
-        if SECRET_LOOKING_VALUE.match(value.strip()) or SECRET_LOOKING_NAME.search(name):
+        if credential_in(value) is not None or SECRET_LOOKING_NAME.search(name):
             found.append(name)  # the name only: a violation message must not leak the value
     return found
 

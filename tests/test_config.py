@@ -222,7 +222,7 @@ def test_secrets_must_be_secrets_manager_arns() -> None:
 )
 def test_plaintext_credentials_are_refused_without_echoing_them(value: str) -> None:
     (message,) = errors(clankers=[clanker(environment={"HELPER": value})])
-    assert message.startswith("viberator:clankers[0].environment.HELPER = '(redacted)': looks like a credential")
+    assert message.startswith("viberator:clankers[0].environment.HELPER = '(redacted)': holds ")
     assert value not in message
 
 
@@ -303,6 +303,7 @@ def test_text_values_reach_the_models_as_text_and_are_coerced_where_typed() -> N
             "viberator:logRetentionDays": "90",
             "viberator:pushLatest": "false",
             "viberator:harnesses": '["claude"]',
+            "viberator:clankers": '[{"name": "w", "agent": "claude", "target": "lambda"}]',  # it has logs
         },
         stack="dev",
     )

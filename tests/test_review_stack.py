@@ -156,7 +156,7 @@ def test_a_valid_review_config_parses():
     ("values", "stack", "path", "message"),
     [
         ({"harnesses": ["claude"]}, "pr-5", "viberator:environment", "names a pull request's review stack"),
-        (BUILDS, "pr-124", "viberator:environment", "pr-<pullRequest>: pr-123"),
+        (BUILDS, "pr-124", "viberator:environment", "pr-<viberator:review.pullRequest>: pr-123"),
         ({**BUILDS, "protect": "true"}, "pr-123", "viberator:protect", "nothing in it is protected"),
         ({**BUILDS, "sharedEnvironments": ["dev"]}, "pr-123", "viberator:sharedEnvironments", "live and die"),
         ({**BUILDS, "consumerAccounts": ["210987654321"]}, "pr-123", "viberator:consumerAccounts", "live and die"),

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, TypeAdapter, field_validator
+from pydantic import Field, TypeAdapter, field_validator
 from pydantic_core import PydanticCustomError
 
 from components.config.fields import (
@@ -23,22 +23,15 @@ from components.config.fields import (
     Architecture,
     ConfigModel,
 )
-from components.credentials import SECRET_LOOKING_NAME, SECRET_LOOKING_VALUE
+from components.credentials import SECRET_LOOKING_NAME, credential_in
 
 if TYPE_CHECKING:
     from components.targets.base import ClankerTarget
 
 
-def _not_a_credential(value: str) -> str:
-    if SECRET_LOOKING_VALUE.match(value.strip()):
-        raise PydanticCustomError(
-            CREDENTIAL_ERROR, "looks like a credential: put it in Secrets Manager and list it under `secrets`"
-        )
-    return value
-
-
 EnvVarName = Annotated[str, Field(pattern=ENV_VAR_PATTERN)]
-PlainValue = Annotated[str, AfterValidator(_not_a_credential)]
+PlainValue = str
+"""A plain environment value: the parser refuses a credential in it, as in any value (components/credentials.py)."""
 
 
 class ClankerBase(ConfigModel):
@@ -67,7 +60,12 @@ class CloudClanker(ClankerBase):
     @field_validator("environment")
     @classmethod
     def _credential_names_use_secrets(cls, environment: dict[str, str]) -> dict[str, str]:
-        named = sorted(key for key, value in environment.items() if SECRET_LOOKING_NAME.search(key) and value)
+        # A value that is a credential by its shape is reported as one, by the parser.
+        named = sorted(
+            key
+            for key, value in environment.items()
+            if SECRET_LOOKING_NAME.search(key) and value and credential_in(value) is None
+        )
         if named:
             raise PydanticCustomError(
                 CREDENTIAL_ERROR,

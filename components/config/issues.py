@@ -12,7 +12,9 @@ import json
 from typing import Any
 
 import pulumi
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
+
+from components.credentials import credentials_in
 
 
 class _Missing:
@@ -30,6 +32,13 @@ class ConfigIssue(BaseModel):
     path: str
     value: Any
     message: str
+
+    @model_validator(mode="after")
+    def _never_echo_a_credential(self) -> ConfigIssue:
+        """Whatever the issue, a value holding a credential is shown as REDACTED."""
+        if self.value is not MISSING and any(credentials_in(self.value)):
+            self.value = REDACTED
+        return self
 
     def __str__(self) -> str:
         shown = repr(self.value) if self.value is MISSING or self.value == REDACTED else json.dumps(self.value)

@@ -4,17 +4,35 @@ rule that spans keys, all issues reported together in one ConfigError."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
 from components.config.clankers import ClankerBase, parse_clanker
 from components.config.fields import NAMESPACE
-from components.config.issues import ConfigError, ConfigIssue
+from components.config.issues import REDACTED, ConfigError, ConfigIssue
 from components.config.rules import RULES, ParsedStack
 from components.config.stack import StackConfig
 from components.config.validation_errors import issue_of
+from components.credentials import credentials_in
+
+
+def credential_issues(values: Mapping[str, Any], namespace: str, secret_keys: Collection[str]) -> list[ConfigIssue]:
+    """A credential in any plain value (nested, or inside other text: a token in a URL's user-info), by the one
+    check the policy pack shares (components/credentials.py). A value set with `pulumi config set --secret` is
+    encrypted in the file, so it is not looked into."""
+    return [
+        ConfigIssue(
+            path=f"{namespace}{path}",
+            value=REDACTED,
+            message=f"holds {kind}, and stack config is committed in plain text: keep it in Secrets Manager and list "
+            "the secret's ARN under the clanker's `secrets` (or `pulumi config set --secret` for a provider's key)",
+        )
+        for key, value in values.items()
+        if key not in secret_keys
+        for path, kind in credentials_in(value, key)
+    ]
 
 
 def parse_stack_config(
@@ -24,9 +42,12 @@ def parse_stack_config(
     region: str | None,
     account: str | None = None,
     source: str = "stack config",
+    secret_keys: Collection[str] = (),
 ) -> StackConfig:
     """Parse the `viberator:` namespace (keys without the prefix) into a StackConfig, or raise ConfigError.
-    `account`: the stack's account when its config pins exactly one (`allowed_accounts`), else unknown (None)."""
+    `account`: the stack's account when its config pins exactly one (`allowed_accounts`), else unknown (None);
+    `secret_keys`: the keys (without the prefix) set as secrets."""
+    credentials = credential_issues(values, f"{NAMESPACE}:", secret_keys)
     data = {"environment": stack, **values}
     if region is not None:
         data["aws:region"] = region
@@ -46,10 +67,14 @@ def parse_stack_config(
         data_without_clankers = {**data, "clankers": []}
     else:
         data_without_clankers = data  # the model reports that `clankers` is not a list
+    # Where a value holds a credential, that is the one thing said of it.
+    flagged = {issue.path for issue in credentials}
+    clanker_issues = [issue for issue in clanker_issues if issue.path not in flagged]
     try:
         config = StackConfig.model_validate(data_without_clankers)
     except ValidationError as error:
-        raise ConfigError([issue_of(data, e) for e in error.errors()] + clanker_issues, source) from None
+        issues = [issue_of(data, e) for e in error.errors()]
+        raise ConfigError(credentials + [i for i in issues if i.path not in flagged] + clanker_issues, source) from None
     config = config.model_copy(update={"clankers": [clanker for _, clanker in clankers]})
     parsed = ParsedStack(
         config=config,
@@ -57,7 +82,7 @@ def parse_stack_config(
         declared_targets=frozenset(declared_targets),
         account=account,
     )
-    issues = clanker_issues + [issue for rule in RULES for issue in rule(parsed)]
+    issues = credentials + clanker_issues + [issue for rule in RULES for issue in rule(parsed)]
     if issues:
         raise ConfigError(sorted(issues, key=_clanker_position), source)
     return config

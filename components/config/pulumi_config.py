@@ -18,7 +18,7 @@ import pulumi
 
 from components.config.fields import ACCOUNT_ID_PATTERN, NAMESPACE
 from components.config.issues import REDACTED, ConfigError, ConfigIssue, shown
-from components.config.parsing import parse_stack_config
+from components.config.parsing import credential_issues, parse_stack_config
 from components.config.stack import StackConfig
 from components.config.validation_errors import PATTERN_HINTS
 
@@ -136,6 +136,9 @@ def parse_pulumi_config(
         for key, raw in config.items()
         if not key.startswith(prefix) and key.partition(":")[0] not in PROVIDER_NAMESPACES
     ] + _aws_key_issues(config)
+    issues += credential_issues(
+        {key: decode_config_value(raw) for key, raw in config.items() if not key.startswith(prefix)}, "", secret_keys
+    )
     values = {
         key.removeprefix(prefix): decode_config_value(raw) for key, raw in config.items() if key.startswith(prefix)
     }
@@ -147,6 +150,7 @@ def parse_pulumi_config(
             region=config.get("aws:region"),
             account=allowed[0] if len(allowed) == 1 else None,
             source=source,
+            secret_keys={key.removeprefix(prefix) for key in secret_keys if key.startswith(prefix)},
         )
     except ConfigError as error:
         raise ConfigError(issues + error.issues, source) from None

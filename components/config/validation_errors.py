@@ -37,7 +37,6 @@ from components.config.stack import (
     ReviewConfig,
     StackConfig,
 )
-from components.credentials import SECRET_LOOKING_VALUE
 
 PATTERN_HINTS = {
     NAME_PATTERN: "use lowercase letters, digits and hyphens (not at either end)",
@@ -139,8 +138,7 @@ def issue_of(data: Mapping[str, Any], error: Mapping[str, Any]) -> ConfigIssue:
     value = _value_at(data, loc)
     if len(loc) == 1:
         value = shown(value)
-    # A credential pasted into any key (say, an API key where a secret ARN belongs) is never echoed back.
-    looks_like_credential = isinstance(value, str) and SECRET_LOOKING_VALUE.match(value.strip())
-    if error["type"] == CREDENTIAL_ERROR or looks_like_credential:
+    # A credential is never echoed back (ConfigIssue redacts any value holding one; this type names them).
+    if error["type"] == CREDENTIAL_ERROR:
         value = REDACTED
     return ConfigIssue(path=_path(loc), value=value, message=_message(error))

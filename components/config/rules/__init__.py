@@ -23,6 +23,8 @@ RULES: tuple[Rule, ...] = (
     repositories.serving_stack_stays_protected,
     repositories.protected_ecs_runs_in_a_private_network,
     repositories.only_the_owner_pushes_latest,
+    repositories.only_the_owner_sets_repository_settings,
+    repositories.cloud_settings_need_cloud_clankers,
     repositories.only_the_owner_shares_environments,
     per_clanker.clanker_names_are_unique,
     per_clanker.clanker_names_fit_physical_names,

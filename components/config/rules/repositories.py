@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from pydantic.alias_generators import to_camel
 
-from components.config.clankers import target_of
+from components.config.clankers import CloudClanker, target_of
 from components.config.issues import MISSING, ConfigIssue, shown
 from components.config.rules.context import KEY, ParsedStack
 
@@ -25,8 +25,14 @@ BUILD_SETTINGS = (
     "image_revision",
     "consumer_accounts",
     "replicas",
+    "builder",
 )
 """Settings of a stack that builds images and owns their repositories; a promoting stack reads none of them."""
+
+OWNER_SETTINGS = ("keep_images", "force_delete", "consumer_accounts")
+"""Settings of the repositories themselves (their lifecycle, deletion, registry policy), which the stack that owns
+them reads; with `repositories: existing` another stack does (pushLatest, sharedEnvironments and replicas have
+rules of their own below)."""
 
 
 def force_delete_only_unprotected(parsed: ParsedStack) -> Iterator[ConfigIssue]:
@@ -66,14 +72,50 @@ def protected_ecs_runs_in_a_private_network(parsed: ParsedStack) -> Iterator[Con
         yield ConfigIssue(
             path=f"{KEY}network",
             value=MISSING,
-            message="a protected stack's ecs clankers run in a network it names (private subnets, "
-            "assignPublicIp: false), never in whatever default VPC the account has",
+            message="a protected stack's (viberator:protect, default in prod) ecs clankers run in a network it "
+            "names (private subnets, assignPublicIp: false), never in whatever default VPC the account has",
         )
     elif config.network.assign_public_ip:
         yield ConfigIssue(
             path=f"{KEY}network.assignPublicIp",
             value=True,
             message="a protected stack's ecs tasks run in private subnets without public IPs (egress via NAT)",
+        )
+
+
+def only_the_owner_sets_repository_settings(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    config = parsed.config
+    if not (config.builds_images and config.repositories == "existing"):
+        return
+    for name in OWNER_SETTINGS:
+        if name in config.model_fields_set:
+            yield ConfigIssue(
+                path=f"{KEY}{to_camel(name)}",
+                value=shown(config.model_dump()[name]),
+                message="with repositories: existing another stack owns the repositories and sets this for them; "
+                "this stack never reads it: remove it (set it in the owning stack)",
+            )
+
+
+def cloud_settings_need_cloud_clankers(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    """Log retention is of lambda and ecs clankers' log groups; `protect` also of the repositories this stack
+    owns (a promoting stack's replica repositories are judged where they are known: components/promotion.py)."""
+    config = parsed.config
+    if any(isinstance(clanker, CloudClanker) for clanker in config.clankers) or parsed.declared_targets - {"docker"}:
+        return
+    if "log_retention_days" in config.model_fields_set:
+        yield ConfigIssue(
+            path=f"{KEY}logRetentionDays",
+            value=config.log_retention_days,
+            message="only lambda and ecs clankers have log groups, and this stack has none: remove it",
+        )
+    owns_repositories = config.builds_images and config.repositories == "create"
+    if config.protect is not None and config.builds_images and not owns_repositories:
+        yield ConfigIssue(
+            path=f"{KEY}protect",
+            value=config.protect,
+            message="nothing here to protect: this stack owns no repositories (repositories: existing) and deploys "
+            "no lambda or ecs clanker: remove it",
         )
 
 

@@ -29,7 +29,8 @@ def review_stack_is_named_after_its_pull_request(parsed: ParsedStack) -> Iterato
         yield ConfigIssue(
             path=f"{KEY}environment",
             value=config.environment,
-            message=f"a review stack's environment is pr-<pullRequest>: pr-{config.review.pull_request}",
+            message=f"a review stack's environment is pr-<viberator:review.pullRequest>: "
+            f"pr-{config.review.pull_request}",
         )
 
 
