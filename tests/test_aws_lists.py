@@ -35,7 +35,10 @@ def test_log_retention_is_cloudwatch_s() -> None:
 
 @pytest.mark.parametrize("days", [1096, 1827, 2192, 2557, 2922, 3288, 3653])
 def test_multi_year_retention_parses(days: int) -> None:
-    config = parse_stack_config({"logRetentionDays": str(days)}, stack="dev", region="us-east-1")
+    lambda_clanker = {"name": "w", "agent": "claude", "target": "lambda"}  # whose log group keeps them
+    config = parse_stack_config(
+        {"logRetentionDays": str(days), "clankers": [lambda_clanker]}, stack="dev", region="us-east-1"
+    )
     assert config.log_retention_days == days
 
 
