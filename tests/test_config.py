@@ -366,3 +366,34 @@ def test_secrets_are_in_the_stack_partition_and_ecs_takes_selectors() -> None:
         )
     (issue,) = raised.value.issues
     assert issue.message.startswith("partition aws, but this stack's region us-gov-west-1 is in aws-us-gov")
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"aws:ec2MetadataServiceEndpointMode": "ipv4"}, 'aws:ec2MetadataServiceEndpointMode = "ipv4": the AWS'),
+        ({"aws:retryMode": "Standard"}, 'aws:retryMode = "Standard": the AWS provider takes standard or adaptive'),
+        ({"aws:forbiddenAccountIds": '["210987654321", "210987654321"]'}, "aws:forbiddenAccountIds[1] = "),
+        ({"aws:forbiddenAccountIds": "[210987654321]"}, "aws:forbiddenAccountIds[0] = 210987654321: must be"),
+        ({"aws:token": "IQoJb3JpZ2luX2VjEJr"}, "aws:token = '(redacted)': a credential in plain text"),
+    ],
+)
+def test_provider_settings_are_checked_as_the_provider_checks_them(config: dict[str, str], expected: str) -> None:
+    (message,) = cli(**config)
+    assert message.startswith(expected)
+
+
+def test_a_provider_credential_set_as_a_secret_passes() -> None:
+    config = {"aws:region": "us-east-1", "aws:secretKey": "[secret]", "aws:accessKey": "[secret]"}
+    assert parse_pulumi_config(config, stack="dev", secret_keys=["aws:secretKey", "aws:accessKey"]).region
+
+
+def test_a_secret_from_a_sharing_account_is_accepted_once_listed() -> None:
+    other = SECRET.replace("123456789012", "210987654321")
+    values = {"clankers": [clanker(secrets={"ANTHROPIC_API_KEY": other})]}
+    with pytest.raises(ConfigError):
+        parse_stack_config(values, stack="dev", region="us-east-1", account="123456789012")
+    shared = parse_stack_config(
+        {**values, "secretAccounts": ["210987654321"]}, stack="dev", region="us-east-1", account="123456789012"
+    )
+    assert shared.secret_accounts == ["210987654321"]

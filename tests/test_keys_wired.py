@@ -70,6 +70,7 @@ STACK_VALUES: dict[str, Value] = {
     ),
     "builder": {"name": "remote"},
     "consumerAccounts": ["210987654321"],
+    "secretAccounts": ["210987654321"],
     "replicas": [{"region": "us-west-2"}],
     "review": lambda config: (
         {"pullRequest": 8, "expires": "2026-12-08T00:00:00Z"}

@@ -28,6 +28,7 @@ The YAML shape (every key optional unless noted; README.md documents each with a
     viberator:network: {subnetIds: [...], vpcId: vpc-..., assignPublicIp: false}
     viberator:images: {from: org/project/stack, harnesses: [...]}   # take images from another stack
     viberator:consumerAccounts: ["111122223333"]                    # accounts allowed to pull this stack's images
+    viberator:secretAccounts: ["111122223333"]                      # other accounts whose secrets clankers read
     viberator:replicas: [{region: us-west-2}, {region: eu-west-1, account: "111122223333"}]  # copies elsewhere
     viberator:review: {pullRequest: 123, expires: "2026-12-08T00:00:00Z"}   # a pull request's review stack pr-123
     viberator:clankers: [{name, agent, target, ...}]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -26,6 +27,8 @@ from viberator_contract.base import PLATFORM_OF_ARCHITECTURE as PLATFORM_OF_ARCH
 from viberator_contract.base import REGION_PATTERN as REGION_PATTERN
 from viberator_contract.base import Architecture as Architecture
 from viberator_contract.base import Platform as Platform
+
+T = TypeVar("T")
 
 NAMESPACE = "viberator"
 LAMBDA_FUNCTION_NAME_MAX = 64
@@ -64,8 +67,11 @@ LAMBDA_ENV_VAR_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_]+$"
 SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 """Secrets Manager appends `-` and 6 random characters to a secret's name in its ARN; an ARN without them is
 partial, and an IAM policy naming a partial ARN never matches the secret."""
-VPC_ID_PATTERN = r"^vpc-[0-9a-f]{8,17}$"
-SUBNET_ID_PATTERN = r"^subnet-[0-9a-f]{8,17}$"
+VPC_ID_PATTERN = r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$"
+SUBNET_ID_PATTERN = r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$"
+"""EC2's resource ids: the prefix and 8 hex digits (older resources) or 17 (every one since 2018, EC2 User Guide,
+"Resource IDs"); one with a digit lost or added names nothing. AWS's identifier shapes live here, once: accounts
+and regions come from the contract, secret ARNs from components/credentials.py."""
 STACK_REFERENCE_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 REVIEW_EXPIRES_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
 
@@ -117,6 +123,14 @@ class ConfigModel(BaseModel):
         return [
             field.alias or name for name, field in cls.model_fields.items() if ":" not in str(field.validation_alias)
         ]
+
+
+def no_duplicates(values: list[T]) -> list[T]:
+    """For a list that is a set (accounts, subnets, harnesses): each member once."""
+    twice = sorted({str(value) for i, value in enumerate(values) if value in values[:i]})
+    if twice:
+        raise ValueError(f"lists {', '.join(twice)} twice: each once")
+    return values
 
 
 def secret_arn(value: str) -> re.Match[str]:

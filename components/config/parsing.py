@@ -26,8 +26,12 @@ def credential_issues(values: Mapping[str, Any], namespace: str, secret_keys: Co
         ConfigIssue(
             path=f"{namespace}{path}",
             value=REDACTED,
-            message=f"holds {kind}, and stack config is committed in plain text: keep it in Secrets Manager and list "
-            "the secret's ARN under the clanker's `secrets` (or `pulumi config set --secret` for a provider's key)",
+            message=f"holds {kind}, and stack config is committed in plain text: "
+            + (
+                "keep it in Secrets Manager and list the secret's ARN under the clanker's `secrets`"
+                if namespace == f"{NAMESPACE}:"
+                else f"set it with `pulumi config set --secret {key}`, which stores it encrypted"
+            ),
         )
         for key, value in values.items()
         if key not in secret_keys

@@ -16,6 +16,7 @@ from typing import Any
 
 import pulumi
 
+from components.config.aws_provider import provider_issues
 from components.config.fields import ACCOUNT_ID_PATTERN, NAMESPACE
 from components.config.issues import REDACTED, ConfigError, ConfigIssue, shown
 from components.config.parsing import credential_issues, parse_stack_config
@@ -136,9 +137,11 @@ def parse_pulumi_config(
         for key, raw in config.items()
         if not key.startswith(prefix) and key.partition(":")[0] not in PROVIDER_NAMESPACES
     ] + _aws_key_issues(config)
-    issues += credential_issues(
+    credentials = credential_issues(
         {key: decode_config_value(raw) for key, raw in config.items() if not key.startswith(prefix)}, "", secret_keys
     )
+    flagged = {issue.path for issue in credentials}
+    issues += credentials + [issue for issue in provider_issues(config, secret_keys) if issue.path not in flagged]
     values = {
         key.removeprefix(prefix): decode_config_value(raw) for key, raw in config.items() if key.startswith(prefix)
     }

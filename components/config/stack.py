@@ -28,14 +28,19 @@ from components.config.fields import (
     VPC_ID_PATTERN,
     ConfigModel,
     Platform,
+    no_duplicates,
 )
 from workers.catalog import HARNESS_NAMES
 from workers.naming import repository_name
 
+SubnetId = Annotated[str, Field(pattern=SUBNET_ID_PATTERN)]
+
 
 class NetworkConfig(ConfigModel):
     vpc_id: str = Field(pattern=VPC_ID_PATTERN)
-    subnet_ids: list[Annotated[str, Field(pattern=SUBNET_ID_PATTERN)]] = Field(min_length=1)
+    subnet_ids: Annotated[list[Annotated[str, Field(pattern=SUBNET_ID_PATTERN)]], AfterValidator(no_duplicates)] = (
+        Field(min_length=1)
+    )
     assign_public_ip: bool = Field(False, description="Private subnets with NAT need no public IP.")
 
 
@@ -50,7 +55,9 @@ class ImageSourceConfig(ConfigModel):
     """Take images from another stack's `images` output instead of building them (build once, promote)."""
 
     from_: str = Field(alias="from", pattern=STACK_REFERENCE_PATTERN, description="org/project/stack")
-    harnesses: list[str] | None = Field(None, description="Only these harnesses; default: all the stack has.")
+    harnesses: Annotated[list[str], AfterValidator(no_duplicates)] | None = Field(
+        None, description="Only these harnesses; default: all the stack has."
+    )
     digests: dict[str, Annotated[str, Field(pattern=DIGEST_PATTERN)]] | None = Field(
         None,
         description="The approved digests, by harness, that this stack runs whatever the image stack exports by "
@@ -63,6 +70,9 @@ class ImageSourceConfig(ConfigModel):
         "components/replication.py), or `existing`: another stack in this account and region owns them.",
     )
 
+
+Accounts = Annotated[list[Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]], AfterValidator(no_duplicates)]
+"""A set of account ids."""
 
 REPLICATION_DESTINATIONS_MAX = 25
 """ECR allows 25 destinations per replication rule (pulumi-aws ReplicationConfiguration, `rules.destinations`)."""
@@ -123,7 +133,13 @@ class StackConfig(ConfigModel):
     network: NetworkConfig | None = None
     images: ImageSourceConfig | None = None
     builder: BuilderConfig | None = None
-    consumer_accounts: list[Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]] = Field(default_factory=list)
+    consumer_accounts: Accounts = Field(default_factory=list)
+    secret_accounts: Accounts = Field(
+        default_factory=list,
+        description="Other accounts whose secrets this stack's clankers read: each shares them (the secret's resource "
+        "policy and its KMS key's policy grant this account's clanker roles). Without it a secret must be in the "
+        "account the clankers run in.",
+    )
     replicas: list[ReplicaConfig] = Field(default_factory=list, max_length=REPLICATION_DESTINATIONS_MAX)
     review: ReviewConfig | None = None
     clankers: list[SerializeAsAny[ClankerBase]] = Field(default_factory=list)

@@ -9,7 +9,7 @@ here.
 
 from __future__ import annotations
 
-from components.config.rules import harnesses, per_clanker, replicas, repositories, review
+from components.config.rules import harnesses, identities, per_clanker, replicas, repositories, review
 from components.config.rules.context import ParsedStack, Rule
 
 RULES: tuple[Rule, ...] = (
@@ -36,6 +36,9 @@ RULES: tuple[Rule, ...] = (
     per_clanker.variables_are_set_once,
     per_clanker.each_target_s_own_rules,
     per_clanker.secrets_are_in_the_stack_partition,
+    identities.consumers_are_other_accounts,
+    identities.secrets_are_in_the_clankers_account,
+    identities.secret_accounts_share_secrets,
     replicas.only_the_owner_replicates,
     replicas.replicas_are_other_registries_of_the_partition,
     review.review_names_are_reserved,

@@ -1,0 +1,66 @@
+"""Rules over whose accounts a stack's settings name: the stack's own account is never one of its consumers, and a
+clanker's secrets are in the account it runs in, or in one the stack lists as sharing them.
+
+The stack's account is known offline only when `aws:allowedAccountIds` pins exactly one (ParsedStack.account);
+unpinned, these rules have nothing to compare with and stay silent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from components.config.clankers import CloudClanker
+from components.config.issues import ConfigIssue
+from components.config.rules.context import KEY, ParsedStack, clanker_key
+
+
+def _secret_account(arn: str) -> str:
+    return arn.split(":")[4]
+
+
+def consumers_are_other_accounts(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    for i, account in enumerate(parsed.config.consumer_accounts):
+        if account == parsed.account:
+            yield ConfigIssue(
+                path=f"{KEY}consumerAccounts[{i}]",
+                value=account,
+                message="this stack's own account (aws:allowedAccountIds), whose roles pull its images already: "
+                "list other accounts only",
+            )
+
+
+def secrets_are_in_the_clankers_account(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    if parsed.account is None:
+        return
+    shared = set(parsed.config.secret_accounts)
+    for i, clanker in parsed.clankers():
+        if not isinstance(clanker, CloudClanker):
+            continue
+        for variable, arn in clanker.secrets.items():
+            account = _secret_account(arn)
+            if account != parsed.account and account not in shared:
+                yield ConfigIssue(
+                    path=f"{clanker_key(i)}.secrets.{variable}",
+                    value=arn,
+                    message=f"a secret of account {account}, and this clanker runs in {parsed.account} "
+                    "(aws:allowedAccountIds): use the secret of this account, or, once that account shares it "
+                    f"(its resource policy and its KMS key's policy grant this account), add {account} to "
+                    "viberator:secretAccounts",
+                )
+
+
+def secret_accounts_share_secrets(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    used = {
+        _secret_account(arn)
+        for _, clanker in parsed.clankers()
+        if isinstance(clanker, CloudClanker)
+        for arn in clanker.secrets.values()
+    }
+    for i, account in enumerate(parsed.config.secret_accounts):
+        if account == parsed.account:
+            message = "this stack's own account (aws:allowedAccountIds), whose secrets need no sharing: remove it"
+        elif account not in used:
+            message = "no clanker's secret is in this account: remove it"
+        else:
+            continue
+        yield ConfigIssue(path=f"{KEY}secretAccounts[{i}]", value=account, message=message)
