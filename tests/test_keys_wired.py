@@ -12,12 +12,13 @@ import functools
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from components.config import ConfigError, StackConfig, parse_pulumi_config, parsing
-from components.config.clankers import clanker_models
+from components.config.clankers import ClankerBase, clanker_models
+from components.config.fields import ConfigModel
 from components.config.rules import RULES, repositories
 from components.config.stack import BuilderConfig, ImageSourceConfig, NetworkConfig, ReplicaConfig, ReviewConfig
 from offline_plan.engine import run_program
@@ -99,31 +100,22 @@ NESTED: dict[str, tuple[Any, dict[str, Value]]] = {
 }
 """Each nested model's keys, tried inside the value its parent has in the mode, else inside STACK_VALUES'."""
 
+EVERY_CLANKER: dict[str, Value] = {"name": "other", "agent": "codex", "image": "floating", "architecture": "arm64"}
+CLOUD_CLANKER: dict[str, Value] = {
+    **EVERY_CLANKER,
+    "environment": {"LOG_LEVEL": "debug"},
+    "secrets": {"ANTHROPIC_API_KEY": SECRET},
+}
 CLANKER_VALUES: dict[str, dict[str, Value]] = {
     "lambda": {
-        "name": "other",
-        "agent": "codex",
-        "image": "floating",
-        "architecture": "arm64",
-        "environment": {"LOG_LEVEL": "debug"},
-        "secrets": {"ANTHROPIC_API_KEY": SECRET},
+        **CLOUD_CLANKER,
         "memoryMb": 2048,
         "timeoutSeconds": 600,
         "ephemeralStorageMb": 1024,
         "reservedConcurrency": 2,
     },
-    "ecs": {
-        "name": "other",
-        "agent": "codex",
-        "image": "floating",
-        "architecture": "arm64",
-        "environment": {"LOG_LEVEL": "debug"},
-        "secrets": {"ANTHROPIC_API_KEY": SECRET},
-        "cpu": 2048,
-        "memoryMb": 8192,
-        "ephemeralStorageGb": 30,
-    },
-    "docker": {"name": "other", "agent": "codex", "image": "floating", "architecture": "arm64"},
+    "ecs": {**CLOUD_CLANKER, "cpu": 2048, "memoryMb": 8192, "ephemeralStorageGb": 30},
+    "docker": EVERY_CLANKER,
 }
 
 
@@ -134,12 +126,28 @@ READ_OUTSIDE_THE_PLAN = {
 """Keys read by something other than the program; a change to one alone may leave the plan as it was."""
 
 
+HOW = "give each new key a value to try here (then every mode must read it or refuse it)"
+
+
+def _models_in(annotation: Any) -> set[type]:
+    """The config models a field's type holds (`X | None`, `list[X]`, ...)."""
+    if isinstance(annotation, type) and issubclass(annotation, ConfigModel):
+        return {annotation}
+    return {model for arg in get_args(annotation) for model in _models_in(arg)}
+
+
 def test_every_key_has_a_value_to_try() -> None:
-    assert set(STACK_VALUES) == set(StackConfig.yaml_keys())
+    assert set(STACK_VALUES) == set(StackConfig.yaml_keys()), f"STACK_VALUES: {HOW}"
+    nested = {
+        field.alias or name: models - {ClankerBase}
+        for name, field in StackConfig.model_fields.items()
+        if (models := _models_in(field.annotation)) - {ClankerBase}
+    }
+    assert {parent: {model} for parent, (model, _) in NESTED.items()} == nested, f"NESTED: {HOW}"
     for parent, (model, values) in NESTED.items():
-        assert set(values) == set(model.yaml_keys()), parent
+        assert set(values) == set(model.yaml_keys()), f"NESTED[{parent!r}]: {HOW}"
     for target, model in clanker_models().items():
-        assert set(CLANKER_VALUES[target]) == set(model.yaml_keys()) - {"target"}, target
+        assert set(CLANKER_VALUES[target]) == set(model.yaml_keys()) - {"target"}, f"CLANKER_VALUES[{target!r}]: {HOW}"
 
 
 @functools.cache
