@@ -11,7 +11,7 @@ checks dev's current outputs against them before its `up` (`check`), and its own
     pulumi stack output --json --stack "$source" > dev.json
     python -m ci.verify_promotion digests dev.json >> "$GITHUB_OUTPUT"      # digests={"claude": "sha256:…", …}
     python -m ci.verify_promotion check --approved "$APPROVED" dev.json     # after approval, before `up`
-    python -m ci.verify_promotion signatures --approved "$APPROVED" dev.json    # each signed by the stack's key
+    python -m ci.verify_promotion signatures --approved "$APPROVED" --stack prod dev.json   # signed by prod's pin
     python -m ci.verify_promotion pin --approved "$APPROVED" --stack prod    # `up` refuses any other digest
     python -m ci.verify_promotion check --approved "$APPROVED" --promoted prod.json   # after `up`
 
@@ -32,9 +32,11 @@ by that tag fetches and verifies the index's digest).
     python -m ci.verify_promotion pushed [--indexes] dev.json
 
 `signatures` checks that each approved digest carries a valid signature (cosign's layout, made by the deploy
-job after dev's `up`) by the image stack's key (`signing.publicKey` of its outputs, or `--public-key FILE`),
-with skopeo as `ensure` and `run-job` check a pull (workers/tooling/signature.py): prod never promotes a digest
-the deploy did not sign.
+job after dev's `up`) by the image stack's key as the promoting stack pins it (`viberator:images.signing` of
+Pulumi.<stack>.yaml, `--stack`; or `--public-key FILE`), never as the image stack's outputs name it: whoever can
+write the image stack's state would choose both the digests and the key that approves them. skopeo checks it as
+`ensure` and `run-job` check a pull (workers/tooling/signature.py): prod never promotes a digest the deploy did
+not sign.
 
 Exit codes: 0 the digests match (or are all signed); 1 they do not (each harness named with both digests); 2
 unusable input; 3 an approved digest is unsigned or signed by another key (each harness named); 4 a signature
@@ -51,8 +53,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
+from components.config.stack import PinnedKeyConfig
 from offline_plan.engine import PROJECT_DIR
+from viberator_contract.errors import field_errors
 from workers.tooling import signature
 
 IMAGES_KEY = "viberator:images"
@@ -138,12 +143,28 @@ def mismatches(approved: Mapping[str, str], current: Mapping[str, str], *, promo
     ]
 
 
-def signing_key(outputs: Mapping[str, Any], public_key: Path | None) -> bytes:
-    """The key approved digests must be signed by: `--public-key`, else the image stack's `signing.publicKey`."""
-    key = signature.verifier(public_key, outputs.get("signing"), "the image stack's outputs")
-    if key.public_key_pem is None:
-        raise UnusableInput(f"{key.source} (`signing.publicKey`): pass --public-key FILE")
-    return key.public_key_pem
+def pinned_key(stack_config: Path) -> bytes:
+    """The public key a promoting stack pins for its image stack's digests (`viberator:images.signing`)."""
+    document = yaml.safe_load(stack_config.read_text()) or {}
+    images = (document.get("config") or {}).get(IMAGES_KEY)
+    pinned = images.get("signing") if isinstance(images, dict) else None
+    if pinned is None:
+        raise UnusableInput(f"{stack_config.name} pins no signing key ({IMAGES_KEY}.signing): README 'Supply chain'")
+    try:
+        return PinnedKeyConfig.model_validate(pinned).public_key.encode()
+    except ValidationError as error:
+        raise UnusableInput(f"{stack_config.name}: {IMAGES_KEY}.signing: {'; '.join(field_errors(error))}") from None
+
+
+def signing_key(stack: str | None, public_key: Path | None) -> bytes:
+    """The key approved digests must be signed by: `--public-key`, else the one `--stack` pins."""
+    if public_key is not None:
+        key = signature.verifier(public_key, None, "--public-key")
+        assert key.public_key_pem is not None  # read from the file, or VerifierFailed
+        return key.public_key_pem
+    if stack is None:
+        raise UnusableInput("name the promoting stack whose pinned key verifies (--stack), or pass --public-key FILE")
+    return pinned_key(PROJECT_DIR / f"Pulumi.{stack}.yaml")
 
 
 def _signed_with(image: Mapping[str, Any], digest: str) -> list[str]:
@@ -209,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     signed = commands.add_parser("signatures", help="fail unless each approved digest is signed by the stack's key")
     signed.add_argument("outputs", type=Path, help="the image stack's `pulumi stack output --json` saved to a file")
     signed.add_argument("--approved", required=True, help="the JSON `digests` printed")
-    signed.add_argument("--public-key", type=Path, help="PEM public key (default: the outputs' `signing.publicKey`)")
+    signed_by = signed.add_mutually_exclusive_group(required=True)
+    signed_by.add_argument("--stack", help="the promoting stack whose viberator:images.signing verifies")
+    signed_by.add_argument("--public-key", type=Path, help="PEM public key")
     pinned = commands.add_parser("pin", help="write the approved digests into Pulumi.<stack>.yaml for `up`")
     pinned.add_argument("--stack", required=True, help="stack name, as in Pulumi.<stack>.yaml")
     pinned.add_argument("--approved", required=True, help="the JSON `digests` printed")
@@ -240,13 +263,13 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         approved = parse_approved(args.approved)
         if args.command == "signatures":
-            refused = unsigned(approved, outputs, signing_key(outputs, args.public_key))
+            refused = unsigned(approved, outputs, signing_key(args.stack, args.public_key))
             if refused:
-                print("error: approved digests without a valid signature by the image stack's key:", file=sys.stderr)
+                print("error: approved digests without a valid signature by the pinned key:", file=sys.stderr)
                 for line in refused:
                     print(f"  - {line}", file=sys.stderr)
                 return EXIT_UNSIGNED
-            print(f"{len(approved)} approved digests are signed by the image stack's key")
+            print(f"{len(approved)} approved digests are signed by the pinned key")
             return 0
     except signature.VerifierFailed as failed:
         print(f"error: {failed}", file=sys.stderr)

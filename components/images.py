@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -10,7 +11,7 @@ import pulumi
 from components.harness_image import HarnessImage, PlatformImage
 from viberator_contract import Image
 from viberator_contract.base import ARCHITECTURE_OF_PLATFORM, PLATFORM_OF_ARCHITECTURE
-from workers.naming import floating_tag, image_reference
+from workers.naming import floating_tag, image_reference, sbom_tag
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class ImageRef:
     """The environment whose floating tag (`<env>-latest`) names this harness's image (or index)."""
     region: str
     """The region of `repository_url`: the image stack's, or a replica's in the consumer's own region."""
+    sbom: pulumi.Input[str] | None = None
+    """The tag of the primary digest's SBOM referrer, where the deploy attaches one: a signing image stack's own
+    (`with_sbom`), or what a promoting stack's image stack exports (in that stack's repository, where it was
+    attached). None: nobody attaches one (a review stack's own builds)."""
 
     @classmethod
     def built(cls, image: HarnessImage, environment: str, region: str) -> ImageRef:
@@ -70,7 +75,15 @@ class ImageRef:
             )
         return pulumi.Output.from_input(self.platforms[self.platform_for(architecture)].image_uri)
 
-    def entry(self, sbom: pulumi.Input[str] | None = None) -> Image:
+    def with_sbom(self) -> ImageRef:
+        """This image as a stack whose deploy attaches its SBOMs (.github/workflows/deploy-stack.yml) exports it:
+        the referrer's tag of the primary digest."""
+        sbom = pulumi.Output.all(self.repository_url, self.platforms[self.primary_platform].digest).apply(
+            lambda parts: image_reference(parts[0], sbom_tag(parts[1]))
+        )
+        return dataclasses.replace(self, sbom=sbom)
+
+    def entry(self) -> Image:
         """The `images.<harness>` entry of the stack outputs, unvalidated (its values are Outputs): the primary
         platform's image at the top level (what readers of a single-platform stack always read), every
         platform's under `platforms`, and the `index`."""
@@ -84,5 +97,5 @@ class ImageRef:
             platform=self.primary_platform,
             platforms={platform: image.manifest() for platform, image in self.platforms.items()},
             index=self.index.manifest() if self.index is not None else None,
-            sbom=sbom,
+            sbom=self.sbom,
         )

@@ -17,7 +17,6 @@ import pulumi
 
 from components.images import ImageRef
 from viberator_contract import SCHEMA_VERSION, ClankerEntry, Lifecycle, Signing, StackOutputs
-from workers.naming import image_reference, sbom_tag
 
 
 def stack_outputs(
@@ -31,11 +30,7 @@ def stack_outputs(
     document = StackOutputs.model_construct(
         schema_version=SCHEMA_VERSION,
         environment=environment,
-        # The stack whose deploy signs its digests attaches their SBOMs too (.github/workflows/deploy-stack.yml).
-        images={
-            harness: image.entry(sbom=_sbom_tag(image) if signing is not None else None)
-            for harness, image in sorted(images.items())
-        },
+        images={harness: image.entry() for harness, image in sorted(images.items())},
         replicas=replicas,
         lifecycle=lifecycle,
         signing=signing,
@@ -43,10 +38,3 @@ def stack_outputs(
     )
     # No field of the contract is ever null: None is an absent optional field (`lifecycle`, `index`, …).
     return document.model_dump(exclude_none=True, warnings=False)
-
-
-def _sbom_tag(image: ImageRef) -> pulumi.Output[str]:
-    """The tag of the SBOM referrer of the image's primary digest."""
-    return pulumi.Output.all(image.repository_url, image.platforms[image.primary_platform].digest).apply(
-        lambda parts: image_reference(parts[0], sbom_tag(parts[1]))
-    )

@@ -23,7 +23,7 @@ from components.signing import SigningKey, SigningKeyArgs
 from components.tags import stack_tags
 from components.targets import TARGETS
 from components.targets.base import ClankerStack, Placement
-from viberator_contract import ClankerEntry, Lifecycle
+from viberator_contract import ClankerEntry, Lifecycle, Signing
 from workers.catalog import BUILD_CONTEXT, HARNESSES
 from workers.revision import BuildRevision, build_revision, context_digest, override_revision
 
@@ -71,15 +71,15 @@ def exported_lifecycle(config: StackConfig) -> Lifecycle | None:
 
 
 def signing_key(config: StackConfig, target: AwsTarget) -> SigningKey | None:
-    """The key the deploy signs this stack's digests with: only a stack that owns the repositories it pushes to
-    and is not a review stack (whose images are never promoted, and which the deploy workflow never signs)."""
-    if not config.builds_images or config.repositories != "create" or config.review is not None:
+    """The key the deploy signs this stack's digests with (StackConfig.creates_signing_key)."""
+    if not config.creates_signing_key:
         return None
     return SigningKey(
         "signing",
         SigningKeyArgs(
             environment=config.environment,
             partition=target.partition,
+            signer_role=config.signing.signer_role if config.signing is not None else None,
             protect=config.protect_repositories,
             resource_tags=resource_tags(config),
         ),
@@ -117,7 +117,9 @@ def build_images(config: StackConfig, target: AwsTarget, replicated: ImageReplic
                 resource_tags=resource_tags(config),
             ),
         )
-        images[harness] = ImageRef.built(image, config.environment, config.region)
+        built = ImageRef.built(image, config.environment, config.region)
+        # The deploy that signs a stack's digests attaches their SBOMs too (.github/workflows/deploy-stack.yml).
+        images[harness] = built.with_sbom() if config.creates_signing_key else built
     return images
 
 
@@ -146,11 +148,12 @@ def deploy_clankers(config: StackConfig, images: Mapping[str, ImageRef]) -> dict
 async def deploy(config: StackConfig) -> dict[str, Any]:
     """Register every resource of the stack and return its outputs."""
     replicated = replication(config) if config.builds_images else None
-    signing = signing_key(config, aws_target())
+    key = signing_key(config, aws_target())
+    signing: Signing | None = key.outputs() if key is not None else None
     if config.builds_images:
         images = build_images(config, aws_target(), replicated)
     else:
-        images = await referenced_images(config, aws_target().partition, resource_tags(config))
+        images, signing = await referenced_images(config, aws_target().partition, resource_tags(config))
 
     deployments = deploy_clankers(config, images)
     replicas: pulumi.Input[list[dict[str, Any]]] = replicated.destinations if replicated is not None else []
@@ -160,5 +163,5 @@ async def deploy(config: StackConfig) -> dict[str, Any]:
         deployments,
         replicas,
         exported_lifecycle(config),
-        signing.outputs() if signing is not None else None,
+        signing,
     )

@@ -42,7 +42,8 @@ from components.harness_image import PlatformImage
 from components.images import ImageRef
 from components.replication import ReplicaRegistry, ReplicaRegistryArgs
 from components.repository import RepositorySettings
-from viberator_contract import Image, Lifecycle, Manifest, Replica
+from components.signing import SIGNING_ALGORITHM, alias_name
+from viberator_contract import Image, Lifecycle, Manifest, Replica, Signing
 from viberator_contract.errors import field_errors
 
 REPOSITORY_URL = re.compile(
@@ -185,6 +186,8 @@ def promoted_images(
             index=_in_copy(entry.index, entry.repository_url, url) if entry.index is not None else None,
             environment=source_environment,
             region=_url_part(url, "region"),
+            # Where the image stack's deploy attached it: its own repository, which this stack may pull from.
+            sbom=entry.sbom,
         )
     for i, clanker in enumerate(config.clankers):
         image = images.get(clanker.agent)
@@ -205,6 +208,42 @@ def promoted_images(
     if issues:
         raise ConfigError(issues)
     return images
+
+
+def promoted_signing(config: StackConfig, exported: Any, source_environment: str) -> Signing | None:
+    """The `signing` block this stack's images are verified with: the key pinned in its own config
+    (`viberator:images.signing`), never the one the image stack's outputs name, which anyone who can write that
+    stack's state chooses. An image stack exporting another key is a config error (it was rotated or replaced:
+    re-pin it after review); None when nothing is pinned (nothing verifies, so `run-job` and the prod check refuse
+    every digest)."""
+    assert config.images is not None
+    pinned = config.images.signing
+    if pinned is None:
+        return None
+    exported = exported if isinstance(exported, dict) else {}
+    differs = [
+        name
+        for name, mine in (("publicKey", pinned.public_key), ("keyArn", pinned.key_arn))
+        if name in exported and str(exported[name]).strip() != mine.strip()
+    ]
+    if differs:
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    path=f"{NAMESPACE}:images.signing",
+                    value=pinned.key_arn,
+                    message=f"the image stack {config.images.from_} exports another signing key (its signing."
+                    f"{' and signing.'.join(differs)} differ): its digests are verified only with the key pinned "
+                    "here; if the key was replaced on purpose, pin the new one after review (README 'Supply chain')",
+                )
+            ]
+        )
+    return Signing(
+        key_arn=pinned.key_arn,
+        alias=alias_name(source_environment),
+        algorithm=SIGNING_ALGORITHM,
+        public_key=pinned.public_key,
+    )
 
 
 def _cross_region_issues(
@@ -320,14 +359,14 @@ def _pulled_from(image: ImageRef, ready_url: pulumi.Output[str]) -> ImageRef:
 
 async def referenced_images(
     config: StackConfig, partition: pulumi.Input[str], resource_tags: Mapping[str, str]
-) -> dict[str, ImageRef]:
-    """Await the image stack's outputs (nothing else is registered yet), take its images, and create this
-    account's side of their replication into it, if any."""
+) -> tuple[dict[str, ImageRef], Signing | None]:
+    """Await the image stack's outputs (nothing else is registered yet), take its images and the pinned key they
+    are verified with, and create this account's side of their replication into it, if any."""
     assert config.images is not None
     reference = pulumi.StackReference("image-stack", stack_name=config.images.from_)
     outputs = {
         name: (details.value if details.value is not None else details.secret_value)
-        for name in ("images", "environment", "replicas", "lifecycle")
+        for name in ("images", "environment", "replicas", "lifecycle", "signing")
         for details in [await reference.get_output_details(name)]
     }
     # This stack's account, where a replica of its own is preferred over another account's.
@@ -335,14 +374,17 @@ async def referenced_images(
         opts=pulumi.InvokeOutputOptions(parent=reference)
     ).account_id.future()
     account = str(identity or "")
-    images = promoted_images(config, outputs["images"], str(outputs["environment"] or ""), outputs["replicas"], account)
+    source_environment = str(outputs["environment"] or "")
+    images = promoted_images(config, outputs["images"], source_environment, outputs["replicas"], account)
+    signing = promoted_signing(config, outputs["signing"], source_environment)
     side = replica_registry_args(
         config, outputs["images"], outputs["replicas"], outputs["lifecycle"], account, partition, resource_tags
     )
     if side is None:
-        return images
+        return images, signing
     registry = ReplicaRegistry("replica-registry", side)
-    return {
+    pulled = {
         harness: _pulled_from(image, registry.ready[harness]) if harness in registry.ready else image
         for harness, image in images.items()
     }
+    return pulled, signing

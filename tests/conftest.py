@@ -13,6 +13,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 
 from offline_plan.engine import PROJECT_DIR, Plan, run_program
 from offline_plan.stacks import plan_stack_file
@@ -71,3 +72,9 @@ def inputs_of(plan: Plan, type_: str) -> dict[str, dict[str, Any]]:
 
 def project_file(name: str) -> Path:
     return PROJECT_DIR / name
+
+
+@cache
+def pinned_dev_key() -> dict[str, str]:
+    """The key prod pins for dev's digests (`viberator:images.signing` of Pulumi.prod.yaml: the offline plan's)."""
+    return dict(yaml.safe_load(project_file("Pulumi.prod.yaml").read_text())["config"]["viberator:images"]["signing"])

@@ -10,7 +10,7 @@ import pytest
 from components.config import ConfigError, StackConfig, parse_stack_config
 from components.promotion import arn_of_repository, promoted_images
 from tests import multi_platform_stacks
-from tests.conftest import committed_plan
+from tests.conftest import committed_plan, pinned_dev_key
 from viberator_contract import Image
 
 SOURCE = "viberator/viberator-workers/dev"
@@ -23,7 +23,7 @@ NETWORK = {"vpcId": "vpc-0123456789abcdef0", "subnetIds": ["subnet-0123456789abc
 def config(**images: Any) -> StackConfig:
     clankers = [{"name": "w", "agent": "claude-code-ecs", "target": "ecs"}]
     return parse_stack_config(
-        {"images": {"from": SOURCE, **images}, "network": NETWORK, "clankers": clankers},
+        {"images": {"from": SOURCE, "signing": pinned_dev_key(), **images}, "network": NETWORK, "clankers": clankers},
         stack="prod",
         region="us-east-1",
     )
@@ -68,7 +68,7 @@ def test_an_explicit_architecture_must_match_the_promoted_image() -> None:
     }
     stack = parse_stack_config(
         {
-            "images": {"from": SOURCE},
+            "images": {"from": SOURCE, "signing": pinned_dev_key()},
             "network": NETWORK,
             "clankers": [{"name": "w", "agent": "claude-code-ecs", "target": "ecs", "architecture": "x86_64"}],
         },
@@ -136,14 +136,14 @@ def test_a_multi_platform_harness_is_approved_by_its_index_digest_never_its_prim
     exported = multi_platform_stacks.image_stack_outputs()["images"]
     claude = exported["claude"]
     mine = parse_stack_config(
-        {"images": {"from": SOURCE, "digests": {"claude": claude["index"]["digest"]}}, "clankers": []},
+        {"images": {"from": SOURCE, "signing": pinned_dev_key(), "digests": {"claude": claude["index"]["digest"]}}, "clankers": []},
         stack="prod",
         region="us-east-1",
     )
     assert promoted_images(mine, exported, "dev")["claude"].index is not None
 
     primary_only = parse_stack_config(
-        {"images": {"from": SOURCE, "digests": {"claude": claude["digest"]}}, "clankers": []},
+        {"images": {"from": SOURCE, "signing": pinned_dev_key(), "digests": {"claude": claude["digest"]}}, "clankers": []},
         stack="prod",
         region="us-east-1",
     )

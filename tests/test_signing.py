@@ -7,18 +7,38 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import committed_plan
+import yaml
+from conftest import committed_plan, pinned_dev_key, project_file
+from kms_key_policy import CRYPTOGRAPHIC_ACTIONS, KMS_ACTIONS, Caller, allowed_actions
 
-from components.signing import SIGNER_ACTIONS, alias_name
+from components.config import ConfigError, parse_stack_config
+from components.config.issues import MISSING
+from components.promotion import promoted_signing
+from components.signing import SIGNER_ACTIONS, alias_name, key_policy
 from components.tags import REQUIRED_TAG_KEYS
 from offline_plan.engine import UNKNOWN_TEXT
 from offline_plan.review_stack import review_stack_yaml
 from offline_plan.stacks import plan_stack_file
 
+import parliament
+
 KEY = "aws:kms/key:Key"
 ALIAS = "aws:kms/alias:Alias"
-DEPLOY_ROLE = "arn:aws:iam::123456789012:role/offline-plan"
-"""The role behind the offline plan's caller session (`assumed-role/offline-plan/session`)."""
+SIGNER = Caller("arn:aws:iam::123456789012:role/viberator-ci-signer")
+"""viberator:signing.signerRole of Pulumi.dev.yaml: the access project's signer role."""
+OTHERS = {
+    "the deploy role": Caller("arn:aws:iam::123456789012:role/viberator-ci-deploy", iam_allows_kms=True),
+    "a dev administrator": Caller("arn:aws:iam::123456789012:role/AdministratorAccess", iam_allows_kms=True),
+    "the read role": Caller("arn:aws:iam::123456789012:role/viberator-ci-read"),
+    "prod's administrator": Caller("arn:aws:iam::210987654321:role/AdministratorAccess", iam_allows_kms=True),
+    "the offline plan's caller": Caller("arn:aws:iam::123456789012:role/offline-plan", iam_allows_kms=True),
+}
+"""Everyone but the signer, each with kms:* in its IAM policies where it is an administrator."""
+
+
+def dev_key_policy() -> str:
+    (key,) = committed_plan("Pulumi.dev.yaml").of_type(KEY)
+    return str(key.inputs["policy"])
 
 
 def test_the_image_stack_creates_one_asymmetric_signing_key_and_its_alias() -> None:
@@ -32,12 +52,52 @@ def test_the_image_stack_creates_one_asymmetric_signing_key_and_its_alias() -> N
     assert alias.inputs["name"] == alias_name("dev") == plan.outputs["signing"]["alias"]
 
 
-def test_the_key_policy_lets_the_root_manage_and_the_deploy_role_only_sign() -> None:
-    (key,) = committed_plan("Pulumi.dev.yaml").of_type(KEY)
-    statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
-    assert statements["AccountRoot"]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
-    assert statements["DeployRoleSigns"]["Principal"] == {"AWS": DEPLOY_ROLE}
-    assert sorted(statements["DeployRoleSigns"]["Action"]) == sorted(SIGNER_ACTIONS)
+def test_the_signer_may_make_every_call_cosign_makes_and_nothing_else() -> None:
+    # sigstore's AWS KMS client: sign → getCMK → fetchCMK (GetPublicKey, DescribeKey), then Sign.
+    assert allowed_actions(dev_key_policy(), SIGNER) == set(SIGNER_ACTIONS) == {
+        "kms:DescribeKey",
+        "kms:GetPublicKey",
+        "kms:Sign",
+    }
+
+
+@pytest.mark.parametrize("who", sorted(OTHERS))
+def test_no_one_else_may_sign_or_use_the_key_even_with_kms_star_in_iam(who: str) -> None:
+    allowed = allowed_actions(dev_key_policy(), OTHERS[who])
+    assert not allowed & CRYPTOGRAPHIC_ACTIONS
+    assert "kms:CreateGrant" not in allowed  # a grant would be another way to sign
+
+
+def test_the_account_still_administers_the_key_so_it_never_becomes_unmanageable() -> None:
+    # AWS KMS "Default key policy": without the account, only AWS Support could recover a key whose administrator
+    # is gone; CreateKey's lockout safety check wants the creator (the deploy role) able to PutKeyPolicy after.
+    administrator = OTHERS["a dev administrator"]
+    management = {"kms:PutKeyPolicy", "kms:GetKeyPolicy", "kms:DescribeKey", "kms:ScheduleKeyDeletion"}
+    assert management <= allowed_actions(dev_key_policy(), administrator)
+    assert management <= allowed_actions(dev_key_policy(), OTHERS["the deploy role"])
+    # ...through IAM only: a role of the account without an IAM policy reads nothing through the key policy.
+    assert allowed_actions(dev_key_policy(), OTHERS["the read role"]) == set()
+
+
+def test_the_signer_comes_from_config_never_from_whoever_runs_the_program() -> None:
+    policy = dev_key_policy()
+    assert "offline-plan" not in policy  # the offline plan's caller (assumed-role/offline-plan/session)
+    config = yaml.safe_load(project_file("Pulumi.dev.yaml").read_text())["config"]
+    assert config["viberator:signing"]["signerRole"] == SIGNER.arn
+    assert policy == key_policy("aws", "123456789012", SIGNER.arn)
+
+
+def test_without_a_signer_nobody_can_sign() -> None:
+    policy = key_policy("aws", "123456789012", None)
+    for caller in [SIGNER, *OTHERS.values()]:
+        assert not allowed_actions(policy, caller) & (CRYPTOGRAPHIC_ACTIONS | {"kms:CreateGrant"})
+
+
+def test_the_key_policy_passes_parliament() -> None:
+    findings = parliament.analyze_policy_string(dev_key_policy()).findings
+    # RESOURCE_STAR: in a key policy `*` is the key itself (AWS KMS "Key policies"), not every resource.
+    assert [str(f) for f in findings if f.issue != "RESOURCE_STAR"] == []
+    assert {a for s in json.loads(dev_key_policy())["Statement"] for a in s["Action"] if "*" not in a} <= KMS_ACTIONS
 
 
 def test_the_outputs_carry_the_key_the_public_key_and_each_images_sbom() -> None:
@@ -53,10 +113,23 @@ def test_a_first_preview_does_not_know_the_key() -> None:
     assert signing["keyArn"] == signing["publicKey"] == UNKNOWN_TEXT
 
 
-def test_a_promoting_stack_creates_no_key() -> None:
+def test_a_promoting_stack_creates_no_key_and_exports_the_key_it_pins_with_devs_sboms() -> None:
     plan = committed_plan("Pulumi.prod.yaml")
-    assert not plan.of_type(KEY) and "signing" not in plan.outputs
-    assert not any("sbom" in image for image in plan.outputs["images"].values())
+    assert not plan.of_type(KEY)
+    pinned = pinned_dev_key()
+    assert plan.outputs["signing"] == {
+        "keyArn": pinned["keyArn"],
+        "alias": alias_name("dev"),
+        "algorithm": "ECDSA_SHA_256",
+        "publicKey": pinned["publicKey"],
+    }
+    dev = committed_plan("Pulumi.dev.yaml").outputs["images"]
+    assert {h: i["sbom"] for h, i in plan.outputs["images"].items()} == {h: dev[h]["sbom"] for h in plan.outputs["images"]}
+
+
+def test_the_review_template_pins_the_key_prod_pins() -> None:
+    template = yaml.safe_load(project_file("stacks/review.yaml").read_text())["config"]
+    assert template["viberator:images"]["signing"] == pinned_dev_key()
 
 
 @pytest.mark.parametrize("builds_images", [False, True], ids=["promoted", "built"])
@@ -64,4 +137,61 @@ def test_a_review_stack_creates_no_key(tmp_path: Path, builds_images: bool) -> N
     path = tmp_path / "Pulumi.pr-7.yaml"
     path.write_text(review_stack_yaml(7, "2026-12-08T00:00:00Z", builds_images=builds_images))
     plan = plan_stack_file(path)
-    assert not plan.of_type(KEY) and "signing" not in plan.outputs
+    assert not plan.of_type(KEY)
+    if builds_images:  # its own builds: nothing signs them or attaches their SBOMs
+        assert "signing" not in plan.outputs
+        assert not any("sbom" in image for image in plan.outputs["images"].values())
+    else:  # dev's digests, verified (run-job) with the key the template pins, and dev's SBOMs
+        assert plan.outputs["signing"]["publicKey"] == pinned_dev_key()["publicKey"]
+        assert all(image["sbom"].endswith(".sbom") for image in plan.outputs["images"].values())
+
+
+def _prod(**images: object) -> dict[str, object]:
+    return {"images": {"from": "viberator/viberator-workers/dev", **images}, "clankers": []}
+
+
+def test_a_production_stack_must_pin_its_image_stacks_key() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(_prod(), stack="prod", region="us-east-1")
+    assert [(i.path, i.value) for i in raised.value.issues] == [("viberator:images.signing", MISSING)]
+    assert "never with one read from that stack's outputs" in raised.value.issues[0].message
+
+
+def test_a_dev_output_with_another_key_fails_the_plan_of_a_stack_that_pinned_one() -> None:
+    config = parse_stack_config(_prod(signing=pinned_dev_key()), stack="prod", region="us-east-1")
+    exported = dict(committed_plan("Pulumi.dev.yaml").outputs["signing"])
+    assert promoted_signing(config, exported, "dev") is not None  # the pinned key, as dev exports it
+    other = exported | {"publicKey": exported["publicKey"].replace("MFkw", "MFkx")}
+    with pytest.raises(ConfigError) as raised:
+        promoted_signing(config, other, "dev")
+    (issue,) = raised.value.issues
+    assert issue.path == "viberator:images.signing" and "signing.publicKey differ" in issue.message
+
+
+def test_prod_verifies_with_its_pin_whatever_key_devs_outputs_name() -> None:
+    config = parse_stack_config(_prod(signing=pinned_dev_key()), stack="prod", region="us-east-1")
+    signing = promoted_signing(config, None, "dev")  # dev's outputs name no key at all
+    assert signing is not None and signing.public_key == pinned_dev_key()["publicKey"]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"signing": {"signerRole": "arn:aws:iam::123456789012:role/s"}, "repositories": "existing"}, "creates none"),
+        ({"signing": {"signerRole": "arn:aws:iam::210987654321:role/s"}}, "of this stack's account 123456789012"),
+        ({"signing": {"signerRole": "arn:aws:sts::123456789012:assumed-role/s/x"}}, "String should match pattern"),
+    ],
+    ids=["no-key", "other-account", "a-session"],
+)
+def test_the_signer_is_a_role_of_a_stack_that_creates_the_key(values: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(values, stack="dev", region="us-east-1", account="123456789012")
+    (issue,) = raised.value.issues
+    assert issue.path.startswith("viberator:signing") and message in issue.message
+
+
+def test_a_promoting_stack_names_no_signer() -> None:
+    values = {**_prod(signing=pinned_dev_key()), "signing": {"signerRole": SIGNER.arn}}
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(values, stack="prod", region="us-east-1")
+    assert [i.path for i in raised.value.issues] == ["viberator:signing"]

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field
 
 from viberator_contract.base import (
+    KMS_KEY_ARN_PATTERN,
+    PUBLIC_KEY_PEM_PATTERN,
     AccountId,
     ContractModel,
     Digest,
@@ -54,8 +56,10 @@ class Image(Manifest, Repository):
     )
     sbom: SbomTag | None = Field(
         default=None,
-        description="The tag of the digest's SBOM referrer (CycloneDX), `<repositoryUrl>:sha256-<hex>.sbom`, in "
-        "the stack whose deploy signs and attaches (workers/tooling/sbom/). Added within version 1.",
+        description="The tag of the primary digest's SBOM referrer (CycloneDX), `<repository>:sha256-<hex>.sbom`, "
+        "in the repository the image stack's deploy attached it to (workers/tooling/sbom/): an image stack's own, "
+        "and a promoting stack's image stack's. Absent where nothing attaches one (a review stack's own builds). "
+        "Added within version 1.",
     )
 
     def approved_digest(self) -> str:
@@ -89,9 +93,9 @@ class Lifecycle(ContractModel):
 
 class Signing(ContractModel):
     """The image stack's KMS signing key (components/signing.py): the deploy signs every digest it pushes with
-    it (cosign), and the PEM public key verifies them."""
+    it (cosign), and the PEM public key verifies them. A promoting stack exports the key it pins."""
 
-    key_arn: str = Field(pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$")
+    key_arn: str = Field(pattern=KMS_KEY_ARN_PATTERN)
     alias: str = Field(pattern=r"^alias/viberator-[a-z0-9-]+-image-signing$")
     algorithm: Literal["ECDSA_SHA_256"]
-    public_key: str = Field(pattern=r"^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n?$")
+    public_key: str = Field(pattern=PUBLIC_KEY_PEM_PATTERN)

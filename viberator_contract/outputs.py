@@ -38,7 +38,10 @@ class StackOutputs(ContractModel):
     )
     signing: Signing | None = Field(
         default=None,
-        description="Absent where a stack creates no key (promoting and review stacks): a reader that must verify "
-        "a digest and finds none refuses it rather than running it unchecked. Added within version 1.",
+        description="The key this stack's digests are verified with: an image stack's own KMS key, or for a "
+        "promoting stack (prod, a review stack of dev's digests) the image stack's key as its own config pins it "
+        "(`viberator:images.signing`), never as the image stack's outputs name it. Absent where nothing signs the "
+        "digests (a review stack's own builds) or nothing is pinned: a reader that must verify a digest and finds "
+        "none refuses it rather than running it unchecked. Added within version 1.",
     )
     clankers: dict[Name, Clanker]

@@ -22,8 +22,10 @@ from components.credentials import SECRET_ARN_PATTERN
 from viberator_contract.base import ACCOUNT_ID_PATTERN as ACCOUNT_ID_PATTERN
 from viberator_contract.base import ARCHITECTURE_OF_PLATFORM as ARCHITECTURE_OF_PLATFORM
 from viberator_contract.base import DIGEST_PATTERN as DIGEST_PATTERN
+from viberator_contract.base import KMS_KEY_ARN_PATTERN as KMS_KEY_ARN_PATTERN
 from viberator_contract.base import NAME_PATTERN as NAME_PATTERN
 from viberator_contract.base import PLATFORM_OF_ARCHITECTURE as PLATFORM_OF_ARCHITECTURE
+from viberator_contract.base import PUBLIC_KEY_PEM_PATTERN as PUBLIC_KEY_PEM_PATTERN
 from viberator_contract.base import REGION_PATTERN as REGION_PATTERN
 from viberator_contract.base import Architecture as Architecture
 from viberator_contract.base import Platform as Platform
@@ -74,6 +76,8 @@ SUBNET_ID_PATTERN = r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$"
 and regions come from the contract, secret ARNs from components/credentials.py."""
 STACK_REFERENCE_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 REVIEW_EXPIRES_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+IAM_ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,64}$"
+"""A role's ARN (its path included), never an assumed-role session's (`arn:aws:sts::…:assumed-role/…`)."""
 
 LAMBDA_RESERVED_VARIABLES = frozenset(
     {

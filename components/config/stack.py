@@ -17,10 +17,13 @@ from components.config.clankers import ClankerBase
 from components.config.fields import (
     ACCOUNT_ID_PATTERN,
     DIGEST_PATTERN,
+    IAM_ROLE_ARN_PATTERN,
     IMAGE_REVISION_PATTERN,
+    KMS_KEY_ARN_PATTERN,
     LOG_RETENTION_DAYS,
     NAME_PATTERN,
     PLATFORM_OF_ARCHITECTURE,
+    PUBLIC_KEY_PEM_PATTERN,
     REGION_PATTERN,
     REVIEW_EXPIRES_PATTERN,
     STACK_REFERENCE_PATTERN,
@@ -51,6 +54,26 @@ class BuilderConfig(ConfigModel):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", description="`docker buildx ls`")
 
 
+class SigningConfig(ConfigModel):
+    """`viberator:signing` of an image stack: who signs its digests with the stack's KMS key (components/signing.py).
+    Named here, never taken from whoever runs the program, so a preview by another role plans the same key policy."""
+
+    signer_role: str = Field(
+        pattern=IAM_ROLE_ARN_PATTERN,
+        description="The one IAM role that may sign (the access project's `viberator-ci-signer` of this account)",
+    )
+
+
+class PinnedKeyConfig(ConfigModel):
+    """`viberator:images.signing` of a promoting stack: the image stack's signing key, pinned here (committed in
+    this stack's config) so that nothing written to the image stack's state chooses the key its digests are
+    verified with. Copied once from the image stack's `signing` output after its first `up` (README "Supply
+    chain")."""
+
+    key_arn: str = Field(pattern=KMS_KEY_ARN_PATTERN, description="The image stack's `signing.keyArn`")
+    public_key: str = Field(pattern=PUBLIC_KEY_PEM_PATTERN, description="The image stack's `signing.publicKey`")
+
+
 class ImageSourceConfig(ConfigModel):
     """Take images from another stack's `images` output instead of building them (build once, promote)."""
 
@@ -62,6 +85,11 @@ class ImageSourceConfig(ConfigModel):
         None,
         description="The approved digests, by harness, that this stack runs whatever the image stack exports by "
         "then: the deploy workflow sets them after a reviewer approved them (ci/verify_promotion.py pin).",
+    )
+    signing: PinnedKeyConfig | None = Field(
+        None,
+        description="The key the image stack's digests must be signed by (required in production): this stack "
+        "exports it as its `signing`, and the image stack exporting another key is an error.",
     )
     replica_repositories: Literal["create", "existing"] = Field(
         "create",
@@ -133,6 +161,7 @@ class StackConfig(ConfigModel):
     network: NetworkConfig | None = None
     images: ImageSourceConfig | None = None
     builder: BuilderConfig | None = None
+    signing: SigningConfig | None = None
     consumer_accounts: Accounts = Field(default_factory=list)
     secret_accounts: Accounts = Field(
         default_factory=list,
@@ -180,6 +209,12 @@ class StackConfig(ConfigModel):
     @property
     def builds_images(self) -> bool:
         return self.images is None
+
+    @property
+    def creates_signing_key(self) -> bool:
+        """A stack that owns the repositories it pushes to signs their digests, unless it is a review stack (whose
+        images are never promoted and which the deploy workflow never signs)."""
+        return self.builds_images and self.repositories == "create" and self.review is None
 
     def repository_name_of(self, harness: str) -> str:
         """A review stack's repositories are its own (`viberator-worker-pr-<n>-<harness>`, beside the image

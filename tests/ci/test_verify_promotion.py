@@ -22,6 +22,7 @@ from ci.verify_promotion import (
     main,
 )
 from tests import multi_platform_stacks
+from tests.conftest import pinned_dev_key
 from workers.tooling import signature
 
 LATER_DIGEST = "sha256:" + "f" * 64
@@ -181,9 +182,9 @@ class Signatures:
 
 @pytest.fixture
 def signatures(monkeypatch: pytest.MonkeyPatch, dev_outputs: dict[str, Any]) -> Signatures:
-    """Every digest of the dev outputs signed by the image stack's key, as the deploy job leaves them."""
+    """Every digest of the dev outputs signed by dev's key (the one prod pins), as the deploy job leaves them."""
     registry = Signatures()
-    key = dev_outputs["signing"]["publicKey"].encode()
+    key = pinned_dev_key()["publicKey"].encode()
     for image in dev_outputs["images"].values():
         registry.signed_by[f"{image['repositoryUrl']}@{image['digest']}"] = key
     monkeypatch.setattr(signature, "verify", registry.verify)
@@ -194,13 +195,13 @@ def _reference(outputs: dict[str, Any], harness: str) -> str:
     return f"{outputs['images'][harness]['repositoryUrl']}@{outputs['images'][harness]['digest']}"
 
 
-def test_approved_digests_signed_by_the_image_stack_s_key_pass(
+def test_approved_digests_signed_by_the_key_prod_pins_pass(
     tmp_path: Path, dev_outputs: dict[str, Any], signatures: Signatures, capsys: pytest.CaptureFixture[str]
 ) -> None:
     approved = _published(tmp_path, dev_outputs, capsys)
 
-    assert main(["signatures", "--approved", approved, _write(tmp_path, dev_outputs)]) == 0
-    assert "9 approved digests are signed by the image stack's key" in capsys.readouterr().out
+    assert main(["signatures", "--approved", approved, "--stack", "prod", _write(tmp_path, dev_outputs)]) == 0
+    assert "9 approved digests are signed by the pinned key" in capsys.readouterr().out
     assert sorted(signatures.checked) == sorted(_reference(dev_outputs, h) for h in dev_outputs["images"])
 
 
@@ -210,7 +211,7 @@ def test_an_unsigned_approved_digest_fails_naming_its_harness(
     approved = _published(tmp_path, dev_outputs, capsys)
     del signatures.signed_by[_reference(dev_outputs, "codex")]
 
-    assert main(["signatures", "--approved", approved, _write(tmp_path, dev_outputs)]) == EXIT_UNSIGNED
+    assert main(["signatures", "--approved", approved, "--stack", "prod", _write(tmp_path, dev_outputs)]) == EXIT_UNSIGNED
     err = capsys.readouterr().err
     assert f"  - codex: refusing {_reference(dev_outputs, 'codex')}: no valid signature" in err
     assert "kimi" not in err, "only the unsigned harness is named"
@@ -222,10 +223,10 @@ def test_a_digest_signed_by_another_key_fails_naming_its_harness(
     approved = _published(tmp_path, dev_outputs, capsys)
     signatures.signed_by[_reference(dev_outputs, "kimi")] = IMPOSTOR_KEY
 
-    assert main(["signatures", "--approved", approved, _write(tmp_path, dev_outputs)]) == EXIT_UNSIGNED
+    assert main(["signatures", "--approved", approved, "--stack", "prod", _write(tmp_path, dev_outputs)]) == EXIT_UNSIGNED
     assert "  - kimi: refusing" in capsys.readouterr().err
 
-    # --public-key replaces the outputs' key: now only the impostor's signature is valid.
+    # --public-key replaces the pinned key: now only the impostor's signature is valid.
     impostor = tmp_path / "impostor.pub"
     impostor.write_bytes(IMPOSTOR_KEY)
     argv = ["signatures", "--approved", approved, "--public-key", str(impostor), _write(tmp_path, dev_outputs)]
@@ -242,15 +243,30 @@ def test_no_signing_key_is_unusable_and_an_undecided_check_is_not_a_pass(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     approved = _published(tmp_path, dev_outputs, capsys)
-    unkeyed = {**dev_outputs, "signing": {}}
-    assert main(["signatures", "--approved", approved, _write(tmp_path, unkeyed)]) == EXIT_UNUSABLE
-    assert "pass --public-key FILE" in capsys.readouterr().err
+    # dev promotes nothing, so it pins no key: nothing to verify with is never a pass.
+    assert main(["signatures", "--approved", approved, "--stack", "dev", _write(tmp_path, dev_outputs)]) == EXIT_UNUSABLE
+    assert "Pulumi.dev.yaml pins no signing key" in capsys.readouterr().err
 
     def unreachable(reference: str, public_key_pem: bytes) -> None:
         raise signature.VerifierFailed(f"could not check the signature of {reference}: connection refused")
 
     monkeypatch.setattr(signature, "verify", unreachable)
-    assert main(["signatures", "--approved", approved, _write(tmp_path, dev_outputs)]) == EXIT_UNCHECKED
+    assert main(["signatures", "--approved", approved, "--stack", "prod", _write(tmp_path, dev_outputs)]) == EXIT_UNCHECKED
+
+
+def test_the_key_devs_outputs_name_verifies_nothing(
+    tmp_path: Path, dev_outputs: dict[str, Any], signatures: Signatures, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whoever writes dev's state names its own key and signs every digest with it: prod still refuses them all."""
+    approved = _published(tmp_path, dev_outputs, capsys)
+    forged = {**dev_outputs, "signing": {**dev_outputs["signing"], "publicKey": IMPOSTOR_KEY.decode()}}
+    for reference in signatures.signed_by:
+        signatures.signed_by[reference] = IMPOSTOR_KEY
+    assert main(["signatures", "--approved", approved, "--stack", "prod", _write(tmp_path, forged)]) == EXIT_UNSIGNED
+    assert capsys.readouterr().err.count(": refusing ") == len(dev_outputs["images"])
+    with pytest.raises(SystemExit) as usage:  # a key must be named: the outputs' is never the default
+        main(["signatures", "--approved", approved, _write(tmp_path, forged)])
+    assert usage.value.code == 2 and "one of the arguments --stack --public-key is required" in capsys.readouterr().err
 
 
 def test_pushed_lists_every_platform_s_image_and_with_indexes_each_index(
@@ -305,17 +321,17 @@ def test_an_approved_index_needs_each_platform_image_it_joins_signed(
     tmp_path: Path, signatures: Signatures, capsys: pytest.CaptureFixture[str]
 ) -> None:
     dev = multi_platform_stacks.image_stack_outputs()
-    key = dev["signing"]["publicKey"].encode()
+    key = pinned_dev_key()["publicKey"].encode()
     claude = dev["images"]["claude"]
     for digest in [claude["index"]["digest"], *(m["digest"] for m in claude["platforms"].values())]:
         signatures.signed_by[f"{claude['repositoryUrl']}@{digest}"] = key
     for image in dev["images"].values():
         signatures.signed_by.setdefault(f"{image['repositoryUrl']}@{image['digest']}", key)
     approved = _published(tmp_path, dev, capsys)
-    assert main(["signatures", "--approved", approved, _write(tmp_path, dev)]) == 0
+    assert main(["signatures", "--approved", approved, "--stack", "prod", _write(tmp_path, dev)]) == 0
     capsys.readouterr()
 
     arm64 = f"{claude['repositoryUrl']}@{claude['platforms']['linux/arm64']['digest']}"
     del signatures.signed_by[arm64]
-    assert main(["signatures", "--approved", approved, _write(tmp_path, dev)]) == EXIT_UNSIGNED
+    assert main(["signatures", "--approved", approved, "--stack", "prod", _write(tmp_path, dev)]) == EXIT_UNSIGNED
     assert f"  - claude: refusing {arm64}: no valid signature" in capsys.readouterr().err

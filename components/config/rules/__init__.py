@@ -9,7 +9,7 @@ here.
 
 from __future__ import annotations
 
-from components.config.rules import harnesses, identities, per_clanker, replicas, repositories, review
+from components.config.rules import harnesses, identities, per_clanker, replicas, repositories, review, signing
 from components.config.rules.context import ParsedStack, Rule
 
 RULES: tuple[Rule, ...] = (
@@ -46,6 +46,9 @@ RULES: tuple[Rule, ...] = (
     review.review_stack_is_unprotected,
     review.review_images_serve_no_one_else,
     review.review_repositories_die_with_it,
+    signing.signing_only_where_a_key_is_created,
+    signing.signer_is_of_the_stack_account,
+    signing.production_pins_the_image_stack_key,
 )
 
 __all__ = ["RULES", "ParsedStack", "Rule"]

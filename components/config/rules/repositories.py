@@ -26,6 +26,7 @@ BUILD_SETTINGS = (
     "consumer_accounts",
     "replicas",
     "builder",
+    "signing",
 )
 """Settings of a stack that builds images and owns their repositories; a promoting stack reads none of them."""
 
