@@ -136,14 +136,20 @@ def test_a_multi_platform_harness_is_approved_by_its_index_digest_never_its_prim
     exported = multi_platform_stacks.image_stack_outputs()["images"]
     claude = exported["claude"]
     mine = parse_stack_config(
-        {"images": {"from": SOURCE, "signing": pinned_dev_key(), "digests": {"claude": claude["index"]["digest"]}}, "clankers": []},
+        {
+            "images": {"from": SOURCE, "signing": pinned_dev_key(), "digests": {"claude": claude["index"]["digest"]}},
+            "clankers": [],
+        },
         stack="prod",
         region="us-east-1",
     )
     assert promoted_images(mine, exported, "dev")["claude"].index is not None
 
     primary_only = parse_stack_config(
-        {"images": {"from": SOURCE, "signing": pinned_dev_key(), "digests": {"claude": claude["digest"]}}, "clankers": []},
+        {
+            "images": {"from": SOURCE, "signing": pinned_dev_key(), "digests": {"claude": claude["digest"]}},
+            "clankers": [],
+        },
         stack="prod",
         region="us-east-1",
     )

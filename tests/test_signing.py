@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import parliament
 import pytest
 import yaml
 from conftest import committed_plan, pinned_dev_key, project_file
@@ -19,8 +20,6 @@ from components.tags import REQUIRED_TAG_KEYS
 from offline_plan.engine import UNKNOWN_TEXT
 from offline_plan.review_stack import review_stack_yaml
 from offline_plan.stacks import plan_stack_file
-
-import parliament
 
 KEY = "aws:kms/key:Key"
 ALIAS = "aws:kms/alias:Alias"
@@ -54,11 +53,15 @@ def test_the_image_stack_creates_one_asymmetric_signing_key_and_its_alias() -> N
 
 def test_the_signer_may_make_every_call_cosign_makes_and_nothing_else() -> None:
     # sigstore's AWS KMS client: sign → getCMK → fetchCMK (GetPublicKey, DescribeKey), then Sign.
-    assert allowed_actions(dev_key_policy(), SIGNER) == set(SIGNER_ACTIONS) == {
-        "kms:DescribeKey",
-        "kms:GetPublicKey",
-        "kms:Sign",
-    }
+    assert (
+        allowed_actions(dev_key_policy(), SIGNER)
+        == set(SIGNER_ACTIONS)
+        == {
+            "kms:DescribeKey",
+            "kms:GetPublicKey",
+            "kms:Sign",
+        }
+    )
 
 
 @pytest.mark.parametrize("who", sorted(OTHERS))
@@ -124,7 +127,9 @@ def test_a_promoting_stack_creates_no_key_and_exports_the_key_it_pins_with_devs_
         "publicKey": pinned["publicKey"],
     }
     dev = committed_plan("Pulumi.dev.yaml").outputs["images"]
-    assert {h: i["sbom"] for h, i in plan.outputs["images"].items()} == {h: dev[h]["sbom"] for h in plan.outputs["images"]}
+    assert {h: i["sbom"] for h, i in plan.outputs["images"].items()} == {
+        h: dev[h]["sbom"] for h in plan.outputs["images"]
+    }
 
 
 def test_the_review_template_pins_the_key_prod_pins() -> None:

@@ -211,7 +211,9 @@ def test_an_unsigned_approved_digest_fails_naming_its_harness(
     approved = _published(tmp_path, dev_outputs, capsys)
     del signatures.signed_by[_reference(dev_outputs, "codex")]
 
-    assert main(["signatures", "--approved", approved, "--stack", "prod", _write(tmp_path, dev_outputs)]) == EXIT_UNSIGNED
+    assert (
+        main(["signatures", "--approved", approved, "--stack", "prod", _write(tmp_path, dev_outputs)]) == EXIT_UNSIGNED
+    )
     err = capsys.readouterr().err
     assert f"  - codex: refusing {_reference(dev_outputs, 'codex')}: no valid signature" in err
     assert "kimi" not in err, "only the unsigned harness is named"
@@ -223,7 +225,9 @@ def test_a_digest_signed_by_another_key_fails_naming_its_harness(
     approved = _published(tmp_path, dev_outputs, capsys)
     signatures.signed_by[_reference(dev_outputs, "kimi")] = IMPOSTOR_KEY
 
-    assert main(["signatures", "--approved", approved, "--stack", "prod", _write(tmp_path, dev_outputs)]) == EXIT_UNSIGNED
+    assert (
+        main(["signatures", "--approved", approved, "--stack", "prod", _write(tmp_path, dev_outputs)]) == EXIT_UNSIGNED
+    )
     assert "  - kimi: refusing" in capsys.readouterr().err
 
     # --public-key replaces the pinned key: now only the impostor's signature is valid.
@@ -244,14 +248,18 @@ def test_no_signing_key_is_unusable_and_an_undecided_check_is_not_a_pass(
 ) -> None:
     approved = _published(tmp_path, dev_outputs, capsys)
     # dev promotes nothing, so it pins no key: nothing to verify with is never a pass.
-    assert main(["signatures", "--approved", approved, "--stack", "dev", _write(tmp_path, dev_outputs)]) == EXIT_UNUSABLE
+    assert (
+        main(["signatures", "--approved", approved, "--stack", "dev", _write(tmp_path, dev_outputs)]) == EXIT_UNUSABLE
+    )
     assert "Pulumi.dev.yaml pins no signing key" in capsys.readouterr().err
 
     def unreachable(reference: str, public_key_pem: bytes) -> None:
         raise signature.VerifierFailed(f"could not check the signature of {reference}: connection refused")
 
     monkeypatch.setattr(signature, "verify", unreachable)
-    assert main(["signatures", "--approved", approved, "--stack", "prod", _write(tmp_path, dev_outputs)]) == EXIT_UNCHECKED
+    assert (
+        main(["signatures", "--approved", approved, "--stack", "prod", _write(tmp_path, dev_outputs)]) == EXIT_UNCHECKED
+    )
 
 
 def test_the_key_devs_outputs_name_verifies_nothing(

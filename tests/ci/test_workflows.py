@@ -367,7 +367,9 @@ def test_prod_checks_the_approved_digests_signatures_before_its_up():
     script = _joined(signed)
     assert script.index(".ci/docker-engine.sh skopeo-image") < script.index("ci.verify_promotion signatures")
     # The digests of the outputs `check` read, verified with the key this stack's own config pins.
-    assert 'signatures --approved "$APPROVED" --stack "$STACK" "$RUNNER_TEMP/image-stack.json"' in " ".join(script.split())
+    assert 'signatures --approved "$APPROVED" --stack "$STACK" "$RUNNER_TEMP/image-stack.json"' in " ".join(
+        script.split()
+    )
 
 
 def test_the_image_stack_signs_and_attaches_sboms_after_its_up_before_publishing():
