@@ -242,7 +242,7 @@ offline-bases)
     mkdir -p "$STATE_DIR"
     arches=$(arches_of "${2:-}")
     for arch in $(printf '%s\n' "$(host_arch)" $arches | sort -u); do offline_node "$arch"; done
-    echo "NODE_BASE=$OFFLINE_NODE SLIM_BASE=$OFFLINE_DEBIAN ARCH_TAGGED_BASES=1"
+    echo "NODE_BASE=$OFFLINE_NODE NODE_BUILD_BASE=$OFFLINE_NODE SLIM_BASE=$OFFLINE_DEBIAN ARCH_TAGGED_BASES=1"
     ;;
 skopeo-image)
     install_packages

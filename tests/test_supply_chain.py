@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from workers.catalog import ALL_AGENTS, BUILD_CONTEXT, DOCKERFILE
 from workers.tooling.sbom import SBOM_DIR
@@ -101,3 +102,29 @@ def test_a_missing_lock_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     monkeypatch.setattr(sys.modules[__name__], "LOCKS", copy)
     with pytest.raises(FileNotFoundError):
         test_npm_lock_pins_one_exact_version_and_keeps_every_integrity_hash("gemini")
+
+
+FROM_LINE = re.compile(r"^FROM (?:--platform=\S+ )?(?P<base>\S+)(?: AS (?P<stage>\S+))?$", re.MULTILINE)
+PINNED_IMAGE = re.compile(r"^[a-z0-9./-]+:[\w.-]+@sha256:[0-9a-f]{64}$")
+"""`name:tag@sha256:<digest>`: the digest decides what is pulled, the tag says what it is (and lets Dependabot
+propose the next digest under it)."""
+
+
+def test_every_base_image_is_pinned_by_digest_and_the_defaults_name_those_pins() -> None:
+    text = DOCKERFILE.read_text()
+    stages = {m["stage"] for m in FROM_LINE.finditer(text) if m["stage"]}
+    images = [m["base"] for m in FROM_LINE.finditer(text) if not m["base"].startswith("$") and m["base"] not in stages]
+    assert images and all(PINNED_IMAGE.match(image) for image in images), images
+    # The ARG defaults the FROM lines expand name the pinned stages, never an image by tag.
+    defaults = dict(re.findall(r"^ARG (\w+_BASE)=(\S+)$", text, re.MULTILINE))
+    assert set(defaults) == {"NODE_BASE", "NODE_BUILD_BASE", "SLIM_BASE"}
+    assert set(defaults.values()) <= stages
+    # The offline stand-ins replace every one of them (.ci/docker-engine.sh offline-bases).
+    engine = (BUILD_CONTEXT.parents[1] / ".ci" / "docker-engine.sh").read_text()
+    assert all(f"{name}=$OFFLINE_" in engine for name in defaults)
+
+
+def test_dependabot_proposes_new_base_image_digests() -> None:
+    config = yaml.safe_load((BUILD_CONTEXT.parents[1] / ".github" / "dependabot.yml").read_text())
+    (docker,) = [u for u in config["updates"] if u["package-ecosystem"] == "docker"]
+    assert docker["directory"] == "/" + str(BUILD_CONTEXT.relative_to(BUILD_CONTEXT.parents[1]))

@@ -203,6 +203,19 @@ def test_every_pull_request_and_push_to_main_runs_make_test_as_the_readme_does()
     assert "secrets." not in yaml.safe_dump(document)
 
 
+def test_every_buildx_builder_runs_a_buildkit_pinned_by_digest():
+    """setup-buildx-action's default driver image is the moving tag moby/buildkit:buildx-stable-1."""
+    steps = [
+        (path.name, step)
+        for path in WORKFLOW_FILES
+        for _, step in _steps(path.name)
+        if _uses(step) == "docker/setup-buildx-action"
+    ]
+    assert {name for name, _ in steps} >= {STACK_DEPLOY, "review-stack.yml"}
+    for _, step in steps:
+        assert re.fullmatch(r"image=moby/buildkit:v[\d.]+@sha256:[0-9a-f]{64}", step["with"]["driver-opts"])
+
+
 def test_pull_requests_touching_the_build_context_run_the_real_build_tier_with_official_bases():
     job = workflow("test.yml")["jobs"]["images"]
     detect, build = [step for step in job["steps"] if "id" in step or "make test-images" in step.get("run", "")]
