@@ -11,7 +11,8 @@ checks dev's current outputs against them before its `up` (`check`), and its own
     pulumi stack output --json --stack "$source" > dev.json
     python -m ci.verify_promotion digests dev.json >> "$GITHUB_OUTPUT"      # digests={"claude": "sha256:…", …}
     python -m ci.verify_promotion check --approved "$APPROVED" dev.json     # after approval, before `up`
-    python -m ci.verify_promotion signatures --approved "$APPROVED" --stack prod dev.json   # signed by prod's pin
+    python -m ci.verify_promotion signatures --approved "$APPROVED" --stack prod --run "$GITHUB_RUN_ID" \
+        --commit "$GITHUB_SHA" dev.json                                      # signed by prod's pin, in this run
     python -m ci.verify_promotion pin --approved "$APPROVED" --stack prod    # `up` refuses any other digest
     python -m ci.verify_promotion check --approved "$APPROVED" --promoted prod.json   # after `up`
 
@@ -36,7 +37,9 @@ job after dev's `up`) by the image stack's key as the promoting stack pins it (`
 Pulumi.<stack>.yaml, `--stack`; or `--public-key FILE`), never as the image stack's outputs name it: whoever can
 write the image stack's state would choose both the digests and the key that approves them. skopeo checks it as
 `ensure` and `run-job` check a pull (workers/tooling/signature.py): prod never promotes a digest the deploy did
-not sign.
+not sign. A valid signature must also carry the commit and the workflow run it was signed in (cosign `-a`,
+ci/signed_annotations.py): `--run`/`--commit` name them exactly (a push: dev's deploy ran in this run, at this
+commit), `--in-history` wants the commit in the checked-out history (a dispatch promotes an earlier run's).
 
 Exit codes: 0 the digests match (or are all signed); 1 they do not (each harness named with both digests); 2
 unusable input; 3 an approved digest is unsigned or signed by another key (each harness named); 4 a signature
@@ -55,6 +58,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from ci import signed_annotations
+from ci.signed_annotations import Expected
 from components.config.stack import PinnedKeyConfig
 from offline_plan.engine import PROJECT_DIR
 from viberator_contract.errors import field_errors
@@ -177,10 +182,16 @@ def _signed_with(image: Mapping[str, Any], digest: str) -> list[str]:
     return [digest, *(str(platforms[platform]["digest"]) for platform in sorted(platforms))]
 
 
-def unsigned(approved: Mapping[str, str], outputs: Mapping[str, Any], public_key_pem: bytes) -> list[str]:
+def unsigned(
+    approved: Mapping[str, str],
+    outputs: Mapping[str, Any],
+    public_key_pem: bytes,
+    expected: signed_annotations.Expected | None = None,
+) -> list[str]:
     """One line per approved digest (a multi-platform harness's index, and each platform's image it joins) that,
-    in the image stack's repository, has no valid signature by the key (skopeo's `signature.verify`, looked up
-    per call so a test can stand in for it); VerifierFailed, when skopeo cannot decide, is raised on."""
+    in the image stack's repository, has no valid signature by the key (skopeo's `signature.verify`), or none that
+    carries the commit and the run `expected` names (`signed_annotations.check`; both looked up per call so a test
+    can stand in for them); VerifierFailed, when either cannot decide, is raised on."""
     images = outputs.get("images")
     refused = []
     for harness, digest in sorted(approved.items()):
@@ -191,6 +202,7 @@ def unsigned(approved: Mapping[str, str], outputs: Mapping[str, Any], public_key
         for signed in _signed_with(image, digest):
             try:
                 signature.verify(f"{repository}@{signed}", public_key_pem)
+                signed_annotations.check(f"{repository}@{signed}", public_key_pem, expected or Expected())
             except signature.SignatureRefused as why:
                 refused.append(f"{harness}: {why}")
     return refused
@@ -233,6 +245,11 @@ def main(argv: list[str] | None = None) -> int:
     signed_by = signed.add_mutually_exclusive_group(required=True)
     signed_by.add_argument("--stack", help="the promoting stack whose viberator:images.signing verifies")
     signed_by.add_argument("--public-key", type=Path, help="PEM public key")
+    signed.add_argument("--run", help="the workflow run that must have signed them (a push: the dev deploy's)")
+    signed.add_argument("--commit", help="the commit they must have been signed at (a push: the one deployed)")
+    signed.add_argument(
+        "--in-history", action="store_true", help="the signed commit must be in the checked-out HEAD's history"
+    )
     pinned = commands.add_parser("pin", help="write the approved digests into Pulumi.<stack>.yaml for `up`")
     pinned.add_argument("--stack", required=True, help="stack name, as in Pulumi.<stack>.yaml")
     pinned.add_argument("--approved", required=True, help="the JSON `digests` printed")
@@ -263,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         approved = parse_approved(args.approved)
         if args.command == "signatures":
-            refused = unsigned(approved, outputs, signing_key(args.stack, args.public_key))
+            expected = Expected(run=args.run, commit=args.commit, history=PROJECT_DIR if args.in_history else None)
+            refused = unsigned(approved, outputs, signing_key(args.stack, args.public_key), expected)
             if refused:
                 print("error: approved digests without a valid signature by the pinned key:", file=sys.stderr)
                 for line in refused:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
 import pulumi
 import pulumi_aws as aws
@@ -39,7 +40,7 @@ from viberator_contract import Signing
 
 KEY_SPEC = "ECC_NIST_P256"
 KEY_USAGE = "SIGN_VERIFY"
-SIGNING_ALGORITHM = "ECDSA_SHA_256"
+SIGNING_ALGORITHM: Final = "ECDSA_SHA_256"
 """What cosign asks KMS for with an ECC_NIST_P256 key (sigstore/sigstore pkg/signature/kms/aws)."""
 SIGNER_ACTIONS = ("kms:DescribeKey", "kms:GetPublicKey", "kms:Sign")
 """Every KMS call `cosign sign --key awskms://…` makes: cosign's signerFromKeyRef (sigstore/cosign
@@ -78,38 +79,31 @@ def alias_name(environment: str) -> str:
 
 def key_policy(partition: str, account: str, signer_role: str | None) -> str:
     """The key policy: the account administers, `signer_role` alone signs (None: nobody can sign yet)."""
-    administer = {
+    administer: dict[str, object] = {
         "Sid": "AccountAdministersNeverSigns",
         "Effect": "Allow",
         "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
         "Action": list(ADMINISTRATOR_ACTIONS),
         "Resource": "*",
     }
+    deny: dict[str, object] = {
+        "Sid": "NobodySigns" if signer_role is None else "OnlyTheSignerSigns",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": list(DENIED_TO_OTHERS),
+        "Resource": "*",
+    }
     if signer_role is None:
-        deny: dict[str, object] = {
-            "Sid": "NobodySigns",
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": list(DENIED_TO_OTHERS),
-            "Resource": "*",
-        }
         return policy_document([administer, deny])
-    sign = {
+    sign: dict[str, object] = {
         "Sid": "SignerSigns",
         "Effect": "Allow",
         "Principal": {"AWS": signer_role},
         "Action": list(SIGNER_ACTIONS),
         "Resource": "*",
     }
-    deny = {
-        "Sid": "OnlyTheSignerSigns",
-        "Effect": "Deny",
-        "Principal": {"AWS": "*"},
-        "Action": list(DENIED_TO_OTHERS),
-        "Resource": "*",
-        # aws:PrincipalArn is the role's ARN for each of its sessions (IAM User Guide, global condition keys).
-        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": signer_role}},
-    }
+    # aws:PrincipalArn is the role's ARN for each of its sessions (IAM User Guide, global condition context keys).
+    deny["Condition"] = {"ArnNotEquals": {"aws:PrincipalArn": signer_role}}
     return policy_document([administer, sign, deny])
 
 

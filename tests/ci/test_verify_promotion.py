@@ -12,12 +12,15 @@ from typing import Any
 
 import pytest
 
+from ci import signed_annotations
+from ci.signed_annotations import Expected, problem
 from ci.verify_promotion import (
     EXIT_MISMATCH,
     EXIT_UNCHECKED,
     EXIT_UNSIGNED,
     EXIT_UNUSABLE,
     OUTPUT_NAME,
+    PROJECT_DIR,
     image_digests,
     main,
 )
@@ -26,6 +29,7 @@ from tests.conftest import pinned_dev_key
 from workers.tooling import signature
 
 LATER_DIGEST = "sha256:" + "f" * 64
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def _write(tmp_path: Path, document: object, name: str = "outputs.json") -> str:
@@ -171,6 +175,17 @@ class Signatures:
     def __init__(self) -> None:
         self.signed_by: dict[str, bytes] = {}
         self.checked: list[str] = []
+        self.annotated: dict[str, dict[str, str]] = {}
+        """{reference: the annotations of its valid signature}; a reference not here carries the expected ones."""
+        self.expected: list[Expected] = []
+
+    def annotations(self, reference: str, public_key_pem: bytes, expected: Expected) -> None:
+        """ci.signed_annotations.check, over the annotations of the one valid signature."""
+        self.expected.append(expected)
+        found = self.annotated.get(reference, {"commit": expected.commit or COMMIT, "run": expected.run or "1"})
+        why = problem([found], expected)
+        if why is not None:
+            raise signature.SignatureRefused(f"refusing {reference}: {why}")
 
     def verify(self, reference: str, public_key_pem: bytes) -> None:
         self.checked.append(reference)
@@ -188,6 +203,7 @@ def signatures(monkeypatch: pytest.MonkeyPatch, dev_outputs: dict[str, Any]) -> 
     for image in dev_outputs["images"].values():
         registry.signed_by[f"{image['repositoryUrl']}@{image['digest']}"] = key
     monkeypatch.setattr(signature, "verify", registry.verify)
+    monkeypatch.setattr(signed_annotations, "check", registry.annotations)
     return registry
 
 
@@ -260,6 +276,29 @@ def test_no_signing_key_is_unusable_and_an_undecided_check_is_not_a_pass(
     assert (
         main(["signatures", "--approved", approved, "--stack", "prod", _write(tmp_path, dev_outputs)]) == EXIT_UNCHECKED
     )
+
+
+def test_signatures_must_carry_this_runs_commit_and_run(
+    tmp_path: Path, dev_outputs: dict[str, Any], signatures: Signatures, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A push's prod job checks that dev's deploy signed in this very run, at this commit (cosign -a)."""
+    approved = _published(tmp_path, dev_outputs, capsys)
+    outputs = _write(tmp_path, dev_outputs)
+    argv = ["signatures", "--approved", approved, "--stack", "prod", "--run", "77", "--commit", COMMIT, outputs]
+    assert main(argv) == 0
+    assert set(signatures.expected) == {Expected(run="77", commit=COMMIT)}
+    capsys.readouterr()
+
+    signatures.annotated[_reference(dev_outputs, "codex")] = {"commit": COMMIT, "run": "76"}  # an older run's
+    signatures.annotated[_reference(dev_outputs, "kimi")] = {}  # signed without annotations
+    assert main(argv) == EXIT_UNSIGNED
+    err = capsys.readouterr().err
+    assert "  - codex: refusing" in err and "signed by run 76, not this run 77" in err
+    assert "  - kimi: refusing" in err and "signed without a commit and a run" in err
+
+    # A dispatch promotes an earlier run's digests: their commit must be in the checked-out history.
+    assert main(["signatures", "--approved", approved, "--stack", "prod", "--in-history", outputs]) == EXIT_UNSIGNED
+    assert signatures.expected[-1] == Expected(history=PROJECT_DIR)
 
 
 def test_the_key_devs_outputs_name_verifies_nothing(

@@ -379,10 +379,12 @@ def test_prod_checks_the_approved_digests_signatures_before_its_up():
     assert signed["env"] == {"APPROVED": "${{ inputs.approved-digests }}"}
     script = _joined(signed)
     assert script.index(".ci/docker-engine.sh skopeo-image") < script.index("ci.verify_promotion signatures")
-    # The digests of the outputs `check` read, verified with the key this stack's own config pins.
-    assert 'signatures --approved "$APPROVED" --stack "$STACK" "$RUNNER_TEMP/image-stack.json"' in " ".join(
-        script.split()
-    )
+    # The digests of the outputs `check` read, verified with the key this stack's own config pins, signed in this
+    # run at this commit on a push (dev deployed in the same run), at a commit of main's history on a dispatch.
+    command = 'signatures --approved "$APPROVED" --stack "$STACK" "${signed_in[@]}" "$RUNNER_TEMP/image-stack.json"'
+    assert command in " ".join(script.split())
+    assert 'signed_in=(--run "$GITHUB_RUN_ID" --commit "$GITHUB_SHA")' in script
+    assert "signed_in=(--in-history)" in script
 
 
 def test_the_image_stack_signs_and_attaches_sboms_after_its_up_before_publishing():
@@ -407,6 +409,8 @@ def test_the_image_stack_signs_and_attaches_sboms_after_its_up_before_publishing
         "--new-bundle-format=false",
         "--use-signing-config=false",
         "--tlog-upload=false",
+        '-a "commit=$GITHUB_SHA"',  # what prod's check requires of every signature (ci/signed_annotations.py)
+        '-a "run=$GITHUB_RUN_ID"',
     ):
         assert flag in sign_command[0]
     assert 'python -m workers.tooling.sbom "$image" --output' in script and '--attach "$image"' in script
