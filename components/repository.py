@@ -26,7 +26,8 @@ FLOATING_IMAGES_KEPT = 9999
 """More images than can ever carry a floating tag (one per environment, plus `latest`): the rule expires none."""
 SUPPLY_CHAIN_ARTIFACTS_KEPT = 9999
 """Likewise for signatures and SBOMs (`sha256-*` tags): the rule expires none, so no image's signature or SBOM
-is ever expired while the image lives (ECR's rules cannot tie an artifact's expiry to its subject's)."""
+is ever expired while the image lives (ECR's rules cannot tie an artifact's expiry to its subject's). An expired
+image's SBOM goes with it (a referrer); its `.sig` is deleted by ci/prune_signatures.py, daily."""
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,6 @@ from pathlib import Path
 import parliament
 import pytest
 import yaml
-from conftest import committed_plan, pinned_dev_key, project_file
-from kms_key_policy import CRYPTOGRAPHIC_ACTIONS, KMS_ACTIONS, Caller, allowed_actions
 
 from components.config import ConfigError, parse_stack_config
 from components.config.issues import MISSING
@@ -20,6 +18,8 @@ from components.tags import REQUIRED_TAG_KEYS
 from offline_plan.engine import UNKNOWN_TEXT
 from offline_plan.review_stack import review_stack_yaml
 from offline_plan.stacks import plan_stack_file
+from tests.conftest import committed_plan, pinned_dev_key, project_file
+from tests.kms_key_policy import CRYPTOGRAPHIC_ACTIONS, KMS_ACTIONS, Caller, allowed_actions
 
 KEY = "aws:kms/key:Key"
 ALIAS = "aws:kms/alias:Alias"
