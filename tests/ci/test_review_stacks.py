@@ -22,6 +22,12 @@ from ci.review_stacks import (
     sweep,
 )
 from offline_plan.stacks import plan_stack_file
+from tests.ci.test_workflows import workflow
+from tests.conftest import pinned_dev_key
+from tests.tooling.test_run_job import PresentImages
+from workers.tooling import signature
+from workers.tooling.run_job import EXIT_REFUSED, JobRequest, RunJobError
+from workers.tooling.run_job.local import _local_image
 
 REPO = {"full_name": "viberator/viberator-workers"}
 NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)
@@ -212,3 +218,48 @@ def test_the_review_comment_is_found_again():
 
     assert find_comment(pages) == 2
     assert find_comment([[{"id": 1, "body": f"quoting {COMMENT_MARKER}"}]]) is None
+
+
+# The smoke job on a review stack's docker clanker --------------------------------------------------------------
+
+
+def test_the_smoke_job_verifies_a_docker_clanker_of_devs_digests_with_the_pinned_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review stack of dev's digests exports the key stacks/review.yaml pins, so run-job (which refused it, exit 3,
+    while the stack exported none) verifies the pull with it, never with a key dev's outputs name."""
+    output = tmp_path / "Pulumi.pr-12.yaml"
+    assert main(["stack-file", "--pr", "12", "--output", str(output)]) == 0
+    outputs = plan_stack_file(output).outputs
+    reference = outputs["clankers"]["docker"]["deploymentConfig"]["containerImage"]
+    verify = signature.verifier(None, outputs.get("signing"), "pr-12's outputs")
+    registry = {reference: pinned_dev_key()["publicKey"].encode()}  # dev's deploy signed it with dev's key
+
+    def skopeo_verify(ref: str, public_key_pem: bytes, **_: Any) -> None:
+        if registry.get(ref) != public_key_pem:
+            raise signature.SignatureRefused(f"refusing {ref}: no valid signature by the expected key")
+
+    monkeypatch.setattr(signature, "verify", skopeo_verify)
+    request = JobRequest("docker", outputs["clankers"]["docker"], {}, placeholder=False, verify=verify)
+    assert _local_image(request, reference, PresentImages((reference,)), None, print)[0] == reference  # type: ignore[arg-type]
+    registry[reference] = b"-----BEGIN PUBLIC KEY-----\nanother\n-----END PUBLIC KEY-----\n"
+    with pytest.raises(RunJobError) as refused:
+        _local_image(request, reference, PresentImages((reference,)), None, print)  # type: ignore[arg-type]
+    assert refused.value.exit_code == EXIT_REFUSED
+
+
+def test_a_review_stack_that_builds_signs_its_own_images_and_verifies_them_with_that_key() -> None:
+    steps = {step.get("name"): step for step in workflow("review-stack.yml")["jobs"]["up"]["steps"]}
+    sign = steps["Sign this stack's own images with a key of this run"]
+    assert sign["if"] == "env.BUILDS == 'true'" and sign["env"] == {"COSIGN_PASSWORD": ""}
+    assert 'cosign generate-key-pair --output-key-prefix "$RUNNER_TEMP/review"' in sign["run"]
+    assert (
+        'pushed --indexes "$RUNNER_TEMP/outputs.json"' in sign["run"] and 'key "$RUNNER_TEMP/review.key"' in sign["run"]
+    )
+    names = list(steps)
+    assert names.index("pulumi up") < names.index(sign["name"]) < names.index("Run the example job on each clanker")
+    jobs = steps["Run the example job on each clanker"]["run"]
+    assert (
+        'if [[ $target == docker && $BUILDS == true ]]; then flags+=(--public-key "$RUNNER_TEMP/review.pub"); fi'
+        in jobs
+    )
