@@ -20,9 +20,17 @@ from components.config import ConfigError, StackConfig, parse_pulumi_config, par
 from components.config.clankers import ClankerBase, clanker_models
 from components.config.fields import ConfigModel
 from components.config.rules import RULES, repositories
-from components.config.stack import BuilderConfig, ImageSourceConfig, NetworkConfig, ReplicaConfig, ReviewConfig
+from components.config.stack import (
+    BuilderConfig,
+    ImageSourceConfig,
+    NetworkConfig,
+    ReplicaConfig,
+    ReviewConfig,
+    SigningConfig,
+)
 from offline_plan.engine import run_program
 from offline_plan.stack_file import stack_file_config
+from tests.conftest import pinned_dev_key
 
 ACCOUNT = "123456789012"
 IMAGE_STACK = "viberator/viberator-workers/dev"
@@ -70,6 +78,7 @@ STACK_VALUES: dict[str, Value] = {
         else {"from": IMAGE_STACK, "harnesses": ["claude"]}
     ),
     "builder": {"name": "remote"},
+    "signing": {"signerRole": f"arn:aws:iam::{ACCOUNT}:role/viberator-ci-signer"},
     "consumerAccounts": ["210987654321"],
     "secretAccounts": ["210987654321"],
     "replicas": [{"region": "us-west-2"}],
@@ -92,11 +101,13 @@ NESTED: dict[str, tuple[Any, dict[str, Value]]] = {
             "harnesses": ["claude"],
             "digests": {"claude": "sha256:" + "a" * 64},
             "replicaRepositories": "existing",
+            "signing": lambda config: pinned_dev_key(),
         },
     ),
     "replicas": (ReplicaConfig, {"region": "eu-west-1", "account": "210987654321"}),
     "review": (ReviewConfig, {"pullRequest": 9, "expires": "2026-12-09T00:00:00Z"}),
     "builder": (BuilderConfig, {"name": "other"}),
+    "signing": (SigningConfig, {"signerRole": f"arn:aws:iam::{ACCOUNT}:role/another-signer"}),
 }
 """Each nested model's keys, tried inside the value its parent has in the mode, else inside STACK_VALUES'."""
 
