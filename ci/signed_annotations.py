@@ -82,6 +82,14 @@ def _blob(layout: Path, digest: str) -> bytes:
     raise signature.VerifierFailed(f"the signature layer {digest} is missing or does not match its digest")
 
 
+def _repository_of(docker_reference: str) -> str:
+    """The repository a signed identity names: cosign writes the bare repository, skopeo the reference it signed
+    (`<repository>@sha256:…` or `:<tag>`); both match as containers/image's `matchRepository` compares them."""
+    name = docker_reference.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    return name.rsplit(":", 1)[0] if ":" in last else name
+
+
 def valid_annotations(layout: Path, reference: str, public_key_pem: bytes) -> list[dict[str, str]]:
     """The `optional` map of each signature in `layout` that the key made, over this digest in this repository."""
     repository, digest = reference.split("@", 1)
@@ -103,7 +111,7 @@ def valid_annotations(layout: Path, reference: str, public_key_pem: bytes) -> li
         critical = document.get("critical") or {}
         if (critical.get("image") or {}).get("docker-manifest-digest") != digest:
             continue
-        if (critical.get("identity") or {}).get("docker-reference") != repository:
+        if _repository_of(str((critical.get("identity") or {}).get("docker-reference", ""))) != repository:
             continue
         found.append({str(k): str(v) for k, v in (document.get("optional") or {}).items()})
     return found

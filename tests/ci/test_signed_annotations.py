@@ -108,3 +108,16 @@ def test_a_dispatch_wants_the_signed_commit_in_the_checked_out_history(tmp_path:
     head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
     assert problem([{"commit": head, "run": RUN}], Expected(history=repo)) is None
     assert "not in the checked-out history" in str(problem([{"commit": COMMIT, "run": RUN}], Expected(history=repo)))
+
+
+def test_the_signed_identity_matches_by_repository_as_skopeo_and_cosign_write_it(tmp_path: Path) -> None:
+    """cosign signs the bare repository; skopeo the reference it signed (seen in the real-build tier)."""
+    key = _key()
+    layout = _layout(
+        tmp_path,
+        (key, _payload(repository=f"{REPOSITORY}@{DIGEST}", commit=COMMIT, run="1")),
+        (key, _payload(repository=f"{REPOSITORY}:dev-abc", commit=COMMIT, run="2")),
+        (key, _payload(repository=f"{REPOSITORY}-copy@{DIGEST}", commit=COMMIT, run="3")),
+    )
+    found = valid_annotations(layout, f"{REPOSITORY}@{DIGEST}", _pem(key))
+    assert [f["run"] for f in found] == ["1", "2"]

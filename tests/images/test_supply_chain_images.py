@@ -12,6 +12,8 @@ import image_engine
 import pytest
 from lock_components import comparable, fragments_of, locked_packages
 
+from ci import signed_annotations
+from ci.signed_annotations import Expected
 from workers.catalog import HARNESS_NAMES, HARNESSES
 from workers.naming import repository_name
 from workers.revision import BuildRevision
@@ -125,6 +127,26 @@ def test_a_digest_signed_by_another_key_is_refused(
     signature.verify(subject, keys["impostor"].read_bytes(), insecure=True)
     with pytest.raises(signature.SignatureRefused, match="signature verification failed"):
         signature.verify(subject, keys["deploy"].read_bytes(), insecure=True)
+
+
+def test_a_signatures_annotations_are_read_only_where_the_key_signed_this_digest(
+    images: dict[str, str], revision: BuildRevision, keys: dict[str, Path]
+) -> None:
+    """ci/signed_annotations.py over a real `.sig` manifest: skopeo signs it (its payload's `optional` names the
+    creator; skopeo has no `-a`, so the commit and the run are missing) and with two keys' layers only the pinned
+    key's annotations are read."""
+    subject = _push(images["gemini"], "gemini", revision)
+    for name in ("deploy", "impostor"):
+        signature.sign(subject, keys[name].with_suffix(".private"), keys["passphrase"], insecure=True)
+    layout = signed_annotations.signature_manifest(subject)
+    found = signed_annotations.valid_annotations(layout, subject, keys["deploy"].read_bytes())
+    # The deploy key's layer (another tier run's too, in a registry that kept them), never the impostor's.
+    assert found and all(each["creator"].startswith("containers/image") for each in found)
+    impostor = signed_annotations.valid_annotations(layout, subject, keys["impostor"].read_bytes())
+    assert len(found) + len(impostor) == len(json.loads((layout / "manifest.json").read_text())["layers"])
+    assert "signed without a commit and a run" in str(signed_annotations.problem(found, Expected()))
+    with pytest.raises(signature.SignatureRefused, match="signed without a commit and a run"):
+        signed_annotations.check(subject, keys["deploy"].read_bytes(), Expected())
 
 
 def test_sbom_is_json_of_the_image(images: dict[str, str], revision: BuildRevision, tmp_path: Path) -> None:
