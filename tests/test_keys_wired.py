@@ -1,10 +1,9 @@
 """Every key wired in every mode, by construction: each key of the stack's and the clankers' models, in each stack
-mode (image stack, `repositories: existing`, promoting, review) and with each clanker target, set to a value other
-than the one it has there must change the plan (its resources or outputs) or be refused with a message naming
-it. A key accepted where it changes nothing is the bug this test exists for: the user believes a setting the
-stack never reads. A new key fails `test_every_key_has_a_value_to_try` until it has a value here, and then this
-test until it is read or refused in every mode.
-"""
+mode (image stack, `repositories: existing`, promoting, review taking or building images) and with each clanker
+target, set to a value other than the one it has there must change the plan (its resources, reads or outputs) or
+be refused with a message naming it. A key accepted where it changes nothing is the bug this test exists for: the
+user believes a setting the stack never reads. A new key fails `test_every_key_has_a_value_to_try` until it has a
+value here, and then this test until it is read or refused in every mode."""
 
 from __future__ import annotations
 
@@ -48,8 +47,17 @@ MODES: dict[str, tuple[str, dict[str, Any]]] = {
             "review": {"pullRequest": 7, "expires": "2026-12-08T00:00:00Z"},
         },
     ),
+    "review-build": (
+        "pr-7",
+        {
+            "harnesses": ["claude", "codex"],
+            "forceDelete": True,
+            "review": {"pullRequest": 7, "expires": "2026-12-08T00:00:00Z"},
+        },
+    ),
 }
-"""Each mode's stack name and `viberator:` values (clankers apart): what the stacks of that kind set."""
+"""Each mode's stack name and `viberator:` values (clankers apart): what the stacks of that kind set (a review
+stack takes dev's images, or builds its own as `ci.review_stacks stack-file --builds` writes it)."""
 
 CLANKERS: dict[str, dict[str, Any]] = {
     target: {"name": "worker", "agent": "claude", "target": target} for target in ("lambda", "ecs", "docker")
