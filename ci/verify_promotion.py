@@ -42,8 +42,8 @@ ci/signed_annotations.py): `--run`/`--commit` name them exactly (a push: dev's d
 commit), `--in-history` wants the commit in the checked-out history (a dispatch promotes an earlier run's).
 
 Exit codes: 0 the digests match (or are all signed); 1 they do not (each harness named with both digests); 2
-unusable input; 3 an approved digest is unsigned or signed by another key (each harness named); 4 a signature
-could not be checked (registry unreachable, skopeo missing).
+unusable input; 3 an approved digest is unsigned, signed by another key, or signed without the expected commit and
+run (each harness named); 4 a signature could not be checked (registry unreachable, skopeo missing).
 """
 
 from __future__ import annotations
