@@ -16,6 +16,30 @@ import pulumi
 from pulumi_aws import cloudwatch, iam
 
 from components.policies import assume_role_policy
+from components.review_iam import review_role_name
+
+
+@dataclass(frozen=True)
+class ReviewRoles:
+    """A review stack's roles: named `viberator-pr-<n>-<clanker>-<role>` and bounded by the access project's
+    `viberator-pr-boundary` (components/review_iam.py), the only roles the review role may create. Dev's and
+    prod's roles have neither: they keep the auto-names they were created with."""
+
+    environment: str
+    boundary: pulumi.Input[str]
+    """The permissions boundary's ARN."""
+
+    def role_options(self, clanker: str, role_suffix: str) -> dict[str, pulumi.Input[str]]:
+        """`iam.Role` arguments: the physical name and the boundary."""
+        return {
+            "name": review_role_name(self.environment, clanker, role_suffix),
+            "permissions_boundary": self.boundary,
+        }
+
+
+def role_naming(review: ReviewRoles | None, clanker: str, role_suffix: str) -> dict[str, pulumi.Input[str]]:
+    """Keyword arguments for a clanker's `iam.Role`: none outside a review stack (auto-named, no boundary)."""
+    return review.role_options(clanker, role_suffix) if review is not None else {}
 
 
 @dataclass(frozen=True)
@@ -30,6 +54,8 @@ class CloudSettings:
     """The stack's tags; the clanker tag is added to each resource."""
     protect: bool = False
     """Protect what outlives a deploy (production); each clanker component says what that is."""
+    review_roles: ReviewRoles | None = None
+    """Set in a review stack: its roles' names and boundary."""
 
 
 @dataclass(frozen=True)
@@ -56,9 +82,11 @@ def execution_role(
     policy: Callable[[pulumi.Output[str]], pulumi.Input[str]],
     tags: Mapping[str, str],
     opts: pulumi.ResourceOptions,
+    review: ReviewRoles | None = None,
 ) -> ExecutionRole:
     """Registers the three resources with `opts` (the owning clanker as parent, its protection): the log group
-    `(name, retention in days)`, and the role with its inline `policy` made from the log group's ARN."""
+    `(name, retention in days)`, and the role with its inline `policy` made from the log group's ARN; in a review
+    stack (`review`) the role is named and bounded."""
     name, retention_days = log_group
     group = cloudwatch.LogGroup(
         f"{clanker}-logs", name=name, retention_in_days=retention_days, tags=dict(tags), opts=opts
@@ -68,6 +96,7 @@ def execution_role(
         assume_role_policy=assume_role_policy(service.principal),
         tags=dict(tags),
         opts=opts,
+        **role_naming(review, clanker, service.role_suffix),
     )
     inline = iam.RolePolicy(f"{clanker}-{service.policy_suffix}", role=role.id, policy=policy(group.arn), opts=opts)
     return ExecutionRole(group, role, inline)

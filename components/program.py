@@ -11,14 +11,17 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from components.aws_target import AwsTarget, aws_target
-from components.config import StackConfig
+from components.config import ConfigError, ConfigIssue, StackConfig
+from components.execution_role import ReviewRoles
 from components.harness_image import HarnessImage, HarnessImageArgs
 from components.images import ImageRef
 from components.outputs import stack_outputs
 from components.promotion import referenced_images
 from components.replication import ImageReplication, ImageReplicationArgs, ReplicaDestination
+from components.review_iam import ROLE_NAME_LIMIT, boundary_arn, review_role_name
 from components.signing import SigningKey, SigningKeyArgs
 from components.tags import stack_tags
 from components.targets import TARGETS
@@ -123,6 +126,38 @@ def build_images(config: StackConfig, target: AwsTarget, replicated: ImageReplic
     return images
 
 
+def review_roles(config: StackConfig, target: AwsTarget) -> ReviewRoles | None:
+    """A review stack's roles are named `viberator-pr-<n>-…` and bounded by the access project's boundary in its
+    own account (the review role may create no other: access/); None for any other stack."""
+    if config.review is None:
+        return None
+    account = aws.get_caller_identity_output().account_id
+    boundary = pulumi.Output.all(target.partition, account).apply(lambda values: boundary_arn(values[0], values[1]))
+    return ReviewRoles(environment=config.environment, boundary=boundary)
+
+
+LONGEST_ROLE_SUFFIX = "execution-role"
+"""The longest suffix a clanker's role names get (the ECS execution role's)."""
+
+
+def check_review_role_names(config: StackConfig) -> None:
+    """A review stack's role names must fit IAM's 64 characters: refused before anything is registered."""
+    if config.review is None:
+        return
+    issues = [
+        ConfigIssue(
+            path=f"viberator:clankers[{index}].name",
+            value=clanker.name,
+            message=f"in a review stack its role `{name}` would exceed IAM's {ROLE_NAME_LIMIT} characters",
+        )
+        for index, clanker in enumerate(config.clankers)
+        if clanker.target != "docker"
+        and len(name := review_role_name(config.environment, clanker.name, LONGEST_ROLE_SUFFIX)) > ROLE_NAME_LIMIT
+    ]
+    if issues:
+        raise ConfigError(issues)
+
+
 def clanker_stack(config: StackConfig) -> ClankerStack:
     return ClankerStack(
         environment=config.environment,
@@ -131,6 +166,7 @@ def clanker_stack(config: StackConfig) -> ClankerStack:
         protect=config.protect_resources,
         tags=resource_tags(config),
         network=config.network,
+        review_roles=review_roles(config, aws_target()),
     )
 
 
@@ -147,6 +183,7 @@ def deploy_clankers(config: StackConfig, images: Mapping[str, ImageRef]) -> dict
 
 async def deploy(config: StackConfig) -> dict[str, Any]:
     """Register every resource of the stack and return its outputs."""
+    check_review_role_names(config)
     replicated = replication(config) if config.builds_images else None
     key = signing_key(config, aws_target())
     signing: Signing | None = key.outputs() if key is not None else None

@@ -143,8 +143,8 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
             return {}
         return {"__id": inputs["tag"], "ref": f"{inputs['tag']}@{index_digest(inputs)}"}
 
-    def _role(self, name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
-        physical = _auto_name(name)
+    def _role(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        physical = inputs.get("name") or _auto_name(name)
         return {"__id": physical, "name": physical, "arn": self._arn("iam", f"role/{physical}", region=False)}
 
     def _log_group(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:

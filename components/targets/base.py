@@ -13,7 +13,7 @@ import pulumi
 from components.config import ConfigIssue, NetworkConfig
 from components.config.clankers import ClankerBase, CloudClanker
 from components.config.rules.context import Rule
-from components.execution_role import CloudSettings
+from components.execution_role import CloudSettings, ReviewRoles
 from components.images import ImageRef
 from viberator_contract import ClankerEntry
 from viberator_contract.base import ContractModel
@@ -32,6 +32,8 @@ class ClankerStack:
     """Protect what outlives a deploy (`viberator:protect`, default in prod); each component says what that is."""
     tags: Mapping[str, str]
     network: NetworkConfig | None
+    review_roles: ReviewRoles | None = None
+    """A review stack's role names and boundary (components/review_iam.py); None elsewhere."""
 
     def settings_of(self, clanker: CloudClanker) -> CloudSettings:
         """What a cloud clanker's component is given besides its own sizes: one way for every target."""
@@ -41,6 +43,7 @@ class ClankerStack:
             log_retention_days=self.log_retention_days,
             resource_tags=self.tags,
             protect=self.protect,
+            review_roles=self.review_roles,
         )
 
 

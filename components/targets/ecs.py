@@ -20,7 +20,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from components.config import ConfigIssue, fargate_memory_choices
 from components.config.clankers import CloudClanker, EnvVarName, PlainValue
 from components.config.fields import secret_arn
-from components.execution_role import CloudSettings, ServiceRole, execution_role
+from components.execution_role import CloudSettings, ServiceRole, execution_role, role_naming
 from components.policies import ECS_TASKS_SERVICE, assume_role_policy, ecs_execution_policy
 from components.tags import clanker_tags
 from components.targets.base import ClankerStack, ClankerTarget, NameLimit, Placement
@@ -142,9 +142,14 @@ class EcsClanker(pulumi.ComponentResource):
             ),
             tags,
             protected,
+            args.settings.review_roles,
         )
         task_role = iam.Role(
-            f"{name}-task-role", assume_role_policy=assume_role_policy(ECS_TASKS_SERVICE), tags=tags, opts=protected
+            f"{name}-task-role",
+            assume_role_policy=assume_role_policy(ECS_TASKS_SERVICE),
+            tags=tags,
+            opts=protected,
+            **role_naming(args.settings.review_roles, name, "task-role"),
         )
 
         image = pulumi.Output.from_input(args.image)

@@ -130,6 +130,7 @@ class LambdaClanker(pulumi.ComponentResource):
             ),
             tags,
             child,
+            args.settings.review_roles,
         )
 
         variables = lambda_variables(args.settings.environment, args.settings.secrets)
