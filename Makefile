@@ -5,6 +5,7 @@ SHELL := /bin/bash
 STACK ?= dev
 FORMAT ?= text
 CONFIG ?=
+PROJECT ?=
 
 export UV_PYTHON_DOWNLOADS := never
 # Trust the machine's certificate store (which may hold a proxy's CA) rather than only uv's bundled roots.
@@ -39,8 +40,8 @@ deps: .venv/.synced ## Install the locked Python environment
 # The tool exits 2 for an invalid config and 1 for a crash; make names which (`Error 2`, `Error 1`) on stderr
 # and, as make does for any failed recipe, exits 2 itself.
 .PHONY: plan
-plan: deps ## Offline plan: STACK=dev|prod, CONFIG=Pulumi.x.yaml, FORMAT=text|json, PREVIEW=1|first, DIFF=<git ref>|<plan.json> (what a change does), STACK_OUTPUTS=<org/project/stack>=<file>
-	@$(PYTHON) -m offline_plan $(if $(CONFIG),--config "$(CONFIG)",--stack "$(STACK)") --format "$(FORMAT)" $(if $(PREVIEW),--preview $(if $(filter first,$(PREVIEW)),first,update)) $(if $(STACK_OUTPUTS),$(foreach ref,$(STACK_OUTPUTS),--stack-outputs "$(ref)")) $(if $(DIFF),--diff "$(DIFF)")
+plan: deps ## Offline plan: STACK=dev|prod, PROJECT=access (STACK=dev|prod|github: CI's authority, access/), CONFIG=Pulumi.x.yaml, FORMAT=text|json, PREVIEW=1|first, DIFF=<git ref>|<plan.json> (what a change does), STACK_OUTPUTS=<org/project/stack>=<file>
+	@$(PYTHON) -m offline_plan $(if $(PROJECT),--project "$(PROJECT)") $(if $(CONFIG),--config "$(CONFIG)",--stack "$(STACK)") --format "$(FORMAT)" $(if $(PREVIEW),--preview $(if $(filter first,$(PREVIEW)),first,update)) $(if $(STACK_OUTPUTS),$(foreach ref,$(STACK_OUTPUTS),--stack-outputs "$(ref)")) $(if $(DIFF),--diff "$(DIFF)")
 
 .PHONY: test lint typecheck
 # The checkov tests need checkov's own environment: `make test-checkov` installs it and runs them (CI runs both).

@@ -29,17 +29,22 @@ class ReviewRoles:
     boundary: pulumi.Input[str]
     """The permissions boundary's ARN."""
 
-    def role_options(self, clanker: str, role_suffix: str) -> dict[str, pulumi.Input[str]]:
-        """`iam.Role` arguments: the physical name and the boundary."""
-        return {
-            "name": review_role_name(self.environment, clanker, role_suffix),
-            "permissions_boundary": self.boundary,
-        }
+    def name_of(self, clanker: str, role_suffix: str) -> str:
+        return review_role_name(self.environment, clanker, role_suffix)
 
 
-def role_naming(review: ReviewRoles | None, clanker: str, role_suffix: str) -> dict[str, pulumi.Input[str]]:
-    """Keyword arguments for a clanker's `iam.Role`: none outside a review stack (auto-named, no boundary)."""
-    return review.role_options(clanker, role_suffix) if review is not None else {}
+@dataclass(frozen=True)
+class RoleNaming:
+    """A clanker role's physical name and boundary: both None outside a review stack (auto-named, unbounded)."""
+
+    name: str | None = None
+    boundary: pulumi.Input[str] | None = None
+
+
+def role_naming(review: ReviewRoles | None, clanker: str, role_suffix: str) -> RoleNaming:
+    if review is None:
+        return RoleNaming()
+    return RoleNaming(review.name_of(clanker, role_suffix), review.boundary)
 
 
 @dataclass(frozen=True)
@@ -91,12 +96,14 @@ def execution_role(
     group = cloudwatch.LogGroup(
         f"{clanker}-logs", name=name, retention_in_days=retention_days, tags=dict(tags), opts=opts
     )
+    naming = role_naming(review, clanker, service.role_suffix)
     role = iam.Role(
         f"{clanker}-{service.role_suffix}",
         assume_role_policy=assume_role_policy(service.principal),
         tags=dict(tags),
         opts=opts,
-        **role_naming(review, clanker, service.role_suffix),
+        name=naming.name,
+        permissions_boundary=naming.boundary,
     )
     inline = iam.RolePolicy(f"{clanker}-{service.policy_suffix}", role=role.id, policy=policy(group.arn), opts=opts)
     return ExecutionRole(group, role, inline)

@@ -25,7 +25,7 @@ import yaml
 from components.config import ConfigError
 from guardrails.tfplan import terraform_plan
 from offline_plan.engine import PROJECT_DIR
-from offline_plan.stacks import plan_stack_file
+from offline_plan.stacks import plan_stack_file, stack_file_of
 
 SKIPS_FILE = PROJECT_DIR / "guardrails" / "checkov-skips.yaml"
 CHECKOV = PROJECT_DIR / "guardrails" / "checkov" / ".venv" / "bin" / "checkov"
@@ -85,8 +85,8 @@ def load_skips(path: Path = SKIPS_FILE) -> dict[str, dict[str, str]]:
 
 def write_terraform_plan(stack: str, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{stack}.tfplan.json"
-    document = terraform_plan(plan_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml"))
+    path = out_dir / f"{stack.replace('/', '-')}.tfplan.json"
+    document = terraform_plan(plan_stack_file(stack_file_of(stack)))
     path.write_text(json.dumps(document, indent=2) + "\n")
     return path
 
@@ -133,7 +133,12 @@ def judge(reports: Sequence[Report], skips: dict[str, dict[str, str]], *, strict
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make scan", description=__doc__)
-    parser.add_argument("--stack", action="append", default=[], help="stack to plan and scan (repeatable)")
+    parser.add_argument(
+        "--stack",
+        action="append",
+        default=[],
+        help="stack to plan and scan (repeatable): dev, or access/dev for the access project's",
+    )
     parser.add_argument("--no-repo-files", action="store_true", help="scan only the plans, not Dockerfile/workflows")
     parser.add_argument("--strict-skips", action="store_true", help="fail on a skip that matches no failure")
     parser.add_argument("--checkov", default=str(CHECKOV), help="the checkov command (default: make scan-deps's)")

@@ -18,7 +18,8 @@ from typing import Any
 from offline_plan.engine import Plan, Registration
 
 FORMAT_VERSION = "1.2"
-PROVIDER = "registry.terraform.io/hashicorp/aws"
+PROVIDERS = {"aws": "registry.terraform.io/hashicorp/aws", "github": "registry.terraform.io/integrations/github"}
+"""pulumi-aws and pulumi-github are bridged from these Terraform providers."""
 
 TYPE_OVERRIDES = {
     # The EC2 module of pulumi-aws holds Terraform resources that have no `ec2_` in their name.
@@ -43,10 +44,15 @@ def terraform_type(pulumi_type: str) -> str | None:
     """`aws:ecr/repository:Repository` -> `aws_ecr_repository`; None for a type that is not bridged from Terraform."""
     if pulumi_type in TYPE_OVERRIDES:
         return TYPE_OVERRIDES[pulumi_type]
-    match = re.fullmatch(r"aws:(?P<module>[a-zA-Z0-9]+)/(?P<resource>[a-zA-Z0-9]+):[A-Za-z0-9]+", pulumi_type)
+    match = re.fullmatch(
+        r"(?P<provider>aws|github):(?P<module>[a-zA-Z0-9]+)/(?P<resource>[a-zA-Z0-9]+):[A-Za-z0-9]+", pulumi_type
+    )
     if match is None:
         return None
-    return f"aws_{snake_case(match['module'])}_{snake_case(match['resource'])}"
+    # pulumi-github keeps every resource in its `index` module: `github:index/branchProtection` is
+    # `github_branch_protection`.
+    module = "" if match["module"] == "index" else f"{snake_case(match['module'])}_"
+    return f"{match['provider']}_{module}{snake_case(match['resource'])}"
 
 
 def terraform_values(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -81,7 +87,7 @@ def terraform_plan(plan: Plan) -> dict[str, Any]:
                 "mode": "managed",
                 "type": tf_type,
                 "name": registration.name.replace("-", "_"),
-                "provider_name": PROVIDER,
+                "provider_name": PROVIDERS[tf_type.split("_", 1)[0]],
                 "schema_version": 0,
                 "values": terraform_values(registration.inputs),
             }

@@ -18,7 +18,7 @@ from offline_plan.diff import BasePlanError, base_plan, diff_plans
 from offline_plan.engine import Plan
 from offline_plan.render import plan_console, render_diff, render_plan
 from offline_plan.review_stack import stack_file_path
-from offline_plan.stacks import plan_stack_file, stack_name_of
+from offline_plan.stacks import PROJECTS, plan_stack_file, stack_name_of
 
 EXIT_INVALID_CONFIG = 2
 
@@ -60,6 +60,12 @@ def _stack_outputs(pairs: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
+    parser.add_argument(
+        "--project",
+        choices=sorted(PROJECTS),
+        default="workers",
+        help="the Pulumi project whose stack --stack names: workers (this directory) or access (access/)",
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--stack",
@@ -92,7 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     # A review stack (pr-<number>) without a file of its own is planned from the template (review_stack.py).
-    path = args.config or stack_file_path(args.stack)
+    if args.config:
+        path = args.config
+    elif args.project == "access":
+        path = PROJECTS["access"] / f"Pulumi.{args.stack}.yaml"
+    else:
+        path = stack_file_path(args.stack)
     try:
         if args.diff:
             document = _diff(args, path)

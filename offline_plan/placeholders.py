@@ -29,6 +29,7 @@ import pulumi
 from pulumi.runtime import rpc
 
 from components.aws_target import DNS_SUFFIX_OF_PARTITION, partition_of_region
+from offline_plan import limits
 
 UNKNOWN_ACCOUNT = "000000000000"
 """The account of a stack that pins none (`aws:allowedAccountIds` unset): the plan says so."""
@@ -113,6 +114,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = dict(args.inputs)
+        limits.check(args.typ, args.name, inputs)
         computed = self._outputs.get(args.typ)
         outputs = computed(self, args.name, inputs) if computed else {}
         state = {**inputs, **outputs}
@@ -146,6 +148,15 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
     def _role(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         physical = inputs.get("name") or _auto_name(name)
         return {"__id": physical, "name": physical, "arn": self._arn("iam", f"role/{physical}", region=False)}
+
+    def _managed_policy(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        physical = inputs.get("name") or _auto_name(name)
+        arn = self._arn("iam", f"policy/{physical}", region=False)
+        return {"__id": arn, "name": physical, "arn": arn, "policyId": f"ANPA{_hash(arn)[:17].upper()}"}
+
+    def _oidc_provider(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        arn = self._arn("iam", f"oidc-provider/{str(inputs['url']).removeprefix('https://')}", region=False)
+        return {"__id": arn, "arn": arn}
 
     def _log_group(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         group = inputs.get("name") or _auto_name(name)
@@ -216,6 +227,8 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         "docker-build:index:Image": _image,
         "docker-build:index:Index": _index,
         "aws:iam/role:Role": _role,
+        "aws:iam/policy:Policy": _managed_policy,
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
         "aws:cloudwatch/logGroup:LogGroup": _log_group,
         "aws:lambda/function:Function": _function,
         "aws:ecs/cluster:Cluster": _cluster,

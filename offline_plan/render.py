@@ -250,6 +250,9 @@ def _ordered(items: dict[str, Any], listed: list[str]) -> list[tuple[str, Any]]:
 
 def _print_outputs(plan: Plan, console: Console) -> None:
     outputs = plan.outputs
+    if "images" not in outputs:  # another project's stack (access/): its outputs as they are
+        console.print("stack outputs:", json.dumps(outputs, indent=2), markup=False)
+        return
     images = Table("harness", "imageUri", "platform", "tags")
     for harness, image in _ordered(outputs.get("images", {}), plan.harnesses):
         tags = ", ".join(tag.rsplit(":", 1)[-1] for tag in image["tags"]) if isinstance(image["tags"], list) else ""

@@ -3,13 +3,27 @@ from planned too when that is a stack of this project."""
 
 from __future__ import annotations
 
+import runpy
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from access.config import parse_access_config
 from components.config import NAMESPACE, ConfigError, ConfigIssue, parse_pulumi_config
 from offline_plan.engine import PROJECT_DIR, PROJECT_NAME, Plan, run_program
 from offline_plan.stack_file import stack_file_config
+
+ACCESS_DIR = PROJECT_DIR / "access"
+ACCESS_PROJECT = "viberator-access"
+"""The access project (access/Pulumi.yaml): CI's authority, planned by the same engine."""
+PROJECTS = {"workers": PROJECT_DIR, "access": ACCESS_DIR}
+"""`make plan PROJECT=…`: where each project's `Pulumi.<stack>.yaml` files are."""
+
+
+def stack_file_of(stack: str) -> Path:
+    """`dev` -> Pulumi.dev.yaml; `access/dev` -> access/Pulumi.dev.yaml (the access project's)."""
+    project, _, name = stack.rpartition("/")
+    return PROJECTS[project or "workers"] / f"Pulumi.{name}.yaml"
 
 
 def stack_name_of(path: Path) -> str:
@@ -31,9 +45,11 @@ def plan_stack_file(
 ) -> Plan:
     """Plan a `Pulumi.<stack>.yaml`, from wherever it is. The config is checked first (nothing else is planned
     for an invalid one); then a referenced image stack of this project is planned when its outputs were not
-    given, so `make plan STACK=prod` works on its own."""
+    given, so `make plan STACK=prod` works on its own. A stack file of access/ plans the access project."""
     stack = stack_name_of(path)
     config, secret_keys = stack_file_config(path)
+    if path.resolve().parent == ACCESS_DIR:
+        return plan_access_config(stack, config, secret_keys, preview=preview, first_preview=first_preview)
     parsed = parse_pulumi_config(config, stack=stack, secret_keys=secret_keys)
     outputs = dict(stack_outputs or {})
     if parsed.images is not None and parsed.images.from_ not in outputs:
@@ -70,3 +86,23 @@ def _image_stack_outputs(source: str, planning: Path, known: Mapping[str, Mappin
             )
         ]
     )
+
+
+def plan_access_config(
+    stack: str, config: dict[str, str], secret_keys: list[str], *, preview: bool = False, first_preview: bool = False
+) -> Plan:
+    """Plan the access project's `__main__.py` for one of its stacks (its config checked first)."""
+    parse_access_config(config)
+    return run_program(
+        stack,
+        config,
+        secret_keys=secret_keys,
+        preview=preview,
+        first_preview=first_preview,
+        project=ACCESS_PROJECT,
+        program=_access_main,
+    )
+
+
+def _access_main() -> None:
+    runpy.run_path(str(ACCESS_DIR / "__main__.py"), run_name="__main__")

@@ -40,8 +40,28 @@ aliases don't)."""
 PINNED_IMAGE = re.compile(r"@sha256:[0-9a-f]{64}$")
 FLOATING_IMAGE = re.compile(r":[a-z0-9]([a-z0-9-]*[a-z0-9])?-latest$")
 """The one floating tag a clanker may choose: `<env>-latest`, never the global `latest` another stack moves."""
-WILDCARD_RESOURCE_ACTIONS = frozenset({"ecr:GetAuthorizationToken"})
-"""Actions AWS grants only on Resource `*`."""
+WILDCARD_RESOURCE_ACTIONS = frozenset(
+    {
+        "ecr:GetAuthorizationToken",
+        # CI's roles (access/actions.py): registry-wide settings, account-wide describes and creates.
+        "ecr:DescribeRegistry",
+        "ecr:GetRegistryPolicy",
+        "ecr:PutReplicationConfiguration",
+        "ecr:PutRegistryPolicy",
+        "ecr:DeleteRegistryPolicy",
+        "ecs:DescribeTaskDefinition",
+        "ecs:DeregisterTaskDefinition",
+        "logs:DescribeLogGroups",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSecurityGroupRules",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeSubnets",
+        "kms:ListAliases",
+        "kms:CreateKey",
+    }
+)
+"""Actions IAM defines no resource type for, so only Resource `*` grants them (tests/access checks each against
+parliament's copy of the IAM service definitions)."""
 IMMUTABLE = ("IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION")
 
 Props = Mapping[str, Any]
@@ -260,7 +280,7 @@ RESOURCE_RULES: tuple[ResourceRule, ...] = (
     ),
     ResourceRule(
         "iam-no-wildcards",
-        "No IAM statement allows Action `*` or Resource `*` (except ecr:GetAuthorizationToken).",
+        "No IAM statement allows Action `*`, or Resource `*` for an action that has resource types.",
         frozenset({ROLE, ROLE_POLICY, MANAGED_POLICY}),
         check_iam_policy,
     ),

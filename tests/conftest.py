@@ -21,6 +21,8 @@ from viberator_contract import StackOutputs
 from viberator_contract.schema import outputs_schema
 
 COMMITTED_STACKS = sorted(path.name for path in PROJECT_DIR.glob("Pulumi.*.yaml"))
+ACCESS_STACKS = sorted(f"access/{path.name}" for path in (PROJECT_DIR / "access").glob("Pulumi.*.yaml"))
+"""The access project's stacks (access/), by their path in the repository."""
 
 Recorder = Callable[..., Plan]
 
@@ -46,8 +48,8 @@ def record() -> Iterator[Recorder]:
 
 @cache
 def committed_plan(file_name: str, preview: bool = False, first_preview: bool = False) -> Plan:
-    """The plan of a committed `Pulumi.<stack>.yaml` (cached, for every test layer: the program is
-    deterministic; tests must not change what it returns)."""
+    """The plan of a committed `Pulumi.<stack>.yaml` (or `access/Pulumi.<stack>.yaml`; cached, for every test
+    layer: the program is deterministic; tests must not change what it returns)."""
     plan = plan_stack_file(PROJECT_DIR / file_name, preview=preview, first_preview=first_preview)
     assert plan.resources, f"{file_name} registered no resources"
     return plan

@@ -195,7 +195,7 @@ def scratch_repository(tmp_path: Path) -> Path:
     repository.mkdir()
     for name in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "README.md"):
         shutil.copy(PROJECT_DIR / name, repository / name)
-    for package in ("components", "offline_plan", "viberator_contract", "workers"):
+    for package in ("access", "components", "offline_plan", "viberator_contract", "workers"):
         shutil.copytree(PROJECT_DIR / package, repository / package, ignore=shutil.ignore_patterns("__pycache__"))
     _git(repository, "init", "-q")
     _git(repository, "add", "-A")

@@ -144,12 +144,14 @@ class EcsClanker(pulumi.ComponentResource):
             protected,
             args.settings.review_roles,
         )
+        naming = role_naming(args.settings.review_roles, name, "task-role")
         task_role = iam.Role(
             f"{name}-task-role",
             assume_role_policy=assume_role_policy(ECS_TASKS_SERVICE),
             tags=tags,
             opts=protected,
-            **role_naming(args.settings.review_roles, name, "task-role"),
+            name=naming.name,
+            permissions_boundary=naming.boundary,
         )
 
         image = pulumi.Output.from_input(args.image)

@@ -102,5 +102,6 @@ def test_checkov_reports_a_crafted_misconfiguration(dev_plan: Plan, tmp_path: Pa
 @pytest.mark.checkov
 def test_every_committed_stack_and_repo_file_passes_checkov(tmp_path: Path) -> None:
     stacks = [path.name.split(".")[1] for path in PROJECT_DIR.glob("Pulumi.*.yaml")]
+    stacks += [f"access/{path.name.split('.')[1]}" for path in (PROJECT_DIR / "access").glob("Pulumi.*.yaml")]
     reports = scan(checkov_command(), stacks, repo_files=True, out_dir=tmp_path)
     assert judge(reports, load_skips(), strict_skips=True) == []

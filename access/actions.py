@@ -1,0 +1,241 @@
+"""What each CI role may do: the table of actions, per role, each row with the tool that calls them.
+
+Written once: access/policies.py makes the roles' policies and the review boundary from it, access/docs.py the
+README's table, and tests/access/ evaluates both. Resources are templates: `{p}` the partition, `{account}` the
+role's own account, `{dev}` dev's account, `{names}` the prefix of the stack's physical names
+(`viberator-dev`, `viberator-prod`; `viberator-pr` for review stacks). `Resource: *` only for actions IAM
+defines no resource type for (policy/rules.py WILDCARD_RESOURCE_ACTIONS; tests/access check them with
+parliament's IAM definitions).
+
+Sources: pulumi-aws is bridged from terraform-provider-aws, so `pulumi preview`/`refresh` call each resource's
+Read and `pulumi up` its Create/Update/Delete in `internal/service/<service>/<resource>.go` (repository.go,
+lifecycle_policy.go, repository_policy.go, registry_policy.go, replication_configuration.go; role.go,
+role_policy.go; log_group.go; function.go; cluster.go, task_definition.go; security_group.go; key.go, alias.go),
+and the data sources (aws_caller_identity and aws_partition call nothing IAM controls; aws_vpc, aws_subnets,
+aws_ecr_repository, aws_kms_public_key). docker-build pushes and checks images through the registry API
+(ECR's push and pull actions). cosign signs through sigstore's AWS KMS client: `sign` → `getCMK` →
+`fetchCMK` → GetPublicKey and DescribeKey, then Sign (sigstore/sigstore pkg/signature/kms/aws/client.go).
+The CI scripts' own calls: ci/record_promotion.py (BatchGetImage, PutImage), ci/wait_for_replicas.py
+(DescribeImages), workers/tooling/run_job/cloud.py (Invoke, RunTask, DescribeTaskDefinition, DescribeTasks,
+GetLogEvents), the workflows' `aws ecr get-login-password` (GetAuthorizationToken).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from access.jobs import Role
+from components.review_iam import BOUNDARY_POLICY_NAME, REVIEW_NAME_PREFIX
+
+ECR_REPOSITORIES = "arn:{p}:ecr:*:{account}:repository/viberator-worker-*"
+DEV_REPOSITORIES = "arn:{p}:ecr:*:{dev}:repository/viberator-worker-*"
+ROLES = "arn:{p}:iam::{account}:role/*"
+"""Dev's and prod's clanker roles are auto-named (`lambda-role-718100e`): no prefix names them."""
+NAMED_ROLES = "arn:{p}:iam::{account}:role/{names}-*"
+FUNCTIONS = "arn:{p}:lambda:*:{account}:function:{names}-*"
+CLUSTERS = "arn:{p}:ecs:*:{account}:cluster/{names}*"
+TASK_DEFINITIONS = "arn:{p}:ecs:*:{account}:task-definition/{names}-*:*"
+LOG_GROUPS = (
+    "arn:{p}:logs:*:{account}:log-group:/aws/lambda/{names}-*",
+    "arn:{p}:logs:*:{account}:log-group:/ecs/{names}-*",
+)
+LOG_STREAMS = tuple(f"{group}:log-stream:*" for group in LOG_GROUPS)
+SECURITY_GROUPS = ("arn:{p}:ec2:*:{account}:security-group/*", "arn:{p}:ec2:*:{account}:vpc/*")
+KEYS = "arn:{p}:kms:*:{account}:key/*"
+ALIASES = "arn:{p}:kms:*:{account}:alias/viberator-*"
+CI_ROLES = "arn:{p}:iam::{account}:role/viberator-ci-*"
+BOUNDARY = f"arn:{{p}}:iam::{{account}}:policy/{BOUNDARY_POLICY_NAME}"
+OIDC_PROVIDERS = "arn:{p}:iam::{account}:oidc-provider/*"
+SIGNING_ALIAS = "alias/viberator-dev-image-signing"
+"""The image stack's signing key (components/signing.py alias_name("dev")); cosign names it by this alias."""
+CLANKER_SERVICES = ("lambda.amazonaws.com", "ecs-tasks.amazonaws.com")
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One statement: actions on resources, and where the actions come from."""
+
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    source: str
+    condition: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    effect: str = "Allow"
+
+
+def _read() -> tuple[Grant, ...]:
+    """What `pulumi preview` and `pulumi refresh` read of a stack (never log events, task overrides or secrets)."""
+    return (
+        Grant("ReadRepositories", ("ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:GetLifecyclePolicy",
+              "ecr:GetRepositoryPolicy", "ecr:DescribeImages", "ecr:BatchGetImage"), (ECR_REPOSITORIES,),
+              "pulumi-aws ecr repository/lifecycle_policy/repository_policy Read; docker-build Image Read (manifest)"),
+        Grant("ReadRegistry", ("ecr:GetAuthorizationToken", "ecr:DescribeRegistry", "ecr:GetRegistryPolicy"), ("*",),
+              "docker-build registry login; pulumi-aws ecr replication_configuration and registry_policy Read"),
+        Grant("ReadRoles", ("iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:GetRolePolicy"),
+              (ROLES,), "pulumi-aws iam role and role_policy Read"),
+        Grant("ReadLogGroups", ("logs:ListTagsForResource", "logs:ListTagsLogGroup"),
+              ("arn:{p}:logs:*:{account}:log-group:*",), "pulumi-aws cloudwatch log_group Read (no log events)"),
+        Grant("ReadFunctions", ("lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig",
+              "lambda:ListVersionsByFunction", "lambda:GetFunctionConcurrency", "lambda:ListTags"),
+              ("arn:{p}:lambda:*:{account}:function:viberator-*",), "pulumi-aws lambda function Read"),
+        Grant("ReadClusters", ("ecs:DescribeClusters", "ecs:ListTagsForResource"),
+              ("arn:{p}:ecs:*:{account}:cluster/viberator-*", "arn:{p}:ecs:*:{account}:task-definition/viberator-*:*"),
+              "pulumi-aws ecs cluster and task_definition Read (tags)"),
+        Grant("ReadAccountWide", ("ecs:DescribeTaskDefinition", "logs:DescribeLogGroups", "ec2:DescribeSecurityGroups",
+              "ec2:DescribeSecurityGroupRules", "ec2:DescribeVpcs", "ec2:DescribeSubnets", "kms:ListAliases"), ("*",),
+              "pulumi-aws ecs task_definition, ec2 security_group, vpc/subnets data sources, kms alias Read"),
+        Grant("ReadKeys", ("kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags",
+              "kms:GetPublicKey"), (KEYS,), "pulumi-aws kms key Read, aws_kms_public_key"),
+    )  # fmt: skip
+
+
+def _stack_writes(roles: str) -> tuple[Grant, ...]:
+    """What `pulumi up` and `destroy` change in a stack (names `{names}-…`), its roles being `roles`."""
+    return (
+        Grant("WriteLogGroups", ("logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy",
+              "logs:TagResource", "logs:UntagResource", "logs:TagLogGroup", "logs:UntagLogGroup"), LOG_GROUPS,
+              "pulumi-aws cloudwatch log_group Create/Update/Delete"),
+        Grant("WriteFunctions", ("lambda:CreateFunction", "lambda:DeleteFunction", "lambda:UpdateFunctionCode",
+              "lambda:UpdateFunctionConfiguration", "lambda:TagResource", "lambda:UntagResource"), (FUNCTIONS,),
+              "pulumi-aws lambda function Create/Update/Delete"),
+        Grant("WriteClusters", ("ecs:CreateCluster", "ecs:DeleteCluster", "ecs:UpdateCluster", "ecs:TagResource",
+              "ecs:UntagResource", "ecs:RegisterTaskDefinition", "ecs:DeleteTaskDefinitions"),
+              (CLUSTERS, TASK_DEFINITIONS), "pulumi-aws ecs cluster and task_definition Create/Update/Delete"),
+        Grant("DeregisterTaskDefinitions", ("ecs:DeregisterTaskDefinition",), ("*",),
+              "pulumi-aws ecs task_definition Delete"),
+        Grant("WriteSecurityGroups", ("ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup",
+              "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress",
+              "ec2:CreateTags", "ec2:DeleteTags"), SECURITY_GROUPS,
+              "pulumi-aws ec2 security_group Create/Update/Delete"),
+        Grant("PassClankerRoles", ("iam:PassRole",), (roles,),
+              "pulumi-aws lambda function and ecs task_definition Create (the execution and task roles)",
+              {"StringEquals": {"iam:PassedToService": list(CLANKER_SERVICES)}}),
+    )  # fmt: skip
+
+
+def _push(repositories: str) -> Grant:
+    return Grant("PushImages", ("ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+                 "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+                 (repositories,), "docker-build push; cosign's .sig and the SBOM referrers (oras)")  # fmt: skip
+
+
+def _write_repositories(repositories: str) -> Grant:
+    return Grant("WriteRepositories", ("ecr:CreateRepository", "ecr:DeleteRepository", "ecr:TagResource",
+                 "ecr:UntagResource", "ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy", "ecr:SetRepositoryPolicy",
+                 "ecr:DeleteRepositoryPolicy", "ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability",
+                 "ecr:BatchDeleteImage", "ecr:ListImages"), (repositories,),
+                 "pulumi-aws ecr repository, lifecycle_policy, repository_policy Create/Update/Delete")  # fmt: skip
+
+
+PROTECT_ACCESS = Grant(
+    "DenyAccessProjectResources",
+    ("iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy",
+     "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary",
+     "iam:DeleteRolePermissionsBoundary", "iam:TagRole", "iam:UntagRole", "iam:CreatePolicyVersion",
+     "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:PassRole",
+     "iam:UpdateOpenIDConnectProviderThumbprint", "iam:AddClientIDToOpenIDConnectProvider",
+     "iam:DeleteOpenIDConnectProvider"),
+    (CI_ROLES, BOUNDARY, OIDC_PROVIDERS),
+    "the access project owns these: no stack's credentials may change CI's own authority",
+    effect="Deny",
+)  # fmt: skip
+NO_SIGNING = Grant(
+    "DenySigning",
+    ("kms:Sign",),
+    ("*",),
+    "only viberator-ci-signer signs; an identity-policy Deny also overrides any key policy grant",
+    effect="Deny",
+)
+
+DEPLOY_DEV = (
+    *_read(),
+    *_stack_writes(ROLES),
+    _push(ECR_REPOSITORIES),
+    _write_repositories(ECR_REPOSITORIES),
+    Grant("WriteRoles", ("iam:CreateRole", "iam:DeleteRole", "iam:TagRole", "iam:UntagRole",
+          "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"), (ROLES,),
+          "pulumi-aws iam role and role_policy Create/Update/Delete (auto-named roles)"),
+    Grant("WriteRegistry", ("ecr:PutReplicationConfiguration", "ecr:PutRegistryPolicy", "ecr:DeleteRegistryPolicy"),
+          ("*",), "pulumi-aws ecr replication_configuration and registry_policy"),
+    Grant("CreateKeys", ("kms:CreateKey",), ("*",), "pulumi-aws kms key Create (the image signing key)"),
+    Grant("WriteKeys", ("kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:ScheduleKeyDeletion", "kms:TagResource",
+          "kms:UntagResource", "kms:UpdateKeyDescription", "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"),
+          (KEYS, ALIASES), "pulumi-aws kms key and alias Create/Update/Delete"),
+    PROTECT_ACCESS,
+    NO_SIGNING,
+)  # fmt: skip
+
+DEPLOY_PROD = (
+    *_read(),
+    *_stack_writes(ROLES),
+    Grant("WriteRoles", ("iam:CreateRole", "iam:DeleteRole", "iam:TagRole", "iam:UntagRole",
+          "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"), (ROLES,),
+          "pulumi-aws iam role and role_policy Create/Update/Delete (auto-named roles)"),
+    Grant("WriteRegistry", ("ecr:PutRegistryPolicy", "ecr:DeleteRegistryPolicy"), ("*",),
+          "pulumi-aws ecr registry_policy (a replica region's registry side)"),
+    Grant("PullDevImages", ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"),
+          (DEV_REPOSITORIES,), "verify_promotion signatures (skopeo reads dev's .sig tags); StackReference digests"),
+    PROTECT_ACCESS,
+    NO_SIGNING,
+)  # fmt: skip
+
+READ = (*_read(), PROTECT_ACCESS, NO_SIGNING)
+
+REVIEW = (
+    *_read(),
+    *_stack_writes(NAMED_ROLES),
+    _push("arn:{p}:ecr:*:{account}:repository/viberator-worker-pr-*"),
+    _write_repositories("arn:{p}:ecr:*:{account}:repository/viberator-worker-pr-*"),
+    Grant("PullDevImages", ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"), (ECR_REPOSITORIES,),
+          "a promoted review stack runs dev's digests; the docker clanker pulls them"),
+    Grant("CreateBoundedRoles", ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"), (NAMED_ROLES,),
+          "pulumi-aws iam role and role_policy Create/Update/Delete, only with the review boundary",
+          {"ArnEquals": {"iam:PermissionsBoundary": BOUNDARY}}),
+    Grant("WriteNamedRoles", ("iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy"),
+          (NAMED_ROLES,), "pulumi-aws iam role Update/Delete"),
+    Grant("SmokeJobs", ("lambda:InvokeFunction", "ecs:RunTask", "ecs:DescribeTasks", "logs:GetLogEvents"),
+          (FUNCTIONS, TASK_DEFINITIONS, "arn:{p}:ecs:*:{account}:task/{names}*", *LOG_STREAMS),
+          "workers/tooling/run_job/cloud.py (invoke, run_task, describe_tasks, get_log_events)"),
+    Grant("DenyBoundaryChanges", ("iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
+          "iam:AttachRolePolicy"), ("*",), "a review stack's roles keep the boundary and get inline policies only",
+          effect="Deny"),
+    PROTECT_ACCESS,
+    NO_SIGNING,
+)  # fmt: skip
+
+RECORD_PROMOTION = (
+    Grant("TagPromotedDigests", ("ecr:BatchGetImage", "ecr:PutImage"), (ECR_REPOSITORIES,),
+          "ci/record_promotion.py: batch_get_image, put_image of the same manifest"),
+)  # fmt: skip
+
+SIGNER = (
+    Grant("SignWithTheImageKey", ("kms:DescribeKey", "kms:GetPublicKey", "kms:Sign"), (KEYS,),
+          "cosign sign --key awskms:///alias/…: sigstore pkg/signature/kms/aws/client.go sign → getCMK → "
+          "fetchCMK: GetPublicKey, DescribeKey (fetchKeyMetadata); then Sign",
+          {"StringEquals": {"kms:RequestAlias": SIGNING_ALIAS}}),
+)  # fmt: skip
+
+BOUNDARY_GRANTS = (
+    Grant("WriteOwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), LOG_STREAMS,
+          "the clankers' execution policies (components/policies.py)"),
+    Grant("PullImages", ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"),
+          (ECR_REPOSITORIES,), "Lambda and ECS pull the clanker's image"),
+    Grant("RegistryLogin", ("ecr:GetAuthorizationToken",), ("*",), "ECS's image pull"),
+)  # fmt: skip
+"""The most a review stack's role may ever do; the allow-listed secrets are added per stack (access/policies.py)."""
+
+GRANTS: dict[Role, dict[str, tuple[Grant, ...]]] = {
+    Role.READ: {"dev": READ, "prod": READ},
+    Role.DEPLOY: {"dev": DEPLOY_DEV, "prod": DEPLOY_PROD},
+    Role.REVIEW: {"dev": REVIEW},
+    Role.RECORD_PROMOTION: {"dev": RECORD_PROMOTION},
+    Role.SIGNER: {"dev": SIGNER},
+}
+"""Per role and account (`Account.value`), its statements."""
+
+
+def names_of(role: Role, account: str) -> str:
+    """`{names}`: the physical-name prefix of the stacks the role deploys (`viberator-pr` for review stacks)."""
+    return REVIEW_NAME_PREFIX.rstrip("-") if role is Role.REVIEW else f"viberator-{account}"
