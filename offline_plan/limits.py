@@ -26,9 +26,11 @@ class RefusedByService(ValueError):
 
 
 def _chars(document: Any) -> int:
-    text = document if isinstance(document, str) else json.dumps(document)
-    json.loads(text)  # MalformedPolicyDocument
-    return len("".join(text.split()))
+    """Non-whitespace characters of a policy document; 0 while it is unknown (a preview computes it later)."""
+    if not isinstance(document, str):
+        return 0
+    json.loads(document)  # MalformedPolicyDocument
+    return len("".join(document.split()))
 
 
 def _role(name: str, inputs: Mapping[str, Any]) -> None:
@@ -36,12 +38,12 @@ def _role(name: str, inputs: Mapping[str, Any]) -> None:
     if physical is not None and not ROLE_NAME.match(str(physical)):
         raise RefusedByService(f"{name}: role name {physical!r} is not 1-64 characters of [\\w+=,.@-]")
     duration = inputs.get("maxSessionDuration")
-    if duration is not None and not 3600 <= int(duration) <= 43200:
+    if isinstance(duration, int | float) and not 3600 <= int(duration) <= 43200:
         raise RefusedByService(f"{name}: MaxSessionDuration {duration} is outside 3600-43200 seconds")
     if (size := _chars(inputs["assumeRolePolicy"])) > TRUST_POLICY_CHARS:
         raise RefusedByService(f"{name}: trust policy of {size} characters exceeds IAM's {TRUST_POLICY_CHARS}")
     boundary = inputs.get("permissionsBoundary")
-    if boundary is not None and ":policy/" not in str(boundary):
+    if isinstance(boundary, str) and ":policy/" not in boundary:
         raise RefusedByService(f"{name}: permissions boundary {boundary!r} is not a managed policy ARN")
 
 

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from access.config import parse_access_config
 from components.config import NAMESPACE, ConfigError, ConfigIssue, parse_pulumi_config
 from offline_plan.engine import PROJECT_DIR, PROJECT_NAME, Plan, run_program
 from offline_plan.stack_file import stack_file_config
@@ -92,6 +91,9 @@ def plan_access_config(
     stack: str, config: dict[str, str], secret_keys: list[str], *, preview: bool = False, first_preview: bool = False
 ) -> Plan:
     """Plan the access project's `__main__.py` for one of its stacks (its config checked first)."""
+    # Imported here: the workers project plans without the access package (a base commit before it existed).
+    from access.config import parse_access_config
+
     parse_access_config(config)
     return run_program(
         stack,
