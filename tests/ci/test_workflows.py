@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from access.jobs import JOBS
 from components.config import Platform
 from offline_plan.engine import PROJECT_DIR
 from workers.catalog import HARNESS_NAMES
@@ -247,6 +248,7 @@ def test_credentials_last_at_least_as_long_as_their_job():
     assert {(name, job_id) for name, job_id, _, _ in calls} >= {
         (STACK_DEPLOY, "deploy"),
         ("preview.yml", "preview"),
+        ("preview.yml", "preview-prod"),
         ("drift.yml", "refresh-preview"),
         (DEPLOY, "candidate"),
         (DEPLOY, "record-promotion"),
@@ -264,7 +266,9 @@ def test_the_credentials_action_applies_the_duration_to_both_tokens():
     assert aws["role-duration-seconds"] == "${{ inputs.duration-seconds }}"
     assert pulumi["with"]["token-expiration"] == "${{ inputs.duration-seconds }}"
     assert pulumi["with"]["requested-token-type"] == "urn:pulumi:token-type:access_token:team"
-    assert pulumi["if"] == "env.PULUMI_BACKEND_URL == ''", "a self-managed backend needs no Pulumi token"
+    # A self-managed backend needs no Pulumi token; nor does the signer's step (AWS alone, the deploy team's token
+    # from the job's first credentials stays).
+    assert pulumi["if"] == "env.PULUMI_BACKEND_URL == '' && inputs.pulumi-team != ''"
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES + ACTION_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -278,12 +282,82 @@ REVIEW_WRITERS = {"up", "destroy"}
 """The review stack's jobs that write: `viberator-review`'s token writes only `pr-*` stacks."""
 
 
+def _legs(name: str, job_id: str, job: dict[str, Any], inputs: dict[str, Any]) -> list[dict[str, str]]:
+    """The credentials one job asks for, per matrix leg (`${{ matrix.x }}` and `${{ inputs.stack }}` filled in)."""
+    legs = job.get("strategy", {}).get("matrix", {}).get("include") or [{}]
+    if name == STACK_DEPLOY:
+        legs = [{"stack": "dev"}, {"stack": "prod"}]
+    filled = []
+    for leg in legs:
+        values = {}
+        for key in ("aws-role", "pulumi-team", "duration-seconds"):
+            value = str(inputs[key])
+            for var, sub in leg.items():
+                value = value.replace(f"${{{{ matrix.{var} }}}}", str(sub)).replace("${{ inputs.stack }}", leg["stack"])
+            values[key] = value
+        values["leg"] = leg.get("stack", "")
+        filled.append(values)
+    return filled
+
+
+ROLE_ARN = re.compile(r"^arn:aws:iam::\$\{\{ vars\.AWS_ACCOUNT_ID_(DEV|PROD) \}\}:role/(viberator-ci-[a-z-]+)$")
+
+
+def test_every_credentials_call_is_a_job_of_the_access_table():
+    """The workflows ask for exactly the role, account and Pulumi team access/jobs.py gives each job, for at least
+    its timeout (the role's MaxSessionDuration is made from the same table)."""
+    seen = set()
+    for name, job_id, job, inputs in _credential_calls():
+        for leg in _legs(name, job_id, job, inputs):
+            role_arn = leg["aws-role"]
+            if name == STACK_DEPLOY and "${{ inputs.aws-role }}" in role_arn:
+                role_arn = _callers(leg["leg"])["with"]["aws-role"]
+            match = ROLE_ARN.match(role_arn)
+            assert match, f"{name}: {job_id}: {role_arn}"
+            account, role_name = match[1].lower(), match[2]
+            table = [
+                j
+                for j in JOBS
+                if j.workflow == name
+                and j.job.split(" (")[0] == job_id
+                and j.account.value == account
+                and j.role.role_name == role_name
+            ]
+            assert table, f"{name}: {job_id} ({leg['leg']}) assumes {role_name} in {account}: not in access/jobs.py"
+            (entry, *_) = table
+            seen.add(entry)
+            if leg["pulumi-team"]:
+                assert leg["pulumi-team"] == entry.pulumi_team, f"{name}: {job_id}"
+            assert int(job["timeout-minutes"]) == entry.timeout_minutes, f"{name}: {job_id}"
+            assert int(leg["duration-seconds"]) >= entry.timeout_minutes * 60
+    assert {(j.workflow, j.job.split(" (")[0], j.role) for j in JOBS} == {
+        (j.workflow, j.job.split(" (")[0], j.role) for j in seen
+    }, "every job of the table has its credentials step"
+
+
 def test_only_deploy_jobs_get_a_write_team_token():
     for name, job_id, _, inputs in _credential_calls():
-        expected = "viberator-deploy-${{ inputs.stack }}" if name == STACK_DEPLOY else "viberator-read"
-        if name == REVIEW and job_id in REVIEW_WRITERS:
-            expected = "viberator-review"
-        assert inputs["pulumi-team"] == expected, f"{name}: {job_id}"
+        team = str(inputs["pulumi-team"])
+        if name == STACK_DEPLOY:
+            assert team in ("viberator-deploy-${{ inputs.stack }}", ""), job_id
+        elif name == REVIEW and job_id in REVIEW_WRITERS:
+            assert team == "viberator-review"
+        else:
+            assert team.startswith("viberator-read-"), f"{name}: {job_id}"
+
+
+def test_no_pull_request_job_asks_for_prod():
+    """Nothing a pull request controls runs with prod credentials: a job that can run on a pull_request event names
+    no prod account or prod team (the prod roles and teams also refuse its subject: tests/access)."""
+    for name, job_id, job, inputs in _credential_calls():
+        on = workflow(name)["on"]
+        if "pull_request" not in on:
+            continue
+        condition = str(job.get("if", ""))
+        if "github.event_name != 'pull_request'" in condition:
+            continue
+        for leg in _legs(name, job_id, job, inputs):
+            assert "PROD" not in leg["aws-role"] and "prod" not in leg["pulumi-team"], f"{name}: {job_id}"
 
 
 # The policy pack judges every up and preview -----------------------------------------------------------------
@@ -312,7 +386,9 @@ def test_dev_and_prod_deploy_through_the_one_stack_workflow():
 
     for job, stack in ((dev, "dev"), (prod, "prod")):
         assert job["uses"] == "./.github/workflows/deploy-stack.yml"
-        assert job["with"]["aws-role"] == f"${{{{ vars.AWS_DEPLOY_ROLE_ARN_{stack.upper()} }}}}"
+        assert job["with"]["aws-role"] == (
+            f"arn:aws:iam::${{{{ vars.AWS_ACCOUNT_ID_{stack.upper()} }}}}:role/viberator-ci-deploy"
+        )
         assert "github.ref == 'refs/heads/main'" in job["if"]
     assert dev["with"]["builds-images"] is True
     assert prod["with"]["builds-images"] is False
@@ -447,7 +523,7 @@ def test_a_prod_dispatch_approves_what_dev_holds_read_only():
 
     assert "inputs.environment == 'prod'" in job["if"]
     assert "environment" not in job, "a read, before the approval"
-    assert credentials["with"]["aws-role"] == "${{ vars.AWS_READONLY_ROLE_ARN_DEV }}"
+    assert credentials["with"]["aws-role"] == "arn:aws:iam::${{ vars.AWS_ACCOUNT_ID_DEV }}:role/viberator-ci-read"
     assert job["outputs"]["digests"] == "${{ steps.publish.outputs.digests }}"
     assert '"$GITHUB_STEP_SUMMARY"' in _runs(DEPLOY, "candidate"), "the reviewer sees what they approve"
 
@@ -463,14 +539,18 @@ def test_qemu_is_pinned_and_installs_only_what_the_runner_cannot_run():
 # Pull requests -----------------------------------------------------------------------------------------------
 
 
-def test_preview_runs_per_stack_with_comments_and_cancels_superseded_runs():
+def test_pull_requests_preview_dev_and_main_previews_prod():
     document = workflow("preview.yml")
-    preview = document["jobs"]["preview"]
+    preview, prod = document["jobs"]["preview"], document["jobs"]["preview-prod"]
     (pulumi,) = [step for step in preview["steps"] if _uses(step) == "pulumi/actions"]
+    (prod_pulumi,) = [step for step in prod["steps"] if _uses(step) == "pulumi/actions"]
 
-    assert "pull_request" in document["on"]
+    assert "pull_request" in document["on"] and document["on"]["push"]["branches"] == ["main"]
     assert document["concurrency"]["cancel-in-progress"] is True
-    assert sorted(entry["stack"] for entry in preview["strategy"]["matrix"]["include"]) == STACKS
+    assert "github.event_name == 'pull_request'" in preview["if"] and preview["env"]["STACK"] == "dev"
+    assert prod["if"] == "github.event_name != 'pull_request' && github.ref == 'refs/heads/main'"
+    assert prod_pulumi["with"]["stack-name"] == "${{ env.PULUMI_ORG }}/prod"
+    assert prod_pulumi["with"]["policyPacks"] == "policy"
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["comment-on-pr"] is True
     assert pulumi["with"]["edit-pr-comment"] is True
@@ -490,15 +570,18 @@ def test_a_failed_preview_replaces_the_green_comment():
     assert "--method PATCH" in mark["run"]
 
 
-def test_fork_and_dependabot_pull_requests_get_the_offline_plan_and_no_credentials():
+def test_every_pull_request_gets_prods_offline_plan_and_forks_dev_s_too_without_credentials():
     jobs = workflow("preview.yml")["jobs"]
     fork = jobs["offline-plan"]
     dependabot = "github.event.pull_request.user.login"  # the PR's author; github.actor is spoofable
+    stacks = fork["strategy"]["matrix"]["stack"]
 
     assert "github.event.pull_request.head.repo.full_name == github.repository" in jobs["preview"]["if"]
     assert f"{dependabot} != 'dependabot[bot]'" in jobs["preview"]["if"]
-    assert "github.event.pull_request.head.repo.full_name != github.repository" in fork["if"]
-    assert f"{dependabot} == 'dependabot[bot]'" in fork["if"]
+    assert fork["if"] == "github.event_name == 'pull_request'"
+    assert "github.event.pull_request.head.repo.full_name != github.repository" in stacks
+    assert f"{dependabot} == 'dependabot[bot]'" in stacks
+    assert """'["dev", "prod"]' || '["prod"]'""" in stacks, "prod's diff for every pull request"
     assert fork["permissions"] == {"contents": "read"}
     assert any("make --no-print-directory plan" in s.get("run", "") for s in fork["steps"])
 
@@ -546,11 +629,13 @@ def test_prod_promotion_is_recorded_with_dev_credentials_after_prod_deployed():
 
     assert job["needs"] == "prod"
     assert "needs.prod.result == 'success'" in job["if"]
-    # The tags go into the image stack's repositories (dev's account): the dev role, whose trust names only
-    # the dev environment's subject.
+    # The tags go into the image stack's repositories (dev's account): the record-promotion role (two ECR
+    # actions), whose trust names only this job's subject (the dev environment, this file on main).
     assert job["environment"] == "dev"
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
-    assert steps[login]["with"]["aws-role"] == "${{ vars.AWS_DEPLOY_ROLE_ARN_DEV }}"
+    assert steps[login]["with"]["aws-role"] == (
+        "arn:aws:iam::${{ vars.AWS_ACCOUNT_ID_DEV }}:role/viberator-ci-record-promotion"
+    )
     assert '--stack "$PULUMI_ORG/prod"' in steps[read]["run"]
     assert "--environment prod" in steps[tag]["run"]
     assert '>> "$GITHUB_STEP_SUMMARY"' in steps[tag]["run"]
@@ -586,15 +671,18 @@ def test_the_base_branch_decides_and_the_decision_gates_every_job():
 def test_review_jobs_share_one_group_per_stack_in_the_review_environment():
     jobs = workflow(REVIEW)["jobs"]
 
+    assert jobs["up"]["environment"] == "review", "a reviewer approves every run a pull request starts"
+    assert jobs["destroy"]["environment"] == (
+        "${{ github.event_name == 'pull_request' && 'review' || 'review-sweep' }}"
+    ), "a pull request's destroy is approved too; the sweep runs main's file"
     for job_id in REVIEW_WRITERS:
-        assert jobs[job_id]["environment"] == "review"
         assert jobs[job_id]["concurrency"]["cancel-in-progress"] is False
     assert jobs["up"]["concurrency"]["group"] == "review-${{ needs.decide.outputs.stack }}"
     assert jobs["destroy"]["concurrency"]["group"] == "review-pr-${{ matrix.stack.number }}"
     assert (
         {_step(REVIEW, "up", "Credentials (OIDC)")["with"]["aws-role"]}
         == {_step(REVIEW, "destroy", "Credentials (OIDC)")["with"]["aws-role"]}
-        == {"${{ vars.AWS_REVIEW_ROLE_ARN }}"}
+        == {"arn:aws:iam::${{ vars.AWS_ACCOUNT_ID_DEV }}:role/viberator-ci-review"}
     )
 
 
