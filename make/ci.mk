@@ -22,3 +22,7 @@ lint-workflows: deps ## Lint the GitHub workflows: actionlint + shellcheck, zizm
 deploy-targets: deps ## `pulumi up` targets for one harness: STACK=dev|prod HARNESS=<harness>|all
 	$(if $(HARNESS),,$(error HARNESS is required, e.g. make deploy-targets STACK=dev HARNESS=claude))
 	@$(RUN) python -m ci.deploy_targets --stack "$(STACK)" --harness "$(HARNESS)"
+
+.PHONY: access-docs
+access-docs: deps ## Rewrite README's tables of CI's authority from access/jobs.py and access/actions.py
+	@$(PYTHON) -m access.docs --write README.md
