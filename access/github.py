@@ -8,7 +8,7 @@ written for, the deployment environments and who approves them, and main's branc
   is bound to the commit it was given for; the pusher cannot approve their own run (`prevent_self_review`).
 - main: pull requests only, a code owner's approval (.github/CODEOWNERS: workflows, policy, access code, stack
   configs), re-approval after any push (`require_last_push_approval`, stale reviews dismissed), the required
-  checks, no force push or deletion, admins included.
+  checks, signed commits, no force push or deletion, admins included.
 """
 
 from __future__ import annotations
@@ -75,6 +75,8 @@ class RepositoryAccess(pulumi.ComponentResource):
             allows_deletions=False,
             allows_force_pushes=False,
             require_conversation_resolution=True,
+            # Merges made on GitHub are signed by GitHub; nothing unsigned lands on main (checkov CKV_GIT_6).
+            require_signed_commits=True,
             required_pull_request_reviews=[
                 github.BranchProtectionRequiredPullRequestReviewArgs(
                     required_approving_review_count=1,
