@@ -1,5 +1,6 @@
 """Every policy the access project writes passes parliament (its IAM service definitions: actions exist, resources
-fit the actions, condition types match) and the policy pack; `Resource: *` only where IAM has no resource type."""
+fit the actions, condition types match); `Resource: *` only where IAM has no resource type. The policy pack runs
+over the access stacks with the image stacks' (tests/policy/test_policy_rules.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,9 @@ with warnings.catch_warnings():
 
 from access.jobs import ROLE_ACCOUNTS, Account, Role
 from access.policies import boundary, document, permissions, provider_arn, trust
-from offline_plan.engine import Plan
-from policy.rules import RESOURCE_RULES, STACK_RULES, WILDCARD_RESOURCE_ACTIONS, StackResource
+from policy.rules import WILDCARD_RESOURCE_ACTIONS
 from tests.access.evaluator import IDS, REPOSITORY
-from tests.conftest import ACCESS_STACKS, committed_plan
+from tests.conftest import committed_plan
 
 ROLES = [(role, account) for role, accounts in ROLE_ACCOUNTS.items() for account in accounts]
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:viberator/dev/anthropic-AbCdEf"
@@ -60,22 +60,6 @@ def _resource_types(action: str) -> list[str]:
 @pytest.mark.parametrize("action", sorted(WILDCARD_RESOURCE_ACTIONS))
 def test_wildcard_resources_only_for_actions_without_resource_types(action: str) -> None:
     assert _resource_types(action) == []
-
-
-@pytest.mark.parametrize("file_name", ACCESS_STACKS)
-def test_the_policy_pack_passes_the_access_stacks(file_name: str) -> None:
-    plan: Plan = committed_plan(file_name)
-    violations = [
-        f"{r.name}: {m}"
-        for rule in RESOURCE_RULES
-        for r in plan.resources
-        if r.type in rule.resource_types
-        for m in rule.check(r.type, r.inputs)
-    ]
-    violations += [
-        m for rule in STACK_RULES for m in rule.check([StackResource(r.type, r.name, r.inputs) for r in plan.resources])
-    ]
-    assert violations == []
 
 
 def test_the_plan_registers_the_documents_the_tables_make() -> None:

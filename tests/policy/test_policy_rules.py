@@ -12,6 +12,7 @@ import pytest
 from offline_plan.engine import Plan, Registration
 from policy import rules
 from policy.rules import RESOURCE_RULES, STACK_RULES, StackResource
+from tests.conftest import ACCESS_STACKS, COMMITTED_STACKS, committed_plan
 
 
 def stack_resources(plan: Plan) -> list[StackResource]:
@@ -23,7 +24,10 @@ def first(plan: Plan, type_: str, where: Callable[[Registration], bool] = lambda
     return copy.deepcopy(next(r.inputs for r in plan.of_type(type_) if where(r)))
 
 
-def test_resource_rules_pass_on_every_committed_stack(stack_plan: Plan) -> None:
+@pytest.mark.parametrize("file_name", COMMITTED_STACKS + ACCESS_STACKS)
+def test_resource_rules_pass_on_every_committed_stack(file_name: str) -> None:
+    """The image stacks and the access project's (CI's roles, the review boundary)."""
+    stack_plan = committed_plan(file_name)
     violations = [
         f"{r.name}: {message}"
         for rule in RESOURCE_RULES
@@ -34,7 +38,9 @@ def test_resource_rules_pass_on_every_committed_stack(stack_plan: Plan) -> None:
     assert violations == []
 
 
-def test_stack_rules_pass_on_every_committed_stack(stack_plan: Plan) -> None:
+@pytest.mark.parametrize("file_name", COMMITTED_STACKS + ACCESS_STACKS)
+def test_stack_rules_pass_on_every_committed_stack(file_name: str) -> None:
+    stack_plan = committed_plan(file_name)
     assert [m for rule in STACK_RULES for m in rule.check(stack_resources(stack_plan))] == []
 
 
