@@ -28,6 +28,7 @@ from typing import Any
 
 from access.jobs import Role
 from components.review_iam import BOUNDARY_POLICY_NAME, REVIEW_NAME_PREFIX
+from components.signing import alias_name
 
 ECR_REPOSITORIES = "arn:{p}:ecr:*:{account}:repository/viberator-worker-*"
 DEV_REPOSITORIES = "arn:{p}:ecr:*:{dev}:repository/viberator-worker-*"
@@ -48,8 +49,9 @@ ALIASES = "arn:{p}:kms:*:{account}:alias/viberator-*"
 CI_ROLES = "arn:{p}:iam::{account}:role/viberator-ci-*"
 BOUNDARY = f"arn:{{p}}:iam::{{account}}:policy/{BOUNDARY_POLICY_NAME}"
 OIDC_PROVIDERS = "arn:{p}:iam::{account}:oidc-provider/*"
-SIGNING_ALIAS = "alias/viberator-dev-image-signing"
-"""The image stack's signing key (components/signing.py alias_name("dev")); cosign names it by this alias."""
+SIGNING_ALIAS = alias_name("dev")
+"""The image stack's signing key; cosign names it by this alias (`awskms:///alias/…`), so the signer's grant is
+bound to it (kms:RequestAlias)."""
 CLANKER_SERVICES = ("lambda.amazonaws.com", "ecs-tasks.amazonaws.com")
 
 
