@@ -143,6 +143,10 @@ JOBS: tuple[Job, ...] = (
         "viberator-deploy-prod", "after approval: verifies dev's signatures, `pulumi up` of prod",
     ),
     Job(
+        "prune-signatures.yml", "prune", Role.DEPLOY, Account.DEV, environment("dev"), MAIN, 15,
+        "viberator-read-dev", "deletes the `.sig` manifests of expired images (DescribeImages, BatchDeleteImage)",
+    ),
+    Job(
         "deploy-viberators.yml", "record-promotion", Role.RECORD_PROMOTION, Account.DEV, environment("dev"), MAIN, 15,
         "viberator-read-prod", "tags the digests prod runs `prod-<revision>` (BatchGetImage, PutImage)",
     ),

@@ -11,7 +11,7 @@ from access.actions import GRANTS, SIGNING_ALIAS, names_of
 from access.jobs import JOBS, PULL_REQUEST_MERGE, ROLE_ACCOUNTS, Account, Job, Role, session_seconds
 from access.policies import boundary, permissions
 from components.review_iam import BOUNDARY_POLICY_NAME
-from offline_plan.engine import Plan
+from offline_plan.engine import PROJECT_DIR, Plan
 from offline_plan.review_stack import stack_file_path
 from offline_plan.stacks import plan_stack_file
 from tests.access.evaluator import IDS, REPOSITORY, allowed, can_assume, ci_role, role_node
@@ -21,7 +21,8 @@ DEV, PROD = IDS.dev, IDS.prod
 BOUNDARY_ARN = f"arn:aws:iam::{DEV}:policy/{BOUNDARY_POLICY_NAME}"
 KEY = f"arn:aws:kms:us-east-1:{DEV}:key/0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
 SIGNING = {"kms:RequestAlias": SIGNING_ALIAS}
-WORKFLOWS = ("preview.yml", "drift.yml", "deploy-viberators.yml", "deploy-stack.yml", "review-stack.yml", "test.yml")
+WORKFLOWS = tuple(sorted(p.name for p in (PROJECT_DIR / ".github" / "workflows").glob("*.yml")))
+"""Every workflow file a branch can run (or rewrite) under its own ref."""
 ENVIRONMENTS = ("dev", "prod", "review", "review-sweep")
 ALL_ROLES = [(role, account) for role, accounts in ROLE_ACCOUNTS.items() for account in accounts]
 
