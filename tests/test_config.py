@@ -16,6 +16,7 @@ from components.config import (
     parse_pulumi_config,
     parse_stack_config,
 )
+from components.config.fields import AGENT_ENV_VARIABLE
 from workers.catalog import HARNESS_NAMES
 
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:viberator/dev/anthropic-AbCdEf"
@@ -233,7 +234,8 @@ def test_credential_names_must_use_secrets() -> None:
 
 
 def test_env_and_secrets_must_not_overlap() -> None:
-    (message,) = errors(clankers=[clanker(environment={"TOKEN_LIMIT": ""}, secrets={"TOKEN_LIMIT": SECRET})])
+    secrets = {"TOKEN_LIMIT": SECRET, "ANTHROPIC_API_KEY": SECRET}
+    (message,) = errors(clankers=[clanker(environment={"TOKEN_LIMIT": ""}, secrets=secrets)])
     assert "TOKEN_LIMIT set in both environment and secrets" in message
 
 
@@ -325,12 +327,14 @@ def test_keys_the_program_never_reads_are_named_with_the_command_that_sets_them(
 
 def test_lambda_counts_every_variable_it_gets_against_4_kb() -> None:
     secrets = {"ANTHROPIC_API_KEY": SECRET}
-    injected = lambda_environment_bytes(lambda_variables({}, secrets))
+    arns = lambda_environment_bytes(lambda_variables({}, secrets))
+    # The program also names the variables the agent may see (PROMPT) in VIBERATOR_AGENT_ENV.
+    injected = lambda_environment_bytes(lambda_variables({AGENT_ENV_VARIABLE: "PROMPT"}, secrets))
     room = LAMBDA_ENVIRONMENT_MAX_BYTES - injected - len("PROMPT")
     parse(clankers=[clanker(environment={"PROMPT": "x" * room}, secrets=secrets)])
     (message,) = errors(clankers=[clanker(environment={"PROMPT": "x" * (room + 1)}, secrets=secrets)])
     assert message.startswith(f"viberator:clankers[0].environment = {LAMBDA_ENVIRONMENT_MAX_BYTES + 1}: ")
-    assert f"the largest: PROMPT {room + 1 + len('PROMPT')} bytes, VIBERATOR_SECRET_ARNS {injected} bytes" in message
+    assert f"the largest: PROMPT {room + 1 + len('PROMPT')} bytes, VIBERATOR_SECRET_ARNS {arns} bytes" in message
     # ECS has no such limit here: the same variables go into its task definition.
     parse(clankers=[clanker("ecs", environment={"PROMPT": "x" * 5000}, secrets=secrets)])
 
@@ -338,10 +342,11 @@ def test_lambda_counts_every_variable_it_gets_against_4_kb() -> None:
 @pytest.mark.parametrize("name", sorted(LAMBDA_RESERVED_VARIABLES))
 def test_lambda_reserves_its_runtime_variables_and_ecs_none(name: str) -> None:
     # As a secret, so that credential-named ones (AWS_SESSION_TOKEN) meet only the reserved-name rule.
-    (message,) = errors(clankers=[clanker(secrets={name: SECRET})])
+    secrets = {name: SECRET, "ANTHROPIC_API_KEY": SECRET}
+    (message,) = errors(clankers=[clanker(secrets=secrets)])
     expected = "one of Lambda's reserved runtime variables" if name[0].isalpha() else "a Lambda variable name"
     assert expected in message
-    parse(clankers=[clanker("ecs", secrets={name: SECRET})])
+    parse(clankers=[clanker("ecs", secrets=secrets)])
 
 
 @pytest.mark.parametrize(

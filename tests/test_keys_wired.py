@@ -124,6 +124,7 @@ CLOUD_CLANKER: dict[str, Value] = {
     **EVERY_CLANKER,
     "environment": {"LOG_LEVEL": "debug"},
     "secrets": {"ANTHROPIC_API_KEY": SECRET},
+    "agentEnvironment": ["GITHUB_TOKEN"],
 }
 CLANKER_VALUES: dict[str, dict[str, Value]] = {
     "lambda": {
@@ -134,7 +135,7 @@ CLANKER_VALUES: dict[str, dict[str, Value]] = {
         "reservedConcurrency": 2,
     },
     "ecs": {**CLOUD_CLANKER, "cpu": 2048, "memoryMb": 8192, "ephemeralStorageGb": 30},
-    "docker": EVERY_CLANKER,
+    "docker": {**EVERY_CLANKER, "network": "host"},
 }
 
 

@@ -74,3 +74,16 @@ def test_each_target_s_deployment_config_is_checked_by_its_own_model(target: str
     other = next(c for c in outputs["clankers"].values() if c["target"] != target)
     outputs["clankers"][name] = {**clanker, "deploymentConfig": other["deploymentConfig"]}
     assert _refused(outputs)
+
+
+def test_a_docker_clanker_gets_the_bridge_network_unless_its_config_opts_in_to_host() -> None:
+    """Host networking would give the agent the host's loopback services and, on EC2, its metadata service."""
+    from components.targets.docker import DockerClankerConfig
+
+    outputs = _dev_outputs()
+    docker = next(c for c in outputs["clankers"].values() if c["target"] == "docker")
+    assert docker["deploymentConfig"]["network"] == "bridge"
+    base = {"name": "local", "agent": "kimi", "target": "docker"}
+    assert DockerClankerConfig.model_validate({**base, "network": "host"}).network == "host"
+    with pytest.raises(ValueError, match="network"):
+        DockerClankerConfig.model_validate({**base, "network": "container:other"})

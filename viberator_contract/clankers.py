@@ -51,6 +51,11 @@ class DockerDeployment(ContractModel):
     container_image: RunnableImage
     architecture: Architecture
     platform: Platform | None = Field(default=None, description=_PLATFORM)
+    network: Literal["bridge", "none", "host"] | None = Field(
+        default=None,
+        description="The container's Docker network (`docker run --network`): bridge unless the clanker's config "
+        "opts in to host networking. Absent (outputs before it was added): bridge. Added within version 1.",
+    )
 
 
 class ClankerEntry(ContractModel):

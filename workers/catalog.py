@@ -8,13 +8,21 @@ also moves the image revision tag.
 
 from __future__ import annotations
 
+import functools
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 BUILD_CONTEXT = Path(__file__).resolve().parent / "image"
 """The Docker build context shared by every harness; each harness is one target of its Dockerfile."""
 
 DOCKERFILE = BUILD_CONTEXT / "Dockerfile"
+
+AGENT_SETTINGS = BUILD_CONTEXT / "viberator_worker" / "agents.json"
+"""Per agent CLI, the API-key variables it reads (and the options a job may pass it): the worker runtime's
+data, inside the build context, read here for the config rule that a clanker's secrets hold its agent's key."""
 
 REPOSITORY_PREFIX = "viberator-worker-"
 """Every harness's repository is named `<prefix><harness>` (workers.naming.repository_name)."""
@@ -38,6 +46,12 @@ class Harness:
     def dockerfile_target(self) -> str:
         return self.name
 
+    @property
+    def key_variables(self) -> tuple[str, ...]:
+        """The API-key variables its agent CLIs read (any one lets a job of that agent run), in catalog order."""
+        keys = agent_key_variables()
+        return tuple(dict.fromkeys(name for agent in self.agents for name in keys[agent]))
+
 
 ALL_AGENTS = ("claude", "codex", "qwen", "gemini", "opencode", "mistral", "kimi")
 
@@ -57,6 +71,13 @@ HARNESSES: dict[str, Harness] = {
 }
 
 HARNESS_NAMES: tuple[str, ...] = tuple(HARNESSES)
+
+
+@functools.cache
+def agent_key_variables() -> Mapping[str, tuple[str, ...]]:
+    """{agent: the API-key variables its CLI reads}, from the runtime's agents.json."""
+    document = json.loads(AGENT_SETTINGS.read_text())
+    return MappingProxyType({agent: tuple(document[agent]["keys"]) for agent in ALL_AGENTS})
 
 
 def harness(name: str) -> Harness:

@@ -17,6 +17,7 @@ from pydantic import Field, TypeAdapter, field_validator
 from pydantic_core import PydanticCustomError
 
 from components.config.fields import (
+    AGENT_ENV_VARIABLE,
     CREDENTIAL_ERROR,
     ENV_VAR_PATTERN,
     NAME_PATTERN,
@@ -54,8 +55,16 @@ class ClankerBase(ConfigModel):
 class CloudClanker(ClankerBase):
     """A clanker the stack deploys (lambda, ecs), so it sets the environment its agent runs with."""
 
-    environment: dict[str, PlainValue] = Field(default_factory=dict, description="Plain env vars; no credentials.")
+    environment: dict[str, PlainValue] = Field(
+        default_factory=dict, description="Plain env vars; no credentials. The agent sees them too."
+    )
     secrets: dict[str, str] = Field(default_factory=dict, description="Env var name -> Secrets Manager secret ARN.")
+    agent_environment: tuple[EnvVarName, ...] = Field(
+        (),
+        description="Variables of the worker the agent may see besides its CLI's API keys and `environment`: "
+        "other `secrets` (GITHUB_TOKEN), or the function's AWS credentials for an agent on Bedrock. "
+        "README 'The job contract'.",
+    )
 
     @field_validator("environment")
     @classmethod
@@ -72,7 +81,23 @@ class CloudClanker(ClankerBase):
                 "{names} name credentials: declare them under `secrets` with Secrets Manager ARNs",
                 {"names": ", ".join(named)},
             )
+        if AGENT_ENV_VARIABLE in environment:
+            raise ValueError(f"{AGENT_ENV_VARIABLE} is set by the program: list the names under `agentEnvironment`")
         return environment
+
+    @field_validator("agent_environment")
+    @classmethod
+    def _worker_settings_stay_the_worker_s(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        kept = sorted(name for name in names if name.startswith("VIBERATOR_") or name == "AWS_LAMBDA_RUNTIME_API")
+        if kept:
+            raise ValueError(f"{', '.join(kept)}: the worker's own settings and the Runtime API never reach an agent")
+        return names
+
+    @property
+    def worker_environment(self) -> dict[str, str]:
+        """`environment`, plus the variable naming what of the worker's environment the agent may see."""
+        granted = sorted(set(self.environment) | set(self.agent_environment))
+        return {**self.environment, AGENT_ENV_VARIABLE: ",".join(granted)} if granted else dict(self.environment)
 
 
 @functools.cache

@@ -108,6 +108,10 @@ ECS reserves none: an ECS clanker may set AWS_REGION (Claude Code on Bedrock rea
 SECRET_ARNS_VARIABLE = "VIBERATOR_SECRET_ARNS"
 """Lambda cannot inject secrets as env vars: the program passes the ARNs in this one and the worker's runtime
 resolves them at cold start (workers/image/viberator_worker/secret_env.py), whole secrets only."""
+AGENT_ENV_VARIABLE = "VIBERATOR_AGENT_ENV"
+"""The variables of the worker's environment its agent may see besides its own API keys, comma-separated: set by
+the program from a cloud clanker's `environment` keys and `agentEnvironment` (workers/image/viberator_worker/
+environment.py reads it; the agent's environment is an allow-list)."""
 LAMBDA_ENVIRONMENT_MAX_BYTES = 4096
 """Lambda: "The total size of all environment variables doesn't exceed 4 KB"; the size counted is the bytes of
 every key and value (Lambda Developer Guide, "Working with Lambda environment variables")."""

@@ -38,7 +38,7 @@ class ClankerStack:
     def settings_of(self, clanker: CloudClanker) -> CloudSettings:
         """What a cloud clanker's component is given besides its own sizes: one way for every target."""
         return CloudSettings(
-            environment=dict(clanker.environment),
+            environment=clanker.worker_environment,
             secrets=dict(clanker.secrets),
             log_retention_days=self.log_retention_days,
             resource_tags=self.tags,

@@ -4,12 +4,18 @@ registers nothing for it; its outputs entry names the image to pull.
 Its config takes no `environment` or `secrets` (refused as unknown keys, never dropped): whoever starts the
 container sets its variables (`docker run -e`, compose), and resolving Secrets Manager ARNs on a developer's
 machine would need that machine's AWS credentials, which no stack output can grant.
+
+The container gets Docker's default bridge network, never the host's by default: with `--network host` the
+agent (and anything a job makes it run) reaches the host's loopback services and, on EC2, the instance
+metadata service and its role's credentials. `network: host` is the explicit opt-in; `none` cuts it off.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Literal
+
+from pydantic import Field
 
 from components.config.clankers import ClankerBase
 from components.targets.base import ClankerStack, ClankerTarget, Placement
@@ -20,6 +26,11 @@ class DockerClankerConfig(ClankerBase):
     """Runs on a local Docker daemon, which the stack does not configure: its outputs name only the image."""
 
     target: Literal["docker"]
+    network: Literal["bridge", "none", "host"] = Field(
+        "bridge",
+        description="The container's Docker network: bridge (default), none, or host (explicit opt-in: the agent "
+        "then reaches the host's loopback services and, on EC2, the instance metadata service).",
+    )
 
 
 def deploy(stack: ClankerStack, placements: Sequence[Placement[DockerClankerConfig]]) -> dict[str, DockerClankerEntry]:
@@ -30,6 +41,7 @@ def deploy(stack: ClankerStack, placements: Sequence[Placement[DockerClankerConf
                 container_image=placement.image_reference(),
                 architecture=placement.architecture,
                 platform=placement.platform,
+                network=placement.clanker.network,
             ),
         )
         for placement in placements

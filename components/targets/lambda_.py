@@ -204,7 +204,7 @@ def environment_fits(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     for i, clanker in parsed.clankers():
         if not isinstance(clanker, LambdaClankerConfig):
             continue
-        variables = lambda_variables(clanker.environment, clanker.secrets)
+        variables = lambda_variables(clanker.worker_environment, clanker.secrets)
         size = lambda_environment_bytes(variables)
         if size <= LAMBDA_ENVIRONMENT_MAX_BYTES:
             continue

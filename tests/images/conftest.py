@@ -8,6 +8,7 @@ started; a developer running pytest directly keeps a warm engine and `.ci/docker
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import image_engine
@@ -18,6 +19,8 @@ from workers.revision import BuildRevision, build_revision
 from workers.tooling.run_job import FAKE_MOUNT
 
 FAKE_AGENT = Path(__file__).resolve().parents[1] / "worker_runtime" / "fake_agent.py"
+# The clean-slate scenario (runtime_jobs) is the fast tier's too: one definition, run on the host and here.
+sys.path.insert(0, str(FAKE_AGENT.parent))
 
 # multi-agent first: it builds every payload stage, so the single-agent targets after it are cache hits.
 BUILD_ORDER = ("multi-agent", *(name for name in HARNESS_NAMES if name != "multi-agent"))

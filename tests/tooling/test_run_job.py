@@ -20,7 +20,7 @@ from workers.tooling.cli import main
 from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import ImageInfo
 from workers.tooling.run_job import JobRequest, RunJobError
-from workers.tooling.run_job.local import _local_image
+from workers.tooling.run_job.local import _local_image, container_network
 from workers.tooling.signature import SignatureRefused
 
 EXAMPLE_JOB = PROJECT_DIR / "examples" / "bootstrap" / "job.json"
@@ -346,3 +346,21 @@ def test_an_image_built_here_has_no_registry_digest_to_verify() -> None:
     reference, _ = _local_image(request, built, PresentImages(()), None, said.append)  # type: ignore[arg-type]
     assert reference == built
     assert said == [f"{built} was built on this machine (no registry digest): not signature-checked"]
+
+
+@pytest.mark.parametrize(
+    ("config", "network", "fake_agent", "expected"),
+    [
+        ({}, None, False, "bridge"),  # outputs from before deploymentConfig.network
+        ({"network": "bridge"}, None, False, "bridge"),
+        ({"network": "host"}, None, False, "host"),  # the clanker's config opted in
+        ({"network": "host"}, "none", False, "none"),
+        ({"network": "host"}, None, True, "none"),
+    ],
+)
+def test_a_docker_clanker_s_network_is_its_config_s_and_never_host_by_default(
+    config: dict[str, str], network: str | None, fake_agent: bool, expected: str
+) -> None:
+    deployment = {"agent": "kimi", "target": "docker", "deploymentConfig": {"containerImage": "x", **config}}
+    request = JobRequest("local", deployment, {}, placeholder=True, fake_agent=fake_agent, network=network)
+    assert container_network(request) == expected

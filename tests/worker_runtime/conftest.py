@@ -28,11 +28,14 @@ def fake_bin(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def worker_env(fake_bin: Path, tmp_path: Path) -> dict[str, str]:
-    """A clean environment for a worker process: fake agents first on PATH, results under tmp_path."""
+    """A clean environment for a worker process: fake agents first on PATH, results and slates under tmp_path."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
     return {
         "PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}",
         "HOME": str(tmp_path),
         "PYTHONPATH": str(WORKER_PACKAGE_ROOT),
         "VIBERATOR_RESULT_PATH": str(tmp_path / "results" / "result.json"),
         "VIBERATOR_BOOTSTRAP_DIR": str(tmp_path / "bootstrap"),
+        "VIBERATOR_SCRATCH_DIR": str(scratch),
     }

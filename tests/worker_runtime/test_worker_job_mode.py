@@ -42,8 +42,7 @@ def result_of(env: dict[str, str], stdout: str) -> dict[str, object]:
 def test_job_from_the_bootstrap_directory_succeeds(worker_env: dict[str, str], tmp_path: Path) -> None:
     bootstrap = Path(worker_env["VIBERATOR_BOOTSTRAP_DIR"])
     bootstrap.mkdir()
-    workdir = tmp_path / "work"
-    (bootstrap / "job.json").write_text(json.dumps(job_document("say hello", workdir=str(workdir))))
+    (bootstrap / "job.json").write_text(json.dumps(job_document("say hello")))
     code, stdout, _ = run_worker(worker_env)  # default mode is `job`
     result = result_of(worker_env, stdout)
     assert code == 0
@@ -55,23 +54,24 @@ def test_job_from_the_bootstrap_directory_succeeds(worker_env: dict[str, str], t
     )
     assert "hello" in stdout  # streamed, not only kept in the tail
     assert "hello" in result["output_tail"]
-    assert workdir.is_dir()
+    # The job ran in a fresh slate under the scratch directory, gone with the job.
+    assert not any(Path(worker_env["VIBERATOR_SCRATCH_DIR"]).iterdir())
 
 
 def test_env_job_wins_and_its_env_reaches_the_agent_but_worker_settings_do_not(
     worker_env: dict[str, str], tmp_path: Path
 ) -> None:
-    job = job_document("env GREETING", agent="gemini", env={"GREETING": "hi"}, workdir=str(tmp_path))
+    job = job_document("env JOB_GREETING", agent="gemini", env={"JOB_GREETING": "hi"})
     code, stdout, _ = run_worker({**worker_env, "VIBERATOR_JOB": json.dumps(job)}, "job")
-    assert code == 0 and "GREETING=hi" in result_of(worker_env, stdout)["output_tail"]
+    assert code == 0 and "JOB_GREETING=hi" in result_of(worker_env, stdout)["output_tail"]
 
-    job = job_document("env VIBERATOR_RESULT_PATH", workdir=str(tmp_path))
+    job = job_document("env VIBERATOR_RESULT_PATH")
     _, stdout, _ = run_worker({**worker_env, "VIBERATOR_JOB": json.dumps(job)}, "job")
     assert "VIBERATOR_RESULT_PATH=<unset>" in result_of(worker_env, stdout)["output_tail"]
 
 
 def test_agent_failure_exits_1_with_the_agent_code(worker_env: dict[str, str], tmp_path: Path) -> None:
-    job = job_document("exit 7", agent="opencode", workdir=str(tmp_path))
+    job = job_document("exit 7", agent="opencode")
     code, stdout, _ = run_worker({**worker_env, "VIBERATOR_JOB": json.dumps(job)})
     result = result_of(worker_env, stdout)
     assert code == 1 and (result["status"], result["exit_code"]) == ("failed", 7)
@@ -95,14 +95,14 @@ def test_missing_job_is_invalid(worker_env: dict[str, str]) -> None:
 
 def test_agent_missing_from_the_image_is_invalid(worker_env: dict[str, str], tmp_path: Path) -> None:
     env = {**worker_env, "PATH": "/usr/bin:/bin"}  # no fake agents
-    job = job_document("say hi", agent="kimi", workdir=str(tmp_path))
+    job = job_document("say hi", agent="kimi")
     code, stdout, _ = run_worker({**env, "VIBERATOR_JOB": json.dumps(job)})
     assert code == 2
     assert result_of(env, stdout)["error"] == "agent: kimi (kimi) is not installed in this image"
 
 
 def test_sigterm_stops_the_agent_and_records_cancelled(worker_env: dict[str, str], tmp_path: Path) -> None:
-    job = job_document("sleep 60", workdir=str(tmp_path))
+    job = job_document("sleep 60")
     worker = start_worker({**worker_env, "VIBERATOR_JOB": json.dumps(job)})
     assert worker.stdout is not None
     assert worker.stdout.readline() == "sleeping\n"  # the agent is running
@@ -116,6 +116,6 @@ def test_sigterm_stops_the_agent_and_records_cancelled(worker_env: dict[str, str
 
 
 def test_timeout_is_recorded(worker_env: dict[str, str], tmp_path: Path) -> None:
-    job = job_document("sleep 60", timeout_seconds=1, workdir=str(tmp_path))
+    job = job_document("sleep 60", timeout_seconds=1)
     code, stdout, _ = run_worker({**worker_env, "VIBERATOR_JOB": json.dumps(job)})
     assert code == 1 and result_of(worker_env, stdout)["status"] == "timed_out"

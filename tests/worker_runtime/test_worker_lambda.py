@@ -28,7 +28,7 @@ def fake_agents_on_path(fake_bin: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
 @pytest.mark.usefixtures("fake_agents_on_path")
 def test_handler_runs_the_event_as_a_job(tmp_path: Path) -> None:
-    result = lambda_mode.handler(job_document("say from lambda", workdir=str(tmp_path)), FakeContext(900_000))
+    result = lambda_mode.handler(job_document("say from lambda"), FakeContext(900_000))
     jsonschema.validate(result, schema("result"))
     assert result["status"] == "succeeded" and "from lambda" in result["output_tail"]
 
@@ -36,7 +36,7 @@ def test_handler_runs_the_event_as_a_job(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("fake_agents_on_path")
 def test_timeout_is_capped_by_the_invocation_deadline(tmp_path: Path) -> None:
     remaining_ms = int((lambda_mode.RESULT_MARGIN_SECONDS + 1) * 1000)
-    event = job_document("sleep 60", timeout_seconds=900, workdir=str(tmp_path))
+    event = job_document("sleep 60", timeout_seconds=900)
     result = lambda_mode.handler(event, FakeContext(remaining_ms))
     assert result["status"] == "timed_out" and result["error"] == "agent exceeded timeout of 1 s"
 

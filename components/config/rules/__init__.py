@@ -9,7 +9,16 @@ here.
 
 from __future__ import annotations
 
-from components.config.rules import harnesses, identities, per_clanker, replicas, repositories, review, signing
+from components.config.rules import (
+    agent_keys,
+    harnesses,
+    identities,
+    per_clanker,
+    replicas,
+    repositories,
+    review,
+    signing,
+)
 from components.config.rules.context import ParsedStack, Rule
 
 RULES: tuple[Rule, ...] = (
@@ -39,6 +48,7 @@ RULES: tuple[Rule, ...] = (
     identities.consumers_are_other_accounts,
     identities.secrets_are_in_the_clankers_account,
     identities.secret_accounts_share_secrets,
+    agent_keys.clankers_hold_their_agent_s_key,
     replicas.only_the_owner_replicates,
     replicas.replicas_are_other_registries_of_the_partition,
     review.review_names_are_reserved,

@@ -40,7 +40,6 @@ class Job:
     prompt: str
     model: str | None = None
     timeout_seconds: int = 900
-    workdir: str = "/workspace"
     env: dict[str, str] = field(default_factory=dict)
     extra_args: tuple[str, ...] = ()
 
@@ -72,7 +71,6 @@ def parse_job(raw: str | bytes | dict[str, Any]) -> Job:
         prompt=document["prompt"],
         model=document.get("model"),
         timeout_seconds=document.get("timeout_seconds", Job.timeout_seconds),
-        workdir=document.get("workdir", Job.workdir),
         env=dict(document.get("env", {})),
         extra_args=tuple(document.get("extra_args", ())),
     )

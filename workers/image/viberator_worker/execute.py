@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from viberator_worker.agents import agent
 from viberator_worker.contract import InvalidJob, Job, result_document
+from viberator_worker.environment import agent_environment, secret_values
 from viberator_worker.runner import run_agent
-
-WORKER_ENV_PREFIX = "VIBERATOR_"
-"""The worker's own settings (the job itself, secret ARNs, paths) are not the agent's business."""
+from viberator_worker.slate import NoScratchSpace, fresh_slate
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def agent_environment(worker_env: Mapping[str, str], job: Job) -> dict[str, str]:
-    env = {name: value for name, value in worker_env.items() if not name.startswith(WORKER_ENV_PREFIX)}
-    env.update(job.env)
-    return env
 
 
 def invalid_result(error: str, *, started_at: datetime, job: Job | None = None) -> dict[str, Any]:
@@ -46,10 +38,13 @@ def execute_job(
     stop_requested: threading.Event,
     sink: BinaryIO,
     started_at: datetime,
+    resolved_secrets: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Runs the job's agent and returns the result document; never raises for the job's own faults."""
+    """Runs the job's agent on a fresh slate and returns the result document; never raises for the job's own
+    faults. `resolved_secrets`: the variables the worker read from Secrets Manager (redacted in the output)."""
     try:
-        argv = agent(job.agent).command(job)
+        cli = agent(job.agent)
+        argv = cli.command(job)
     except InvalidJob as exc:
         return invalid_result(str(exc), started_at=started_at, job=job)
     if shutil.which(argv[0], path=worker_env.get("PATH")) is None:
@@ -57,8 +52,17 @@ def execute_job(
             f"agent: {job.agent} ({argv[0]}) is not installed in this image", started_at=started_at, job=job
         )
     try:
-        Path(job.workdir).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
+        with fresh_slate(worker_env) as slate:
+            outcome = run_agent(
+                argv,
+                cwd=str(slate.workdir),
+                env=agent_environment(worker_env, cli, job, slate),
+                timeout_seconds=job.timeout_seconds,
+                stop_requested=stop_requested,
+                sink=sink,
+                secrets=tuple(secret_values(worker_env, resolved_secrets)),
+            )
+    except NoScratchSpace as exc:
         return result_document(
             job_id=job.id,
             agent=job.agent,
@@ -66,16 +70,8 @@ def execute_job(
             exit_code=None,
             started_at=started_at,
             finished_at=now(),
-            error=f"workdir {job.workdir}: {exc.strerror}",
+            error=str(exc),
         )
-    outcome = run_agent(
-        argv,
-        cwd=job.workdir,
-        env=agent_environment(worker_env, job),
-        timeout_seconds=job.timeout_seconds,
-        stop_requested=stop_requested,
-        sink=sink,
-    )
     return result_document(
         job_id=job.id,
         agent=job.agent,

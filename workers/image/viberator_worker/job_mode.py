@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 from viberator_worker.contract import InvalidJob, parse_job
 from viberator_worker.execute import execute_job, invalid_result, now
+from viberator_worker.processes import become_subreaper
 from viberator_worker.secret_env import SecretResolutionError, resolve_secret_env
 
 JOB_VAR = "VIBERATOR_JOB"
@@ -64,16 +65,20 @@ def run(env: Mapping[str, str] | None = None, out: BinaryIO | None = None) -> in
     stop_requested = threading.Event()
     # tini forwards the platform's SIGTERM (ECS StopTask, docker stop) to this process.
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
+    become_subreaper()
 
     try:
         job = parse_job(read_job_text(env))
-        env.update(resolve_secret_env(env))
+        resolved = resolve_secret_env(env)
+        env.update(resolved)
     except (InvalidJob, SecretResolutionError) as exc:
         print(f"viberator-worker: {exc}", file=sys.stderr)
         write_result(invalid_result(str(exc), started_at=started_at), env, out)
         return EXIT_INVALID
 
-    result = execute_job(job, worker_env=env, stop_requested=stop_requested, sink=out, started_at=started_at)
+    result = execute_job(
+        job, worker_env=env, stop_requested=stop_requested, sink=out, started_at=started_at, resolved_secrets=resolved
+    )
     write_result(result, env, out)
     if result["status"] == "invalid":
         print(f"viberator-worker: {result['error']}", file=sys.stderr)

@@ -1,9 +1,11 @@
 """`lambda` mode: the Lambda Runtime Interface Client loop, one job per invocation event.
 
 Secrets named by VIBERATOR_SECRET_ARNS are resolved once, at cold start, before the first invocation; a
-failure there fails the init, which Lambda reports and retries. Lambda's filesystem is read-only but /tmp,
-so HOME and the default workdir live there. The agent's timeout is capped by the invocation's remaining
-time, leaving a margin to stop the agent and return the result.
+failure there fails the init, which Lambda reports and retries. Every invocation gets a fresh slate under
+/tmp (Lambda's only writable place; viberator_worker.slate), removed when it returns, and every process it
+started is gone by then: one warm environment serves many jobs, and no job sees another's files or processes.
+The agent's timeout is capped by the invocation's remaining time, leaving a margin to stop the agent and
+return the result.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from typing import Any, Protocol
 
 from viberator_worker.contract import InvalidJob, parse_job
 from viberator_worker.execute import execute_job, invalid_result, now
+from viberator_worker.processes import become_subreaper
 from viberator_worker.runner import STOP_GRACE_SECONDS
 from viberator_worker.secret_env import load_secrets_into_environ
 
 RUNTIME_API_VAR = "AWS_LAMBDA_RUNTIME_API"
 HANDLER = "viberator_worker.lambda_mode.handler"
-LAMBDA_HOME = "/tmp/home"
-LAMBDA_WORKDIR = "/tmp/workspace"
 RESULT_MARGIN_SECONDS = STOP_GRACE_SECONDS + 5
+RESOLVED_SECRETS: list[str] = []
+"""The variables resolved from Secrets Manager at cold start (their values are redacted from the output)."""
 
 
 class LambdaContext(Protocol):
@@ -37,17 +40,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except InvalidJob as exc:
         return invalid_result(str(exc), started_at=started_at)
     remaining = context.get_remaining_time_in_millis() / 1000 - RESULT_MARGIN_SECONDS
-    job = replace(
-        job,
-        timeout_seconds=max(1, min(job.timeout_seconds, int(remaining))),
-        workdir=event.get("workdir", LAMBDA_WORKDIR),
-    )
+    job = replace(job, timeout_seconds=max(1, min(job.timeout_seconds, int(remaining))))
     return execute_job(
         job,
         worker_env=os.environ,
         stop_requested=threading.Event(),  # Lambda ends an invocation by timeout, not by signal
         sink=sys.stdout.buffer,
         started_at=started_at,
+        resolved_secrets=RESOLVED_SECRETS,
     )
 
 
@@ -55,9 +55,8 @@ def run() -> int:
     if not os.environ.get(RUNTIME_API_VAR):
         print(f"viberator-worker: lambda mode needs {RUNTIME_API_VAR} (set by Lambda)", file=sys.stderr)
         return 2
-    os.makedirs(LAMBDA_HOME, exist_ok=True)
-    os.environ["HOME"] = LAMBDA_HOME
-    load_secrets_into_environ()
+    become_subreaper()
+    RESOLVED_SECRETS[:] = load_secrets_into_environ()
     from awslambdaric.__main__ import main as ric_main  # only Lambda needs it
 
     ric_main([sys.argv[0], HANDLER])

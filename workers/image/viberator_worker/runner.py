@@ -1,7 +1,8 @@
-"""Runs one agent process: streams its output, enforces the timeout, stops it on request.
+"""Runs one agent process: streams its output (redacted), enforces the timeout, stops it on request.
 
 The agent runs in its own process group so that stopping it also stops whatever it spawned (shells, language
-servers, test runs): SIGTERM to the group first, SIGKILL after a grace period.
+servers, test runs): SIGTERM to the group first, SIGKILL after a grace period. Whatever is left when the agent
+has exited, detached or not, is killed then (viberator_worker.processes).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
+from viberator_worker import processes
 from viberator_worker.contract import OUTPUT_TAIL_BYTES
+from viberator_worker.redact import Redactor
 
 STOP_GRACE_SECONDS = 10.0
 """Between SIGTERM and SIGKILL. ECS waits 30 s by default after its own SIGTERM; this leaves time to write
@@ -34,23 +37,30 @@ class RunOutcome:
 
 
 class _Tail:
-    """Keeps the last `limit` bytes of a stream while it is copied to `sink`."""
+    """Keeps the last `limit` bytes of a stream while it is copied, redacted, to `sink`."""
 
-    def __init__(self, limit: int, sink: BinaryIO) -> None:
+    def __init__(self, limit: int, sink: BinaryIO, redactor: Redactor) -> None:
         self._chunks: deque[bytes] = deque()
         self._size = 0
         self._limit = limit
         self._sink = sink
+        self._redactor = redactor
 
     def pump(self, source: BinaryIO) -> None:
         # os.read returns whatever the pipe holds, so output streams as the agent writes it.
         for chunk in iter(lambda: os.read(source.fileno(), 65536), b""):
-            self._sink.write(chunk)
-            self._sink.flush()
-            self._chunks.append(chunk)
-            self._size += len(chunk)
-            while self._size - len(self._chunks[0]) >= self._limit:
-                self._size -= len(self._chunks.popleft())
+            self._emit(self._redactor.feed(chunk))
+        self._emit(self._redactor.flush())
+
+    def _emit(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self._sink.write(chunk)
+        self._sink.flush()
+        self._chunks.append(chunk)
+        self._size += len(chunk)
+        while self._size - len(self._chunks[0]) >= self._limit:
+            self._size -= len(self._chunks.popleft())
 
     def text(self) -> str:
         return b"".join(self._chunks)[-self._limit :].decode("utf-8", errors="replace")
@@ -78,9 +88,12 @@ def run_agent(
     timeout_seconds: float,
     stop_requested: threading.Event,
     sink: BinaryIO,
+    secrets: tuple[str, ...] = (),
     grace_seconds: float = STOP_GRACE_SECONDS,
 ) -> RunOutcome:
-    """Runs `argv` to completion, timeout or `stop_requested`, copying its combined output to `sink`."""
+    """Runs `argv` to completion, timeout or `stop_requested`, copying its combined output to `sink` with
+    `secrets` redacted; every process it started has ended when this returns."""
+    kept = processes.descendants()
     try:
         process = subprocess.Popen(
             argv,
@@ -94,7 +107,7 @@ def run_agent(
     except OSError as exc:
         return RunOutcome("failed", None, "", f"could not start {argv[0]}: {exc}")
 
-    tail = _Tail(OUTPUT_TAIL_BYTES, sink)
+    tail = _Tail(OUTPUT_TAIL_BYTES, sink, Redactor(secrets))
     assert process.stdout is not None
     reader = threading.Thread(target=tail.pump, args=(process.stdout,), daemon=True)
     reader.start()
@@ -110,8 +123,11 @@ def run_agent(
             _stop(process, grace_seconds)
             break
         stop_requested.wait(POLL_SECONDS)
-    # The reader ends at EOF, which a surviving grandchild holding the pipe could delay: bounded wait.
+    # A detached survivor could hold the pipe open (and outlive the job): it ends here, then the reader sees EOF.
+    ended = processes.end_job_processes(kept)
     reader.join(timeout=grace_seconds)
+    if not ended:
+        return RunOutcome("failed", process.returncode, tail.text(), "processes of the agent could not be ended")
 
     exit_code = process.returncode
     if status == "timed_out":

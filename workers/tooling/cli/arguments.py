@@ -140,6 +140,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the runtime tests' fake agent instead of the CLI (no API key, no network), as docker-compose does",
     )
-    r.add_argument("--network", default="host", help="docker network of a docker clanker's container (default host)")
+    r.add_argument(
+        "--network",
+        choices=("bridge", "none", "host"),
+        help="docker network of a docker clanker's container (default: its deploymentConfig's, bridge unless its "
+        "config opts in to host; none with --fake-agent)",
+    )
     r.add_argument("--public-key", type=Path, help=PUBLIC_KEY_HELP)
     return root

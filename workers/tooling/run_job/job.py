@@ -64,7 +64,8 @@ class JobRequest:
     """Lambda clankers: run the image under the emulator instead of invoking the function in AWS."""
     fake_agent: bool = False
     """Run the fake agent of the runtime tests instead of the real CLI (no API key, no network)."""
-    network: str = "host"
+    network: str | None = None
+    """A docker clanker's network, overriding its deploymentConfig's (bridge when that names none)."""
     verify: Callable[[str], None] = REFUSE_UNVERIFIABLE
     """Checks a digest pulled from the stack (`signature.Verifier`); the default refuses every one."""
 

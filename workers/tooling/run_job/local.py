@@ -138,10 +138,19 @@ def _fake_agent_args(request: JobRequest) -> tuple[list[str], dict[str, str]]:
     return volumes, {"PATH": f"{FAKE_MOUNT}/bin:{IMAGE_PATH}"}
 
 
+def container_network(request: JobRequest) -> str:
+    """The fake agent needs no network; a real one gets `--network`, else what the clanker's config chose (bridge
+    by default, and for outputs older than the field: host networking is the config's opt-in,
+    components/targets/docker.py)."""
+    if request.fake_agent:
+        return "none"
+    return request.network or request.config.get("network") or "bridge"
+
+
 def run_docker(request: JobRequest, engine: Engine, aws: ecr.Aws | None, say: Callable[[str], None]) -> dict[str, Any]:
     reference, _image = _local_image(request, request.config["containerImage"], engine, aws, say)
     volumes, environment = _fake_agent_args(request)
-    network = "none" if request.fake_agent else request.network
+    network = container_network(request)
     results: list[str] = []
 
     def on_line(line: str) -> None:
