@@ -8,8 +8,9 @@ The job is data, never configuration of the CLI: the prompt is passed so that no
 option, and `extra_args` are only the options agents.json allows for that agent, `=`-joined to their value.
 Each CLI's own parser decides what is safe: `--` ends options for commander (claude), clap (codex) and yargs
 (qwen, opencode: `qwen -- --version` runs the prompt "--version", checked against qwen 0.24.4); an
-`=`-joined `--prompt=<text>` is one token whatever follows the `=` (yargs-parser for gemini and kimi, clap
-for vibe). tests/images runs every pinned CLI with a prompt of `--version` to hold each to it.
+`=`-joined `--prompt=<text>` is one token whatever follows the `=` (gemini's yargs, vibe's clap, and kimi's
+parser: `kimi --auto --prompt=--version` runs the prompt). tests/images runs every pinned CLI with a prompt of
+`--version` to hold each to it.
 """
 
 from __future__ import annotations
