@@ -18,16 +18,15 @@ revision (`workers.revision`); those arrive as args.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
 
 import pulumi
 import pulumi_docker_build as docker_build
 from pulumi_aws import ecr
 
+from components.image_build import PlatformBuild, hash_of, image_args, settings_hash
 from components.repository import RepositorySettings, owned_repository
 from viberator_contract import Manifest
 from workers.catalog import Harness
@@ -38,8 +37,6 @@ from workers.naming import (
     pinned_reference,
     revision_tag,
 )
-
-SETTINGS_HASH_LENGTH = 8
 
 
 @dataclass(frozen=True)
@@ -110,29 +107,6 @@ class HarnessImageArgs:
         """`<env>-latest` (and `latest`): pushed by the Image of a single platform, by Indexes for several."""
         return image_tags(self.environment, "", push_latest=self.push_latest)[1:]
 
-    def build_settings(self, platform: str | None = None) -> dict[str, Any]:
-        """Every input of `platform`'s Image (default: the first) that decides what is built or pushed, in one
-        canonical form, except the immutable tag (which carries their hash) and the registry credentials.
-
-        docker-build's Diff treats a change of any of these (platforms, tags, cache, build args, push, exports,
-        labels, the context hash) as an update, and its Update re-runs Create, which pushes every tag again;
-        ECR refuses to move an immutable tag (ImageTagAlreadyExistsException). Hashing them into the immutable
-        tag means an update always pushes a tag that does not exist yet."""
-        return {
-            "context": self.context,
-            "contextDigest": self.context_digest,
-            "dockerfile": self.dockerfile,
-            "target": self.harness.dockerfile_target,
-            "platforms": [platform or self.platforms[0]],
-            "buildArgs": self.build_args(),
-            "labels": self.labels(),
-            "floatingTags": [] if self.multi_platform else self.floating_tags(),
-            "cache": {"tag": CACHE_TAG, "mode": "max", "imageManifest": True, "ociMediaTypes": True},
-            "push": True,
-            # Only when set, so the default keeps every existing stack's tags (and nothing rebuilds).
-            **({"builder": self.builder} if self.builder is not None else {}),
-        }
-
     def build_args(self) -> dict[str, str]:
         return {"SOURCE_DATE_EPOCH": str(self.source_date_epoch)}
 
@@ -140,24 +114,27 @@ class HarnessImageArgs:
         """The per-build labels, which the Dockerfile leaves to the build: the same `python -m workers build` sets."""
         return build_labels(self.harness.name, self.revision, self.source_date_epoch)
 
-    def tagged_revision(self, platform: str | None = None) -> str:
-        """`<revision>-<settings hash>` of `platform`'s Image (default: the first): traceable to the commit, new
-        whenever any Image input changes; `-<arch>` follows where there are several platforms."""
-        tagged = f"{self.revision}-{_settings_hash(self.build_settings(platform))}"
-        if not self.multi_platform:
-            return tagged
-        return f"{tagged}-{(platform or self.platforms[0]).split('/', 1)[1]}"
+    def platform_build(self, platform: str) -> PlatformBuild:
+        return PlatformBuild(
+            context=self.context,
+            dockerfile=self.dockerfile,
+            target=self.harness.dockerfile_target,
+            platform=platform,
+            build_args=self.build_args(),
+            labels=self.labels(),
+            builder=self.builder,
+        )
 
-    def index_revision(self) -> str:
-        """`<revision>-<hash>` of the Index: new whenever a platform's Image is (its tag is among the hashed) or
-        the floating tags change, so the Index never moves an immutable tag either."""
-        sources = [self.tagged_revision(platform) for platform in self.platforms]
-        return f"{self.revision}-{_settings_hash({'sources': sources, 'floatingTags': self.floating_tags()})}"
+    def immutable_tag(self, platform: str, settings_hash: str) -> str:
+        """`<env>-<revision>-<settings hash>` of `platform`'s Image: traceable to the commit, new whenever any
+        Image input changes (components/image_build.py); `-<arch>` follows where there are several platforms."""
+        tagged = revision_tag(self.environment, f"{self.revision}-{settings_hash}")
+        return f"{tagged}-{platform.split('/', 1)[1]}" if self.multi_platform else tagged
 
-
-def _settings_hash(settings: dict[str, Any]) -> str:
-    canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:SETTINGS_HASH_LENGTH]
+    def index_revision(self, sources: list[str]) -> str:
+        """`<revision>-<hash>` of the Index: new whenever a platform's Image is (`sources`, their immutable tags)
+        or the floating tags change, so the Index never moves an immutable tag either."""
+        return f"{self.revision}-{hash_of({'sources': sources, 'floatingTags': self.floating_tags()})}"
 
 
 @dataclass(frozen=True)
@@ -226,10 +203,10 @@ class HarnessImage(pulumi.ComponentResource):
         )
         cache_ref = pulumi.Output.concat(repository_url, ":", CACHE_TAG)
 
-        def reference(tag: str) -> pulumi.Output[str]:
+        def reference(tag: pulumi.Input[str]) -> pulumi.Output[str]:
             return pulumi.Output.concat(repository_url, ":", tag)
 
-        def pushed(digest: pulumi.Output[str], tags: list[pulumi.Output[str]]) -> PlatformImage:
+        def pushed(digest: pulumi.Output[str], tags: list[pulumi.Input[str]]) -> PlatformImage:
             return PlatformImage(
                 digest=digest,
                 image_uri=pulumi.Output.all(repository_url, digest).apply(
@@ -239,38 +216,26 @@ class HarnessImage(pulumi.ComponentResource):
             )
 
         images: dict[str, docker_build.Image] = {}
+        immutable_tags: list[pulumi.Output[str]] = []
         self.platforms = {}
         for position, platform in enumerate(args.platforms):
             # The first keeps the name a single-platform HarnessImage always gave its Image.
             suffix = "" if position == 0 else f"-{platform.split('/', 1)[1]}"
-            immutable = revision_tag(args.environment, args.tagged_revision(platform))
-            tags = [reference(immutable), *([] if args.multi_platform else map(reference, args.floating_tags()))]
+            floating = [] if args.multi_platform else [reference(tag) for tag in args.floating_tags()]
+            build = image_args(
+                args.platform_build(platform),
+                floating_tags=floating,
+                cache_from=[cache_ref],
+                cache_to=cache_ref,
+                registry=registry,
+            )
+            immutable = settings_hash(build, args.context_digest).apply(partial(args.immutable_tag, platform))
+            immutable_tags.append(immutable)
+            tags: list[pulumi.Input[str]] = [reference(immutable), *floating]
+            build.tags = tags
             image = docker_build.Image(
                 f"{name}-image{suffix}",
-                context=docker_build.BuildContextArgs(location=args.context),
-                dockerfile=docker_build.DockerfileArgs(location=args.dockerfile),
-                target=args.harness.dockerfile_target,
-                platforms=[docker_build.Platform(platform)],
-                builder=None if args.builder is None else docker_build.BuilderConfigArgs(name=args.builder),
-                build_args=args.build_args(),
-                labels=args.labels(),
-                tags=tags,
-                push=True,
-                # Previews must stay fast and credential-light: the digest is unknown until `up`.
-                build_on_preview=False,
-                registries=[registry],
-                cache_from=[docker_build.CacheFromArgs(registry=docker_build.CacheFromRegistryArgs(ref=cache_ref))],
-                cache_to=[
-                    docker_build.CacheToArgs(
-                        registry=docker_build.CacheToRegistryArgs(
-                            ref=cache_ref,
-                            mode=docker_build.CacheMode.MAX,
-                            # ECR accepts the cache only as an image manifest with OCI media types.
-                            image_manifest=True,
-                            oci_media_types=True,
-                        )
-                    )
-                ],
+                build,
                 # A replaced or deleted Image resource must never delete a digest a Lambda function still runs;
                 # the lifecycle policy expires old images instead.
                 opts=pulumi.ResourceOptions(
@@ -284,8 +249,11 @@ class HarnessImage(pulumi.ComponentResource):
         if args.multi_platform:
             # `ref` is each Image's pushed tag with its digest, so the index names exactly these builds.
             sources = [image.ref for image in images.values()]
-            tag_names = [revision_tag(args.environment, args.index_revision()), *args.floating_tags()]
-            index_tags = [reference(tag) for tag in tag_names]
+            index_tag = pulumi.Output.all(*immutable_tags).apply(
+                lambda sources: revision_tag(args.environment, args.index_revision(list(sources)))
+            )
+            tag_names: list[pulumi.Input[str]] = [index_tag, *args.floating_tags()]
+            index_tags: list[pulumi.Input[str]] = [reference(tag) for tag in tag_names]
             indexes = [
                 docker_build.Index(
                     f"{name}-index" if position == 0 else f"{name}-index-{tag}",
