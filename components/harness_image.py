@@ -163,6 +163,9 @@ class HarnessImage(pulumi.ComponentResource):
     """Each platform's image, in the configured order (the first is the harness's primary)."""
     index: PlatformImage | None
     """The index joining several platforms (None for one), which the floating tags name."""
+    floating_pushed: pulumi.Output[str]
+    """Known once `<env>-latest` names this build: the pushed reference of the Image (one platform) or of the
+    Index (several) that moves it."""
 
     def __init__(self, name: str, args: HarnessImageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("viberator:workers:HarnessImage", name, None, opts)
@@ -244,6 +247,7 @@ class HarnessImage(pulumi.ComponentResource):
             )
             images[platform] = image
             self.platforms[platform] = pushed(image.digest, tags)
+            self.floating_pushed = image.ref
 
         self.index = None
         if args.multi_platform:
@@ -266,9 +270,11 @@ class HarnessImage(pulumi.ComponentResource):
                 )
                 for position, tag in enumerate(tag_names)
             ]
-            # `<repository>:<tag>@sha256:…` (the provider's "pushed tag with digest"). The floating Indexes join the
-            # same sources into the same index document, so this digest is also the one they name.
-            self.index = pushed(indexes[0].ref.apply(lambda ref: ref.rsplit("@", 1)[1]), index_tags)
+            self.index = pushed(
+                _pushed_digest(indexes[0], repository_name, registry_id, index_tag, parent=self), index_tags
+            )
+            # What `<env>-latest` names once the Index that moves it has pushed: a floating clanker waits for it.
+            self.floating_pushed = indexes[1].ref
 
         self.repository_name = pulumi.Output.from_input(repository_name)
         self.repository_url = repository_url
@@ -283,3 +289,32 @@ class HarnessImage(pulumi.ComponentResource):
                 **({"indexUri": self.index.image_uri} if self.index is not None else {}),
             }
         )
+
+
+def _pushed_digest(
+    index: docker_build.Index,
+    repository_name: pulumi.Input[str],
+    registry_id: pulumi.Input[str],
+    tag: pulumi.Output[str],
+    *,
+    parent: pulumi.Resource,
+) -> pulumi.Output[str]:
+    """The digest ECR holds under the Index's immutable tag, asked once the Index has pushed.
+
+    Not parsed from the Index's `ref` ("the pushed tag with digest"): `Index.Read` reads with the registry password
+    saved in state, an ECR token that expires after 12 hours, and on `errs.ErrHTTPUnauthorized` it logs "invalid
+    credentials, skipping" and returns `ref` = the bare tag (pulumi/pulumi-docker-build, provider/internal/index.go,
+    `Read`); after a `pulumi refresh` that is the state, and since `Index.Diff` ignores `ref` and the password, no
+    later `up` brings the digest back. ECR's DescribeImages (pulumi-aws `ecr.getImage`) is asked with the AWS
+    provider's own credentials on every run, so it answers the same digest whatever the refresh left (it needs
+    `ecr:DescribeImages` on the repository, for the read role too: previews ask it). A refresh's own diff is the
+    provider's `Diff` of the read inputs against the state's (pulumi/pulumi, pkg/resource/deploy/step.go,
+    `RefreshStep.Apply`), and `Index.Diff` compares the tag, sources and registry address and username only, so
+    the drift check sees no change either."""
+    pushed_tag = pulumi.Output.all(index.ref, tag).apply(lambda values: str(values[1]))
+    return ecr.get_image_output(
+        repository_name=repository_name,
+        registry_id=registry_id,
+        image_tag=pushed_tag,
+        opts=pulumi.InvokeOutputOptions(parent=parent),
+    ).image_digest

@@ -33,6 +33,9 @@ class ImageRef:
     """The tag of the primary digest's SBOM referrer, where the deploy attaches one: a signing image stack's own
     (`with_sbom`), or what a promoting stack's image stack exports (in that stack's repository, where it was
     attached). None: nobody attaches one (a review stack's own builds)."""
+    floating_pushed: pulumi.Input[str] | None = None
+    """Known once the resource that moves `<env>-latest` has pushed (`HarnessImage.floating_pushed`); None for
+    images another stack built (a promoting stack runs no floating clanker: the config refuses it)."""
 
     @classmethod
     def built(cls, image: HarnessImage, environment: str, region: str) -> ImageRef:
@@ -44,6 +47,7 @@ class ImageRef:
             index=image.index,
             environment=environment,
             region=region,
+            floating_pushed=image.floating_pushed,
         )
 
     @property
@@ -68,9 +72,11 @@ class ImageRef:
         tag (`floating`), which names the index where there are several platforms (Lambda refuses those; the
         config says so)."""
         if policy == "floating":
-            # Derived from the digest, not only the repository, so that a function is never created before
-            # the push that makes `<env>-latest` exist (and follows it when it moves).
-            return pulumi.Output.all(self.repository_url, self.floating.digest).apply(
+            # Derived from what moved the tag, not only the repository, so that a clanker is never created before
+            # the push that makes `<env>-latest` name this build: for several platforms that is the Index pushing
+            # `<env>-latest`, not the one pushing the immutable tag (they are pushed independently).
+            pushed = self.floating_pushed if self.floating_pushed is not None else self.floating.digest
+            return pulumi.Output.all(self.repository_url, pushed).apply(
                 lambda parts: image_reference(parts[0], floating_tag(self.environment))
             )
         return pulumi.Output.from_input(self.platforms[self.platform_for(architecture)].image_uri)

@@ -238,10 +238,12 @@ def run_program(
     project: str = PROJECT_NAME,
     program: Callable[[], Awaitable[None] | None] | None = None,
     first_preview: bool = False,
+    stale_registry_credentials: bool = False,
 ) -> Plan:
     """Run `program` (default: the project's `__main__.py`) for `stack` with `config` (Pulumi's string form)
     and return what it registered. `preview`: an update's preview (what exists is known, digests are not);
-    `first_preview`: the stack's first preview, where nothing computed is known.
+    `first_preview`: the stack's first preview, where nothing computed is known; `stale_registry_credentials`:
+    the run after a `pulumi refresh` that read the registry with an expired password (offline_plan/placeholders.py).
 
     Raises ConfigError for invalid config, before any resource is registered.
     """
@@ -253,6 +255,7 @@ def run_program(
         first_preview=first_preview,
         stack_outputs=stack_outputs or {},
         account=_pinned_account(config),
+        stale_registry_credentials=stale_registry_credentials,
     )
     plan = Plan(
         project=project,

@@ -13,6 +13,12 @@ No kinder than the engine:
   the plan shows, because an account without one fails the real lookup. So is the order of a cross-account
   replication's two sides: ECR copies into another account only what is pushed after that account's registry
   policy exists, which no plan of either stack can see.
+- Registry reads answer what was pushed in this run (`pushed`), and `stale_registry_credentials` answers what
+  docker-build's resources hold after a `pulumi refresh` read them with the ECR password saved in state, which
+  expires after 12 hours: an Index's `ref` is its bare tag (pulumi/pulumi-docker-build,
+  provider/internal/index.go, `Index.Read`: on `errs.ErrHTTPUnauthorized` it logs "invalid credentials, skipping"
+  and returns `state.Ref = input.Tag`), while an Image keeps its state (image.go, `Image.Read`: any error but
+  not-found is "unable to verify image tags, leaving state unchanged").
 """
 
 from __future__ import annotations
@@ -84,8 +90,12 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         stack_outputs: Mapping[str, Mapping[str, Any]],
         account: str | None = None,
         first_preview: bool = False,
+        stale_registry_credentials: bool = False,
     ):
         self.region = region
+        self.stale_registry_credentials = stale_registry_credentials
+        self.pushed: dict[tuple[str, str], str] = {}
+        """`(repository name, tag)` -> digest of every manifest pushed in this run: what ECR's DescribeImages finds."""
         self.partition = partition_of_region(region)
         self.dns_suffix = DNS_SUFFIX_OF_PARTITION.get(self.partition, "amazonaws.com")
         self.account = account or UNKNOWN_ACCOUNT
@@ -134,16 +144,26 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
     def _ecr_repository(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return {"__id": inputs["name"], **self._repository(inputs["name"], inputs.get("region"))}
 
+    def _push(self, reference: str, digest: str) -> None:
+        repository, tag = reference.split("/", 1)[1].rsplit(":", 1)
+        self.pushed[(repository, tag)] = digest
+
     def _image(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         if self.preview:
             return {}  # build_on_preview=False: the digest is unknown until `up`
         digest = image_digest(inputs)
+        for tag in inputs["tags"]:
+            self._push(tag, digest)
         return {"__id": digest, "digest": digest, "ref": f"{inputs['tags'][0]}@{digest}"}
 
     def _index(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         if self.preview:
             return {}
-        return {"__id": inputs["tag"], "ref": f"{inputs['tag']}@{index_digest(inputs)}"}
+        digest = index_digest(inputs)
+        self._push(inputs["tag"], digest)
+        if self.stale_registry_credentials:
+            return {"__id": inputs["tag"], "ref": inputs["tag"]}
+        return {"__id": inputs["tag"], "ref": f"{inputs['tag']}@{digest}"}
 
     def _role(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         physical = inputs.get("name") or _auto_name(name)
@@ -261,6 +281,22 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
             **self._repository(args["name"]),
         }
 
+    def _get_image(self, args: dict[str, Any]) -> dict[str, Any]:
+        """ECR's DescribeImages of one tag (pulumi-aws `ecr.getImage`): the digest pushed under it, or ECR's
+        ImageNotFoundException, as the real data source fails."""
+        repository, tag = args["repositoryName"], args["imageTag"]
+        digest = self.pushed.get((repository, tag))
+        if digest is None:
+            raise LookupError(f"ImageNotFoundException: no image tagged {tag} in repository {repository}")
+        return {
+            "id": digest,
+            "imageDigest": digest,
+            "imageTags": [tag],
+            "registryId": args.get("registryId") or self.account,
+            "repositoryName": repository,
+            "imageUri": f"{self._repository(repository)['repositoryUrl']}@{digest}",
+        }
+
     def _get_vpc(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("default"):
             self.assumptions.append(
@@ -318,6 +354,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
     _invokes: ClassVar[dict[str, Callable[[PlaceholderMocks, dict[str, Any]], dict[str, Any]]]] = {
         "aws:ecr/getAuthorizationToken:getAuthorizationToken": _authorization_token,
         "aws:ecr/getRepository:getRepository": _get_repository,
+        "aws:ecr/getImage:getImage": _get_image,
         "aws:ec2/getVpc:getVpc": _get_vpc,
         "aws:ec2/getSubnets:getSubnets": _get_subnets,
         "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,

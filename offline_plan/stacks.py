@@ -41,6 +41,7 @@ def plan_stack_file(
     preview: bool = False,
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
     first_preview: bool = False,
+    stale_registry_credentials: bool = False,
 ) -> Plan:
     """Plan a `Pulumi.<stack>.yaml`, from wherever it is. The config is checked first (nothing else is planned
     for an invalid one); then a referenced image stack of this project is planned when its outputs were not
@@ -54,7 +55,13 @@ def plan_stack_file(
     if parsed.images is not None and parsed.images.from_ not in outputs:
         outputs[parsed.images.from_] = _image_stack_outputs(parsed.images.from_, path, outputs)
     plan = run_program(
-        stack, config, secret_keys=secret_keys, preview=preview, first_preview=first_preview, stack_outputs=outputs
+        stack,
+        config,
+        secret_keys=secret_keys,
+        preview=preview,
+        first_preview=first_preview,
+        stack_outputs=outputs,
+        stale_registry_credentials=stale_registry_credentials,
     )
     plan.harnesses = list(parsed.harnesses)
     plan.clankers = [clanker.name for clanker in parsed.clankers]
