@@ -26,13 +26,13 @@ import pulumi
 import pulumi_docker_build as docker_build
 from pulumi_aws import ecr
 
+from components.build_cache import build_cache_repository, cache_reference, cache_sources
 from components.image_build import PlatformBuild, hash_of, image_args, settings_hash
 from components.repository import RepositorySettings, owned_repository
 from viberator_contract import Manifest
 from workers.catalog import Harness
 from workers.labels import build_labels
 from workers.naming import (
-    CACHE_TAG,
     image_tags,
     pinned_reference,
     revision_tag,
@@ -62,6 +62,9 @@ class HarnessImageArgs:
     builder: str | None = None
     """A BuildKit builder by name (`docker buildx ls`: a remote buildkitd, a Docker Build Cloud builder) for
     builds that outgrow the machine running `pulumi up`; None: that machine's default builder."""
+    cache_writer_role: str | None = None
+    """The only role the build cache repositories let push (`viberator:buildCache.writerRole`, CI's build role);
+    None: whoever IAM lets push (a review stack's own cache). Components/build_cache.py says why."""
     push_latest: bool = True
     """Also push the global `latest` tag; off when another stack owns the repository."""
     create_repository: bool = True
@@ -172,9 +175,13 @@ class HarnessImage(pulumi.ComponentResource):
         repository_name = args.repository_name
         harness_tags = {**args.resource_tags, "Harness": args.harness.name}
 
+        cache_repository: list[pulumi.Resource] = []
         if args.create_repository:
             settings = args.repository_settings()
             repository = owned_repository(name, repository_name, settings, harness_tags, parent=self).repository
+            cache = build_cache_repository(name, repository_name, args.cache_writer_role, harness_tags, parent=self)
+            # The first export creates the cache tag: the repository and who may write it exist before.
+            cache_repository = [cache.repository, *([cache.policy] if cache.policy is not None else [])]
             replicas = [
                 owned_repository(
                     f"{name}-{region}", repository_name, settings, harness_tags, parent=self, region=region
@@ -204,7 +211,6 @@ class HarnessImage(pulumi.ComponentResource):
             # The provider marks it sensitive; say so here too, so no code path can print it.
             password=pulumi.Output.secret(token.password),
         )
-        cache_ref = pulumi.Output.concat(repository_url, ":", CACHE_TAG)
 
         def reference(tag: pulumi.Input[str]) -> pulumi.Output[str]:
             return pulumi.Output.concat(repository_url, ":", tag)
@@ -228,8 +234,8 @@ class HarnessImage(pulumi.ComponentResource):
             build = image_args(
                 args.platform_build(platform),
                 floating_tags=floating,
-                cache_from=[cache_ref],
-                cache_to=cache_ref,
+                cache_from=cache_sources(repository_url, args.platforms, platform),
+                cache_to=cache_reference(repository_url, platform),
                 registry=registry,
             )
             immutable = settings_hash(build, args.context_digest).apply(partial(args.immutable_tag, platform))
@@ -242,7 +248,9 @@ class HarnessImage(pulumi.ComponentResource):
                 # A replaced or deleted Image resource must never delete a digest a Lambda function still runs;
                 # the lifecycle policy expires old images instead.
                 opts=pulumi.ResourceOptions(
-                    parent=self, retain_on_delete=True, depends_on=[*replicas, *args.push_after]
+                    parent=self,
+                    retain_on_delete=True,
+                    depends_on=[*replicas, *cache_repository, *args.push_after],
                 ),
             )
             images[platform] = image

@@ -106,6 +106,7 @@ def build_images(config: StackConfig, target: AwsTarget, replicated: ImageReplic
                 context_digest=context_digest(BUILD_CONTEXT),
                 platforms=config.platforms_of(harness),
                 builder=None if config.builder is None else config.builder.name,
+                cache_writer_role=None if config.build_cache is None else config.build_cache.writer_role,
                 push_latest=config.pushes_latest,
                 create_repository=config.repositories == "create",
                 keep_images=config.keep_images,

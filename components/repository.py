@@ -16,7 +16,13 @@ import pulumi
 from pulumi_aws import ecr
 
 from components.policies import policy_document
-from workers.naming import CLANKER_NAME_WILDCARD, GLOBAL_LATEST_TAG, MUTABLE_TAG_PATTERNS, SUPPLY_CHAIN_TAG_PATTERN
+from workers.naming import (
+    CACHE_TAG,
+    CLANKER_NAME_WILDCARD,
+    GLOBAL_LATEST_TAG,
+    MUTABLE_TAG_PATTERNS,
+    SUPPLY_CHAIN_TAG_PATTERN,
+)
 
 UNTAGGED_EXPIRY_DAYS = 7
 """Untagged manifests are superseded cache layers or interrupted pushes; a week leaves time to debug."""
@@ -102,6 +108,22 @@ def lifecycle_policy(environments: tuple[str, ...], keep_images: int) -> str:
         }
         for priority, environment in enumerate(environments, start=len(rules) + 1)
     ]
+    # The build cache this repository held before caches moved to repositories of their own
+    # (components/build_cache.py): no build writes it any more, and only this rule selects it.
+    rules.append(
+        {
+            "rulePriority": len(rules) + 1,
+            "description": f"Expire the retired build cache ({CACHE_TAG}: caches are in <repository>-{CACHE_TAG})",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPatternList": [CACHE_TAG],
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 1,
+            },
+            "action": {"type": "expire"},
+        }
+    )
     rules.append(
         {
             "rulePriority": len(rules) + 1,
@@ -170,8 +192,8 @@ def owned_repository(
         f"{prefix}-repository",
         name=repository_name,
         region=region,
-        # Immutable so `<env>-<revision>` always names the bytes it was first pushed with; the floating tags and
-        # the build cache must move.
+        # Immutable so `<env>-<revision>` always names the bytes it was first pushed with; the floating tags,
+        # signatures and SBOMs must move (the build cache is in a repository of its own: components/build_cache.py).
         image_tag_mutability="IMMUTABLE_WITH_EXCLUSION",
         image_tag_mutability_exclusion_filters=[
             ecr.RepositoryImageTagMutabilityExclusionFilterArgs(filter=pattern, filter_type="WILDCARD")

@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 import yaml
 
-from offline_plan.engine import PROJECT_DIR, Plan, run_program
+from offline_plan.engine import PROJECT_DIR, Plan, Registration, run_program
 from offline_plan.stacks import plan_stack_file
 from viberator_contract import StackOutputs
 from viberator_contract.schema import outputs_schema
@@ -65,6 +65,12 @@ def assert_outputs_contract(outputs: Mapping[str, Any]) -> None:
     (what Python readers parse), which also give back exactly the document: no field they don't know."""
     jsonschema.validate(outputs, outputs_schema())
     assert StackOutputs.model_validate(outputs).model_dump(exclude_none=True) == outputs
+
+
+def of_image_repositories(plan: Plan, type_: str) -> list[Registration]:
+    """The resources of `type_` that belong to image repositories, not to build caches (components/build_cache.py
+    names its resources `<harness>-cache-*`)."""
+    return [r for r in plan.of_type(type_) if "-cache-" not in r.name]
 
 
 def inputs_of(plan: Plan, type_: str) -> dict[str, dict[str, Any]]:

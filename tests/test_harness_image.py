@@ -43,6 +43,8 @@ def test_children_are_parented_and_named_after_the_component(record: Recorder) -
             ("aws:ecr/repository:Repository", "claude-repository", component),
             ("aws:ecr/lifecyclePolicy:LifecyclePolicy", "claude-lifecycle", component),
             ("aws:ecr/repositoryPolicy:RepositoryPolicy", "claude-pull-policy", component),
+            ("aws:ecr/repository:Repository", "claude-cache-repository", component),
+            ("aws:ecr/lifecyclePolicy:LifecyclePolicy", "claude-cache-lifecycle", component),
             ("docker-build:index:Image", "claude-image", component),
         ]
     )
@@ -56,7 +58,6 @@ def test_repository_is_immutable_scanned_and_encrypted(record: Recorder) -> None
         "imageTagMutabilityExclusionFilters": [
             {"filter": "latest", "filterType": "WILDCARD"},
             {"filter": "*-latest", "filterType": "WILDCARD"},
-            {"filter": "buildcache", "filterType": "WILDCARD"},
             # Signatures, SBOMs and the referrers index: rewritten when a signature or referrer is added.
             {"filter": "sha256-*", "filterType": "WILDCARD"},
         ],
@@ -126,6 +127,18 @@ def test_lifecycle_keeps_n_images_per_environment_and_expires_untagged(record: R
         },
         {
             "rulePriority": 5,
+            "description": "Expire the retired build cache (buildcache: caches are in <repository>-buildcache)",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPatternList": ["buildcache"],
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 1,
+            },
+            "action": {"type": "expire"},
+        },
+        {
+            "rulePriority": 6,
             "description": "Expire untagged manifests after 7 days",
             "selection": {
                 "tagStatus": "untagged",
@@ -158,10 +171,10 @@ def test_image_build_inputs(record: Recorder) -> None:
     immutable, *floating = inputs["tags"]
     assert re.fullmatch(rf"{repository}:dev-0123456789ab-[0-9a-f]{{8}}", immutable)
     assert floating == [f"{repository}:dev-latest", f"{repository}:latest"]
-    assert inputs["cacheFrom"] == [{"registry": {"ref": f"{repository}:buildcache"}}]
+    assert inputs["cacheFrom"] == [{"registry": {"ref": f"{repository}-buildcache:buildcache-amd64"}}]
     (cache_to,) = inputs["cacheTo"]
     assert {k: cache_to["registry"][k] for k in ("ref", "mode", "imageManifest", "ociMediaTypes")} == {
-        "ref": f"{repository}:buildcache",
+        "ref": f"{repository}-buildcache:buildcache-amd64",
         "mode": "max",
         "imageManifest": True,
         "ociMediaTypes": True,
@@ -268,3 +281,53 @@ def test_the_stack_setting_reaches_every_image() -> None:
     default = run_program("scratch", config)
     assert [r.inputs["builder"] for r in remote.of_type("docker-build:index:Image")] == [{"name": "buildkitd"}] * 2
     assert all("builder" not in r.inputs for r in default.of_type("docker-build:index:Image"))
+
+
+def test_each_platform_writes_its_own_cache_and_reads_its_own_first(record: Recorder) -> None:
+    plan = record(build(replace(ARGS, platforms=("linux/amd64", "linux/arm64"))))
+    cache = f"{REGISTRY}/viberator-worker-claude-buildcache"
+    amd64, arm64 = plan.named("claude-image").inputs, plan.named("claude-image-arm64").inputs
+    assert [c["registry"]["ref"] for c in amd64["cacheTo"]] == [f"{cache}:buildcache-amd64"]
+    assert [c["registry"]["ref"] for c in arm64["cacheTo"]] == [f"{cache}:buildcache-arm64"]
+    assert [c["registry"]["ref"] for c in amd64["cacheFrom"]] == [
+        f"{cache}:buildcache-amd64",
+        f"{cache}:buildcache-arm64",
+    ]
+    assert [c["registry"]["ref"] for c in arm64["cacheFrom"]] == [
+        f"{cache}:buildcache-arm64",
+        f"{cache}:buildcache-amd64",
+    ]
+
+
+def test_the_cache_repository_keeps_only_cache_tags_movable_and_expires_superseded_manifests(record: Recorder) -> None:
+    plan = record(build())
+    repository = plan.named("claude-cache-repository").inputs
+    assert repository["name"] == "viberator-worker-claude-buildcache"
+    assert repository["imageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"
+    assert repository["imageTagMutabilityExclusionFilters"] == [{"filter": "buildcache-*", "filterType": "WILDCARD"}]
+    assert repository["forceDelete"] is True, "a cache holds nothing a clanker runs"
+    (rule,) = json.loads(plan.named("claude-cache-lifecycle").inputs["policy"])["rules"]
+    assert rule["selection"]["tagStatus"] == "untagged"
+    assert "claude-cache-policy" not in {r.name for r in plan.resources}, "no writer configured: IAM decides"
+
+
+def test_only_the_build_role_may_write_the_cache(record: Recorder) -> None:
+    writer = "arn:aws:iam::000000000000:role/viberator-ci-deploy"
+    policy = json.loads(
+        record(build(replace(ARGS, cache_writer_role=writer))).named("claude-cache-policy").inputs["policy"]
+    )
+    assert policy["Statement"] == [
+        {
+            "Sid": "OnlyTheBuildRoleWrites",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": [
+                "ecr:BatchDeleteImage",
+                "ecr:CompleteLayerUpload",
+                "ecr:InitiateLayerUpload",
+                "ecr:PutImage",
+                "ecr:UploadLayerPart",
+            ],
+            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": writer}},
+        }
+    ]

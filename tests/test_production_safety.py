@@ -23,7 +23,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from components.config import ConfigError
 from offline_plan.engine import PROJECT_DIR, UNKNOWN_TEXT, Plan, run_program
-from tests.conftest import COMMITTED_STACKS, committed_plan
+from tests.conftest import COMMITTED_STACKS, committed_plan, of_image_repositories
 from workers.labels import REVISION_LABEL
 
 IMAGE = "docker-build:index:Image"
@@ -70,13 +70,13 @@ def test_an_image_stack_others_run_from_cannot_switch_protection_off() -> None:
 
 def test_an_image_stack_others_run_from_protects_and_retains_its_repositories() -> None:
     plan = run_program("dev", stack(**{"viberator:sharedEnvironments": '["prod"]'}))
-    (repository,) = plan.of_type("aws:ecr/repository:Repository")
+    (repository,) = of_image_repositories(plan, "aws:ecr/repository:Repository")
     assert (repository.protect, repository.retain_on_delete, repository.inputs["forceDelete"]) == (True, True, False)
 
 
 def test_a_scratch_stack_may_still_force_delete() -> None:
     plan = run_program("scratch", stack(**{"viberator:forceDelete": "true"}))
-    (repository,) = plan.of_type("aws:ecr/repository:Repository")
+    (repository,) = of_image_repositories(plan, "aws:ecr/repository:Repository")
     assert (repository.protect, repository.inputs["forceDelete"]) == (False, True)
 
 
@@ -101,7 +101,7 @@ def test_a_floating_function_changes_whenever_its_tag_moves() -> None:
 
 def test_no_lifecycle_count_can_expire_an_image_a_floating_tag_names() -> None:
     plan = run_program("dev", stack(**{"viberator:keepImages": "1"}))
-    (policy,) = plan.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    (policy,) = of_image_repositories(plan, "aws:ecr/lifecyclePolicy:LifecyclePolicy")
     first, *rest = json.loads(policy.inputs["policy"])["rules"]
     # The highest priority selects every image a floating tag names; ECR never lets a lower rule expire those.
     assert first["rulePriority"] == 1 and first["selection"]["tagPatternList"] == ["*latest"]

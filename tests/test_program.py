@@ -20,7 +20,7 @@ from offline_plan.engine import PROJECT_DIR, Plan, run_program
 from offline_plan.placeholders import image_digest, index_digest
 from offline_plan.stack_file import stack_file_config
 from offline_plan.stacks import plan_stack_file
-from tests.conftest import Recorder, assert_outputs_contract, committed_plan
+from tests.conftest import Recorder, assert_outputs_contract, committed_plan, of_image_repositories
 from viberator_contract import StackOutputs
 from viberator_contract.schema import outputs_schema
 from workers.catalog import HARNESS_NAMES
@@ -72,12 +72,13 @@ def test_ecs_task_definitions_run_the_container_image_of_their_clanker(stack_pla
 
 def test_dev_builds_all_nine_images() -> None:
     plan = committed_plan("Pulumi.dev.yaml")
-    for type_ in (
-        "aws:ecr/repository:Repository",
-        "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-        "docker-build:index:Image",
+    # Each harness: its image repository and its build cache's, each with a lifecycle policy, and one Image.
+    for type_, per_harness in (
+        ("aws:ecr/repository:Repository", 2),
+        ("aws:ecr/lifecyclePolicy:LifecyclePolicy", 2),
+        ("docker-build:index:Image", 1),
     ):
-        assert len(plan.of_type(type_)) == 9, type_
+        assert len(plan.of_type(type_)) == 9 * per_harness, type_
     images = plan.outputs["images"]
     assert sorted(images) == sorted(HARNESS_NAMES)
     for harness, image in images.items():
@@ -134,7 +135,7 @@ def test_a_prod_image_stack_protects_its_repositories_and_never_force_deletes(tm
     # The committed prod stack promotes dev's images; a prod stack that builds its own must protect them.
     stack = tmp_path / "Pulumi.prod.yaml"
     stack.write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1"}}))
-    repositories = plan_stack_file(stack).of_type("aws:ecr/repository:Repository")
+    repositories = of_image_repositories(plan_stack_file(stack), "aws:ecr/repository:Repository")
     assert len(repositories) == 9
     for repository in repositories:
         assert repository.protect, repository.name
@@ -142,7 +143,7 @@ def test_a_prod_image_stack_protects_its_repositories_and_never_force_deletes(tm
 
 
 def test_dev_grants_the_prod_account_pull() -> None:
-    policies = committed_plan("Pulumi.dev.yaml").of_type("aws:ecr/repositoryPolicy:RepositoryPolicy")
+    policies = of_image_repositories(committed_plan("Pulumi.dev.yaml"), "aws:ecr/repositoryPolicy:RepositoryPolicy")
     assert len(policies) == 9
     for policy in policies:
         account = json.loads(policy.inputs["policy"])["Statement"][1]

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import committed_plan, inputs_of
+from tests.conftest import committed_plan, inputs_of, of_image_repositories
 
 
 def test_the_dev_plan_keeps_prod_images_before_counting_dev_images():
     plan = committed_plan("Pulumi.dev.yaml")
-    policies = inputs_of(plan, "aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    policies = {r.name: r.inputs for r in of_image_repositories(plan, "aws:ecr/lifecyclePolicy:LifecyclePolicy")}
 
     assert len(policies) == len(plan.outputs["images"]), "one lifecycle policy per repository dev owns"
     for name, inputs in policies.items():
@@ -24,8 +24,9 @@ def test_the_dev_plan_keeps_prod_images_before_counting_dev_images():
             if rule["selection"]["tagStatus"] == "tagged"
         }
         # The floating tags' images first: a floating clanker runs what `<env>-latest` names (issue 12); then the
-        # signatures and SBOMs, which no count may expire while their image lives (issue 17).
-        assert tagged == {1: ["*latest"], 2: ["sha256-*"], 3: ["prod-"], 4: ["dev-"]}, name
+        # signatures and SBOMs, which no count may expire while their image lives (issue 17); last, the retired
+        # in-repository build cache, which no other rule selects.
+        assert tagged == {1: ["*latest"], 2: ["sha256-*"], 3: ["prod-"], 4: ["dev-"], 5: ["buildcache"]}, name
 
 
 def test_prod_builds_nothing_and_owns_no_lifecycle():

@@ -98,7 +98,12 @@ def test_with_image_changes_it_builds_into_repositories_of_its_own(tmp_path: Pat
     plan = _plan(tmp_path, builds_images=True)
 
     names = sorted(r.inputs["name"] for r in plan.of_type(REPOSITORY))
-    assert names == ["viberator-worker-pr-123-claude-code-ecs", "viberator-worker-pr-123-multi-agent"]
+    assert names == [
+        "viberator-worker-pr-123-claude-code-ecs",
+        "viberator-worker-pr-123-claude-code-ecs-buildcache",
+        "viberator-worker-pr-123-multi-agent",
+        "viberator-worker-pr-123-multi-agent-buildcache",
+    ]
     assert len(plan.of_type(IMAGE)) == 2
 
 

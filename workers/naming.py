@@ -5,7 +5,8 @@ Tags per image:
 - `<env>-latest`: floating; what a clanker with `image: floating` runs.
 - `latest`: floating; optional per stack (`viberator:pushLatest`), because two stacks sharing a repository
   would flip-flop it.
-The registry cache lives in the same repository under `buildcache`, also mutable.
+The registry cache lives in a repository of its own, `<repository>-buildcache`, one movable tag per platform
+(`buildcache-<arch>`: components/build_cache.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ SUPPLY_CHAIN_TAG_PATTERN = "sha256-*"
 """The tags of an image's signatures and SBOM, named after its digest: cosign's `sha256-<hex>.sig` and `.sbom`, and
 the OCI referrers tag schema's index `sha256-<hex>` (workers/tooling/sbom/referrer.py, signature.py). Each is rewritten
 when another signature or referrer is added, so they must stay movable."""
-MUTABLE_TAG_PATTERNS: tuple[str, ...] = (GLOBAL_LATEST_TAG, "*-latest", CACHE_TAG, SUPPLY_CHAIN_TAG_PATTERN)
+MUTABLE_TAG_PATTERNS: tuple[str, ...] = (GLOBAL_LATEST_TAG, "*-latest", SUPPLY_CHAIN_TAG_PATTERN)
 """ECR wildcard filters for the tags that must stay movable in an otherwise immutable repository."""
 
 LOCAL_ALIAS_TAG = "local"

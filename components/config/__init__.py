@@ -18,7 +18,7 @@ The YAML shape (every key optional unless noted; README.md documents each with a
     viberator:platform: linux/amd64       # default platform of every image
     viberator:harnessPlatforms: {claude: [linux/amd64, linux/arm64]}   # default: its clankers' architectures
     viberator:pushLatest: true            # push the global `latest` tag (default: true if this stack owns the repos)
-    viberator:keepImages: 30              # `<env>-*` images each repository keeps
+    viberator:keepImages: 30              # builds (or promotions) of each environment each repository keeps
     viberator:repositories: create        # create | existing (another stack in this account owns them)
     viberator:sharedEnvironments: []      # other environments that push into repositories this stack owns
     viberator:protect: true               # default: true when environment is prod
@@ -27,6 +27,8 @@ The YAML shape (every key optional unless noted; README.md documents each with a
     viberator:logRetentionDays: 30
     viberator:network: {subnetIds: [...], vpcId: vpc-..., assignPublicIp: false}
     viberator:images: {from: org/project/stack, harnesses: [...]}   # take images from another stack
+    viberator:builder: {name: buildkitd}                            # a named BuildKit builder (never cloud-*)
+    viberator:buildCache: {writerRole: arn:aws:iam::123456789012:role/viberator-ci-deploy}  # the cache's only writer
     viberator:consumerAccounts: ["111122223333"]                    # accounts allowed to pull this stack's images
     viberator:secretAccounts: ["111122223333"]                      # other accounts whose secrets clankers read
     viberator:replicas: [{region: us-west-2}, {region: eu-west-1, account: "111122223333"}]  # copies elsewhere

@@ -74,6 +74,17 @@ class PinnedKeyConfig(ConfigModel):
     public_key: str = Field(pattern=PUBLIC_KEY_PEM_PATTERN, description="The image stack's `signing.publicKey`")
 
 
+class BuildCacheConfig(ConfigModel):
+    """`viberator:buildCache`: who may write the registry build cache every build imports
+    (components/build_cache.py): CI's build role, the access project's `viberator-ci-deploy` of this account."""
+
+    writer_role: str = Field(
+        pattern=IAM_ROLE_ARN_PATTERN,
+        description="arn:aws:iam::<account>:role/viberator-ci-deploy: the only principal the cache repositories' "
+        "policy lets push; a role of this stack's account",
+    )
+
+
 class ImageSourceConfig(ConfigModel):
     """Take images from another stack's `images` output instead of building them (build once, promote)."""
 
@@ -162,6 +173,7 @@ class StackConfig(ConfigModel):
     images: ImageSourceConfig | None = None
     builder: BuilderConfig | None = None
     signing: SigningConfig | None = None
+    build_cache: BuildCacheConfig | None = None
     consumer_accounts: Accounts = Field(default_factory=list)
     secret_accounts: Accounts = Field(
         default_factory=list,

@@ -17,6 +17,7 @@ from components.config.fields import (
     CREDENTIAL_ERROR,
     DIGEST_PATTERN,
     ENV_VAR_PATTERN,
+    IAM_ROLE_ARN_PATTERN,
     IMAGE_REVISION_PATTERN,
     LAMBDA_ENV_VAR_PATTERN,
     NAME_PATTERN,
@@ -30,6 +31,7 @@ from components.config.fields import (
 )
 from components.config.issues import MISSING, REDACTED, ConfigIssue, shown
 from components.config.stack import (
+    BuildCacheConfig,
     BuilderConfig,
     ImageSourceConfig,
     NetworkConfig,
@@ -44,6 +46,7 @@ PATTERN_HINTS = {
     LAMBDA_ENV_VAR_PATTERN: "a Lambda variable name: a letter, then letters, digits and underscores (2 or more)",
     REGION_PATTERN: "must be an AWS region, like us-east-1",
     ACCOUNT_ID_PATTERN: "must be a 12-digit AWS account id",
+    IAM_ROLE_ARN_PATTERN: "must be an IAM role's ARN, arn:aws:iam::<12-digit account>:role/<name>",
     IMAGE_REVISION_PATTERN: "a tag-safe revision: letters, digits, `.`, `_` and `-`",
     VPC_ID_PATTERN: "must be a VPC id (vpc- and 8 or 17 hex digits)",
     SUBNET_ID_PATTERN: "must be a subnet id (subnet- and 8 or 17 hex digits)",
@@ -55,6 +58,7 @@ PATTERN_HINTS = {
 _NESTED_MODELS: dict[str | int, type[ConfigModel]] = {
     "network": NetworkConfig,
     "builder": BuilderConfig,
+    "buildCache": BuildCacheConfig,
     "images": ImageSourceConfig,
     "replicas": ReplicaConfig,
     "review": ReviewConfig,

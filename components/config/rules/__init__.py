@@ -40,6 +40,7 @@ RULES: tuple[Rule, ...] = (
     per_clanker.clanker_agents_have_an_image,
     per_clanker.built_images_run_on_their_clankers,
     repositories.promoting_stack_sets_no_build_setting,
+    repositories.build_cache_writer_is_of_the_stack_account,
     repositories.network_only_with_ecs,
     repositories.shared_environments_are_others_once,
     per_clanker.variables_are_set_once,

@@ -27,6 +27,7 @@ BUILD_SETTINGS = (
     "replicas",
     "builder",
     "signing",
+    "build_cache",
 )
 """Settings of a stack that builds images and owns their repositories; a promoting stack reads none of them."""
 
@@ -156,6 +157,19 @@ def promoting_stack_sets_no_build_setting(parsed: ParsedStack) -> Iterator[Confi
                 message="a promoting stack (viberator:images.from) builds no images and owns no "
                 f"repositories, so it never reads this: remove it ({instead})",
             )
+
+
+def build_cache_writer_is_of_the_stack_account(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    """The cache repositories' policy names a role of their own account (components/build_cache.py): a role of
+    another account can never push there, and every build would run without a cache it may write."""
+    cache, account = parsed.config.build_cache, parsed.account
+    if cache is None or account is None or cache.writer_role.split(":")[4] == account:
+        return
+    yield ConfigIssue(
+        path=f"{KEY}buildCache.writerRole",
+        value=cache.writer_role,
+        message=f"the build role must be a role of this stack's account ({account}, aws:allowedAccountIds)",
+    )
 
 
 def network_only_with_ecs(parsed: ParsedStack) -> Iterator[ConfigIssue]:
