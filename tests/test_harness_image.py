@@ -267,9 +267,10 @@ def test_outputs_pin_the_digest(record: Recorder) -> None:
 
 
 def test_a_named_builder_builds_the_image_and_is_part_of_its_tag(record: Recorder) -> None:
-    remote = replace(ARGS, builder="cloud-viberator-builders")
+    remote = replace(ARGS, builder="buildkitd-remote")
     inputs = record(build(remote)).named("claude-image").inputs
-    assert inputs["builder"] == {"name": "cloud-viberator-builders"}
+    assert inputs["builder"] == {"name": "buildkitd-remote"}
+    assert "exec" not in inputs, "docker-build's in-process build, which turns provenance off (client.go)"
     assert immutable_tag(record, remote) != immutable_tag(record, ARGS), "a new builder is a new immutable tag"
     # The default (the machine's own builder) adds no input.
     assert "builder" not in record(build()).named("claude-image").inputs

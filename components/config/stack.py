@@ -47,11 +47,36 @@ class NetworkConfig(ConfigModel):
     assign_public_ip: bool = Field(False, description="Private subnets with NAT need no public IP.")
 
 
+DOCKER_BUILD_CLOUD_PREFIX = "cloud-"
+"""`docker buildx create --driver cloud` names its builders `cloud-<org>-<name>`; docker-build keys on the same
+prefix (pulumi/pulumi-docker-build, provider/internal/host.go, `builderFor`)."""
+
+
 class BuilderConfig(ConfigModel):
     """`viberator:builder`: build on a named BuildKit builder (docker-build's `builder.name`) instead of the
-    machine's default, for builds that outgrow one runner: a remote buildkitd, a Docker Build Cloud builder."""
+    machine's default, for builds that outgrow one runner: a remote buildkitd (drivers `remote`,
+    `docker-container`, `kubernetes`, which docker-build's embedded buildx drives: provider/internal/image.go
+    imports exactly those three).
+
+    A Docker Build Cloud builder is refused. Its `cloud` driver is unknown to the embedded buildx, so docker-build
+    fails to load it outside exec mode (host.go, `builderFor`: "Use `exec: true` if you're trying to use Docker
+    Build Cloud or other custom drivers"); in exec mode it runs the `docker-buildx` binary without any `--attest`
+    flag (cli.go, `execBuild`: "TODO: --attest"), so buildx adds its default provenance attestation and pushes
+    an image index, which Lambda refuses; the embedded path turns provenance off (client.go: `Attests:
+    {"provenance": nil}`)."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", description="`docker buildx ls`")
+
+    @field_validator("name")
+    @classmethod
+    def _not_docker_build_cloud(cls, name: str) -> str:
+        if name.startswith(DOCKER_BUILD_CLOUD_PREFIX):
+            raise ValueError(
+                "a Docker Build Cloud builder needs docker-build's exec mode, where buildx adds a provenance "
+                "attestation the provider cannot turn off (an image index, which Lambda refuses); use a remote "
+                "buildkitd builder (driver remote, docker-container or kubernetes; README 'Named builders')"
+            )
+        return name
 
 
 class SigningConfig(ConfigModel):
