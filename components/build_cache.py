@@ -115,10 +115,12 @@ def build_cache_repository(
     writer_role: str | None,
     tags: Mapping[str, str],
     *,
+    protect: bool,
+    force_delete: bool,
     parent: pulumi.Resource,
 ) -> BuildCacheRepository:
-    """The cache repository of the image repository `repository_name`. Never protected and always force-deleted:
-    a cache holds nothing a clanker runs, and a stack's `destroy` must not stop at it."""
+    """The cache repository of the image repository `repository_name`, protected and force-deleted as that one is
+    (one rule for every repository a stack owns, though a cache holds nothing a clanker runs)."""
     child = pulumi.ResourceOptions(parent=parent)
     repository = ecr.Repository(
         f"{prefix}-cache-repository",
@@ -129,9 +131,9 @@ def build_cache_repository(
         ],
         image_scanning_configuration=ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
         encryption_configurations=[ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS")],
-        force_delete=True,
+        force_delete=force_delete,
         tags=dict(tags),
-        opts=child,
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=protect),
     )
     ecr.LifecyclePolicy(
         f"{prefix}-cache-lifecycle", repository=repository.name, policy=cache_lifecycle_policy(), opts=child

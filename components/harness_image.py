@@ -179,7 +179,15 @@ class HarnessImage(pulumi.ComponentResource):
         if args.create_repository:
             settings = args.repository_settings()
             repository = owned_repository(name, repository_name, settings, harness_tags, parent=self).repository
-            cache = build_cache_repository(name, repository_name, args.cache_writer_role, harness_tags, parent=self)
+            cache = build_cache_repository(
+                name,
+                repository_name,
+                args.cache_writer_role,
+                harness_tags,
+                protect=settings.protect,
+                force_delete=settings.force_delete,
+                parent=self,
+            )
             # The first export creates the cache tag: the repository and who may write it exist before.
             cache_repository = [cache.repository, *([cache.policy] if cache.policy is not None else [])]
             replicas = [

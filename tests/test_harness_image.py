@@ -306,7 +306,7 @@ def test_the_cache_repository_keeps_only_cache_tags_movable_and_expires_supersed
     assert repository["name"] == "viberator-worker-claude-buildcache"
     assert repository["imageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"
     assert repository["imageTagMutabilityExclusionFilters"] == [{"filter": "buildcache-*", "filterType": "WILDCARD"}]
-    assert repository["forceDelete"] is True, "a cache holds nothing a clanker runs"
+    assert repository["forceDelete"] is False, "protected and force-deleted as the image repository is"
     (rule,) = json.loads(plan.named("claude-cache-lifecycle").inputs["policy"])["rules"]
     assert rule["selection"]["tagStatus"] == "untagged"
     assert "claude-cache-policy" not in {r.name for r in plan.resources}, "no writer configured: IAM decides"

@@ -70,7 +70,7 @@ def test_committed_prod_stack_is_protected(prod_plan: Plan) -> None:
 
 
 def test_prod_image_stack_protects_its_repositories(prod_image_plan: Plan) -> None:
-    assert len(prod_image_plan.of_type(REPOSITORY)) == 2
+    assert len(prod_image_plan.of_type(REPOSITORY)) == 4, "two harnesses' image and build cache repositories"
     assert unprotected(prod_image_plan) == []
 
 
@@ -91,7 +91,7 @@ def test_the_image_stack_prod_runs_from_protects_and_retains_its_repositories(de
     """dev builds what prod runs (sharedEnvironments, consumerAccounts): deleting a dev repository would delete
     the digests prod pins, so dev's repositories are held to prod's rule (issue 12)."""
     repositories = dev_plan.of_type(REPOSITORY)
-    assert len(repositories) == 9
+    assert len(repositories) == 18, "nine harnesses' image and build cache repositories"
     assert all(r.protect and r.retain_on_delete and r.inputs["forceDelete"] is False for r in repositories)
 
 
