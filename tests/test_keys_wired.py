@@ -20,6 +20,7 @@ from components.config.clankers import ClankerBase, clanker_models
 from components.config.fields import ConfigModel
 from components.config.rules import RULES, repositories
 from components.config.stack import (
+    BuildCacheConfig,
     BuilderConfig,
     ImageSourceConfig,
     NetworkConfig,
@@ -86,6 +87,7 @@ STACK_VALUES: dict[str, Value] = {
         else {"from": IMAGE_STACK, "harnesses": ["claude"]}
     ),
     "builder": {"name": "remote"},
+    "buildCache": {"writerRole": f"arn:aws:iam::{ACCOUNT}:role/viberator-ci-deploy"},
     "signing": {"signerRole": f"arn:aws:iam::{ACCOUNT}:role/viberator-ci-signer"},
     "consumerAccounts": ["210987654321"],
     "secretAccounts": ["210987654321"],
@@ -115,6 +117,7 @@ NESTED: dict[str, tuple[Any, dict[str, Value]]] = {
     "replicas": (ReplicaConfig, {"region": "eu-west-1", "account": "210987654321"}),
     "review": (ReviewConfig, {"pullRequest": 9, "expires": "2026-12-09T00:00:00Z"}),
     "builder": (BuilderConfig, {"name": "other"}),
+    "buildCache": (BuildCacheConfig, {"writerRole": f"arn:aws:iam::{ACCOUNT}:role/viberator-ci-build"}),
     "signing": (SigningConfig, {"signerRole": f"arn:aws:iam::{ACCOUNT}:role/another-signer"}),
 }
 """Each nested model's keys, tried inside the value its parent has in the mode, else inside STACK_VALUES'."""

@@ -31,10 +31,10 @@ BUILD_SETTINGS = (
 )
 """Settings of a stack that builds images and owns their repositories; a promoting stack reads none of them."""
 
-OWNER_SETTINGS = ("keep_images", "force_delete", "consumer_accounts")
-"""Settings of the repositories themselves (their lifecycle, deletion, registry policy), which the stack that owns
-them reads; with `repositories: existing` another stack does (pushLatest, sharedEnvironments and replicas have
-rules of their own below)."""
+OWNER_SETTINGS = ("keep_images", "force_delete", "consumer_accounts", "build_cache")
+"""Settings of the repositories themselves (their lifecycle, deletion, registry policy, build cache), which the
+stack that owns them reads; with `repositories: existing` another stack does (pushLatest, sharedEnvironments and
+replicas have rules of their own below)."""
 
 
 def force_delete_only_unprotected(parsed: ParsedStack) -> Iterator[ConfigIssue]:
