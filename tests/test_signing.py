@@ -184,7 +184,7 @@ def test_prod_verifies_with_its_pin_whatever_key_devs_outputs_name() -> None:
     [
         ({"signing": {"signerRole": "arn:aws:iam::123456789012:role/s"}, "repositories": "existing"}, "creates none"),
         ({"signing": {"signerRole": "arn:aws:iam::210987654321:role/s"}}, "of this stack's account 123456789012"),
-        ({"signing": {"signerRole": "arn:aws:sts::123456789012:assumed-role/s/x"}}, "String should match pattern"),
+        ({"signing": {"signerRole": "arn:aws:sts::123456789012:assumed-role/s/x"}}, "must be an IAM role's ARN"),
     ],
     ids=["no-key", "other-account", "a-session"],
 )
