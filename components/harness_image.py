@@ -28,7 +28,7 @@ from pulumi_aws import ecr
 
 from components.build_cache import build_cache_repository, cache_reference, cache_sources
 from components.image_build import PlatformBuild, hash_of, image_args, settings_hash
-from components.repository import RepositorySettings, owned_repository
+from components.repository import RepositorySettings, manifests_per_build, owned_repository
 from viberator_contract import Manifest
 from workers.catalog import Harness
 from workers.labels import build_labels
@@ -70,7 +70,8 @@ class HarnessImageArgs:
     create_repository: bool = True
     """False: the repository exists (another stack in this account owns it and its lifecycle)."""
     keep_images: int = 30
-    """`<env>-*` images the lifecycle policy keeps, newest first; the running image is always the newest."""
+    """Builds of each environment the lifecycle policy keeps, newest first, whatever the number of platforms
+    (components/repository.py, `lifecycle_policy`); the running image is always the newest."""
     lifecycle_environments: tuple[str, ...] = ()
     """Every environment whose tags this repository holds, each kept by its own rule, in priority order: the
     shared (promoted) environments first, the owner last (components/program.py says why)."""
@@ -96,6 +97,7 @@ class HarnessImageArgs:
         return RepositorySettings(
             lifecycle_environments=self.lifecycle_environments or (self.environment,),
             keep_images=self.keep_images,
+            manifests_per_build=manifests_per_build(len(self.platforms)),
             protect=self.protect,
             force_delete=self.force_delete,
             consumer_accounts=self.consumer_accounts,

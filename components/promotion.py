@@ -41,7 +41,7 @@ from components.config.clankers import CloudClanker
 from components.harness_image import PlatformImage
 from components.images import ImageRef
 from components.replication import ReplicaRegistry, ReplicaRegistryArgs
-from components.repository import RepositorySettings
+from components.repository import RepositorySettings, manifests_per_build
 from components.signing import SIGNING_ALGORITHM, alias_name
 from viberator_contract import Image, Lifecycle, Manifest, Replica, Signing
 from viberator_contract.errors import field_errors
@@ -334,6 +334,7 @@ def replica_registry_args(
             protect=config.protect_resources,
             partition=partition,
         ),
+        manifests_per_build={harness: manifests_per_build(len(entries[harness].every_platform())) for harness in ours},
         resource_tags=resource_tags,
     )
 

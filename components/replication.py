@@ -18,7 +18,7 @@ within minutes), with the same digest, and only images pushed after the configur
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -121,6 +121,9 @@ class ReplicaRegistryArgs:
     replicates into the repository of the same name)."""
     settings: RepositorySettings
     """The source's lifecycle (its `lifecycle` output), and this stack's protection and Lambda functions."""
+    manifests_per_build: Mapping[str, int] = field(default_factory=dict)
+    """Harness -> manifests one of its builds tags (its platforms, and its index: `repository.manifests_per_build`),
+    so that a replica keeps as many builds as its source; 1 where unlisted."""
     resource_tags: Mapping[str, str] = field(default_factory=dict)
     """The stack's tags (`components.tags`); the harness tag is added per repository."""
 
@@ -148,7 +151,7 @@ class ReplicaRegistry(pulumi.ComponentResource):
             harness: owned_repository(
                 f"{harness}-replica",
                 repository_name,
-                args.settings,
+                replace(args.settings, manifests_per_build=args.manifests_per_build.get(harness, 1)),
                 {**args.resource_tags, "Harness": harness},
                 parent=self,
             )

@@ -46,7 +46,10 @@ class RepositorySettings:
     lifecycle_environments: tuple[str, ...]
     """The environments each kept by its own rule, in priority order (`lifecycle_policy`)."""
     keep_images: int
-    """`<env>-*` images kept per environment."""
+    """Builds (or promotions) kept per environment."""
+    manifests_per_build: int = 1
+    """`<env>-*` manifests one build (or promotion) tags: its platforms' images, and the index joining them where
+    there are several (`manifests_per_build`)."""
     protect: bool = False
     """Protect (and retain on delete) the repository: its images are digests clankers pin."""
     force_delete: bool = False
@@ -62,9 +65,20 @@ class OwnedRepository:
     """Its lifecycle and pull policies: a clanker that pulls from the repository waits for them."""
 
 
-def lifecycle_policy(environments: tuple[str, ...], keep_images: int) -> str:
-    """ECR lifecycle rules: keep the newest `keep_images` per environment, expire old untagged manifests.
+def manifests_per_build(platforms: int) -> int:
+    """The `<env>-*` manifests one build pushes (and one promotion tags): each platform's image, plus the index
+    joining them when there are several (components/harness_image.py; ci/record_promotion.py tags them all)."""
+    return platforms + 1 if platforms > 1 else 1
 
+
+def lifecycle_policy(environments: tuple[str, ...], keep_images: int, per_build: int = 1) -> str:
+    """ECR lifecycle rules: keep the newest `keep_images` builds per environment, expire old untagged manifests.
+
+    ECR counts images, not builds: `imageCountMoreThan` sorts the images a rule selects (each manifest carrying a
+    matching tag: a platform's image and an index alike) by push time and expires all past the count (ECR User
+    Guide, "Lifecycle policy properties in Amazon ECR", countType). A build of several platforms tags
+    `per_build` manifests, so the count is `keep_images * per_build`: at least `keep_images` builds (a build where
+    one platform's inputs did not change pushes fewer new manifests, so more builds are kept, never fewer).
     An image matched by a rule's tag selection can't be expired by a later rule, so an image that carries
     tags of two environments (a promoted digest) is judged only by the first environment's count.
     """
@@ -97,12 +111,13 @@ def lifecycle_policy(environments: tuple[str, ...], keep_images: int) -> str:
     rules += [
         {
             "rulePriority": priority,
-            "description": f"Keep the newest {keep_images} {environment} images",
+            "description": f"Keep the newest {keep_images} {environment} builds"
+            + (f" ({per_build} manifests each)" if per_build > 1 else ""),
             "selection": {
                 "tagStatus": "tagged",
                 "tagPrefixList": [f"{environment}-"],
                 "countType": "imageCountMoreThan",
-                "countNumber": keep_images,
+                "countNumber": keep_images * per_build,
             },
             "action": {"type": "expire"},
         }
@@ -211,7 +226,7 @@ def owned_repository(
         f"{prefix}-lifecycle",
         repository=repository.name,
         region=region,
-        policy=lifecycle_policy(settings.lifecycle_environments, settings.keep_images),
+        policy=lifecycle_policy(settings.lifecycle_environments, settings.keep_images, settings.manifests_per_build),
         opts=child,
     )
     pull = ecr.RepositoryPolicy(

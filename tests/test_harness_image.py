@@ -105,7 +105,7 @@ def test_lifecycle_keeps_n_images_per_environment_and_expires_untagged(record: R
         },
         {
             "rulePriority": 3,
-            "description": "Keep the newest 12 prod images",
+            "description": "Keep the newest 12 prod builds",
             "selection": {
                 "tagStatus": "tagged",
                 "tagPrefixList": ["prod-"],
@@ -116,7 +116,7 @@ def test_lifecycle_keeps_n_images_per_environment_and_expires_untagged(record: R
         },
         {
             "rulePriority": 4,
-            "description": "Keep the newest 12 dev images",
+            "description": "Keep the newest 12 dev builds",
             "selection": {
                 "tagStatus": "tagged",
                 "tagPrefixList": ["dev-"],
@@ -332,3 +332,22 @@ def test_only_the_build_role_may_write_the_cache(record: Recorder) -> None:
             "Condition": {"ArnNotEquals": {"aws:PrincipalArn": writer}},
         }
     ]
+
+
+def test_keep_images_counts_builds_whatever_the_number_of_platforms(record: Recorder) -> None:
+    """Each build of two platforms tags three `<env>-*` manifests (two images and their index), and ECR's
+    imageCountMoreThan counts manifests (ECR User Guide, "Lifecycle policy properties in Amazon ECR"): the rule
+    counts 3 x keepImages, so keepImages builds are kept, not a third of them."""
+    args = replace(
+        ARGS, keep_images=12, platforms=("linux/amd64", "linux/arm64"), lifecycle_environments=("prod", "dev")
+    )
+    rules = json.loads(record(build(args)).named("claude-lifecycle").inputs["policy"])["rules"]
+    counted = {
+        rule["selection"]["tagPrefixList"][0]: (rule["selection"]["countNumber"], rule["description"])
+        for rule in rules
+        if "tagPrefixList" in rule["selection"]
+    }
+    assert counted == {
+        "prod-": (36, "Keep the newest 12 prod builds (3 manifests each)"),
+        "dev-": (36, "Keep the newest 12 dev builds (3 manifests each)"),
+    }

@@ -87,7 +87,13 @@ class Lifecycle(ContractModel):
     `lifecycle_policy`), which a promoting stack in another account repeats on the replica repositories it
     creates."""
 
-    keep_images: int = Field(ge=1, le=1000, description="`<env>-*` images kept per environment.")
+    keep_images: int = Field(
+        ge=1,
+        le=1000,
+        description="Builds (or promotions) kept per environment, whatever the number of platforms: a "
+        "repository's rule counts `keepImages` x the manifests one build tags (its platforms' images, and their index "
+        "where there are several).",
+    )
     environments: list[Name] = Field(min_length=1, description="Each kept by its own rule, in priority order.")
 
 
