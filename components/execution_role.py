@@ -54,6 +54,9 @@ class CloudSettings:
     environment: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)
     """Env var name -> Secrets Manager ARN; the execution role may read exactly these."""
+    secret_keys: Mapping[str, str] = field(default_factory=dict)
+    """Whole secret ARN -> its customer-managed KMS key, for the secrets above that have one
+    (`viberator:secretKeys`): the execution role may decrypt them with it."""
     log_retention_days: int = 30
     resource_tags: Mapping[str, str] = field(default_factory=dict)
     """The stack's tags; the clanker tag is added to each resource."""

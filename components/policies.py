@@ -7,7 +7,7 @@ on `*`.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
@@ -39,30 +39,56 @@ def _write_logs(log_group_arn: str) -> dict[str, object]:
     }
 
 
-def _secret(arn: str) -> str:
+def whole_secret(arn: str) -> str:
     """The secret an ARN names: ECS's `:json-key:version-stage:version-id` selector is not part of it."""
     return ":".join(arn.split(":")[:7])  # arn:<partition>:secretsmanager:<region>:<account>:secret:<name>
 
 
-def _read_secrets(secret_arns: Sequence[str]) -> list[dict[str, object]]:
+def _read_secrets(secret_arns: Sequence[str], secret_keys: Mapping[str, str]) -> list[dict[str, object]]:
+    """GetSecretValue on exactly the listed secrets, and kms:Decrypt on the customer-managed keys of those of them
+    `secret_keys` (whole secret ARN -> key ARN) names, only for decrypting those secrets.
+
+    Secrets Manager decrypts a secret's data key with the secret's KMS key on behalf of the caller, so a role
+    reading a secret under a customer-managed key also needs kms:Decrypt on it (ECS Developer Guide, "Amazon ECS
+    task execution IAM role", Required IAM permissions for Secrets Manager secrets: "kms:Decrypt — Required only
+    if your key uses a custom KMS key"; Lambda reads the secrets in the worker's runtime with the function's
+    role, the same GetSecretValue call). It passes the encryption context `SecretARN` (Secrets Manager User
+    Guide, "Secret encryption and decryption": encryption context), which the condition pins."""
     if not secret_arns:
         return []
-    return [
+    secrets = sorted({whole_secret(arn) for arn in secret_arns})
+    statements: list[dict[str, object]] = [
         {
             "Sid": "ReadListedSecrets",
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
-            "Resource": sorted({_secret(arn) for arn in secret_arns}),
+            "Resource": secrets,
         }
     ]
+    encrypted = [secret for secret in secrets if secret in secret_keys]
+    if encrypted:
+        statements.append(
+            {
+                "Sid": "DecryptListedSecrets",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": sorted({secret_keys[secret] for secret in encrypted}),
+                "Condition": {"StringEquals": {"kms:EncryptionContext:SecretARN": encrypted}},
+            }
+        )
+    return statements
 
 
-def lambda_execution_policy(log_group_arn: str, secret_arns: Sequence[str]) -> str:
+def lambda_execution_policy(
+    log_group_arn: str, secret_arns: Sequence[str], secret_keys: Mapping[str, str] | None = None
+) -> str:
     """Basic execution scoped to the function's own log group, plus read of exactly the listed secrets."""
-    return policy_document([_write_logs(log_group_arn), *_read_secrets(secret_arns)])
+    return policy_document([_write_logs(log_group_arn), *_read_secrets(secret_arns, secret_keys or {})])
 
 
-def ecs_execution_policy(repository_arn: str, log_group_arn: str, secret_arns: Sequence[str]) -> str:
+def ecs_execution_policy(
+    repository_arn: str, log_group_arn: str, secret_arns: Sequence[str], secret_keys: Mapping[str, str] | None = None
+) -> str:
     """What the ECS agent needs to start the task: pull from one repository, write logs, inject secrets."""
     return policy_document(
         [
@@ -83,6 +109,6 @@ def ecs_execution_policy(repository_arn: str, log_group_arn: str, secret_arns: S
                 "Resource": repository_arn,
             },
             _write_logs(log_group_arn),
-            *_read_secrets(secret_arns),
+            *_read_secrets(secret_arns, secret_keys or {}),
         ]
     )

@@ -168,6 +168,7 @@ def clanker_stack(config: StackConfig) -> ClankerStack:
         tags=resource_tags(config),
         network=config.network,
         review_roles=review_roles(config, aws_target()),
+        secret_keys=dict(config.secret_keys),
     )
 
 

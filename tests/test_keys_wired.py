@@ -91,6 +91,7 @@ STACK_VALUES: dict[str, Value] = {
     "signing": {"signerRole": f"arn:aws:iam::{ACCOUNT}:role/viberator-ci-signer"},
     "consumerAccounts": ["210987654321"],
     "secretAccounts": ["210987654321"],
+    "secretKeys": {SECRET: f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0b6d1c4e-2f3a-4b5c-8d9e-0f1a2b3c4d5e"},
     "replicas": [{"region": "us-west-2"}],
     "review": lambda config: (
         {"pullRequest": 8, "expires": "2026-12-08T00:00:00Z"}

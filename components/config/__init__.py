@@ -29,6 +29,7 @@ The YAML shape (every key optional unless noted; README.md documents each with a
     viberator:images: {from: org/project/stack, harnesses: [...]}   # take images from another stack
     viberator:builder: {name: buildkitd}                            # a named BuildKit builder (never cloud-*)
     viberator:buildCache: {writerRole: arn:aws:iam::123456789012:role/viberator-ci-deploy}  # the cache's only writer
+    viberator:secretKeys: {<secret ARN>: <KMS key ARN>}             # roles reading the secret may decrypt it
     viberator:consumerAccounts: ["111122223333"]                    # accounts allowed to pull this stack's images
     viberator:secretAccounts: ["111122223333"]                      # other accounts whose secrets clankers read
     viberator:replicas: [{region: us-west-2}, {region: eu-west-1, account: "111122223333"}]  # copies elsewhere

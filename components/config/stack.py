@@ -200,6 +200,11 @@ class StackConfig(ConfigModel):
     signing: SigningConfig | None = None
     build_cache: BuildCacheConfig | None = None
     consumer_accounts: Accounts = Field(default_factory=list)
+    secret_keys: dict[str, Annotated[str, Field(pattern=KMS_KEY_ARN_PATTERN)]] = Field(
+        default_factory=dict,
+        description="Secret ARN -> the customer-managed KMS key that encrypts it: every role that reads the secret "
+        "(a Lambda function's, an ECS task's execution role) may kms:Decrypt with that key, for that secret only.",
+    )
     secret_accounts: Accounts = Field(
         default_factory=list,
         description="Other accounts whose secrets this stack's clankers read: each shares them (the secret's resource "

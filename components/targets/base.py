@@ -5,7 +5,7 @@ clankers run, in one value each target module defines (`TARGET`) and `components
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import pulumi
@@ -15,6 +15,7 @@ from components.config.clankers import ClankerBase, CloudClanker
 from components.config.rules.context import Rule
 from components.execution_role import CloudSettings, ReviewRoles
 from components.images import ImageRef
+from components.policies import whole_secret
 from viberator_contract import ClankerEntry
 from viberator_contract.base import ContractModel
 
@@ -34,12 +35,20 @@ class ClankerStack:
     network: NetworkConfig | None
     review_roles: ReviewRoles | None = None
     """A review stack's role names and boundary (components/review_iam.py); None elsewhere."""
+    secret_keys: Mapping[str, str] = field(default_factory=dict)
+    """`viberator:secretKeys`: whole secret ARN -> the customer-managed KMS key encrypting it."""
 
     def settings_of(self, clanker: CloudClanker) -> CloudSettings:
         """What a cloud clanker's component is given besides its own sizes: one way for every target."""
         return CloudSettings(
             environment=clanker.worker_environment,
             secrets=dict(clanker.secrets),
+            # Only the keys of this clanker's own secrets: its role may decrypt nothing else.
+            secret_keys={
+                whole_secret(arn): self.secret_keys[whole_secret(arn)]
+                for arn in clanker.secrets.values()
+                if whole_secret(arn) in self.secret_keys
+            },
             log_retention_days=self.log_retention_days,
             resource_tags=self.tags,
             protect=self.protect,

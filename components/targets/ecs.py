@@ -138,7 +138,9 @@ class EcsClanker(pulumi.ComponentResource):
             EXECUTION_ROLE,
             (f"/ecs/{args.family}", args.settings.log_retention_days),
             lambda log_group_arn: pulumi.Output.all(args.repository_arn, log_group_arn).apply(
-                lambda arns: ecs_execution_policy(arns[0], arns[1], list(args.settings.secrets.values()))
+                lambda arns: ecs_execution_policy(
+                    arns[0], arns[1], list(args.settings.secrets.values()), args.settings.secret_keys
+                )
             ),
             tags,
             protected,

@@ -126,7 +126,9 @@ class LambdaClanker(pulumi.ComponentResource):
             LAMBDA_ROLE,
             (f"/aws/lambda/{args.function_name}", args.settings.log_retention_days),
             lambda log_group_arn: log_group_arn.apply(
-                lambda arn: lambda_execution_policy(arn, list(args.settings.secrets.values()))
+                lambda arn: lambda_execution_policy(
+                    arn, list(args.settings.secrets.values()), args.settings.secret_keys
+                )
             ),
             tags,
             child,

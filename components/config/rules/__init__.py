@@ -17,6 +17,7 @@ from components.config.rules import (
     replicas,
     repositories,
     review,
+    secret_keys,
     signing,
 )
 from components.config.rules.context import ParsedStack, Rule
@@ -50,6 +51,7 @@ RULES: tuple[Rule, ...] = (
     identities.secrets_are_in_the_clankers_account,
     identities.secret_accounts_share_secrets,
     agent_keys.clankers_hold_their_agent_s_key,
+    secret_keys.secret_keys_name_read_secrets_and_their_keys,
     replicas.only_the_owner_replicates,
     replicas.replicas_are_other_registries_of_the_partition,
     review.review_names_are_reserved,

@@ -1,0 +1,48 @@
+"""Rules over `viberator:secretKeys`: each names a whole secret some clanker reads, and a key that can encrypt it.
+
+Secrets Manager encrypts a secret with a symmetric KMS key of the secret's own account and region (Secrets
+Manager User Guide, "Secret encryption and decryption": "any symmetric encryption customer managed key in the
+same AWS account and Region"), so a key elsewhere is a typo that would leave the roles without kms:Decrypt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from components.config.clankers import CloudClanker
+from components.config.fields import secret_arn
+from components.config.issues import ConfigIssue
+from components.config.rules.context import KEY, ParsedStack
+
+
+def _whole(arn: str) -> str:
+    return ":".join(arn.split(":")[:7])
+
+
+def secret_keys_name_read_secrets_and_their_keys(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    read = {
+        _whole(arn)
+        for _, clanker in parsed.clankers()
+        if isinstance(clanker, CloudClanker)
+        for arn in clanker.secrets.values()
+    }
+    for secret, key in parsed.config.secret_keys.items():
+        path = f"{KEY}secretKeys.{secret}"
+        try:
+            parts = secret_arn(secret)
+        except ValueError as error:
+            yield ConfigIssue(path=path, value=secret, message=str(error))
+            continue
+        if parts["selector"]:
+            yield ConfigIssue(path=path, value=secret, message="name the whole secret, without ECS's json-key selector")
+        elif secret not in read:
+            yield ConfigIssue(path=path, value=secret, message="no clanker reads this secret: remove it")
+        _, _, _, region, account, _ = key.split(":", 5)
+        if (account, region) != (secret.split(":")[4], parts["region"]):
+            yield ConfigIssue(
+                path=path,
+                value=key,
+                message=f"a key of account {account} in {region}, and the secret is in account "
+                f"{secret.split(':')[4]} in {parts['region']}: Secrets Manager encrypts a secret only with a key of "
+                "its own account and region",
+            )
