@@ -1,4 +1,5 @@
-"""What a credential and a secret reference look like: the one check the stack config and the policy pack share.
+"""What a credential looks like: the one check the stack config and the policy pack share (a secret reference's
+shape, an ARN, is components/aws_ids.py's).
 
 The config refuses a credential in any plain value it carries, nested or inside other text (components/config/);
 the pack refuses one that reaches a resource's inputs anyway (policy/rules.py). Kept apart from the config package
@@ -34,13 +35,6 @@ command line or a URL counts), starting where no letter or digit runs into it.""
 _TOKENS = [(kind, re.compile(rf"(?<![A-Za-z0-9]){shape}")) for kind, shape in CREDENTIAL_SHAPES]
 _URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:[^/@\s]+@")
 """A URL with a password in its user-info (`https://user:password@host`), as RFC 3986 spells user-info."""
-
-SECRET_ARN_PATTERN = (
-    r"^arn:(?P<partition>[^:]+):secretsmanager:(?P<region>[^:]*):\d{12}:secret:(?P<name>[A-Za-z0-9/_+=.@-]+)"
-    r"(?P<selector>:[^:]*:[^:]*:[^:]*)?$"
-)
-"""A Secrets Manager secret ARN, optionally with ECS's `:json-key:version-stage:version-id` selector (ECS
-Developer Guide, "Pass Secrets Manager secrets through Amazon ECS environment variables")."""
 
 
 def credential_in(text: str) -> str | None:

@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.credentials import SECRET_ARN_PATTERN, SECRET_LOOKING_NAME, credential_in
+from components.aws_ids import SECRET_ARN_PATTERN
+from components.credentials import SECRET_LOOKING_NAME, credential_in
 from components.tags import REQUIRED_TAG_KEYS
 
 REPOSITORY = "aws:ecr/repository:Repository"

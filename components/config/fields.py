@@ -15,18 +15,22 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from components.credentials import SECRET_ARN_PATTERN
+# AWS's identifier shapes have one home (components/aws_ids.py); the models take them from here.
+from components.aws_ids import ACCOUNT_ID_PATTERN as ACCOUNT_ID_PATTERN
+from components.aws_ids import IAM_ROLE_ARN_PATTERN as IAM_ROLE_ARN_PATTERN
+from components.aws_ids import KMS_KEY_ARN_PATTERN as KMS_KEY_ARN_PATTERN
+from components.aws_ids import REGION_PATTERN as REGION_PATTERN
+from components.aws_ids import SECRET_ARN_PATTERN, SHAPES
+from components.aws_ids import SUBNET_ID_PATTERN as SUBNET_ID_PATTERN
+from components.aws_ids import VPC_ID_PATTERN as VPC_ID_PATTERN
 
-# The names, regions, accounts, digests and platforms the stack outputs carry are the contract's, so a value the
-# config accepts is one the outputs can hold.
-from viberator_contract.base import ACCOUNT_ID_PATTERN as ACCOUNT_ID_PATTERN
+# The names, digests and platforms the stack outputs carry are the contract's, so a value the config accepts is
+# one the outputs can hold.
 from viberator_contract.base import ARCHITECTURE_OF_PLATFORM as ARCHITECTURE_OF_PLATFORM
 from viberator_contract.base import DIGEST_PATTERN as DIGEST_PATTERN
-from viberator_contract.base import KMS_KEY_ARN_PATTERN as KMS_KEY_ARN_PATTERN
 from viberator_contract.base import NAME_PATTERN as NAME_PATTERN
 from viberator_contract.base import PLATFORM_OF_ARCHITECTURE as PLATFORM_OF_ARCHITECTURE
 from viberator_contract.base import PUBLIC_KEY_PEM_PATTERN as PUBLIC_KEY_PEM_PATTERN
-from viberator_contract.base import REGION_PATTERN as REGION_PATTERN
 from viberator_contract.base import Architecture as Architecture
 from viberator_contract.base import Platform as Platform
 
@@ -69,15 +73,8 @@ LAMBDA_ENV_VAR_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_]+$"
 SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 """Secrets Manager appends `-` and 6 random characters to a secret's name in its ARN; an ARN without them is
 partial, and an IAM policy naming a partial ARN never matches the secret."""
-VPC_ID_PATTERN = r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$"
-SUBNET_ID_PATTERN = r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$"
-"""EC2's resource ids: the prefix and 8 hex digits (older resources) or 17 (every one since 2018, EC2 User Guide,
-"Resource IDs"); one with a digit lost or added names nothing. AWS's identifier shapes live here, once: accounts
-and regions come from the contract, secret ARNs from components/credentials.py."""
 STACK_REFERENCE_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 REVIEW_EXPIRES_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
-IAM_ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,64}$"
-"""A role's ARN (its path included), never an assumed-role session's (`arn:aws:sts::…:assumed-role/…`)."""
 
 LAMBDA_RESERVED_VARIABLES = frozenset(
     {
@@ -145,10 +142,7 @@ def secret_arn(value: str) -> re.Match[str]:
     """The parts of a complete Secrets Manager secret ARN, or a ValueError saying what is wrong with it."""
     arn = re.match(SECRET_ARN_PATTERN, value)
     if arn is None:
-        raise ValueError(
-            "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 "
-            "characters>): copy it from the secret's page in the console"
-        )
+        raise ValueError(SHAPES[SECRET_ARN_PATTERN])
     if not re.match(REGION_PATTERN, arn["region"]):
         raise ValueError(f"{arn['region'] or 'an empty region'} is not an AWS region (like us-east-1)")
     if not SECRET_SUFFIX.search(arn["name"]):

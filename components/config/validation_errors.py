@@ -11,23 +11,18 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from components.aws_ids import SHAPES
 from components.config.clankers import clanker_models
 from components.config.fields import (
-    ACCOUNT_ID_PATTERN,
     CREDENTIAL_ERROR,
     DIGEST_PATTERN,
     ENV_VAR_PATTERN,
-    IAM_ROLE_ARN_PATTERN,
     IMAGE_REVISION_PATTERN,
-    KMS_KEY_ARN_PATTERN,
     LAMBDA_ENV_VAR_PATTERN,
     NAME_PATTERN,
     NAMESPACE,
-    REGION_PATTERN,
     REVIEW_EXPIRES_PATTERN,
     STACK_REFERENCE_PATTERN,
-    SUBNET_ID_PATTERN,
-    VPC_ID_PATTERN,
     ConfigModel,
 )
 from components.config.issues import MISSING, REDACTED, ConfigIssue, shown
@@ -42,16 +37,11 @@ from components.config.stack import (
 )
 
 PATTERN_HINTS = {
+    **SHAPES,
     NAME_PATTERN: "use lowercase letters, digits and hyphens (not at either end)",
     ENV_VAR_PATTERN: "an environment variable name: letters, digits and underscores, not starting with a digit",
     LAMBDA_ENV_VAR_PATTERN: "a Lambda variable name: a letter, then letters, digits and underscores (2 or more)",
-    REGION_PATTERN: "must be an AWS region, like us-east-1",
-    ACCOUNT_ID_PATTERN: "must be a 12-digit AWS account id",
-    KMS_KEY_ARN_PATTERN: "must be a KMS key's ARN, arn:aws:kms:<region>:<account>:key/<key id> (not an alias)",
-    IAM_ROLE_ARN_PATTERN: "must be an IAM role's ARN, arn:aws:iam::<12-digit account>:role/<name>",
     IMAGE_REVISION_PATTERN: "a tag-safe revision: letters, digits, `.`, `_` and `-`",
-    VPC_ID_PATTERN: "must be a VPC id (vpc- and 8 or 17 hex digits)",
-    SUBNET_ID_PATTERN: "must be a subnet id (subnet- and 8 or 17 hex digits)",
     STACK_REFERENCE_PATTERN: "must be a fully qualified stack name <org>/<project>/<stack>",
     DIGEST_PATTERN: "must be an image digest, sha256: and 64 hex digits",
     REVIEW_EXPIRES_PATTERN: 'a UTC time as YYYY-MM-DDTHH:MM:SSZ, quoted ("2026-12-08T00:00:00Z")',

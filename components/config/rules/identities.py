@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from components.config.clankers import CloudClanker
+from components.config.fields import secret_arn
 from components.config.issues import ConfigIssue
 from components.config.rules.context import KEY, ParsedStack, clanker_key
 
 
 def _secret_account(arn: str) -> str:
-    return arn.split(":")[4]
+    return secret_arn(arn)["account"]
 
 
 def consumers_are_other_accounts(parsed: ParsedStack) -> Iterator[ConfigIssue]:
