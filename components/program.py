@@ -22,7 +22,7 @@ from components.outputs import stack_outputs
 from components.promotion import referenced_images
 from components.replication import ImageReplication, ImageReplicationArgs, ReplicaDestination
 from components.review_iam import ROLE_NAME_LIMIT, boundary_arn, review_role_name
-from components.signing import SigningKey, SigningKeyArgs
+from components.signing import KeyRoles, SigningKey, SigningKeyArgs
 from components.tags import stack_tags
 from components.targets import TARGETS
 from components.targets.base import ClankerStack, Placement
@@ -73,7 +73,14 @@ def exported_lifecycle(config: StackConfig) -> Lifecycle | None:
     return Lifecycle(keep_images=config.keep_images, environments=list(lifecycle_environments(config)))
 
 
-def signing_key(config: StackConfig, target: AwsTarget) -> SigningKey | None:
+def key_roles(config: StackConfig) -> KeyRoles:
+    signing = config.signing
+    if signing is None:
+        return KeyRoles()
+    return KeyRoles(tuple(signing.key_admins), tuple(signing.program_roles), signing.signer_role)
+
+
+def signing_key(config: StackConfig) -> SigningKey | None:
     """The key the deploy signs this stack's digests with (StackConfig.creates_signing_key)."""
     if not config.creates_signing_key:
         return None
@@ -81,8 +88,7 @@ def signing_key(config: StackConfig, target: AwsTarget) -> SigningKey | None:
         "signing",
         SigningKeyArgs(
             environment=config.environment,
-            partition=target.partition,
-            signer_role=config.signing.signer_role if config.signing is not None else None,
+            roles=key_roles(config),
             protect=config.protect_repositories,
             resource_tags=resource_tags(config),
         ),
@@ -187,7 +193,7 @@ async def deploy(config: StackConfig) -> dict[str, Any]:
     """Register every resource of the stack and return its outputs."""
     check_review_role_names(config)
     replicated = replication(config) if config.builds_images else None
-    key = signing_key(config, aws_target())
+    key = signing_key(config)
     signing: Signing | None = key.outputs() if key is not None else None
     if config.builds_images:
         images = build_images(config, aws_target(), replicated)

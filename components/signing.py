@@ -7,20 +7,20 @@ A promoting stack verifies with the key pinned in its own config (`viberator:ima
 The key is asymmetric (ECC_NIST_P256, SIGN_VERIFY): cosign signs with ECDSA_SHA_256 through kms:Sign, and the
 public key is read once with GetPublicKey (`aws.kms.get_public_key`), so verifying needs no AWS access at all.
 
-Who may do what is the key policy's alone (`key_policy`):
-- the account administers the key through IAM (the deploy role that runs `pulumi up`, a break-glass admin) with
-  management actions only: no cryptographic operation and no grant, so no dev-account administrator can sign
-  through this policy. The account stays a principal, so the key never becomes unmanageable and the lockout safety
-  check that CreateKey/PutKeyPolicy run (the caller may still PutKeyPolicy afterwards) passes for the deploy role
-  (AWS KMS Developer Guide, "Default key policy": "Allows access to the AWS account and enables IAM policies").
+Who may do what is the key policy's alone (`key_policy`), which names roles and never the account, so no IAM
+policy grants anything on the key (AWS KMS Developer Guide, "Determining access to an AWS KMS key": without the
+account's `root` in the key policy, IAM policies are not consulted):
+- the key admins (`viberator:signing.keyAdmins`, a human break-glass role the bootstrap recipe creates) manage it
+  (its policy, tags, deletion) and never sign: no cryptographic operation, no grant. Only they can change the key
+  policy, so no dev-account administrator, and no role a push to main drives, can add a signer.
+- the roles that run the program (`viberator:signing.programRoles`: the access project's `viberator-ci-read` for
+  previews, `viberator-ci-deploy` for `up`) read the key as pulumi-aws refreshes it, read its public key and create
+  its alias. A change to the key itself (policy, tags, description) is therefore `pulumi up` run by a key admin.
 - the one signer, a role named in config (`viberator:signing.signerRole`, the access project's
   `viberator-ci-signer`), never the identity running the program: so a preview by the read role plans the same
   policy as the deploy, and a laptop's `pulumi up` never makes the laptop's role the signer.
 - an explicit Deny of kms:Sign and kms:CreateGrant to every other principal: a Deny in the key policy wins over any
-  IAM policy or grant (AWS KMS Developer Guide, "Determining access to an AWS KMS key"), so neither an IAM policy
-  granting kms:* nor a grant lets anyone else sign. What remains is PutKeyPolicy itself (an administrator can
-  rewrite this policy): the access project's boundaries and CloudTrail govern that, and `pulumi preview` shows it
-  as drift.
+  IAM policy or grant, so neither an IAM policy granting kms:* nor a grant lets anyone else sign.
 
 Deleting the key would make every signature unverifiable, so an image stack whose repositories are protected
 protects and retains its key too.
@@ -64,9 +64,22 @@ ADMINISTRATOR_ACTIONS = (
     "kms:UntagResource",
     "kms:Update*",
 )
-"""AWS's key administrators statement ("Default key policy", "Allows key administrators to administer the KMS
+"""The key admins': AWS's key administrators statement ("Default key policy", "Allows key administrators to administer the KMS
 key") with `kms:Create*` narrowed to CreateAlias, as it also covers CreateGrant: managing, tagging, describing and
 scheduling the deletion of the key, and none of its cryptographic operations."""
+PROGRAM_ACTIONS = (
+    "kms:CreateAlias",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:GetPublicKey",
+    "kms:ListResourceTags",
+)
+"""What the roles running the program call on the key: terraform-provider-aws internal/service/kms/key.go
+`resourceKeyRead` → `findKeyInfo` (DescribeKey, GetKeyPolicy, GetKeyRotationStatus for an AWS_KMS-origin key,
+ListResourceTags; `resourceKeyCreate` waits on the same GetKeyPolicy and ListResourceTags), `aws.kms.get_public_key`
+(GetPublicKey) and the alias's CreateAlias, which KMS authorises on the key too (AWS KMS Developer Guide,
+"Controlling access to aliases"). None changes the key or its policy."""
 DENIED_TO_OTHERS = ("kms:CreateGrant", "kms:Sign")
 """Denied to every principal but the signer (who is allowed no grant either): a grant is another way to sign."""
 DELETION_WINDOW_DAYS = 30
@@ -77,42 +90,52 @@ def alias_name(environment: str) -> str:
     return f"alias/viberator-{environment}-image-signing"
 
 
-def key_policy(partition: str, account: str, signer_role: str | None) -> str:
-    """The key policy: the account administers, `signer_role` alone signs (None: nobody can sign yet)."""
-    administer: dict[str, object] = {
-        "Sid": "AccountAdministersNeverSigns",
-        "Effect": "Allow",
-        "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-        "Action": list(ADMINISTRATOR_ACTIONS),
-        "Resource": "*",
-    }
+@dataclass(frozen=True)
+class KeyRoles:
+    """The roles the key policy names (`viberator:signing`); none of them is the account."""
+
+    key_admins: tuple[str, ...] = ()
+    program_roles: tuple[str, ...] = ()
+    signer_role: str | None = None
+    """None: nobody can sign yet."""
+
+
+def key_policy(roles: KeyRoles) -> str:
+    """The key policy: the key admins administer, the program's roles read, `roles.signer_role` alone signs."""
+    statements: list[dict[str, object]] = []
+    if roles.key_admins:
+        statements.append(_allow("KeyAdminsAdministerNeverSign", roles.key_admins, ADMINISTRATOR_ACTIONS))
+    if roles.program_roles:
+        statements.append(_allow("ProgramReadsTheKey", roles.program_roles, PROGRAM_ACTIONS))
     deny: dict[str, object] = {
-        "Sid": "NobodySigns" if signer_role is None else "OnlyTheSignerSigns",
+        "Sid": "NobodySigns" if roles.signer_role is None else "OnlyTheSignerSigns",
         "Effect": "Deny",
         "Principal": {"AWS": "*"},
         "Action": list(DENIED_TO_OTHERS),
         "Resource": "*",
     }
-    if signer_role is None:
-        return policy_document([administer, deny])
-    sign: dict[str, object] = {
-        "Sid": "SignerSigns",
+    if roles.signer_role is not None:
+        statements.append(_allow("SignerSigns", (roles.signer_role,), SIGNER_ACTIONS))
+        # aws:PrincipalArn is the role's ARN for each of its sessions (IAM User Guide, global condition context keys).
+        deny["Condition"] = {"ArnNotEquals": {"aws:PrincipalArn": roles.signer_role}}
+    return policy_document([*statements, deny])
+
+
+def _allow(sid: str, principals: tuple[str, ...], actions: tuple[str, ...]) -> dict[str, object]:
+    return {
+        "Sid": sid,
         "Effect": "Allow",
-        "Principal": {"AWS": signer_role},
-        "Action": list(SIGNER_ACTIONS),
+        "Principal": {"AWS": list(principals) if len(principals) > 1 else principals[0]},
+        "Action": list(actions),
         "Resource": "*",
     }
-    # aws:PrincipalArn is the role's ARN for each of its sessions (IAM User Guide, global condition context keys).
-    deny["Condition"] = {"ArnNotEquals": {"aws:PrincipalArn": signer_role}}
-    return policy_document([administer, sign, deny])
 
 
 @dataclass(frozen=True)
 class SigningKeyArgs:
     environment: str
-    partition: pulumi.Input[str]
-    signer_role: str | None = None
-    """The one role that may sign (`viberator:signing.signerRole`); None: nobody can, until config names one."""
+    roles: KeyRoles = field(default_factory=KeyRoles)
+    """Who administers, reads and signs (`viberator:signing`)."""
     protect: bool = False
     resource_tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -126,20 +149,25 @@ class SigningKey(pulumi.ComponentResource):
     def __init__(self, name: str, args: SigningKeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("viberator:workers:SigningKey", name, None, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        if args.signer_role is None:
+        if args.roles.signer_role is None:
             pulumi.log.warn(
                 f"viberator:signing.signerRole is not set: nobody can sign {args.environment}'s digests with its key",
                 resource=self,
             )
-        # The account only: the same for whichever role runs the program.
-        account = aws.get_caller_identity_output(opts=invoke).account_id
         key = aws.kms.Key(
             f"{name}-key",
             description=f"Signs the viberator worker image digests of {args.environment} (cosign)",
             key_usage=KEY_USAGE,
             customer_master_key_spec=KEY_SPEC,
             deletion_window_in_days=DELETION_WINDOW_DAYS,
-            policy=pulumi.Output.all(args.partition, account).apply(lambda v: key_policy(v[0], v[1], args.signer_role)),
+            policy=key_policy(args.roles),
+            # CreateKey and PutKeyPolicy refuse a policy that does not let the caller PutKeyPolicy afterwards (the
+            # lockout safety check, AWS KMS API Reference, CreateKey/PutKeyPolicy `BypassPolicyLockoutSafetyCheck`:
+            # "Use this parameter only when you intend to prevent the principal that is making the request from
+            # making a subsequent PutKeyPolicy request"). That is the intent: the caller is the deploy role, which
+            # must never administer the key; the key admins named in config do (and KMS refuses a policy naming a
+            # role that does not exist), so the key stays manageable.
+            bypass_policy_lockout_safety_check=True,
             tags=dict(args.resource_tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )

@@ -88,7 +88,11 @@ STACK_VALUES: dict[str, Value] = {
     ),
     "builder": {"name": "remote"},
     "buildCache": {"writerRole": f"arn:aws:iam::{ACCOUNT}:role/viberator-ci-deploy"},
-    "signing": {"signerRole": f"arn:aws:iam::{ACCOUNT}:role/viberator-ci-signer"},
+    "signing": {
+        "signerRole": f"arn:aws:iam::{ACCOUNT}:role/viberator-ci-signer",
+        "keyAdmins": [f"arn:aws:iam::{ACCOUNT}:role/viberator-key-admin"],
+        "programRoles": [f"arn:aws:iam::{ACCOUNT}:role/viberator-ci-deploy"],
+    },
     "consumerAccounts": ["210987654321"],
     "secretAccounts": ["210987654321"],
     "secretKeys": {SECRET: f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0b6d1c4e-2f3a-4b5c-8d9e-0f1a2b3c4d5e"},
@@ -119,7 +123,14 @@ NESTED: dict[str, tuple[Any, dict[str, Value]]] = {
     "review": (ReviewConfig, {"pullRequest": 9, "expires": "2026-12-09T00:00:00Z"}),
     "builder": (BuilderConfig, {"name": "other"}),
     "buildCache": (BuildCacheConfig, {"writerRole": f"arn:aws:iam::{ACCOUNT}:role/viberator-ci-build"}),
-    "signing": (SigningConfig, {"signerRole": f"arn:aws:iam::{ACCOUNT}:role/another-signer"}),
+    "signing": (
+        SigningConfig,
+        {
+            "signerRole": f"arn:aws:iam::{ACCOUNT}:role/another-signer",
+            "keyAdmins": [f"arn:aws:iam::{ACCOUNT}:role/another-key-admin"],
+            "programRoles": [f"arn:aws:iam::{ACCOUNT}:role/another-deployer"],
+        },
+    ),
 }
 """Each nested model's keys, tried inside the value its parent has in the mode, else inside STACK_VALUES'."""
 

@@ -13,7 +13,7 @@ import yaml
 from components.config import ConfigError, parse_stack_config
 from components.config.issues import MISSING
 from components.promotion import promoted_signing
-from components.signing import SIGNER_ACTIONS, alias_name, key_policy
+from components.signing import ADMINISTRATOR_ACTIONS, PROGRAM_ACTIONS, SIGNER_ACTIONS, KeyRoles, alias_name, key_policy
 from components.tags import REQUIRED_TAG_KEYS
 from offline_plan.engine import UNKNOWN_TEXT
 from offline_plan.review_stack import review_stack_yaml
@@ -25,10 +25,21 @@ KEY = "aws:kms/key:Key"
 ALIAS = "aws:kms/alias:Alias"
 SIGNER = Caller("arn:aws:iam::123456789012:role/viberator-ci-signer")
 """viberator:signing.signerRole of Pulumi.dev.yaml: the access project's signer role."""
+KEY_ADMIN = Caller("arn:aws:iam::123456789012:role/viberator-key-admin", iam_allows_kms=True)
+"""viberator:signing.keyAdmins of Pulumi.dev.yaml: the bootstrap recipe's break-glass role."""
+DEPLOY = Caller("arn:aws:iam::123456789012:role/viberator-ci-deploy", iam_allows_kms=True)
+READ = Caller("arn:aws:iam::123456789012:role/viberator-ci-read")
+"""viberator:signing.programRoles of Pulumi.dev.yaml."""
+SIGNING_VALUES = {
+    "signerRole": SIGNER.arn,
+    "keyAdmins": [KEY_ADMIN.arn],
+    "programRoles": [DEPLOY.arn, READ.arn],
+}
 OTHERS = {
-    "the deploy role": Caller("arn:aws:iam::123456789012:role/viberator-ci-deploy", iam_allows_kms=True),
+    "the deploy role": DEPLOY,
+    "the key admin": KEY_ADMIN,
     "a dev administrator": Caller("arn:aws:iam::123456789012:role/AdministratorAccess", iam_allows_kms=True),
-    "the read role": Caller("arn:aws:iam::123456789012:role/viberator-ci-read"),
+    "the read role": READ,
     "prod's administrator": Caller("arn:aws:iam::210987654321:role/AdministratorAccess", iam_allows_kms=True),
     "the offline plan's caller": Caller("arn:aws:iam::123456789012:role/offline-plan", iam_allows_kms=True),
 }
@@ -71,27 +82,51 @@ def test_no_one_else_may_sign_or_use_the_key_even_with_kms_star_in_iam(who: str)
     assert "kms:CreateGrant" not in allowed  # a grant would be another way to sign
 
 
-def test_the_account_still_administers_the_key_so_it_never_becomes_unmanageable() -> None:
-    # AWS KMS "Default key policy": without the account, only AWS Support could recover a key whose administrator
-    # is gone; CreateKey's lockout safety check wants the creator (the deploy role) able to PutKeyPolicy after.
-    administrator = OTHERS["a dev administrator"]
-    management = {"kms:PutKeyPolicy", "kms:GetKeyPolicy", "kms:DescribeKey", "kms:ScheduleKeyDeletion"}
-    assert management <= allowed_actions(dev_key_policy(), administrator)
-    assert management <= allowed_actions(dev_key_policy(), OTHERS["the deploy role"])
-    # ...through IAM only: a role of the account without an IAM policy reads nothing through the key policy.
-    assert allowed_actions(dev_key_policy(), OTHERS["the read role"]) == set()
+def test_no_iam_policy_grants_anything_on_the_key() -> None:
+    # The policy names roles, never the account's root: kms:* in IAM, a dev administrator's, is worth nothing.
+    assert ":root" not in dev_key_policy()
+    for admin in ("a dev administrator", "the offline plan's caller", "prod's administrator"):
+        assert allowed_actions(dev_key_policy(), OTHERS[admin]) == set()
+
+
+def test_only_the_key_admins_administer_the_key_and_they_never_sign() -> None:
+    allowed = allowed_actions(dev_key_policy(), KEY_ADMIN)
+    assert {"kms:PutKeyPolicy", "kms:GetKeyPolicy", "kms:ScheduleKeyDeletion", "kms:TagResource"} <= allowed
+    assert not allowed & (CRYPTOGRAPHIC_ACTIONS | {"kms:CreateGrant"})
+    for who in sorted(set(OTHERS) - {"the key admin"}):
+        assert "kms:PutKeyPolicy" not in allowed_actions(dev_key_policy(), OTHERS[who]), who
+    assert "kms:PutKeyPolicy" not in allowed_actions(dev_key_policy(), SIGNER)
+
+
+@pytest.mark.parametrize("role", [DEPLOY, READ], ids=["deploy", "read"])
+def test_the_roles_running_the_program_read_the_key_as_pulumi_aws_refreshes_it_and_nothing_more(role: Caller) -> None:
+    # terraform-provider-aws internal/service/kms/key.go resourceKeyRead → findKeyInfo: DescribeKey, GetKeyPolicy,
+    # GetKeyRotationStatus, ListResourceTags; aws_kms_public_key: GetPublicKey; the alias: CreateAlias on the key.
+    read = {"kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"}
+    assert read | {"kms:GetPublicKey", "kms:CreateAlias"} == allowed_actions(dev_key_policy(), role) == set(
+        PROGRAM_ACTIONS
+    )
+
+
+def test_the_key_skips_the_lockout_check_because_its_creator_is_no_admin() -> None:
+    (key,) = committed_plan("Pulumi.dev.yaml").of_type(KEY)
+    # CreateKey's safety check wants the caller (the deploy role) able to PutKeyPolicy afterwards: it is not.
+    assert key.inputs["bypassPolicyLockoutSafetyCheck"] is True
+    assert "kms:PutKeyPolicy" not in allowed_actions(dev_key_policy(), DEPLOY)
+    assert "kms:PutKeyPolicy" in allowed_actions(dev_key_policy(), KEY_ADMIN)
 
 
 def test_the_signer_comes_from_config_never_from_whoever_runs_the_program() -> None:
     policy = dev_key_policy()
     assert "offline-plan" not in policy  # the offline plan's caller (assumed-role/offline-plan/session)
     config = yaml.safe_load(project_file("Pulumi.dev.yaml").read_text())["config"]
-    assert config["viberator:signing"]["signerRole"] == SIGNER.arn
-    assert policy == key_policy("aws", "123456789012", SIGNER.arn)
+    assert config["viberator:signing"] == SIGNING_VALUES
+    assert policy == key_policy(KeyRoles((KEY_ADMIN.arn,), (DEPLOY.arn, READ.arn), SIGNER.arn))
 
 
 def test_without_a_signer_nobody_can_sign() -> None:
-    policy = key_policy("aws", "123456789012", None)
+    policy = key_policy(KeyRoles((KEY_ADMIN.arn,), (DEPLOY.arn,), None))
+    assert "kms:PutKeyPolicy" in allowed_actions(policy, KEY_ADMIN)
     for caller in [SIGNER, *OTHERS.values()]:
         assert not allowed_actions(policy, caller) & (CRYPTOGRAPHIC_ACTIONS | {"kms:CreateGrant"})
 
@@ -180,23 +215,34 @@ def test_prod_verifies_with_its_pin_whatever_key_devs_outputs_name() -> None:
 
 
 @pytest.mark.parametrize(
-    ("values", "message"),
+    ("signing", "values", "path", "message"),
     [
-        ({"signing": {"signerRole": "arn:aws:iam::123456789012:role/s"}, "repositories": "existing"}, "creates none"),
-        ({"signing": {"signerRole": "arn:aws:iam::210987654321:role/s"}}, "of this stack's account 123456789012"),
-        ({"signing": {"signerRole": "arn:aws:sts::123456789012:assumed-role/s/x"}}, "must be an IAM role's ARN"),
+        ({}, {"repositories": "existing"}, "viberator:signing", "creates none"),
+        ({"signerRole": "arn:aws:iam::210987654321:role/s"}, {}, "signerRole", "of this stack's account 123456789012"),
+        ({"signerRole": "arn:aws:sts::123456789012:assumed-role/s/x"}, {}, "signerRole", "must be an IAM role's ARN"),
+        ({"keyAdmins": ["arn:aws:iam::210987654321:role/a"]}, {}, "keyAdmins[0]", "not of 210987654321"),
+        ({"programRoles": [DEPLOY.arn, "arn:aws:iam::210987654321:role/d"]}, {}, "programRoles[1]", "not of"),
+        ({"keyAdmins": []}, {}, "keyAdmins", "at least 1 item"),
+        ({"keyAdmins": [KEY_ADMIN.arn, KEY_ADMIN.arn]}, {}, "keyAdmins", "twice"),
+        ({"keyAdmins": [DEPLOY.arn]}, {}, "keyAdmins[0]", "neither the signer nor a role that runs the program"),
+        ({"keyAdmins": [SIGNER.arn]}, {}, "keyAdmins[0]", "neither the signer"),
     ],
-    ids=["no-key", "other-account", "a-session"],
-)
-def test_the_signer_is_a_role_of_a_stack_that_creates_the_key(values: dict[str, object], message: str) -> None:
+    ids=["no-key", "other-account", "a-session", "admin-elsewhere", "reader-elsewhere", "no-admin", "twice",
+         "deployer-admin", "signer-admin"],
+)  # fmt: skip
+def test_the_key_roles_are_separate_roles_of_a_stack_that_creates_the_key(
+    signing: dict[str, object], values: dict[str, object], path: str, message: str
+) -> None:
+    config = {"signing": SIGNING_VALUES | signing, **values}
     with pytest.raises(ConfigError) as raised:
-        parse_stack_config(values, stack="dev", region="us-east-1", account="123456789012")
+        parse_stack_config(config, stack="dev", region="us-east-1", account="123456789012")
     (issue,) = raised.value.issues
-    assert issue.path.startswith("viberator:signing") and message in issue.message
+    assert issue.path.startswith("viberator:signing") and issue.path.endswith(path) and message in issue.message
+    assert str(issue.value) in str(config["signing"]) or issue.value == config["signing"]
 
 
 def test_a_promoting_stack_names_no_signer() -> None:
-    values = {**_prod(signing=pinned_dev_key()), "signing": {"signerRole": SIGNER.arn}}
+    values = {**_prod(signing=pinned_dev_key()), "signing": SIGNING_VALUES}
     with pytest.raises(ConfigError) as raised:
         parse_stack_config(values, stack="prod", region="us-east-1")
     assert [i.path for i in raised.value.issues] == ["viberator:signing"]

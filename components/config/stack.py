@@ -79,6 +79,9 @@ class BuilderConfig(ConfigModel):
         return name
 
 
+RoleArns = Annotated[list[Annotated[str, Field(pattern=IAM_ROLE_ARN_PATTERN)]], AfterValidator(no_duplicates)]
+
+
 class SigningConfig(ConfigModel):
     """`viberator:signing` of an image stack: who signs its digests with the stack's KMS key (components/signing.py).
     Named here, never taken from whoever runs the program, so a preview by another role plans the same key policy."""
@@ -86,6 +89,16 @@ class SigningConfig(ConfigModel):
     signer_role: str = Field(
         pattern=IAM_ROLE_ARN_PATTERN,
         description="The one IAM role that may sign (the access project's `viberator-ci-signer` of this account)",
+    )
+    key_admins: RoleArns = Field(
+        min_length=1,
+        description="The IAM roles that administer the key (its policy, tags, deletion) and never sign: a human "
+        "break-glass role the bootstrap recipe creates (README 'Supply chain'); the account itself does not",
+    )
+    program_roles: RoleArns = Field(
+        min_length=1,
+        description="The IAM roles that run `pulumi preview`/`up` on this stack (the access project's "
+        "`viberator-ci-read` and `viberator-ci-deploy`): they may read the key and create its alias, nothing else",
     )
 
 

@@ -60,7 +60,8 @@ RULES: tuple[Rule, ...] = (
     review.review_images_serve_no_one_else,
     review.review_repositories_die_with_it,
     signing.signing_only_where_a_key_is_created,
-    signing.signer_is_of_the_stack_account,
+    signing.signing_roles_are_of_the_stack_account,
+    signing.signing_roles_are_separate,
     signing.production_pins_the_image_stack_key,
 )
 

@@ -21,18 +21,39 @@ def signing_only_where_a_key_is_created(parsed: ParsedStack) -> Iterator[ConfigI
         )
 
 
-def signer_is_of_the_stack_account(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+def signing_roles_are_of_the_stack_account(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    """The key policy names these roles; a role of another account would let that account in."""
     signing = parsed.config.signing
     if signing is None or parsed.account is None:
         return
-    account = signing.signer_role.split(":")[4]
-    if account != parsed.account:
-        yield ConfigIssue(
-            path=f"{KEY}signing.signerRole",
-            value=signing.signer_role,
-            message=f"the signer is a role of this stack's account {parsed.account} (aws:allowedAccountIds), "
-            f"not of {account}",
-        )
+    roles = [("signerRole", signing.signer_role)]
+    roles += [(f"keyAdmins[{i}]", arn) for i, arn in enumerate(signing.key_admins)]
+    roles += [(f"programRoles[{i}]", arn) for i, arn in enumerate(signing.program_roles)]
+    for name, arn in roles:
+        account = arn.split(":")[4]
+        if account != parsed.account:
+            yield ConfigIssue(
+                path=f"{KEY}signing.{name}",
+                value=arn,
+                message=f"a role the signing key's policy names is of this stack's account {parsed.account} "
+                f"(aws:allowedAccountIds), not of {account}",
+            )
+
+
+def signing_roles_are_separate(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    """A key admin may rewrite the key policy, so the signer and the roles CI runs the program with (which any
+    push to main can drive) are never one: otherwise that role alone could make itself a signer."""
+    signing = parsed.config.signing
+    if signing is None:
+        return
+    for i, arn in enumerate(signing.key_admins):
+        if arn == signing.signer_role or arn in signing.program_roles:
+            yield ConfigIssue(
+                path=f"{KEY}signing.keyAdmins[{i}]",
+                value=arn,
+                message="a key admin is neither the signer nor a role that runs the program (programRoles, "
+                "signerRole): name a separate break-glass role",
+            )
 
 
 def production_pins_the_image_stack_key(parsed: ParsedStack) -> Iterator[ConfigIssue]:
