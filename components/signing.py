@@ -151,7 +151,9 @@ class SigningKey(pulumi.ComponentResource):
         invoke = pulumi.InvokeOutputOptions(parent=self)
         if args.roles.signer_role is None:
             pulumi.log.warn(
-                f"viberator:signing.signerRole is not set: nobody can sign {args.environment}'s digests with its key",
+                f"viberator:signing is not set: nobody can sign {args.environment}'s digests with its key, and no "
+                "role administers or reads it (the policy names no account): set signerRole, keyAdmins and "
+                "programRoles before a real `pulumi up`",
                 resource=self,
             )
         key = aws.kms.Key(
