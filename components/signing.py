@@ -64,9 +64,9 @@ ADMINISTRATOR_ACTIONS = (
     "kms:UntagResource",
     "kms:Update*",
 )
-"""The key admins': AWS's key administrators statement ("Default key policy", "Allows key administrators to administer the KMS
-key") with `kms:Create*` narrowed to CreateAlias, as it also covers CreateGrant: managing, tagging, describing and
-scheduling the deletion of the key, and none of its cryptographic operations."""
+"""The key admins': AWS's key administrators statement ("Default key policy", "Allows key administrators to
+administer the KMS key") with `kms:Create*` narrowed to CreateAlias, as it also covers CreateGrant: managing,
+tagging, describing and scheduling the deletion of the key, and none of its cryptographic operations."""
 PROGRAM_ACTIONS = (
     "kms:CreateAlias",
     "kms:DescribeKey",

@@ -13,7 +13,7 @@ import yaml
 from components.config import ConfigError, parse_stack_config
 from components.config.issues import MISSING
 from components.promotion import promoted_signing
-from components.signing import ADMINISTRATOR_ACTIONS, PROGRAM_ACTIONS, SIGNER_ACTIONS, KeyRoles, alias_name, key_policy
+from components.signing import PROGRAM_ACTIONS, SIGNER_ACTIONS, KeyRoles, alias_name, key_policy
 from components.tags import REQUIRED_TAG_KEYS
 from offline_plan.engine import UNKNOWN_TEXT
 from offline_plan.review_stack import review_stack_yaml
@@ -103,8 +103,10 @@ def test_the_roles_running_the_program_read_the_key_as_pulumi_aws_refreshes_it_a
     # terraform-provider-aws internal/service/kms/key.go resourceKeyRead → findKeyInfo: DescribeKey, GetKeyPolicy,
     # GetKeyRotationStatus, ListResourceTags; aws_kms_public_key: GetPublicKey; the alias: CreateAlias on the key.
     read = {"kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"}
-    assert read | {"kms:GetPublicKey", "kms:CreateAlias"} == allowed_actions(dev_key_policy(), role) == set(
-        PROGRAM_ACTIONS
+    assert (
+        read | {"kms:GetPublicKey", "kms:CreateAlias"}
+        == allowed_actions(dev_key_policy(), role)
+        == set(PROGRAM_ACTIONS)
     )
 
 
