@@ -50,9 +50,17 @@ def test_shape_accepts_aws_s_value_and_refuses_a_near_miss(pattern: str) -> None
     assert not re.match(pattern, near_miss)
 
 
+ADMIN = "arn:aws:iam::123456789012:role/viberator-key-admin"
+DEPLOY = "arn:aws:iam::123456789012:role/viberator-ci-deploy"
+
+
 def test_a_field_s_error_names_key_value_and_shape() -> None:
     role = CASES[IAM_ROLE_ARN_PATTERN][1]
     with pytest.raises(ConfigError) as raised:
-        parse_stack_config({"signing": {"signerRole": role}, "clankers": []}, stack="dev", region="us-east-1")
+        parse_stack_config(
+            {"signing": {"signerRole": role, "keyAdmins": [ADMIN], "programRoles": [DEPLOY]}, "clankers": []},
+            stack="dev",
+            region="us-east-1",
+        )
     (issue,) = raised.value.issues
     assert str(issue) == f'viberator:signing.signerRole = "{role}": {SHAPES[IAM_ROLE_ARN_PATTERN]}'
