@@ -152,8 +152,8 @@ class SigningKey(pulumi.ComponentResource):
         if args.roles.signer_role is None:
             pulumi.log.warn(
                 f"viberator:signing is not set: nobody can sign {args.environment}'s digests with its key, and no "
-                "role administers or reads it (the policy names no account): set signerRole, keyAdmins and "
-                "programRoles before a real `pulumi up`",
+                "role would administer or read it (the policy names no account), so KMS's lockout check refuses "
+                "the key at a real `pulumi up`: set signerRole, keyAdmins and programRoles first",
                 resource=self,
             )
         key = aws.kms.Key(
@@ -168,8 +168,9 @@ class SigningKey(pulumi.ComponentResource):
             # "Use this parameter only when you intend to prevent the principal that is making the request from
             # making a subsequent PutKeyPolicy request"). That is the intent: the caller is the deploy role, which
             # must never administer the key; the key admins named in config do (and KMS refuses a policy naming a
-            # role that does not exist), so the key stays manageable.
-            bypass_policy_lockout_safety_check=True,
+            # role that does not exist), so the key stays manageable. Without key admins the check stays on: KMS then
+            # refuses the key rather than create one that nobody can ever administer.
+            bypass_policy_lockout_safety_check=bool(args.roles.key_admins),
             tags=dict(args.resource_tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )

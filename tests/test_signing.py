@@ -118,6 +118,18 @@ def test_the_key_skips_the_lockout_check_because_its_creator_is_no_admin() -> No
     assert "kms:PutKeyPolicy" in allowed_actions(dev_key_policy(), KEY_ADMIN)
 
 
+def test_a_key_nobody_would_administer_keeps_kms_lockout_check(tmp_path: Path) -> None:
+    # Without viberator:signing the policy names no admin: bypassing the check would make an unmanageable key, so
+    # the check stays on and CreateKey refuses it (AWS KMS API Reference, CreateKey BypassPolicyLockoutSafetyCheck).
+    config = yaml.safe_load(project_file("Pulumi.dev.yaml").read_text())
+    del config["config"]["viberator:signing"]
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(yaml.safe_dump(config))
+    (key,) = plan_stack_file(stack_file).of_type(KEY)
+    assert key.inputs["bypassPolicyLockoutSafetyCheck"] is False
+    assert not any(allowed_actions(key.inputs["policy"], caller) for caller in [DEPLOY, READ, KEY_ADMIN, SIGNER])
+
+
 def test_the_signer_comes_from_config_never_from_whoever_runs_the_program() -> None:
     policy = dev_key_policy()
     assert "offline-plan" not in policy  # the offline plan's caller (assumed-role/offline-plan/session)
