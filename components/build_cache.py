@@ -25,7 +25,7 @@ import pulumi
 from pulumi_aws import ecr
 
 from components.policies import policy_document
-from components.repository import UNTAGGED_EXPIRY_DAYS
+from components.repository import expire_untagged_rule
 from workers.naming import CACHE_TAG
 
 CACHE_REPOSITORY_SUFFIX = f"-{CACHE_TAG}"
@@ -83,21 +83,7 @@ def writer_only_policy(writer_role: str) -> str:
 def cache_lifecycle_policy() -> str:
     """Expire superseded cache manifests: each export moves its tag and leaves the previous manifest untagged."""
     return json.dumps(
-        {
-            "rules": [
-                {
-                    "rulePriority": 1,
-                    "description": f"Expire superseded cache manifests after {UNTAGGED_EXPIRY_DAYS} days",
-                    "selection": {
-                        "tagStatus": "untagged",
-                        "countType": "sinceImagePushed",
-                        "countUnit": "days",
-                        "countNumber": UNTAGGED_EXPIRY_DAYS,
-                    },
-                    "action": {"type": "expire"},
-                }
-            ]
-        },
+        {"rules": [expire_untagged_rule(1, "superseded cache manifests")]},
         indent=2,
     )
 

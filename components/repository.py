@@ -139,20 +139,24 @@ def lifecycle_policy(environments: tuple[str, ...], keep_images: int, per_build:
             "action": {"type": "expire"},
         }
     )
-    rules.append(
-        {
-            "rulePriority": len(rules) + 1,
-            "description": f"Expire untagged manifests after {UNTAGGED_EXPIRY_DAYS} days",
-            "selection": {
-                "tagStatus": "untagged",
-                "countType": "sinceImagePushed",
-                "countUnit": "days",
-                "countNumber": UNTAGGED_EXPIRY_DAYS,
-            },
-            "action": {"type": "expire"},
-        }
-    )
+    rules.append(expire_untagged_rule(len(rules) + 1, "untagged manifests"))
     return json.dumps({"rules": rules}, indent=2)
+
+
+def expire_untagged_rule(priority: int, what: str) -> dict[str, object]:
+    """The lifecycle rule that expires untagged manifests (`what`, as the rule describes them) a week after
+    their push: an image or cache manifest a moved tag left behind."""
+    return {
+        "rulePriority": priority,
+        "description": f"Expire {what} after {UNTAGGED_EXPIRY_DAYS} days",
+        "selection": {
+            "tagStatus": "untagged",
+            "countType": "sinceImagePushed",
+            "countUnit": "days",
+            "countNumber": UNTAGGED_EXPIRY_DAYS,
+        },
+        "action": {"type": "expire"},
+    }
 
 
 def pull_policy(partition: str, own_account: str, consumer_accounts: tuple[str, ...]) -> str:
