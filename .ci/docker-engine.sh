@@ -106,11 +106,14 @@ stop_engine() {
 
 start_registry() {
     install_packages
-    mkdir -p "$STATE_DIR/registry-data"
     if curl -fsS "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1; then
         log "registry already answering on $REGISTRY_ADDR"
         return 0
     fi
+    # A registry this script starts starts empty: what an earlier run pushed or signed (a machine's /tmp outlives
+    # runs) must not decide this run's results.
+    rm -rf "$STATE_DIR/registry-data"
+    mkdir -p "$STATE_DIR/registry-data"
     printf '%s\n' 'version: 0.1' 'log: {level: warn}' \
         "storage: {filesystem: {rootdirectory: $STATE_DIR/registry-data}, delete: {enabled: true}}" \
         "http: {addr: $REGISTRY_ADDR}" >"$REGISTRY_CONFIG"
