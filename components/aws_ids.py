@@ -19,6 +19,12 @@ SUBNET_ID_PATTERN = r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$"
 IAM_ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,64}$"
 """A role's ARN (its path included), never an assumed-role session's (`arn:aws:sts::…:assumed-role/…`), which
 sts:AssumeRole and a key policy's principal both refuse."""
+IAM_POLICY_ARN_PATTERN = (
+    r"^arn:aws[a-z-]*:iam::(?:[0-9]{12}|aws):policy/(?:[A-Za-z0-9.,+@=_-]+/)*[A-Za-z0-9+=,.@_-]{1,128}$"
+)
+"""A managed policy's ARN, a customer's (its account) or AWS's (`iam::aws:policy/…`): what sts:AssumeRole's
+PolicyArns take ("the IAM managed policies that you want to use as managed session policies", botocore's sts
+model); its path and name as botocore's iam model shapes them (policyPathType, policyNameType: 1 to 128)."""
 SECRET_ARN_PATTERN = (
     r"^arn:(?P<partition>[^:]+):secretsmanager:(?P<region>[^:]*):(?P<account>\d{12}):secret:"
     r"(?P<name>[A-Za-z0-9/_+=.@-]+)(?P<selector>:[^:]*:[^:]*:[^:]*)?$"
@@ -33,6 +39,8 @@ SHAPES = {
     SUBNET_ID_PATTERN: "must be a subnet id (subnet- and 8 or 17 hex digits)",
     IAM_ROLE_ARN_PATTERN: "must be an IAM role's ARN, arn:aws:iam::<12-digit account>:role/<name> "
     "(not an assumed-role session's, arn:aws:sts::…:assumed-role/…)",
+    IAM_POLICY_ARN_PATTERN: "must be an IAM managed policy's ARN, arn:aws:iam::<12-digit account>:policy/<name> "
+    "or arn:aws:iam::aws:policy/<name>",
     KMS_KEY_ARN_PATTERN: "must be a KMS key's ARN, arn:aws:kms:<region>:<12-digit account>:key/<key id> "
     "(the key id, not an alias)",
     SECRET_ARN_PATTERN: "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:"

@@ -379,7 +379,7 @@ def test_secrets_are_in_the_stack_partition_and_ecs_takes_selectors() -> None:
         ({"aws:ec2MetadataServiceEndpointMode": "ipv4"}, 'aws:ec2MetadataServiceEndpointMode = "ipv4": the AWS'),
         ({"aws:retryMode": "Standard"}, 'aws:retryMode = "Standard": the AWS provider takes standard or adaptive'),
         ({"aws:forbiddenAccountIds": '["210987654321", "210987654321"]'}, "aws:forbiddenAccountIds[1] = "),
-        ({"aws:forbiddenAccountIds": "[210987654321]"}, "aws:forbiddenAccountIds[0] = 210987654321: must be"),
+        ({"aws:forbiddenAccountIds": "[210987654321]"}, "aws:forbiddenAccountIds[0] = 210987654321: the provider"),
         ({"aws:token": "IQoJb3JpZ2luX2VjEJr"}, "aws:token = '(redacted)': a credential in plain text"),
     ],
 )

@@ -1,32 +1,27 @@
 """A stack's whole Pulumi config, as the CLI passes it (every namespace; values as text, objects and lists as
-JSON), to a StackConfig: the `viberator:` keys decoded for the parser, and the keys `pulumi up` would silently
-ignore reported (another namespace's, a typo of the AWS provider's, an account pin the provider would misread).
+JSON), to a StackConfig: the `viberator:` keys decoded for the parser, the keys `pulumi up` would silently ignore
+reported (another namespace's), and the providers' settings checked (provider_schema.py: keys and types;
+aws_provider.py: the AWS provider's value rules).
 """
 
 from __future__ import annotations
 
-import difflib
-import functools
-import importlib.util
 import json
-import re
 from collections.abc import Collection, Mapping
-from pathlib import Path
 from typing import Any
 
 import pulumi
 
 from components.config.aws_provider import provider_issues
-from components.config.fields import ACCOUNT_ID_PATTERN, NAMESPACE
+from components.config.fields import NAMESPACE
 from components.config.issues import REDACTED, ConfigError, ConfigIssue, shown
 from components.config.parsing import credential_issues, parse_stack_config
+from components.config.provider_schema import PROVIDER_PACKAGES, provider_settings, settings_issues
 from components.config.stack import StackConfig
-from components.config.validation_errors import PATTERN_HINTS
 
 PROVIDER_NAMESPACES = ("aws", "docker-build", "pulumi")
 """The providers' namespaces (aws:region, aws:profile, aws:allowedAccountIds, aws:defaultTags, …; docker-build:
 host, registries) and Pulumi's own: their keys are theirs to read and check, so any of them is allowed."""
-AWS_PROVIDER = "aws"
 
 
 def decode_config_value(raw: str) -> Any:
@@ -46,8 +41,15 @@ def _foreign_key_issue(key: str, raw: str, secret: bool) -> ConfigIssue:
     namespace, _, name = key.rpartition(":")
     setting = name.split(".")[0].split("[")[0]
     value = REDACTED if secret else shown(decode_config_value(raw))
-    if setting == "region":
-        message = f"did you mean aws:region? `pulumi config set aws:region {raw}`"
+    provider = next((ns for ns in PROVIDER_PACKAGES if setting in provider_settings(ns)), None)
+    if provider is not None:
+        # `AWS:region`, `aws-native:profile`, `docker:host`: a provider's setting under a namespace no provider
+        # of this program reads.
+        message = f"did you mean {provider}:{setting}? " + (
+            f"`pulumi config set {provider}:{setting} {raw}`"
+            if not raw.lstrip().startswith(("{", "["))
+            else f"rename the key in the stack file to {provider}:{setting}"
+        )
     elif setting in StackConfig.yaml_keys():
         where = f"the namespace {namespace}" if namespace else "no namespace"
         how = (
@@ -62,58 +64,6 @@ def _foreign_key_issue(key: str, raw: str, secret: bool) -> ConfigIssue:
             f"{', '.join(f'{ns}:*' for ns in PROVIDER_NAMESPACES)}"
         )
     return ConfigIssue(path=key, value=value, message=message)
-
-
-@functools.cache
-def aws_provider_keys() -> frozenset[str]:
-    """The AWS provider's own settings (`aws:<key>`), as pulumi-aws declares them in its config module: read
-    from its source, not copied here, so a provider upgrade brings its new keys along."""
-    spec = importlib.util.find_spec("pulumi_aws.config.vars")
-    assert spec is not None and spec.origin is not None  # pulumi-aws is a dependency of the program
-    source = Path(spec.origin).read_text()
-    return frozenset(re.findall(r"__config__\.get(?:_bool|_int|_float|_object)?\('([A-Za-z0-9]+)'\)", source))
-
-
-def _aws_key_issues(config: Mapping[str, str]) -> list[ConfigIssue]:
-    """`aws:` keys the provider would ignore (a typo: `aws:defaultTag`), and the account pin in a shape the
-    provider would misread: a YAML number loses an id's leading zeros, a bare id is not the list it takes."""
-    issues = []
-    for key, raw in config.items():
-        namespace, _, name = key.partition(":")
-        setting = name.split(".")[0].split("[")[0]
-        if namespace != AWS_PROVIDER or setting in aws_provider_keys():
-            continue
-        close = difflib.get_close_matches(setting, sorted(aws_provider_keys()), n=1)
-        hint = f": did you mean {AWS_PROVIDER}:{close[0]}?" if close else ""
-        issues.append(
-            ConfigIssue(
-                path=key, value=shown(decode_config_value(raw)), message=f"not a setting of the AWS provider{hint}"
-            )
-        )
-    raw_accounts = config.get(f"{AWS_PROVIDER}:allowedAccountIds")
-    if raw_accounts is not None:
-        accounts = decode_config_value(raw_accounts)
-        example = 'aws:allowedAccountIds: ["123456789012"]'
-        if not isinstance(accounts, list):
-            issues.append(
-                ConfigIssue(
-                    path=f"{AWS_PROVIDER}:allowedAccountIds",
-                    value=shown(accounts),
-                    message=f"must be a list of quoted account ids: {example}",
-                )
-            )
-        else:
-            for i, account in enumerate(accounts):
-                if not (isinstance(account, str) and re.fullmatch(ACCOUNT_ID_PATTERN, account)):
-                    why = "a YAML number (leading zeros are lost): quote it" if isinstance(account, int) else ""
-                    issues.append(
-                        ConfigIssue(
-                            path=f"{AWS_PROVIDER}:allowedAccountIds[{i}]",
-                            value=account,
-                            message=why or PATTERN_HINTS[ACCOUNT_ID_PATTERN],
-                        )
-                    )
-    return issues
 
 
 def allowed_accounts(config: Mapping[str, str]) -> tuple[str, ...]:
@@ -136,7 +86,8 @@ def parse_pulumi_config(
         _foreign_key_issue(key, raw, key in secret_keys)
         for key, raw in config.items()
         if not key.startswith(prefix) and key.partition(":")[0] not in PROVIDER_NAMESPACES
-    ] + _aws_key_issues(config)
+    ]
+    issues += settings_issues(config, secret_keys)
     credentials = credential_issues(
         {key: decode_config_value(raw) for key, raw in config.items() if not key.startswith(prefix)}, "", secret_keys
     )
