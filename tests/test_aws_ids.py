@@ -9,6 +9,7 @@ import pytest
 
 from components.aws_ids import (
     ACCOUNT_ID_PATTERN,
+    IAM_POLICY_ARN_PATTERN,
     IAM_ROLE_ARN_PATTERN,
     KMS_KEY_ARN_PATTERN,
     REGION_PATTERN,
@@ -27,6 +28,10 @@ CASES = {
     IAM_ROLE_ARN_PATTERN: (
         "arn:aws:iam::123456789012:role/ci/viberator-ci-signer",
         "arn:aws:sts::123456789012:assumed-role/viberator-ci-signer/run",
+    ),
+    IAM_POLICY_ARN_PATTERN: (
+        "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess",
+        "arn:aws:iam::123456789012:role/viberator-ci-deploy",
     ),
     KMS_KEY_ARN_PATTERN: (
         "arn:aws:kms:us-east-1:123456789012:key/c2fe43ce-cb05-62e9-8f53-bff95ecf6846",

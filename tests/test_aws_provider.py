@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi._types import output_type_types
+from pulumi_aws.config.outputs import AssumeRoles, Endpoints, IgnoreTags
 
 from components.config import ConfigError, parse_pulumi_config
 from components.config.aws_provider import go_duration_seconds, provider_issues
@@ -125,6 +127,11 @@ def test_the_sdk_config_module_and_the_provider_args_agree() -> None:
     assert spec is not None and spec.origin is not None
     declared = set(re.findall(r"__config__\.get(?:_bool|_int)?\('(\w+)'\)", Path(spec.origin).read_text()))
     assert declared == set(provider_settings("aws"))
+    # And its config blocks' types (pulumi_aws/config/outputs.py) hold the same keys as the Provider's inputs.
+    for setting, block in (("endpoints", Endpoints), ("assumeRoles", AssumeRoles), ("ignoreTags", IgnoreTags)):
+        shape = provider_settings("aws")[setting]
+        fields = (shape.item or shape).fields
+        assert fields is not None and set(output_type_types(block)) == set(fields)
 
 
 def test_just_outside_the_bounds_is_refused() -> None:
