@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatch
 from typing import Any
 
-from components.promotion import REPOSITORY_URL
+from workers.ecr_url import REPOSITORY_URL
 from workers.naming import MUTABLE_TAG_PATTERNS, floating_tag, revision_tag
 
 # The single-platform manifests the images are pushed as (Lambda rejects indexes), and the index a multi-platform

@@ -33,7 +33,7 @@ from typing import Any
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
-from components.promotion import REPOSITORY_URL
+from workers.ecr_url import REPOSITORY_URL
 
 SIGNATURE_TAG = re.compile(r"^sha256-(?P<hex>[0-9a-f]{64})\.sig$")
 DELETE_BATCH = 100

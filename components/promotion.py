@@ -20,7 +20,6 @@ pin those repositories, so they wait for them.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,7 +27,6 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import TypeAdapter, ValidationError
 
-from components.aws_target import DNS_SUFFIX_OF_PARTITION, partition_of_region
 from components.config import (
     NAMESPACE,
     ClankerBase,
@@ -45,11 +43,7 @@ from components.repository import RepositorySettings, manifests_per_build
 from components.signing import SIGNING_ALGORITHM, alias_name
 from viberator_contract import Image, Lifecycle, Manifest, Replica, Signing
 from viberator_contract.errors import field_errors
-
-REPOSITORY_URL = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<name>[a-z0-9/_.-]+)$"
-)
-
+from workers.ecr_url import RepositoryUrl, parse_repository_url, registry_host
 
 _REPLICAS: TypeAdapter[list[Replica]] = TypeAdapter(list[Replica])
 
@@ -68,31 +62,21 @@ def _malformed(source: str, output: str, error: ValidationError) -> list[ConfigI
     ]
 
 
-def _url_part(repository_url: str, part: str) -> str:
-    match = REPOSITORY_URL.match(repository_url)
-    assert match is not None  # guaranteed by the field pattern
-    return match[part]
-
-
-def arn_of_repository(repository_url: str) -> str:
-    """The ARN of the repository an ECR URL names, in its region's partition."""
-    region = _url_part(repository_url, "region")
-    return (
-        f"arn:{partition_of_region(region)}:ecr:{region}:{_url_part(repository_url, 'account')}:repository/"
-        f"{_url_part(repository_url, 'name')}"
-    )
+def _url(repository_url: str) -> RepositoryUrl:
+    parsed = parse_repository_url(repository_url)
+    assert parsed is not None  # guaranteed by the field pattern
+    return parsed
 
 
 def repository_url_in(source_url: str, replicas: Sequence[Replica], region: str, account: str) -> str | None:
     """The URL of the copy of a repository in `region`: the source itself when it is there, else a replica there
     (this account's first: no cross-account pull), else None. The digest is the same in every copy."""
-    if _url_part(source_url, "region") == region:
+    if _url(source_url).region == region:
         return source_url
     here = sorted((r for r in replicas if r.region == region), key=lambda r: r.registry_id != account)
     if not here:
         return None
-    suffix = DNS_SUFFIX_OF_PARTITION.get(partition_of_region(region), "amazonaws.com")
-    return f"{here[0].registry_id}.dkr.ecr.{region}.{suffix}/{_url_part(source_url, 'name')}"
+    return f"{registry_host(here[0].registry_id, region)}/{_url(source_url).name}"
 
 
 def _in_copy(manifest: Manifest, source_url: str, url: str) -> PlatformImage:
@@ -178,14 +162,14 @@ def promoted_images(
         images[harness] = ImageRef(
             repository_name=entry.repository_name,
             repository_url=url,
-            repository_arn=arn_of_repository(url),
+            repository_arn=_url(url).arn,
             platforms={
                 platform: _in_copy(manifest, entry.repository_url, url)
                 for platform, manifest in entry.every_platform().items()
             },
             index=_in_copy(entry.index, entry.repository_url, url) if entry.index is not None else None,
             environment=source_environment,
-            region=_url_part(url, "region"),
+            region=_url(url).region,
             # Where the image stack's deploy attached it: its own repository, which this stack may pull from.
             sbom=entry.sbom,
         )
@@ -300,7 +284,7 @@ def replica_registry_args(
     for harness, entry in entries.items():
         # Where `promoted_images` points the clankers: the copy in this region, this account's first.
         url = repository_url_in(entry.repository_url, replica_list, config.region, account)
-        if url is not None and _url_part(url, "account") == account != _url_part(entry.repository_url, "account"):
+        if url is not None and _url(url).account == account != _url(entry.repository_url).account:
             ours[harness] = entry.repository_name
     if not ours:
         _nothing_replicated_here(config)
@@ -326,7 +310,7 @@ def replica_registry_args(
             ]
         ) from None
     return ReplicaRegistryArgs(
-        source_account=_url_part(entries[next(iter(ours))].repository_url, "account"),
+        source_account=_url(entries[next(iter(ours))].repository_url).account,
         repositories=ours,
         settings=RepositorySettings(
             lifecycle_environments=tuple(rules.environments),

@@ -34,8 +34,8 @@ from typing import Any, ClassVar
 import pulumi
 from pulumi.runtime import rpc
 
-from components.aws_target import DNS_SUFFIX_OF_PARTITION, partition_of_region
 from offline_plan import limits
+from workers.ecr_url import dns_suffix, partition_of_region
 
 UNKNOWN_ACCOUNT = "000000000000"
 """The account of a stack that pins none (`aws:allowedAccountIds` unset): the plan says so."""
@@ -97,7 +97,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         self.pushed: dict[tuple[str, str], str] = {}
         """`(repository name, tag)` -> digest of every manifest pushed in this run: what ECR's DescribeImages finds."""
         self.partition = partition_of_region(region)
-        self.dns_suffix = DNS_SUFFIX_OF_PARTITION.get(self.partition, "amazonaws.com")
+        self.dns_suffix = dns_suffix(self.partition)
         self.account = account or UNKNOWN_ACCOUNT
         self.preview = preview or first_preview
         self.first_preview = first_preview

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from components.config import ConfigError, StackConfig, parse_stack_config
-from components.promotion import arn_of_repository, promoted_images
+from components.promotion import promoted_images
 from tests import multi_platform_stacks
 from tests.conftest import committed_plan, pinned_dev_key
 from viberator_contract import Image
+from workers.ecr_url import parse_repository_url
 
 SOURCE = "viberator/viberator-workers/dev"
 
@@ -42,8 +43,8 @@ def test_all_exported_images_by_default_and_the_filter_limits_them() -> None:
 
 def test_repository_arn_is_derived_from_the_url() -> None:
     image = Image.model_validate(dev_images()["claude"])
-    arn = arn_of_repository(image.repository_url)
-    assert arn == "arn:aws:ecr:us-east-1:123456789012:repository/viberator-worker-claude"
+    parsed = parse_repository_url(image.repository_url)
+    assert parsed is not None and parsed.arn == "arn:aws:ecr:us-east-1:123456789012:repository/viberator-worker-claude"
 
 
 def test_missing_harnesses_are_named_together() -> None:

@@ -105,6 +105,27 @@ def test_a_plan_document_is_read_as_placeholder_outputs(tmp_path: Path) -> None:
     assert outputs.placeholder is True and "local-kimi" in outputs.document["clankers"]
 
 
+def test_without_a_pulumi_cli_a_stack_s_outputs_are_its_offline_plan_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dev_outputs: dict[str, Any]
+) -> None:
+    """The fallback runs the plan engine's command line (the tooling never imports the program); an invalid
+    config is reported with the engine's message, not a traceback."""
+    monkeypatch.setenv("PATH", "/nonexistent")
+    said: list[str] = []
+    outputs = stack_outputs.from_stack("dev", said.append, project_dir=PROJECT_DIR)
+    # The same plan, in another process (whose placeholder digests differ): the same clankers and images.
+    assert outputs.placeholder
+    assert {key: sorted(value) for key, value in outputs.document.items() if key in ("clankers", "images")} == {
+        key: sorted(value) for key, value in dev_outputs.items() if key in ("clankers", "images")
+    }
+    assert "no Pulumi CLI on PATH" in said[0]
+    (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  viberator:keepImages: many\n")
+    with pytest.raises(
+        stack_outputs.OutputsError, match=r"(?s)Pulumi.broken.yaml does not plan: .*viberator:keepImages = \"many\""
+    ):
+        stack_outputs.from_stack("broken", said.append, project_dir=tmp_path)
+
+
 def test_a_lambda_clanker_is_invoked_with_the_job_as_its_event(dev_outputs: dict[str, Any]) -> None:
     clients = StubbedClients()
     arn = dev_outputs["clankers"]["multi-agent"]["deploymentConfig"]["functionArn"]

@@ -11,10 +11,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+PLAN_ENGINE_DIR = Path(__file__).resolve().parents[2]
+"""The checkout this tooling is part of, whose `offline_plan` package plans a stack without the Pulumi CLI."""
 
 
 class OutputsError(ValueError):
@@ -58,6 +62,25 @@ def from_file(path: Path) -> StackOutputs:
     return _parsed(document, str(path))
 
 
+def _offline_plan(config: Path) -> StackOutputs:
+    """The plan engine's own command line, in a process of its own: the tooling never imports the program or
+    Pulumi's SDK (`make plan`'s `python -m offline_plan`; exit 2 is an invalid config, its message on stderr)."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "offline_plan", "--config", str(config.resolve()), "--format", "json"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        cwd=PLAN_ENGINE_DIR,
+        timeout=300,
+    )
+    if completed.returncode != 0:
+        raise OutputsError(f"{config.name} does not plan: {completed.stderr.strip()[-2000:]}")
+    try:
+        return _parsed(json.loads(completed.stdout), config.name)
+    except ValueError as error:
+        raise OutputsError(f"the offline plan of {config.name} printed no JSON: {error}") from None
+
+
 def from_stack(stack: str, say: Callable[[str], None], *, project_dir: Path) -> StackOutputs:
     """`pulumi stack output --json --stack <stack>`; without the Pulumi CLI, the stack's offline plan."""
     pulumi = shutil.which("pulumi")
@@ -66,14 +89,7 @@ def from_stack(stack: str, say: Callable[[str], None], *, project_dir: Path) -> 
         if not config.is_file():
             raise OutputsError(f"no Pulumi CLI on PATH and no {config} to plan offline; pass --outputs FILE")
         say(f"no Pulumi CLI on PATH: using the offline plan of {config.name} (its digests are placeholders)")
-        # Only this fallback needs the plan engine (and Pulumi's SDK): imported here, not at startup.
-        from components.config import ConfigError
-        from offline_plan.stacks import plan_stack_file
-
-        try:
-            return _parsed(plan_stack_file(config).to_json(), config.name)
-        except ConfigError as invalid:
-            raise OutputsError(f"{config.name} does not plan: {invalid}") from None
+        return _offline_plan(config)
     completed = subprocess.run(
         [pulumi, "stack", "output", "--json", "--stack", stack],
         capture_output=True,

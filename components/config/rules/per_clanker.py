@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from components.aws_target import partition_of_region
 from components.config.clankers import CloudClanker, clanker_targets, target_of
 from components.config.fields import (
     LAMBDA_FUNCTION_NAME_MAX,
@@ -14,6 +13,7 @@ from components.config.fields import (
 from components.config.issues import ConfigIssue
 from components.config.rules.context import ParsedStack, clanker_key
 from workers.catalog import HARNESS_NAMES
+from workers.ecr_url import partition_of_region
 from workers.naming import clanker_resource_name
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from components.aws_target import partition_of_region
 from components.config.issues import ConfigIssue
 from components.config.rules.context import KEY, ParsedStack
+from workers.ecr_url import partition_of_region
 
 REPLICAS = f"{KEY}replicas"
 

@@ -16,8 +16,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from components.aws_target import DNS_SUFFIX_OF_PARTITION, partition_of_region
-from components.promotion import REPOSITORY_URL
+from workers.ecr_url import REPOSITORY_URL, registry_host
 from workers.tooling.process import EngineError
 from workers.tooling.references import Registry
 
@@ -37,11 +36,6 @@ _CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=30, retries={"max_attemp
 class EcrError(EngineError):
     """ECR could not be located, logged in to or checked; an EngineError so one harness's failure is recorded
     like a failed push while the others still build."""
-
-
-def registry_host(account: str, region: str) -> str:
-    suffix = DNS_SUFFIX_OF_PARTITION.get(partition_of_region(region), "amazonaws.com")
-    return f"{account}.dkr.ecr.{region}.{suffix}"
 
 
 class Aws:
