@@ -40,17 +40,22 @@ deps: .venv/.synced ## Install the locked Python environment
 # The tool exits 2 for an invalid config and 1 for a crash; make names which (`Error 2`, `Error 1`) on stderr
 # and, as make does for any failed recipe, exits 2 itself.
 .PHONY: plan
+# A review stack pr-<n> without a file in the project: the review tooling makes it from stacks/review.yaml as CI
+# does (ci/review_stack_file.py) into build/stacks/, and the engine plans that file.
+REVIEW_STACK_FILE = $(if $(and $(filter pr-%,$(STACK)),$(if $(CONFIG)$(filter access,$(PROJECT)),,yes),$(if $(wildcard Pulumi.$(STACK).yaml),,yes)),build/stacks/Pulumi.$(STACK).yaml)
 plan: deps ## Offline plan: STACK=dev|prod, PROJECT=access (STACK=dev|prod|github: CI's authority, access/), CONFIG=Pulumi.x.yaml, FORMAT=text|json, PREVIEW=1|first, DIFF=<git ref>|<plan.json> (what a change does), STACK_OUTPUTS=<org/project/stack>=<file>
-	@$(PYTHON) -m offline_plan $(if $(PROJECT),--project "$(PROJECT)") $(if $(CONFIG),--config "$(CONFIG)",--stack "$(STACK)") --format "$(FORMAT)" $(if $(PREVIEW),--preview $(if $(filter first,$(PREVIEW)),first,update)) $(if $(STACK_OUTPUTS),$(foreach ref,$(STACK_OUTPUTS),--stack-outputs "$(ref)")) $(if $(DIFF),--diff "$(DIFF)")
+	@$(if $(REVIEW_STACK_FILE),$(PYTHON) -m ci.review_stacks stack-file --pr "$(STACK:pr-%=%)" --output "$(REVIEW_STACK_FILE)" >/dev/null &&) \
+	$(PYTHON) -m offline_plan $(if $(PROJECT),--project "$(PROJECT)") $(if $(CONFIG),--config "$(CONFIG)",$(if $(REVIEW_STACK_FILE),--config "$(REVIEW_STACK_FILE)",--stack "$(STACK)")) --format "$(FORMAT)" $(if $(PREVIEW),--preview $(if $(filter first,$(PREVIEW)),first,update)) $(if $(STACK_OUTPUTS),$(foreach ref,$(STACK_OUTPUTS),--stack-outputs "$(ref)")) $(if $(DIFF),--diff "$(DIFF)")
 
 .PHONY: test lint typecheck
 # The checkov tests need checkov's own environment: `make test-checkov` installs it and runs them (CI runs both).
 test: lint typecheck ## All fast tests (config, components, whole program, contracts, guardrails, runtime) and lint
 	$(RUN) pytest -q -m "not images and not checkov"
 
-lint: deps ## ruff; actionlint + zizmor on the workflows; hadolint on the Dockerfile
+lint: deps ## ruff; import-linter's floors (pyproject [tool.importlinter]); actionlint + zizmor on the workflows; hadolint on the Dockerfile
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) lint-imports --no-cache
 	@$(MAKE) --no-print-directory lint-workflows lint-images
 
 typecheck: deps ## mypy over the program, the plan engine, the tooling, the policy pack and the CI scripts
@@ -60,9 +65,11 @@ typecheck: deps ## mypy over the program, the plan engine, the tooling, the poli
 schema: deps ## Write the outputs' JSON Schema from the contract's models (viberator_contract/outputs.schema.json)
 	@$(PYTHON) -m viberator_contract.schema > viberator_contract/outputs.schema.json
 
-.PHONY: bench-plan
-bench-plan: deps ## Median wall time of the plan program and of `make plan FORMAT=json` (dev, 100 clankers, a diff)
-	@$(PYTHON) -m offline_plan.bench
+.PHONY: bench-plan bench-test
+bench-test: deps ## How long `make test`'s pytest takes, per test folder, and its slowest tests (figures, no assertions)
+	@$(PYTHON) -m bench.tests
+bench-plan: deps ## Median wall time of the plan program and of `make plan FORMAT=json` (dev, 100 clankers, a diff); BASE=<git ref> also times that commit's program in the same run
+	@$(PYTHON) -m bench.plan $(if $(BASE),--base "$(BASE)")
 
 .PHONY: preview up
 preview: deps ## Real `pulumi preview` with the policy pack (needs the Pulumi CLI and AWS credentials)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from offline_plan.review_stack import EXPIRES_FORMAT, expiry, review_number, review_stack_yaml
+from ci.review_stack_file import EXPIRES_FORMAT, expiry, review_number, review_stack_yaml
 
 LABEL = "review-stack"
 EXPIRES_TAG = "viberator:expires"
@@ -239,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"destroy={json.dumps(destroy)}")
         elif args.command == "stack-file":
             expires = expiry(_now(args.now))
+            args.output.parent.mkdir(parents=True, exist_ok=True)
             args.output.write_text(review_stack_yaml(args.pr, expires, builds_images=args.builds))
             print(f"expires={expires}")
         elif args.command == "sweep":

@@ -48,7 +48,7 @@ class PlatformBuild:
     build_args: Mapping[str, str]
     labels: Mapping[str, str]
     builder: str | None
-    """A named BuildKit builder (components/config/stack.py, BuilderConfig, says which are accepted); None: the
+    """A named BuildKit builder (components/config_model/stack.py, BuilderConfig, says which are accepted); None: the
     machine's default. Only set when named, so the default adds no input."""
 
 

@@ -33,14 +33,14 @@ from components.config import (
     ConfigError,
     ConfigIssue,
     StackConfig,
-    target_of,
 )
-from components.config.clankers import CloudClanker
+from components.config_model.clankers import CloudClanker
 from components.harness_image import PlatformImage
 from components.images import ImageRef
 from components.replication import ReplicaRegistry, ReplicaRegistryArgs
 from components.repository import RepositorySettings, manifests_per_build
-from components.signing import SIGNING_ALGORITHM, alias_name
+from components.signing import promoted_signing
+from components.targets import target_of
 from viberator_contract import Image, Lifecycle, Manifest, Replica, Signing
 from viberator_contract.errors import field_errors
 from workers.ecr_url import RepositoryUrl, parse_repository_url, registry_host
@@ -192,42 +192,6 @@ def promoted_images(
     if issues:
         raise ConfigError(issues)
     return images
-
-
-def promoted_signing(config: StackConfig, exported: Any, source_environment: str) -> Signing | None:
-    """The `signing` block this stack's images are verified with: the key pinned in its own config
-    (`viberator:images.signing`), never the one the image stack's outputs name, which anyone who can write that
-    stack's state chooses. An image stack exporting another key is a config error (it was rotated or replaced:
-    re-pin it after review); None when nothing is pinned (nothing verifies, so `run-job` and the prod check refuse
-    every digest)."""
-    assert config.images is not None
-    pinned = config.images.signing
-    if pinned is None:
-        return None
-    exported = exported if isinstance(exported, dict) else {}
-    differs = [
-        name
-        for name, mine in (("publicKey", pinned.public_key), ("keyArn", pinned.key_arn))
-        if name in exported and str(exported[name]).strip() != mine.strip()
-    ]
-    if differs:
-        raise ConfigError(
-            [
-                ConfigIssue(
-                    path=f"{NAMESPACE}:images.signing",
-                    value=pinned.key_arn,
-                    message=f"the image stack {config.images.from_} exports another signing key (its signing."
-                    f"{' and signing.'.join(differs)} differ): its digests are verified only with the key pinned "
-                    "here; if the key was replaced on purpose, pin the new one after review (README 'Supply chain')",
-                )
-            ]
-        )
-    return Signing(
-        key_arn=pinned.key_arn,
-        alias=alias_name(source_environment),
-        algorithm=SIGNING_ALGORITHM,
-        public_key=pinned.public_key,
-    )
 
 
 def _cross_region_issues(

@@ -40,7 +40,7 @@ class ReplicaDestination:
 @dataclass(frozen=True)
 class ImageReplicationArgs:
     destinations: tuple[ReplicaDestination, ...]
-    """At most 25 (ECR's limit per rule, checked in components/config/stack.py)."""
+    """At most 25 (ECR's limit per rule, checked in components/config_model/stack.py)."""
     repository_names: tuple[str, ...]
     """The repositories this stack owns, each its own PREFIX_MATCH filter (ECR allows 100 per rule): a bare
     `viberator-worker-` prefix would also copy repositories other stacks own in this registry (a review

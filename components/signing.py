@@ -30,11 +30,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import pulumi
 import pulumi_aws as aws
 
+from components.config import NAMESPACE, ConfigError, ConfigIssue, StackConfig
 from components.policies import policy_document
 from viberator_contract import Signing
 
@@ -187,3 +188,39 @@ class SigningKey(pulumi.ComponentResource):
         return Signing.model_construct(
             key_arn=self.key_arn, alias=self.alias, algorithm=SIGNING_ALGORITHM, public_key=self.public_key_pem
         )
+
+
+def promoted_signing(config: StackConfig, exported: Any, source_environment: str) -> Signing | None:
+    """The `signing` block this stack's images are verified with: the key pinned in its own config
+    (`viberator:images.signing`), never the one the image stack's outputs name, which anyone who can write that
+    stack's state chooses. An image stack exporting another key is a config error (it was rotated or replaced:
+    re-pin it after review); None when nothing is pinned (nothing verifies, so `run-job` and the prod check refuse
+    every digest)."""
+    assert config.images is not None
+    pinned = config.images.signing
+    if pinned is None:
+        return None
+    exported = exported if isinstance(exported, dict) else {}
+    differs = [
+        name
+        for name, mine in (("publicKey", pinned.public_key), ("keyArn", pinned.key_arn))
+        if name in exported and str(exported[name]).strip() != mine.strip()
+    ]
+    if differs:
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    path=f"{NAMESPACE}:images.signing",
+                    value=pinned.key_arn,
+                    message=f"the image stack {config.images.from_} exports another signing key (its signing."
+                    f"{' and signing.'.join(differs)} differ): its digests are verified only with the key pinned "
+                    "here; if the key was replaced on purpose, pin the new one after review (README 'Supply chain')",
+                )
+            ]
+        )
+    return Signing(
+        key_arn=pinned.key_arn,
+        alias=alias_name(source_environment),
+        algorithm=SIGNING_ALGORITHM,
+        public_key=pinned.public_key,
+    )

@@ -13,12 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from components.config import ConfigError, ConfigIssue
+from components.config import REVIEW_ENVIRONMENT, ConfigError, ConfigIssue
 from offline_plan.diff import BasePlanError, base_plan, diff_plans
 from offline_plan.engine import Plan
 from offline_plan.render import plan_console, render_diff, render_plan
-from offline_plan.review_stack import stack_file_path
-from offline_plan.stacks import PROJECTS, plan_stack_file, stack_name_of
+from offline_plan.stacks import PROJECTS, plan_stack_file, stack_file_of, stack_name_of
 
 EXIT_INVALID_CONFIG = 2
 
@@ -70,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument(
         "--stack",
         default="dev",
-        help="plan Pulumi.<stack>.yaml of this project (default: dev); pr-<number>: a review stack, from "
-        "stacks/review.yaml when it has no file",
+        help="plan Pulumi.<stack>.yaml of this project (default: dev); a review stack pr-<number> without a file "
+        "of its own: `make plan STACK=pr-<number>` makes its file from stacks/review.yaml first",
     )
     source.add_argument("--config", type=Path, help="plan any Pulumi.<name>.yaml; the stack name comes from the file")
     parser.add_argument("--format", choices=("text", "json"), default="text")
@@ -97,13 +96,20 @@ def main(argv: list[str] | None = None) -> int:
         "code) or read from a `--format json` plan, matched with this plan by URN",
     )
     args = parser.parse_args(argv)
-    # A review stack (pr-<number>) without a file of its own is planned from the template (review_stack.py).
     if args.config:
         path = args.config
-    elif args.project == "access":
-        path = PROJECTS["access"] / f"Pulumi.{args.stack}.yaml"
     else:
-        path = stack_file_path(args.stack)
+        path = stack_file_of(args.stack if args.project == "workers" else f"{args.project}/{args.stack}")
+        if not path.exists() and args.project == "workers" and REVIEW_ENVIRONMENT.match(args.stack):
+            # A review stack's file is the review tooling's to make (ci/review_stack_file.py), not the engine's.
+            number = args.stack.removeprefix("pr-")
+            print(
+                f"error: no {path.name}: a review stack's file is made from stacks/review.yaml by "
+                f"`python -m ci.review_stacks stack-file --pr {number} --output build/stacks/{path.name}`; "
+                f"`make plan STACK={args.stack}` makes it and plans it",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID_CONFIG
     try:
         if args.diff:
             document = _diff(args, path)

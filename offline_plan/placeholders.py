@@ -23,10 +23,6 @@ No kinder than the engine:
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import textwrap
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -35,50 +31,17 @@ import pulumi
 from pulumi.runtime import rpc
 
 from offline_plan import limits
+from offline_plan.placeholder_values import (
+    PLACEHOLDER_PUBLIC_KEY_PEM,
+    SUBNET_IDS,
+    UNKNOWN_ACCOUNT,
+    VPC_ID,
+    auto_name,
+    image_digest,
+    index_digest,
+    placeholder_hash,
+)
 from workers.ecr_url import dns_suffix, partition_of_region
-
-UNKNOWN_ACCOUNT = "000000000000"
-"""The account of a stack that pins none (`aws:allowedAccountIds` unset): the plan says so."""
-VPC_ID = "vpc-0a1b2c3d4e5f60718"
-SUBNET_IDS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
-
-# An ECC_NIST_P256 public key as KMS's GetPublicKey returns it (SubjectPublicKeyInfo, PEM): the curve's generator
-# point (SEC 2, section 2.4.2), a well-formed key whose private half is 1: plainly nobody's. The offline plan's
-# digests are never pulled, so nothing is verified with it (workers/tooling/stack_outputs.py, `placeholder`).
-_P256_SPKI_PREFIX = "3059301306072a8648ce3d020106082a8648ce3d030107034200"
-_P256_GENERATOR = (
-    "04"
-    "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
-    "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
-)
-PLACEHOLDER_PUBLIC_KEY_PEM = (
-    "-----BEGIN PUBLIC KEY-----\n"
-    + "\n".join(textwrap.wrap(base64.b64encode(bytes.fromhex(_P256_SPKI_PREFIX + _P256_GENERATOR)).decode(), 64))
-    + "\n-----END PUBLIC KEY-----\n"
-)
-
-# Inputs that don't change an image's bytes: where it is pushed, with which credentials, and cache plumbing.
-NON_CONTENT_IMAGE_INPUTS = ("tags", "registries", "cacheFrom", "cacheTo", "push", "buildOnPreview", "exports")
-
-
-def _hash(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _auto_name(logical: str) -> str:
-    """Pulumi's auto-naming: the logical name plus a random suffix (here derived from the name)."""
-    return f"{logical}-{_hash(logical)[:7]}"
-
-
-def image_digest(inputs: Mapping[str, Any]) -> str:
-    """A digest that changes exactly when the inputs that decide the image's content change."""
-    content = {k: v for k, v in inputs.items() if k not in NON_CONTENT_IMAGE_INPUTS}
-    return f"sha256:{_hash(content)}"
-
-
-def index_digest(inputs: Mapping[str, Any]) -> str:
-    """`imagetools create` joins the sources into one index document: its digest is theirs alone, whatever tag."""
-    return f"sha256:{_hash(list(inputs['sources']))}"
 
 
 class PlaceholderMocks(pulumi.runtime.Mocks):
@@ -166,20 +129,20 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         return {"__id": inputs["tag"], "ref": f"{inputs['tag']}@{digest}"}
 
     def _role(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        physical = inputs.get("name") or _auto_name(name)
+        physical = inputs.get("name") or auto_name(name)
         return {"__id": physical, "name": physical, "arn": self._arn("iam", f"role/{physical}", region=False)}
 
     def _managed_policy(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        physical = inputs.get("name") or _auto_name(name)
+        physical = inputs.get("name") or auto_name(name)
         arn = self._arn("iam", f"policy/{physical}", region=False)
-        return {"__id": arn, "name": physical, "arn": arn, "policyId": f"ANPA{_hash(arn)[:17].upper()}"}
+        return {"__id": arn, "name": physical, "arn": arn, "policyId": f"ANPA{placeholder_hash(arn)[:17].upper()}"}
 
     def _oidc_provider(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         arn = self._arn("iam", f"oidc-provider/{str(inputs['url']).removeprefix('https://')}", region=False)
         return {"__id": arn, "arn": arn}
 
     def _log_group(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        group = inputs.get("name") or _auto_name(name)
+        group = inputs.get("name") or auto_name(name)
         return {
             "__id": group,
             "name": group,
@@ -202,7 +165,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         return {"__id": family, "arn": arn, "arnWithoutRevision": arn.rsplit(":", 1)[0], "revision": 1}
 
     def _security_group(self, name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
-        group = f"sg-{_hash(name)[:17]}"
+        group = f"sg-{placeholder_hash(name)[:17]}"
         return {"__id": group, "arn": self._arn("ec2", f"security-group/{group}")}
 
     def _replication_configuration(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -227,7 +190,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         return {"__id": self.account, "registryId": self.account}  # one per registry: its id is the account's
 
     def _kms_key(self, name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
-        key_id = str(uuid.UUID(_hash(self.account, self.region, name)[:32]))
+        key_id = str(uuid.UUID(placeholder_hash(self.account, self.region, name)[:32]))
         return {"__id": key_id, "keyId": key_id, "arn": self._arn("kms", f"key/{key_id}")}
 
     def _kms_alias(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:

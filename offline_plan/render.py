@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from components.config import SECRET_ARNS_VARIABLE
+from components.targets.lambda_ import SECRET_ARNS_VARIABLE
 from offline_plan.diff import ABSENT, OPS, value_changes
 from offline_plan.engine import Plan, Registration
 

@@ -10,10 +10,10 @@ import botocore.session
 import pytest
 from botocore.model import ServiceModel
 
-from components.config import FARGATE_MEMORY_MB, fargate_memory_choices, parse_stack_config
-from components.config.fields import LOG_RETENTION_DAYS
-from components.config.issues import ConfigError
-from components.targets.ecs import EcsClankerConfig
+from components.config import parse_stack_config
+from components.config_model.fields import LOG_RETENTION_DAYS
+from components.config_model.issues import ConfigError
+from components.targets.ecs import FARGATE_MEMORY_MB, EcsClankerConfig, fargate_memory_choices
 
 
 @cache

@@ -6,17 +6,14 @@ from typing import Any
 
 import pytest
 
-from components.config import (
+from components.config import ConfigError, StackConfig, parse_pulumi_config, parse_stack_config
+from components.config_model.fields import AGENT_ENV_VARIABLE
+from components.targets.lambda_ import (
     LAMBDA_ENVIRONMENT_MAX_BYTES,
     LAMBDA_RESERVED_VARIABLES,
-    ConfigError,
-    StackConfig,
     lambda_environment_bytes,
     lambda_variables,
-    parse_pulumi_config,
-    parse_stack_config,
 )
-from components.config.fields import AGENT_ENV_VARIABLE
 from workers.catalog import HARNESS_NAMES
 
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:viberator/dev/anthropic-AbCdEf"

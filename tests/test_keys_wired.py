@@ -16,10 +16,10 @@ from typing import Any, get_args
 import pytest
 
 from components.config import ConfigError, StackConfig, parse_pulumi_config, parsing
-from components.config.clankers import ClankerBase, clanker_models
-from components.config.fields import ConfigModel
 from components.config.rules import RULES, repositories
-from components.config.stack import (
+from components.config_model.clankers import ClankerBase
+from components.config_model.fields import ConfigModel
+from components.config_model.stack import (
     BuildCacheConfig,
     BuilderConfig,
     ImageSourceConfig,
@@ -28,6 +28,7 @@ from components.config.stack import (
     ReviewConfig,
     SigningConfig,
 )
+from components.targets import CLANKER_MODELS
 from offline_plan.engine import run_program
 from offline_plan.stack_file import stack_file_config
 from tests.conftest import pinned_dev_key
@@ -181,7 +182,7 @@ def test_every_key_has_a_value_to_try() -> None:
     assert {parent: {model} for parent, (model, _) in NESTED.items()} == nested, f"NESTED: {HOW}"
     for parent, (model, values) in NESTED.items():
         assert set(values) == set(model.yaml_keys()), f"NESTED[{parent!r}]: {HOW}"
-    for target, model in clanker_models().items():
+    for target, model in CLANKER_MODELS.items():
         assert set(CLANKER_VALUES[target]) == set(model.yaml_keys()) - {"target"}, f"CLANKER_VALUES[{target!r}]: {HOW}"
 
 

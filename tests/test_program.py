@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from offline_plan.engine import PROJECT_DIR, Plan, run_program
-from offline_plan.placeholders import image_digest, index_digest
+from offline_plan.placeholder_values import image_digest, index_digest
 from offline_plan.stack_file import stack_file_config
 from offline_plan.stacks import plan_stack_file
 from tests.conftest import Recorder, assert_outputs_contract, committed_plan, of_image_repositories

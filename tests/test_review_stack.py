@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import datetime
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ci.review_stack_file import TEMPLATE, expiry, review_number, review_stack_yaml
 from components.config import ConfigError, parse_stack_config
 from components.tags import REVIEW_TAG_KEYS
 from offline_plan.__main__ import main as plan_main
-from offline_plan.engine import Plan
-from offline_plan.review_stack import TEMPLATE, expiry, review_number, review_stack_yaml, stack_file_path
+from offline_plan.engine import PROJECT_DIR, Plan
 from offline_plan.stacks import plan_stack_file
 from policy.rules import TAGGABLE
 from tests.conftest import COMMITTED_STACKS
@@ -107,9 +108,16 @@ def test_with_image_changes_it_builds_into_repositories_of_its_own(tmp_path: Pat
     assert len(plan.of_type(IMAGE)) == 2
 
 
-def test_make_plan_of_pr_123_works_from_the_template(capsys: pytest.CaptureFixture[str]):
-    assert plan_main(["--stack", "pr-123", "--format", "json"]) == 0
-    document = json.loads(capsys.readouterr().out)
+def test_make_plan_of_pr_123_works_from_the_template() -> None:
+    """`make plan STACK=pr-123`: the review tooling writes the file CI would, the engine plans it."""
+    made = subprocess.run(
+        ["make", "--no-print-directory", "-s", "plan", "STACK=pr-123", "FORMAT=json"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    document = json.loads(made.stdout)
 
     assert document["stack"] == "pr-123"
     assert not any(r["options"]["protect"] for r in document["resources"])
@@ -119,9 +127,13 @@ def test_make_plan_of_pr_123_works_from_the_template(capsys: pytest.CaptureFixtu
     assert sorted(c["target"] for c in document["outputs"]["clankers"].values()) == ["docker", "ecs", "lambda"]
 
 
-def test_a_committed_stack_file_wins_over_the_template():
-    assert stack_file_path("dev").name == "Pulumi.dev.yaml"
-    assert stack_file_path("pr-7", now=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)).parent.name == "stacks"
+def test_the_engine_plans_files_and_names_the_command_that_makes_a_review_stack_s(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert plan_main(["--stack", "pr-7", "--format", "json"]) == 2
+    assert "python -m ci.review_stacks stack-file --pr 7 --output build/stacks/Pulumi.pr-7.yaml" in (
+        capsys.readouterr().err
+    )
 
 
 def test_expiry_is_a_week_later_to_the_hour():

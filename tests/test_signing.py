@@ -10,13 +10,12 @@ import parliament
 import pytest
 import yaml
 
+from ci.review_stack_file import review_stack_yaml
 from components.config import ConfigError, parse_stack_config
-from components.config.issues import MISSING
-from components.promotion import promoted_signing
-from components.signing import PROGRAM_ACTIONS, SIGNER_ACTIONS, KeyRoles, alias_name, key_policy
+from components.config_model.issues import MISSING
+from components.signing import PROGRAM_ACTIONS, SIGNER_ACTIONS, KeyRoles, alias_name, key_policy, promoted_signing
 from components.tags import REQUIRED_TAG_KEYS
 from offline_plan.engine import UNKNOWN_TEXT
-from offline_plan.review_stack import review_stack_yaml
 from offline_plan.stacks import plan_stack_file
 from tests.conftest import committed_plan, pinned_dev_key, project_file
 from tests.kms_key_policy import CRYPTOGRAPHIC_ACTIONS, KMS_ACTIONS, Caller, allowed_actions

@@ -11,9 +11,7 @@ import typing
 import pytest
 
 import components.targets
-from components.config import clanker_targets
-from components.config.clankers import parse_clanker
-from components.targets import TARGETS
+from components.targets import TARGET_BY_NAME, TARGETS, ClankerConfig, parse_clanker
 from offline_plan.engine import PROJECT_DIR
 from viberator_contract import Clanker
 
@@ -32,7 +30,13 @@ def test_every_target_module_is_registered_once() -> None:
 def test_each_target_s_model_reads_its_own_name(target: typing.Any) -> None:
     clanker = parse_clanker({"name": "worker", "agent": "claude", "target": target.name})
     assert type(clanker) is target.config_model
-    assert clanker_targets()[target.name] is target
+    assert TARGET_BY_NAME[target.name] is target
+
+
+def test_the_parser_s_union_is_the_registry_s_models() -> None:
+    """`ClankerConfig` is written out for the type checker: it holds exactly the registered targets' models."""
+    union = typing.get_args(typing.get_args(ClankerConfig)[0])
+    assert set(union) == {target.config_model for target in TARGETS}
 
 
 def test_the_contract_has_an_outputs_entry_for_every_target() -> None:
@@ -41,7 +45,7 @@ def test_the_contract_has_an_outputs_entry_for_every_target() -> None:
     assert names == {target.name for target in TARGETS}
 
 
-@pytest.mark.parametrize("module", ["components.targets", "components.targets.ecs", "components.config.clankers"])
+@pytest.mark.parametrize("module", ["components.targets", "components.targets.ecs", "components.config_model.clankers"])
 def test_a_target_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
     # The config package reads the registry only when asked: importing either side first must not cycle.
     done = subprocess.run(

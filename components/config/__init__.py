@@ -4,12 +4,12 @@ This package is the only place that reads Pulumi config. Every error names its k
 (`viberator:clankers[1].memoryMb = 99999: ...`) and all errors are reported together, before any resource is
 registered, so a config mistake never half-deploys a stack.
 
-Its modules, by job: `fields` (patterns, AWS's limits and tables, the base model), `clankers` (what every clanker
-sets, and the registry of targets whose modules, components/targets/, hold each target's own model) and `stack`
-(the models), `rules/` (the rules that span keys, one function each), `issues` and `validation_errors` (what the
-user is told), `parsing` (the `viberator:` values to a StackConfig) and `pulumi_config` (a stack's whole Pulumi
-config: decoding, other namespaces, the AWS provider's keys). The names below are the package's API; import
-them from here.
+Its modules, by job: `rules/` (the rules that span keys, one function each), `validation_errors` (pydantic's
+errors in the user's words), `parsing` (the `viberator:` values to a StackConfig) and `pulumi_config` (a stack's
+whole Pulumi config: decoding, other namespaces, the AWS provider's keys in `aws_provider`). The models, the
+issues and what a rule sees are one floor down, in components/config_model/, which the targets build on; each
+target's own clanker model is in its module (components/targets/), whose registry this package asks. The names
+below are the package's API; import them from here.
 
 The YAML shape (every key optional unless noted; README.md documents each with an example):
 
@@ -37,23 +37,6 @@ The YAML shape (every key optional unless noted; README.md documents each with a
     viberator:clankers: [{name, agent, target, ...}]
 """
 
-from components.config.clankers import ClankerBase, clanker_targets, target_of
-from components.config.fields import (
-    ARCHITECTURE_OF_PLATFORM,
-    FARGATE_MEMORY_MB,
-    LAMBDA_ENVIRONMENT_MAX_BYTES,
-    LAMBDA_RESERVED_VARIABLES,
-    NAMESPACE,
-    PLATFORM_OF_ARCHITECTURE,
-    REGION_PATTERN,
-    SECRET_ARNS_VARIABLE,
-    Architecture,
-    Platform,
-    fargate_memory_choices,
-    lambda_environment_bytes,
-    lambda_variables,
-)
-from components.config.issues import ConfigError, ConfigIssue
 from components.config.parsing import parse_stack_config
 from components.config.pulumi_config import (
     allowed_accounts,
@@ -61,7 +44,17 @@ from components.config.pulumi_config import (
     load_stack_config,
     parse_pulumi_config,
 )
-from components.config.stack import (
+from components.config_model.clankers import ClankerBase
+from components.config_model.fields import (
+    ARCHITECTURE_OF_PLATFORM,
+    NAMESPACE,
+    PLATFORM_OF_ARCHITECTURE,
+    REGION_PATTERN,
+    Architecture,
+    Platform,
+)
+from components.config_model.issues import ConfigError, ConfigIssue
+from components.config_model.stack import (
     REVIEW_ENVIRONMENT,
     BuilderConfig,
     ImageSourceConfig,
@@ -73,14 +66,10 @@ from components.config.stack import (
 
 __all__ = [
     "ARCHITECTURE_OF_PLATFORM",
-    "FARGATE_MEMORY_MB",
-    "LAMBDA_ENVIRONMENT_MAX_BYTES",
-    "LAMBDA_RESERVED_VARIABLES",
     "NAMESPACE",
     "PLATFORM_OF_ARCHITECTURE",
     "REGION_PATTERN",
     "REVIEW_ENVIRONMENT",
-    "SECRET_ARNS_VARIABLE",
     "Architecture",
     "BuilderConfig",
     "ClankerBase",
@@ -93,13 +82,8 @@ __all__ = [
     "ReviewConfig",
     "StackConfig",
     "allowed_accounts",
-    "clanker_targets",
     "decode_config_value",
-    "fargate_memory_choices",
-    "lambda_environment_bytes",
-    "lambda_variables",
     "load_stack_config",
     "parse_pulumi_config",
     "parse_stack_config",
-    "target_of",
 ]

@@ -20,8 +20,8 @@ from typing import Any
 import botocore.session
 
 from components.aws_ids import ACCOUNT_ID_PATTERN, IAM_POLICY_ARN_PATTERN, IAM_ROLE_ARN_PATTERN, SHAPES
-from components.config.issues import MISSING, REDACTED, ConfigIssue, shown
 from components.config.provider_schema import provider_settings
+from components.config_model.issues import MISSING, REDACTED, ConfigIssue, shown
 
 AWS = "aws"
 

@@ -9,13 +9,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from components.config.clankers import ClankerBase, parse_clanker
-from components.config.fields import NAMESPACE
-from components.config.issues import REDACTED, ConfigError, ConfigIssue
 from components.config.rules import RULES, ParsedStack
-from components.config.stack import StackConfig
 from components.config.validation_errors import issue_of
+from components.config_model.clankers import ClankerBase
+from components.config_model.fields import NAMESPACE
+from components.config_model.issues import REDACTED, ConfigError, ConfigIssue
+from components.config_model.stack import StackConfig
 from components.credentials import credentials_in
+from components.targets import parse_clanker
 
 
 def credential_issues(values: Mapping[str, Any], namespace: str, secret_keys: Collection[str]) -> list[ConfigIssue]:

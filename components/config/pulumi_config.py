@@ -13,11 +13,11 @@ from typing import Any
 import pulumi
 
 from components.config.aws_provider import provider_issues
-from components.config.fields import NAMESPACE
-from components.config.issues import REDACTED, ConfigError, ConfigIssue, shown
 from components.config.parsing import credential_issues, parse_stack_config
 from components.config.provider_schema import PROVIDER_PACKAGES, provider_settings, settings_issues
-from components.config.stack import StackConfig
+from components.config_model.fields import NAMESPACE
+from components.config_model.issues import REDACTED, ConfigError, ConfigIssue, shown
+from components.config_model.stack import StackConfig
 
 PROVIDER_NAMESPACES = ("aws", "docker-build", "pulumi")
 """The providers' namespaces (aws:region, aws:profile, aws:allowedAccountIds, aws:defaultTags, …; docker-build:

@@ -1,7 +1,7 @@
 """Pydantic's validation errors as ConfigIssues: the key path as the YAML spells it, the value the user wrote,
 and a message that says what to write instead (a pattern's hint, the key that was meant, YAML's type gotchas).
 
-Owns the translation only; the models say what is valid (components/config/clankers.py, stack.py).
+Owns the translation only; the models say what is valid (components/config_model/clankers.py, stack.py).
 """
 
 from __future__ import annotations
@@ -12,21 +12,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.aws_ids import SHAPES
-from components.config.clankers import clanker_models
-from components.config.fields import (
+from components.config_model.fields import (
     CREDENTIAL_ERROR,
     DIGEST_PATTERN,
     ENV_VAR_PATTERN,
     IMAGE_REVISION_PATTERN,
-    LAMBDA_ENV_VAR_PATTERN,
     NAME_PATTERN,
     NAMESPACE,
     REVIEW_EXPIRES_PATTERN,
     STACK_REFERENCE_PATTERN,
     ConfigModel,
 )
-from components.config.issues import MISSING, REDACTED, ConfigIssue, shown
-from components.config.stack import (
+from components.config_model.issues import MISSING, REDACTED, ConfigIssue, shown
+from components.config_model.stack import (
     BuildCacheConfig,
     BuilderConfig,
     ImageSourceConfig,
@@ -35,6 +33,8 @@ from components.config.stack import (
     ReviewConfig,
     StackConfig,
 )
+from components.targets import CLANKER_MODELS
+from components.targets.lambda_ import LAMBDA_ENV_VAR_PATTERN
 
 PATTERN_HINTS = {
     **SHAPES,
@@ -69,7 +69,7 @@ def _path(loc: tuple[str | int, ...]) -> str:
     for index, part in enumerate(parts):
         if isinstance(part, int):
             out += f"[{part}]"
-        elif index > 0 and isinstance(parts[index - 1], int) and part in clanker_models():
+        elif index > 0 and isinstance(parts[index - 1], int) and part in CLANKER_MODELS:
             continue  # the union member pydantic tried, not a key the user wrote
         elif part == _KEY_MARKER:
             continue
@@ -85,7 +85,7 @@ def _value_at(data: Any, loc: tuple[str | int, ...]) -> Any:
             current = current[part]
         elif isinstance(current, list) and isinstance(part, int) and part < len(current):
             current = current[part]
-        elif part in clanker_models() or part == _KEY_MARKER:
+        elif part in CLANKER_MODELS or part == _KEY_MARKER:
             continue
         else:
             return MISSING
@@ -94,15 +94,15 @@ def _value_at(data: Any, loc: tuple[str | int, ...]) -> Any:
 
 def _unknown_key_message(loc: tuple[str | int, ...]) -> str:
     key = str(loc[-1])
-    target = next((part for part in loc if part in clanker_models()), None)
+    target = next((part for part in loc if part in CLANKER_MODELS), None)
     if target is not None:
-        elsewhere = [other for other, model in clanker_models().items() if key in model.yaml_keys()]
+        elsewhere = [other for other, model in CLANKER_MODELS.items() if key in model.yaml_keys()]
         if elsewhere:
             targets = " and ".join(elsewhere)
             article = "an" if targets[0] in "aeiou" else "a"
             hint = "; set them where the container is started (docker run -e, compose)" if target == "docker" else ""
             return f"`{key}` is {article} {targets} field; this clanker's target is {target}{hint}"
-        known = clanker_models()[str(target)].yaml_keys()
+        known = CLANKER_MODELS[str(target)].yaml_keys()
     else:
         known = (_NESTED_MODELS.get(loc[0], StackConfig) if len(loc) > 1 else StackConfig).yaml_keys()
     close = difflib.get_close_matches(key, known, n=1)
@@ -118,7 +118,7 @@ def _message(error: Mapping[str, Any]) -> str:
     if error["type"] == "string_type" and isinstance(error.get("input"), bool | int | float):
         kind = "boolean" if isinstance(error["input"], bool) else "number"
         return f'YAML read {json.dumps(error["input"])} as a {kind}; this is text: quote it ("{error["input"]}")'
-    targets = list(clanker_models())
+    targets = list(CLANKER_MODELS)
     if error["type"] == "union_tag_invalid":
         return f"target must be one of: {', '.join(targets)}"
     if error["type"] == "union_tag_not_found":

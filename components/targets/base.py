@@ -10,9 +10,10 @@ from typing import Any, Generic, TypeVar
 
 import pulumi
 
-from components.config import ConfigIssue, NetworkConfig
-from components.config.clankers import ClankerBase, CloudClanker
-from components.config.rules.context import Rule
+from components.config_model.clankers import ClankerBase, CloudClanker
+from components.config_model.issues import ConfigIssue
+from components.config_model.parsed_stack import Rule
+from components.config_model.stack import NetworkConfig
 from components.execution_role import CloudSettings, ReviewRoles
 from components.images import ImageRef
 from components.policies import whole_secret

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from components.config.clankers import ClankerBase
+from components.config_model.clankers import ClankerBase
 from components.targets.base import ClankerStack, ClankerTarget, Placement
 from viberator_contract import DockerClankerEntry, DockerDeployment
 

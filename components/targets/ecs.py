@@ -17,9 +17,9 @@ import pulumi
 from pulumi_aws import ecs, iam
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from components.config import ConfigIssue, fargate_memory_choices
-from components.config.clankers import CloudClanker, EnvVarName, PlainValue
-from components.config.fields import secret_arn
+from components.config_model.clankers import CloudClanker, EnvVarName, PlainValue
+from components.config_model.fields import secret_arn
+from components.config_model.issues import ConfigIssue
 from components.execution_role import CloudSettings, ServiceRole, execution_role, role_naming
 from components.policies import ECS_TASKS_SERVICE, assume_role_policy, ecs_execution_policy
 from components.tags import clanker_tags
@@ -27,6 +27,26 @@ from components.targets.base import ClankerStack, ClankerTarget, NameLimit, Plac
 from components.targets.ecs_cluster import ClankerCluster, ClankerClusterArgs
 from viberator_contract import EcsClankerEntry, EcsDeployment
 from workers.naming import clanker_resource_name, stack_resource_name
+
+FARGATE_MEMORY_MB: dict[int, range] = {
+    256: range(512, 2048 + 1, 512),  # 512, 1024, 2048; 1536 is rejected below
+    512: range(1024, 4096 + 1, 1024),
+    1024: range(2048, 8192 + 1, 1024),
+    2048: range(4096, 16384 + 1, 1024),
+    4096: range(8192, 30720 + 1, 1024),
+    8192: range(16384, 61440 + 1, 4096),
+    16384: range(32768, 122880 + 1, 8192),
+}
+"""Fargate's valid memory sizes (MiB) for each CPU size (units): ECS RegisterTaskDefinition, `memory` ("If using
+the Fargate launch type ... one of the following values"); tests/test_config.py reads the table from botocore's
+ecs service model."""
+
+
+def fargate_memory_choices(cpu: int) -> list[int]:
+    if cpu == 256:
+        return [512, 1024, 2048]
+    return list(FARGATE_MEMORY_MB[cpu])
+
 
 CONTAINER_NAME = "worker"
 WORKER_USER = "10001:10001"

@@ -8,7 +8,8 @@ so the function never writes into an unmanaged group with infinite retention). D
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -16,17 +17,10 @@ import pulumi
 from pulumi_aws import lambda_
 from pydantic import AfterValidator, Field
 
-from components.config import (
-    LAMBDA_ENVIRONMENT_MAX_BYTES,
-    LAMBDA_RESERVED_VARIABLES,
-    SECRET_ARNS_VARIABLE,
-    ConfigIssue,
-    lambda_environment_bytes,
-    lambda_variables,
-)
-from components.config.clankers import CloudClanker, PlainValue
-from components.config.fields import LAMBDA_ENV_VAR_PATTERN, secret_arn
-from components.config.rules.context import ParsedStack, clanker_key
+from components.config_model.clankers import CloudClanker, PlainValue
+from components.config_model.fields import secret_arn
+from components.config_model.issues import ConfigIssue
+from components.config_model.parsed_stack import ParsedStack, clanker_key
 from components.execution_role import CloudSettings, ServiceRole, execution_role
 from components.policies import LAMBDA_SERVICE, lambda_execution_policy
 from components.tags import clanker_tags
@@ -34,6 +28,53 @@ from components.targets.base import ClankerStack, ClankerTarget, Placement
 from viberator_contract import LambdaClankerEntry, LambdaDeployment
 from workers.catalog import LAMBDA_COMMAND
 from workers.naming import clanker_resource_name
+
+LAMBDA_ENV_VAR_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_]+$"
+"""Lambda's Environment.Variables key pattern, `[a-zA-Z]([a-zA-Z0-9_])+` (Lambda API reference, Environment)."""
+LAMBDA_RESERVED_VARIABLES = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "TZ",
+    }
+)
+"""Lambda's reserved keys ("Defined runtime environment variables", Lambda Developer Guide): the runtime sets
+them and the API refuses them. Others with AWS_ prefixes (AWS_LAMBDA_EXEC_WRAPPER, AWS_XRAY_*) may be set.
+ECS reserves none: an ECS clanker may set AWS_REGION (Claude Code on Bedrock reads it)."""
+SECRET_ARNS_VARIABLE = "VIBERATOR_SECRET_ARNS"
+"""Lambda cannot inject secrets as env vars: the program passes the ARNs in this one and the worker's runtime
+resolves them at cold start (workers/image/viberator_worker/secret_env.py), whole secrets only."""
+LAMBDA_ENVIRONMENT_MAX_BYTES = 4096
+"""Lambda: "The total size of all environment variables doesn't exceed 4 KB"; the size counted is the bytes of
+every key and value (Lambda Developer Guide, "Working with Lambda environment variables")."""
+
+
+def lambda_variables(environment: Mapping[str, str], secrets: Mapping[str, str]) -> dict[str, str]:
+    """The environment variables a Lambda clanker's function gets: its own and the one carrying its secrets."""
+    variables = dict(environment)
+    if secrets:
+        variables[SECRET_ARNS_VARIABLE] = json.dumps(dict(secrets), sort_keys=True)
+    return variables
+
+
+def lambda_environment_bytes(variables: Mapping[str, str]) -> int:
+    return sum(len(name.encode()) + len(value.encode()) for name, value in variables.items())
 
 
 def _not_lambda_reserved(name: str) -> str:

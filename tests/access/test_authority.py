@@ -3,16 +3,18 @@ request reach further (tests/access/evaluator.py: Principal Mapper's local IAM s
 
 from __future__ import annotations
 
+import tempfile
 from functools import cache
+from pathlib import Path
 
 import pytest
 
 from access.actions import GRANTS, SIGNING_ALIAS, names_of
 from access.jobs import JOBS, PULL_REQUEST_MERGE, ROLE_ACCOUNTS, Account, Job, Role, session_seconds
 from access.policies import boundary, permissions
+from ci.review_stack_file import review_stack_yaml
 from components.review_iam import BOUNDARY_POLICY_NAME
 from offline_plan.engine import PROJECT_DIR, Plan
-from offline_plan.review_stack import stack_file_path
 from offline_plan.stacks import plan_stack_file
 from tests.access.evaluator import IDS, REPOSITORY, allowed, can_assume, ci_role, role_node
 from tests.conftest import committed_plan
@@ -102,7 +104,10 @@ def test_sessions_last_the_jobs_timeouts() -> None:
 @cache
 def review_plan() -> Plan:
     """What a review stack registers (the template, as CI writes it)."""
-    return plan_stack_file(stack_file_path("pr-12"))
+    with tempfile.TemporaryDirectory() as scratch:
+        rendered = Path(scratch) / "Pulumi.pr-12.yaml"
+        rendered.write_text(review_stack_yaml(12, "2026-12-08T00:00:00Z", builds_images=False))
+        return plan_stack_file(rendered)
 
 
 class TestReviewRoleIsBoxed:

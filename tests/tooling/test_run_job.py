@@ -121,7 +121,8 @@ def test_without_a_pulumi_cli_a_stack_s_outputs_are_its_offline_plan_s(
     assert "no Pulumi CLI on PATH" in said[0]
     (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  viberator:keepImages: many\n")
     with pytest.raises(
-        stack_outputs.OutputsError, match=r"(?s)Pulumi.broken.yaml does not plan: .*viberator:keepImages = \"many\""
+        stack_outputs.OutputsError,
+        match=r"(?s)the offline plan of Pulumi.broken.yaml failed: .*viberator:keepImages = \"many\"",
     ):
         stack_outputs.from_stack("broken", said.append, project_dir=tmp_path)
 

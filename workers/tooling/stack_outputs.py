@@ -62,45 +62,30 @@ def from_file(path: Path) -> StackOutputs:
     return _parsed(document, str(path))
 
 
-def _offline_plan(config: Path) -> StackOutputs:
-    """The plan engine's own command line, in a process of its own: the tooling never imports the program or
-    Pulumi's SDK (`make plan`'s `python -m offline_plan`; exit 2 is an invalid config, its message on stderr)."""
+def _json_of(command: list[str], cwd: Path, what: str, timeout: int) -> Any:
+    """What `command` prints as JSON; OutputsError naming `what` when it fails or prints something else."""
     completed = subprocess.run(
-        [sys.executable, "-m", "offline_plan", "--config", str(config.resolve()), "--format", "json"],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        cwd=PLAN_ENGINE_DIR,
-        timeout=300,
+        command, capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=cwd, timeout=timeout
     )
     if completed.returncode != 0:
-        raise OutputsError(f"{config.name} does not plan: {completed.stderr.strip()[-2000:]}")
+        raise OutputsError(f"{what} failed: {completed.stderr.strip()[-2000:]}")
     try:
-        return _parsed(json.loads(completed.stdout), config.name)
+        return json.loads(completed.stdout)
     except ValueError as error:
-        raise OutputsError(f"the offline plan of {config.name} printed no JSON: {error}") from None
+        raise OutputsError(f"{what} printed no JSON: {error}") from None
 
 
 def from_stack(stack: str, say: Callable[[str], None], *, project_dir: Path) -> StackOutputs:
-    """`pulumi stack output --json --stack <stack>`; without the Pulumi CLI, the stack's offline plan."""
+    """`pulumi stack output --json --stack <stack>`; without the Pulumi CLI, the stack's offline plan, by the plan
+    engine's own command line in a process of its own (the tooling never imports the program or Pulumi's SDK;
+    `make plan`'s `python -m offline_plan`, whose exit 2 is an invalid config with its message on stderr)."""
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         config = project_dir / f"Pulumi.{stack}.yaml"
         if not config.is_file():
             raise OutputsError(f"no Pulumi CLI on PATH and no {config} to plan offline; pass --outputs FILE")
         say(f"no Pulumi CLI on PATH: using the offline plan of {config.name} (its digests are placeholders)")
-        return _offline_plan(config)
-    completed = subprocess.run(
-        [pulumi, "stack", "output", "--json", "--stack", stack],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        cwd=project_dir,
-        timeout=120,
-    )
-    if completed.returncode != 0:
-        raise OutputsError(f"pulumi stack output --stack {stack} failed: {completed.stderr.strip()[-500:]}")
-    try:
-        return _parsed(json.loads(completed.stdout), f"stack {stack}")
-    except ValueError as error:
-        raise OutputsError(f"pulumi stack output --stack {stack} printed no JSON: {error}") from None
+        plan = [sys.executable, "-m", "offline_plan", "--config", str(config.resolve()), "--format", "json"]
+        return _parsed(_json_of(plan, PLAN_ENGINE_DIR, f"the offline plan of {config.name}", 300), config.name)
+    command = [pulumi, "stack", "output", "--json", "--stack", stack]
+    return _parsed(_json_of(command, project_dir, f"pulumi stack output --stack {stack}", 120), f"stack {stack}")

@@ -20,7 +20,7 @@ from components.config.rules import (
     secret_keys,
     signing,
 )
-from components.config.rules.context import ParsedStack, Rule
+from components.config_model.parsed_stack import ParsedStack, Rule
 
 RULES: tuple[Rule, ...] = (
     harnesses.harnesses_are_known,

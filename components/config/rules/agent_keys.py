@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from components.config.clankers import CloudClanker
-from components.config.issues import ConfigIssue
-from components.config.rules.context import ParsedStack, clanker_key
+from components.config_model.clankers import CloudClanker
+from components.config_model.issues import ConfigIssue
+from components.config_model.parsed_stack import ParsedStack, clanker_key
 from workers.catalog import HARNESSES
 
 ROLE_CREDENTIALS = "AWS_SECRET_ACCESS_KEY"

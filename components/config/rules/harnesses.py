@@ -5,8 +5,8 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator
 
-from components.config.issues import ConfigIssue
-from components.config.rules.context import KEY, ParsedStack
+from components.config_model.issues import ConfigIssue
+from components.config_model.parsed_stack import KEY, ParsedStack
 from workers.catalog import HARNESS_NAMES
 from workers.naming import MUTABLE_TAG_PATTERNS, revision_tag
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from components.config.clankers import CloudClanker, clanker_targets, target_of
-from components.config.fields import (
+from components.config_model.clankers import CloudClanker
+from components.config_model.fields import (
     LAMBDA_FUNCTION_NAME_MAX,
     PLATFORM_OF_ARCHITECTURE,
 )
-from components.config.issues import ConfigIssue
-from components.config.rules.context import ParsedStack, clanker_key
+from components.config_model.issues import ConfigIssue
+from components.config_model.parsed_stack import ParsedStack, clanker_key
+from components.targets import TARGETS, target_of
 from workers.catalog import HARNESS_NAMES
 from workers.ecr_url import partition_of_region
 from workers.naming import clanker_resource_name
@@ -115,7 +116,7 @@ def variables_are_set_once(parsed: ParsedStack) -> Iterator[ConfigIssue]:
 
 def each_target_s_own_rules(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     """The rules a target keeps over its own clankers (components/targets/: Lambda's 4 KB environment, ...)."""
-    for target in clanker_targets().values():
+    for target in TARGETS:
         for rule in target.rules:
             yield from rule(parsed)
 

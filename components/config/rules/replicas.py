@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from components.config.issues import ConfigIssue
-from components.config.rules.context import KEY, ParsedStack
+from components.config_model.issues import ConfigIssue
+from components.config_model.parsed_stack import KEY, ParsedStack
 from workers.ecr_url import partition_of_region
 
 REPLICAS = f"{KEY}replicas"

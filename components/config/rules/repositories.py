@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 from pydantic.alias_generators import to_camel
 
-from components.config.clankers import CloudClanker, target_of
-from components.config.issues import MISSING, ConfigIssue, shown
-from components.config.rules.context import KEY, ParsedStack
+from components.config_model.clankers import CloudClanker
+from components.config_model.issues import MISSING, ConfigIssue, shown
+from components.config_model.parsed_stack import KEY, ParsedStack
+from components.targets import target_of
 
 SERVES_OTHER_STACKS = "other stacks run this stack's images (sharedEnvironments, consumerAccounts)"
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 from pydantic.alias_generators import to_camel
 
-from components.config.issues import ConfigIssue
-from components.config.rules.context import KEY, ParsedStack
-from components.config.stack import REVIEW_ENVIRONMENT
+from components.config_model.issues import ConfigIssue
+from components.config_model.parsed_stack import KEY, ParsedStack
+from components.config_model.stack import REVIEW_ENVIRONMENT
 
 
 def review_names_are_reserved(parsed: ParsedStack) -> Iterator[ConfigIssue]:

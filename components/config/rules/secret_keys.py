@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from components.config.clankers import CloudClanker
-from components.config.fields import secret_arn
-from components.config.issues import ConfigIssue
-from components.config.rules.context import KEY, ParsedStack
+from components.config_model.clankers import CloudClanker
+from components.config_model.fields import secret_arn
+from components.config_model.issues import ConfigIssue
+from components.config_model.parsed_stack import KEY, ParsedStack
 
 
 def _whole(arn: str) -> str:

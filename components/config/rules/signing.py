@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from components.config.issues import MISSING, ConfigIssue
-from components.config.rules.context import KEY, ParsedStack
+from components.config_model.issues import MISSING, ConfigIssue
+from components.config_model.parsed_stack import KEY, ParsedStack
 
 
 def signing_only_where_a_key_is_created(parsed: ParsedStack) -> Iterator[ConfigIssue]:

@@ -1,18 +1,23 @@
-"""`make bench-plan`: median wall times of the plan program alone and of `make plan … FORMAT=json` as a user
-runs it, so the second minus the first is what make adds (target ≤ 0.1 s).
+"""`make bench-plan [BASE=<git ref>]`: median wall times of the plan program alone and of `make plan … FORMAT=json`
+as a user runs it, so the second minus the first is what make adds (target ≤ 0.1 s).
 
 Cases: the dev stack, a generated stack of 100 clankers, and `DIFF=HEAD` of dev (two plans, run at once; target:
-no more than two plans). Asserts nothing (targets: dev ≤ 1.5 s, 100 clankers ≤ 4 s).
+no more than two plans). With `BASE`, the program of that commit (a temporary git worktree, the same interpreter)
+plans the same two stacks in the same run, interleaved with this checkout's runs, so the figures compare code,
+not the machine's mood. Asserts nothing (targets: dev ≤ 1.5 s, 100 clankers ≤ 4 s).
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -20,6 +25,7 @@ from rich.table import Table
 
 from offline_plan.engine import PROJECT_DIR
 from offline_plan.render import plan_console
+from workers.catalog import HARNESS_NAMES, HARNESSES
 
 RUNS = 5
 TARGETS = {"dev": 1.5, "100 clankers": 4.0}
@@ -27,34 +33,47 @@ MAKE_OVERHEAD_TARGET = 0.1
 
 
 def generated_stack(directory: Path, clankers: int = 100) -> Path:
-    """A stack with `clankers` clankers cycling through the three targets and all nine harnesses."""
+    """A stack with `clankers` clankers cycling through the three targets and every harness; each cloud clanker
+    holds its agent's API key, as a valid stack must."""
     targets: list[dict[str, object]] = [
         {"target": "lambda", "memoryMb": 2048},
         {"target": "ecs", "cpu": 1024, "memoryMb": 4096},
         {"target": "docker"},
     ]
-    harnesses = ["claude", "codex", "qwen", "gemini", "opencode", "mistral", "kimi", "multi-agent", "claude-code-ecs"]
-    config = {
-        "aws:region": "us-east-1",
-        "viberator:clankers": [
-            {"name": f"clanker-{i:03d}", "agent": harnesses[i % len(harnesses)], **targets[i % len(targets)]}
-            for i in range(clankers)
-        ],
-    }
+
+    def clanker(i: int) -> dict[str, object]:
+        harness, target = HARNESS_NAMES[i % len(HARNESS_NAMES)], targets[i % len(targets)]
+        key = HARNESSES[harness].key_variables[0]
+        secret = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:bench/{harness}-AbCdEf"
+        secrets = {} if target["target"] == "docker" else {"secrets": {key: secret}}
+        return {"name": f"clanker-{i:03d}", "agent": harness, **target, **secrets}
+
+    config = {"aws:region": "us-east-1", "viberator:clankers": [clanker(i) for i in range(clankers)]}
     path = directory / "Pulumi.bench.yaml"
     path.write_text(yaml.safe_dump({"config": config}))
     return path
 
 
-def measure(command: list[str]) -> tuple[float, dict[str, object]]:
-    """Median seconds over RUNS runs of `command` (which prints one JSON document), and that document."""
+def measure(command: list[str], cwd: Path = PROJECT_DIR) -> tuple[float, dict[str, object]]:
+    """Median seconds over RUNS runs of `command` (which prints one JSON document) in `cwd`, and that document."""
     seconds, document = [], {}
     for _ in range(RUNS):
         start = time.perf_counter()
-        result = subprocess.run(command, cwd=PROJECT_DIR, check=True, capture_output=True, text=True)
+        result = subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True)
         seconds.append(time.perf_counter() - start)
         document = json.loads(result.stdout)
     return statistics.median(seconds), document
+
+
+@contextlib.contextmanager
+def checkout_of(ref: str, scratch: Path) -> Iterator[Path]:
+    """A detached worktree of `ref`, removed afterwards."""
+    path = scratch / "base"
+    subprocess.run(["git", "worktree", "add", "--detach", "-q", str(path), ref], cwd=PROJECT_DIR, check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=PROJECT_DIR, check=False)
 
 
 def make_plan(*args: str) -> list[str]:
@@ -65,15 +84,21 @@ def program(*args: str) -> list[str]:
     return [sys.executable, "-m", "offline_plan", "--format", "json", *args]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="make bench-plan", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", metavar="GIT_REF", help="also time the program of this commit, in the same run")
+    base_ref = parser.parse_args(argv).base
     table = Table(title=f"offline plan, median of {RUNS} runs")
-    for column in ("case", "resources", "program s", "make plan s", "make adds s", "target s"):
+    columns = ("case", "resources", *((f"{base_ref} program s",) if base_ref else ()), "program s", "make plan s")
+    for column in (*columns, "make adds s", "target s"):
         table.add_column(column, justify="right" if column != "case" else "left")
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as stack_of_checkouts:
+        base = stack_of_checkouts.enter_context(checkout_of(base_ref, Path(scratch))) if base_ref else None
         stack = generated_stack(Path(scratch))
         cases = {"dev": ["--stack", "dev"], "100 clankers": ["--config", str(stack)]}
         make_args = {"dev": ["STACK=dev"], "100 clankers": [f"CONFIG={stack}"]}
         for name, args in cases.items():
+            before = (f"{measure(program(*args), cwd=base)[0]:.2f}",) if base else ()
             alone, document = measure(program(*args))
             made, _ = measure(make_plan(*make_args[name]))
             resources = document["resources"]
@@ -82,6 +107,7 @@ def main() -> None:
             table.add_row(
                 name,
                 str(len(resources)),
+                *before,
                 f"{alone:.2f}",
                 f"{made:.2f} {_verdict(made <= target)}",
                 f"{overhead:.2f} {_verdict(overhead <= MAKE_OVERHEAD_TARGET)}",
@@ -93,6 +119,7 @@ def main() -> None:
                 table.add_row(
                     "dev DIFF=HEAD",
                     "",
+                    *(("",) if base else ()),
                     f"{diff_alone:.2f}",
                     f"{diff_made:.2f} {_verdict(diff_made <= 2 * made)}",
                     f"{diff_made - diff_alone:.2f}",

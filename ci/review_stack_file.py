@@ -1,9 +1,9 @@
 """Review stacks: the `Pulumi.pr-<number>.yaml` of a pull request, made from the committed template.
 
 The template (`stacks/review.yaml`) is not named `Pulumi.<stack>.yaml`, so nothing takes it for a stack of its
-own. CI writes a review stack's file with `python -m ci.review_stacks stack-file` before its `up`; the offline
-plan renders the same file into `build/stacks/` when `make plan STACK=pr-<number>` names a review stack that has
-no file in the project, so a reviewer sees what one would create.
+own. CI writes a review stack's file with `python -m ci.review_stacks stack-file` before its `up`; `make plan
+STACK=pr-<number>` runs the same command into `build/stacks/` (git-ignored) and plans that file when the project
+has none of that name, so a reviewer sees what one would create. The plan engine only plans files.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from offline_plan.stack_file import stack_file_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE = PROJECT_DIR / "stacks" / "review.yaml"
-RENDERED_DIR = PROJECT_DIR / "build" / "stacks"
-"""Where the offline plan writes the review stack files it renders (git-ignored)."""
 LIFETIME = datetime.timedelta(days=7)
 """A review stack expires this long after its last `up` (every push while labelled is one)."""
 EXPIRES_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -55,16 +53,3 @@ def review_stack_yaml(number: int, expires: str, *, builds_images: bool) -> str:
     header = f"# Review stack of pull request #{number}, made from {TEMPLATE.relative_to(PROJECT_DIR)}: do not edit.\n"
     document = {"config": review_config(number, expires, builds_images=builds_images)}
     return header + yaml.safe_dump(document, sort_keys=False, width=120)
-
-
-def stack_file_path(stack: str, now: datetime.datetime | None = None) -> Path:
-    """`Pulumi.<stack>.yaml` of the project; for a review stack without one, the file CI would write (images from
-    dev), rendered into build/stacks/ with an expiry a week from `now`."""
-    path = PROJECT_DIR / f"Pulumi.{stack}.yaml"
-    if path.exists() or not REVIEW_ENVIRONMENT.match(stack):
-        return path
-    RENDERED_DIR.mkdir(parents=True, exist_ok=True)
-    rendered = RENDERED_DIR / path.name
-    expires = expiry(now or datetime.datetime.now(datetime.UTC))
-    rendered.write_text(review_stack_yaml(int(stack.removeprefix("pr-")), expires, builds_images=False))
-    return rendered

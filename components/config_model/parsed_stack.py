@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from components.config.clankers import ClankerBase
-from components.config.fields import NAMESPACE
-from components.config.issues import ConfigIssue
-from components.config.stack import StackConfig
+from components.config_model.clankers import ClankerBase
+from components.config_model.fields import NAMESPACE
+from components.config_model.issues import ConfigIssue
+from components.config_model.stack import StackConfig
 from workers.catalog import HARNESS_NAMES
 
 KEY = f"{NAMESPACE}:"

@@ -13,8 +13,8 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, Field, SerializeAsAny, field_validator
 
-from components.config.clankers import ClankerBase
-from components.config.fields import (
+from components.config_model.clankers import ClankerBase
+from components.config_model.fields import (
     ACCOUNT_ID_PATTERN,
     DIGEST_PATTERN,
     IAM_ROLE_ARN_PATTERN,

@@ -1,5 +1,5 @@
-"""The clanker models' common part: what one `viberator:clankers[]` entry sets whatever its target, the checks that
-need nothing but the clanker itself, and the registry of targets (components/targets/) the parser asks.
+"""The clanker models' common part: what one `viberator:clankers[]` entry sets whatever its target, and the checks
+that need nothing but the clanker itself.
 
 Each target's own model (lambda, ecs, docker) lives in its target's module and builds on `ClankerBase` or
 `CloudClanker`. The rules that need the rest of the stack are in components/config/rules/.
@@ -7,16 +7,12 @@ Each target's own model (lambda, ecs, docker) lives in its target's module and b
 
 from __future__ import annotations
 
-import functools
-import operator
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, TypeAdapter, field_validator
+from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from components.config.fields import (
+from components.config_model.fields import (
     AGENT_ENV_VARIABLE,
     CREDENTIAL_ERROR,
     ENV_VAR_PATTERN,
@@ -25,10 +21,6 @@ from components.config.fields import (
     ConfigModel,
 )
 from components.credentials import SECRET_LOOKING_NAME, credential_in
-
-if TYPE_CHECKING:
-    from components.targets.base import ClankerTarget
-
 
 EnvVarName = Annotated[str, Field(pattern=ENV_VAR_PATTERN)]
 PlainValue = str
@@ -98,36 +90,3 @@ class CloudClanker(ClankerBase):
         """`environment`, plus the variable naming what of the worker's environment the agent may see."""
         granted = sorted(set(self.environment) | set(self.agent_environment))
         return {**self.environment, AGENT_ENV_VARIABLE: ",".join(granted)} if granted else dict(self.environment)
-
-
-@functools.cache
-def clanker_targets() -> Mapping[str, ClankerTarget[Any]]:
-    """Each target by its `target` name, in the order messages list them (components/targets). Imported when first
-    asked for, not with this module: every target module builds on this package, so it is complete before them.
-    Made once: the rules and the error messages ask for it per clanker and per error."""
-    from components.targets import TARGETS
-
-    return MappingProxyType({target.name: target for target in TARGETS})
-
-
-@functools.cache
-def clanker_models() -> Mapping[str, type[ClankerBase]]:
-    """Each `target` and its config model."""
-    return MappingProxyType({name: target.config_model for name, target in clanker_targets().items()})
-
-
-def target_of(clanker: ClankerBase) -> ClankerTarget[Any]:
-    return clanker_targets()[clanker.target]
-
-
-@functools.cache
-def _clanker_adapter() -> TypeAdapter[Any]:
-    union: Any = functools.reduce(operator.or_, clanker_models().values())
-    # The union is the registry's, so it is built at run time: the discriminator picks the target's model.
-    return TypeAdapter(Annotated[union, Field(discriminator="target")])
-
-
-def parse_clanker(raw: Any) -> ClankerBase:
-    """One `viberator:clankers[]` entry as its target's model (raises pydantic's ValidationError)."""
-    result: ClankerBase = _clanker_adapter().validate_python(raw)
-    return result
