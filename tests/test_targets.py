@@ -4,15 +4,12 @@ agree on each target's name."""
 from __future__ import annotations
 
 import pkgutil
-import subprocess
-import sys
 import typing
 
 import pytest
 
 import components.targets
 from components.targets import TARGET_BY_NAME, TARGETS, ClankerConfig, parse_clanker
-from offline_plan.engine import PROJECT_DIR
 from viberator_contract import Clanker
 
 SHARED_MODULES = {"base", "ecs_cluster"}
@@ -43,16 +40,3 @@ def test_the_contract_has_an_outputs_entry_for_every_target() -> None:
     entries = typing.get_args(typing.get_args(Clanker)[0])
     names = {typing.get_args(entry.model_fields["target"].annotation)[0] for entry in entries}
     assert names == {target.name for target in TARGETS}
-
-
-@pytest.mark.parametrize("module", ["components.targets", "components.targets.ecs", "components.config_model.clankers"])
-def test_a_target_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
-    # The config package reads the registry only when asked: importing either side first must not cycle.
-    done = subprocess.run(
-        [sys.executable, "-c", f"import {module}; import components.program"],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
