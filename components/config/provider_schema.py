@@ -29,7 +29,7 @@ from typing import Any
 
 from pulumi._types import input_type_types, is_input_type
 
-from components.config.issues import REDACTED, ConfigIssue, shown
+from components.config_model.issues import REDACTED, ConfigIssue, shown
 
 PROVIDER_PACKAGES = {"aws": "pulumi_aws", "docker-build": "pulumi_docker_build"}
 """The namespaces whose settings are a provider's, and the Pulumi SDK that declares them (`<package>.provider`
