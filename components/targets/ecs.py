@@ -38,7 +38,7 @@ FARGATE_MEMORY_MB: dict[int, range] = {
     16384: range(32768, 122880 + 1, 8192),
 }
 """Fargate's valid memory sizes (MiB) for each CPU size (units): ECS RegisterTaskDefinition, `memory` ("If using
-the Fargate launch type ... one of the following values"); tests/test_config.py reads the table from botocore's
+the Fargate launch type ... one of the following values"); tests/config/test_config.py reads the table from botocore's
 ecs service model."""
 
 
@@ -73,7 +73,7 @@ class EcsClankerConfig(CloudClanker):
     cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384] = Field(1024, description="Fargate CPU units.")
     memory_mb: int = Field(4096, description="From Fargate's table for the chosen cpu.")
     # ECS's EphemeralStorage.sizeInGiB: "The minimum supported value is 21 GiB and the maximum supported value is
-    # 200 GiB" (botocore's ecs model, which tests/test_aws_lists.py reads).
+    # 200 GiB" (botocore's ecs model, which tests/contracts/test_aws_lists.py reads).
     ephemeral_storage_gb: int | None = Field(None, ge=21, le=200, description="Unset: Fargate's 20 GiB.")
 
     @field_validator("memory_mb")

@@ -288,7 +288,7 @@ def unread_keys(mode: str, target: str) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _in_the_project(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
 
 
 @pytest.mark.parametrize("target", sorted(CLANKERS))

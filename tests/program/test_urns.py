@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import ACCESS_STACKS, COMMITTED_STACKS, committed_plan
 
-PINNED = Path(__file__).with_name("urns")
+PINNED = Path(__file__).parents[1] / "urns"
 
 
 @pytest.mark.parametrize("file_name", COMMITTED_STACKS + ACCESS_STACKS)
