@@ -14,7 +14,7 @@ import functools
 import json
 import re
 import unicodedata
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import botocore.session
@@ -43,9 +43,6 @@ value and keeps `legacy` or `regional`; anything else it turns into "" without a
 
 ACCOUNT_SETS = ("allowedAccountIds", "forbiddenAccountIds")
 """provider.go: both `schema.TypeSet` of account ids."""
-
-CREDENTIAL_KEYS = ("accessKey", "secretKey", "token")
-"""provider.go `access_key`, `secret_key`, `token`: credentials, which belong in the file only encrypted."""
 
 _DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
 _SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
@@ -201,7 +198,7 @@ def _role_arn_required(path: str, role: Mapping[str, Any]) -> Iterator[ConfigIss
         )
 
 
-def _web_identity_issues(path: str, role: Mapping[str, Any], secret: bool) -> Iterator[ConfigIssue]:
+def _web_identity_issues(path: str, role: Mapping[str, Any]) -> Iterator[ConfigIssue]:
     """provider.go `assume_role_with_web_identity`: `web_identity_token` StringLenBetween(4, 20000) and
     ConflictsWith `web_identity_token_file` (and `expandAssumeRoleWithWebIdentity`: "Exactly one of")."""
     token, token_file = role.get("webIdentityToken"), role.get("webIdentityTokenFile")
@@ -212,14 +209,7 @@ def _web_identity_issues(path: str, role: Mapping[str, Any], secret: bool) -> It
             message="the AWS provider refuses webIdentityToken and webIdentityTokenFile together (ConflictsWith): "
             "keep the file, which the CI refreshes",
         )
-    if isinstance(token, str) and not secret:
-        yield ConfigIssue(
-            path=f"{path}.webIdentityToken",
-            value=REDACTED,
-            message="a credential in plain text: use webIdentityTokenFile (the CI's OIDC token file), or set the "
-            f"block with `pulumi config set --secret --path '{path}.webIdentityToken' …`",
-        )
-    elif isinstance(token, str) and not 4 <= len(token) <= 20000:
+    if isinstance(token, str) and not 4 <= len(token) <= 20000:
         yield ConfigIssue(
             path=f"{path}.webIdentityToken", value=REDACTED, message="the provider takes 4 to 20000 characters"
         )
@@ -232,8 +222,8 @@ def _decoded(raw: str) -> Any:
         return raw
 
 
-def provider_issues(config: Mapping[str, str], secret_keys: Collection[str]) -> Iterator[ConfigIssue]:
-    """Each `aws:` setting the provider would refuse, or that would put a credential in the file in plain text."""
+def provider_issues(config: Mapping[str, str]) -> Iterator[ConfigIssue]:
+    """Each `aws:` setting the provider would refuse (a credential in plain text is provider_schema's)."""
     values = {key.removeprefix(f"{AWS}:"): _decoded(raw) for key, raw in config.items() if key.startswith(f"{AWS}:")}
     for first, second in CONFLICTS:
         if first in values and second in values:
@@ -263,14 +253,6 @@ def provider_issues(config: Mapping[str, str], secret_keys: Collection[str]) -> 
             if isinstance(account, str) and not re.fullmatch(ACCOUNT_ID_PATTERN, account):
                 yield ConfigIssue(path=f"{AWS}:{key}[{i}]", value=account, message=SHAPES[ACCOUNT_ID_PATTERN])
         yield from _set_issues(f"{AWS}:{key}", accounts, None, "accounts")
-    for key in CREDENTIAL_KEYS:
-        if key in values and f"{AWS}:{key}" not in secret_keys:
-            yield ConfigIssue(
-                path=f"{AWS}:{key}",
-                value=REDACTED,
-                message="a credential in plain text: `pulumi config set --secret "
-                f"{AWS}:{key} …` (better: a profile, `aws:profile`, or the CI's OIDC role)",
-            )
     roles = values.get("assumeRoles")
     for i, role in enumerate(roles if isinstance(roles, list) else []):
         if isinstance(role, dict):
@@ -279,9 +261,7 @@ def provider_issues(config: Mapping[str, str], secret_keys: Collection[str]) -> 
     web = values.get("assumeRoleWithWebIdentity")
     if isinstance(web, dict):
         yield from _role_issues(f"{AWS}:assumeRoleWithWebIdentity", web)
-        yield from _web_identity_issues(
-            f"{AWS}:assumeRoleWithWebIdentity", web, f"{AWS}:assumeRoleWithWebIdentity" in secret_keys
-        )
+        yield from _web_identity_issues(f"{AWS}:assumeRoleWithWebIdentity", web)
     ignore = values.get("ignoreTags")
     for key in ("keys", "keyPrefixes"):  # provider.go `ignore_tags`: both TypeSet
         if isinstance(ignore, dict) and isinstance(ignore.get(key), list):

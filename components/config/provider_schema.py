@@ -35,6 +35,18 @@ PROVIDER_PACKAGES = {"aws": "pulumi_aws", "docker-build": "pulumi_docker_build"}
 """The namespaces whose settings are a provider's, and the Pulumi SDK that declares them (`<package>.provider`
 `ProviderArgs`: the provider resource's inputs, which are its config keys)."""
 
+CREDENTIALS = {
+    "accessKey": "better: a profile, `aws:profile`, or the CI's OIDC role",
+    "secretKey": "better: a profile, `aws:profile`, or the CI's OIDC role",
+    "token": "better: a profile, `aws:profile`, or the CI's OIDC role",
+    "webIdentityToken": "better: webIdentityTokenFile, the CI's OIDC token file",
+    "password": "",
+}
+"""The providers' settings that are credentials, at any depth, and the better way: the AWS provider's
+`access_key`, `secret_key`, `token` and `assume_role_with_web_identity.web_identity_token` (provider.go), and
+docker-build's registry `password` (pulumi_docker_build RegistryArgs). A stack file is committed: in plain text,
+each is refused; set with `pulumi config set --secret`, it is stored encrypted."""
+
 
 @dataclass(frozen=True)
 class Shape:
@@ -132,6 +144,17 @@ def _unknown_key_message(path: str, key: str, fields: Mapping[str, Shape]) -> st
     return f"not a key of {path}, which takes {', '.join(sorted(fields))}"
 
 
+def _plain_credential(field: str, path: str) -> ConfigIssue:
+    key, _, nested = path.partition(".")
+    how = f"--path '{path}'" if nested else key
+    return ConfigIssue(
+        path=path,
+        value=REDACTED,
+        message=f"a credential in plain text: `pulumi config set --secret {how} …`"
+        + (f" ({CREDENTIALS[field]})" if CREDENTIALS[field] else ""),
+    )
+
+
 def value_issues(path: str, value: Any, shape: Shape, secret: bool = False) -> Iterator[ConfigIssue]:
     """Each place where a (decoded) `value` is not of its declared `shape`, or holds a key the shape lacks."""
     if shape.kind == "block":
@@ -140,14 +163,16 @@ def value_issues(path: str, value: Any, shape: Shape, secret: bool = False) -> I
             return
         fields = shape.fields or {}
         for key, item in value.items():
-            if key in fields:
+            if key not in fields:
+                yield ConfigIssue(
+                    path=f"{path}.{key}",
+                    value=REDACTED if secret else shown(item),
+                    message=_unknown_key_message(path, key, fields),
+                )
+            elif key in CREDENTIALS and isinstance(item, str) and not secret:
+                yield _plain_credential(key, f"{path}.{key}")
+            else:
                 yield from value_issues(f"{path}.{key}", item, fields[key], secret)
-                continue
-            yield ConfigIssue(
-                path=f"{path}.{key}",
-                value=REDACTED if secret else shown(item),
-                message=_unknown_key_message(path, key, fields),
-            )
     elif shape.kind in ("list", "map"):
         if not isinstance(value, list if shape.kind == "list" else dict):
             yield _wrong(path, value, shape, secret)
@@ -210,6 +235,9 @@ def settings_issues(config: Mapping[str, str], secret_keys: typing.Collection[st
             )
             continue
         shape = settings[setting]
+        if setting in CREDENTIALS and not secret:
+            yield _plain_credential(setting, key)
+            continue
         if secret and shape.kind != "text" and not _is_json(raw):
             # An encrypted object or number the plan cannot read (the offline plan has no key to decrypt it);
             # under `pulumi up` it arrives decrypted, and a wrong one is the provider's to report.

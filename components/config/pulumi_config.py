@@ -87,12 +87,13 @@ def parse_pulumi_config(
         for key, raw in config.items()
         if not key.startswith(prefix) and key.partition(":")[0] not in PROVIDER_NAMESPACES
     ]
-    issues += settings_issues(config, secret_keys)
     credentials = credential_issues(
         {key: decode_config_value(raw) for key, raw in config.items() if not key.startswith(prefix)}, "", secret_keys
     )
+    # A credential's shape found in a provider setting that is itself a credential: reported once.
     flagged = {issue.path for issue in credentials}
-    issues += credentials + [issue for issue in provider_issues(config, secret_keys) if issue.path not in flagged]
+    provider = [*settings_issues(config, secret_keys), *provider_issues(config)]
+    issues += credentials + [issue for issue in provider if issue.path not in flagged]
     values = {
         key.removeprefix(prefix): decode_config_value(raw) for key, raw in config.items() if key.startswith(prefix)
     }

@@ -102,7 +102,7 @@ def as_cli(settings: dict[str, Any]) -> dict[str, str]:
 
 def issues(secret_keys: tuple[str, ...] = (), **settings: Any) -> list[str]:
     config = as_cli(settings)
-    found = [*settings_issues(config, secret_keys), *provider_issues(config, secret_keys)]
+    found = [*settings_issues(config, secret_keys), *provider_issues(config)]
     return [issue.path for issue in found]
 
 
@@ -166,6 +166,7 @@ def test_just_outside_the_bounds_is_refused() -> None:
         "aws:endpoints[0].lamda",
         "aws:maxRetries",
         "aws:insecure",
+        "aws:assumeRoleWithWebIdentity.webIdentityToken",  # a credential in plain text
         "aws:assumeRoles[0].duration",
         "aws:assumeRoles[1].duration",
         "aws:assumeRoles[1].sessionName",
@@ -180,7 +181,6 @@ def test_just_outside_the_bounds_is_refused() -> None:
         "aws:assumeRoles[5].tags.bad#key",
         "aws:assumeRoles[6].roleArn",
         "aws:assumeRoleWithWebIdentity.webIdentityTokenFile",
-        "aws:assumeRoleWithWebIdentity.webIdentityToken",
     ]
 
 
@@ -234,6 +234,15 @@ def test_a_plain_web_identity_token_is_a_credential() -> None:
     assert message.startswith("aws:assumeRoleWithWebIdentity.webIdentityToken = '(redacted)': a credential")
     secret = ["aws:assumeRoleWithWebIdentity"]
     assert parse_pulumi_config({"aws:region": "us-east-1", **config}, stack="dev", secret_keys=secret).region
+
+
+def test_a_plain_registry_password_is_a_credential_and_a_tag_named_token_is_not() -> None:
+    registry = {"address": "ghcr.io", "username": "ci", "password": "hunter2-but-longer"}
+    (message,) = messages(**{"docker-build:registries": json.dumps([registry])})
+    assert message.startswith("docker-build:registries[0].password = '(redacted)': a credential in plain text")
+    assert "hunter2" not in message
+    tags = {"tags": {"token": "rotated-monthly", "password": "none"}}
+    assert parse_pulumi_config({"aws:region": "us-east-1", "aws:defaultTags": json.dumps(tags)}, stack="dev")
 
 
 def test_an_encrypted_block_the_plan_cannot_read_is_left_to_the_provider() -> None:
