@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from components.config import ConfigError
+from components.harness_image import HarnessImage
 from components.targets import TARGETS
 from offline_plan.engine import PROJECT_DIR, Plan, Registration
 from offline_plan.stacks import plan_stack_file
@@ -35,7 +36,6 @@ from workers.catalog import HARNESS_NAMES
 ALL = "all"
 """The dispatch choice that deploys the whole stack (no targets)."""
 
-HARNESS_IMAGE_TYPE = "viberator:workers:HarnessImage"
 CLANKER_TYPES = frozenset(kind for target in TARGETS for kind in target.component_types)
 """Clanker components that own AWS resources, as each target names them (docker clankers register none: they run
 on a developer's engine)."""
@@ -112,7 +112,7 @@ def harness_roots(plan: Plan, harness: str) -> list[Registration]:
     return [
         resource
         for resource in plan.resources
-        if (resource.type == HARNESS_IMAGE_TYPE and resource.name == harness)
+        if (resource.type == HarnessImage.TYPE and resource.name == harness)
         or (resource.type in CLANKER_TYPES and resource.name in wanted_clankers)
     ]
 

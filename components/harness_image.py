@@ -159,6 +159,8 @@ class PlatformImage:
 
 
 class HarnessImage(pulumi.ComponentResource):
+    TYPE = "viberator:workers:HarnessImage"
+
     repository_name: pulumi.Output[str]
     """`viberator-worker-<harness>`."""
     repository_url: pulumi.Output[str]
@@ -173,7 +175,7 @@ class HarnessImage(pulumi.ComponentResource):
     Index (several) that moves it."""
 
     def __init__(self, name: str, args: HarnessImageArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("viberator:workers:HarnessImage", name, None, opts)
+        super().__init__(self.TYPE, name, None, opts)
         repository_name = args.repository_name
         harness_tags = {**args.resource_tags, "Harness": args.harness.name}
 

@@ -22,6 +22,9 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from components.harness_image import HarnessImage
+from components.targets import TARGETS
+from components.targets.ecs_cluster import ClankerCluster
 from components.targets.lambda_ import SECRET_ARNS_VARIABLE
 from offline_plan.diff import ABSENT, OPS, value_changes
 from offline_plan.engine import Plan, Registration
@@ -29,16 +32,18 @@ from offline_plan.engine import Plan, Registration
 UNLIMITED_WIDTH = 1_000_000
 """Wider than any line a plan has: rich then wraps nothing (a table is as wide as its widest cell)."""
 
-HARNESS_IMAGE = "viberator:workers:HarnessImage"
+HARNESS_IMAGE = HarnessImage.TYPE
 DOCKER_CLANKER = "docker clanker"
-CLANKERS = ("viberator:workers:LambdaClanker", "viberator:workers:EcsClanker", DOCKER_CLANKER)
+"""A docker clanker registers nothing: the tree lists it under this heading, from the outputs."""
+CLANKERS = (*(kind for target in TARGETS for kind in sorted(target.component_types)), DOCKER_CLANKER)
+"""The clanker components of every target, in the registry's order."""
 
 # The tree's order: components first (images, the cluster, clankers of every target together, so they keep the
 # config's order), then a component's resources in the order they depend on each other. Siblings of one rank
 # follow the stack config, else their names.
 TYPE_ORDER: tuple[tuple[str, ...], ...] = (
     (HARNESS_IMAGE,),
-    ("viberator:workers:ClankerCluster",),
+    (ClankerCluster.TYPE,),
     CLANKERS,
     ("aws:ecr/repository:Repository",),
     ("aws:ecr/lifecyclePolicy:LifecyclePolicy",),

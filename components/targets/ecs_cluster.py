@@ -30,6 +30,8 @@ class ClankerClusterArgs:
 
 
 class ClankerCluster(pulumi.ComponentResource):
+    TYPE = "viberator:workers:ClankerCluster"
+
     cluster_arn: pulumi.Output[str]
     cluster_name: pulumi.Output[str]
     subnet_ids: pulumi.Output[list[str]]
@@ -37,7 +39,7 @@ class ClankerCluster(pulumi.ComponentResource):
     assign_public_ip: bool
 
     def __init__(self, name: str, args: ClankerClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("viberator:workers:ClankerCluster", name, None, opts)
+        super().__init__(self.TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
 

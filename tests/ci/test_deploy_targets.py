@@ -7,12 +7,12 @@ import pytest
 from ci.deploy_targets import (
     ALL,
     CLANKER_TYPES,
-    HARNESS_IMAGE_TYPE,
     NothingToDeploy,
     deploy_scope,
     engine_urn,
     main,
 )
+from components.harness_image import HarnessImage
 from offline_plan.engine import Plan, Registration
 from workers.catalog import HARNESS_NAMES
 
@@ -88,7 +88,7 @@ def test_a_harness_no_clanker_runs_deploys_only_its_image(dev_plan_any_mode: Pla
 
 def test_single_harness_deploys_together_cover_every_resource_but_the_shared_ones(dev_plan_any_mode: Plan):
     covered = {urn for harness in HARNESS_NAMES for urn in _targets(dev_plan_any_mode, harness)}
-    owned_types = {HARNESS_IMAGE_TYPE, *CLANKER_TYPES, *SHARED_TOP_LEVEL_TYPES}
+    owned_types = {HarnessImage.TYPE, *CLANKER_TYPES, *SHARED_TOP_LEVEL_TYPES}
     top_level = [r for r in dev_plan_any_mode.resources if r.parent is None]
 
     # A new top-level resource must be owned by a harness (or declared shared here), or a single-harness
