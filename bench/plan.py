@@ -3,7 +3,7 @@ as a user runs it, so the second minus the first is what make adds (target ≤ 0
 
 Cases: the dev stack, a generated stack of 100 clankers, and `DIFF=HEAD` of dev (two plans, run at once; target:
 no more than two plans). With `BASE`, the program of that commit (a temporary git worktree, the same interpreter)
-plans the same two stacks in the same run, interleaved with this checkout's runs, so the figures compare code,
+plans the same two stacks in the same run, taking turns with this checkout's runs, so the figures compare code,
 not the machine's mood. Asserts nothing (targets: dev ≤ 1.5 s, 100 clankers ≤ 4 s).
 """
 
@@ -54,15 +54,18 @@ def generated_stack(directory: Path, clankers: int = 100) -> Path:
     return path
 
 
-def measure(command: list[str], cwd: Path = PROJECT_DIR) -> tuple[float, dict[str, object]]:
-    """Median seconds over RUNS runs of `command` (which prints one JSON document) in `cwd`, and that document."""
-    seconds, document = [], {}
+def measure(*commands: tuple[list[str], Path]) -> list[tuple[float, dict[str, object]]]:
+    """For each `(command, cwd)` (a command printing one JSON document): the median seconds over RUNS runs and
+    that document. The commands take turns within each round, so a change in the machine's load falls on all."""
+    seconds: list[list[float]] = [[] for _ in commands]
+    documents: list[dict[str, object]] = [{} for _ in commands]
     for _ in range(RUNS):
-        start = time.perf_counter()
-        result = subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True)
-        seconds.append(time.perf_counter() - start)
-        document = json.loads(result.stdout)
-    return statistics.median(seconds), document
+        for i, (command, cwd) in enumerate(commands):
+            start = time.perf_counter()
+            result = subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True)
+            seconds[i].append(time.perf_counter() - start)
+            documents[i] = json.loads(result.stdout)
+    return [(statistics.median(each), document) for each, document in zip(seconds, documents, strict=True)]
 
 
 @contextlib.contextmanager
@@ -98,9 +101,9 @@ def main(argv: list[str] | None = None) -> None:
         cases = {"dev": ["--stack", "dev"], "100 clankers": ["--config", str(stack)]}
         make_args = {"dev": ["STACK=dev"], "100 clankers": [f"CONFIG={stack}"]}
         for name, args in cases.items():
-            before = (f"{measure(program(*args), cwd=base)[0]:.2f}",) if base else ()
-            alone, document = measure(program(*args))
-            made, _ = measure(make_plan(*make_args[name]))
+            commands = [(program(*args), PROJECT_DIR), (make_plan(*make_args[name]), PROJECT_DIR)]
+            (alone, document), (made, _), *based = measure(*commands, *([(program(*args), base)] if base else []))
+            before = tuple(f"{seconds:.2f}" for seconds, _ in based)
             resources = document["resources"]
             assert isinstance(resources, list)
             target, overhead = TARGETS[name], made - alone
@@ -114,8 +117,10 @@ def main(argv: list[str] | None = None) -> None:
                 f"{target}, make adds ≤ {MAKE_OVERHEAD_TARGET}",
             )
             if name == "dev":
-                diff_alone, _ = measure(program(*args, "--diff", "HEAD"))
-                diff_made, _ = measure(make_plan(*make_args[name], "DIFF=HEAD"))
+                (diff_alone, _), (diff_made, _) = measure(
+                    (program(*args, "--diff", "HEAD"), PROJECT_DIR),
+                    (make_plan(*make_args[name], "DIFF=HEAD"), PROJECT_DIR),
+                )
                 table.add_row(
                     "dev DIFF=HEAD",
                     "",
