@@ -17,8 +17,6 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import botocore.session
-
 from components.aws_ids import ACCOUNT_ID_PATTERN, IAM_POLICY_ARN_PATTERN, IAM_ROLE_ARN_PATTERN, SHAPES
 from components.config.provider_schema import provider_settings
 from components.config_model.issues import MISSING, REDACTED, ConfigIssue, shown
@@ -70,7 +68,11 @@ def go_duration_seconds(text: str) -> float | None:
 
 @functools.cache
 def _sts_shape(name: str) -> dict[str, Any]:
-    """An STS parameter's bounds as botocore's sts model states them (AWS's own API definition)."""
+    """An STS parameter's bounds as botocore's sts model states them (AWS's own API definition). Imported here:
+    botocore (with urllib3, dateutil, jmespath) costs every plan a fifth of a second, and only a stack whose
+    provider assumes a role reads the model."""
+    import botocore.session
+
     model = botocore.session.get_session().get_service_model("sts")
     return dict(model.shape_for(name).metadata)
 
