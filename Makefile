@@ -23,7 +23,7 @@ PYTHON := .venv/bin/python
 
 .PHONY: help
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-16s %s\n",$$1,$$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-16s %s\n",$$1,$$2}'
 
 $(UV):
 	@echo "installing uv" >&2
@@ -62,6 +62,9 @@ typecheck: deps ## mypy over the program, the plan engine, the tooling, the poli
 	$(RUN) mypy
 
 .PHONY: schema
+docs: deps ## Write the configuration reference (docs/configuration-reference.md) from the config models' field descriptions
+	@$(PYTHON) -m components.config.reference > docs/configuration-reference.md
+
 schema: deps ## Write the outputs' JSON Schema from the contract's models (viberator_contract/outputs.schema.json)
 	@$(PYTHON) -m viberator_contract.schema > viberator_contract/outputs.schema.json
 

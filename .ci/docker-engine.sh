@@ -214,7 +214,7 @@ offline_node() {
 # shellcheck source=.ci/emulation.sh
 . "$(dirname "${BASH_SOURCE[0]}")/emulation.sh"
 
-# skopeo signs and verifies digests (sigstore signatures as registry attachments; README "Supply chain"). The
+# skopeo signs and verifies digests (sigstore signatures as registry attachments; docs/images-tooling.md "Supply chain"). The
 # host's skopeo may not do it: bookworm's 1.9.3 is built with sigstore disabled ("Debian-local change"), and
 # trixie's 1.18 needs a newer glibc. So skopeo runs from an image of its own: trixie's package on the trixie base.
 SKOPEO_TAG=viberator-tools/skopeo:trixie

@@ -1,4 +1,4 @@
-"""viberator-access: CI's authority (OIDC trust, roles, boundaries, GitHub environments); see README "CI/CD"."""
+"""viberator-access: CI's authority (OIDC trust, roles, boundaries, GitHub environments); see docs/ci.md "CI/CD"."""
 
 import sys
 from pathlib import Path

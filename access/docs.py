@@ -1,7 +1,7 @@
-"""The README's tables of CI's authority, made from access/jobs.py and access/actions.py (never written by hand).
+"""docs/ci.md's tables of CI's authority, made from access/jobs.py and access/actions.py (never written by hand).
 
-`python -m access.docs` prints them; `--write README.md` (`make access-docs`) replaces the text between the
-README's markers; tests/access/test_docs.py fails when the README's copy is stale.
+`python -m access.docs` prints them; `--write docs/ci.md` (`make access-docs`) replaces the text between
+the page's markers; tests/access/test_docs.py fails when its copy is stale.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def replaced(readme: str) -> str:
     before, start, rest = readme.partition(START)
     _, end, after = rest.partition(END)
     if not start or not end:
-        raise SystemExit(f"README has no section between {START!r} and {END!r}")
+        raise SystemExit(f"the page has no section between {START!r} and {END!r}")
     return before + tables() + after
 
 

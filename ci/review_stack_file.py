@@ -44,7 +44,7 @@ def review_config(number: int, expires: str, *, builds_images: bool) -> dict[str
     if builds_images:
         source = config.pop(f"{NAMESPACE}:images")
         config[f"{NAMESPACE}:harnesses"] = source["harnesses"]
-        # Its own repositories hold its images: the destroy deletes them with the images (README "Review stacks").
+        # Its own repositories hold its images: the destroy deletes them with the images (docs/review-stacks.md).
         config[f"{NAMESPACE}:forceDelete"] = True
     return config
 

@@ -1,4 +1,4 @@
-"""Review stacks (`pr-<number>`, README "Review stacks"): which to create, update or destroy, and the PR comment.
+"""Review stacks (`pr-<number>`, docs/review-stacks.md): which to create, update or destroy, and the PR comment.
 
 .github/workflows/review-stack.yml calls it; every decision is made here, so it is tested offline:
 

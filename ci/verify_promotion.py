@@ -154,7 +154,9 @@ def pinned_key(stack_config: Path) -> bytes:
     images = (document.get("config") or {}).get(IMAGES_KEY)
     pinned = images.get("signing") if isinstance(images, dict) else None
     if pinned is None:
-        raise UnusableInput(f"{stack_config.name} pins no signing key ({IMAGES_KEY}.signing): README 'Supply chain'")
+        raise UnusableInput(
+            f"{stack_config.name} pins no signing key ({IMAGES_KEY}.signing): docs/images-tooling.md 'Supply chain'"
+        )
     try:
         return PinnedKeyConfig.model_validate(pinned).public_key.encode()
     except ValidationError as error:

@@ -120,7 +120,7 @@ def build_images(config: StackConfig, target: AwsTarget, replicated: ImageReplic
                 protect=config.protect_repositories,
                 force_delete=config.force_delete,
                 consumer_accounts=tuple(config.consumer_accounts),
-                # Another account's replicas are that account's to create (README "Multi-region").
+                # Another account's replicas are that account's to create (docs/promotion.md "Multi-region").
                 replica_regions=tuple(replica.region for replica in config.replicas if replica.account is None),
                 push_after=(replicated,) if replicated is not None else (),
                 partition=target.partition,

@@ -200,7 +200,7 @@ def _cross_region_issues(
     """A clanker whose image stays in another region: its target says what that means (an error for Lambda,
     which can't pull it; a warning for ECS, which can at a price; nothing for a local daemon)."""
     assert config.images is not None
-    setting = f"viberator:replicas of the image stack {config.images.from_} (README 'Multi-region')"
+    setting = f"viberator:replicas of the image stack {config.images.from_} (docs/promotion.md 'Multi-region')"
     key = f"{NAMESPACE}:clankers[{position}]"
     return target_of(clanker).cross_region(clanker, key, config.region, image_region, setting)
 

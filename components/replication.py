@@ -138,7 +138,7 @@ class ReplicaRegistry(pulumi.ComponentResource):
     replicated into it, so that ECR never creates one with its defaults.
 
     Only images the source pushes after the registry policy exists are replicated: this stack goes first
-    (README "Multi-region", rollout order).
+    (docs/promotion.md "Multi-region", rollout order).
     """
 
     ready: dict[str, pulumi.Output[str]]

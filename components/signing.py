@@ -214,7 +214,8 @@ def promoted_signing(config: StackConfig, exported: Any, source_environment: str
                     value=pinned.key_arn,
                     message=f"the image stack {config.images.from_} exports another signing key (its signing."
                     f"{' and signing.'.join(differs)} differ): its digests are verified only with the key pinned "
-                    "here; if the key was replaced on purpose, pin the new one after review (README 'Supply chain')",
+                    "here; if the key was replaced on purpose, pin the new one after review "
+                    "(docs/images-tooling.md 'Supply chain')",
                 )
             ]
         )

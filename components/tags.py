@@ -15,7 +15,7 @@ PROJECT = "viberator-workers"
 REQUIRED_TAG_KEYS = ("Project", "Environment", "ManagedBy")
 """What the policy pack demands of every taggable resource."""
 REVIEW_TAG_KEYS = ("Ephemeral", "PullRequest", "Expires")
-"""What marks a review stack's resources (README "Review stacks"): in the account, anyone can tell a pull
+"""What marks a review stack's resources (docs/review-stacks.md "Review stacks"): in the account, anyone can tell a pull
 request's leftovers, and when they were due to go, without Pulumi."""
 
 

@@ -1,4 +1,4 @@
-# CI workflow checks and helpers for .github/ (see README "CI/CD").
+# CI workflow checks and helpers for .github/ (see docs/ci.md "CI/CD").
 #
 #   make lint-workflows                       actionlint (with shellcheck on run: scripts) and zizmor --offline
 #                                             (default persona clean; auditor persona: nothing medium or high)
@@ -24,5 +24,5 @@ deploy-targets: deps ## `pulumi up` targets for one harness: STACK=dev|prod HARN
 	@$(RUN) python -m ci.deploy_targets --stack "$(STACK)" --harness "$(HARNESS)"
 
 .PHONY: access-docs
-access-docs: deps ## Rewrite README's tables of CI's authority from access/jobs.py and access/actions.py
-	@$(PYTHON) -m access.docs --write README.md
+access-docs: deps ## Rewrite docs/ci.md's tables of CI's authority from access/jobs.py and access/actions.py
+	@$(PYTHON) -m access.docs --write docs/ci.md

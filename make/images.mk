@@ -27,7 +27,7 @@ bench-images: deps ## Per-image build times and sizes (cold, no-op, runtime-only
 lint-images: deps ## hadolint on workers/image/Dockerfile
 	$(RUN) hadolint --config workers/image/.hadolint.yaml workers/image/Dockerfile
 
-# Agent CLI locks (workers/image/locks/<name>/, README "Supply chain"). `make locks` re-resolves every lock from
+# Agent CLI locks (workers/image/locks/<name>/, docs/images-tooling.md "Supply chain"). `make locks` re-resolves every lock from
 # its pins; `make lock AGENT=gemini VERSION=0.62.0` moves one npm CLI to a new version first (for mistral, edit
 # locks/mistral/requirements.in). npm writes package-lock.json with every package's integrity hash (for every
 # platform, so arm64 builds use the same lock); uv compiles the hashed requirements for the images' Python 3.13.

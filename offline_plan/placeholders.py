@@ -176,7 +176,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
                     f"account {destination['registryId']}'s registry in {destination['region']} lets this account "
                     "replicate into it before this stack pushes the images clankers there run: its promoting stack "
                     "there creates that registry policy and the replica repositories, and ECR never copies an "
-                    "image pushed before (README 'Multi-region', rollout order)"
+                    "image pushed before (docs/promotion.md 'Multi-region', rollout order)"
                 )
         return {"__id": self.account, "registryId": self.account}  # one per registry: its id is the account's
 
@@ -184,7 +184,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         self.assumptions.append(
             f"this registry policy exists in account {self.account}'s registry in {self.region} before the image "
             "stack pushes the images this stack's clankers run: ECR never copies into it an image pushed before, "
-            "so the image stack pushes a new revision after this stack's registry side is up (README "
+            "so the image stack pushes a new revision after this stack's registry side is up (docs/configuration.md "
             "'Multi-region', rollout order)"
         )
         return {"__id": self.account, "registryId": self.account}  # one per registry: its id is the account's

@@ -23,6 +23,11 @@ from components.config_model.fields import (
 from components.credentials import SECRET_LOOKING_NAME, credential_in
 
 EnvVarName = Annotated[str, Field(pattern=ENV_VAR_PATTERN)]
+ENVIRONMENT = "Plain variables (name -> text); credential-looking values and names are refused. The agent sees them."
+SECRETS = (
+    "Variable name -> Secrets Manager secret ARN (complete, `…-AbCdEf`): the only way to give an agent its API key; "
+    "one must be a key variable its agent's CLI reads."
+)
 PlainValue = str
 """A plain environment value: the parser refuses a credential in it, as in any value (components/credentials.py)."""
 
@@ -47,15 +52,13 @@ class ClankerBase(ConfigModel):
 class CloudClanker(ClankerBase):
     """A clanker the stack deploys (lambda, ecs), so it sets the environment its agent runs with."""
 
-    environment: dict[str, PlainValue] = Field(
-        default_factory=dict, description="Plain env vars; no credentials. The agent sees them too."
-    )
-    secrets: dict[str, str] = Field(default_factory=dict, description="Env var name -> Secrets Manager secret ARN.")
+    environment: dict[str, PlainValue] = Field(default_factory=dict, description=ENVIRONMENT)
+    secrets: dict[str, str] = Field(default_factory=dict, description=SECRETS)
     agent_environment: tuple[EnvVarName, ...] = Field(
         (),
         description="Variables of the worker the agent may see besides its CLI's API keys and `environment`: "
         "other `secrets` (GITHUB_TOKEN), or the function's AWS credentials for an agent on Bedrock. "
-        "README 'The job contract'.",
+        "docs/jobs.md, the job contract.",
     )
 
     @field_validator("environment")

@@ -40,9 +40,9 @@ SubnetId = Annotated[str, Field(pattern=SUBNET_ID_PATTERN)]
 
 
 class NetworkConfig(ConfigModel):
-    vpc_id: str = Field(pattern=VPC_ID_PATTERN)
+    vpc_id: str = Field(pattern=VPC_ID_PATTERN, description="The VPC the ecs clankers' tasks run in.")
     subnet_ids: Annotated[list[Annotated[str, Field(pattern=SUBNET_ID_PATTERN)]], AfterValidator(no_duplicates)] = (
-        Field(min_length=1)
+        Field(min_length=1, description="The subnets the tasks run in, each once.")
     )
     assign_public_ip: bool = Field(False, description="Private subnets with NAT need no public IP.")
 
@@ -74,7 +74,7 @@ class BuilderConfig(ConfigModel):
             raise ValueError(
                 "a Docker Build Cloud builder needs docker-build's exec mode, where buildx adds a provenance "
                 "attestation the provider cannot turn off (an image index, which Lambda refuses); use a remote "
-                "buildkitd builder (driver remote, docker-container or kubernetes; README 'Named builders')"
+                "buildkitd builder (driver remote, docker-container or kubernetes; docs/promotion.md 'Named builders')"
             )
         return name
 
@@ -93,7 +93,8 @@ class SigningConfig(ConfigModel):
     key_admins: RoleArns = Field(
         min_length=1,
         description="The IAM roles that administer the key (its policy, tags, deletion) and never sign: a human "
-        "break-glass role the bootstrap recipe creates (README 'Supply chain'); the account itself does not",
+        "break-glass role the bootstrap recipe creates (docs/images-tooling.md 'Supply chain'); the account itself "
+        "does not",
     )
     program_roles: RoleArns = Field(
         min_length=1,
@@ -105,8 +106,8 @@ class SigningConfig(ConfigModel):
 class PinnedKeyConfig(ConfigModel):
     """`viberator:images.signing` of a promoting stack: the image stack's signing key, pinned here (committed in
     this stack's config) so that nothing written to the image stack's state chooses the key its digests are
-    verified with. Copied once from the image stack's `signing` output after its first `up` (README "Supply
-    chain")."""
+    verified with. Copied once from the image stack's `signing` output after its first `up`
+    (docs/images-tooling.md "Supply chain")."""
 
     key_arn: str = Field(pattern=KMS_KEY_ARN_PATTERN, description="The image stack's `signing.keyArn`")
     public_key: str = Field(pattern=PUBLIC_KEY_PEM_PATTERN, description="The image stack's `signing.publicKey`")
@@ -180,7 +181,7 @@ def _utc_time(text: str) -> str:
 
 
 class ReviewConfig(ConfigModel):
-    """`viberator:review`: this stack is a pull request's short-lived review stack (README "Review stacks")."""
+    """`viberator:review`: this stack is a pull request's short-lived review stack (docs/review-stacks.md)."""
 
     pull_request: int = Field(ge=1, description="The pull request's number; the environment is pr-<number>.")
     expires: Annotated[str, Field(pattern=REVIEW_EXPIRES_PATTERN), AfterValidator(_utc_time)] = Field(
@@ -194,25 +195,85 @@ class StackConfig(ConfigModel):
         pattern=REGION_PATTERN,
         description="The AWS provider's region (`aws:region`), needed for log configuration and names.",
     )
-    environment: str = Field(pattern=NAME_PATTERN, max_length=16)
-    harnesses: list[str] = Field(default_factory=lambda: list(HARNESS_NAMES), min_length=1)
-    platform: Platform = "linux/amd64"
-    harness_platforms: dict[str, Platform | list[Platform]] = Field(default_factory=dict)
-    """A harness's platforms, one or a list (the first keeps the Image a single-platform stack had)."""
-    push_latest: bool | None = None
-    keep_images: int = Field(30, ge=1, le=1000)
-    repositories: Literal["create", "existing"] = "create"
-    shared_environments: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(default_factory=list)
-    protect: bool | None = None
-    force_delete: bool = False
-    image_revision: str | None = Field(None, pattern=IMAGE_REVISION_PATTERN)
-    log_retention_days: int = 30
-    network: NetworkConfig | None = None
-    images: ImageSourceConfig | None = None
-    builder: BuilderConfig | None = None
-    signing: SigningConfig | None = None
-    build_cache: BuildCacheConfig | None = None
-    consumer_accounts: Accounts = Field(default_factory=list)
+    environment: str = Field(
+        pattern=NAME_PATTERN,
+        max_length=16,
+        json_schema_extra={"defaultText": "the stack's name"},
+        description="The tag prefix (`<env>-<revision>`) and name prefix (`viberator-<env>-<clanker>`).",
+    )
+    harnesses: list[str] = Field(
+        default_factory=lambda: list(HARNESS_NAMES), min_length=1, description="The harness images this stack builds."
+    )
+    platform: Platform = Field("linux/amd64", description="The platform of every image not in `harnessPlatforms`.")
+    harness_platforms: dict[str, Platform | list[Platform]] = Field(
+        default_factory=dict,
+        description="A harness's platforms, one or a list (`{claude: [linux/amd64, linux/arm64]}`); unset, the "
+        "platforms of its clankers' `architecture`s. Each platform is its own image; an index joins several under "
+        "the immutable and floating tags; the first keeps the Image a single-platform stack had (docs/images.md).",
+    )
+    push_latest: bool | None = Field(
+        None, description="Push the global `latest` tag. Default: true when this stack creates the repositories."
+    )
+    keep_images: int = Field(
+        30,
+        ge=1,
+        le=1000,
+        description="Builds (or promotions) of each environment each repository keeps, whatever the number of "
+        "platforms (each lifecycle rule counts `keepImages` times the manifests per build). Owner stack only.",
+    )
+    repositories: Literal["create", "existing"] = Field(
+        "create", description="`existing`: use the repositories another stack in this account owns."
+    )
+    shared_environments: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(
+        default_factory=list,
+        description="Owner stack only: other environments whose tags land in its repositories (stacks sharing the "
+        "account, or `prod` for promoted digests); each is kept by its own lifecycle rule, ahead of the owner's.",
+    )
+    protect: bool | None = Field(
+        None,
+        description="Protect repositories, cluster and functions from deletion. Default: true in `prod`. An image "
+        "stack others run from always protects its repositories.",
+    )
+    force_delete: bool = Field(
+        False,
+        description="Let `pulumi destroy` delete repositories holding images; refused in prod, with `protect`, and "
+        "in an image stack others run from.",
+    )
+    image_revision: str | None = Field(
+        None,
+        pattern=IMAGE_REVISION_PATTERN,
+        description="Override the `<revision>` of the image tags (default: the build context's revision); never "
+        "one that makes a movable tag.",
+    )
+    log_retention_days: int = Field(
+        30, description="CloudWatch retention of the clankers' log groups: one of CloudWatch's periods, 1 to 3653."
+    )
+    network: NetworkConfig | None = Field(
+        None,
+        description="The VPC of the ecs clankers (default: the account's default VPC); required, with "
+        "`assignPublicIp: false`, in a protected stack with ecs clankers.",
+    )
+    images: ImageSourceConfig | None = Field(
+        None,
+        description="Take the images from an image stack instead of building them (docs/promotion.md); this stack "
+        "then builds nothing and owns no repositories.",
+    )
+    builder: BuilderConfig | None = Field(
+        None, description="A named BuildKit builder to build with (never Docker Build Cloud's `cloud-*`)."
+    )
+    signing: SigningConfig | None = Field(
+        None,
+        description="Image stack only: who may sign its digests, administer and read the signing key; unset, "
+        "nobody can (the plan warns). docs/images.md, supply chain.",
+    )
+    build_cache: BuildCacheConfig | None = Field(
+        None, description="Image stack only: the one role that may write the registry build cache."
+    )
+    consumer_accounts: Accounts = Field(
+        default_factory=list,
+        description="Accounts whose clankers may pull this stack's images (cross-account promotion); never this "
+        "stack's own.",
+    )
     secret_keys: dict[str, Annotated[str, Field(pattern=KMS_KEY_ARN_PATTERN)]] = Field(
         default_factory=dict,
         description="Secret ARN -> the customer-managed KMS key that encrypts it: every role that reads the secret "
@@ -224,9 +285,18 @@ class StackConfig(ConfigModel):
         "policy and its KMS key's policy grant this account's clanker roles). Without it a secret must be in the "
         "account the clankers run in.",
     )
-    replicas: list[ReplicaConfig] = Field(default_factory=list, max_length=REPLICATION_DESTINATIONS_MAX)
-    review: ReviewConfig | None = None
-    clankers: list[SerializeAsAny[ClankerBase]] = Field(default_factory=list)
+    replicas: list[ReplicaConfig] = Field(
+        default_factory=list,
+        max_length=REPLICATION_DESTINATIONS_MAX,
+        description="Image stack only: registries ECR copies the images to, for clankers in other regions "
+        "(docs/promotion.md, multi-region).",
+    )
+    review: ReviewConfig | None = Field(
+        None, description="This stack is a pull request's review stack `pr-<pullRequest>` (docs/review-stacks.md)."
+    )
+    clankers: list[SerializeAsAny[ClankerBase]] = Field(
+        default_factory=list, description="The workers: each a lambda, ecs or docker clanker (below)."
+    )
     """Each its target's model (components/targets/): the parser validates them one by one, not this field."""
 
     # An int with a check, not a Literal: a top-level value arrives as text ("30") and pydantic coerces text to

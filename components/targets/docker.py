@@ -25,7 +25,7 @@ from viberator_contract import DockerClankerEntry, DockerDeployment
 class DockerClankerConfig(ClankerBase):
     """Runs on a local Docker daemon, which the stack does not configure: its outputs name only the image."""
 
-    target: Literal["docker"]
+    target: Literal["docker"] = Field(description="A container on a Docker engine the stack does not manage.")
     network: Literal["bridge", "none", "host"] = Field(
         "bridge",
         description="The container's Docker network: bridge (default), none, or host (explicit opt-in: the agent "

@@ -17,7 +17,7 @@ import pulumi
 from pulumi_aws import ecs, iam
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from components.config_model.clankers import CloudClanker, EnvVarName, PlainValue
+from components.config_model.clankers import ENVIRONMENT, SECRETS, CloudClanker, EnvVarName, PlainValue
 from components.config_model.fields import secret_arn
 from components.config_model.issues import ConfigIssue
 from components.execution_role import CloudSettings, ServiceRole, execution_role, role_naming
@@ -67,9 +67,13 @@ def _ecs_secret_arn(value: str) -> str:
 
 
 class EcsClankerConfig(CloudClanker):
-    target: Literal["ecs"]
-    environment: dict[EnvVarName, PlainValue] = Field(default_factory=dict)
-    secrets: dict[EnvVarName, Annotated[str, AfterValidator(_ecs_secret_arn)]] = Field(default_factory=dict)
+    target: Literal["ecs"] = Field(description="A Fargate task definition in the stack's cluster and network.")
+    environment: dict[EnvVarName, PlainValue] = Field(default_factory=dict, description=ENVIRONMENT)
+    secrets: dict[EnvVarName, Annotated[str, AfterValidator(_ecs_secret_arn)]] = Field(
+        default_factory=dict,
+        description=f"{SECRETS} ECS also takes a `:<json-key>:<version-stage>:<version-id>` selector (all three "
+        "fields, empty ones as `::`).",
+    )
     cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384] = Field(1024, description="Fargate CPU units.")
     memory_mb: int = Field(4096, description="From Fargate's table for the chosen cpu.")
     # ECS's EphemeralStorage.sizeInGiB: "The minimum supported value is 21 GiB and the maximum supported value is

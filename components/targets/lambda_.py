@@ -17,7 +17,7 @@ import pulumi
 from pulumi_aws import lambda_
 from pydantic import AfterValidator, Field
 
-from components.config_model.clankers import CloudClanker, PlainValue
+from components.config_model.clankers import ENVIRONMENT, SECRETS, CloudClanker, PlainValue
 from components.config_model.fields import secret_arn
 from components.config_model.issues import ConfigIssue
 from components.config_model.parsed_stack import ParsedStack, clanker_key
@@ -106,9 +106,15 @@ which allow 32768 MB and 5400 s: those are Lambda Managed Instances', not a func
 
 
 class LambdaClankerConfig(CloudClanker):
-    target: Literal["lambda"]
-    environment: dict[LambdaVariableName, PlainValue] = Field(default_factory=dict)
-    secrets: dict[LambdaVariableName, Annotated[str, AfterValidator(_whole_secret_arn)]] = Field(default_factory=dict)
+    target: Literal["lambda"] = Field(description="A Lambda function running the image, with its role and log group.")
+    environment: dict[LambdaVariableName, PlainValue] = Field(
+        default_factory=dict,
+        description=f"{ENVIRONMENT} Lambda's reserved variables are refused, and all of a function's variables "
+        "(the program's included) must fit 4 KB.",
+    )
+    secrets: dict[LambdaVariableName, Annotated[str, AfterValidator(_whole_secret_arn)]] = Field(
+        default_factory=dict, description=f"{SECRETS} Whole secrets only."
+    )
     memory_mb: int = Field(
         4096, ge=LAMBDA_MEMORY_MB[0], le=LAMBDA_MEMORY_MB[1], description="Agents need room: default 4 GiB."
     )

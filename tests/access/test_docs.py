@@ -1,4 +1,4 @@
-"""What the repository says about CI's authority is made from the code: the README's tables are the access
+"""What the repository says about CI's authority is made from the code: docs/ci.md's tables are the access
 tables' current output, it holds no hand-written trust policy, and CODEOWNERS covers what decides authority."""
 
 from __future__ import annotations
@@ -9,15 +9,17 @@ from access.docs import tables
 from offline_plan.engine import PROJECT_DIR
 
 README = (PROJECT_DIR / "README.md").read_text()
+CI_PAGE = (PROJECT_DIR / "docs" / "ci.md").read_text()
 
 
-def test_the_readme_tables_are_the_access_tables() -> None:
-    assert tables() in README, "stale: run `make access-docs`"
+def test_the_ci_page_s_tables_are_the_access_tables() -> None:
+    assert tables() in CI_PAGE, "stale: run `make access-docs`"
 
 
 def test_the_readme_carries_no_hand_written_trust_policy() -> None:
-    assert "AssumeRoleWithWebIdentity" not in README
-    assert '"Federated"' not in README and "ReadOnlyAccess" not in README
+    for page in (README, CI_PAGE):
+        assert "AssumeRoleWithWebIdentity" not in page
+        assert '"Federated"' not in page and "ReadOnlyAccess" not in page
 
 
 def test_codeowners_covers_workflows_policy_access_code_and_stack_configs() -> None:

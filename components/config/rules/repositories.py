@@ -53,7 +53,7 @@ def force_delete_only_unprotected(parsed: ParsedStack) -> Iterator[ConfigIssue]:
             path=f"{KEY}forceDelete",
             value=True,
             message=f"{SERVES_OTHER_STACKS}: deleting a repository with force deletes the digests their clankers "
-            "pin; README 'Retiring a harness'",
+            "pin; docs/add-a-harness.md 'Retiring a harness'",
         )
 
 
@@ -62,7 +62,8 @@ def serving_stack_stays_protected(parsed: ParsedStack) -> Iterator[ConfigIssue]:
         yield ConfigIssue(
             path=f"{KEY}protect",
             value=False,
-            message=f"{SERVES_OTHER_STACKS}, so its repositories stay protected; README 'Retiring a harness'",
+            message=f"{SERVES_OTHER_STACKS}, so its repositories stay protected; "
+            "docs/add-a-harness.md 'Retiring a harness'",
         )
 
 

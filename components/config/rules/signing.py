@@ -1,5 +1,6 @@
 """Rules over who signs a stack's digests and what a promoting stack verifies them with (components/signing.py,
-README "Supply chain"): the signer is named in config, and a production stack pins its image stack's key."""
+docs/images-tooling.md "Supply chain"): the signer is named in config, and a production stack pins its image
+stack's key."""
 
 from __future__ import annotations
 
@@ -64,5 +65,5 @@ def production_pins_the_image_stack_key(parsed: ParsedStack) -> Iterator[ConfigI
             value=MISSING,
             message=f"a production stack verifies {config.images.from_}'s digests with a key pinned here, never "
             "with one read from that stack's outputs: copy its `signing` output's keyArn and publicKey "
-            "(README 'Supply chain')",
+            "(docs/images-tooling.md 'Supply chain')",
         )
