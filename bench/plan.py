@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -54,18 +55,29 @@ def generated_stack(directory: Path, clankers: int = 100) -> Path:
     return path
 
 
-def measure(*commands: tuple[list[str], Path]) -> list[tuple[float, dict[str, object]]]:
-    """For each `(command, cwd)` (a command printing one JSON document): the median seconds over RUNS runs and
-    that document. The commands take turns within each round, so a change in the machine's load falls on all."""
-    seconds: list[list[float]] = [[] for _ in commands]
+def measure(*commands: tuple[list[str], Path]) -> list[tuple[float, float, dict[str, object]]]:
+    """For each `(command, cwd)` (a command printing one JSON document): the median wall seconds and CPU seconds
+    (user + system, its process tree's) over RUNS runs, and that document. The commands take turns within each
+    round, so a change in the machine's load falls on all; CPU seconds hardly move with the load at all."""
+    wall: list[list[float]] = [[] for _ in commands]
+    cpu: list[list[float]] = [[] for _ in commands]
     documents: list[dict[str, object]] = [{} for _ in commands]
     for _ in range(RUNS):
         for i, (command, cwd) in enumerate(commands):
-            start = time.perf_counter()
+            used, start = _children_cpu(), time.perf_counter()
             result = subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True)
-            seconds[i].append(time.perf_counter() - start)
+            wall[i].append(time.perf_counter() - start)
+            cpu[i].append(_children_cpu() - used)
             documents[i] = json.loads(result.stdout)
-    return [(statistics.median(each), document) for each, document in zip(seconds, documents, strict=True)]
+    return [
+        (statistics.median(w), statistics.median(c), document)
+        for w, c, document in zip(wall, cpu, documents, strict=True)
+    ]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 @contextlib.contextmanager
@@ -92,7 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--base", metavar="GIT_REF", help="also time the program of this commit, in the same run")
     base_ref = parser.parse_args(argv).base
     table = Table(title=f"offline plan, median of {RUNS} runs")
-    columns = ("case", "resources", *((f"{base_ref} program s",) if base_ref else ()), "program s", "make plan s")
+    base_column = (f"{base_ref} program s (cpu)",) if base_ref else ()
+    columns = ("case", "resources", *base_column, "program s (cpu)", "make plan s")
     for column in (*columns, "make adds s", "target s"):
         table.add_column(column, justify="right" if column != "case" else "left")
     with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as stack_of_checkouts:
@@ -102,8 +115,10 @@ def main(argv: list[str] | None = None) -> None:
         make_args = {"dev": ["STACK=dev"], "100 clankers": [f"CONFIG={stack}"]}
         for name, args in cases.items():
             commands = [(program(*args), PROJECT_DIR), (make_plan(*make_args[name]), PROJECT_DIR)]
-            (alone, document), (made, _), *based = measure(*commands, *([(program(*args), base)] if base else []))
-            before = tuple(f"{seconds:.2f}" for seconds, _ in based)
+            (alone, alone_cpu, document), (made, _, _), *based = measure(
+                *commands, *([(program(*args), base)] if base else [])
+            )
+            before = tuple(f"{wall:.2f} ({cpu:.2f})" for wall, cpu, _ in based)
             resources = document["resources"]
             assert isinstance(resources, list)
             target, overhead = TARGETS[name], made - alone
@@ -111,13 +126,13 @@ def main(argv: list[str] | None = None) -> None:
                 name,
                 str(len(resources)),
                 *before,
-                f"{alone:.2f}",
+                f"{alone:.2f} ({alone_cpu:.2f})",
                 f"{made:.2f} {_verdict(made <= target)}",
                 f"{overhead:.2f} {_verdict(overhead <= MAKE_OVERHEAD_TARGET)}",
                 f"{target}, make adds ≤ {MAKE_OVERHEAD_TARGET}",
             )
             if name == "dev":
-                (diff_alone, _), (diff_made, _) = measure(
+                (diff_alone, diff_cpu, _), (diff_made, _, _) = measure(
                     (program(*args, "--diff", "HEAD"), PROJECT_DIR),
                     (make_plan(*make_args[name], "DIFF=HEAD"), PROJECT_DIR),
                 )
@@ -125,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
                     "dev DIFF=HEAD",
                     "",
                     *(("",) if base else ()),
-                    f"{diff_alone:.2f}",
+                    f"{diff_alone:.2f} ({diff_cpu:.2f})",
                     f"{diff_made:.2f} {_verdict(diff_made <= 2 * made)}",
                     f"{diff_made - diff_alone:.2f}",
                     f"≤ 2 plans ({2 * made:.2f})",
