@@ -61,6 +61,8 @@ def parse_stack_config(
     raw_clankers = data.get("clankers", [])
     clankers: list[tuple[int, ClankerBase]] = []
     clanker_issues: list[ConfigIssue] = []
+    reported: list[str] = []
+    """The key paths of the refused fields of clankers checked without them: said once, by the model."""
     declared_targets: set[str] = set()
     if isinstance(raw_clankers, list):
         declared_targets = {str(raw.get("target")) for raw in raw_clankers if isinstance(raw, Mapping)}
@@ -69,6 +71,12 @@ def parse_stack_config(
                 clankers.append((i, parse_clanker(raw)))
             except ValidationError as error:
                 clanker_issues += [issue_of(data, {**e, "loc": ("clankers", i, *e["loc"])}) for e in error.errors()]
+                # The rest of it still meets the rules that span keys (its agent, its name among the others):
+                # a second mistake in the same clanker is reported in this run too.
+                repaired = _without_refused_fields(raw, error)
+                if repaired is not None:
+                    clankers.append((i, repaired[0]))
+                    reported += [f"{NAMESPACE}:clankers[{i}].{key}" for key in repaired[1]]
         data_without_clankers = {**data, "clankers": []}
     else:
         data_without_clankers = data  # the model reports that `clankers` is not a list
@@ -87,10 +95,33 @@ def parse_stack_config(
         declared_targets=frozenset(declared_targets),
         account=account,
     )
-    issues = credentials + clanker_issues + [issue for rule in RULES for issue in rule(parsed)]
+    ruled = [issue for rule in RULES for issue in rule(parsed) if not _under(issue.path, reported)]
+    issues = credentials + clanker_issues + ruled
     if issues:
         raise ConfigError(sorted(issues, key=_clanker_position), source)
     return config
+
+
+def _without_refused_fields(raw: Any, error: ValidationError) -> tuple[ClankerBase, list[str]] | None:
+    """The clanker as its target's model reads it without the fields the model refused (each then its default),
+    and those fields; None when that is not a clanker either (a required field or the target refused)."""
+    if not isinstance(raw, Mapping):
+        return None
+    refused = []
+    for each in error.errors():
+        location = [part for part in each["loc"] if part != raw.get("target")]  # the union's tag comes first
+        if location and isinstance(location[0], str) and location[0] in raw:
+            refused.append(location[0])
+    if not refused:
+        return None
+    try:
+        return parse_clanker({key: value for key, value in raw.items() if key not in refused}), sorted(set(refused))
+    except ValidationError:
+        return None
+
+
+def _under(path: str, reported: list[str]) -> bool:
+    return any(path == key or path.startswith((f"{key}.", f"{key}[")) for key in reported)
 
 
 def _clanker_position(issue: ConfigIssue) -> tuple[int, int]:
