@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.config_model.fields import ARCHITECTURE_OF_PLATFORM, PLATFORM_OF_ARCHITECTURE
 from components.harness_image import HarnessImage, PlatformImage
 from viberator_contract import Image
-from viberator_contract.base import ARCHITECTURE_OF_PLATFORM, PLATFORM_OF_ARCHITECTURE
 from workers.naming import floating_tag, image_reference, sbom_tag
 
 

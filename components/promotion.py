@@ -28,6 +28,7 @@ import pulumi_aws as aws
 from pydantic import TypeAdapter, ValidationError
 
 from components.config import (
+    ARCHITECTURE_OF_PLATFORM,
     NAMESPACE,
     ClankerBase,
     ConfigError,
@@ -159,14 +160,27 @@ def promoted_images(
                     "approval; approve its new digests",
                 )
             )
+        # The contract's platforms are open (a later image stack may build more): this stack runs those it knows.
+        platforms = {
+            platform: _in_copy(manifest, entry.repository_url, url)
+            for platform, manifest in entry.every_platform().items()
+            if platform in ARCHITECTURE_OF_PLATFORM
+        }
+        if not platforms:
+            issues.append(
+                ConfigIssue(
+                    path=f"{NAMESPACE}:images.from",
+                    value=source,
+                    message=f"its {harness} image is built for {', '.join(entry.every_platform())}, none of which "
+                    f"this program runs ({', '.join(ARCHITECTURE_OF_PLATFORM)})",
+                )
+            )
+            continue
         images[harness] = ImageRef(
             repository_name=entry.repository_name,
             repository_url=url,
             repository_arn=_url(url).arn,
-            platforms={
-                platform: _in_copy(manifest, entry.repository_url, url)
-                for platform, manifest in entry.every_platform().items()
-            },
+            platforms=platforms,
             index=_in_copy(entry.index, entry.repository_url, url) if entry.index is not None else None,
             environment=source_environment,
             region=_url(url).region,

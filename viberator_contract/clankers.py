@@ -1,15 +1,19 @@
 """The `clankers` entries: what the backend needs to dispatch a job to each clanker, one deployment model per
 target (`deploymentConfig`), chosen by the entry's `target`.
 
-A new target adds its deployment model and its entry here, and its entry to `Clanker`."""
+A new target adds its deployment model and its entry here, and its entry to `Clanker`; a reader built before it
+skips (and reports) that target's clankers (viberator_contract/outputs.py), and the schema allows them.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from viberator_contract.base import Architecture, ContractModel, Platform, Region, RunnableImage
+from viberator_contract.base import AgentName, Architecture, ContractModel, HarnessName, Platform, Region, RunnableImage
 
 _PLATFORM = "The platform whose image the clanker runs. Added within version 1."
 
@@ -43,6 +47,21 @@ class EcsDeployment(ContractModel):
     assign_public_ip: bool
     architecture: Architecture
     platform: Platform | None = Field(default=None, description=_PLATFORM)
+    # CloudWatch Logs' LogGroup name: "[\.\-_/#A-Za-z0-9]+", 1 to 512 characters (botocore's logs service model).
+    log_group: str | None = Field(
+        default=None,
+        max_length=512,
+        pattern=r"^[.\-_/#A-Za-z0-9]+$",
+        description="The CloudWatch log group its container logs to (the awslogs driver's `awslogs-group`). Added "
+        "within version 1.",
+    )
+    log_stream_prefix: str | None = Field(
+        default=None,
+        pattern=r"^[^:*]+$",  # a LogStreamName's characters: "[^:*]*" (ibid.)
+        description="The awslogs driver's `awslogs-stream-prefix`: a task's stream is "
+        "`<logStreamPrefix>/<containerName>/<task id>`, and its last line starting `VIBERATOR_RESULT ` holds the "
+        "job's result. Added within version 1.",
+    )
 
 
 class DockerDeployment(ContractModel):
@@ -61,8 +80,27 @@ class DockerDeployment(ContractModel):
 class ClankerEntry(ContractModel):
     """One `clankers.<name>` entry; each target's entry narrows `target` and `deployment_config`."""
 
-    agent: str = Field(description="The harness whose image it runs (a key of `images` in an image stack).")
+    agent: HarnessName = Field(
+        description="The harness whose image it runs, as `harness` names it: this field's name before `harness` was "
+        "added, kept for the readers of then. Not what a job's `agent` names (one of `agents`)."
+    )
+    harness: HarnessName | None = Field(
+        default=None,
+        description="The harness whose image it runs (a key of `images` in an image stack). Added within version "
+        "1: absent in outputs written before it, where `agent` names it.",
+    )
+    agents: list[AgentName] | None = Field(
+        default=None,
+        min_length=1,
+        description="The agent CLIs its image holds: the values a job's `agent` may take on this clanker. Added "
+        "within version 1.",
+    )
     target: str
+    region: Region | None = Field(
+        default=None,
+        description="The region it runs in: where to invoke its function or run its task. Absent for a clanker "
+        "that runs on a local daemon (docker). Added within version 1.",
+    )
     image_region: Region | None = Field(
         default=None,
         description="The region of the repository the image is pulled from (a promoting stack's own region when "
@@ -92,4 +130,27 @@ class DockerClankerEntry(ClankerEntry):
     deployment_config: DockerDeployment
 
 
-Clanker = Annotated[LambdaClankerEntry | EcsClankerEntry | DockerClankerEntry, Field(discriminator="target")]
+class _OtherTargets:
+    """In the JSON Schema, beside the entries of the targets this contract knows, an entry of any other target
+    (one added after it): an object with a string `target`, otherwise unchecked, as the models skip it
+    (viberator_contract/outputs.py). pydantic's `discriminator` keyword, which names only the known targets, is
+    left out: it is OpenAPI's, not JSON Schema's, and a reader that honoured it would refuse the others."""
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        known: dict[str, Any] = handler(schema)
+        other = {
+            "type": "object",
+            "description": "A clanker of a target this version of the contract does not know: a reader skips it.",
+            "required": ["target"],
+            "properties": {"target": {"type": "string", "not": {"enum": list(KNOWN_TARGETS)}}},
+        }
+        return {"oneOf": [*known["oneOf"], other]}
+
+
+KNOWN_ENTRIES = (LambdaClankerEntry, EcsClankerEntry, DockerClankerEntry)
+KNOWN_TARGETS: tuple[str, ...] = tuple(get_args(entry.model_fields["target"].annotation)[0] for entry in KNOWN_ENTRIES)
+"""The targets this version of the contract reads: a clanker of any other is skipped, not refused."""
+
+Clanker = Annotated[
+    LambdaClankerEntry | EcsClankerEntry | DockerClankerEntry, Field(discriminator="target"), _OtherTargets()
+]

@@ -8,7 +8,7 @@ the rules that span keys (components/config/rules/).
 from __future__ import annotations
 
 import re
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -22,17 +22,20 @@ from components.aws_ids import SECRET_ARN_PATTERN, SHAPES
 from components.aws_ids import SUBNET_ID_PATTERN as SUBNET_ID_PATTERN
 from components.aws_ids import VPC_ID_PATTERN as VPC_ID_PATTERN
 
-# The names, digests and platforms the stack outputs carry are the contract's, so a value the config accepts is
-# one the outputs can hold.
-from viberator_contract.base import ARCHITECTURE_OF_PLATFORM as ARCHITECTURE_OF_PLATFORM
+# The names and digests the stack outputs carry are the contract's, so a value the config accepts is one the
+# outputs can hold.
 from viberator_contract.base import DIGEST_PATTERN as DIGEST_PATTERN
 from viberator_contract.base import NAME_PATTERN as NAME_PATTERN
-from viberator_contract.base import PLATFORM_OF_ARCHITECTURE as PLATFORM_OF_ARCHITECTURE
 from viberator_contract.base import PUBLIC_KEY_PEM_PATTERN as PUBLIC_KEY_PEM_PATTERN
-from viberator_contract.base import Architecture as Architecture
-from viberator_contract.base import Platform as Platform
 
 T = TypeVar("T")
+
+# The platforms this program builds and runs: a closed list, where the contract's platforms are open strings of
+# the same shape (viberator_contract.base PLATFORM_PATTERN), so tomorrow's outputs may name more.
+Platform = Literal["linux/amd64", "linux/arm64"]
+Architecture = Literal["x86_64", "arm64"]
+ARCHITECTURE_OF_PLATFORM: dict[str, Architecture] = {"linux/amd64": "x86_64", "linux/arm64": "arm64"}
+PLATFORM_OF_ARCHITECTURE: dict[str, Platform] = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 
 NAMESPACE = "viberator"
 LAMBDA_FUNCTION_NAME_MAX = 64

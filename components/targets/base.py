@@ -19,6 +19,7 @@ from components.images import ImageRef
 from components.policies import whole_secret
 from viberator_contract import ClankerEntry
 from viberator_contract.base import ContractModel
+from workers.catalog import HARNESSES
 
 C = TypeVar("C", bound=ClankerBase)
 
@@ -79,11 +80,16 @@ class Placement(Generic[C]):
         """Its platform's digest, or the floating tag, as the clanker's `image` asks."""
         return self.image.reference(self.clanker.image, self.architecture)
 
-    def entry(self, model: type[E], deployment: ContractModel) -> E:
-        """Its `clankers.<name>` outputs entry, unvalidated (the values are Outputs: components/outputs.py)."""
+    def entry(self, model: type[E], deployment: ContractModel, region: str | None) -> E:
+        """Its `clankers.<name>` outputs entry, unvalidated (the values are Outputs: components/outputs.py), for a
+        clanker running in `region` (None: on a local daemon)."""
+        harness = self.clanker.agent
         return model.model_construct(
-            agent=self.clanker.agent,
+            agent=harness,  # the name the entry gave the harness before `harness`: kept for readers of then
+            harness=harness,
+            agents=list(HARNESSES[harness].agents),
             target=self.clanker.target,
+            region=region,
             image_region=self.image.region,
             deployment_config=deployment,
         )

@@ -43,6 +43,7 @@ def deploy(stack: ClankerStack, placements: Sequence[Placement[DockerClankerConf
                 platform=placement.platform,
                 network=placement.clanker.network,
             ),
+            region=None,
         )
         for placement in placements
     }

@@ -137,7 +137,7 @@ def container_definitions(args: EcsClankerArgs, clanker: str, image: str, log_gr
                 "options": {
                     "awslogs-group": log_group_name,
                     "awslogs-region": args.region,
-                    "awslogs-stream-prefix": clanker,
+                    "awslogs-stream-prefix": clanker,  # EcsClanker.log_stream_prefix
                 },
             },
         }
@@ -151,6 +151,9 @@ class EcsClanker(pulumi.ComponentResource):
     family: pulumi.Output[str]
     container_image: pulumi.Output[str]
     container_name: str
+    log_group: pulumi.Output[str]
+    log_stream_prefix: str
+    """The awslogs stream prefix: a task's stream is `<prefix>/<container name>/<task id>`."""
 
     def __init__(self, name: str, args: EcsClankerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE, name, None, opts)
@@ -209,6 +212,8 @@ class EcsClanker(pulumi.ComponentResource):
         self.family = task_definition.family
         self.container_image = image
         self.container_name = CONTAINER_NAME
+        self.log_group = execution.log_group.name
+        self.log_stream_prefix = name
         self.register_outputs({"taskDefinitionArn": self.task_definition_arn, "containerImage": image})
 
 
@@ -264,7 +269,10 @@ def _task(stack: ClankerStack, placement: Placement[EcsClankerConfig], cluster: 
             assign_public_ip=cluster.assign_public_ip,
             architecture=placement.architecture,
             platform=placement.platform,
+            log_group=task.log_group,
+            log_stream_prefix=task.log_stream_prefix,
         ),
+        region=stack.region,
     )
 
 

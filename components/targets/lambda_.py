@@ -245,6 +245,7 @@ def _function(stack: ClankerStack, placement: Placement[LambdaClankerConfig]) ->
             memory_mb=clanker.memory_mb,
             timeout_seconds=clanker.timeout_seconds,
         ),
+        region=stack.region,
     )
 
 

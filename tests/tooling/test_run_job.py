@@ -4,17 +4,17 @@ not have, or a wrong type, fails the test as AWS would refuse the call)."""
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 from pathlib import Path
 from typing import Any
 
-import botocore.session
 import pytest
-from botocore.stub import Stubber
 
 from offline_plan.engine import PROJECT_DIR
 from offline_plan.stacks import plan_stack_file
+from tests.botocore_stubs import StubbedClients
 from workers.tooling import run_job, stack_outputs
 from workers.tooling.cli import main
 from workers.tooling.contract import CONTRACT_LABEL, tool_contract
@@ -41,33 +41,6 @@ def request(outputs: dict[str, Any], clanker: str, **options: Any) -> JobRequest
         placeholder=False,
         **options,
     )
-
-
-class StubbedClients:
-    """Real botocore clients with a Stubber each; `expect` queues responses, `verify` checks all were used."""
-
-    def __init__(self) -> None:
-        self.session = botocore.session.get_session()
-        self.stubbers: dict[str, Stubber] = {}
-        self.clients: dict[str, Any] = {}
-        self.calls: list[tuple[str, str, str | None]] = []
-
-    def stub(self, service: str) -> Stubber:
-        if service not in self.clients:
-            self.clients[service] = self.session.create_client(
-                service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-            )
-            self.stubbers[service] = Stubber(self.clients[service])
-            self.stubbers[service].activate()
-        return self.stubbers[service]
-
-    def __call__(self, service: str, region: str, endpoint_url: str | None = None) -> Any:
-        self.calls.append((service, region, endpoint_url))
-        return self.stub(service) and self.clients[service]
-
-    def verify(self) -> None:
-        for stubber in self.stubbers.values():
-            stubber.assert_no_pending_responses()
 
 
 def test_the_result_line_prefix_is_the_workers_own() -> None:
@@ -161,7 +134,14 @@ def test_an_offline_plan_has_no_function_to_invoke(dev_outputs: dict[str, Any]) 
         run_job.run_job(planned, engine=None, clients=StubbedClients(), say=print)  # type: ignore[arg-type]
 
 
-def _ecs_stubs(clients: StubbedClients, config: dict[str, Any], task: dict[str, Any], log_lines: list[str]) -> None:
+def _ecs_stubs(
+    clients: StubbedClients,
+    config: dict[str, Any],
+    task: dict[str, Any],
+    log_lines: list[str],
+    described: bool = False,
+) -> None:
+    """`described`: the outputs lack `logGroup`/`logStreamPrefix` (written before them): the task definition says."""
     task_arn = "arn:aws:ecs:us-east-1:123456789012:task/viberator-dev/0123456789abcdef0123456789abcdef"
     job = json.dumps(run_job.load_job(EXAMPLE_JOB))
     ecs = clients.stub("ecs")
@@ -191,6 +171,20 @@ def _ecs_stubs(clients: StubbedClients, config: dict[str, Any], task: dict[str, 
     ecs.add_response("describe_tasks", stopped, {"cluster": config["cluster"], "tasks": [task_arn]})
     if not log_lines:
         return
+    if described:
+        _describe_stub(ecs, config)
+    stream = {
+        "logGroupName": "/ecs/viberator-dev-claude-ecs",
+        "logStreamName": "claude-ecs/worker/0123456789abcdef0123456789abcdef",
+        "startFromHead": True,
+    }
+    events = [{"timestamp": 1, "message": line, "ingestionTime": 2} for line in log_lines]
+    logs = clients.stub("logs")
+    logs.add_response("get_log_events", {"events": events, "nextForwardToken": "f/1"}, stream)
+    logs.add_response("get_log_events", {"events": [], "nextForwardToken": "f/1"}, {**stream, "nextToken": "f/1"})
+
+
+def _describe_stub(ecs: Any, config: dict[str, Any]) -> None:
     definition = {
         "taskDefinitionArn": config["taskDefinitionArn"],
         "containerDefinitions": [
@@ -210,15 +204,6 @@ def _ecs_stubs(clients: StubbedClients, config: dict[str, Any], task: dict[str, 
     ecs.add_response(
         "describe_task_definition", {"taskDefinition": definition}, {"taskDefinition": config["taskDefinitionArn"]}
     )
-    stream = {
-        "logGroupName": "/ecs/viberator-dev-claude-ecs",
-        "logStreamName": "claude-ecs/worker/0123456789abcdef0123456789abcdef",
-        "startFromHead": True,
-    }
-    events = [{"timestamp": 1, "message": line, "ingestionTime": 2} for line in log_lines]
-    logs = clients.stub("logs")
-    logs.add_response("get_log_events", {"events": events, "nextForwardToken": "f/1"}, stream)
-    logs.add_response("get_log_events", {"events": [], "nextForwardToken": "f/1"}, {**stream, "nextToken": "f/1"})
 
 
 def test_an_ecs_clanker_runs_a_task_and_reads_the_result_from_its_log_stream(dev_outputs: dict[str, Any]) -> None:
@@ -229,6 +214,22 @@ def test_an_ecs_clanker_runs_a_task_and_reads_the_result_from_its_log_stream(dev
     result = run_job.run_job(request(dev_outputs, "claude-ecs"), engine=None, clients=clients, say=print)  # type: ignore[arg-type]
     assert result == RESULT
     assert {service for service, *_ in clients.calls} == {"ecs", "logs"}
+    clients.verify()
+
+
+def test_outputs_written_before_the_log_fields_read_the_stream_from_the_task_definition(
+    dev_outputs: dict[str, Any],
+) -> None:
+    clients = StubbedClients()
+    entry = copy.deepcopy(dev_outputs["clankers"]["claude-ecs"])
+    for field in ("logGroup", "logStreamPrefix"):
+        del entry["deploymentConfig"][field]
+    del entry["region"]
+    lines = [f"VIBERATOR_RESULT {json.dumps(RESULT)}"]
+    _ecs_stubs(clients, entry["deploymentConfig"], {"containers": [{"name": "worker", "exitCode": 0}]}, lines, True)
+    older = JobRequest("claude-ecs", entry, run_job.load_job(EXAMPLE_JOB), placeholder=False)
+    assert run_job.run_job(older, engine=None, clients=clients, say=print) == RESULT  # type: ignore[arg-type]
+    assert {region for _, region, _ in clients.calls} == {"us-east-1"}
     clients.verify()
 
 

@@ -64,6 +64,12 @@ def invoke(client: Any, function: str, job: Mapping[str, Any]) -> dict[str, Any]
     return parse_result(payload, function)
 
 
+def _region(request: JobRequest, arn: str) -> str:
+    """The clanker's `region`; in outputs written before it, the region of its function's or cluster's ARN."""
+    region = request.deployment.get("region")
+    return str(region) if region else _region_of(arn)
+
+
 def _region_of(arn: str) -> str:
     match = ARN_REGION.match(arn)
     if match is None:
@@ -79,14 +85,14 @@ def invoke_lambda(request: JobRequest, clients: Clients) -> dict[str, Any]:
             EXIT_USAGE,
         )
     arn = request.config["functionArn"]
-    return invoke(clients("lambda", _region_of(arn)), arn, request.job)
+    return invoke(clients("lambda", _region(request, arn)), arn, request.job)
 
 
 def run_ecs_task(request: JobRequest, clients: Clients, say: Callable[[str], None]) -> dict[str, Any]:
     if request.placeholder:
         raise RunJobError(f"{request.clanker} is planned offline, not deployed: there is no task to run", EXIT_USAGE)
     config = request.config
-    region = _region_of(config["cluster"])
+    region = _region(request, config["cluster"])
     overrides = {
         "containerOverrides": [
             {"name": config["containerName"], "environment": [{"name": JOB_VARIABLE, "value": json.dumps(request.job)}]}
@@ -141,16 +147,21 @@ def run_ecs_task(request: JobRequest, clients: Clients, say: Callable[[str], Non
 
 
 def _last_result_line(logs: Any, ecs: Any, config: Mapping[str, Any], task_arn: str) -> str | None:
-    """The container's awslogs stream, `<prefix>/<container>/<task id>`, as the task definition names it."""
-    definition = ecs.describe_task_definition(taskDefinition=config["taskDefinitionArn"])["taskDefinition"]
-    container = next(c for c in definition["containerDefinitions"] if c["name"] == config["containerName"])
-    options = container["logConfiguration"]["options"]
-    stream = f"{options['awslogs-stream-prefix']}/{config['containerName']}/{task_arn.rsplit('/', 1)[-1]}"
+    """The container's awslogs stream, `<prefix>/<container>/<task id>` (ECS Developer Guide, "Using the awslogs
+    log driver": `prefix-name/container-name/ecs-task-id`), in the group the outputs name; outputs written before
+    `logGroup` and `logStreamPrefix` were added leave them to the task definition."""
+    group, prefix = config.get("logGroup"), config.get("logStreamPrefix")
+    if not (group and prefix):
+        definition = ecs.describe_task_definition(taskDefinition=config["taskDefinitionArn"])["taskDefinition"]
+        container = next(c for c in definition["containerDefinitions"] if c["name"] == config["containerName"])
+        options = container["logConfiguration"]["options"]
+        group, prefix = options["awslogs-group"], options["awslogs-stream-prefix"]
+    stream = f"{prefix}/{config['containerName']}/{task_arn.rsplit('/', 1)[-1]}"
     found: str | None = None
     token: str | None = None
     while True:
         page = logs.get_log_events(
-            logGroupName=options["awslogs-group"],
+            logGroupName=group,
             logStreamName=stream,
             startFromHead=True,
             **({"nextToken": token} if token else {}),
