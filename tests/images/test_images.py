@@ -26,7 +26,7 @@ pytestmark = pytest.mark.images
 
 def job_document(prompt: str, agent: str = "claude") -> dict[str, object]:
     """A contract-1 job for the fake agent (tests/worker_runtime/fake_agent.py directives)."""
-    return {"contract": 1, "id": "image-job", "agent": agent, "prompt": prompt}
+    return {"contract": JOB_CONTRACT_VERSION, "id": "image-job", "agent": agent, "prompt": prompt}
 
 
 LOCKS = BUILD_CONTEXT / "locks"

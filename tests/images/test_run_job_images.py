@@ -15,6 +15,7 @@ from typing import Any
 
 import image_engine
 import pytest
+from viberator_worker import JOB_CONTRACT_VERSION
 
 from workers.catalog import HARNESS_NAMES
 from workers.naming import LOCAL_ALIAS_TAG
@@ -30,7 +31,7 @@ time less its result margin (15 s), here 5 s, and still answers before the emula
 
 
 def job(prompt: str, agent: str, **extra: Any) -> dict[str, Any]:
-    return {"contract": 1, "id": "emulated", "agent": agent, "prompt": prompt, **extra}
+    return {"contract": JOB_CONTRACT_VERSION, "id": "emulated", "agent": agent, "prompt": prompt, **extra}
 
 
 def lambda_request(

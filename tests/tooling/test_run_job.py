@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from viberator_worker import JOB_CONTRACT_VERSION
 
 from offline_plan.engine import PROJECT_DIR
 from offline_plan.stacks import plan_stack_file
@@ -24,7 +25,13 @@ from workers.tooling.run_job.local import _local_image, container_network
 from workers.tooling.signature import SignatureRefused
 
 EXAMPLE_JOB = PROJECT_DIR / "examples" / "bootstrap" / "job.json"
-RESULT = {"contract": 1, "job_id": "compose-example", "status": "succeeded", "exit_code": 0, "output_tail": "hello"}
+RESULT = {
+    "contract": JOB_CONTRACT_VERSION,
+    "job_id": "compose-example",
+    "status": "succeeded",
+    "exit_code": 0,
+    "output_tail": "hello",
+}
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +58,9 @@ def test_the_result_line_prefix_is_the_workers_own() -> None:
 
 def test_a_job_that_fails_the_schema_is_refused_naming_each_problem(tmp_path: Path) -> None:
     job = tmp_path / "job.json"
-    job.write_text(json.dumps({"contract": 1, "id": "x", "agent": "nobody", "prompt": "", "extra": 1}))
+    job.write_text(
+        json.dumps({"contract": JOB_CONTRACT_VERSION, "id": "x", "agent": "nobody", "prompt": "", "extra": 1})
+    )
     with pytest.raises(RunJobError) as refused:
         run_job.load_job(job)
     assert refused.value.exit_code == run_job.EXIT_USAGE

@@ -9,6 +9,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from viberator_worker import JOB_CONTRACT_VERSION
+
 Run = Callable[[dict[str, Any]], dict[str, Any]]
 """Runs one job on the warm environment under test and returns its result document."""
 
@@ -34,7 +36,7 @@ FLAG_PROMPT = "--openai-base-url=https://attacker.invalid"
 
 def job_document(prompt: str, **fields: object) -> dict[str, object]:
     """A valid contract-1 job for the fake agent; `fields` override or add job fields."""
-    return {"contract": 1, "id": "job-1", "agent": "claude", "prompt": prompt, **fields}
+    return {"contract": JOB_CONTRACT_VERSION, "id": "job-1", "agent": "claude", "prompt": prompt, **fields}
 
 
 def report(result: dict[str, Any], prefix: str) -> dict[str, Any]:

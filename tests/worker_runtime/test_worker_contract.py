@@ -42,9 +42,11 @@ def test_full_job_round_trips() -> None:
     [
         ("{not json", "job is not JSON"),
         ('["a list"]', "(document): ['a list'] is not of type 'object'"),
-        ({"contract": 1, "id": "j", "agent": "claude"}, "'prompt' is a required property"),
+        ({"contract": JOB_CONTRACT_VERSION, "id": "j", "agent": "claude"}, "'prompt' is a required property"),
         (job_document("p", agent="cursor"), "agent: 'cursor' is not one of"),
-        (job_document("p", contract=2), "contract: 1 was expected"),
+        (job_document("p", contract=JOB_CONTRACT_VERSION + 1), f"contract: {JOB_CONTRACT_VERSION} was expected"),
+        # Contract 1 took a workdir and any env (docs/contract.md): a job of it is refused as a whole.
+        (job_document("p", contract=1), f"contract: {JOB_CONTRACT_VERSION} was expected"),
         (job_document(""), "prompt: '' should be non-empty"),
         (job_document("p", id="../etc"), "id: '../etc' does not match"),
         (job_document("p", timeout_seconds=0), "timeout_seconds: 0 is less than the minimum of 1"),

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from runtime_jobs import SECRETS_ENV, jobs_are_data, two_jobs_on_one_environment
-from viberator_worker import processes
+from viberator_worker import JOB_CONTRACT_VERSION, processes
 from viberator_worker.agents import AGENTS
 
 from workers.catalog import BUILD_CONTEXT
@@ -105,7 +105,9 @@ def test_the_runtime_api_address_and_the_function_s_credentials_stay_with_the_wo
     """The emulator gives the runtime AWS_LAMBDA_RUNTIME_API (so the worker is really under a Runtime API); a
     grant-less agent sees neither it nor the role's credentials."""
     for name in ("AWS_LAMBDA_RUNTIME_API", "AWS_SECRET_ACCESS_KEY", "OPENAI_API_KEY"):
-        result = invoke(warm_lambda, {"contract": 1, "id": "env", "agent": "claude", "prompt": f"env {name}"})
+        result = invoke(
+            warm_lambda, {"contract": JOB_CONTRACT_VERSION, "id": "env", "agent": "claude", "prompt": f"env {name}"}
+        )
         assert f"{name}=<unset>" in result["output_tail"], result
 
 
@@ -115,7 +117,7 @@ def test_the_runtime_api_address_and_the_function_s_credentials_stay_with_the_wo
 def test_a_granted_credential_reaches_the_agent_redacted_in_its_output(warm_lambda: str) -> None:
     """The same worker environment with a grant (a clanker on Bedrock): so the worker did hold the role's
     credentials, and the agent sees only what was granted."""
-    job = {"contract": 1, "id": "env", "agent": "claude", "prompt": "env AWS_SECRET_ACCESS_KEY"}
+    job = {"contract": JOB_CONTRACT_VERSION, "id": "env", "agent": "claude", "prompt": "env AWS_SECRET_ACCESS_KEY"}
     assert "AWS_SECRET_ACCESS_KEY=[REDACTED]" in invoke(warm_lambda, job)["output_tail"]
     job["prompt"] = "env AWS_SESSION_TOKEN"
     assert "AWS_SESSION_TOKEN=<unset>" in invoke(warm_lambda, job)["output_tail"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from runtime_jobs import job_document
-from viberator_worker import cli, lambda_mode
+from viberator_worker import JOB_CONTRACT_VERSION, cli, lambda_mode
 from viberator_worker.contract import schema
 
 
@@ -42,7 +42,7 @@ def test_timeout_is_capped_by_the_invocation_deadline(tmp_path: Path) -> None:
 
 
 def test_invalid_event_returns_an_invalid_result() -> None:
-    result = lambda_mode.handler({"contract": 1}, FakeContext(900_000))
+    result = lambda_mode.handler({"contract": JOB_CONTRACT_VERSION}, FakeContext(900_000))
     assert result["status"] == "invalid" and "'id' is a required property" in result["error"]
 
 
