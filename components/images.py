@@ -11,6 +11,7 @@ import pulumi
 from components.config_model.fields import ARCHITECTURE_OF_PLATFORM, PLATFORM_OF_ARCHITECTURE
 from components.harness_image import HarnessImage, PlatformImage
 from viberator_contract import Image
+from workers import catalog
 from workers.naming import floating_tag, image_reference, sbom_tag
 
 
@@ -33,6 +34,9 @@ class ImageRef:
     """The tag of the primary digest's SBOM referrer, where the deploy attaches one: a signing image stack's own
     (`with_sbom`), or what a promoting stack's image stack exports (in that stack's repository, where it was
     attached). None: nobody attaches one (a review stack's own builds)."""
+    job_contract: str | None = None
+    """The job contract its worker runtime speaks (its `io.viberator.job-contract` label): this checkout's for
+    images it builds, the image stack's export for promoted ones (None where that stack exported none)."""
     floating_pushed: pulumi.Input[str] | None = None
     """Known once the resource that moves `<env>-latest` has pushed (`HarnessImage.floating_pushed`); None for
     images another stack built (a promoting stack runs no floating clanker: the config refuses it)."""
@@ -47,6 +51,7 @@ class ImageRef:
             index=image.index,
             environment=environment,
             region=region,
+            job_contract=catalog.job_contract(),
             floating_pushed=image.floating_pushed,
         )
 
@@ -104,4 +109,5 @@ class ImageRef:
             platforms={platform: image.manifest() for platform, image in self.platforms.items()},
             index=self.index.manifest() if self.index is not None else None,
             sbom=self.sbom,
+            job_contract=self.job_contract,
         )

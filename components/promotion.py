@@ -186,6 +186,7 @@ def promoted_images(
             region=_url(url).region,
             # Where the image stack's deploy attached it: its own repository, which this stack may pull from.
             sbom=entry.sbom,
+            job_contract=entry.job_contract,
         )
     for i, clanker in enumerate(config.clankers):
         image = images.get(clanker.agent)

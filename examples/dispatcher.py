@@ -1,5 +1,6 @@
 """A dispatcher written against the outputs contract alone (docs/contract.md): it reads a stack's outputs, picks a
-clanker whose image takes the job's agent, and runs the job there (Lambda Invoke, ECS RunTask, `docker run`).
+clanker whose image takes the job (its agent and contract), and runs the job there (Lambda Invoke, ECS RunTask,
+`docker run`).
 
 It imports `viberator_contract` (which needs pydantic) and botocore (boto3's clients take the same calls), and
 nothing else of viberator-workers; tests/test_dispatcher_example.py runs it against stubbed AWS APIs.
@@ -25,14 +26,18 @@ RESULT_LINE = "VIBERATOR_RESULT "
 """The worker prints its result document on one line with this prefix (stdout, so the ECS log stream too)."""
 
 
-def choose(outputs: StackOutputs, agent: str) -> tuple[str, LambdaClankerEntry | EcsClankerEntry | DockerClankerEntry]:
-    """The first clanker (by name) whose image holds the job's agent CLI."""
+def choose(
+    outputs: StackOutputs, job: Mapping[str, Any]
+) -> tuple[str, LambdaClankerEntry | EcsClankerEntry | DockerClankerEntry]:
+    """The first clanker (by name) whose image holds the job's agent CLI and speaks its job contract."""
     for skipped in outputs.skipped_clankers:  # a target newer than this contract: not ours to run
         print(skipped, file=sys.stderr)
     for name, clanker in sorted(outputs.clankers.items()):
-        if agent in (clanker.agents or ()):
+        image = outputs.images.get(clanker.harness or clanker.agent)
+        speaks = image.job_contract if image is not None else None
+        if job["agent"] in (clanker.agents or ()) and (speaks or "").split(".")[0] == str(job["contract"]):
             return name, clanker
-    raise LookupError(f"no clanker takes jobs for agent {agent!r}")
+    raise LookupError(f"no clanker takes jobs of contract {job['contract']} for agent {job['agent']!r}")
 
 
 def _result(lines: Iterable[str]) -> dict[str, Any]:
@@ -106,6 +111,6 @@ if __name__ == "__main__":
 
     with open(sys.argv[1]) as outputs_file, open(sys.argv[2]) as job_file:
         outputs, job = StackOutputs.model_validate_json(outputs_file.read()), json.load(job_file)
-    name, clanker = choose(outputs, job["agent"])
+    name, clanker = choose(outputs, job)
     print(f"dispatching to {name} ({clanker.target})", file=sys.stderr)
     print(json.dumps(dispatch(clanker, job, botocore.session.get_session().create_client)))

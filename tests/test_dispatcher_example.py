@@ -59,13 +59,15 @@ def test_it_imports_the_contract_and_nothing_else_of_the_project(tmp_path: Path)
     assert not loaded & {*PROJECT_PACKAGES, "pulumi", "pulumi_aws"}
 
 
-def test_it_chooses_a_clanker_whose_image_takes_the_job_s_agent() -> None:
+def test_it_chooses_a_clanker_whose_image_takes_the_job_s_agent_and_contract() -> None:
     dispatcher, outputs = _dispatcher(), _outputs()
     for agent in {agent for clanker in outputs.clankers.values() for agent in clanker.agents or ()}:
-        _, chosen = dispatcher.choose(outputs, agent)
+        _, chosen = dispatcher.choose(outputs, {"agent": agent, "contract": JOB_CONTRACT_VERSION})
         assert agent in chosen.agents
-    with pytest.raises(LookupError, match="no clanker takes jobs for agent 'aider'"):
-        dispatcher.choose(outputs, "aider")
+    with pytest.raises(LookupError, match="no clanker takes jobs of contract 2 for agent 'aider'"):
+        dispatcher.choose(outputs, {"agent": "aider", "contract": 2})
+    with pytest.raises(LookupError, match="of contract 1 for agent"):
+        dispatcher.choose(outputs, {"agent": agent, "contract": 1})
 
 
 def test_a_lambda_clanker_is_invoked_in_its_region() -> None:

@@ -61,6 +61,14 @@ class Image(Manifest, Repository):
         "and a promoting stack's image stack's. Absent where nothing attaches one (a review stack's own builds). "
         "Added within version 1.",
     )
+    job_contract: str | None = Field(
+        default=None,
+        pattern=r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?$",
+        description="The job contract its worker runtime speaks, `MAJOR[.MINOR]` (the images' "
+        "`io.viberator.job-contract` label): a job sent to a clanker running it carries this major version as "
+        "its `contract`. A promoting stack exports what its image stack did. Added within version 1: absent in "
+        "outputs written before it.",
+    )
 
     def approved_digest(self) -> str:
         """The digest a promotion's reviewer approves for the harness: the index's when there are several

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,20 @@ HARNESSES: dict[str, Harness] = {
 }
 
 HARNESS_NAMES: tuple[str, ...] = tuple(HARNESSES)
+
+
+_JOB_CONTRACT_ARG = re.compile(r"^ARG JOB_CONTRACT=(?P<version>\S+)\s*$", re.MULTILINE)
+
+
+@functools.cache
+def job_contract(dockerfile: Path = DOCKERFILE) -> str:
+    """The job-contract version (`MAJOR[.MINOR]`) this checkout's images implement: the Dockerfile's
+    `ARG JOB_CONTRACT=` default, which labels every image `io.viberator.job-contract` (the worker runtime's tests
+    keep it equal to its JOB_CONTRACT_VERSION, so there is no third copy to drift)."""
+    found = _JOB_CONTRACT_ARG.search(dockerfile.read_text(encoding="utf-8"))
+    if found is None:
+        raise ValueError(f"{dockerfile} declares no `ARG JOB_CONTRACT=<version>` default")
+    return found["version"]
 
 
 @functools.cache

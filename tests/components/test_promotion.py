@@ -134,6 +134,14 @@ def test_a_platform_this_program_does_not_run_is_left_out_and_an_image_with_no_o
     ]
 
 
+def test_a_promoted_image_speaks_the_job_contract_its_image_stack_exported() -> None:
+    exported = copy.deepcopy(dev_images())  # the committed plan is cached: never change it
+    exported["claude-code-ecs"]["jobContract"] = "7.1"
+    del exported["claude"]["jobContract"]  # an image stack's outputs from before the field
+    promoted = promoted_images(config(), exported, "dev")
+    assert (promoted["claude-code-ecs"].job_contract, promoted["claude"].job_contract) == ("7.1", None)
+
+
 def test_a_bad_replicas_output_is_a_config_error_naming_each_field() -> None:
     replicas = [{"region": "us-west-2"}, {"region": "Mars", "registryId": "123456789012"}]
     with pytest.raises(ConfigError) as raised:

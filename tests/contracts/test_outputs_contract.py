@@ -20,7 +20,7 @@ from offline_plan.engine import PROJECT_DIR, Plan
 from tests.conftest import committed_plan
 from viberator_contract import StackOutputs
 from viberator_contract.schema import SCHEMA_PATH, outputs_schema, schema_text
-from workers.catalog import HARNESSES
+from workers.catalog import HARNESSES, job_contract
 
 PROJECT_PACKAGES = sorted(
     path.parent.name for path in PROJECT_DIR.glob("*/__init__.py") if path.parent.name != "viberator_contract"
@@ -197,10 +197,13 @@ def test_a_docker_clanker_gets_the_bridge_network_unless_its_config_opts_in_to_h
 
 
 def test_each_clanker_says_where_it_runs_and_which_jobs_it_takes(stack_plan: Plan) -> None:
-    """What a dispatcher needs, from the outputs alone: the region to call, the jobs' agents, the harness."""
+    """What a dispatcher needs, from the outputs alone: the region to call, the jobs' agents and contract, the
+    harness."""
     for name, clanker in stack_plan.outputs["clankers"].items():
         assert clanker["harness"] == clanker["agent"], name
         assert clanker["agents"] == list(HARNESSES[clanker["harness"]].agents), name
+        # What a job sent to it carries as `contract`: the label of the images this checkout builds.
+        assert stack_plan.outputs["images"][clanker["harness"]]["jobContract"] == job_contract(), name
         deployment = clanker["deploymentConfig"]
         arn = {"lambda": deployment.get("functionArn"), "ecs": deployment.get("cluster")}.get(clanker["target"])
         if arn is None:

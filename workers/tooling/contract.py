@@ -12,16 +12,14 @@ there is no third copy to drift.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-from workers.catalog import DOCKERFILE
+# The version this checkout's images implement (and its invoker writes): the catalog's, as the program exports it.
+from workers.catalog import job_contract as tool_contract
 
 CONTRACT_LABEL = "io.viberator.job-contract"
 
-_CONTRACT_ARG = re.compile(r"^ARG JOB_CONTRACT=(?P<version>\S+)\s*$", re.MULTILINE)
 _VERSION = re.compile(r"(?P<major>0|[1-9][0-9]*)(?:\.(?P<minor>0|[1-9][0-9]*))?")
 
 
@@ -30,15 +28,6 @@ class ContractCheck:
     compatible: bool
     reason: str
     """For an incompatible image, what is wrong in words a user can act on."""
-
-
-@functools.cache
-def tool_contract(dockerfile: Path = DOCKERFILE) -> str:
-    """The job-contract version this checkout's images implement (and its invoker writes)."""
-    found = _CONTRACT_ARG.search(dockerfile.read_text(encoding="utf-8"))
-    if found is None:
-        raise ValueError(f"{dockerfile} declares no `ARG JOB_CONTRACT=<version>` default")
-    return found["version"]
 
 
 def check_contract(image_labels: dict[str, str], tool_version: str | None = None) -> ContractCheck:
