@@ -147,9 +147,10 @@ def run_ecs_task(request: JobRequest, clients: Clients, say: Callable[[str], Non
 
 
 def _last_result_line(logs: Any, ecs: Any, config: Mapping[str, Any], task_arn: str) -> str | None:
-    """The container's awslogs stream, `<prefix>/<container>/<task id>` (ECS Developer Guide, "Using the awslogs
-    log driver": `prefix-name/container-name/ecs-task-id`), in the group the outputs name; outputs written before
-    `logGroup` and `logStreamPrefix` were added leave them to the task definition."""
+    """The container's awslogs stream, `<prefix>/<container>/<task id>` (the awslogs-stream-prefix option: "the
+    log stream takes the following format: prefix-name/container-name/ecs-task-id", AWS CDK's AwsLogDriverProps
+    reference), in the group the outputs name; outputs written before `logGroup` and `logStreamPrefix` were added
+    leave them to the task definition."""
     group, prefix = config.get("logGroup"), config.get("logStreamPrefix")
     if not (group and prefix):
         definition = ecs.describe_task_definition(taskDefinition=config["taskDefinitionArn"])["taskDefinition"]
