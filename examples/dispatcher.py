@@ -3,7 +3,7 @@ clanker whose image takes the job (its agent and contract), and runs the job the
 `docker run`).
 
 It imports `viberator_contract` (which needs pydantic) and botocore (boto3's clients take the same calls), and
-nothing else of viberator-workers; tests/test_dispatcher_example.py runs it against stubbed AWS APIs.
+nothing else of viberator-workers; tests/contracts/test_dispatcher_example.py runs it against stubbed AWS APIs.
 
     python examples/dispatcher.py outputs.json job.json    # outputs.json: `pulumi stack output --json`
 """

@@ -21,7 +21,7 @@ from viberator_worker import JOB_CONTRACT_VERSION
 from offline_plan.engine import PROJECT_DIR
 from tests.botocore_stubs import StubbedClients
 from tests.conftest import committed_plan
-from tests.test_outputs_contract import PROJECT_PACKAGES
+from tests.contracts.test_outputs_contract import PROJECT_PACKAGES
 from viberator_contract import StackOutputs
 from workers.catalog import agent_key_variables
 
