@@ -161,20 +161,12 @@ def promoted_images(
                 )
             )
         # The contract's platforms are open (a later image stack may build more): this stack runs those it knows.
-        platforms = {
-            platform: _in_copy(manifest, entry.repository_url, url)
-            for platform, manifest in entry.every_platform().items()
-            if platform in ARCHITECTURE_OF_PLATFORM
-        }
+        every, source_url = entry.every_platform(), entry.repository_url
+        platforms = {p: _in_copy(m, source_url, url) for p, m in every.items() if p in ARCHITECTURE_OF_PLATFORM}
         if not platforms:
-            issues.append(
-                ConfigIssue(
-                    path=f"{NAMESPACE}:images.from",
-                    value=source,
-                    message=f"its {harness} image is built for {', '.join(entry.every_platform())}, none of which "
-                    f"this program runs ({', '.join(ARCHITECTURE_OF_PLATFORM)})",
-                )
-            )
+            known = ", ".join(ARCHITECTURE_OF_PLATFORM)
+            message = f"its {harness} image is built for {', '.join(every)}, none of which this program runs ({known})"
+            issues.append(ConfigIssue(path=f"{NAMESPACE}:images.from", value=source, message=message))
             continue
         images[harness] = ImageRef(
             repository_name=entry.repository_name,
