@@ -6,6 +6,10 @@ stack and a fresh event loop, duplicate URNs fail the run, and a test that recor
 
 from __future__ import annotations
 
+import contextlib
+import io
+import shutil
+import subprocess
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
@@ -15,6 +19,7 @@ import jsonschema
 import pytest
 import yaml
 
+from offline_plan.__main__ import main as plan_main
 from offline_plan.engine import PROJECT_DIR, Plan, Registration, run_program
 from offline_plan.stacks import plan_stack_file
 from viberator_contract import StackOutputs
@@ -58,6 +63,37 @@ def committed_plan(file_name: str, preview: bool = False, first_preview: bool = 
 @pytest.fixture(params=COMMITTED_STACKS)
 def stack_plan(request: pytest.FixtureRequest) -> Plan:
     return committed_plan(request.param)
+
+
+def make_plan(*args: str) -> subprocess.CompletedProcess[str]:
+    """`make plan` (offline_plan's command line) with `args`, in this process, from the project directory; stdout
+    and stderr captured as a pipe holds them (not a terminal). A fresh interpreter costs 2-4 s of imports and
+    first-use warm-up: the tests that need one (a traceback at exit, another checkout's code) start it themselves."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.chdir(PROJECT_DIR), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = plan_main(list(args))
+    return subprocess.CompletedProcess(["make", "plan", *args], code, stdout.getvalue(), stderr.getvalue())
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=cwd, check=True, capture_output=True
+    )
+
+
+def project_repository(repository: Path, dev_config: Mapping[str, Any]) -> Path:
+    """This project's program committed in a git repository of its own, with `dev_config` as its
+    `Pulumi.dev.yaml` (a small stack: every plan there runs in a fresh interpreter, the copy's code)."""
+    repository.mkdir()
+    for name in ("__main__.py", "Pulumi.yaml", "README.md"):
+        shutil.copy(PROJECT_DIR / name, repository / name)
+    (repository / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": dict(dev_config)}))
+    for package in ("access", "components", "offline_plan", "viberator_contract", "workers"):
+        shutil.copytree(PROJECT_DIR / package, repository / package, ignore=shutil.ignore_patterns("__pycache__"))
+    git(repository, "init", "-q")
+    git(repository, "add", "-A")
+    git(repository, "commit", "-qm", "initial")
+    return repository
 
 
 def assert_outputs_contract(outputs: Mapping[str, Any]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,14 +18,14 @@ from offline_plan.diff import diff_plans, value_changes
 from offline_plan.engine import PROJECT_DIR, run_program
 from offline_plan.render import render_plan
 from offline_plan.stack_file import stack_file_config
-from tests.conftest import committed_plan
+from tests.conftest import committed_plan, git, make_plan, project_repository
 
 FUNCTION = "aws:lambda/function:Function"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 
 
-def run_plan(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess[str]:
-    """`make plan` as a user pipes it: stdout is not a terminal."""
+def run_plan(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`make plan` as a user pipes it, in a fresh interpreter running the code of the checkout at `cwd`."""
     return subprocess.run(
         [sys.executable, "-m", "offline_plan", *args], cwd=cwd, capture_output=True, text=True, timeout=120
     )
@@ -137,7 +136,7 @@ def test_cli_diff_against_a_plan_file(tmp_path: Path) -> None:
     base["resources"].remove(resource(base, "claude-ecs-task"))
     (tmp_path / "base.json").write_text(json.dumps(base))
 
-    result = run_plan("--stack", "dev", "--format", "json", "--diff", str(tmp_path / "base.json"))
+    result = make_plan("--stack", "dev", "--format", "json", "--diff", str(tmp_path / "base.json"))
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert set(document) == {"stack", "base", "changes", "outputs", "summary"}
@@ -146,17 +145,17 @@ def test_cli_diff_against_a_plan_file(tmp_path: Path) -> None:
         assert set(change) == {"urn", "type", "name", "op", "changedInputs", "before", "after"}
     assert document["summary"]["update"] == 1 and document["summary"]["create"] == 1
 
-    text = run_plan("--stack", "dev", "--diff", str(tmp_path / "base.json"))
+    text = make_plan("--stack", "dev", "--diff", str(tmp_path / "base.json"))
     assert "memorySize: 1024 → 4096" in text.stdout
     assert "Summary: 1 to create, 1 to update, 0 to replace, 0 to delete; 0 outputs change" in text.stdout
 
 
 def test_cli_refuses_a_base_that_is_neither_a_ref_nor_a_plan_of_this_stack(tmp_path: Path) -> None:
-    unknown = run_plan("--stack", "dev", "--diff", "no-such-ref")
+    unknown = make_plan("--stack", "dev", "--diff", "no-such-ref")
     assert unknown.returncode == 2
     assert 'DIFF = "no-such-ref": neither a plan JSON file nor a git commit' in unknown.stderr
     (tmp_path / "dev.json").write_text(json.dumps(dev_json()))
-    other = run_plan("--stack", "prod", "--diff", str(tmp_path / "dev.json"))
+    other = make_plan("--stack", "prod", "--diff", str(tmp_path / "dev.json"))
     assert other.returncode == 2
     assert "a plan of stack dev, not of prod" in other.stderr
 
@@ -169,38 +168,26 @@ def test_secrets_stay_masked_in_a_diff(tmp_path: Path) -> None:
     }
     stack = tmp_path / "Pulumi.qa.yaml"
     stack.write_text(yaml.safe_dump({"config": config}))
-    base = run_plan("--config", str(stack), "--format", "json")
+    base = make_plan("--config", str(stack), "--format", "json")
     assert base.returncode == 0, base.stderr
     (tmp_path / "base.json").write_text(base.stdout)
     config["viberator:clankers"][0]["environment"] = {"WEBHOOK_URL": {"secure": "v1:c2VjcmV0LWNpcGhlcnRleHQ="}}
     stack.write_text(yaml.safe_dump({"config": config}))
 
     for output_format in ("text", "json"):
-        result = run_plan("--config", str(stack), "--format", output_format, "--diff", str(tmp_path / "base.json"))
+        result = make_plan("--config", str(stack), "--format", output_format, "--diff", str(tmp_path / "base.json"))
         assert result.returncode == 0, result.stderr
         assert "[secret]" in result.stdout
         assert "v1:c2VjcmV0" not in result.stdout
 
 
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=cwd, check=True, capture_output=True
-    )
-
-
 @pytest.fixture
 def scratch_repository(tmp_path: Path) -> Path:
-    """This project's program and dev stack, committed in a repository of their own."""
-    repository = tmp_path / "project"
-    repository.mkdir()
-    for name in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "README.md"):
-        shutil.copy(PROJECT_DIR / name, repository / name)
-    for package in ("access", "components", "offline_plan", "viberator_contract", "workers"):
-        shutil.copytree(PROJECT_DIR / package, repository / package, ignore=shutil.ignore_patterns("__pycache__"))
-    _git(repository, "init", "-q")
-    _git(repository, "add", "-A")
-    _git(repository, "commit", "-qm", "initial")
-    return repository
+    """This project's program and dev stack narrowed to one Lambda clanker and the images it switches between."""
+    config = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())["config"]
+    clanker = next(c for c in config["viberator:clankers"] if c["target"] == "lambda" and c["agent"] != "codex")
+    narrowed = {**config, "viberator:harnesses": sorted({clanker["agent"], "codex"}), "viberator:clankers": [clanker]}
+    return project_repository(tmp_path / "project", narrowed)
 
 
 def _worktrees(repository: Path) -> str:
@@ -214,7 +201,7 @@ def test_cli_diff_against_a_git_ref_plans_the_ref_in_a_worktree_it_removes(scrat
     switched = next(c for c in lambdas if c["agent"] != "codex")
     switched["agent"] = "codex"
     stack.write_text(yaml.safe_dump(document))
-    _git(scratch_repository, "commit", "-qam", "switch an agent")
+    git(scratch_repository, "commit", "-qam", "switch an agent")
 
     result = run_plan("--stack", "dev", "--format", "json", "--diff", "HEAD~1", cwd=scratch_repository)
     assert result.returncode == 0, result.stderr
@@ -225,7 +212,7 @@ def test_cli_diff_against_a_git_ref_plans_the_ref_in_a_worktree_it_removes(scrat
     assert diff["outputs"] and diff["base"]["ref"] == "HEAD~1"
 
     (scratch_repository / "README.md").write_text("a README-only change\n")
-    _git(scratch_repository, "commit", "-qam", "docs")
+    git(scratch_repository, "commit", "-qam", "docs")
     readme = run_plan("--stack", "dev", "--format", "json", "--diff", "HEAD~1", cwd=scratch_repository)
     assert readme.returncode == 0, readme.stderr
     assert (json.loads(readme.stdout)["changes"], json.loads(readme.stdout)["outputs"]) == ([], {})
@@ -238,7 +225,7 @@ def test_cli_diff_against_a_git_ref_plans_the_ref_in_a_worktree_it_removes(scrat
 @pytest.fixture(scope="module")
 def plan_txt() -> str:
     """`make -s plan > plan.txt` of dev."""
-    result = run_plan("--stack", "dev")
+    result = make_plan("--stack", "dev")
     assert result.returncode == 0, result.stderr
     return result.stdout
 

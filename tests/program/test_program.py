@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,15 @@ from offline_plan.engine import PROJECT_DIR, Plan, run_program
 from offline_plan.placeholder_values import image_digest, index_digest
 from offline_plan.stack_file import stack_file_config
 from offline_plan.stacks import plan_stack_file
-from tests.conftest import Recorder, assert_outputs_contract, committed_plan, of_image_repositories
+from tests.conftest import (
+    Recorder,
+    assert_outputs_contract,
+    committed_plan,
+    git,
+    make_plan,
+    of_image_repositories,
+    project_repository,
+)
 from viberator_contract import StackOutputs
 from viberator_contract.schema import outputs_schema
 from workers.catalog import HARNESS_NAMES
@@ -205,14 +212,8 @@ def test_runs_are_isolated(record: Recorder) -> None:
 # --- The CLI, as `make plan` runs it. ---
 
 
-def run_plan(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "offline_plan", *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
-
-
 def test_cli_json_is_one_document_with_the_documented_shape() -> None:
-    result = run_plan("--stack", "dev", "--format", "json")
+    result = make_plan("--stack", "dev", "--format", "json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert set(document) == {"project", "stack", "mode", "account", "assumptions", "resources", "outputs", "warnings"}
@@ -234,7 +235,7 @@ def test_cli_invalid_config_exits_2_naming_the_key(tmp_path: Path) -> None:
             }
         )
     )
-    result = run_plan("--config", str(stack))
+    result = make_plan("--config", str(stack))
     assert result.returncode == 2
     assert result.stdout == ""
     assert "viberator:clankers[0].memoryMb = 99999" in result.stderr
@@ -248,7 +249,7 @@ def test_cli_plans_a_promoting_stack_from_given_outputs(tmp_path: Path) -> None:
     outputs["images"] = {k: v for k, v in outputs["images"].items() if k != "claude-code-ecs"}
     partial = tmp_path / "partial.json"
     partial.write_text(json.dumps(outputs))
-    ok = run_plan(
+    ok = make_plan(
         "--stack",
         "prod",
         "--format",
@@ -257,7 +258,7 @@ def test_cli_plans_a_promoting_stack_from_given_outputs(tmp_path: Path) -> None:
         f"viberator/viberator-workers/dev={dev_outputs}",
     )
     assert ok.returncode == 0, ok.stderr
-    missing = run_plan("--stack", "prod", "--stack-outputs", f"viberator/viberator-workers/dev={partial}")
+    missing = make_plan("--stack", "prod", "--stack-outputs", f"viberator/viberator-workers/dev={partial}")
     assert missing.returncode == 2
     assert (
         'viberator:clankers[1].agent = "claude-code-ecs": '
@@ -268,17 +269,14 @@ def test_cli_plans_a_promoting_stack_from_given_outputs(tmp_path: Path) -> None:
 # --- Image revisions follow the build context, not HEAD. ---
 
 
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-    )
-
-
 def _image_inputs(cwd: Path) -> dict[str, Any]:
-    result = run_plan("--stack", "dev", "--format", "json", cwd=cwd)
+    result = subprocess.run(
+        [sys.executable, "-m", "offline_plan", "--stack", "dev", "--format", "json"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return {
         r["name"]: r["inputs"]
@@ -289,26 +287,17 @@ def _image_inputs(cwd: Path) -> dict[str, Any]:
 
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
-    copy = tmp_path / "project"
-    for name in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "README.md"):
-        if (PROJECT_DIR / name).exists():
-            shutil.copy(PROJECT_DIR / name, copy / name) if copy.exists() else (
-                copy.mkdir(),
-                shutil.copy(PROJECT_DIR / name, copy / name),
-            )
-    for package in ("components", "offline_plan", "viberator_contract", "workers"):
-        shutil.copytree(PROJECT_DIR / package, copy / package, ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / "README.md").write_text("readme\n")
-    _git(copy, "init", "-q")
-    _git(copy, "add", "-A")
-    _git(copy, "commit", "-qm", "initial")
-    return copy
+    """The project in a repository of its own, its dev stack narrowed to claude's image: each plan there is a
+    fresh interpreter (the revision is read once per process), the image's inputs are what these tests read."""
+    config = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())["config"]
+    narrowed = {k: v for k, v in config.items() if k != "viberator:clankers"} | {"viberator:harnesses": ["claude"]}
+    return project_repository(tmp_path / "project", narrowed)
 
 
 def test_an_unrelated_commit_changes_no_image_input(project_copy: Path) -> None:
     before = _image_inputs(project_copy)
     (project_copy / "README.md").write_text("a README-only change\n")
-    _git(project_copy, "commit", "-qam", "docs")
+    git(project_copy, "commit", "-qam", "docs")
     assert _image_inputs(project_copy) == before
 
 
@@ -319,8 +308,8 @@ def test_a_build_context_change_moves_the_revision_and_dirty_never_reuses_a_clea
     (project_copy / "workers" / "image" / "NOTE").write_text("uncommitted\n")
     dirty = _image_inputs(project_copy)["claude-image"]["labels"][REVISION_LABEL]
     assert dirty.startswith(f"{clean}-dirty-")
-    _git(project_copy, "add", "-A")
-    _git(project_copy, "commit", "-qm", "context change")
+    git(project_copy, "add", "-A")
+    git(project_copy, "commit", "-qm", "context change")
     committed = _image_inputs(project_copy)["claude-image"]["labels"][REVISION_LABEL]
     assert committed not in (clean, dirty) and "dirty" not in committed
 
