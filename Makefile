@@ -48,9 +48,12 @@ plan: deps ## Offline plan: STACK=dev|prod, PROJECT=access (STACK=dev|prod|githu
 	$(PYTHON) -m offline_plan $(if $(PROJECT),--project "$(PROJECT)") $(if $(CONFIG),--config "$(CONFIG)",$(if $(REVIEW_STACK_FILE),--config "$(REVIEW_STACK_FILE)",--stack "$(STACK)")) --format "$(FORMAT)" $(if $(PREVIEW),--preview $(if $(filter first,$(PREVIEW)),first,update)) $(if $(STACK_OUTPUTS),$(foreach ref,$(STACK_OUTPUTS),--stack-outputs "$(ref)")) $(if $(DIFF),--diff "$(DIFF)")
 
 .PHONY: test lint typecheck
+# Two workers (pytest-xdist), a test file per worker at a time (module fixtures are planned once): the 2-core
+# machine's both cores. bench/tests.py runs the same selection.
+TEST_SELECTION := -n 2 --dist loadfile -m "not images and not checkov"
 # The checkov tests need checkov's own environment: `make test-checkov` installs it and runs them (CI runs both).
 test: lint typecheck ## All fast tests (config, components, whole program, contracts, guardrails, runtime) and lint
-	$(RUN) pytest -q -m "not images and not checkov"
+	$(RUN) pytest -q $(TEST_SELECTION)
 
 lint: deps ## ruff; import-linter's floors (pyproject [tool.importlinter]); actionlint + zizmor on the workflows; hadolint on the Dockerfile
 	$(RUN) ruff check .

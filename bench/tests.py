@@ -20,7 +20,7 @@ from rich.table import Table
 from offline_plan.engine import PROJECT_DIR
 from offline_plan.render import plan_console
 
-SELECTION = ["-m", "not images and not checkov"]
+SELECTION = ["-n", "2", "--dist", "loadfile", "-m", "not images and not checkov"]
 """`make test`'s selection (Makefile, `test`)."""
 SLOWEST = 15
 
