@@ -40,6 +40,12 @@ _pypi_lock = (cd $(LOCKS_DIR) && $(UV) pip compile --quiet --universal --python-
 	--no-header $(if $(UPGRADE),--upgrade) --output-file $(1)/requirements.txt $(1)/requirements.in) \
 	|| { echo "could not resolve $(1)'s lock from PyPI" >&2; exit 3; }
 
+# Every place a harness needs (docs/add-a-harness.md); the name reaches the tool as data, through the environment.
+.PHONY: harness-check
+harness-check: export CHECKED_HARNESS := $(HARNESS)
+harness-check: deps ## Every place a harness needs and which are missing: HARNESS=<name> (default: every catalog harness)
+	@$(RUN) python -m workers.harness_check $${CHECKED_HARNESS:+"$$CHECKED_HARNESS"}
+
 .PHONY: locks lock
 locks: | $(UV) ## Re-resolve every agent CLI lock (npm + hashed PyPI); UPGRADE=1 also moves unpinned transitive deps
 	@command -v npm >/dev/null || { echo "npm is needed (apt-get install npm)" >&2; exit 3; }

@@ -1,9 +1,13 @@
 """The harness catalog: which worker images exist, what each contains, and how its repository is named.
 
 This is data read by both the Pulumi program (one ECR repository and image per harness) and the local image
-tooling; neither keeps its own list. The CLI versions themselves are pinned as build-arg defaults in
-`workers/image/Dockerfile`, inside the build context, so that a version bump is an image-input change that
-also moves the image revision tag.
+tooling; neither keeps its own list. The CLI versions themselves are pinned in `workers/image/locks/<agent>/`
+(npm package.json + package-lock.json, or hashed PyPI requirements; `make locks`), inside the build context, so
+that a version bump is an image-input change that also moves the image revision tag.
+
+A harness has places beyond this entry (its Dockerfile stage, its agents' locks and runtime entries, the job
+schema, the deploy workflow's inputs, the outputs schema): docs/add-a-harness.md is the recipe, and
+`python -m workers.harness_check` (workers/harness_check.py) names any that is missing.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from components.config_model.parsed_stack import ParsedStack, Rule
 RULES: tuple[Rule, ...] = (
     harnesses.harnesses_are_known,
     harnesses.harnesses_are_listed_once,
+    harnesses.built_harnesses_have_a_dockerfile_stage,
     harnesses.harness_platforms_are_of_built_harnesses,
     harnesses.taken_harnesses_are_known,
     harnesses.approved_digests_are_of_taken_harnesses,

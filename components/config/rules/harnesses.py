@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 from components.config_model.issues import ConfigIssue
 from components.config_model.parsed_stack import KEY, ParsedStack
-from workers.catalog import HARNESS_NAMES
+from workers import catalog
+from workers.catalog import HARNESS_NAMES, HARNESSES
+from workers.dockerfile_stages import DockerfileError, stages
 from workers.naming import MUTABLE_TAG_PATTERNS, revision_tag
 
 
@@ -23,6 +25,34 @@ def harnesses_are_listed_once(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     harnesses = parsed.config.harnesses
     if len(set(harnesses)) != len(harnesses):
         yield ConfigIssue(path=f"{KEY}harnesses", value=harnesses, message="lists a harness twice")
+
+
+def built_harnesses_have_a_dockerfile_stage(parsed: ParsedStack) -> Iterator[ConfigIssue]:
+    """A harness is its Dockerfile's target of the same name: without that stage the plan would pass and
+    `pulumi up` fail at the build (docs/add-a-harness.md lists every place a harness needs)."""
+    config = parsed.config
+    built = [(i, name) for i, name in enumerate(config.harnesses) if name in HARNESS_NAMES]
+    if not config.builds_images or not built:
+        return
+    dockerfile = catalog.DOCKERFILE
+    checkout = catalog.BUILD_CONTEXT.parents[1]
+    shown = dockerfile.relative_to(checkout) if dockerfile.is_relative_to(checkout) else dockerfile
+    try:
+        names = stages(dockerfile)
+    except DockerfileError as unreadable:
+        yield ConfigIssue(
+            path=f"{KEY}harnesses", value=config.harnesses, message=f"cannot read the stages: {unreadable}"
+        )
+        return
+    for i, name in built:
+        target = HARNESSES[name].dockerfile_target
+        if target not in names:
+            yield ConfigIssue(
+                path=f"{KEY}harnesses[{i}]",
+                value=name,
+                message=f"{shown} has no stage `FROM … AS {target}` to build harness {name} from; add it "
+                "(docs/add-a-harness.md; `make harness-check HARNESS=" + name + "` lists every place a harness needs)",
+            )
 
 
 def harness_platforms_are_of_built_harnesses(parsed: ParsedStack) -> Iterator[ConfigIssue]:

@@ -1,8 +1,8 @@
 """How each agent CLI runs one prompt headless: the invocation table, and what a job may add to it.
 
-Flags were read off each pinned CLI's `--help` (versions in locks/). Every invocation is non-interactive and
-pre-approves tool use: the container is the sandbox, and nobody is there to answer a permission prompt, so
-an agent that asked would hang until its timeout.
+Flags were read off each pinned CLI's `--help` (the versions are pinned in workers/image/locks/<agent>/, not in
+the Dockerfile). Every invocation is non-interactive and pre-approves tool use: the container is the sandbox,
+and nobody is there to answer a permission prompt, so an agent that asked would hang until its timeout.
 
 The job is data, never configuration of the CLI: the prompt is passed so that no parser can take it for an
 option, and `extra_args` are only the options agents.json allows for that agent, `=`-joined to their value.
