@@ -189,16 +189,26 @@ def promoted_images(
             and image is not None
             and image.platform_for(clanker.architecture) not in image.platforms
         ):
-            issues.append(
-                ConfigIssue(
-                    path=f"{NAMESPACE}:clankers[{i}].architecture",
-                    value=clanker.architecture,
-                    message=f"the promoted {clanker.agent} image is built for {', '.join(image.platforms)}",
-                )
-            )
+            issues.append(_unbuilt_architecture(source, i, clanker, image))
     if issues:
         raise ConfigError(issues)
     return images
+
+
+def _unbuilt_architecture(source: str, i: int, clanker: ClankerBase, image: ImageRef) -> ConfigIssue:
+    """The fix lives in the image stack, which builds the platforms its clankers and `harnessPlatforms` name:
+    this stack only promotes what that one built."""
+    assert clanker.architecture is not None
+    built = list(image.platforms)
+    wanted = [*built, image.platform_for(clanker.architecture)]
+    return ConfigIssue(
+        path=f"{NAMESPACE}:clankers[{i}].architecture",
+        value=clanker.architecture,
+        message=f"the promoted {clanker.agent} image is built for {', '.join(built)}: build it in the image stack "
+        f"{source} too, with `viberator:harnessPlatforms: {{{clanker.agent}: [{', '.join(wanted)}]}}` in its "
+        f"Pulumi.{source.rsplit('/', 1)[-1]}.yaml, and deploy that stack first; or give this clanker the "
+        "architecture of a platform it is built for",
+    )
 
 
 def _cross_region_issues(

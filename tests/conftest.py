@@ -19,10 +19,12 @@ import jsonschema
 import pytest
 import yaml
 
+from components.config import PLATFORM_OF_ARCHITECTURE, ClankerBase, StackConfig, parse_pulumi_config
 from offline_plan.__main__ import main as plan_main
 from offline_plan.engine import PROJECT_DIR, Plan, Registration, run_program
-from offline_plan.stacks import plan_stack_file
-from viberator_contract import StackOutputs
+from offline_plan.stack_file import stack_file_config
+from offline_plan.stacks import plan_stack_file, stack_name_of
+from viberator_contract import Image, StackOutputs
 from viberator_contract.schema import outputs_schema
 
 COMMITTED_STACKS = sorted(path.name for path in PROJECT_DIR.glob("Pulumi.*.yaml"))
@@ -60,6 +62,15 @@ def committed_plan(file_name: str, preview: bool = False, first_preview: bool = 
     return plan
 
 
+@cache
+def committed_config(file_name: str) -> StackConfig:
+    """A committed stack's config, parsed as the program parses it: what tests of the committed stacks derive
+    their expectations from (its clankers, accounts, harnesses), so that adding, removing or changing a clanker
+    there fails only the URN snapshot (tests/test_urns.py), never a test that counted or named the clankers."""
+    config, secret_keys = stack_file_config(PROJECT_DIR / file_name)
+    return parse_pulumi_config(config, stack=stack_name_of(PROJECT_DIR / file_name), secret_keys=secret_keys)
+
+
 @pytest.fixture(params=COMMITTED_STACKS)
 def stack_plan(request: pytest.FixtureRequest) -> Plan:
     return committed_plan(request.param)
@@ -94,6 +105,14 @@ def project_repository(repository: Path, dev_config: Mapping[str, Any]) -> Path:
     git(repository, "add", "-A")
     git(repository, "commit", "-qm", "initial")
     return repository
+
+
+def pinned_image(outputs: Mapping[str, Any], clanker: ClankerBase) -> str:
+    """`<repository>@<digest>` a pinned clanker runs, by the contract's reading of the `images` output: its
+    harness's image for the clanker's architecture (the primary platform's when it names none)."""
+    image = Image.model_validate(outputs["images"][clanker.agent])
+    platform = image.platform if clanker.architecture is None else PLATFORM_OF_ARCHITECTURE[clanker.architecture]
+    return image.every_platform()[platform].image_uri
 
 
 def assert_outputs_contract(outputs: Mapping[str, Any]) -> None:

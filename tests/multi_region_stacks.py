@@ -35,7 +35,8 @@ def promoting_stack_file(folder: Path, region: str = WEST, clankers: list[dict[s
     config = document["config"]
     config["aws:region"] = region
     for clanker in config["viberator:clankers"]:
-        clanker["secrets"] = {k: v.replace(":us-east-1:", f":{region}:") for k, v in clanker["secrets"].items()}
+        if "secrets" in clanker:  # a docker clanker has none
+            clanker["secrets"] = {k: v.replace(":us-east-1:", f":{region}:") for k, v in clanker["secrets"].items()}
     if clankers is not None:
         config["viberator:clankers"] = clankers
     path = folder / "Pulumi.prod.yaml"

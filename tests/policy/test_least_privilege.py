@@ -1,7 +1,10 @@
-"""Least privilege, asserted: each role's permissions in the dev plan, compared exactly (actions and resources).
+"""Least privilege, asserted: each role's permissions in every committed stack's plan, compared exactly (actions,
+resources and conditions).
 
-The expectations are written out literally rather than computed with `components.policies`, so a change to
-what a role may do shows up here as a diff someone has to approve.
+The expectations are derived here from the stack's config (its clankers, as the program parses them) by rules
+written out in this file, never computed with `components.policies`: a change to what a role may do shows up as
+a failure someone has to approve, while adding, removing or changing a clanker in a stack file moves the
+expectations with it.
 """
 
 from __future__ import annotations
@@ -9,55 +12,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+from components.config import StackConfig
+from components.config.clankers import CloudClanker
 from offline_plan.engine import Plan
+from tests.conftest import COMMITTED_STACKS, committed_config, committed_plan
 
-ACCOUNT = "123456789012"  # dev's account (aws:allowedAccountIds in Pulumi.dev.yaml)
-SECRETS = "arn:aws:secretsmanager:us-east-1:123456789012:secret:viberator/dev"
-LOGS = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group"
+Grant = tuple[str, tuple[str, ...], tuple[str, ...], str]
+"""(Sid, actions, resources, condition as canonical JSON or "") of one Allow statement, sorted."""
 
-Grant = tuple[str, tuple[str, ...], tuple[str, ...]]
-"""(Sid, actions, resources) of one Allow statement, sorted."""
-
-EXPECTED: dict[str, set[Grant]] = {
-    "multi-agent-role-policy": {
-        (
-            "WriteLogs",
-            ("logs:CreateLogStream", "logs:PutLogEvents"),
-            (f"{LOGS}:/aws/lambda/viberator-dev-multi-agent:*",),
-        ),
-        (
-            "ReadListedSecrets",
-            ("secretsmanager:GetSecretValue",),
-            (f"{SECRETS}/anthropic-AbCdEf", f"{SECRETS}/openai-GhIjKl"),
-        ),
-    },
-    "codex-floating-role-policy": {
-        (
-            "WriteLogs",
-            ("logs:CreateLogStream", "logs:PutLogEvents"),
-            (f"{LOGS}:/aws/lambda/viberator-dev-codex-floating:*",),
-        ),
-        ("ReadListedSecrets", ("secretsmanager:GetSecretValue",), (f"{SECRETS}/openai-GhIjKl",)),
-    },
-    "claude-ecs-execution-policy": {
-        ("RegistryLogin", ("ecr:GetAuthorizationToken",), ("*",)),
-        (
-            "PullWorkerImage",
-            ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
-            (f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/viberator-worker-claude-code-ecs",),
-        ),
-        ("WriteLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), (f"{LOGS}:/ecs/viberator-dev-claude-ecs:*",)),
-        ("ReadListedSecrets", ("secretsmanager:GetSecretValue",), (f"{SECRETS}/anthropic-AbCdEf",)),
-    },
-}
-"""Inline policy name -> its grants. The ECS task role (claude-ecs-task-role) deliberately has none."""
-
-TRUSTED_SERVICE = {
-    "multi-agent-role": "lambda.amazonaws.com",
-    "codex-floating-role": "lambda.amazonaws.com",
-    "claude-ecs-execution-role": "ecs-tasks.amazonaws.com",
-    "claude-ecs-task-role": "ecs-tasks.amazonaws.com",
-}
+LAMBDA = "lambda.amazonaws.com"
+ECS_TASKS = "ecs-tasks.amazonaws.com"
+WRITE_LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
+PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 
 
 def _sorted(value: Any) -> tuple[str, ...]:
@@ -66,40 +34,115 @@ def _sorted(value: Any) -> tuple[str, ...]:
 
 def grants(policy: str) -> set[Grant]:
     statements = json.loads(policy)["Statement"]
-    assert all(s["Effect"] == "Allow" and set(s) == {"Sid", "Effect", "Action", "Resource"} for s in statements), (
-        "only plain Allow statements (no conditions, NotAction or NotResource) are expected"
-    )
-    return {(s["Sid"], _sorted(s["Action"]), _sorted(s["Resource"])) for s in statements}
+    assert all(
+        s["Effect"] == "Allow" and set(s) <= {"Sid", "Effect", "Action", "Resource", "Condition"} for s in statements
+    ), "only Allow statements of Action and Resource (no NotAction or NotResource) are expected"
+    return {
+        (s["Sid"], _sorted(s["Action"]), _sorted(s["Resource"]), json.dumps(s.get("Condition", ""), sort_keys=True))
+        for s in statements
+    }
 
 
-def test_each_role_policy_grants_exactly_what_its_clanker_needs(dev_plan: Plan) -> None:
-    actual = {r.name: grants(r.inputs["policy"]) for r in dev_plan.of_type("aws:iam/rolePolicy:RolePolicy")}
-    assert actual == EXPECTED
+def _log_group(config: StackConfig, account: str, name: str) -> str:
+    return f"arn:aws:logs:{config.region}:{account}:log-group:{name}:*"
 
 
-def test_no_other_permissions_reach_a_role(dev_plan: Plan) -> None:
+def _secret_grants(config: StackConfig, clanker: CloudClanker) -> set[Grant]:
+    """GetSecretValue on exactly its secrets (an ECS `:json-key:…` selector names the same secret), and kms:Decrypt
+    on the customer-managed keys `viberator:secretKeys` names for them, bound to those secrets."""
+    secrets = tuple(sorted({":".join(arn.split(":")[:7]) for arn in clanker.secrets.values()}))
+    if not secrets:
+        return set()
+    read: set[Grant] = {("ReadListedSecrets", ("secretsmanager:GetSecretValue",), secrets, '""')}
+    encrypted = [secret for secret in secrets if secret in config.secret_keys]
+    if encrypted:
+        condition = {"StringEquals": {"kms:EncryptionContext:SecretARN": encrypted}}
+        keys = tuple(sorted({config.secret_keys[secret] for secret in encrypted}))
+        read.add(("DecryptListedSecrets", ("kms:Decrypt",), keys, json.dumps(condition, sort_keys=True)))
+    return read
+
+
+def _repository_arn(plan: Plan, harness: str) -> str:
+    """The one repository an ECS clanker pulls from: where its image is (this stack's, or its image stack's copy)."""
+    host, _, name = plan.outputs["images"][harness]["repositoryUrl"].partition("/")
+    account, _dkr, _ecr, region = host.split(".")[:4]
+    return f"arn:aws:ecr:{region}:{account}:repository/{name}"
+
+
+def expected_policies(file_name: str) -> dict[str, tuple[str, set[Grant]]]:
+    """Inline policy name -> (the role it is attached to, its grants), for every cloud clanker of the stack. An
+    ECS clanker's task role (what the agent itself may do) deliberately has none."""
+    config, plan = committed_config(file_name), committed_plan(file_name)
+    expected = {}
+    for clanker in config.clankers:
+        if not isinstance(clanker, CloudClanker):
+            continue
+        named = f"viberator-{config.environment}-{clanker.name}"
+        if clanker.target == "lambda":
+            logs = _log_group(config, plan.account, f"/aws/lambda/{named}")
+            policy, role = f"{clanker.name}-role-policy", f"{clanker.name}-role"
+            granted = {("WriteLogs", WRITE_LOGS, (logs,), '""')}
+        else:
+            logs = _log_group(config, plan.account, f"/ecs/{named}")
+            policy, role = f"{clanker.name}-execution-policy", f"{clanker.name}-execution-role"
+            granted = {
+                ("RegistryLogin", ("ecr:GetAuthorizationToken",), ("*",), '""'),
+                ("PullWorkerImage", PULL, (_repository_arn(plan, clanker.agent),), '""'),
+                ("WriteLogs", WRITE_LOGS, (logs,), '""'),
+            }
+        expected[policy] = (role, granted | _secret_grants(config, clanker))
+    return expected
+
+
+def expected_roles(file_name: str) -> dict[str, str]:
+    """Role name -> the one service that may assume it: a Lambda clanker's role, an ECS clanker's two."""
+    roles = {}
+    for clanker in committed_config(file_name).clankers:
+        if clanker.target == "lambda":
+            roles[f"{clanker.name}-role"] = LAMBDA
+        elif clanker.target == "ecs":
+            roles |= {f"{clanker.name}-execution-role": ECS_TASKS, f"{clanker.name}-task-role": ECS_TASKS}
+    return roles
+
+
+@pytest.mark.parametrize("file_name", COMMITTED_STACKS)
+def test_each_role_policy_grants_exactly_what_its_clanker_needs(file_name: str) -> None:
+    plan = committed_plan(file_name)
+    actual = {r.name: grants(r.inputs["policy"]) for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")}
+    assert actual == {policy: granted for policy, (_role, granted) in expected_policies(file_name).items()}
+
+
+@pytest.mark.parametrize("file_name", COMMITTED_STACKS)
+def test_no_other_permissions_reach_a_role(file_name: str) -> None:
     # Managed-policy attachments or inline policies on the role would bypass the documents compared above.
-    types = {r.type for r in dev_plan.resources if r.type.startswith("aws:iam/")}
-    assert types == {"aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"}
-    roles = dev_plan.of_type("aws:iam/role:Role")
+    plan = committed_plan(file_name)
+    types = {r.type for r in plan.resources if r.type.startswith("aws:iam/")}
+    assert types <= {"aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"}
+    roles = plan.of_type("aws:iam/role:Role")
     assert all(set(r.inputs) == {"assumeRolePolicy", "tags"} for r in roles), (
         "roles carry no inline or managed policies"
     )
 
 
-def test_each_role_is_assumable_only_by_its_service(dev_plan: Plan) -> None:
+@pytest.mark.parametrize("file_name", COMMITTED_STACKS)
+def test_each_role_is_assumable_only_by_its_service(file_name: str) -> None:
     trusted = {}
-    for role in dev_plan.of_type("aws:iam/role:Role"):
+    for role in committed_plan(file_name).of_type("aws:iam/role:Role"):
         (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
         assert statement["Action"] == "sts:AssumeRole" and set(statement["Principal"]) == {"Service"}
         trusted[role.name] = statement["Principal"]["Service"]
-    assert trusted == TRUSTED_SERVICE
+    assert trusted == expected_roles(file_name)
 
 
-def test_each_policy_is_attached_to_its_own_role(dev_plan: Plan) -> None:
-    attached = {r.name: r.inputs["role"].rsplit("-", 1)[0] for r in dev_plan.of_type("aws:iam/rolePolicy:RolePolicy")}
-    assert attached == {
-        "multi-agent-role-policy": "multi-agent-role",
-        "codex-floating-role-policy": "codex-floating-role",
-        "claude-ecs-execution-policy": "claude-ecs-execution-role",
-    }
+@pytest.mark.parametrize("file_name", COMMITTED_STACKS)
+def test_each_policy_is_attached_to_its_own_role(file_name: str) -> None:
+    plan = committed_plan(file_name)
+    attached = {r.name: r.inputs["role"].rsplit("-", 1)[0] for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")}
+    assert attached == {policy: role for policy, (role, _granted) in expected_policies(file_name).items()}
+
+
+def test_the_committed_stacks_have_clanker_roles_to_judge() -> None:
+    # The checks above compare the plans with what their configs imply: they judge something only while the
+    # committed stacks deploy cloud clankers (each target at least once over them).
+    targets = {c.target for name in COMMITTED_STACKS for c in committed_config(name).clankers}
+    assert {"lambda", "ecs"} <= targets

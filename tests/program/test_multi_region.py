@@ -39,7 +39,12 @@ REPOSITORY = "aws:ecr/repository:Repository"
 REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
 DEV_ACCOUNT, PROD_ACCOUNT = "123456789012", "210987654321"
 REPLICAS = [{"region": WEST}, {"region": "eu-west-1", "account": PROD_ACCOUNT}]
-ECS_ONLY = [{"name": "claude-ecs", "agent": "claude-code-ecs", "target": "ecs"}]
+ANTHROPIC = {
+    "ANTHROPIC_API_KEY": f"arn:aws:secretsmanager:{WEST}:{PROD_ACCOUNT}:secret:viberator/prod/anthropic-AbCdEf"
+}
+ECS_ONLY = [{"name": "claude-ecs", "agent": "claude-code-ecs", "target": "ecs", "secrets": ANTHROPIC}]
+LAMBDA_AND_ECS = [{"name": "multi-agent", "agent": "multi-agent", "target": "lambda", "secrets": ANTHROPIC}, *ECS_ONLY]
+"""The refusals' own clankers, whatever the committed prod runs (its network needs an ECS clanker)."""
 
 
 @pytest.fixture(scope="module")
@@ -132,9 +137,13 @@ def test_every_lambda_of_a_west_promoting_stack_pins_the_west_copy_of_devs_diges
 
 
 def test_ecs_execution_roles_pull_from_the_replica(west_prod: Plan) -> None:
-    (policy,) = [r for r in west_prod.of_type("aws:iam/rolePolicy:RolePolicy") if r.name.endswith("execution-policy")]
-    (pull,) = [s for s in json.loads(policy.inputs["policy"])["Statement"] if s["Sid"] == "PullWorkerImage"]
-    assert pull["Resource"] == f"arn:aws:ecr:{WEST}:{DEV_ACCOUNT}:repository/viberator-worker-claude-code-ecs"
+    policies = {r.name: r.inputs["policy"] for r in west_prod.of_type("aws:iam/rolePolicy:RolePolicy")}
+    ecs = {name: c["agent"] for name, c in west_prod.outputs["clankers"].items() if c["target"] == "ecs"}
+    assert ecs, "prod deploys an ECS clanker"
+    for name, harness in ecs.items():
+        statements = json.loads(policies[f"{name}-execution-policy"])["Statement"]
+        (pull,) = [s for s in statements if s["Sid"] == "PullWorkerImage"]
+        assert pull["Resource"] == f"arn:aws:ecr:{WEST}:{DEV_ACCOUNT}:repository/viberator-worker-{harness}"
     assert west_prod.warnings == []
 
 
@@ -169,7 +178,7 @@ def test_a_first_preview_knows_where_the_copies_are(folder: Path) -> None:
 # 3. What can't work is refused.
 def test_without_replication_a_west_lambda_clanker_is_a_config_error_naming_both_regions(folder: Path) -> None:
     with pytest.raises(ConfigError) as raised:
-        plan_promoting(folder, image_stack_outputs(folder, None))
+        plan_promoting(folder, image_stack_outputs(folder, None), clankers=LAMBDA_AND_ECS)
     (issue,) = raised.value.issues
     assert issue.path == "viberator:clankers[0].target"
     for named in ("multi-agent", WEST, "us-east-1", "viberator:replicas", IMAGE_STACK):
@@ -181,7 +190,7 @@ def test_without_replication_make_plan_exits_2_naming_the_region_mismatch(
 ) -> None:
     outputs = folder / "unreplicated-dev.json"
     outputs.write_text(json.dumps(image_stack_outputs(folder, None)))
-    promoting = promoting_stack_file(folder)
+    promoting = promoting_stack_file(folder, clankers=LAMBDA_AND_ECS)
     exit_code = main(["--config", str(promoting), "--stack-outputs", f"{IMAGE_STACK}={outputs}", "--format", "json"])
     captured = capsys.readouterr()
     assert (exit_code, captured.out) == (EXIT_INVALID_CONFIG, "")

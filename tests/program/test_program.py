@@ -22,15 +22,16 @@ from offline_plan.stacks import plan_stack_file
 from tests.conftest import (
     Recorder,
     assert_outputs_contract,
+    committed_config,
     committed_plan,
     git,
     make_plan,
     of_image_repositories,
+    pinned_image,
     project_repository,
 )
 from viberator_contract import StackOutputs
 from viberator_contract.schema import outputs_schema
-from workers.catalog import HARNESS_NAMES
 from workers.labels import REVISION_LABEL
 
 PINNED = re.compile(r"^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com/viberator-worker-[a-z-]+@sha256:[0-9a-f]{64}$")
@@ -54,7 +55,8 @@ def test_the_schema_rejects_a_tag_where_a_digest_belongs(stack_plan: Plan) -> No
 def test_lambda_clankers_run_the_image_their_deployment_config_names(stack_plan: Plan) -> None:
     functions = {r.inputs["name"]: r.inputs for r in stack_plan.of_type("aws:lambda/function:Function")}
     lambdas = {n: c for n, c in stack_plan.outputs["clankers"].items() if c["target"] == "lambda"}
-    assert lambdas, "every committed stack declares a lambda clanker"
+    config = committed_config(f"Pulumi.{stack_plan.stack}.yaml")
+    assert sorted(lambdas) == sorted(c.name for c in config.clankers if c.target == "lambda")
     assert len(functions) == len(lambdas)
     for clanker in lambdas.values():
         deployment = clanker["deploymentConfig"]
@@ -77,34 +79,40 @@ def test_ecs_task_definitions_run_the_container_image_of_their_clanker(stack_pla
         assert container["name"] == deployment["containerName"]
 
 
-def test_dev_builds_all_nine_images() -> None:
-    plan = committed_plan("Pulumi.dev.yaml")
-    # Each harness: its image repository and its build cache's, each with a lifecycle policy, and one Image.
-    for type_, per_harness in (
-        ("aws:ecr/repository:Repository", 2),
-        ("aws:ecr/lifecyclePolicy:LifecyclePolicy", 2),
-        ("docker-build:index:Image", 1),
+def test_dev_builds_each_harness_it_lists_once_per_platform() -> None:
+    plan, config = committed_plan("Pulumi.dev.yaml"), committed_config("Pulumi.dev.yaml")
+    # Each harness: its image repository and its build cache's, each with a lifecycle policy, and one Image per
+    # platform it is built for (its clankers' architectures, or `harnessPlatforms`).
+    for type_, count in (
+        ("aws:ecr/repository:Repository", 2 * len(config.harnesses)),
+        ("aws:ecr/lifecyclePolicy:LifecyclePolicy", 2 * len(config.harnesses)),
+        ("docker-build:index:Image", sum(len(config.platforms_of(harness)) for harness in config.harnesses)),
     ):
-        assert len(plan.of_type(type_)) == 9 * per_harness, type_
+        assert len(plan.of_type(type_)) == count, type_
     images = plan.outputs["images"]
-    assert sorted(images) == sorted(HARNESS_NAMES)
+    assert sorted(images) == sorted(config.harnesses)
     for harness, image in images.items():
         assert image["imageUri"] == f"{image['repositoryUrl']}@{image['digest']}"
         assert image["repositoryUrl"].endswith(f"/viberator-worker-{harness}")
         assert PINNED.match(image["imageUri"])
+        assert sorted(image["platforms"]) == sorted(config.platforms_of(harness))
     for image in plan.of_type("docker-build:index:Image"):
         assert image.retain_on_delete and len(image.inputs["platforms"]) == 1
 
 
+def _deployed_image(clanker: dict[str, Any]) -> str:
+    deployment = clanker["deploymentConfig"]
+    return str(deployment.get("imageUri") or deployment["containerImage"])
+
+
 def test_dev_clankers_pin_digests_unless_floating() -> None:
-    plan = committed_plan("Pulumi.dev.yaml")
-    clankers = plan.outputs["clankers"]
-    assert clankers["codex-floating"]["deploymentConfig"]["imageUri"].endswith("/viberator-worker-codex:dev-latest")
-    assert clankers["local-kimi"]["deploymentConfig"]["containerImage"] == plan.outputs["images"]["kimi"]["imageUri"]
-    assert (
-        clankers["claude-ecs"]["deploymentConfig"]["containerImage"]
-        == plan.outputs["images"]["claude-code-ecs"]["imageUri"]
-    )
+    plan, config = committed_plan("Pulumi.dev.yaml"), committed_config("Pulumi.dev.yaml")
+    for clanker in config.clankers:
+        deployed = _deployed_image(plan.outputs["clankers"][clanker.name])
+        if clanker.image == "floating":
+            assert deployed == f"{plan.outputs['images'][clanker.agent]['repositoryUrl']}:dev-latest", clanker.name
+        else:
+            assert deployed == pinned_image(plan.outputs, clanker), clanker.name
 
 
 def test_prod_promotes_exactly_the_digests_dev_built() -> None:
@@ -112,18 +120,30 @@ def test_prod_promotes_exactly_the_digests_dev_built() -> None:
     assert not prod.of_type("docker-build:index:Image")
     assert not prod.of_type("aws:ecr/repository:Repository")
     assert [r.type for r in prod.reads] == ["pulumi:pulumi:StackReference"]
-    for clanker in prod.outputs["clankers"].values():
-        deployment = clanker["deploymentConfig"]
-        image = deployment.get("imageUri") or deployment["containerImage"]
-        assert image == dev.outputs["images"][clanker["agent"]]["imageUri"]
+    clankers = committed_config("Pulumi.prod.yaml").clankers
+    assert sorted(prod.outputs["clankers"]) == sorted(c.name for c in clankers)
+    for clanker in clankers:
+        assert _deployed_image(prod.outputs["clankers"][clanker.name]) == pinned_image(dev.outputs, clanker)
+
+
+def _built_for_arm64_only(image: dict[str, Any]) -> dict[str, Any]:
+    """An image stack's `images.<harness>` as if built for linux/arm64 alone."""
+    arm64 = {key: image[key] for key in ("digest", "imageUri", "tags")}
+    single = {key: value for key, value in image.items() if key != "index"}
+    return {**single, "platform": "linux/arm64", "platforms": {"linux/arm64": arm64}}
 
 
 def test_a_promoting_stack_runs_clankers_on_the_promoted_images_architecture() -> None:
+    # Clankers of the test's own, naming no architecture: they run the platform the image stack built.
     dev = committed_plan("Pulumi.dev.yaml").outputs
-    arm = json.loads(json.dumps(dev))
-    for harness in ("multi-agent", "claude-code-ecs"):
-        arm["images"][harness]["platform"] = "linux/arm64"
+    arm = {**dev, "images": {harness: _built_for_arm64_only(image) for harness, image in dev["images"].items()}}
     config, _ = stack_file_config(PROJECT_DIR / "Pulumi.prod.yaml")
+    secrets = {"ANTHROPIC_API_KEY": "arn:aws:secretsmanager:us-east-1:210987654321:secret:viberator/prod/a-AbCdEf"}
+    clankers = [
+        {"name": "arm-lambda", "agent": "claude", "target": "lambda", "secrets": secrets},
+        {"name": "arm-ecs", "agent": "claude-code-ecs", "target": "ecs", "secrets": secrets},
+    ]
+    config = {**config, "viberator:clankers": json.dumps(clankers)}
     prod = run_program("prod", config, stack_outputs={"viberator/viberator-workers/dev": arm})
     (function,) = prod.of_type("aws:lambda/function:Function")
     (task,) = prod.of_type("aws:ecs/taskDefinition:TaskDefinition")
@@ -151,10 +171,10 @@ def test_a_prod_image_stack_protects_its_repositories_and_never_force_deletes(tm
 
 def test_dev_grants_the_prod_account_pull() -> None:
     policies = of_image_repositories(committed_plan("Pulumi.dev.yaml"), "aws:ecr/repositoryPolicy:RepositoryPolicy")
-    assert len(policies) == 9
+    assert len(policies) == len(committed_config("Pulumi.dev.yaml").harnesses)
     for policy in policies:
         account = json.loads(policy.inputs["policy"])["Statement"][1]
-        assert account["Principal"] == {"AWS": ["arn:aws:iam::210987654321:root"]}
+        assert account["Principal"] == {"AWS": ["arn:aws:iam::210987654321:root"]}  # prod's account
 
 
 def test_preview_leaves_digests_unknown() -> None:
@@ -162,32 +182,40 @@ def test_preview_leaves_digests_unknown() -> None:
     assert plan.preview
     assert {image["digest"] for image in plan.outputs["images"].values()} == {UNKNOWN}
     functions = {r.name: r.inputs for r in plan.of_type("aws:lambda/function:Function")}
-    assert functions["multi-agent-function"]["imageUri"] == UNKNOWN
+    lambdas = [c for c in committed_config("Pulumi.dev.yaml").clankers if c.target == "lambda"]
+    assert sorted(functions) == sorted(f"{c.name}-function" for c in lambdas)
     # A floating clanker waits for the push too: `<env>-latest` may not exist before it.
-    assert functions["codex-floating-function"]["imageUri"] == UNKNOWN
+    assert {name: inputs["imageUri"] for name, inputs in functions.items()} == dict.fromkeys(functions, UNKNOWN)
 
 
-def _dev_config_with(mutate: Any) -> dict[str, str]:
+SWITCHING = {
+    "name": "switching",
+    "agent": "multi-agent",
+    "target": "lambda",
+    "secrets": {
+        "ANTHROPIC_API_KEY": "arn:aws:secretsmanager:us-east-1:123456789012:secret:viberator/dev/anthropic-AbCdEf",
+        "OPENAI_API_KEY": "arn:aws:secretsmanager:us-east-1:123456789012:secret:viberator/dev/openai-GhIjKl",
+    },
+}
+"""The test's own clanker (in dev's config), whose secrets hold the keys of the agent before and after."""
+
+
+def _dev_config_with(clanker: dict[str, Any]) -> dict[str, str]:
     config, _ = stack_file_config(PROJECT_DIR / "Pulumi.dev.yaml")
-    clankers = json.loads(config["viberator:clankers"])
-    mutate(clankers)
-    return {**config, "viberator:clankers": json.dumps(clankers)}
+    return {**config, "viberator:clankers": json.dumps([clanker])}
 
 
 def test_switching_an_agent_changes_only_that_clankers_image() -> None:
-    def to_codex(clankers: list[dict[str, Any]]) -> None:
-        clankers[0]["agent"] = "codex"
-
-    before = committed_plan("Pulumi.dev.yaml")
-    after = run_program("dev", _dev_config_with(to_codex))
+    before = run_program("dev", _dev_config_with(SWITCHING))
+    after = run_program("dev", _dev_config_with({**SWITCHING, "agent": "codex"}))
     before_inputs = {r.urn: r.inputs for r in before.resources}
     after_inputs = {r.urn: r.inputs for r in after.resources}
     assert before_inputs.keys() == after_inputs.keys(), "no resource is added or removed"
     changed = {urn for urn in before_inputs if before_inputs[urn] != after_inputs[urn]}
-    assert [urn.rsplit("::", 1)[1] for urn in changed] == ["multi-agent-function"]
-    function = next(r for r in after.resources if r.name == "multi-agent-function")
+    assert [urn.rsplit("::", 1)[1] for urn in changed] == ["switching-function"]
+    function = next(r for r in after.resources if r.name == "switching-function")
     assert function.inputs["imageUri"] == after.outputs["images"]["codex"]["imageUri"]
-    assert function.inputs["name"] == "viberator-dev-multi-agent"  # same function, updated in place
+    assert function.inputs["name"] == "viberator-dev-switching"  # same function, updated in place
 
 
 def test_duplicate_urns_fail_the_run(record: Recorder) -> None:
@@ -246,7 +274,8 @@ def test_cli_plans_a_promoting_stack_from_given_outputs(tmp_path: Path) -> None:
     dev_outputs = tmp_path / "dev.json"
     dev_outputs.write_text(json.dumps(committed_plan("Pulumi.dev.yaml").outputs))
     outputs = dict(committed_plan("Pulumi.dev.yaml").outputs)
-    outputs["images"] = {k: v for k, v in outputs["images"].items() if k != "claude-code-ecs"}
+    removed = committed_config("Pulumi.prod.yaml").clankers[0].agent
+    outputs["images"] = {k: v for k, v in outputs["images"].items() if k != removed}
     partial = tmp_path / "partial.json"
     partial.write_text(json.dumps(outputs))
     ok = make_plan(
@@ -261,8 +290,8 @@ def test_cli_plans_a_promoting_stack_from_given_outputs(tmp_path: Path) -> None:
     missing = make_plan("--stack", "prod", "--stack-outputs", f"viberator/viberator-workers/dev={partial}")
     assert missing.returncode == 2
     assert (
-        'viberator:clankers[1].agent = "claude-code-ecs": '
-        "the image stack viberator/viberator-workers/dev exports no claude-code-ecs image"
+        f'viberator:clankers[0].agent = "{removed}": '
+        f"the image stack viberator/viberator-workers/dev exports no {removed} image"
     ) in missing.stderr
 
 
