@@ -28,7 +28,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from ci.verify_promotion import image_digests, promoted_from
+from ci.verify_promotion import approved_digest, image_digests, promoted_from
 from offline_plan.engine import PROJECT_DIR
 from viberator_contract.schema import SCHEMA_PATH, outputs_schema
 
@@ -113,7 +113,8 @@ def _image_section(images: Mapping[str, Any], context: DeployContext) -> list[st
         ]
         lines += [f"| {_cell(name)} | {_code(image.get('imageUri', ''))} |" for name, image in shown.items()]
     else:
-        pushed = [name for name, image in shown.items() if context.pushed(name, image.get("digest"))]
+        # Compared as `--before` was read (image_digests): a multi-platform harness by its index's digest.
+        pushed = [name for name, image in shown.items() if context.pushed(name, approved_digest(image))]
         lines = [
             "### Images",
             "",

@@ -86,6 +86,13 @@ def promoted_from(stack_config: Path) -> str | None:
     return source if isinstance(source, str) else None
 
 
+def approved_digest(image: object) -> object:
+    """The digest approved for one `images.<harness>` entry (`Image.approved_digest`, read from the raw document):
+    its index's when it has one, else its own; whatever the document holds there (None when nothing)."""
+    approved = (image.get("index") or image) if isinstance(image, Mapping) else None
+    return approved.get("digest") if isinstance(approved, Mapping) else None
+
+
 def image_digests(outputs: Mapping[str, Any]) -> dict[str, str]:
     """`{harness: approved digest}` from a `pulumi stack output --json` document (its `images` output): a
     multi-platform harness's index digest, which commits to every platform manifest's digest (an approval of the
@@ -97,8 +104,7 @@ def image_digests(outputs: Mapping[str, Any]) -> dict[str, str]:
         raise UnusableInput("the stack outputs have no `images` mapping: is this the right stack?")
     digests = {}
     for harness, image in images.items():
-        approved = (image.get("index") or image) if isinstance(image, Mapping) else None
-        digest = approved.get("digest") if isinstance(approved, Mapping) else None
+        digest = approved_digest(image)
         if not isinstance(digest, str) or not digest.startswith("sha256:"):
             raise UnusableInput(f"image {harness!r} has no sha256 digest in the stack outputs")
         digests[harness] = digest

@@ -204,10 +204,10 @@ def _unbuilt_architecture(source: str, i: int, clanker: ClankerBase, image: Imag
     return ConfigIssue(
         path=f"{NAMESPACE}:clankers[{i}].architecture",
         value=clanker.architecture,
-        message=f"the promoted {clanker.agent} image is built for {', '.join(built)}: build it in the image stack "
-        f"{source} too, with `viberator:harnessPlatforms: {{{clanker.agent}: [{', '.join(wanted)}]}}` in its "
-        f"Pulumi.{source.rsplit('/', 1)[-1]}.yaml, and deploy that stack first; or give this clanker the "
-        "architecture of a platform it is built for",
+        message=f"the promoted {clanker.agent} image is built for {', '.join(built)} only: the image stack {source} "
+        f"must build {wanted[-1]} too: set `viberator:harnessPlatforms: {{{clanker.agent}: [{', '.join(wanted)}]}}` "
+        f"in its Pulumi.{source.rsplit('/', 1)[-1]}.yaml and deploy it first, or give this clanker the architecture "
+        "of a platform the image has",
     )
 
 

@@ -53,3 +53,21 @@ def dev_outputs(ci_dev_plan: Plan) -> dict[str, Any]:
 @pytest.fixture
 def prod_outputs(ci_prod_plan: Plan) -> dict[str, Any]:
     return copy.deepcopy(ci_prod_plan.outputs)
+
+
+def approved_manifest(image: dict[str, Any]) -> dict[str, Any]:
+    """The manifest a reviewer approves for a harness (viberator_contract's `Image.approved_digest`): a
+    multi-platform harness's index, which commits to every platform's image, else the one image. Tests change its
+    digest to move "the harness's digest" whatever platforms the committed stacks build it for."""
+    return image["index"] if image.get("index") else image
+
+
+def signed_references(outputs: dict[str, Any]) -> list[str]:
+    """Every `<repository>@<digest>` of the image stack's outputs the deploy signs: each platform's image, and each
+    multi-platform harness's index (what `verify_promotion pushed --indexes` lists), sorted."""
+    references = set()
+    for image in outputs["images"].values():
+        indexes = [image["index"]] if image.get("index") else []
+        for manifest in [image, *(image.get("platforms") or {}).values(), *indexes]:
+            references.add(f"{image['repositoryUrl']}@{manifest['digest']}")
+    return sorted(references)

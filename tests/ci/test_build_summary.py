@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from ci.build_summary import DeployContext, SummaryError, _tag, main, render_summary
-from ci.verify_promotion import promoted_from
+from ci.verify_promotion import image_digests, promoted_from
 from offline_plan.engine import PROJECT_DIR
+from tests import multi_platform_stacks
+from tests.conftest import committed_config
 
 PROD_SOURCE = "viberator/viberator-workers/dev"
 
@@ -59,14 +61,19 @@ def test_every_clanker_shows_the_image_it_runs(dev_outputs: dict[str, Any]):
 
 
 def test_a_single_harness_deploy_shows_only_its_image_and_marks_its_clankers(dev_outputs: dict[str, Any]):
-    markdown, _ = render_summary(dev_outputs, DeployContext("dev", harness="multi-agent"))
+    clankers = committed_config("Pulumi.dev.yaml").clankers
+    harness = clankers[0].agent
+    markdown, _ = render_summary(dev_outputs, DeployContext("dev", harness=harness))
     images = _section(markdown, "Images")
 
-    assert "harness `multi-agent`" in markdown
-    assert "| multi-agent |" in images
-    assert "| codex |" not in images
-    assert _clanker_row(markdown, "multi-agent").endswith("| yes |")
-    assert _clanker_row(markdown, "codex-floating").endswith("| no (unchanged) |")
+    assert f"harness `{harness}`" in markdown
+    assert f"| {harness} |" in images
+    assert [row for row in images.splitlines() if row.startswith("| ") and "---" not in row][1:] == [
+        _image_row(markdown, harness)
+    ], "its image alone, under the table's heading"
+    for clanker in clankers:
+        marked = "| yes |" if clanker.agent == harness else "| no (unchanged) |"
+        assert _clanker_row(markdown, clanker.name).endswith(marked), clanker.name
 
 
 def _image_row(markdown: str, harness: str) -> str:
@@ -75,22 +82,22 @@ def _image_row(markdown: str, harness: str) -> str:
 
 
 def test_a_deploy_that_changed_nothing_claims_no_pushes(dev_outputs: dict[str, Any]):
-    unchanged = {harness: image["digest"] for harness, image in dev_outputs["images"].items()}
+    unchanged = image_digests(dev_outputs)  # as `--before` is read
 
     markdown, _ = render_summary(dev_outputs, DeployContext("dev", digests_before=unchanged))
 
-    assert "0 of 9 built and pushed" in markdown
+    assert f"0 of {len(unchanged)} built and pushed" in markdown
     assert all("| unchanged |" in _image_row(markdown, harness) for harness in unchanged)
 
 
 def test_only_the_images_whose_digest_changed_are_listed_as_pushed(dev_outputs: dict[str, Any]):
-    before = {harness: image["digest"] for harness, image in dev_outputs["images"].items()}
+    before = image_digests(dev_outputs)
     before["claude"] = "sha256:" + "0" * 64  # the digest claude had before this deploy rebuilt it
     del before["kimi"]  # a harness this deploy added
 
     markdown, _ = render_summary(dev_outputs, DeployContext("dev", digests_before=before))
 
-    assert "2 of 9 built and pushed" in markdown
+    assert f"2 of {len(dev_outputs['images'])} built and pushed" in markdown
     assert "| built and pushed |" in _image_row(markdown, "claude")
     assert "| built and pushed |" in _image_row(markdown, "kimi")
     assert "| unchanged |" in _image_row(markdown, "codex")
@@ -102,12 +109,28 @@ def test_cli_compares_with_the_outputs_before_the_deploy(
     after = _write(tmp_path, dev_outputs)
     before = tmp_path / "before.json"
     before.write_text(json.dumps(dev_outputs))
+    harnesses = len(dev_outputs["images"])
     assert main(["--stack", "dev", "--before", str(before), after]) == 0
-    assert "0 of 9 built and pushed" in capsys.readouterr().out
+    assert f"0 of {harnesses} built and pushed" in capsys.readouterr().out
 
     before.write_text("{}")  # a new stack exports nothing before its first deploy
     assert main(["--stack", "dev", "--before", str(before), after]) == 0
-    assert "9 of 9 built and pushed" in capsys.readouterr().out
+    assert f"{harnesses} of {harnesses} built and pushed" in capsys.readouterr().out
+
+
+def test_a_multi_platform_harness_counts_as_built_only_when_its_index_moved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    outputs = multi_platform_stacks.image_stack_outputs()
+    harnesses = len(outputs["images"])
+    before = tmp_path / "before.json"
+    before.write_text(json.dumps(outputs))
+    assert main(["--stack", "dev", "--before", str(before), _write(tmp_path, outputs)]) == 0
+    assert f"0 of {harnesses} built and pushed" in capsys.readouterr().out
+
+    outputs["images"][multi_platform_stacks.HARNESS]["index"]["digest"] = "sha256:" + "f" * 64
+    assert main(["--stack", "dev", "--before", str(before), _write(tmp_path, outputs)]) == 0
+    assert f"1 of {harnesses} built and pushed" in capsys.readouterr().out
 
 
 def test_a_promoting_stack_claims_no_pushes(prod_outputs: dict[str, Any]):

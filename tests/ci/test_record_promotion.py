@@ -26,7 +26,7 @@ from ci.promotion_plan import (
 )
 from ci.record_promotion import EXIT_REGISTRY, EXIT_UNUSABLE, main
 from tests import multi_platform_stacks
-from tests.conftest import committed_plan
+from tests.conftest import committed_config, committed_plan
 
 MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
@@ -39,10 +39,12 @@ def outputs() -> dict[str, Any]:
 
 
 def _dev_revision_tag(harness: str) -> str:
-    """The dev plan's immutable tag for a harness: what prod's promotion tag must carry the revision of."""
+    """The dev plan's immutable tag for a harness (on its index, for a multi-platform one): what prod's promotion
+    tag must carry the revision of."""
+    image = committed_plan("Pulumi.dev.yaml").outputs["images"][harness]
     (tag,) = [
         ref.rpartition(":")[2]
-        for ref in committed_plan("Pulumi.dev.yaml").outputs["images"][harness]["tags"]
+        for ref in (image.get("index") or image)["tags"]
         if not ref.endswith(("-latest", ":latest"))
     ]
     return tag
@@ -110,19 +112,25 @@ def _run(tmp_path: Path, outputs: dict[str, Any], client: Any) -> int:
 def test_every_digest_a_prod_clanker_runs_gets_the_prod_tag_of_its_dev_revision(outputs: dict[str, Any]):
     promotions = plan_promotions(outputs, "prod")
 
-    assert {(p.harness, p.clankers) for p in promotions} == {
-        ("multi-agent", ("multi-agent",)),
-        ("claude-code-ecs", ("claude-ecs",)),
-    }
+    runners: dict[str, list[str]] = {}  # harness -> its clankers, from the committed stack's config
+    for clanker in committed_config("Pulumi.prod.yaml").clankers:
+        runners.setdefault(clanker.agent, []).append(clanker.name)
+    assert {p.harness for p in promotions} == set(runners)
     for promotion in promotions:
         image = outputs["images"][promotion.harness]
-        dev_tag = _dev_revision_tag(promotion.harness)
-        assert promotion.source_tag == dev_tag
-        assert promotion.tag == "prod-" + dev_tag.removeprefix("dev-")
-        assert promotion.digest == image["digest"]
         assert promotion.repository_name == image["repositoryName"]
         assert promotion.registry_id == image["repositoryUrl"].split(".")[0]
         assert promotion.region == "us-east-1"
+        if promotion.platform is None or promotion.platform == INDEX:
+            # What carries the harness's revision: the image, or the index joining a multi-platform one's images
+            # (each platform's tag is checked by the multi-platform tests below).
+            dev_tag = _dev_revision_tag(promotion.harness)
+            assert promotion.source_tag == dev_tag
+            assert promotion.tag == "prod-" + dev_tag.removeprefix("dev-")
+            assert promotion.digest == (image.get("index") or image)["digest"]
+            assert promotion.clankers == tuple(sorted(runners[promotion.harness]))
+        else:
+            assert set(promotion.clankers) <= set(runners[promotion.harness])
 
 
 def test_success_tags_each_digest_without_rebuilding(
@@ -224,7 +232,8 @@ def test_a_floating_clanker_is_refused_before_any_registry_call(
 
 def test_the_image_stack_itself_has_nothing_to_promote():
     dev = copy.deepcopy(committed_plan("Pulumi.dev.yaml").outputs)
-    del dev["clankers"]["codex-floating"]  # dev runs a floating clanker; the pinned ones are the point here
+    # dev may run floating clankers (refused, as in any stack); the pinned ones are the point here.
+    dev["clankers"] = {name: c for name, c in dev["clankers"].items() if "@" in str(c["deploymentConfig"])}
 
     with pytest.raises(PromotionError, match="builds its images"):
         plan_promotions(dev, "dev")
@@ -272,11 +281,10 @@ def test_a_multi_platform_harness_has_each_platform_tagged_under_its_own_tag_and
     assert promotions["linux/arm64"].clankers == ("claude-arm",)
     assert promotions["linux/amd64"].clankers == ("claude-x86",)
     assert promotions[INDEX].clankers == ("claude-arm", "claude-x86")
-    # The single-platform harnesses beside it are promoted as before.
-    assert {p.harness for p in plan_promotions(outputs, "prod") if p.platform is None} == {
-        "multi-agent",
-        "claude-code-ecs",
-    }
+    # A single-platform harness beside it is promoted as before.
+    assert [(p.harness, p.clankers) for p in plan_promotions(outputs, "prod") if p.platform is None] == [
+        (multi_platform_stacks.BESIDE["agent"], (multi_platform_stacks.BESIDE["name"],))
+    ]
 
 
 def test_a_multi_platform_promotion_puts_each_manifest_of_its_own_kind(tmp_path: Path):

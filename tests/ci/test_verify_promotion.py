@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from ci import signed_annotations
 from ci.signed_annotations import Expected, problem
@@ -25,7 +26,8 @@ from ci.verify_promotion import (
     main,
 )
 from tests import multi_platform_stacks
-from tests.conftest import pinned_dev_key
+from tests.ci.conftest import approved_manifest, signed_references
+from tests.conftest import committed_config, pinned_dev_key
 from workers.tooling import signature
 
 LATER_DIGEST = "sha256:" + "f" * 64
@@ -51,8 +53,10 @@ def test_the_published_digests_are_every_image_of_the_stack(
 ):
     published = json.loads(_published(tmp_path, dev_outputs, capsys))
 
-    assert published == {harness: image["digest"] for harness, image in dev_outputs["images"].items()}
-    assert len(published) == 9
+    assert published == {
+        harness: approved_manifest(image)["digest"] for harness, image in dev_outputs["images"].items()
+    }
+    assert sorted(published) == sorted(committed_config("Pulumi.dev.yaml").harnesses)
 
 
 def test_unchanged_image_stack_outputs_pass(
@@ -61,15 +65,15 @@ def test_unchanged_image_stack_outputs_pass(
     approved = _published(tmp_path, dev_outputs, capsys)
 
     assert main(["check", "--approved", approved, _write(tmp_path, dev_outputs)]) == 0
-    assert "9 image digests match" in capsys.readouterr().out
+    assert f"{len(dev_outputs['images'])} image digests match" in capsys.readouterr().out
 
 
 def test_a_digest_moved_by_a_later_deploy_fails_naming_harness_and_both_digests(
     tmp_path: Path, dev_outputs: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ):
     approved = _published(tmp_path, dev_outputs, capsys)
-    before = dev_outputs["images"]["multi-agent"]["digest"]
-    dev_outputs["images"]["multi-agent"]["digest"] = LATER_DIGEST
+    moved = approved_manifest(dev_outputs["images"]["multi-agent"])
+    before, moved["digest"] = moved["digest"], LATER_DIGEST
 
     assert main(["check", "--approved", approved, _write(tmp_path, dev_outputs)]) == EXIT_MISMATCH
 
@@ -85,7 +89,7 @@ def test_a_harness_added_or_removed_since_the_approval_fails(
     removed = dev_outputs["images"].pop("kimi")
 
     assert main(["check", "--approved", approved, _write(tmp_path, dev_outputs)]) == EXIT_MISMATCH
-    assert f"kimi: approved {removed['digest']}, found (none)" in capsys.readouterr().err
+    assert f"kimi: approved {approved_manifest(removed)['digest']}, found (none)" in capsys.readouterr().err
 
 
 def test_prod_after_its_up_runs_only_approved_digests(
@@ -101,7 +105,7 @@ def test_prod_after_its_up_runs_only_approved_digests(
     assert main(["check", "--approved", approved, prod]) == EXIT_MISMATCH, "as an image stack it is incomplete"
     capsys.readouterr()
 
-    prod_outputs["images"]["claude-code-ecs"]["digest"] = LATER_DIGEST
+    approved_manifest(prod_outputs["images"]["claude-code-ecs"])["digest"] = LATER_DIGEST
     assert main(["check", "--promoted", "--approved", approved, _write(tmp_path, prod_outputs, "prod.json")]) == 1
     assert f"found {LATER_DIGEST}" in capsys.readouterr().err
 
@@ -130,13 +134,13 @@ def test_the_source_is_the_image_stack_prod_references(capsys: pytest.CaptureFix
     assert "builds its own images" in capsys.readouterr().err
 
 
-def _pinned_prod(tmp_path: Path, approved: dict[str, str]) -> Path:
-    """A runner's copy of Pulumi.prod.yaml after the deploy job's `pin` step."""
+def _pinned_prod(tmp_path: Path, approved: dict[str, str], document: dict[str, Any] | None = None) -> Path:
+    """A runner's copy of Pulumi.prod.yaml (or of `document`) after the deploy job's `pin` step."""
     from ci.verify_promotion import pin
     from offline_plan.engine import PROJECT_DIR
 
     copy = tmp_path / "Pulumi.prod.yaml"
-    copy.write_text((PROJECT_DIR / "Pulumi.prod.yaml").read_text())
+    copy.write_text((PROJECT_DIR / "Pulumi.prod.yaml").read_text() if document is None else yaml.safe_dump(document))
     pin(copy, approved)
     return copy
 
@@ -149,10 +153,11 @@ def test_prod_up_runs_only_the_pinned_approved_digests(tmp_path: Path, dev_outpu
     source = "viberator/viberator-workers/dev"
     approved = image_digests(dev_outputs)
     planned = plan_stack_file(_pinned_prod(tmp_path, approved), stack_outputs={source: dev_outputs})
-    assert {image["digest"] for image in planned.outputs["images"].values()} <= set(approved.values())
+    runs = {harness: approved_manifest(image)["digest"] for harness, image in planned.outputs["images"].items()}
+    assert runs == {harness: approved[harness] for harness in runs}
 
     moved = json.loads(json.dumps(dev_outputs))
-    moved["images"]["multi-agent"]["digest"] = LATER_DIGEST
+    approved_manifest(moved["images"]["multi-agent"])["digest"] = LATER_DIGEST
     with pytest.raises(ConfigError) as refused:
         plan_stack_file(_pinned_prod(tmp_path, approved), stack_outputs={source: moved})
     (issue,) = refused.value.issues
@@ -200,15 +205,16 @@ def signatures(monkeypatch: pytest.MonkeyPatch, dev_outputs: dict[str, Any]) -> 
     """Every digest of the dev outputs signed by dev's key (the one prod pins), as the deploy job leaves them."""
     registry = Signatures()
     key = pinned_dev_key()["publicKey"].encode()
-    for image in dev_outputs["images"].values():
-        registry.signed_by[f"{image['repositoryUrl']}@{image['digest']}"] = key
+    registry.signed_by = dict.fromkeys(signed_references(dev_outputs), key)
     monkeypatch.setattr(signature, "verify", registry.verify)
     monkeypatch.setattr(signed_annotations, "check", registry.annotations)
     return registry
 
 
 def _reference(outputs: dict[str, Any], harness: str) -> str:
-    return f"{outputs['images'][harness]['repositoryUrl']}@{outputs['images'][harness]['digest']}"
+    """The reference of the harness's approved digest (its index's, for a multi-platform harness)."""
+    image = outputs["images"][harness]
+    return f"{image['repositoryUrl']}@{approved_manifest(image)['digest']}"
 
 
 def test_approved_digests_signed_by_the_key_prod_pins_pass(
@@ -217,8 +223,9 @@ def test_approved_digests_signed_by_the_key_prod_pins_pass(
     approved = _published(tmp_path, dev_outputs, capsys)
 
     assert main(["signatures", "--approved", approved, "--stack", "prod", _write(tmp_path, dev_outputs)]) == 0
-    assert "9 approved digests are signed by the pinned key" in capsys.readouterr().out
-    assert sorted(signatures.checked) == sorted(_reference(dev_outputs, h) for h in dev_outputs["images"])
+    assert f"{len(dev_outputs['images'])} approved digests are signed by the pinned key" in capsys.readouterr().out
+    # Each approved digest, and each platform's image a multi-platform harness's approved index joins.
+    assert sorted(signatures.checked) == sorted(signed_references(dev_outputs))
 
 
 def test_an_unsigned_approved_digest_fails_naming_its_harness(
@@ -310,7 +317,7 @@ def test_the_key_devs_outputs_name_verifies_nothing(
     for reference in signatures.signed_by:
         signatures.signed_by[reference] = IMPOSTOR_KEY
     assert main(["signatures", "--approved", approved, "--stack", "prod", _write(tmp_path, forged)]) == EXIT_UNSIGNED
-    assert capsys.readouterr().err.count(": refusing ") == len(dev_outputs["images"])
+    assert capsys.readouterr().err.count(": refusing ") == len(signed_references(dev_outputs))
     with pytest.raises(SystemExit) as usage:  # a key must be named: the outputs' is never the default
         main(["signatures", "--approved", approved, _write(tmp_path, forged)])
     assert usage.value.code == 2 and "one of the arguments --stack --public-key is required" in capsys.readouterr().err
@@ -324,13 +331,14 @@ def test_pushed_lists_every_platform_s_image_and_with_indexes_each_index(
     kimi["platforms"]["linux/arm64"] = {"digest": arm}
     kimi["index"] = {"digest": LATER_DIGEST}
     outputs = _write(tmp_path, dev_outputs)
+    indexes = {f"{i['repositoryUrl']}@{i['index']['digest']}" for i in dev_outputs["images"].values() if i.get("index")}
 
     assert main(["pushed", outputs]) == 0
     images = capsys.readouterr().out.split()
-    assert len(images) == 10, "one per harness, and kimi's arm64 image"
+    assert sorted(images) == sorted(set(signed_references(dev_outputs)) - indexes), "each platform's, kimi's arm64 too"
     assert f"{kimi['repositoryUrl']}@{kimi['digest']}" in images and f"{kimi['repositoryUrl']}@{arm}" in images
     assert main(["pushed", "--indexes", outputs]) == 0
-    assert set(capsys.readouterr().out.split()) == {*images, f"{kimi['repositoryUrl']}@{LATER_DIGEST}"}
+    assert set(capsys.readouterr().out.split()) == {*images, *indexes}
 
     del dev_outputs["images"]["codex"]["digest"]
     assert main(["pushed", _write(tmp_path, dev_outputs)]) == EXIT_UNUSABLE
@@ -358,7 +366,8 @@ def test_a_multi_platform_harness_is_published_checked_and_pinned_as_its_index_d
 
     source = "viberator/viberator-workers/dev"
     with pytest.raises(ConfigError) as refused:
-        plan_stack_file(_pinned_prod(tmp_path, published), stack_outputs={source: dev})
+        pinned = _pinned_prod(tmp_path, published, multi_platform_stacks.promoting_stack_document())
+        plan_stack_file(pinned, stack_outputs={source: dev})
     (issue,) = refused.value.issues
     assert issue.path == "viberator:images.digests.claude" and issue.value == before
     assert f"now exports {LATER_DIGEST} (its index)" in issue.message

@@ -79,7 +79,10 @@ def test_an_explicit_architecture_must_match_the_promoted_image() -> None:
     with pytest.raises(ConfigError) as raised:
         promoted_images(stack, exported, "dev")
     assert [str(i) for i in raised.value.issues] == [
-        'viberator:clankers[0].architecture = "x86_64": the promoted claude-code-ecs image is built for linux/arm64'
+        'viberator:clankers[0].architecture = "x86_64": the promoted claude-code-ecs image is built for linux/arm64 '
+        f"only: the image stack {SOURCE} must build linux/amd64 too: set `viberator:harnessPlatforms: "
+        "{claude-code-ecs: [linux/arm64, linux/amd64]}` in its Pulumi.dev.yaml and deploy it first, or give this "
+        "clanker the architecture of a platform the image has"
     ]
 
 
