@@ -12,12 +12,18 @@ from ci.deploy_targets import (
     engine_urn,
     main,
 )
+from components.config import ClankerBase
 from components.harness_image import HarnessImage
 from offline_plan.engine import Plan, Registration
+from tests.conftest import committed_config
 from workers.catalog import HARNESS_NAMES
 
 DEV = "urn:pulumi:dev::viberator-workers::"
 PROD = "urn:pulumi:prod::viberator-workers::"
+NOT_IN_PROD = next(
+    h for h in HARNESS_NAMES if h not in {c.agent for c in committed_config("Pulumi.prod.yaml").clankers}
+)
+"""A harness no clanker of the committed prod runs."""
 SHARED_TOP_LEVEL_TYPES = {"viberator:workers:ClankerCluster", "viberator:workers:SigningKey"}
 """Top-level components no single harness owns; a whole-stack deploy (harness `all`) updates them."""
 
@@ -64,26 +70,58 @@ def test_every_harness_deploys_its_image_in_the_image_stack(dev_plan_any_mode: P
     assert not other_images & set(targets)
 
 
+def _engine_urn(resource: Registration) -> str:
+    return resource.urn.replace("::pulumi:pulumi:Stack$", "::")
+
+
+def _clanker_resources(plan: Plan) -> dict[str, str]:
+    """Engine URN -> the clanker it belongs to (its own component, or a resource under it)."""
+    by_key = {f"{r.type}::{r.name}": r for r in plan.resources}
+    owned = {}
+    for resource in plan.resources:
+        owner: Registration | None = resource
+        while owner is not None and owner.type not in CLANKER_TYPES:
+            owner = by_key.get(owner.parent or "")
+        if owner is not None:
+            owned[_engine_urn(resource)] = owner.name
+    return owned
+
+
+MAIN_RESOURCE = {
+    "lambda": "LambdaClanker$aws:lambda/function:Function::{}-function",
+    "ecs": "EcsClanker$aws:ecs/taskDefinition:TaskDefinition::{}-task",
+}
+"""What runs a cloud clanker's jobs, by target: the resource a deploy of its harness must update."""
+
+
+def _runners(file_name: str) -> dict[str, list[ClankerBase]]:
+    """Harness -> the stack's clankers that run it, from the committed stack's config."""
+    runners: dict[str, list[ClankerBase]] = {}
+    for clanker in committed_config(file_name).clankers:
+        runners.setdefault(clanker.agent, []).append(clanker)
+    return runners
+
+
 def test_a_harness_deploys_exactly_its_image_and_the_clankers_that_run_it(dev_plan_any_mode: Plan):
-    targets = set(_targets(dev_plan_any_mode, "multi-agent"))
+    owned = _clanker_resources(dev_plan_any_mode)
+    agent_of = {c.name: c.agent for c in committed_config("Pulumi.dev.yaml").clankers}
+    for harness, clankers in _runners("Pulumi.dev.yaml").items():
+        targets = set(_targets(dev_plan_any_mode, harness))
 
-    assert f"{DEV}viberator:workers:LambdaClanker::multi-agent" in targets
-    assert f"{DEV}viberator:workers:LambdaClanker$aws:lambda/function:Function::multi-agent-function" in targets
-    assert f"{DEV}viberator:workers:LambdaClanker$aws:iam/role:Role::multi-agent-role" in targets
-    assert not {urn for urn in targets if "codex-floating" in urn or "claude-ecs" in urn}
-    assert not {urn for urn in targets if "ClankerCluster" in urn}, "the shared cluster is not one harness's"
-
-
-def test_the_ecs_harness_deploys_its_task_definition(dev_plan_any_mode: Plan):
-    targets = _targets(dev_plan_any_mode, "claude-code-ecs")
-
-    assert f"{DEV}viberator:workers:EcsClanker$aws:ecs/taskDefinition:TaskDefinition::claude-ecs-task" in targets
+        assert {urn for urn, clanker in owned.items() if agent_of[clanker] == harness} <= targets, harness
+        assert not {urn for urn, clanker in owned.items() if agent_of[clanker] != harness} & targets, harness
+        for clanker in clankers:
+            if clanker.target in MAIN_RESOURCE:
+                assert f"{DEV}viberator:workers:{MAIN_RESOURCE[clanker.target].format(clanker.name)}" in targets
+        assert not {urn for urn in targets if "ClankerCluster" in urn}, "the shared cluster is not one harness's"
 
 
 def test_a_harness_no_clanker_runs_deploys_only_its_image(dev_plan_any_mode: Plan):
-    targets = _targets(dev_plan_any_mode, "claude")
-
-    assert targets and all("HarnessImage" in urn for urn in targets)
+    unrun = [harness for harness in HARNESS_NAMES if harness not in _runners("Pulumi.dev.yaml")]
+    assert unrun, "dev builds every harness and runs a few"
+    for harness in unrun:
+        targets = _targets(dev_plan_any_mode, harness)
+        assert targets and all("HarnessImage" in urn for urn in targets)
 
 
 def test_single_harness_deploys_together_cover_every_resource_but_the_shared_ones(dev_plan_any_mode: Plan):
@@ -106,17 +144,20 @@ def test_all_deploys_the_whole_stack(dev_plan_any_mode: Plan, prod_plan_any_mode
 
 
 def test_the_promoting_stack_deploys_clankers_and_builds_nothing(prod_plan_any_mode: Plan):
-    targets = _targets(prod_plan_any_mode, "multi-agent")
+    for harness, clankers in _runners("Pulumi.prod.yaml").items():
+        targets = _targets(prod_plan_any_mode, harness)
 
-    assert f"{PROD}viberator:workers:LambdaClanker$aws:lambda/function:Function::multi-agent-function" in targets
-    assert all(urn.startswith(PROD) for urn in targets)
-    assert not [urn for urn in targets if "HarnessImage" in urn or "docker-build" in urn]
-    assert set(targets) <= _engine_urns_of(prod_plan_any_mode)
+        for clanker in clankers:
+            if clanker.target in MAIN_RESOURCE:
+                assert f"{PROD}viberator:workers:{MAIN_RESOURCE[clanker.target].format(clanker.name)}" in targets
+        assert all(urn.startswith(PROD) for urn in targets)
+        assert not [urn for urn in targets if "HarnessImage" in urn or "docker-build" in urn]
+        assert set(targets) <= _engine_urns_of(prod_plan_any_mode)
 
 
 def test_a_harness_the_stack_does_not_run_is_an_error_not_a_silent_no_op(prod_plan_any_mode: Plan):
-    with pytest.raises(NothingToDeploy, match="'qwen'"):
-        deploy_scope(prod_plan_any_mode, "qwen")
+    with pytest.raises(NothingToDeploy, match=f"'{NOT_IN_PROD}'"):
+        deploy_scope(prod_plan_any_mode, NOT_IN_PROD)
 
 
 def test_an_unknown_harness_is_rejected(dev_plan_any_mode: Plan):
@@ -125,18 +166,19 @@ def test_an_unknown_harness_is_rejected(dev_plan_any_mode: Plan):
 
 
 def test_cli_prints_one_argument_per_line(capsys: pytest.CaptureFixture[str]):
-    assert main(["--stack", "dev", "--harness", "codex"]) == 0
+    clanker = next(c for c in committed_config("Pulumi.dev.yaml").clankers if c.target in MAIN_RESOURCE)
+    assert main(["--stack", "dev", "--harness", clanker.agent]) == 0
 
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == "--target-dependents"
-    assert f"--target={DEV}viberator:workers:LambdaClanker::codex-floating" in lines
+    assert f"--target={DEV}viberator:workers:{MAIN_RESOURCE[clanker.target].format(clanker.name)}" in lines
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["--stack", "staging", "--harness", "claude"], "no stack config Pulumi.staging.yaml"),
-        (["--stack", "prod", "--harness", "kimi"], "nothing to deploy"),
+        (["--stack", "prod", "--harness", NOT_IN_PROD], "nothing to deploy"),
     ],
 )
 def test_cli_exits_2_with_a_message(capsys: pytest.CaptureFixture[str], argv: list[str], message: str):
