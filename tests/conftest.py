@@ -10,6 +10,7 @@ import contextlib
 import io
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
@@ -69,6 +70,31 @@ def committed_config(file_name: str) -> StackConfig:
     there fails only the URN snapshot (tests/test_urns.py), never a test that counted or named the clankers."""
     config, secret_keys = stack_file_config(PROJECT_DIR / file_name)
     return parse_pulumi_config(config, stack=stack_name_of(PROJECT_DIR / file_name), secret_keys=secret_keys)
+
+
+SAMPLE_CLANKERS = Path(__file__).with_name("stacks") / "sample-clankers.yaml"
+
+
+def sample_stack_document(stack: str) -> dict[str, Any]:
+    """`Pulumi.<stack>.yaml` as committed, with the tests' own clankers (tests/stacks/sample-clankers.yaml) and no
+    `harnessPlatforms` (each harness built for its clankers' platforms): for tests that name clankers."""
+    document = yaml.safe_load(project_file(f"Pulumi.{stack}.yaml").read_text())
+    document["config"]["viberator:clankers"] = yaml.safe_load(SAMPLE_CLANKERS.read_text())[stack]
+    document["config"].pop("viberator:harnessPlatforms", None)
+    return dict(document)
+
+
+@cache
+def sample_plan(stack: str) -> Plan:
+    """The plan of `sample_stack_document(stack)` (cached like committed_plan: tests must not change it); a
+    promoting stack's over the sample image stack's outputs."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"Pulumi.{stack}.yaml"
+        path.write_text(yaml.safe_dump(sample_stack_document(stack)))
+        config, secret_keys = stack_file_config(path)
+        source = parse_pulumi_config(config, stack=stack, secret_keys=secret_keys).images
+        given = {} if source is None else {source.from_: sample_plan(source.from_.rsplit("/", 1)[1]).outputs}
+        return plan_stack_file(path, stack_outputs=given)
 
 
 @pytest.fixture(params=COMMITTED_STACKS)

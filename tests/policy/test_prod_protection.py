@@ -120,22 +120,21 @@ def test_a_safe_change_passes(prod_plan: Plan, tmp_path: Path, dev_plan: Plan) -
 
 def test_renaming_a_prod_function_fails_clearly(prod_plan: Plan, tmp_path: Path, dev_plan: Plan) -> None:
     config = committed_prod_config()
-    config["viberator:clankers"][0]["name"] = "multi-agent-v2"
+    renamed = next(c for c in config["viberator:clankers"] if c["target"] == "lambda")
+    name, renamed["name"] = renamed["name"], renamed["name"] + "-v2"
     with pytest.raises(AssertionError) as failure:
         assert_no_destructive_change(prod_plan, plan_prod_config(tmp_path, config, dev_plan.outputs))
-    assert f"{FUNCTION} multi-agent-function would be deleted" in str(failure.value)
+    assert f"{FUNCTION} {name}-function would be deleted" in str(failure.value)
 
 
 def test_a_replace_triggering_input_fails_clearly(prod_plan: Plan) -> None:
-    (function,) = prod_plan.of_type(FUNCTION)
+    function = prod_plan.of_type(FUNCTION)[0]
     after = Plan(prod_plan.project, prod_plan.stack, False)
     after.resources = [
         r if r is not function else dataclasses.replace(r, inputs={**r.inputs, "packageType": "Zip"})
         for r in prod_plan.resources
     ]
-    with pytest.raises(
-        AssertionError, match=r"multi-agent-function would be replaced \(packageType: 'Image' -> 'Zip'\)"
-    ):
+    with pytest.raises(AssertionError, match=rf"{function.name} would be replaced \(packageType: 'Image' -> 'Zip'\)"):
         assert_no_destructive_change(prod_plan, after)
 
 

@@ -23,7 +23,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from components.config import ConfigError
 from offline_plan.engine import PROJECT_DIR, UNKNOWN_TEXT, Plan, run_program
-from tests.conftest import COMMITTED_STACKS, committed_plan, of_image_repositories
+from tests.conftest import COMMITTED_STACKS, committed_config, committed_plan, of_image_repositories
 from workers.labels import REVISION_LABEL
 
 IMAGE = "docker-build:index:Image"
@@ -216,7 +216,9 @@ def test_every_resource_carries_the_stacks_tags(file_name: str) -> None:
 def test_harness_and_clanker_resources_say_what_they_belong_to() -> None:
     plan = committed_plan("Pulumi.dev.yaml")
     assert plan.named("claude-repository").inputs["tags"]["Harness"] == "claude"
-    assert plan.named("multi-agent-function").inputs["tags"]["Clanker"] == "multi-agent"
+    for clanker in committed_config("Pulumi.dev.yaml").clankers:
+        if clanker.target == "lambda":
+            assert plan.named(f"{clanker.name}-function").inputs["tags"]["Clanker"] == clanker.name
 
 
 # 6. Previews no kinder than the engine.

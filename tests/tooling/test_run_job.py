@@ -14,8 +14,8 @@ import pytest
 from viberator_worker import JOB_CONTRACT_VERSION
 
 from offline_plan.engine import PROJECT_DIR
-from offline_plan.stacks import plan_stack_file
 from tests.botocore_stubs import StubbedClients
+from tests.conftest import sample_plan
 from workers.tooling import run_job, stack_outputs
 from workers.tooling.cli import main
 from workers.tooling.contract import CONTRACT_LABEL, tool_contract
@@ -36,8 +36,9 @@ RESULT = {
 
 @pytest.fixture(scope="module")
 def dev_outputs() -> dict[str, Any]:
-    """The dev plan's outputs, standing in for `pulumi stack output --json` of a deployed dev."""
-    return plan_stack_file(PROJECT_DIR / "Pulumi.dev.yaml").outputs
+    """The sample dev plan's outputs (its clankers the tests' own), standing in for `pulumi stack output --json` of
+    a deployed dev."""
+    return copy.deepcopy(sample_plan("dev").outputs)
 
 
 def request(outputs: dict[str, Any], clanker: str, **options: Any) -> JobRequest:
@@ -82,7 +83,7 @@ def test_an_unknown_clanker_lists_the_known_ones(tmp_path: Path, dev_outputs: di
 
 def test_a_plan_document_is_read_as_placeholder_outputs(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
-    path.write_text(json.dumps(plan_stack_file(PROJECT_DIR / "Pulumi.dev.yaml").to_json()))
+    path.write_text(json.dumps(sample_plan("dev").to_json()))
     outputs = stack_outputs.from_file(path)
     assert outputs.placeholder is True and "local-kimi" in outputs.document["clankers"]
 
