@@ -75,11 +75,16 @@ def committed_config(file_name: str) -> StackConfig:
 SAMPLE_CLANKERS = Path(__file__).with_name("stacks") / "sample-clankers.yaml"
 
 
+def sample_clankers(stack: str) -> list[dict[str, Any]]:
+    """The tests' own clankers for `stack` (tests/stacks/sample-clankers.yaml)."""
+    return list(yaml.safe_load(SAMPLE_CLANKERS.read_text())[stack])
+
+
 def sample_stack_document(stack: str) -> dict[str, Any]:
     """`Pulumi.<stack>.yaml` as committed, with the tests' own clankers (tests/stacks/sample-clankers.yaml) and no
     `harnessPlatforms` (each harness built for its clankers' platforms): for tests that name clankers."""
     document = yaml.safe_load(project_file(f"Pulumi.{stack}.yaml").read_text())
-    document["config"]["viberator:clankers"] = yaml.safe_load(SAMPLE_CLANKERS.read_text())[stack]
+    document["config"]["viberator:clankers"] = sample_clankers(stack)
     document["config"].pop("viberator:harnessPlatforms", None)
     return dict(document)
 

@@ -34,11 +34,11 @@ def promoting_stack_file(folder: Path, region: str = WEST, clankers: list[dict[s
     document = _committed("prod")
     config = document["config"]
     config["aws:region"] = region
+    if clankers is not None:
+        config["viberator:clankers"] = clankers
     for clanker in config["viberator:clankers"]:
         if "secrets" in clanker:  # a docker clanker has none
             clanker["secrets"] = {k: v.replace(":us-east-1:", f":{region}:") for k, v in clanker["secrets"].items()}
-    if clankers is not None:
-        config["viberator:clankers"] = clankers
     path = folder / "Pulumi.prod.yaml"
     path.write_text(yaml.safe_dump(document))
     return path

@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 
 from ci import wait_for_replicas
 from ci.wait_for_replicas import EXIT_MISSING, EXIT_UNUSABLE, Expected, expected_images, main, wait_for
+from tests.conftest import sample_clankers
 from tests.multi_region_stacks import WEST, image_stack_outputs, promoting_stack_file
 
 DEV_ACCOUNT = "123456789012"
@@ -21,9 +22,12 @@ DEV_ACCOUNT = "123456789012"
 
 @pytest.fixture(scope="module")
 def replicated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """A us-west-2 prod stack file and the outputs of a dev that replicates to us-west-2."""
+    """A us-west-2 prod stack file (the tests' own clankers: a Lambda and an ECS task) and the outputs of a dev that
+    replicates to us-west-2."""
     folder = tmp_path_factory.mktemp("wait")
-    return promoting_stack_file(folder), image_stack_outputs(folder, [{"region": WEST}])
+    return promoting_stack_file(folder, clankers=sample_clankers("prod")), image_stack_outputs(
+        folder, [{"region": WEST}]
+    )
 
 
 def _client(region: str = WEST) -> Any:

@@ -18,6 +18,7 @@ from components.config import ConfigError, parse_pulumi_config
 from offline_plan.__main__ import main
 from offline_plan.engine import PROJECT_DIR
 from offline_plan.stack_file import stack_file_config
+from tests.conftest import committed_config
 
 KEY_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:viberator/dev/keys-AbCdEf"
 
@@ -143,15 +144,16 @@ def test_a_promoting_stack_plans_from_any_folder(tmp_path: Path) -> None:
 
 
 def test_stack_outputs_take_a_whole_plan_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clanker = next(c for c in committed_config("Pulumi.prod.yaml").clankers if c.architecture is None)
     dev = plan_document(["--stack", "dev"], capsys)
-    dev["outputs"]["images"]["multi-agent"]["imageUri"] = pinned = dev["outputs"]["images"]["multi-agent"][
-        "imageUri"
-    ].replace("sha256:", "sha256:0")[:-1]
+    image = dev["outputs"]["images"][clanker.agent]
+    image["imageUri"] = pinned = image["imageUri"].replace("sha256:", "sha256:0")[:-1]
     dev_plan = tmp_path / "dev-plan.json"
     dev_plan.write_text(json.dumps(dev))
     prod = plan_document(["--stack", "prod", "--stack-outputs", f"viberator/viberator-workers/dev={dev_plan}"], capsys)
     # prod ran on the given document's outputs, not on a plan of its own of dev.
-    assert prod["outputs"]["clankers"]["multi-agent"]["deploymentConfig"]["imageUri"] == pinned
+    deployment = prod["outputs"]["clankers"][clanker.name]["deploymentConfig"]
+    assert deployment.get("imageUri", deployment.get("containerImage")) == pinned
 
 
 MERGED = """config:

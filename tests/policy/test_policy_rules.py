@@ -12,7 +12,7 @@ import pytest
 from offline_plan.engine import Plan, Registration
 from policy import rules
 from policy.rules import RESOURCE_RULES, STACK_RULES, StackResource
-from tests.conftest import ACCESS_STACKS, COMMITTED_STACKS, committed_plan
+from tests.conftest import ACCESS_STACKS, COMMITTED_STACKS, committed_plan, sample_plan
 
 
 def stack_resources(plan: Plan) -> list[StackResource]:
@@ -146,8 +146,8 @@ def test_each_resource_rule_fails_on_a_crafted_violation(case: str, dev_plan: Pl
     assert "sk-ant-api03" not in " ".join(violations), "a violation message leaked the credential"
 
 
-def test_the_floating_tag_is_only_env_latest(dev_plan: Plan) -> None:
-    floating = first(dev_plan, rules.FUNCTION, lambda r: r.inputs["imageUri"].endswith(":dev-latest"))
+def test_the_floating_tag_is_only_env_latest() -> None:
+    floating = first(sample_plan("dev"), rules.FUNCTION, lambda r: r.inputs["imageUri"].endswith(":dev-latest"))
     assert rules.check_image_reference(rules.FUNCTION, floating) == []
     assert rules.check_image_reference(rules.FUNCTION, {**floating, "imageUri": "repo:latest"}) != []
 

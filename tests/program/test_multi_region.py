@@ -24,7 +24,7 @@ from components.promotion import repository_url_in
 from offline_plan.__main__ import EXIT_INVALID_CONFIG, main
 from offline_plan.engine import PROJECT_DIR, UNKNOWN_TEXT, Plan
 from offline_plan.stacks import plan_stack_file
-from tests.conftest import assert_outputs_contract
+from tests.conftest import assert_outputs_contract, sample_clankers
 from tests.multi_region_stacks import (
     IMAGE_STACK,
     WEST,
@@ -43,8 +43,6 @@ ANTHROPIC = {
     "ANTHROPIC_API_KEY": f"arn:aws:secretsmanager:{WEST}:{PROD_ACCOUNT}:secret:viberator/prod/anthropic-AbCdEf"
 }
 ECS_ONLY = [{"name": "claude-ecs", "agent": "claude-code-ecs", "target": "ecs", "secrets": ANTHROPIC}]
-LAMBDA_AND_ECS = [{"name": "multi-agent", "agent": "multi-agent", "target": "lambda", "secrets": ANTHROPIC}, *ECS_ONLY]
-"""The refusals' own clankers, whatever the committed prod runs (its network needs an ECS clanker)."""
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +176,7 @@ def test_a_first_preview_knows_where_the_copies_are(folder: Path) -> None:
 # 3. What can't work is refused.
 def test_without_replication_a_west_lambda_clanker_is_a_config_error_naming_both_regions(folder: Path) -> None:
     with pytest.raises(ConfigError) as raised:
-        plan_promoting(folder, image_stack_outputs(folder, None), clankers=LAMBDA_AND_ECS)
+        plan_promoting(folder, image_stack_outputs(folder, None), clankers=sample_clankers("prod"))
     (issue,) = raised.value.issues
     assert issue.path == "viberator:clankers[0].target"
     for named in ("multi-agent", WEST, "us-east-1", "viberator:replicas", IMAGE_STACK):
@@ -190,7 +188,7 @@ def test_without_replication_make_plan_exits_2_naming_the_region_mismatch(
 ) -> None:
     outputs = folder / "unreplicated-dev.json"
     outputs.write_text(json.dumps(image_stack_outputs(folder, None)))
-    promoting = promoting_stack_file(folder, clankers=LAMBDA_AND_ECS)
+    promoting = promoting_stack_file(folder, clankers=sample_clankers("prod"))
     exit_code = main(["--config", str(promoting), "--stack-outputs", f"{IMAGE_STACK}={outputs}", "--format", "json"])
     captured = capsys.readouterr()
     assert (exit_code, captured.out) == (EXIT_INVALID_CONFIG, "")
