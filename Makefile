@@ -71,6 +71,10 @@ docs: deps ## Write the configuration reference (docs/configuration-reference.md
 schema: deps ## Write the outputs' JSON Schema from the contract's models (viberator_contract/outputs.schema.json)
 	@$(PYTHON) -m viberator_contract.schema > viberator_contract/outputs.schema.json
 
+.PHONY: urns
+urns: deps ## Refresh the URN snapshots (tests/urns/) from the committed stacks' plans, after reviewing what tests/program/test_urns.py reported
+	@$(PYTHON) -m tests.urn_snapshots
+
 .PHONY: bench-plan bench-test
 bench-test: deps ## How long `make test`'s pytest takes, per test folder, and its slowest tests (figures, no assertions)
 	@$(PYTHON) -m bench.tests
