@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from ci.review_stack_file import TEMPLATE, expiry, review_number, review_stack_yaml
 from components.config import ConfigError, parse_stack_config
@@ -28,6 +29,15 @@ from tests.conftest import COMMITTED_STACKS
 EXPIRES = "2026-12-08T00:00:00Z"
 IMAGE = "docker-build:index:Image"
 REPOSITORY = "aws:ecr/repository:Repository"
+
+
+def _template() -> dict[str, Any]:
+    """The template's config (stacks/review.yaml): what these tests expect a review stack to hold."""
+    return dict(yaml.safe_load(TEMPLATE.read_text())["config"])
+
+
+def _targets() -> list[str]:
+    return sorted(c["target"] for c in _template()["viberator:clankers"])
 
 
 def _plan(tmp_path: Path, *, builds_images: bool, number: int = 123) -> Plan:
@@ -77,11 +87,11 @@ def test_every_taggable_resource_is_marked_with_the_pull_request_and_its_expiry(
         assert tags["Environment"] == "pr-123"
 
 
-def test_one_clanker_per_target_and_a_reduced_set_of_harnesses(review_plan: Plan):
+def test_the_templates_clankers_and_its_reduced_set_of_harnesses(review_plan: Plan):
     clankers = review_plan.outputs["clankers"]
 
-    assert sorted(c["target"] for c in clankers.values()) == ["docker", "ecs", "lambda"]
-    assert sorted(review_plan.outputs["images"]) == ["claude-code-ecs", "multi-agent"]
+    assert sorted(c["target"] for c in clankers.values()) == _targets()
+    assert sorted(review_plan.outputs["images"]) == sorted(_template()["viberator:images"]["harnesses"])
     assert all(
         c["deploymentConfig"].get("functionName", "viberator-pr-123-").startswith("viberator-pr-123-")
         for c in clankers.values()
@@ -99,13 +109,10 @@ def test_with_image_changes_it_builds_into_repositories_of_its_own(tmp_path: Pat
     plan = _plan(tmp_path, builds_images=True)
 
     names = sorted(r.inputs["name"] for r in plan.of_type(REPOSITORY))
-    assert names == [
-        "viberator-worker-pr-123-claude-code-ecs",
-        "viberator-worker-pr-123-claude-code-ecs-buildcache",
-        "viberator-worker-pr-123-multi-agent",
-        "viberator-worker-pr-123-multi-agent-buildcache",
-    ]
-    assert len(plan.of_type(IMAGE)) == 2
+    harnesses = _template()["viberator:images"]["harnesses"]
+    assert names == sorted(f"viberator-worker-pr-123-{h}{cache}" for h in harnesses for cache in ("", "-buildcache"))
+    assert len(plan.of_type(IMAGE)) == sum(len(image["platforms"]) for image in plan.outputs["images"].values())
+    assert sorted(plan.outputs["images"]) == sorted(harnesses)
 
 
 def test_make_plan_of_pr_123_works_from_the_template() -> None:
@@ -124,7 +131,7 @@ def test_make_plan_of_pr_123_works_from_the_template() -> None:
     for resource in document["resources"]:
         if resource["type"] in TAGGABLE:
             assert resource["inputs"]["tags"]["PullRequest"] == "123"
-    assert sorted(c["target"] for c in document["outputs"]["clankers"].values()) == ["docker", "ecs", "lambda"]
+    assert sorted(c["target"] for c in document["outputs"]["clankers"].values()) == _targets()
 
 
 def test_the_engine_plans_files_and_names_the_command_that_makes_a_review_stack_s(
