@@ -17,8 +17,9 @@ from typing import Any
 
 import yaml
 
-from offline_plan.engine import PROJECT_DIR, Plan
+from offline_plan.engine import Plan
 from offline_plan.stacks import plan_stack_file
+from tests.conftest import sample_stack_document
 from tests.multi_region_stacks import IMAGE_STACK
 
 HARNESS = "claude"
@@ -33,9 +34,9 @@ BESIDE = {"name": "beside", "agent": "multi-agent", "target": "lambda", "secrets
 
 
 def _document(name: str, change: dict[str, Any]) -> dict[str, Any]:
-    document = yaml.safe_load((PROJECT_DIR / f"Pulumi.{name}.yaml").read_text())
+    document = sample_stack_document(name)
     document["config"].update(change)
-    return dict(document)
+    return document
 
 
 def image_stack_document() -> dict[str, Any]:
