@@ -67,7 +67,7 @@ def committed_plan(file_name: str, preview: bool = False, first_preview: bool = 
 def committed_config(file_name: str) -> StackConfig:
     """A committed stack's config, parsed as the program parses it: what tests of the committed stacks derive
     their expectations from (its clankers, accounts, harnesses), so that adding, removing or changing a clanker
-    there fails only the URN snapshot (tests/test_urns.py), never a test that counted or named the clankers."""
+    there fails only the URN snapshot (tests/program/test_urns.py), never a test that counted or named the clankers."""
     config, secret_keys = stack_file_config(PROJECT_DIR / file_name)
     return parse_pulumi_config(config, stack=stack_name_of(PROJECT_DIR / file_name), secret_keys=secret_keys)
 

@@ -3,7 +3,7 @@ harness for linux/amd64 alone), and prod's settings running claude on an arm64 L
 beside a single-platform harness's clanker.
 
 The clankers and platforms are these tests' own, not the committed stacks' (which change with every clanker
-added: tests/test_urns.py pins those); the rest (accounts, signing, network) is as committed. Both are planned
+added: tests/program/test_urns.py pins those); the rest (accounts, signing, network) is as committed. Both are planned
 once, as `make plan` plans them, so the outputs the promotion tests read are the program's own.
 """
 

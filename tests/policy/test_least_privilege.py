@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from components.config import StackConfig
-from components.config.clankers import CloudClanker
+from components.config_model.clankers import CloudClanker
 from offline_plan.engine import Plan
 from tests.conftest import COMMITTED_STACKS, committed_config, committed_plan
 
