@@ -182,7 +182,9 @@ offline_debian() {
     # Built FROM scratch rather than `docker import`d: the 20.10 engine's import ignores --platform without
     # experimental mode and records the host's architecture, while a build records its target platform. ADD
     # unpacks the tar; no RUN, so nothing is emulated.
-    printf '%s\n' 'FROM scratch' 'ADD rootfs.tar /' 'CMD ["bash"]' >"$ctx/Dockerfile"
+    # The label marks every image built on a stand-in (workers/labels.py BASES_LABEL; the tooling sets it too).
+    printf '%s\n' 'FROM scratch' 'ADD rootfs.tar /' 'LABEL io.viberator.bases=offline' 'CMD ["bash"]' \
+        >"$ctx/Dockerfile"
     DOCKER_BUILDKIT=1 $DOCKER build --quiet --network none --platform "linux/$arch" -t "$tag" "$ctx" >/dev/null
     rm -rf "$rootfs" "$ctx"
 }

@@ -31,7 +31,7 @@ from components.image_build import PlatformBuild, hash_of, image_args, settings_
 from components.repository import RepositorySettings, manifests_per_build, owned_repository
 from viberator_contract import Manifest
 from workers.catalog import Harness
-from workers.labels import build_labels
+from workers.labels import OFFICIAL_BASES, build_labels
 from workers.naming import (
     image_tags,
     pinned_reference,
@@ -117,7 +117,8 @@ class HarnessImageArgs:
 
     def labels(self) -> dict[str, str]:
         """The per-build labels, which the Dockerfile leaves to the build: the same `python -m workers build` sets."""
-        return build_labels(self.harness.name, self.revision, self.source_date_epoch)
+        # The program never sets the base build args (`build_args` above): its images start FROM the official bases.
+        return build_labels(self.harness.name, self.revision, self.source_date_epoch, OFFICIAL_BASES)
 
     def platform_build(self, platform: str) -> PlatformBuild:
         return PlatformBuild(

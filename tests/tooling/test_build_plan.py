@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from workers.catalog import DOCKERFILE, HARNESS_NAMES
-from workers.labels import HARNESS_LABEL, REVISION_LABEL, SOURCE_DATE_EPOCH_LABEL
+from workers.labels import BASES_LABEL, HARNESS_LABEL, REVISION_LABEL, SOURCE_DATE_EPOCH_LABEL
 from workers.naming import image_tags, repository_name
 from workers.revision import BuildRevision
 from workers.tooling.build import (
@@ -92,7 +92,7 @@ def test_select_harnesses() -> None:
 def test_build_options_carry_target_labels_epoch_secret_and_tags(tmp_path: Path) -> None:
     bundle = tmp_path / "ca.pem"
     options = build_options(
-        request(ca_bundle=bundle, build_args=(("NODE_BASE", "local/node:22"),)),
+        request(ca_bundle=bundle, build_args=(("NODE_BASE", "local/node:22"),), bases="offline"),
         "kimi",
         Platform.parse("linux/arm64"),
         ("a:1", "b:2"),
@@ -103,7 +103,12 @@ def test_build_options_carry_target_labels_epoch_secret_and_tags(tmp_path: Path)
     assert ("--network", "host") in pairs
     assert ("--build-arg", "SOURCE_DATE_EPOCH=1700000000") in pairs
     labels = dict(value.split("=", 1) for flag, value in pairs if flag == "--label")
-    assert labels == {REVISION_LABEL: "0123abcd4567", SOURCE_DATE_EPOCH_LABEL: "1700000000", HARNESS_LABEL: "kimi"}
+    assert labels == {
+        REVISION_LABEL: "0123abcd4567",
+        SOURCE_DATE_EPOCH_LABEL: "1700000000",
+        HARNESS_LABEL: "kimi",
+        BASES_LABEL: "offline",
+    }
     assert ("--build-arg", "NODE_BASE=local/node:22") in pairs
     assert ("--platform", "linux/arm64") in pairs
     assert ("--secret", f"id={CA_SECRET_ID},src={bundle}") in pairs
@@ -137,3 +142,30 @@ def test_parse_build_args_accepts_make_style_lists() -> None:
 def test_step_summary_reads_buildkit_plain_progress() -> None:
     assert step_summary("#12 [kimi-payload 2/3] RUN apt-get update") == "[kimi-payload 2/3] RUN apt-get update"
     assert step_summary("#12 sha256:abc 1.2MB / 3MB") is None
+
+
+def test_select_harnesses_takes_comma_separated_names_as_make_passes_them() -> None:
+    assert select_harnesses(["kimi,claude", "codex"]) == ("kimi", "claude", "codex")
+    with pytest.raises(BuildError, match="unknown harness"):
+        select_harnesses(['x";touch p;"'])
+
+
+@pytest.mark.parametrize("name", ["NODE_BASE", "NODE_BUILD_BASE", "SLIM_BASE", "ARCH_TAGGED_BASES"])
+def test_a_base_build_arg_cannot_pass_for_the_official_bases(name: str) -> None:
+    """The label says `official` only when nothing replaced the Dockerfile's pinned bases."""
+    with pytest.raises(BuildError, match=f"{name} replaces the official bases: pass --bases offline"):
+        request(build_args=((name, "x"),))
+    assert request(build_args=((name, "x"),), bases="offline").bases == "offline"
+
+
+@pytest.mark.parametrize("host", ["registry.example.com", "123456789012.dkr.ecr.eu-west-1.amazonaws.com", "10.0.0.8:5000"])
+def test_stand_in_bases_never_push_off_this_machine(host: str) -> None:
+    with pytest.raises(BuildError, match=f"refusing to push to {re.escape(host)}.*IMAGE_BASES=hub"):
+        request(push=True, registry=Registry.parse(host), bases="offline")
+    # The official bases go anywhere.
+    assert request(push=True, registry=Registry.parse(host)).push
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:5000", "localhost:5000/ci", "[::1]:5000"])
+def test_stand_in_bases_push_to_a_loopback_registry(host: str) -> None:
+    assert request(push=True, registry=Registry.parse(host), bases="offline").push

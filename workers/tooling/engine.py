@@ -201,7 +201,8 @@ class Engine:
         completed = self._run("version", "--format", "{{json .Server}}", timeout=timeout)
         if completed.returncode != 0 or not completed.stdout.strip().startswith("{"):
             raise EngineError(
-                f"no Docker engine answers to {self.binary} (is dockerd running?)",
+                f"no Docker engine answers to {self.binary}: start one (this project's: `.ci/docker-engine.sh "
+                "start`, as root) or point DOCKER_HOST at yours",
                 completed.stderr.strip(),
             )
         document = json.loads(completed.stdout)

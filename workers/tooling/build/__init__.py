@@ -13,14 +13,17 @@ is `plan.py`; this module runs it on the engine. Its names are this package's AP
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import socket
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from workers.labels import BASE_BUILD_ARGS, BASES_LABEL, OFFICIAL_BASES, OFFLINE_BASES
 from workers.tooling.build.plan import (
     ALL,
     CA_BUNDLE_ENV_VAR,
@@ -36,9 +39,10 @@ from workers.tooling.build.plan import (
     parse_build_args,
     plan,
     platform_reference,
+    release_bases_refusal,
     select_harnesses,
 )
-from workers.tooling.engine import Engine, ServerInfo
+from workers.tooling.engine import Engine, ImageInfo, ServerInfo
 from workers.tooling.platforms import EMULATION_HELP, missing_emulation
 from workers.tooling.process import EngineError
 
@@ -90,6 +94,35 @@ def preflight(request: BuildRequest, engine: Engine) -> ServerInfo:
         if problems:
             raise BuildError("\n".join([*problems, EMULATION_HELP]))
     return server
+
+
+ENGINE_SCRIPT = REPO_ROOT / ".ci" / "docker-engine.sh"
+
+
+def with_offline_bases(request: BuildRequest) -> BuildRequest:
+    """An `offline` request with the stand-in bases' build args: `.ci/docker-engine.sh offline-bases` makes them
+    (for every requested platform, minutes and root the first time) and names them on stdout. Called only after
+    `preflight`, so nothing is installed or made for a build that cannot run."""
+    if request.bases != OFFLINE_BASES or {name for name, _ in request.build_args} & set(BASE_BUILD_ARGS):
+        return request
+    platforms = ",".join(str(platform) for platform in request.platforms)
+    command = [str(ENGINE_SCRIPT), "offline-bases", *([platforms] if platforms else [])]
+    # The script's progress goes to stderr, which stays the user's; its one stdout line is the build args.
+    completed = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
+    if completed.returncode != 0:
+        raise BuildError(f"{' '.join(command)} failed (exit {completed.returncode}); its messages are above")
+    return dataclasses.replace(request, build_args=(*request.build_args, *parse_build_args([completed.stdout])))
+
+
+def _refuse_unreleasable(request: BuildRequest, reference: str, info: ImageInfo) -> None:
+    """Whoever built the image, only its own label decides whether it may leave this machine."""
+    if request.registry is None or request.registry.is_loopback:
+        return
+    bases = info.labels.get(BASES_LABEL)
+    if bases != OFFICIAL_BASES:
+        raise EngineError(
+            f"{reference} is labelled {BASES_LABEL}={bases or '(none)'}", release_bases_refusal(request.registry)
+        )
 
 
 def _log_writer(path: Path) -> tuple[Callable[[str], None], Callable[[], None]]:
@@ -159,6 +192,8 @@ def _build_single(
     if info is None:
         raise EngineError(f"the build finished but {references[0]} is not on the engine")
     sizes = ((info.platform, info.size),)
+    if plan.registry_references:
+        _refuse_unreleasable(request, references[0], info)
     held = _held(request, plan.harness, plan.registry_references, info.id)
     if held is not None:
         assert request.push_checks is not None
@@ -209,6 +244,7 @@ def _build_manifest_list(
         if info is None:
             raise EngineError(f"the build finished but {reference} is not on the engine")
         sizes.append((str(platform), info.size))
+        _refuse_unreleasable(request, reference, info)
         if _held(request, plan.harness, (reference,), info.id) is None:
             progress.phase(plan.harness, f"pushing {platform}")
             engine.push(reference, timeout=request.timeout, on_line=on_line)
@@ -264,7 +300,9 @@ __all__ = [
     "plan",
     "platform_reference",
     "preflight",
+    "release_bases_refusal",
     "run",
     "select_harnesses",
     "step_summary",
+    "with_offline_bases",
 ]

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from workers.catalog import BUILD_CONTEXT, DOCKERFILE, HARNESS_NAMES
 from workers.catalog import harness as catalog_harness
-from workers.labels import build_labels
+from workers.labels import BASE_BUILD_ARGS, BASES, OFFICIAL_BASES, OFFLINE_BASES, build_labels
 from workers.naming import LOCAL_ALIAS_TAG, image_reference, image_tags, repository_name
 from workers.revision import BuildRevision
 from workers.tooling.platforms import Platform
@@ -37,6 +37,17 @@ _BUILD_ARG = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)", re.DO
 
 class BuildError(ValueError):
     """A build request that cannot be carried out as given; the message says what to change."""
+
+
+def release_bases_refusal(registry: object) -> str:
+    """Why a push of stand-in-based images to `registry` (off this machine) is refused, and the fix."""
+    return (
+        f"refusing to push to {registry}: these images start FROM the offline stand-in bases "
+        f"(IMAGE_BASES={OFFLINE_BASES}, the default of `make image`; `--bases {OFFLINE_BASES}`), which are never a "
+        "release: a registry off this machine only gets images built FROM the official bases. Build with "
+        f"IMAGE_BASES=hub (`--bases {OFFICIAL_BASES}`; needs Docker Hub), or push to a loopback registry "
+        "(REGISTRY=127.0.0.1:5000)"
+    )
 
 
 class PushChecks(Protocol):
@@ -76,12 +87,25 @@ class BuildRequest:
     log_dir: Path = OUTPUT_DIR / "logs"
     push_checks: PushChecks | None = None
     """The registry's checks before a push; None for a registry that has none to make (a plain one)."""
+    bases: str = OFFICIAL_BASES
+    """`official`, or `offline` with the stand-ins' build args (BASE_BUILD_ARGS) in `build_args`; labelled into
+    every image (workers.labels.BASES_LABEL)."""
 
     def __post_init__(self) -> None:
         if not self.harnesses:
             raise BuildError("name at least one harness, or `all`")
         if self.push and self.registry is None:
             raise BuildError("--push needs --registry HOST[/PREFIX] or ecr (the default with AWS credentials)")
+        if self.bases not in BASES:
+            raise BuildError(f"bases {self.bases!r}: expected one of {', '.join(BASES)}")
+        replaced = sorted({name for name, _ in self.build_args} & set(BASE_BUILD_ARGS))
+        if replaced and self.bases == OFFICIAL_BASES:
+            raise BuildError(
+                f"build arg {', '.join(replaced)} replaces the official bases: pass --bases {OFFLINE_BASES} "
+                f"(make: IMAGE_BASES={OFFLINE_BASES}) so the images are labelled for what they are"
+            )
+        if self.push and self.registry is not None and not self.registry.is_loopback and self.bases != OFFICIAL_BASES:
+            raise BuildError(release_bases_refusal(self.registry))
         reserved = {name for name, _ in self.build_args} & set(_RESERVED_ARGS)
         if reserved:
             raise BuildError(f"build arg {', '.join(sorted(reserved))} is set by the tool; use --revision")
@@ -97,7 +121,9 @@ class BuildRequest:
 
 
 def select_harnesses(names: list[str]) -> tuple[str, ...]:
-    """Catalog order for `all` (or no names), else the given names, each checked against the catalog."""
+    """Catalog order for `all` (or no names), else the given names (each may list several, comma separated: make's
+    HARNESS passes through as one argument), each checked against the catalog."""
+    names = [name for value in names for name in value.split(",") if name]
     if not names or names == [ALL]:
         return HARNESS_NAMES
     if ALL in names:
@@ -190,7 +216,7 @@ def build_options(
         f"SOURCE_DATE_EPOCH={revision.source_date_epoch}",
     ]
     # The per-build labels, which the Dockerfile leaves to the build (the Pulumi program sets the same).
-    for name, value in build_labels(harness, revision.revision, revision.source_date_epoch).items():
+    for name, value in build_labels(harness, revision.revision, revision.source_date_epoch, request.bases).items():
         options += ["--label", f"{name}={value}"]
     if platform is not None:
         options += ["--platform", str(platform)]

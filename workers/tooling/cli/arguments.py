@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from workers.catalog import HARNESS_NAMES
+from workers.labels import BASES, OFFICIAL_BASES, OFFLINE_BASES
 from workers.naming import LOCAL_ALIAS_TAG
 from workers.tooling import build, ecr, ensure, run_job
 from workers.tooling.cli.build_command import GITHUB_SUMMARY_ENV_VAR
@@ -69,13 +70,26 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="extra build arg for (re)builds, repeatable (e.g. NODE_BASE=… for offline base images)",
+        help="extra build arg for (re)builds, repeatable (the base images' are --bases's)",
+    )
+    common.add_argument(
+        "--bases",
+        choices=BASES,
+        default=OFFICIAL_BASES,
+        help=f"base images of (re)builds: {OFFICIAL_BASES} (the Dockerfile's pinned official images; needs Docker "
+        f"Hub) or {OFFLINE_BASES} (local stand-ins `.ci/docker-engine.sh offline-bases` makes; never pushed off "
+        f"this machine). Labelled into the image (default {OFFICIAL_BASES})",
     )
 
     b = commands.add_parser(
         "build", parents=[common], help="build (and push) harness images", description=BUILD_DESCRIPTION
     )
-    b.add_argument("harnesses", nargs="*", metavar="HARNESS", help=f"{harness_list}, or all (default all)")
+    b.add_argument(
+        "harnesses",
+        nargs="*",
+        metavar="HARNESS",
+        help=f"{harness_list}, or all (default all); each may name several, comma separated",
+    )
     b.add_argument("--revision", type=_tag, help="revision for tags and labels (default: the build context's)")
     b.add_argument("--platform", help="OS/ARCH[,OS/ARCH…]; several need --push (a manifest list)")
     b.add_argument("--push", action="store_true", help="push every tag to --registry")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from workers.labels import OFFICIAL_BASES
 from workers.revision import BuildRevision, override_revision
 from workers.tooling import build, ecr
 from workers.tooling.cli.common import (
@@ -52,8 +53,19 @@ def _build_request(
         alias_tag=args.alias_tag,
         ca_bundle=build.ca_bundle_from_environment(),
         build_args=build.parse_build_args(args.build_arg),
+        bases=args.bases,
         timeout=args.timeout,
     )
+
+
+def _refuse_release_of_stand_ins(args: argparse.Namespace) -> None:
+    """A push of stand-in-based images off this machine, refused before any login or build (BuildRequest checks
+    the resolved registry again)."""
+    if not args.push or args.bases == OFFICIAL_BASES:
+        return
+    choice = registry_or_default(args.registry)
+    if not (isinstance(choice, Registry) and choice.is_loopback):
+        raise build.BuildError(build.release_bases_refusal(choice or f"{ecr.ECR_REGISTRY} (the default)"))
 
 
 def _summary_target(explicit: Path | None) -> tuple[Path, bool]:
@@ -67,6 +79,7 @@ def _summary_target(explicit: Path | None) -> tuple[Path, bool]:
 def run_build(args: argparse.Namespace, engine: Engine, aws: ecr.Aws) -> int:
     console = progress_console()
     revision = override_revision(args.revision) if args.revision else current_revision()
+    _refuse_release_of_stand_ins(args)
     with ExitStack() as scope:
         registry, guard = None, None
         if args.push:
@@ -79,7 +92,8 @@ def run_build(args: argparse.Namespace, engine: Engine, aws: ecr.Aws) -> int:
             guard.check_repositories(request.harnesses)  # before a build of minutes, not after
         if revision.note:
             console.print(f"note: {revision.note}")
-        build.preflight(request, engine)
+        build.preflight(request, engine)  # the arguments are checked; now the engine, before anything is made
+        request = build.with_offline_bases(request)
         with LiveProgress(console, request.harnesses) as progress:
             outcome = build.run(request, engine, progress)
     _table_console().print(summary_table(outcome))

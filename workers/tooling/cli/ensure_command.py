@@ -100,7 +100,9 @@ def _ensure(args: argparse.Namespace, engine: Engine, aws: ecr.Aws, scope: ExitS
             alias_tag=args.alias_tag,
             ca_bundle=build.ca_bundle_from_environment(),
             build_args=build.parse_build_args(args.build_arg),
+            bases=args.bases,
         )
+        build_request = build.with_offline_bases(build_request)
         with LiveProgress(console, build_request.harnesses) as progress:
             outcome = build.run(build_request, engine, progress)
         for result in outcome.results:
