@@ -7,6 +7,18 @@ FORMAT ?= text
 CONFIG ?=
 PROJECT ?=
 
+# Make variables reach the tools as data, never as shell or make code: `$(call quote,NAME)` is variable NAME's raw
+# value (`$(value …)`: what was typed, unexpanded) as one single-quoted shell word; `quote_text` quotes text. The
+# variables a user sets are not exported either, since make expands a command-line variable as it exports it
+# (`HARNESS='$(shell …)'` would run at that point): the recipes hand them over as arguments.
+quote_text = '$(subst ','\'',$(1))'
+quote = $(call quote_text,$(value $(1)))
+# `--option 'value'` when variable NAME is set: $(call option,--option,NAME).
+option = $(if $(value $(2)),$(1) $(call quote,$(2)))
+USER_VARIABLES := STACK FORMAT CONFIG PROJECT PREVIEW STACK_OUTPUTS DIFF BASE HARNESS REGISTRY PLATFORM IMAGE_ENV \
+	ALIAS_TAG BUILD_ARGS REVISION PUSH VERSION OFFLINE REBUILD FROM_STACK OUTPUTS CLANKER JOB LOCAL FAKE_AGENT AGENT \
+	UPGRADE IMAGE_BASES
+
 export UV_PYTHON_DOWNLOADS := never
 # Trust the machine's certificate store (which may hold a proxy's CA) rather than only uv's bundled roots.
 export UV_SYSTEM_CERTS := 1
@@ -42,10 +54,10 @@ deps: .venv/.synced ## Install the locked Python environment
 .PHONY: plan
 # A review stack pr-<n> without a file in the project: the review tooling makes it from stacks/review.yaml as CI
 # does (ci/review_stack_file.py) into build/stacks/, and the engine plans that file.
-REVIEW_STACK_FILE = $(if $(and $(filter pr-%,$(STACK)),$(if $(CONFIG)$(filter access,$(PROJECT)),,yes),$(if $(wildcard Pulumi.$(STACK).yaml),,yes)),build/stacks/Pulumi.$(STACK).yaml)
+REVIEW_STACK_FILE = $(if $(and $(filter pr-%,$(value STACK)),$(if $(value CONFIG)$(filter access,$(value PROJECT)),,yes),$(if $(wildcard Pulumi.$(value STACK).yaml),,yes)),build/stacks/Pulumi.$(value STACK).yaml)
 plan: deps ## Offline plan: STACK=dev|prod, PROJECT=access (STACK=dev|prod|github: CI's authority, access/), CONFIG=Pulumi.x.yaml, FORMAT=text|json, PREVIEW=1|first, DIFF=<git ref>|<plan.json> (what a change does), STACK_OUTPUTS=<org/project/stack>=<file>
-	@$(if $(REVIEW_STACK_FILE),$(PYTHON) -m ci.review_stacks stack-file --pr "$(STACK:pr-%=%)" --output "$(REVIEW_STACK_FILE)" >/dev/null &&) \
-	$(PYTHON) -m offline_plan $(if $(PROJECT),--project "$(PROJECT)") $(if $(CONFIG),--config "$(CONFIG)",$(if $(REVIEW_STACK_FILE),--config "$(REVIEW_STACK_FILE)",--stack "$(STACK)")) --format "$(FORMAT)" $(if $(PREVIEW),--preview $(if $(filter first,$(PREVIEW)),first,update)) $(if $(STACK_OUTPUTS),$(foreach ref,$(STACK_OUTPUTS),--stack-outputs "$(ref)")) $(if $(DIFF),--diff "$(DIFF)")
+	@$(if $(REVIEW_STACK_FILE),$(PYTHON) -m ci.review_stacks stack-file --pr $(call quote_text,$(patsubst pr-%,%,$(value STACK))) --output $(call quote_text,$(REVIEW_STACK_FILE)) >/dev/null &&) \
+	$(PYTHON) -m offline_plan $(call option,--project,PROJECT) $(if $(value CONFIG),--config $(call quote,CONFIG),$(if $(REVIEW_STACK_FILE),--config $(call quote_text,$(REVIEW_STACK_FILE)),--stack $(call quote,STACK))) --format $(call quote,FORMAT) $(if $(value PREVIEW),--preview $(if $(filter first,$(value PREVIEW)),first,update)) $(foreach ref,$(value STACK_OUTPUTS),--stack-outputs $(call quote_text,$(ref))) $(call option,--diff,DIFF)
 
 .PHONY: test lint typecheck
 # Two workers (pytest-xdist), a test file per worker at a time (module fixtures are planned once): the 2-core
@@ -79,12 +91,15 @@ urns: deps ## Refresh the URN snapshots (tests/urns/) from the committed stacks'
 bench-test: deps ## How long `make test`'s pytest takes, per test folder, and its slowest tests (figures, no assertions)
 	@$(PYTHON) -m bench.tests
 bench-plan: deps ## Median wall time of the plan program and of `make plan FORMAT=json` (dev, 100 clankers, a diff); BASE=<git ref> also times that commit's program in the same run
-	@$(PYTHON) -m bench.plan $(if $(BASE),--base "$(BASE)")
+	@$(PYTHON) -m bench.plan $(call option,--base,BASE)
 
 .PHONY: preview up
 preview: deps ## Real `pulumi preview` with the policy pack (needs the Pulumi CLI and AWS credentials)
-	pulumi preview --stack $(STACK) --diff --policy-pack policy
+	pulumi preview --stack $(call quote,STACK) --diff --policy-pack policy
 up: deps ## Real `pulumi up` with the policy pack
-	pulumi up --stack $(STACK) --policy-pack policy
+	pulumi up --stack $(call quote,STACK) --policy-pack policy
 
 include $(wildcard make/*.mk)
+
+# Last: `unexport` defines a variable (empty) that is not yet, which would defeat the `?=` defaults above.
+unexport $(USER_VARIABLES)

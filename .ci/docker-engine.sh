@@ -140,6 +140,12 @@ DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 has_image() { $DOCKER image inspect "$1" >/dev/null 2>&1; }
 
+# Scratch directories (rootfs, build contexts: hundreds of MB under /var/tmp) go on every exit, failed or not.
+SCRATCH=()
+new_scratch() { REPLY=$(mktemp -d "/var/tmp/$1.XXXXXX"); SCRATCH+=("$REPLY"); }  # sets REPLY: no subshell
+remove_scratch() { ((${#SCRATCH[@]} == 0)) || rm -rf "${SCRATCH[@]}"; }
+trap remove_scratch EXIT
+
 # Docker's architecture names (the tags' suffixes, `docker build --platform`) and Node's (npm's node-linux-*).
 host_arch() { case $(uname -m) in x86_64) echo amd64 ;; aarch64) echo arm64 ;; *) uname -m ;; esac; }
 node_arch() { case $1 in amd64) echo x64 ;; *) echo "$1" ;; esac; }
@@ -158,8 +164,8 @@ offline_debian() {
     local arch=$1 tag=$OFFLINE_DEBIAN-$1
     has_image "$tag" && return 0
     local rootfs ctx
-    rootfs=$(mktemp -d /var/tmp/viberator-rootfs.XXXXXX)
-    ctx=$(mktemp -d /var/tmp/viberator-rootfs-ctx.XXXXXX)
+    new_scratch viberator-rootfs && rootfs=$REPLY
+    new_scratch viberator-rootfs-ctx && ctx=$REPLY
     # A foreign architecture's second stage (maintainer scripts) runs under QEMU through binfmt_misc (`start`
     # registers it; its F flag lets the chroot find the emulator), so plain debootstrap does both stages.
     [[ $arch == "$(host_arch)" ]] || require_emulation "$arch"
@@ -195,7 +201,7 @@ offline_node() {
     offline_debian "$arch"
     node=node-linux-$(node_arch "$arch")
     local ctx
-    ctx=$(mktemp -d /var/tmp/viberator-node.XXXXXX)
+    new_scratch viberator-node && ctx=$REPLY
     log "Node $OFFLINE_NODE_VERSION ($arch) and npm $OFFLINE_NPM_VERSION from the npm registry"
     (cd "$ctx" && npm pack --silent "$node@$OFFLINE_NODE_VERSION" "npm@$OFFLINE_NPM_VERSION" >/dev/null) ||
         { rm -rf "$ctx"; download_failed "npm pack $node@$OFFLINE_NODE_VERSION npm@$OFFLINE_NPM_VERSION"; }
@@ -225,7 +231,7 @@ skopeo_image() {
     has_image "$SKOPEO_TAG" && return 0
     offline_debian "$(host_arch)"
     local ctx
-    ctx=$(mktemp -d /var/tmp/viberator-skopeo.XXXXXX)
+    new_scratch viberator-skopeo && ctx=$REPLY
     printf '%s\n' "FROM $OFFLINE_DEBIAN-$(host_arch)" \
         'RUN apt-get update && apt-get install -y --no-install-recommends skopeo ca-certificates && rm -rf /var/lib/apt/lists/*' \
         'ENTRYPOINT ["skopeo"]' >"$ctx/Dockerfile"
@@ -242,10 +248,12 @@ registry-start) start_registry ;;
 registry-stop) stop_pid_file "$REGISTRY_PID" docker-registry ;;
 offline-bases)
     # [PLATFORMS]: `linux/amd64,linux/arm64`; the build platform's (the host's) is always made, for the stages
-    # that run there.
+    # that run there. The platforms and the engine first: nothing is installed or bootstrapped for a build that
+    # cannot run.
+    arches=$(arches_of "${2:-}")
+    engine_up || { log "no Docker engine answers to $DOCKER: start it first (.ci/docker-engine.sh start)"; exit 3; }
     install_packages
     mkdir -p "$STATE_DIR"
-    arches=$(arches_of "${2:-}")
     for arch in $(printf '%s\n' "$(host_arch)" $arches | sort -u); do offline_node "$arch"; done
     echo "NODE_BASE=$OFFLINE_NODE NODE_BUILD_BASE=$OFFLINE_NODE SLIM_BASE=$OFFLINE_DEBIAN ARCH_TAGGED_BASES=1"
     ;;

@@ -20,8 +20,8 @@ lint-workflows: deps ## Lint the GitHub workflows: actionlint + shellcheck, zizm
 
 .PHONY: deploy-targets
 deploy-targets: deps ## `pulumi up` targets for one harness: STACK=dev|prod HARNESS=<harness>|all
-	$(if $(HARNESS),,$(error HARNESS is required, e.g. make deploy-targets STACK=dev HARNESS=claude))
-	@$(RUN) python -m ci.deploy_targets --stack "$(STACK)" --harness "$(HARNESS)"
+	$(if $(value HARNESS),,$(error HARNESS is required, e.g. make deploy-targets STACK=dev HARNESS=claude))
+	@$(RUN) python -m ci.deploy_targets --stack $(call quote,STACK) --harness $(call quote,HARNESS)
 
 .PHONY: access-docs
 access-docs: deps ## Rewrite docs/ci.md's tables of CI's authority from access/jobs.py and access/actions.py

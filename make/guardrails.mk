@@ -17,7 +17,7 @@ guardrails/checkov/.venv/.synced: guardrails/checkov/pyproject.toml guardrails/c
 scan-deps: guardrails/checkov/.venv/.synced ## Install the pinned checkov (its own environment)
 
 scan: deps scan-deps ## checkov over STACK's plan (access/dev for the access project's) (as a Terraform plan), the Dockerfile and the workflows
-	@$(RUN) python -m guardrails.scan --stack "$(STACK)"
+	@$(RUN) python -m guardrails.scan --stack $(call quote,STACK)
 
 scan-all: deps scan-deps ## checkov over every committed stack (the access project's too), the Dockerfile and the workflows; stale skips fail
 	@$(RUN) python -m guardrails.scan $(foreach stack,$(SCAN_STACKS),--stack $(stack)) --strict-skips

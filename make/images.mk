@@ -6,7 +6,7 @@ ENGINE := .ci/docker-engine.sh
 # offline: base images made locally (debootstrap + Node from the npm registry), the CI fallback for machines
 # without Docker Hub; hub: the Dockerfile's official bases (node:22-trixie-slim, debian:trixie-slim).
 IMAGE_BASES ?= offline
-export VIBERATOR_IMAGE_BASES := $(IMAGE_BASES)
+export VIBERATOR_IMAGE_BASES := $(value IMAGE_BASES)
 # Starts engine and registry, runs $(1), stops both on exit whatever happened.
 with_engine = bash -c 'set -euo pipefail; trap "$(ENGINE) registry-stop; $(ENGINE) stop" EXIT; \
 	$(ENGINE) start; $(ENGINE) registry-start; $(1)'
@@ -37,7 +37,7 @@ PYPI_LOCKS := $(patsubst $(LOCKS_DIR)/%/requirements.in,%,$(wildcard $(LOCKS_DIR
 _npm_lock = (cd $(LOCKS_DIR)/$(1) && npm install --package-lock-only --ignore-scripts --no-audit --no-fund) \
 	|| { echo "could not resolve $(1)'s lock from the npm registry" >&2; exit 3; }
 _pypi_lock = (cd $(LOCKS_DIR) && $(UV) pip compile --quiet --universal --python-version 3.13 --generate-hashes \
-	--no-header $(if $(UPGRADE),--upgrade) --output-file $(1)/requirements.txt $(1)/requirements.in) \
+	--no-header $(if $(value UPGRADE),--upgrade) --output-file $(1)/requirements.txt $(1)/requirements.in) \
 	|| { echo "could not resolve $(1)'s lock from PyPI" >&2; exit 3; }
 
 # Every place a harness needs (docs/add-a-harness.md); the name reaches the tool as data, through the environment.
@@ -53,8 +53,8 @@ locks: | $(UV) ## Re-resolve every agent CLI lock (npm + hashed PyPI); UPGRADE=1
 	@$(foreach name,$(PYPI_LOCKS),$(call _pypi_lock,$(name)) &&) true
 
 lock: | $(UV) ## One npm CLI to a new version: AGENT=gemini VERSION=0.62.0 (rewrites its package.json pin and lock)
-	$(if $(filter $(AGENT),$(NPM_LOCKS)),,$(error AGENT must be one of: $(NPM_LOCKS)))
-	$(if $(VERSION),,$(error VERSION is required, e.g. make lock AGENT=$(AGENT) VERSION=1.2.3))
+	$(if $(and $(filter 1,$(words $(value AGENT))),$(filter $(value AGENT),$(NPM_LOCKS))),,$(error AGENT must be one of: $(NPM_LOCKS)))
+	$(if $(value VERSION),,$(error VERSION is required, e.g. make lock AGENT=$(AGENT) VERSION=1.2.3))
 	@python3 -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); (n,)=d["dependencies"]; d["dependencies"][n]=sys.argv[2]; open(p,"w").write(json.dumps(d,indent=2)+"\n")' \
-		$(LOCKS_DIR)/$(AGENT)/package.json "$(VERSION)"
+		$(LOCKS_DIR)/$(AGENT)/package.json $(call quote,VERSION)
 	@$(call _npm_lock,$(AGENT))

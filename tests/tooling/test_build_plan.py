@@ -145,7 +145,7 @@ def test_step_summary_reads_buildkit_plain_progress() -> None:
 
 
 def test_select_harnesses_takes_comma_separated_names_as_make_passes_them() -> None:
-    assert select_harnesses(["kimi,claude", "codex"]) == ("kimi", "claude", "codex")
+    assert select_harnesses(["kimi,claude", "codex gemini"]) == ("kimi", "claude", "codex", "gemini")
     with pytest.raises(BuildError, match="unknown harness"):
         select_harnesses(['x";touch p;"'])
 
@@ -158,7 +158,9 @@ def test_a_base_build_arg_cannot_pass_for_the_official_bases(name: str) -> None:
     assert request(build_args=((name, "x"),), bases="offline").bases == "offline"
 
 
-@pytest.mark.parametrize("host", ["registry.example.com", "123456789012.dkr.ecr.eu-west-1.amazonaws.com", "10.0.0.8:5000"])
+@pytest.mark.parametrize(
+    "host", ["registry.example.com", "123456789012.dkr.ecr.eu-west-1.amazonaws.com", "10.0.0.8:5000"]
+)
 def test_stand_in_bases_never_push_off_this_machine(host: str) -> None:
     with pytest.raises(BuildError, match=f"refusing to push to {re.escape(host)}.*IMAGE_BASES=hub"):
         request(push=True, registry=Registry.parse(host), bases="offline")

@@ -185,7 +185,8 @@ class Engine:
             )
         except FileNotFoundError:
             raise EngineError(
-                f"docker binary {self.binary!r} not found", f"install Docker or set {DOCKER_ENV_VAR}"
+                f"docker binary {self.binary!r} not found",
+                f"install Docker (this project's: `.ci/docker-engine.sh start`, as root) or set {DOCKER_ENV_VAR}",
             ) from None
         except subprocess.TimeoutExpired:
             raise EngineError(f"docker {args[0]} did not answer within {timeout:g} s") from None

@@ -121,9 +121,9 @@ class BuildRequest:
 
 
 def select_harnesses(names: list[str]) -> tuple[str, ...]:
-    """Catalog order for `all` (or no names), else the given names (each may list several, comma separated: make's
-    HARNESS passes through as one argument), each checked against the catalog."""
-    names = [name for value in names for name in value.split(",") if name]
+    """Catalog order for `all` (or no names), else the given names (each may list several, space or comma separated:
+    make's HARNESS passes through as one argument), each checked against the catalog."""
+    names = [name for value in names for name in value.replace(",", " ").split()]
     if not names or names == [ALL]:
         return HARNESS_NAMES
     if ALL in names:

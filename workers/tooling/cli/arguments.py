@@ -88,7 +88,7 @@ def parser() -> argparse.ArgumentParser:
         "harnesses",
         nargs="*",
         metavar="HARNESS",
-        help=f"{harness_list}, or all (default all); each may name several, comma separated",
+        help=f"{harness_list}, or all (default all); each may name several, space or comma separated",
     )
     b.add_argument("--revision", type=_tag, help="revision for tags and labels (default: the build context's)")
     b.add_argument("--platform", help="OS/ARCH[,OS/ARCH…]; several need --push (a manifest list)")
