@@ -12,7 +12,7 @@ from components.harness_image import HarnessImage, HarnessImageArgs
 from offline_plan.engine import run_program
 from tests.conftest import Recorder
 from workers.catalog import HARNESSES
-from workers.labels import HARNESS_LABEL, REVISION_LABEL, SOURCE_DATE_EPOCH_LABEL
+from workers.labels import BASES_LABEL, HARNESS_LABEL, REVISION_LABEL, SOURCE_DATE_EPOCH_LABEL
 from workers.naming import repository_name
 from workers.revision import BuildRevision
 from workers.tooling.build import BuildRequest, build_options
@@ -167,6 +167,7 @@ def test_image_build_inputs(record: Recorder) -> None:
         REVISION_LABEL: "0123456789ab",
         SOURCE_DATE_EPOCH_LABEL: "1700000000",
         HARNESS_LABEL: "claude",
+        BASES_LABEL: "official",
     }
     immutable, *floating = inputs["tags"]
     assert re.fullmatch(rf"{repository}:dev-0123456789ab-[0-9a-f]{{8}}", immutable)

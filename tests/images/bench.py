@@ -23,6 +23,7 @@ import image_engine
 from rich.console import Console
 
 from workers.catalog import BUILD_CONTEXT, HARNESS_NAMES, HARNESSES
+from workers.labels import OFFICIAL_BASES, OFFLINE_BASES
 from workers.revision import BuildRevision, build_revision
 from workers.tooling import build
 from workers.tooling.engine import Engine
@@ -60,6 +61,7 @@ def bench_one(
         alias_tag=environment,
         ca_bundle=build.ca_bundle_from_environment(),
         build_args=build.parse_build_args(list(bases)),
+        bases=OFFLINE_BASES if bases else OFFICIAL_BASES,
         context=context,
         dockerfile=context / "Dockerfile",
     )

@@ -59,18 +59,25 @@ def base_build_args(platforms: str = "") -> tuple[str, ...]:
     return tuple(engine("offline-bases", *([platforms] if platforms else [])).split())
 
 
+def base_options(platforms: str = "") -> tuple[str, ...]:
+    """`python -m workers build` options for the bases `base_build_args` names: the stand-ins' build args need
+    `--bases offline`, which labels the images so (and keeps them off any registry but a loopback one)."""
+    bases = base_build_args(platforms)
+    return ("--bases", "offline", "--build-arg", " ".join(bases)) if bases else ()
+
+
 def build_images(
     harnesses: Sequence[str], revision: BuildRevision, environment: str = TEST_ENVIRONMENT, platform: str = ""
 ) -> dict[str, str]:
     """Builds `harnesses`, in this order, with `python -m workers build` for `platform` (default the engine's),
     tagged for `environment` and aliased as `<harness>:<environment>`; {harness: its `<env>-<revision>` image}.
     Prints the tool's summary table (per harness: seconds, size, image id)."""
-    bases = base_build_args(platform)
+    bases = base_options(platform)
     with tempfile.TemporaryDirectory() as scratch:
         # Its own summary file: in CI the default is the job's step summary.
         options = ["--env", environment, "--alias-tag", environment, "--summary", f"{scratch}/summary.md"]
         options += ["--platform", platform] if platform else []
-        options += ["--build-arg", " ".join(bases)] if bases else []
+        options += bases
         built = subprocess.run(
             [sys.executable, "-m", "workers", "build", *harnesses, *options, "--timeout", "1800"],
             cwd=REPO_ROOT, capture_output=True, text=True, env={**os.environ, DOCKER_ENV_VAR: DOCKER},

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from image_engine import base_build_args
+from image_engine import base_options
 
 from tests.tooling import realengine
 from tests.tooling.realengine import LoopbackRegistry, SigningKey
@@ -50,7 +50,7 @@ def test_kimi_builds_then_ensure_hits_pulls_and_fails_fast(
     docker_engine: Engine, registry: LoopbackRegistry, environment: str, tmp_path: Path, signing_key: SigningKey
 ) -> None:
     common = ["--env", environment, "--alias-tag", environment, "--registry", registry.address]
-    bases = [f"--build-arg={arg}" for arg in base_build_args()]
+    bases = base_options()
     summary = tmp_path / "summary.md"
     revision = current_revision().revision
     alias = alias_reference(HARNESS, environment)

@@ -22,7 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from image_engine import base_build_args
+from image_engine import base_options
 
 from tests.tooling import aws_stubs, realengine
 from tests.tooling.aws_stubs import ACCOUNT, ECR_HOST, StubbedAws
@@ -131,10 +131,10 @@ def test_make_image_kimi_push_logs_in_pushes_every_tag_and_leaves_no_credentials
     aws.login(password)
     aws.repository(REPOSITORY)
     aws.tag_absent(REPOSITORY, tags[0])
-    bases = " ".join(base_build_args())
+    bases = base_options()
     summary = tmp_path / "summary.md"
 
-    code = cli.main(make_image_push(environment, "--build-arg", bases, "--summary", str(summary)), aws=aws)
+    code = cli.main(make_image_push(environment, *bases, "--summary", str(summary)), aws=aws)
 
     out, err = capsys.readouterr()
     assert code == cli.EXIT_OK, err[-3000:]

@@ -8,8 +8,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
 HOSTILE = ('x";touch {p};"', "x';touch {p};'", "x$(touch {p})", "x`touch {p}`", "$(shell touch {p})")
 
@@ -64,9 +62,8 @@ def test_without_an_engine_make_image_stops_before_making_anything(tmp_path: Pat
     assert not (tmp_path / "engine-state").exists()
 
 
-@pytest.mark.parametrize("registry", ["registry.example.com", ""])
-def test_make_refuses_to_push_stand_in_bases_off_this_machine(registry: str, tmp_path: Path) -> None:
-    ran = make(tmp_path, "image", "HARNESS=kimi", "PUSH=1", *([f"REGISTRY={registry}"] if registry else []))
+def test_make_refuses_to_push_stand_in_bases_off_this_machine(tmp_path: Path) -> None:
+    ran = make(tmp_path, "image", "HARNESS=kimi", "PUSH=1", "REGISTRY=registry.example.com")
     assert ran.returncode != 0
     assert "refusing to push" in ran.stderr and "IMAGE_BASES=hub" in ran.stderr
     assert not (tmp_path / "engine-state").exists()

@@ -4,6 +4,7 @@ label, whoever built it. Without Docker: a fake engine, a dead DOCKER_HOST, a st
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -75,17 +76,34 @@ def test_an_official_image_pushes_anywhere_and_any_image_to_loopback(tmp_path: P
     assert push(stand_in, LOOPBACK, tmp_path).ok and stand_in.pushed[0].startswith("127.0.0.1:5000/")
 
 
-@pytest.mark.parametrize("registry", [[], ["--registry", "registry.example.com"], ["--registry", "ecr"]])
 @pytest.mark.usefixtures("isolated_aws")
-def test_a_push_of_stand_ins_is_refused_before_any_login_or_build(
-    registry: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_a_push_of_stand_ins_to_a_registry_host_is_refused_before_anything_runs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("VIBERATOR_REGISTRY", raising=False)
     # No docker at all: the refusal needs none, and AWS is unreachable (isolated_aws): it asks neither.
     monkeypatch.setenv(DOCKER_ENV_VAR, str(tmp_path / "no-docker"))
-    assert cli.main(["build", "kimi", "--push", "--bases", OFFLINE_BASES, *registry]) == cli.EXIT_USAGE
+    argv = ["build", "kimi", "--push", "--bases", OFFLINE_BASES, "--registry", "registry.example.com"]
+    assert cli.main(argv) == cli.EXIT_USAGE
     error = capsys.readouterr().err
-    assert "refusing to push" in error and "IMAGE_BASES" in error and "--bases official" in error
+    assert "refusing to push to registry.example.com" in error
+    assert "IMAGE_BASES" in error and "--bases official" in error
+
+
+def test_a_push_of_stand_ins_to_ecr_is_refused_once_ecr_is_known_before_any_build(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No --registry, AWS credentials: the laptop recipe `make image HARNESS=kimi PUSH=1` with make's default
+    IMAGE_BASES=offline. STS and the login answer (stubbed); the repositories are not even asked for."""
+    monkeypatch.delenv("VIBERATOR_REGISTRY", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the login's private config, to check it is gone
+    aws = aws_stubs.StubbedAws()
+    aws.caller()
+    aws.login("token")
+    assert cli.main(["build", "kimi", "--push", "--bases", OFFLINE_BASES], aws=aws) == cli.EXIT_USAGE
+    assert f"refusing to push to {aws_stubs.ECR_HOST}" in capsys.readouterr().err
+    aws.assert_done()
+    assert list(tmp_path.iterdir()) == []
 
 
 def stand_in_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> Path:

@@ -59,13 +59,11 @@ def _build_request(
 
 
 def _refuse_release_of_stand_ins(args: argparse.Namespace) -> None:
-    """A push of stand-in-based images off this machine, refused before any login or build (BuildRequest checks
-    the resolved registry again)."""
-    if not args.push or args.bases == OFFICIAL_BASES:
-        return
+    """A push of stand-in-based images to a registry given by host off this machine, refused before anything
+    runs. ECR's host is known once resolved (STS and the login, no build yet): BuildRequest refuses it then."""
     choice = registry_or_default(args.registry)
-    if not (isinstance(choice, Registry) and choice.is_loopback):
-        raise build.BuildError(build.release_bases_refusal(choice or f"{ecr.ECR_REGISTRY} (the default)"))
+    if args.push and args.bases != OFFICIAL_BASES and isinstance(choice, Registry) and not choice.is_loopback:
+        raise build.BuildError(build.release_bases_refusal(choice))
 
 
 def _summary_target(explicit: Path | None) -> tuple[Path, bool]:
