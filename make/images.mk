@@ -42,7 +42,7 @@ _pypi_lock = (cd $(LOCKS_DIR) && $(UV) pip compile --quiet --universal --python-
 
 # Every place a harness needs (docs/add-a-harness.md); the name reaches the tool as data, through the environment.
 .PHONY: harness-check
-harness-check: export CHECKED_HARNESS := $(HARNESS)
+harness-check: export CHECKED_HARNESS := $(value HARNESS)
 harness-check: deps ## Every place a harness needs and which are missing: HARNESS=<name> (default: every catalog harness)
 	@$(RUN) python -m workers.harness_check $${CHECKED_HARNESS:+"$$CHECKED_HARNESS"}
 
