@@ -92,6 +92,39 @@ def job_contract(dockerfile: Path = DOCKERFILE) -> str:
     return found["version"]
 
 
+BEDROCK_API_KEY = "AWS_BEARER_TOKEN_BEDROCK"
+"""An Amazon Bedrock API key: the CLIs that call Bedrock take it instead of AWS credentials (Claude Code's docs,
+"Claude Code on Amazon Bedrock", option "Bedrock API keys"; opencode's amazon-bedrock loader, below)."""
+
+
+@dataclass(frozen=True)
+class BedrockRoute:
+    """How an agent CLI calls Amazon Bedrock with the AWS credentials it sees, instead of its provider's API key."""
+
+    switch: str | None
+    """The variable that turns Bedrock on (set to "1"); None: the CLI uses Bedrock whenever it sees credentials."""
+    needs_region: bool
+    """Whether the CLI needs AWS_REGION (else it falls back to a region of its own)."""
+
+
+BEDROCK_ROUTES: Mapping[str, BedrockRoute] = MappingProxyType(
+    {
+        # Claude Code's docs, "Claude Code on Amazon Bedrock": CLAUDE_CODE_USE_BEDROCK=1, "AWS_REGION is a required
+        # environment variable"; credentials from the AWS SDK's default chain (so the container credentials on ECS)
+        # or AWS_BEARER_TOKEN_BEDROCK.
+        "claude": BedrockRoute("CLAUDE_CODE_USE_BEDROCK", needs_region=True),
+        # anomalyco/opencode packages/opencode/src/provider/provider.ts, the "amazon-bedrock" custom loader: loads
+        # when AWS_ACCESS_KEY_ID, AWS_BEARER_TOKEN_BEDROCK, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (or a profile or
+        # web identity file, which a clanker has not) is set; region from AWS_REGION, else us-east-1.
+        "opencode": BedrockRoute(None, needs_region=False),
+    }
+)
+"""The agents that can run on Bedrock. The others cannot from a clanker: codex 0.169.0 has an amazon-bedrock
+provider, but only `model_provider` in its config.toml selects it (its HOME is the job's fresh slate, and no job
+option sets it); gemini's and claude's Vertex AI need Google credentials from a file or a metadata server; the
+CLIs' interactive logins keep their tokens in HOME. docs/jobs.md, "Amazon Bedrock"."""
+
+
 @functools.cache
 def agent_key_variables() -> Mapping[str, tuple[str, ...]]:
     """{agent: the API-key variables its CLI reads}, from the runtime's agents.json."""

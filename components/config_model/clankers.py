@@ -7,7 +7,7 @@ Each target's own model (lambda, ecs, docker) lives in its target's module and b
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -26,7 +26,7 @@ EnvVarName = Annotated[str, Field(pattern=ENV_VAR_PATTERN)]
 ENVIRONMENT = "Plain variables (name -> text); credential-looking values and names are refused. The agent sees them."
 SECRETS = (
     "Variable name -> Secrets Manager secret ARN (complete, `…-AbCdEf`): the only way to give an agent its API key; "
-    "one must be a key variable its agent's CLI reads."
+    "one must be a key variable its agent's CLI reads, unless its agent runs on Amazon Bedrock (docs/jobs.md)."
 )
 PlainValue = str
 """A plain environment value: the parser refuses a credential in it, as in any value (components/credentials.py)."""
@@ -52,13 +52,17 @@ class ClankerBase(ConfigModel):
 class CloudClanker(ClankerBase):
     """A clanker the stack deploys (lambda, ecs), so it sets the environment its agent runs with."""
 
+    role_credentials: ClassVar[tuple[str, ...]]
+    """The variables through which its role's AWS credentials reach a process on this target: what a clanker
+    grants (`agentEnvironment`) for an agent on Amazon Bedrock (components/config/rules/agent_keys.py)."""
+
     environment: dict[str, PlainValue] = Field(default_factory=dict, description=ENVIRONMENT)
     secrets: dict[str, str] = Field(default_factory=dict, description=SECRETS)
     agent_environment: tuple[EnvVarName, ...] = Field(
         (),
         description="Variables of the worker the agent may see besides its CLI's API keys and `environment`: "
-        "other `secrets` (GITHUB_TOKEN), or the function's AWS credentials for an agent on Bedrock. "
-        "docs/jobs.md, the job contract.",
+        "other `secrets` (GITHUB_TOKEN), or its role's AWS credentials for an agent on Amazon Bedrock. A grant "
+        "sets no value. docs/jobs.md, the job contract.",
     )
 
     @field_validator("environment")

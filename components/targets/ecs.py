@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import pulumi
 from pulumi_aws import ecs, iam
@@ -68,6 +68,9 @@ def _ecs_secret_arn(value: str) -> str:
 
 class EcsClankerConfig(CloudClanker):
     target: Literal["ecs"] = Field(description="A Fargate task definition in the stack's cluster and network.")
+    # ECS Developer Guide, "Amazon ECS environment variables": the SDKs' container credential provider fetches the
+    # task role's credentials from the endpoint this names (there is no AWS_ACCESS_KEY_ID in a task).
+    role_credentials: ClassVar[tuple[str, ...]] = ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",)
     environment: dict[EnvVarName, PlainValue] = Field(default_factory=dict, description=ENVIRONMENT)
     secrets: dict[EnvVarName, Annotated[str, AfterValidator(_ecs_secret_arn)]] = Field(
         default_factory=dict,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import pulumi
 from pulumi_aws import lambda_
@@ -107,6 +107,8 @@ which allow 32768 MB and 5400 s: those are Lambda Managed Instances', not a func
 
 class LambdaClankerConfig(CloudClanker):
     target: Literal["lambda"] = Field(description="A Lambda function running the image, with its role and log group.")
+    # Lambda Developer Guide, "Defined runtime environment variables": the execution role's credentials.
+    role_credentials: ClassVar[tuple[str, ...]] = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
     environment: dict[LambdaVariableName, PlainValue] = Field(
         default_factory=dict,
         description=f"{ENVIRONMENT} Lambda's reserved variables are refused, and all of a function's variables "

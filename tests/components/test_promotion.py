@@ -10,6 +10,7 @@ import pytest
 from components.config import ConfigError, StackConfig, parse_stack_config
 from components.promotion import promoted_images
 from tests import multi_platform_stacks
+from tests.agent_secrets import with_agent_keys
 from tests.conftest import committed_plan, pinned_dev_key
 from viberator_contract import Image
 from workers.ecr_url import parse_repository_url
@@ -22,7 +23,7 @@ NETWORK = {"vpcId": "vpc-0123456789abcdef0", "subnetIds": ["subnet-0123456789abc
 
 
 def config(**images: Any) -> StackConfig:
-    clankers = [{"name": "w", "agent": "claude-code-ecs", "target": "ecs"}]
+    clankers = with_agent_keys([{"name": "w", "agent": "claude-code-ecs", "target": "ecs"}])
     return parse_stack_config(
         {"images": {"from": SOURCE, "signing": pinned_dev_key(), **images}, "network": NETWORK, "clankers": clankers},
         stack="prod",
@@ -71,7 +72,9 @@ def test_an_explicit_architecture_must_match_the_promoted_image() -> None:
         {
             "images": {"from": SOURCE, "signing": pinned_dev_key()},
             "network": NETWORK,
-            "clankers": [{"name": "w", "agent": "claude-code-ecs", "target": "ecs", "architecture": "x86_64"}],
+            "clankers": with_agent_keys(
+                [{"name": "w", "agent": "claude-code-ecs", "target": "ecs", "architecture": "x86_64"}]
+            ),
         },
         stack="prod",
         region="us-east-1",

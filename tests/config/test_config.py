@@ -14,6 +14,7 @@ from components.targets.lambda_ import (
     lambda_environment_bytes,
     lambda_variables,
 )
+from tests.agent_secrets import agent_keyed_json, with_agent_key
 from workers.catalog import HARNESS_NAMES
 
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:viberator/dev/anthropic-AbCdEf"
@@ -30,7 +31,7 @@ def errors(stack: str = "dev", **values: Any) -> list[str]:
 
 
 def clanker(target: str = "lambda", **fields: Any) -> dict[str, Any]:
-    return {"name": "worker", "agent": "claude", "target": target, **fields}
+    return with_agent_key({"name": "worker", "agent": "claude", "target": target, **fields})
 
 
 def test_defaults() -> None:
@@ -302,7 +303,7 @@ def test_text_values_reach_the_models_as_text_and_are_coerced_where_typed() -> N
             "viberator:logRetentionDays": "90",
             "viberator:pushLatest": "false",
             "viberator:harnesses": '["claude"]',
-            "viberator:clankers": '[{"name": "w", "agent": "claude", "target": "lambda"}]',  # it has logs
+            "viberator:clankers": agent_keyed_json([{"name": "w", "agent": "claude", "target": "lambda"}]),  # has logs
         },
         stack="dev",
     )

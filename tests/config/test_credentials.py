@@ -3,7 +3,6 @@ nested or inside other text, and the same check in the policy pack."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from components.config import ConfigError, parse_pulumi_config
 from components.credentials import credential_in, credentials_in
 from policy import rules
+from tests.agent_secrets import agent_keyed_json
 
 GITHUB = "ghp_" + "Ab3" * 12
 HIDDEN = [
@@ -57,7 +57,7 @@ def refused(config: dict[str, str], secret_keys: tuple[str, ...] = ()) -> list[s
 @pytest.mark.parametrize(("why", "value"), HIDDEN)
 def test_the_config_refuses_a_credential_in_any_value_without_echoing_it(why: str, value: str) -> None:
     clanker: dict[str, Any] = {"name": "w", "agent": "claude", "target": "ecs", "environment": {"REPO": value}}
-    issues = refused({"viberator:clankers": json.dumps([clanker])})
+    issues = refused({"viberator:clankers": agent_keyed_json([clanker])})
     assert issues == ["viberator:clankers[0].environment.REPO = (redacted)"], why
 
 

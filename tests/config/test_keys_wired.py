@@ -31,6 +31,7 @@ from components.config_model.stack import (
 from components.targets import CLANKER_MODELS
 from offline_plan.engine import run_program
 from offline_plan.stack_file import stack_file_config
+from tests.agent_secrets import with_agent_key
 from tests.conftest import pinned_dev_key
 
 ACCOUNT = "123456789012"
@@ -62,7 +63,8 @@ MODES: dict[str, tuple[str, dict[str, Any]]] = {
 stack takes dev's images, or builds its own as `ci.review_stacks stack-file --builds` writes it)."""
 
 CLANKERS: dict[str, dict[str, Any]] = {
-    target: {"name": "worker", "agent": "claude", "target": target} for target in ("lambda", "ecs", "docker")
+    target: with_agent_key({"name": "worker", "agent": "claude", "target": target})
+    for target in ("lambda", "ecs", "docker")
 }
 
 Value = Callable[[StackConfig], Any] | Any

@@ -106,6 +106,9 @@ def test_configs_that_mean_what_they_say_plan(tmp_path: Path, capsys: pytest.Cap
       environment:
         AWS_REGION: us-west-2
         CLAUDE_CODE_USE_BEDROCK: "1"
+      # On Bedrock the agent signs with the task role's credentials, which the container credential provider
+      # fetches from the endpoint this names.
+      agentEnvironment: [AWS_CONTAINER_CREDENTIALS_RELATIVE_URI]
       secrets:
         ANTHROPIC_API_KEY: "{KEY_SECRET}:anthropic::"
 """,
@@ -169,6 +172,7 @@ MERGED = """config:
       environment: &env
         LOG_LEVEL: info
         TEAM: platform
+      secrets: {ANTHROPIC_API_KEY: arn:aws:secretsmanager:us-east-1:123456789012:secret:anthropic-AbCdEf}
     - memoryMb: 8192  # the mapping's own key wins, written before the merge or after it
       <<: *lambda
       name: big
@@ -177,17 +181,21 @@ MERGED = """config:
       environment:
         <<: *env
         LOG_LEVEL: debug
+      secrets: {OPENAI_API_KEY: arn:aws:secretsmanager:us-east-1:123456789012:secret:openai-GhIjKl}
 """
 EXPLICIT = """config:
   aws:region: us-east-1
   viberator:harnesses: [claude, codex]
   viberator:clankers:
     - {name: small, agent: claude, target: lambda, memoryMb: 2048, timeoutSeconds: 600,
-       environment: {LOG_LEVEL: info, TEAM: platform}}
+       environment: {LOG_LEVEL: info, TEAM: platform},
+       secrets: {ANTHROPIC_API_KEY: arn:aws:secretsmanager:us-east-1:123456789012:secret:anthropic-AbCdEf}}
     - {name: big, agent: claude, target: lambda, memoryMb: 8192, timeoutSeconds: 600,
-       environment: {LOG_LEVEL: info, TEAM: platform}}
+       environment: {LOG_LEVEL: info, TEAM: platform},
+       secrets: {ANTHROPIC_API_KEY: arn:aws:secretsmanager:us-east-1:123456789012:secret:anthropic-AbCdEf}}
     - {name: codex, agent: codex, target: lambda, memoryMb: 1024, timeoutSeconds: 600,
-       environment: {LOG_LEVEL: debug, TEAM: platform}}
+       environment: {LOG_LEVEL: debug, TEAM: platform},
+       secrets: {OPENAI_API_KEY: arn:aws:secretsmanager:us-east-1:123456789012:secret:openai-GhIjKl}}
 """
 
 

@@ -14,6 +14,7 @@ from components.config import parse_stack_config
 from components.config_model.fields import LOG_RETENTION_DAYS
 from components.config_model.issues import ConfigError
 from components.targets.ecs import FARGATE_MEMORY_MB, EcsClankerConfig, fargate_memory_choices
+from tests.agent_secrets import with_agent_key
 
 
 @cache
@@ -35,7 +36,7 @@ def test_log_retention_is_cloudwatch_s() -> None:
 
 @pytest.mark.parametrize("days", [1096, 1827, 2192, 2557, 2922, 3288, 3653])
 def test_multi_year_retention_parses(days: int) -> None:
-    lambda_clanker = {"name": "w", "agent": "claude", "target": "lambda"}  # whose log group keeps them
+    lambda_clanker = with_agent_key({"name": "w", "agent": "claude", "target": "lambda"})  # its log group keeps them
     config = parse_stack_config(
         {"logRetentionDays": str(days), "clankers": [lambda_clanker]}, stack="dev", region="us-east-1"
     )

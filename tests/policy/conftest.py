@@ -9,6 +9,7 @@ from functools import cache
 import pytest
 
 from offline_plan.engine import Plan, run_program
+from tests.agent_secrets import agent_keyed_json
 from tests.conftest import committed_plan
 
 PROD_IMAGE_STACK = {
@@ -16,9 +17,11 @@ PROD_IMAGE_STACK = {
     "viberator:harnesses": '["claude", "claude-code-ecs"]',
     "viberator:imageRevision": "abc123",
     "viberator:network": '{"vpcId": "vpc-0123456789abcdef0", "subnetIds": ["subnet-0123456789abcdef0"]}',
-    "viberator:clankers": (
-        '[{"name": "claude", "agent": "claude", "target": "lambda"},'
-        ' {"name": "claude-ecs", "agent": "claude-code-ecs", "target": "ecs", "cpu": 1024, "memoryMb": 4096}]'
+    "viberator:clankers": agent_keyed_json(
+        [
+            {"name": "claude", "agent": "claude", "target": "lambda"},
+            {"name": "claude-ecs", "agent": "claude-code-ecs", "target": "ecs", "cpu": 1024, "memoryMb": 4096},
+        ]
     ),
 }
 """An image stack whose environment is prod: the one shape in which prod owns repositories."""

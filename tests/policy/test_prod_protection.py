@@ -18,6 +18,7 @@ from offline_plan.diff import base_plan
 from offline_plan.engine import PROJECT_DIR, Plan, run_program
 from offline_plan.stacks import plan_stack_file
 from policy.rules import FUNCTION, REPOSITORY
+from tests.agent_secrets import agent_keyed_json
 from tests.policy.prod_changes import destructive_changes, unprotected
 
 IMAGE_STACK = "viberator/viberator-workers/dev"
@@ -80,7 +81,7 @@ def test_a_scratch_stack_is_not_held_to_prod_rules() -> None:
         "aws:region": "us-east-1",
         "viberator:harnesses": '["claude"]',
         "viberator:forceDelete": "true",
-        "viberator:clankers": '[{"name": "claude", "agent": "claude", "target": "lambda"}]',
+        "viberator:clankers": agent_keyed_json([{"name": "claude", "agent": "claude", "target": "lambda"}]),
     }
     problems = unprotected(run_program("scratch", scratch))
     assert "claude-repository has forceDelete" in problems
@@ -144,7 +145,7 @@ def test_dropping_a_harness_from_a_prod_image_stack_fails_clearly(
     config = {
         **{key: value for key, value in prod_image_config.items() if key != "viberator:network"},  # no ecs clanker
         "viberator:harnesses": '["claude"]',
-        "viberator:clankers": '[{"name": "claude", "agent": "claude", "target": "lambda"}]',
+        "viberator:clankers": agent_keyed_json([{"name": "claude", "agent": "claude", "target": "lambda"}]),
     }
     with pytest.raises(AssertionError) as failure:
         assert_no_destructive_change(prod_image_plan, run_program("prod", config))

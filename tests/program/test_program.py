@@ -19,6 +19,7 @@ from offline_plan.engine import PROJECT_DIR, Plan, run_program
 from offline_plan.placeholder_values import image_digest, index_digest
 from offline_plan.stack_file import stack_file_config
 from offline_plan.stacks import plan_stack_file
+from tests.agent_secrets import with_agent_keys
 from tests.conftest import (
     Recorder,
     assert_outputs_contract,
@@ -368,10 +369,12 @@ def test_plan_of_any_file_takes_the_stack_name_from_it(tmp_path: Path) -> None:
 
 def test_claude_on_an_arm64_lambda_and_an_x86_64_ecs_task_builds_both_and_each_runs_its_own() -> None:
     """Two claude Images, one Index joining them, each clanker pinned to its platform's."""
-    clankers = [
-        {"name": "claude-arm", "agent": "claude", "target": "lambda", "architecture": "arm64"},
-        {"name": "claude-x86", "agent": "claude", "target": "ecs", "cpu": 1024, "memoryMb": 2048},
-    ]
+    clankers = with_agent_keys(
+        [
+            {"name": "claude-arm", "agent": "claude", "target": "lambda", "architecture": "arm64"},
+            {"name": "claude-x86", "agent": "claude", "target": "ecs", "cpu": 1024, "memoryMb": 2048},
+        ]
+    )
     plan = run_program(
         "scratch",
         {

@@ -1,37 +1,109 @@
-"""A cloud clanker's agent gets its API key: its secrets (or what it grants the agent) hold one of the variables
-its agent CLI reads (workers/catalog.py, from the runtime's agents.json). Switching a clanker from gemini to codex
-while its secrets hold only GEMINI_API_KEY would deploy a clanker whose every job fails: it is a config error,
-before anything is registered. A clanker that declares no secrets at all is not checked: its agent's credentials
-come some other way the config cannot see (a scratch stack's keyless clanker, a docker-style test fixture).
-Docker clankers take no secrets (whoever runs the container passes the key)."""
+"""A cloud clanker's agent can authenticate: a job of it reaches its model provider, or the clanker is a config
+error before anything is registered (switching a clanker from gemini to codex while its secrets hold only
+GEMINI_API_KEY, or forgetting `secrets` altogether, would deploy a clanker whose every job fails).
+
+The agent's environment is an allow-list (workers/image/viberator_worker/environment.py), so everything it can
+authenticate with is in the config:
+- a `secrets` entry named after an API-key variable its CLI reads (workers/catalog.py, from the runtime's
+  agents.json), which the worker passes to that agent and no other;
+- or, for a CLI that can call Amazon Bedrock (catalog.BEDROCK_ROUTES), the function's role credentials granted by
+  `agentEnvironment` (the variables its target puts them in: `role_credentials`) or a Bedrock API key secret
+  granted likewise, plus AWS_REGION where the CLI needs it and the CLI's own switch in `environment`.
+A harness of several agents passes when one of them can authenticate. Docker clankers take no secrets: whoever
+starts the container passes the key.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from components.config_model.clankers import CloudClanker
-from components.config_model.issues import ConfigIssue
+from components.config_model.issues import MISSING, ConfigIssue
 from components.config_model.parsed_stack import ParsedStack, clanker_key
-from workers.catalog import HARNESSES
+from workers.catalog import BEDROCK_API_KEY, BEDROCK_ROUTES, HARNESSES, BedrockRoute, Harness, agent_key_variables
 
-ROLE_CREDENTIALS = "AWS_SECRET_ACCESS_KEY"
-"""Granting the function's own AWS credentials (`agentEnvironment`) is a credential too: an agent on Bedrock."""
+REGION = "AWS_REGION"
+SWITCHED_ON = ("1", "true", "yes", "on")
+"""What turns a CLI's switch on: Claude Code's isEnvTruthy (its src/utils/envUtils.ts) takes these, any case."""
 
 
 def clankers_hold_their_agent_s_key(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     for i, clanker in parsed.clankers():
         harness = HARNESSES.get(clanker.agent)
-        if not isinstance(clanker, CloudClanker) or harness is None or not clanker.secrets:
+        if not isinstance(clanker, CloudClanker) or harness is None:
             continue  # an unknown agent is reported by per_clanker.clanker_agents_have_an_image
-        keys = harness.key_variables
-        reaching = set(clanker.secrets) | set(clanker.agent_environment)
-        if reaching & set(keys) or ROLE_CREDENTIALS in clanker.agent_environment:
+        if any(_authenticates(clanker, agent) for agent in harness.agents):
             continue
-        runs = f"agent {harness.agents[0]}" if len(harness.agents) == 1 else f"agents {', '.join(harness.agents)}"
-        yield ConfigIssue(
-            path=f"{clanker_key(i)}.secrets",
-            value=sorted(clanker.secrets),
-            message=f"clanker {clanker.name!r} runs the {clanker.agent} image ({runs}), whose CLI reads its API key "
-            f"from {' or '.join(keys)}: none of its secrets is one; add it under `secrets` "
-            f"(or grant the function's AWS credentials with `agentEnvironment` for Bedrock)",
+        switched = [agent for agent in harness.agents if _switched_to_bedrock(clanker, agent)]
+        yield (
+            _bedrock_incomplete(clanker, clanker_key(i), switched[0])
+            if switched
+            else _no_key(clanker, clanker_key(i), harness)
         )
+
+
+def _switched_to_bedrock(clanker: CloudClanker, agent: str) -> bool:
+    route = BEDROCK_ROUTES.get(agent)
+    if route is None or route.switch is None:
+        return False
+    return clanker.environment.get(route.switch, "").strip().lower() in SWITCHED_ON
+
+
+def _bedrock_missing(clanker: CloudClanker, route: BedrockRoute) -> list[str]:
+    """What the agent lacks to call Bedrock: the credentials' variables, then the region (empty: nothing)."""
+    granted = set(clanker.agent_environment)
+    api_key = BEDROCK_API_KEY in clanker.secrets and BEDROCK_API_KEY in granted
+    missing = [] if api_key else [name for name in clanker.role_credentials if name not in granted]
+    if route.needs_region and REGION not in granted and REGION not in clanker.environment:
+        missing.append(REGION)
+    return missing
+
+
+def _authenticates(clanker: CloudClanker, agent: str) -> bool:
+    route = BEDROCK_ROUTES.get(agent)
+    on_bedrock = route is not None and not _bedrock_missing(clanker, route)
+    if _switched_to_bedrock(clanker, agent):
+        return on_bedrock  # the switch makes the CLI ignore its provider's API key
+    return bool(set(clanker.secrets) & set(agent_key_variables()[agent])) or (
+        on_bedrock and route is not None and route.switch is None
+    )
+
+
+def _bedrock_grant(clanker: CloudClanker, route: BedrockRoute) -> str:
+    names = [*clanker.role_credentials, *([REGION] if route.needs_region else [])]
+    region = ", and the region" if route.needs_region else ""
+    return f"`agentEnvironment: [{', '.join(names)}]` (its role's credentials on {clanker.target}{region})"
+
+
+def _no_key(clanker: CloudClanker, key: str, harness: Harness) -> ConfigIssue:
+    reads = "whose CLI reads its API key" if len(harness.agents) == 1 else "whose CLIs read their API keys"
+    holds = "none of its secrets is one" if clanker.secrets else "it declares no secrets"
+    granted = [name for name in clanker.agent_environment if name in harness.key_variables]
+    if granted:  # a grant lets the agent see a variable of the worker's; only a secret sets one
+        holds += f" (`agentEnvironment` grants {', '.join(granted)}, but nothing sets it: a secret does)"
+    bedrock = "".join(
+        f"; or run {agent} on Amazon Bedrock: "
+        + (f'`environment: {{{route.switch}: "1"}}` and ' if route.switch else "")
+        + _bedrock_grant(clanker, route)
+        for agent in harness.agents
+        if (route := BEDROCK_ROUTES.get(agent)) is not None
+    )
+    return ConfigIssue(
+        path=f"{key}.secrets",
+        value=sorted(clanker.secrets) if "secrets" in clanker.model_fields_set else MISSING,
+        message=f"clanker {clanker.name!r}: its `agent` {harness.name} runs {', '.join(harness.agents)}, {reads} "
+        f"from {', '.join(harness.key_variables)}, and {holds}; add one under `secrets` "
+        f"(`{harness.key_variables[0]}: <Secrets Manager secret ARN>`){bedrock}",
+    )
+
+
+def _bedrock_incomplete(clanker: CloudClanker, key: str, agent: str) -> ConfigIssue:
+    route = BEDROCK_ROUTES[agent]
+    return ConfigIssue(
+        path=f"{key}.agentEnvironment",
+        value=list(clanker.agent_environment) if "agent_environment" in clanker.model_fields_set else MISSING,
+        message=f"clanker {clanker.name!r} sets {route.switch}, so {agent} calls Amazon Bedrock with the AWS "
+        f"credentials it sees instead of an API key, and it lacks {', '.join(_bedrock_missing(clanker, route))}: "
+        f"grant {_bedrock_grant(clanker, route)}, or a Bedrock API key (a `{BEDROCK_API_KEY}` secret, listed "
+        f"in `agentEnvironment` too)",
+    )
