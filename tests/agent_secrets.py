@@ -9,9 +9,10 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from components.aws_target import partition_of_region
-from components.config.clankers import CloudClanker, clanker_models
+from components.config_model.clankers import CloudClanker
+from components.targets import CLANKER_MODELS
 from workers.catalog import HARNESSES
+from workers.ecr_url import partition_of_region
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -27,7 +28,7 @@ def agent_key_secret(agent: str, *, account: str = ACCOUNT, region: str = REGION
 def with_agent_key(clanker: Mapping[str, Any], *, account: str = ACCOUNT, region: str = REGION) -> dict[str, Any]:
     """`clanker`, plus its agent's key under `secrets` when it is a cloud clanker of a known harness whose secrets
     hold none of its keys (anything else is returned as it is, for the config to judge)."""
-    model = clanker_models().get(str(clanker.get("target")))
+    model = CLANKER_MODELS.get(str(clanker.get("target")))
     harness = HARNESSES.get(str(clanker.get("agent")))
     secrets = clanker.get("secrets") or {}
     if model is None or not issubclass(model, CloudClanker) or harness is None or not isinstance(secrets, dict):

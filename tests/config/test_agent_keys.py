@@ -14,7 +14,7 @@ from viberator_worker.environment import agent_environment
 from viberator_worker.slate import fresh_slate
 
 from components.config import ConfigError, StackConfig, parse_stack_config
-from components.config.clankers import CloudClanker
+from components.config_model.clankers import CloudClanker
 from workers.catalog import HARNESS_NAMES
 
 ACCOUNT = "123456789012"
