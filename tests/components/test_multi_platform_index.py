@@ -14,12 +14,15 @@ from components.harness_image import HarnessImage, HarnessImageArgs
 from components.images import ImageRef
 from offline_plan.engine import PROJECT_DIR, Plan, run_program
 from offline_plan.stacks import plan_stack_file
+from tests.agent_secrets import with_agent_key
 from tests.conftest import Recorder
 from workers.catalog import HARNESSES
 from workers.naming import repository_name
 
 PLATFORMS = ["linux/amd64", "linux/arm64"]
-FLOATING_ECS = {"name": "claude-latest", "agent": "claude", "target": "ecs", "image": "floating", "cpu": 1024}
+FLOATING_ECS = with_agent_key(
+    {"name": "claude-latest", "agent": "claude", "target": "ecs", "image": "floating", "cpu": 1024}
+)
 
 
 def two_platform_dev(*, stale_registry_credentials: bool = False) -> Plan:
