@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from viberator_worker import JOB_CONTRACT_VERSION
 from viberator_worker.agents import agent
 from viberator_worker.contract import parse_job
 from viberator_worker.environment import agent_environment
@@ -150,7 +151,7 @@ def test_a_clanker_whose_agent_can_authenticate_plans_and_its_agent_sees_what_it
         **parsed.worker_environment,
         **dict.fromkeys(parsed.secrets, "secret-value"),
     }
-    job = parse_job({"contract": 1, "id": "job-1", "agent": cli, "prompt": "p"})
+    job = parse_job({"contract": JOB_CONTRACT_VERSION, "id": "job-1", "agent": cli, "prompt": "p"})
     with fresh_slate({"VIBERATOR_SCRATCH_DIR": str(tmp_path)}) as slate:
         sees = agent_environment(worker_env, agent(cli), job, slate)
     assert seen <= set(sees), why
