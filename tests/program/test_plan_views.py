@@ -18,6 +18,7 @@ from offline_plan.diff import diff_plans, value_changes
 from offline_plan.engine import PROJECT_DIR, run_program
 from offline_plan.render import render_plan
 from offline_plan.stack_file import stack_file_config
+from tests.agent_secrets import with_agent_keys
 from tests.conftest import committed_config, committed_plan, git, make_plan, project_repository, sample_plan
 
 FUNCTION = "aws:lambda/function:Function"
@@ -171,7 +172,7 @@ def test_secrets_stay_masked_in_a_diff(tmp_path: Path) -> None:
     config = {
         "aws:region": "us-east-1",
         "viberator:harnesses": ["claude"],
-        "viberator:clankers": [{"name": "worker", "agent": "claude", "target": "lambda"}],
+        "viberator:clankers": with_agent_keys([{"name": "worker", "agent": "claude", "target": "lambda"}]),
     }
     stack = tmp_path / "Pulumi.qa.yaml"
     stack.write_text(yaml.safe_dump({"config": config}))

@@ -23,6 +23,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from components.config import ConfigError
 from offline_plan.engine import PROJECT_DIR, UNKNOWN_TEXT, Plan, run_program
+from tests.agent_secrets import agent_keyed_json
 from tests.conftest import COMMITTED_STACKS, committed_config, committed_plan, of_image_repositories
 from workers.labels import REVISION_LABEL
 
@@ -36,7 +37,7 @@ def stack(**values: str) -> dict[str, str]:
     return {
         "aws:region": "us-east-1",
         "viberator:harnesses": '["codex"]',
-        "viberator:clankers": json.dumps(
+        "viberator:clankers": agent_keyed_json(
             [
                 {"name": "pinned", "agent": "codex", "target": "lambda"},
                 {"name": "floating", "agent": "codex", "target": "lambda", "image": "floating"},
@@ -158,11 +159,12 @@ def test_a_govcloud_stack_names_only_govcloud_arns() -> None:
         **{
             "aws:region": "us-gov-west-1",
             "viberator:consumerAccounts": '["210987654321"]',
-            "viberator:clankers": json.dumps(
+            "viberator:clankers": agent_keyed_json(
                 [
                     {"name": "pinned", "agent": "codex", "target": "lambda"},
                     {"name": "task", "agent": "codex", "target": "ecs"},
-                ]
+                ],
+                region="us-gov-west-1",
             ),
         }
     )
@@ -290,7 +292,7 @@ def test_a_plan_that_relies_on_the_default_vpc_says_so() -> None:
 
 
 def test_a_protected_stack_names_the_network_of_its_ecs_clankers() -> None:
-    ecs = json.dumps([{"name": "task", "agent": "codex", "target": "ecs"}])
+    ecs = agent_keyed_json([{"name": "task", "agent": "codex", "target": "ecs"}])
     protected = stack(**{"viberator:protect": "true", "viberator:clankers": ecs})
     assert [issue.split(":")[0] + ":" + issue.split(":")[1] for issue in issues_of(protected)] == [
         "viberator:network = (missing)"
