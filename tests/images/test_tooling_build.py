@@ -22,7 +22,7 @@ from workers.naming import image_tags
 from workers.revision import BuildRevision
 from workers.tooling import build
 from workers.tooling.cli import main as workers_main
-from workers.tooling.contract import CONTRACT_LABEL
+from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import Engine
 from workers.tooling.platforms import missing_emulation, parse_platforms
 
@@ -66,7 +66,8 @@ def context(tmp_path: Path) -> Path:
     directory = tmp_path / "context"
     directory.mkdir()
     (directory / "marker").write_text(uuid.uuid4().hex)
-    (directory / "Dockerfile").write_text(f'FROM scratch AS kimi\nCOPY marker /marker\nLABEL {CONTRACT_LABEL}="1"\n')
+    label = f'LABEL {CONTRACT_LABEL}="{tool_contract()}"'  # the contract this checkout speaks, as images say it
+    (directory / "Dockerfile").write_text(f"FROM scratch AS kimi\nCOPY marker /marker\n{label}\n")
     return directory
 
 

@@ -30,7 +30,7 @@ from tests.tooling.realengine import LoopbackRegistry, SigningKey
 from workers.naming import image_tags
 from workers.tooling import cli, signature
 from workers.tooling.cli import build_command
-from workers.tooling.contract import CONTRACT_LABEL
+from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import Engine
 from workers.tooling.references import alias_reference, current_revision
 
@@ -225,5 +225,6 @@ def tiny_context(tmp_path: Path) -> Path:
     directory = tmp_path / "context"
     directory.mkdir()
     (directory / "marker").write_text(uuid.uuid4().hex)
-    (directory / "Dockerfile").write_text(f'FROM scratch AS kimi\nCOPY marker /marker\nLABEL {CONTRACT_LABEL}="1"\n')
+    label = f'LABEL {CONTRACT_LABEL}="{tool_contract()}"'  # the contract this checkout speaks, as images say it
+    (directory / "Dockerfile").write_text(f"FROM scratch AS kimi\nCOPY marker /marker\n{label}\n")
     return directory
