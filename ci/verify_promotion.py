@@ -60,7 +60,7 @@ from pydantic import ValidationError
 
 from ci import signed_annotations
 from ci.signed_annotations import Expected
-from components.config_model.stack import PinnedKeyConfig
+from components.config_model.supply_chain import PinnedKeyConfig
 from offline_plan.engine import PROJECT_DIR
 from viberator_contract.errors import field_errors
 from workers.tooling import signature

@@ -25,7 +25,6 @@ from components.config_model.fields import (
 )
 from components.config_model.issues import MISSING, REDACTED, ConfigIssue, shown
 from components.config_model.stack import (
-    BuildCacheConfig,
     BuilderConfig,
     ImageSourceConfig,
     NetworkConfig,
@@ -33,6 +32,7 @@ from components.config_model.stack import (
     ReviewConfig,
     StackConfig,
 )
+from components.config_model.supply_chain import BuildCacheConfig
 from components.targets import CLANKER_MODELS
 from components.targets.lambda_ import LAMBDA_ENV_VAR_PATTERN
 

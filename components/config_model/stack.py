@@ -1,7 +1,8 @@
 """The stack's model: `StackConfig`, its nested settings (network, builder, image source, replicas, review) and
 the settings derived from them once, so components never re-derive them.
 
-Owns what each top-level key may hold. Does not own the rules that span keys (components/config/rules/) or how
+Owns what each top-level key may hold; the supply chain's blocks (signing, pinned key, build cache) are
+components/config_model/supply_chain.py's. Does not own the rules that span keys (components/config/rules/) or how
 Pulumi's config reaches the model (components/config/parsing.py, pulumi_config.py).
 """
 
@@ -17,13 +18,11 @@ from components.config_model.clankers import ClankerBase
 from components.config_model.fields import (
     ACCOUNT_ID_PATTERN,
     DIGEST_PATTERN,
-    IAM_ROLE_ARN_PATTERN,
     IMAGE_REVISION_PATTERN,
     KMS_KEY_ARN_PATTERN,
     LOG_RETENTION_DAYS,
     NAME_PATTERN,
     PLATFORM_OF_ARCHITECTURE,
-    PUBLIC_KEY_PEM_PATTERN,
     REGION_PATTERN,
     REVIEW_EXPIRES_PATTERN,
     STACK_REFERENCE_PATTERN,
@@ -33,6 +32,7 @@ from components.config_model.fields import (
     Platform,
     no_duplicates,
 )
+from components.config_model.supply_chain import BuildCacheConfig, PinnedKeyConfig, SigningConfig
 from workers.catalog import HARNESS_NAMES
 from workers.naming import repository_name
 
@@ -77,51 +77,6 @@ class BuilderConfig(ConfigModel):
                 "buildkitd builder (driver remote, docker-container or kubernetes; docs/promotion.md 'Named builders')"
             )
         return name
-
-
-RoleArns = Annotated[list[Annotated[str, Field(pattern=IAM_ROLE_ARN_PATTERN)]], AfterValidator(no_duplicates)]
-
-
-class SigningConfig(ConfigModel):
-    """`viberator:signing` of an image stack: who signs its digests with the stack's KMS key (components/signing.py).
-    Named here, never taken from whoever runs the program, so a preview by another role plans the same key policy."""
-
-    signer_role: str = Field(
-        pattern=IAM_ROLE_ARN_PATTERN,
-        description="The one IAM role that may sign (the access project's `viberator-ci-signer` of this account)",
-    )
-    key_admins: RoleArns = Field(
-        min_length=1,
-        description="The IAM roles that administer the key (its policy, tags, deletion) and never sign: a human "
-        "break-glass role the bootstrap recipe creates (docs/images-tooling.md 'Supply chain'); the account itself "
-        "does not",
-    )
-    program_roles: RoleArns = Field(
-        min_length=1,
-        description="The IAM roles that run `pulumi preview`/`up` on this stack (the access project's "
-        "`viberator-ci-read` and `viberator-ci-deploy`): they may read the key and create its alias, nothing else",
-    )
-
-
-class PinnedKeyConfig(ConfigModel):
-    """`viberator:images.signing` of a promoting stack: the image stack's signing key, pinned here (committed in
-    this stack's config) so that nothing written to the image stack's state chooses the key its digests are
-    verified with. Copied once from the image stack's `signing` output after its first `up`
-    (docs/images-tooling.md "Supply chain")."""
-
-    key_arn: str = Field(pattern=KMS_KEY_ARN_PATTERN, description="The image stack's `signing.keyArn`")
-    public_key: str = Field(pattern=PUBLIC_KEY_PEM_PATTERN, description="The image stack's `signing.publicKey`")
-
-
-class BuildCacheConfig(ConfigModel):
-    """`viberator:buildCache`: who may write the registry build cache every build imports
-    (components/build_cache.py): CI's build role, the access project's `viberator-ci-deploy` of this account."""
-
-    writer_role: str = Field(
-        pattern=IAM_ROLE_ARN_PATTERN,
-        description="arn:aws:iam::<account>:role/viberator-ci-deploy: the only principal the cache repositories' "
-        "policy lets push; a role of this stack's account",
-    )
 
 
 class ImageSourceConfig(ConfigModel):

@@ -20,14 +20,13 @@ from components.config.rules import RULES, repositories
 from components.config_model.clankers import ClankerBase
 from components.config_model.fields import ConfigModel
 from components.config_model.stack import (
-    BuildCacheConfig,
     BuilderConfig,
     ImageSourceConfig,
     NetworkConfig,
     ReplicaConfig,
     ReviewConfig,
-    SigningConfig,
 )
+from components.config_model.supply_chain import BuildCacheConfig, SigningConfig
 from components.targets import CLANKER_MODELS
 from offline_plan.engine import run_program
 from offline_plan.stack_file import stack_file_config
