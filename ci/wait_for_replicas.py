@@ -2,8 +2,8 @@
 
 ECR replication is asynchronous: the image stack's `up` returns once its push is done in its own region, and
 each replica region receives the digest some time later (usually minutes). A promoting stack in another region
-runs its replica (components/promotion.py), and Lambda's CreateFunction/UpdateFunctionCode fails on an image
-that is not there yet. So the deploy job polls `DescribeImages` for each digest its clankers run, in the
+runs its replica (components/promotion_replicas.py), and Lambda's CreateFunction/UpdateFunctionCode fails on an
+image that is not there yet. So the deploy job polls `DescribeImages` for each digest its clankers run, in the
 registry and region the program would pick (the same `repository_url_in`), until all are present or the
 timeout passes; a digest the stack takes from its own region needs no wait.
 
@@ -33,7 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from components.config import ConfigError, parse_pulumi_config
-from components.promotion import replicas_of, repository_url_in
+from components.promotion_replicas import replicas_of, repository_url_in
 from offline_plan.engine import PROJECT_DIR
 from offline_plan.stack_file import stack_file_config
 from viberator_contract import Image

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from components.config import ConfigError, parse_pulumi_config, parse_stack_config
-from components.promotion import repository_url_in
+from components.promotion_replicas import repository_url_in
 from offline_plan.__main__ import EXIT_INVALID_CONFIG, main
 from offline_plan.engine import PROJECT_DIR, UNKNOWN_TEXT, Plan
 from offline_plan.stacks import plan_stack_file

@@ -103,7 +103,8 @@ def only_the_owner_sets_repository_settings(parsed: ParsedStack) -> Iterator[Con
 
 def cloud_settings_need_cloud_clankers(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     """Log retention is of lambda and ecs clankers' log groups; `protect` also of the repositories this stack
-    owns (a promoting stack's replica repositories are judged where they are known: components/promotion.py)."""
+    owns (a promoting stack's replica repositories are judged where they are known:
+    components/promotion_replicas.py)."""
     config = parsed.config
     if any(isinstance(clanker, CloudClanker) for clanker in config.clankers) or parsed.declared_targets - {"docker"}:
         return
