@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from components.config_model.clankers import ClankerBase
+from components.config_model.clankers import ClankerBase, CloudClanker
 from components.config_model.fields import NAMESPACE
 from components.config_model.issues import ConfigIssue
 from components.config_model.stack import StackConfig
@@ -30,6 +30,16 @@ class ParsedStack:
     def clankers(self) -> Iterator[tuple[int, ClankerBase]]:
         """Each clanker with its index in the user's list."""
         return zip(self.positions, self.config.clankers, strict=True)
+
+    def cloud_clankers(self) -> Iterator[tuple[int, CloudClanker]]:
+        """The clankers that run in AWS (lambda, ecs: those with secrets and roles), with their indexes."""
+        return ((i, clanker) for i, clanker in self.clankers() if isinstance(clanker, CloudClanker))
+
+    def secrets(self) -> Iterator[tuple[str, str]]:
+        """Every secret a cloud clanker reads, as `(its key path, the secret's ARN)`, in the clankers' order."""
+        for i, clanker in self.cloud_clankers():
+            for variable, arn in clanker.secrets.items():
+                yield f"{clanker_key(i)}.secrets.{variable}", arn
 
     @property
     def available_harnesses(self) -> set[str]:

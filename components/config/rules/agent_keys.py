@@ -28,9 +28,9 @@ SWITCHED_ON = ("1", "true", "yes", "on")
 
 
 def clankers_hold_their_agent_s_key(parsed: ParsedStack) -> Iterator[ConfigIssue]:
-    for i, clanker in parsed.clankers():
+    for i, clanker in parsed.cloud_clankers():
         harness = HARNESSES.get(clanker.agent)
-        if not isinstance(clanker, CloudClanker) or harness is None:
+        if harness is None:
             continue  # an unknown agent is reported by per_clanker.clanker_agents_have_an_image
         if any(_authenticates(clanker, agent) for agent in harness.agents):
             continue

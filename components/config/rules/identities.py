@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from components.config_model.clankers import CloudClanker
 from components.config_model.fields import secret_arn
 from components.config_model.issues import ConfigIssue
-from components.config_model.parsed_stack import KEY, ParsedStack, clanker_key
+from components.config_model.parsed_stack import KEY, ParsedStack
 
 
 def _secret_account(arn: str) -> str:
@@ -34,29 +33,21 @@ def secrets_are_in_the_clankers_account(parsed: ParsedStack) -> Iterator[ConfigI
     if parsed.account is None:
         return
     shared = set(parsed.config.secret_accounts)
-    for i, clanker in parsed.clankers():
-        if not isinstance(clanker, CloudClanker):
-            continue
-        for variable, arn in clanker.secrets.items():
-            account = _secret_account(arn)
-            if account != parsed.account and account not in shared:
-                yield ConfigIssue(
-                    path=f"{clanker_key(i)}.secrets.{variable}",
-                    value=arn,
-                    message=f"a secret of account {account}, and this clanker runs in {parsed.account} "
-                    "(aws:allowedAccountIds): use the secret of this account, or, once that account shares it "
-                    f"(its resource policy and its KMS key's policy grant this account), add {account} to "
-                    "viberator:secretAccounts",
-                )
+    for path, arn in parsed.secrets():
+        account = _secret_account(arn)
+        if account != parsed.account and account not in shared:
+            yield ConfigIssue(
+                path=path,
+                value=arn,
+                message=f"a secret of account {account}, and this clanker runs in {parsed.account} "
+                "(aws:allowedAccountIds): use the secret of this account, or, once that account shares it "
+                f"(its resource policy and its KMS key's policy grant this account), add {account} to "
+                "viberator:secretAccounts",
+            )
 
 
 def secret_accounts_share_secrets(parsed: ParsedStack) -> Iterator[ConfigIssue]:
-    used = {
-        _secret_account(arn)
-        for _, clanker in parsed.clankers()
-        if isinstance(clanker, CloudClanker)
-        for arn in clanker.secrets.values()
-    }
+    used = {_secret_account(arn) for _, arn in parsed.secrets()}
     for i, account in enumerate(parsed.config.secret_accounts):
         if account == parsed.account:
             message = "this stack's own account (aws:allowedAccountIds), whose secrets need no sharing: remove it"

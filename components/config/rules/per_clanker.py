@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from components.config_model.clankers import CloudClanker
 from components.config_model.fields import (
     LAMBDA_FUNCTION_NAME_MAX,
     PLATFORM_OF_ARCHITECTURE,
@@ -103,9 +102,7 @@ def built_images_run_on_their_clankers(parsed: ParsedStack) -> Iterator[ConfigIs
 
 
 def variables_are_set_once(parsed: ParsedStack) -> Iterator[ConfigIssue]:
-    for i, clanker in parsed.clankers():
-        if not isinstance(clanker, CloudClanker):
-            continue
+    for i, clanker in parsed.cloud_clankers():
         for variable in sorted(set(clanker.environment) & set(clanker.secrets)):
             yield ConfigIssue(
                 path=f"{clanker_key(i)}.environment.{variable}",
@@ -123,15 +120,12 @@ def each_target_s_own_rules(parsed: ParsedStack) -> Iterator[ConfigIssue]:
 
 def secrets_are_in_the_stack_partition(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     partition = partition_of_region(parsed.config.region)
-    for i, clanker in parsed.clankers():
-        if not isinstance(clanker, CloudClanker):
-            continue
-        for variable, arn in clanker.secrets.items():
-            arn_partition = arn.split(":")[1]
-            if arn_partition != partition:
-                yield ConfigIssue(
-                    path=f"{clanker_key(i)}.secrets.{variable}",
-                    value=arn,
-                    message=f"partition {arn_partition}, but this stack's region {parsed.config.region} is in "
-                    f"{partition}: a role there can't read it",
-                )
+    for path, arn in parsed.secrets():
+        arn_partition = arn.split(":")[1]
+        if arn_partition != partition:
+            yield ConfigIssue(
+                path=path,
+                value=arn,
+                message=f"partition {arn_partition}, but this stack's region {parsed.config.region} is in "
+                f"{partition}: a role there can't read it",
+            )

@@ -9,23 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from components.config_model.clankers import CloudClanker
 from components.config_model.fields import secret_arn
 from components.config_model.issues import ConfigIssue
 from components.config_model.parsed_stack import KEY, ParsedStack
-
-
-def _whole(arn: str) -> str:
-    return ":".join(arn.split(":")[:7])
+from components.policies import whole_secret
 
 
 def secret_keys_name_read_secrets_and_their_keys(parsed: ParsedStack) -> Iterator[ConfigIssue]:
-    read = {
-        _whole(arn)
-        for _, clanker in parsed.clankers()
-        if isinstance(clanker, CloudClanker)
-        for arn in clanker.secrets.values()
-    }
+    read = {whole_secret(arn) for _, arn in parsed.secrets()}
     for secret, key in parsed.config.secret_keys.items():
         path = f"{KEY}secretKeys.{secret}"
         try:
