@@ -168,6 +168,11 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         group = f"sg-{placeholder_hash(name)[:17]}"
         return {"__id": group, "arn": self._arn("ec2", f"security-group/{group}")}
 
+    def _per_registry(self) -> dict[str, Any]:
+        """A registry-wide setting (replication, registry policy): ECR keeps one per registry, so its id is the
+        account's."""
+        return {"__id": self.account, "registryId": self.account}
+
     def _replication_configuration(self, _name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         rules = inputs.get("replicationConfiguration", {}).get("rules", [])
         for destination in (d for rule in rules for d in rule.get("destinations", [])):
@@ -178,7 +183,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
                     "there creates that registry policy and the replica repositories, and ECR never copies an "
                     "image pushed before (docs/promotion.md 'Multi-region', rollout order)"
                 )
-        return {"__id": self.account, "registryId": self.account}  # one per registry: its id is the account's
+        return self._per_registry()
 
     def _registry_policy(self, _name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
         self.assumptions.append(
@@ -187,7 +192,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
             "so the image stack pushes a new revision after this stack's registry side is up (docs/configuration.md "
             "'Multi-region', rollout order)"
         )
-        return {"__id": self.account, "registryId": self.account}  # one per registry: its id is the account's
+        return self._per_registry()
 
     def _kms_key(self, name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
         key_id = str(uuid.UUID(placeholder_hash(self.account, self.region, name)[:32]))
