@@ -10,23 +10,14 @@ import pulumi
 
 from components.harness_image import HarnessImage, HarnessImageArgs
 from offline_plan.engine import run_program
+from tests.builders import claude_image_args
 from tests.conftest import Recorder
-from workers.catalog import HARNESSES
 from workers.labels import BASES_LABEL, HARNESS_LABEL, REVISION_LABEL, SOURCE_DATE_EPOCH_LABEL
-from workers.naming import repository_name
 from workers.revision import BuildRevision
 from workers.tooling.build import BuildRequest, build_options
 
 REGISTRY = "000000000000.dkr.ecr.us-east-1.amazonaws.com"
-ARGS = HarnessImageArgs(
-    harness=HARNESSES["claude"],
-    repository_name=repository_name("claude"),
-    environment="dev",
-    revision="0123456789ab",
-    source_date_epoch=1_700_000_000,
-    context_digest="c0ffee",
-    resource_tags={"Project": "viberator-workers", "Environment": "dev"},
-)
+ARGS = claude_image_args(resource_tags={"Project": "viberator-workers", "Environment": "dev"})
 
 
 def build(args: HarnessImageArgs = ARGS):

@@ -10,14 +10,13 @@ from typing import Any
 
 import yaml
 
-from components.harness_image import HarnessImage, HarnessImageArgs
+from components.harness_image import HarnessImage
 from components.images import ImageRef
 from offline_plan.engine import PROJECT_DIR, Plan, run_program
 from offline_plan.stacks import plan_stack_file
 from tests.agent_secrets import with_agent_key
+from tests.builders import claude_image_args
 from tests.conftest import Recorder
-from workers.catalog import HARNESSES
-from workers.naming import repository_name
 
 PLATFORMS = ["linux/amd64", "linux/arm64"]
 FLOATING_ECS = with_agent_key(
@@ -58,15 +57,7 @@ def test_the_mocks_answer_the_bare_tag_as_docker_build_does_after_such_a_refresh
     assert "@" not in answers["floating"] and answers["floating"].endswith(":dev-latest")
 
 
-ARGS = HarnessImageArgs(
-    harness=HARNESSES["claude"],
-    repository_name=repository_name("claude"),
-    environment="dev",
-    revision="0123456789ab",
-    source_date_epoch=1_700_000_000,
-    context_digest="c0ffee",
-    platforms=tuple(PLATFORMS),
-)
+ARGS = claude_image_args(platforms=tuple(PLATFORMS))
 
 
 def test_a_floating_reference_waits_for_the_index_that_moves_the_floating_tag(record: Recorder) -> None:

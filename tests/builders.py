@@ -1,0 +1,23 @@
+"""Values tests build their subjects from, one home each, so a new field of an args class is added in one place."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from components.harness_image import HarnessImageArgs
+from workers.catalog import HARNESSES
+from workers.naming import repository_name
+
+
+def claude_image_args(**changes: Any) -> HarnessImageArgs:
+    """The claude image of the dev stack at a fixed revision and build context, with `changes` applied."""
+    args = HarnessImageArgs(
+        harness=HARNESSES["claude"],
+        repository_name=repository_name("claude"),
+        environment="dev",
+        revision="0123456789ab",
+        source_date_epoch=1_700_000_000,
+        context_digest="c0ffee",
+    )
+    return replace(args, **changes)
