@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import urllib.request
-import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +22,6 @@ from workers.naming import image_tags
 from workers.revision import BuildRevision
 from workers.tooling import build
 from workers.tooling.cli import main as workers_main
-from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import Engine
 from workers.tooling.platforms import missing_emulation, parse_platforms
 
@@ -63,15 +62,27 @@ class Recorder:
 
 @pytest.fixture
 def context(tmp_path: Path) -> Path:
-    directory = tmp_path / "context"
-    directory.mkdir()
-    (directory / "marker").write_text(uuid.uuid4().hex)
-    label = f'LABEL {CONTRACT_LABEL}="{tool_contract()}"'  # the contract this checkout speaks, as images say it
-    (directory / "Dockerfile").write_text(f"FROM scratch AS kimi\nCOPY marker /marker\n{label}\n")
-    return directory
+    return realengine.tiny_context(tmp_path)
 
 
 REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=0, origin="override")
+
+
+def push_request(
+    registry: LoopbackRegistry, context: Path, environment: str, log_dir: Path, **changes: Any
+) -> build.BuildRequest:
+    """`build --push` of the tiny context's target into the loopback registry, with `changes`."""
+    return build.BuildRequest(
+        harnesses=(HARNESS,),
+        revision=REVISION,
+        environment=environment,
+        registry=registry.registry,
+        push=True,
+        context=context,
+        dockerfile=context / "Dockerfile",
+        log_dir=log_dir,
+        **changes,
+    )
 
 
 def registry_manifest(address: str, repository: str, tag: str) -> tuple[str, dict[str, object]]:
@@ -86,17 +97,7 @@ def registry_manifest(address: str, repository: str, tag: str) -> tuple[str, dic
 def test_push_publishes_every_tag_at_the_reported_digest(
     docker_engine: Engine, registry: LoopbackRegistry, context: Path, environment: str, tmp_path: Path
 ) -> None:
-    request = build.BuildRequest(
-        harnesses=(HARNESS,),
-        revision=REVISION,
-        environment=environment,
-        registry=registry.registry,
-        push=True,
-        alias_tag=f"{environment}-alias",
-        context=context,
-        dockerfile=context / "Dockerfile",
-        log_dir=tmp_path / "logs",
-    )
+    request = push_request(registry, context, environment, tmp_path / "logs", alias_tag=f"{environment}-alias")
     progress = Recorder()
 
     outcome = build.run(request, docker_engine, progress)
@@ -116,16 +117,8 @@ def test_push_publishes_every_tag_at_the_reported_digest(
 def test_several_platforms_push_one_manifest_list_per_tag(
     docker_engine: Engine, registry: LoopbackRegistry, context: Path, environment: str, tmp_path: Path
 ) -> None:
-    request = build.BuildRequest(
-        harnesses=(HARNESS,),
-        revision=REVISION,
-        environment=environment,
-        platforms=parse_platforms("linux/amd64,linux/arm64"),
-        registry=registry.registry,
-        push=True,
-        context=context,
-        dockerfile=context / "Dockerfile",
-        log_dir=tmp_path / "logs",
+    request = push_request(
+        registry, context, environment, tmp_path / "logs", platforms=parse_platforms("linux/amd64,linux/arm64")
     )
 
     outcome = build.run(request, docker_engine, Recorder())

@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import tempfile
 import urllib.request
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,7 +29,6 @@ from tests.tooling.realengine import LoopbackRegistry, SigningKey
 from workers.naming import image_tags
 from workers.tooling import cli, signature
 from workers.tooling.cli import build_command
-from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import Engine
 from workers.tooling.references import alias_reference, current_revision
 
@@ -161,7 +159,7 @@ def test_ensure_from_stack_outputs_pulls_the_clanker_s_digest_through_the_login(
     """A tiny image pushed with a token that expires mid-command (renewed) and signed, then `ensure --outputs` of
     a stack whose clanker pins its digest on ECR's host and whose `signing` names the key: pulled through the
     stand-in, its signature checked through the same login, and made the local alias."""
-    context = tiny_context(tmp_path)
+    context = realengine.tiny_context(tmp_path)
     build_request = build_command._build_request
     monkeypatch.setattr(
         build_command,
@@ -218,13 +216,3 @@ def test_ensure_from_stack_outputs_pulls_the_clanker_s_digest_through_the_login(
     assert local is not None and on_host in local.repo_digests
     puller.assert_done()
     assert_no_config_holds(authenticated_registry, user_docker, out, err)
-
-
-def tiny_context(tmp_path: Path) -> Path:
-    """One `kimi` target FROM scratch, labelled as the worker images' Dockerfile is (test_tooling_build.py's)."""
-    directory = tmp_path / "context"
-    directory.mkdir()
-    (directory / "marker").write_text(uuid.uuid4().hex)
-    label = f'LABEL {CONTRACT_LABEL}="{tool_contract()}"'  # the contract this checkout speaks, as images say it
-    (directory / "Dockerfile").write_text(f"FROM scratch AS kimi\nCOPY marker /marker\n{label}\n")
-    return directory

@@ -23,6 +23,7 @@ import pytest
 
 from workers.catalog import BUILD_CONTEXT
 from workers.tooling import signature
+from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import Engine
 from workers.tooling.process import EngineError
 from workers.tooling.references import Registry, alias_reference
@@ -207,3 +208,14 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> SigningKey:
     passphrase.write_text("tier-only-passphrase")
     public = signature.generate_key(directory, "deploy", passphrase)
     return SigningKey(public.with_suffix(".private"), public, passphrase)
+
+
+def tiny_context(tmp_path: Path) -> Path:
+    """A build context standing in for workers/image: one `kimi` target FROM scratch, labelled with the job
+    contract as the worker images are, and a marker of its own so each test's build is new."""
+    directory = tmp_path / "context"
+    directory.mkdir()
+    (directory / "marker").write_text(uuid.uuid4().hex)
+    label = f'LABEL {CONTRACT_LABEL}="{tool_contract()}"'  # the contract this checkout speaks, as images say it
+    (directory / "Dockerfile").write_text(f"FROM scratch AS kimi\nCOPY marker /marker\n{label}\n")
+    return directory
