@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
+
+from pydantic.alias_generators import to_camel
 
 from components.config_model.clankers import ClankerBase, CloudClanker
 from components.config_model.fields import NAMESPACE
-from components.config_model.issues import ConfigIssue
+from components.config_model.issues import ConfigIssue, shown
 from components.config_model.stack import StackConfig
 from workers.catalog import HARNESS_NAMES
 
@@ -40,6 +43,14 @@ class ParsedStack:
         for i, clanker in self.cloud_clankers():
             for variable, arn in clanker.secrets.items():
                 yield f"{clanker_key(i)}.secrets.{variable}", arn
+
+    def settings_set(self, names: Iterable[str]) -> Iterator[tuple[str, str, Any]]:
+        """Those of the top-level settings `names` (field names) the stack file sets, in the order given, as
+        `(name, key path, value as the YAML had it)`: for the rules that refuse a setting the stack never reads."""
+        written = self.config.model_dump(exclude_none=True)
+        for name in names:
+            if name in self.config.model_fields_set:
+                yield name, f"{KEY}{to_camel(name)}", shown(written.get(name))
 
     @property
     def available_harnesses(self) -> set[str]:

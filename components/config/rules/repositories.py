@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pydantic.alias_generators import to_camel
-
 from components.config_model.clankers import CloudClanker
-from components.config_model.issues import MISSING, ConfigIssue, shown
+from components.config_model.issues import MISSING, ConfigIssue
 from components.config_model.parsed_stack import KEY, ParsedStack
 from components.targets import target_of
 
@@ -91,14 +89,13 @@ def only_the_owner_sets_repository_settings(parsed: ParsedStack) -> Iterator[Con
     config = parsed.config
     if not (config.builds_images and config.repositories == "existing"):
         return
-    for name in OWNER_SETTINGS:
-        if name in config.model_fields_set:
-            yield ConfigIssue(
-                path=f"{KEY}{to_camel(name)}",
-                value=shown(config.model_dump()[name]),
-                message="with repositories: existing another stack owns the repositories and sets this for them; "
-                "this stack never reads it: remove it (set it in the owning stack)",
-            )
+    for _, path, value in parsed.settings_set(OWNER_SETTINGS):
+        yield ConfigIssue(
+            path=path,
+            value=value,
+            message="with repositories: existing another stack owns the repositories and sets this for them; "
+            "this stack never reads it: remove it (set it in the owning stack)",
+        )
 
 
 def cloud_settings_need_cloud_clankers(parsed: ParsedStack) -> Iterator[ConfigIssue]:
@@ -147,19 +144,18 @@ def promoting_stack_sets_no_build_setting(parsed: ParsedStack) -> Iterator[Confi
     config = parsed.config
     if config.images is None:
         return
-    for name in BUILD_SETTINGS:
-        if name in config.model_fields_set:
-            instead = (
-                "list the harnesses to take in viberator:images.harnesses"
-                if name == "harnesses"
-                else f"the image stack {config.images.from_} sets it"
-            )
-            yield ConfigIssue(
-                path=f"{KEY}{to_camel(name)}",
-                value=shown(config.model_dump(exclude_none=True)[name]),
-                message="a promoting stack (viberator:images.from) builds no images and owns no "
-                f"repositories, so it never reads this: remove it ({instead})",
-            )
+    for name, path, value in parsed.settings_set(BUILD_SETTINGS):
+        instead = (
+            "list the harnesses to take in viberator:images.harnesses"
+            if name == "harnesses"
+            else f"the image stack {config.images.from_} sets it"
+        )
+        yield ConfigIssue(
+            path=path,
+            value=value,
+            message="a promoting stack (viberator:images.from) builds no images and owns no "
+            f"repositories, so it never reads this: remove it ({instead})",
+        )
 
 
 def build_cache_writer_is_of_the_stack_account(parsed: ParsedStack) -> Iterator[ConfigIssue]:

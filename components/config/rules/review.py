@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pydantic.alias_generators import to_camel
-
 from components.config_model.issues import ConfigIssue
 from components.config_model.parsed_stack import KEY, ParsedStack
 from components.config_model.stack import REVIEW_ENVIRONMENT
@@ -47,13 +45,12 @@ def review_images_serve_no_one_else(parsed: ParsedStack) -> Iterator[ConfigIssue
     config = parsed.config
     if config.review is None or not config.builds_images:
         return
-    for name in ("shared_environments", "consumer_accounts", "replicas"):
-        if name in config.model_fields_set:
-            yield ConfigIssue(
-                path=f"{KEY}{to_camel(name)}",
-                value=config.model_dump(exclude_none=True)[name],
-                message="a review stack's images live and die with it: no other stack, account or region may run them",
-            )
+    for _, path, value in parsed.settings_set(("shared_environments", "consumer_accounts", "replicas")):
+        yield ConfigIssue(
+            path=path,
+            value=value,
+            message="a review stack's images live and die with it: no other stack, account or region may run them",
+        )
 
 
 def review_repositories_die_with_it(parsed: ParsedStack) -> Iterator[ConfigIssue]:
