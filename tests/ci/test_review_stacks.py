@@ -22,7 +22,7 @@ from ci.review_stacks import (
     sweep,
 )
 from offline_plan.stacks import plan_stack_file
-from tests.ci.test_workflows import workflow
+from tests.ci.workflow_files import workflow
 from tests.conftest import pinned_dev_key
 from tests.tooling.test_run_job import PresentImages
 from workers.tooling import signature
