@@ -25,8 +25,6 @@ from tests.ci.workflow_files import (
     workflow,
 )
 
-# Credentials outlast their jobs ------------------------------------------------------------------------------
-
 
 def _credential_calls() -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
     """(workflow, job id, job, `with` of its credentials step) for every job that takes credentials."""

@@ -8,8 +8,6 @@ from typing import Any
 
 from tests.ci.workflow_files import STACK_DEPLOY, STACKS, _runs, workflow
 
-# Drift -------------------------------------------------------------------------------------------------------
-
 
 def test_drift_refresh_previews_every_stack_in_its_deploy_group():
     document = workflow("drift.yml")

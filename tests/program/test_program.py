@@ -1,11 +1,12 @@
-"""The whole program, run per committed stack file exactly as `make plan` runs it."""
+"""The whole program, run per committed stack file exactly as `make plan` runs it.
+
+The plan command line has tests/program/test_plan_cli.py; image revisions, tests/program/test_image_revisions.py.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +26,11 @@ from tests.conftest import (
     assert_outputs_contract,
     committed_config,
     committed_plan,
-    git,
-    make_plan,
     of_image_repositories,
     pinned_image,
-    project_repository,
 )
 from viberator_contract import StackOutputs
 from viberator_contract.schema import outputs_schema
-from workers.labels import REVISION_LABEL
 
 PINNED = re.compile(r"^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com/viberator-worker-[a-z-]+@sha256:[0-9a-f]{64}$")
 UNKNOWN = "(known after apply)"
@@ -236,135 +233,6 @@ def test_runs_are_isolated(record: Recorder) -> None:
     second = record(lambda: __import__("pulumi_aws").cloudwatch.LogGroup("b"))
     assert [r.name for r in first.resources] == ["a"]
     assert [r.name for r in second.resources] == ["b"]
-
-
-# --- The CLI, as `make plan` runs it. ---
-
-
-def test_cli_json_is_one_document_with_the_documented_shape() -> None:
-    result = make_plan("--stack", "dev", "--format", "json")
-    assert result.returncode == 0, result.stderr
-    document = json.loads(result.stdout)
-    assert set(document) == {"project", "stack", "mode", "account", "assumptions", "resources", "outputs", "warnings"}
-    assert (document["project"], document["stack"]) == ("viberator-workers", "dev")
-    resource = document["resources"][1]
-    assert set(resource) == {"urn", "type", "name", "parent", "custom", "inputs", "options"}
-    assert set(resource["options"]) == {"protect", "retainOnDelete"}
-
-
-def test_cli_invalid_config_exits_2_naming_the_key(tmp_path: Path) -> None:
-    stack = tmp_path / "Pulumi.broken.yaml"
-    stack.write_text(
-        yaml.safe_dump(
-            {
-                "config": {
-                    "aws:region": "us-east-1",
-                    "viberator:clankers": [{"name": "x", "agent": "claude", "target": "lambda", "memoryMb": 99999}],
-                }
-            }
-        )
-    )
-    result = make_plan("--config", str(stack))
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert "viberator:clankers[0].memoryMb = 99999" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_cli_plans_a_promoting_stack_from_given_outputs(tmp_path: Path) -> None:
-    dev_outputs = tmp_path / "dev.json"
-    dev_outputs.write_text(json.dumps(committed_plan("Pulumi.dev.yaml").outputs))
-    outputs = dict(committed_plan("Pulumi.dev.yaml").outputs)
-    removed = committed_config("Pulumi.prod.yaml").clankers[0].agent
-    outputs["images"] = {k: v for k, v in outputs["images"].items() if k != removed}
-    partial = tmp_path / "partial.json"
-    partial.write_text(json.dumps(outputs))
-    ok = make_plan(
-        "--stack",
-        "prod",
-        "--format",
-        "json",
-        "--stack-outputs",
-        f"viberator/viberator-workers/dev={dev_outputs}",
-    )
-    assert ok.returncode == 0, ok.stderr
-    missing = make_plan("--stack", "prod", "--stack-outputs", f"viberator/viberator-workers/dev={partial}")
-    assert missing.returncode == 2
-    assert (
-        f'viberator:clankers[0].agent = "{removed}": '
-        f"the image stack viberator/viberator-workers/dev exports no {removed} image"
-    ) in missing.stderr
-
-
-# --- Image revisions follow the build context, not HEAD. ---
-
-
-def _image_inputs(cwd: Path) -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, "-m", "offline_plan", "--stack", "dev", "--format", "json"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return {
-        r["name"]: r["inputs"]
-        for r in json.loads(result.stdout)["resources"]
-        if r["type"] == "docker-build:index:Image"
-    }
-
-
-@pytest.fixture
-def project_copy(tmp_path: Path) -> Path:
-    """The project in a repository of its own, its dev stack narrowed to claude's image: each plan there is a
-    fresh interpreter (the revision is read once per process), the image's inputs are what these tests read."""
-    config = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())["config"]
-    narrowed = {k: v for k, v in config.items() if k != "viberator:clankers"} | {"viberator:harnesses": ["claude"]}
-    return project_repository(tmp_path / "project", narrowed)
-
-
-def test_an_unrelated_commit_changes_no_image_input(project_copy: Path) -> None:
-    before = _image_inputs(project_copy)
-    (project_copy / "README.md").write_text("a README-only change\n")
-    git(project_copy, "commit", "-qam", "docs")
-    assert _image_inputs(project_copy) == before
-
-
-def test_a_build_context_change_moves_the_revision_and_dirty_never_reuses_a_clean_tag(
-    project_copy: Path,
-) -> None:
-    clean = _image_inputs(project_copy)["claude-image"]["labels"][REVISION_LABEL]
-    (project_copy / "workers" / "image" / "NOTE").write_text("uncommitted\n")
-    dirty = _image_inputs(project_copy)["claude-image"]["labels"][REVISION_LABEL]
-    assert dirty.startswith(f"{clean}-dirty-")
-    git(project_copy, "add", "-A")
-    git(project_copy, "commit", "-qm", "context change")
-    committed = _image_inputs(project_copy)["claude-image"]["labels"][REVISION_LABEL]
-    assert committed not in (clean, dirty) and "dirty" not in committed
-
-
-def test_without_git_the_revision_is_a_content_hash(tmp_path: Path) -> None:
-    context = tmp_path / "context"
-    context.mkdir()
-    (context / "Dockerfile").write_text("FROM scratch\n")
-    from workers.revision import build_revision
-
-    revision = build_revision(context)
-    assert revision.origin == "content" and revision.revision.startswith("content-")
-    assert revision.note and "no git history" in revision.note
-
-
-def test_plan_of_any_file_takes_the_stack_name_from_it(tmp_path: Path) -> None:
-    stack = tmp_path / "Pulumi.qa.yaml"
-    stack.write_text(yaml.safe_dump({"config": {"aws:region": "eu-west-1", "viberator:harnesses": ["kimi"]}}))
-    plan = plan_stack_file(stack)
-    assert plan.stack == "qa"
-    assert plan.outputs["environment"] == "qa"
-    assert (
-        plan.outputs["images"]["kimi"]["repositoryUrl"]
-        == "000000000000.dkr.ecr.eu-west-1.amazonaws.com/viberator-worker-kimi"
-    )
 
 
 def test_claude_on_an_arm64_lambda_and_an_x86_64_ecs_task_builds_both_and_each_runs_its_own() -> None:

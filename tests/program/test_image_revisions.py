@@ -1,0 +1,74 @@
+"""Image revisions follow the build context, not HEAD: an unrelated commit changes no image input, a context
+change moves the revision (a dirty tree never reuses a clean tag), and without git the revision is a content hash.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from offline_plan.engine import PROJECT_DIR
+from tests.conftest import git, project_repository
+from workers.labels import REVISION_LABEL
+
+
+def _image_inputs(cwd: Path) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-m", "offline_plan", "--stack", "dev", "--format", "json"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return {
+        r["name"]: r["inputs"]
+        for r in json.loads(result.stdout)["resources"]
+        if r["type"] == "docker-build:index:Image"
+    }
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """The project in a repository of its own, its dev stack narrowed to claude's image: each plan there is a
+    fresh interpreter (the revision is read once per process), the image's inputs are what these tests read."""
+    config = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())["config"]
+    narrowed = {k: v for k, v in config.items() if k != "viberator:clankers"} | {"viberator:harnesses": ["claude"]}
+    return project_repository(tmp_path / "project", narrowed)
+
+
+def test_an_unrelated_commit_changes_no_image_input(project_copy: Path) -> None:
+    before = _image_inputs(project_copy)
+    (project_copy / "README.md").write_text("a README-only change\n")
+    git(project_copy, "commit", "-qam", "docs")
+    assert _image_inputs(project_copy) == before
+
+
+def test_a_build_context_change_moves_the_revision_and_dirty_never_reuses_a_clean_tag(
+    project_copy: Path,
+) -> None:
+    clean = _image_inputs(project_copy)["claude-image"]["labels"][REVISION_LABEL]
+    (project_copy / "workers" / "image" / "NOTE").write_text("uncommitted\n")
+    dirty = _image_inputs(project_copy)["claude-image"]["labels"][REVISION_LABEL]
+    assert dirty.startswith(f"{clean}-dirty-")
+    git(project_copy, "add", "-A")
+    git(project_copy, "commit", "-qm", "context change")
+    committed = _image_inputs(project_copy)["claude-image"]["labels"][REVISION_LABEL]
+    assert committed not in (clean, dirty) and "dirty" not in committed
+
+
+def test_without_git_the_revision_is_a_content_hash(tmp_path: Path) -> None:
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM scratch\n")
+    from workers.revision import build_revision
+
+    revision = build_revision(context)
+    assert revision.origin == "content" and revision.revision.startswith("content-")
+    assert revision.note and "no git history" in revision.note
