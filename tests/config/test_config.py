@@ -1,37 +1,16 @@
-"""Config models, without Pulumi: defaults, every field's bounds, the Fargate table, and error messages."""
+"""Config models, without Pulumi: defaults, every field's bounds, the Fargate table, and error messages.
+
+A clanker's secrets and environment have tests/config/test_config_secrets.py; the config map as the Pulumi CLI
+passes it, tests/config/test_pulumi_config.py.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from components.config import ConfigError, StackConfig, parse_pulumi_config, parse_stack_config
-from components.config_model.fields import AGENT_ENV_VARIABLE
-from components.targets.lambda_ import (
-    LAMBDA_ENVIRONMENT_MAX_BYTES,
-    LAMBDA_RESERVED_VARIABLES,
-    lambda_environment_bytes,
-    lambda_variables,
-)
-from tests.agent_secrets import agent_keyed_json, with_agent_key
+from components.config import ConfigError, parse_stack_config
+from tests.config.stack_values import clanker, errors, parse
 from workers.catalog import HARNESS_NAMES
-
-SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:viberator/dev/anthropic-AbCdEf"
-
-
-def parse(stack: str = "dev", **values: Any) -> StackConfig:
-    return parse_stack_config(values, stack=stack, region="us-east-1")
-
-
-def errors(stack: str = "dev", **values: Any) -> list[str]:
-    with pytest.raises(ConfigError) as raised:
-        parse(stack, **values)
-    return [str(issue) for issue in raised.value.issues]
-
-
-def clanker(target: str = "lambda", **fields: Any) -> dict[str, Any]:
-    return with_agent_key({"name": "worker", "agent": "claude", "target": target, **fields})
 
 
 def test_defaults() -> None:
@@ -209,34 +188,6 @@ def test_a_floating_lambda_of_several_platforms_is_refused() -> None:
     assert "Lambda does not run" in message
 
 
-def test_secrets_must_be_secrets_manager_arns() -> None:
-    parse(clankers=[clanker(secrets={"ANTHROPIC_API_KEY": SECRET})])
-    (message,) = errors(clankers=[clanker(secrets={"ANTHROPIC_API_KEY": "sk-plaintext"})])
-    assert message.startswith('viberator:clankers[0].secrets.ANTHROPIC_API_KEY = "sk-plaintext": must be a Secrets')
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["sk-ant-api03-abcdefghijklmnopqrstuvwxyz", "AKIAIOSFODNN7EXAMPLE", "ghp_" + "a" * 36],
-)
-def test_plaintext_credentials_are_refused_without_echoing_them(value: str) -> None:
-    (message,) = errors(clankers=[clanker(environment={"HELPER": value})])
-    assert message.startswith("viberator:clankers[0].environment.HELPER = '(redacted)': holds ")
-    assert value not in message
-
-
-def test_credential_names_must_use_secrets() -> None:
-    (message,) = errors(clankers=[clanker(environment={"OPENAI_API_KEY": "hunter2"})])
-    assert "OPENAI_API_KEY name credentials" in message
-    assert "hunter2" not in message
-
-
-def test_env_and_secrets_must_not_overlap() -> None:
-    secrets = {"TOKEN_LIMIT": SECRET, "ANTHROPIC_API_KEY": SECRET}
-    (message,) = errors(clankers=[clanker(environment={"TOKEN_LIMIT": ""}, secrets=secrets)])
-    assert "TOKEN_LIMIT set in both environment and secrets" in message
-
-
 def test_shared_repositories_never_push_latest() -> None:
     config = parse(repositories="existing")
     assert config.pushes_latest is False
@@ -283,120 +234,3 @@ def test_image_revision_cannot_make_a_movable_tag(revision: str) -> None:
 def test_image_revision_must_be_tag_safe() -> None:
     (message,) = errors(imageRevision="-x")
     assert message.startswith('viberator:imageRevision = "-x": a tag-safe revision')
-
-
-def cli(stack: str = "dev", **config: str) -> list[str]:
-    """Issues of a config map as the Pulumi CLI passes it (every namespace, values as text)."""
-    with pytest.raises(ConfigError) as raised:
-        parse_pulumi_config({"aws:region": "us-east-1", **config}, stack=stack)
-    return [str(issue) for issue in raised.value.issues]
-
-
-def test_text_values_reach_the_models_as_text_and_are_coerced_where_typed() -> None:
-    config = parse_pulumi_config(
-        {
-            "aws:region": "us-east-1",
-            "aws:profile": "viberator-dev",  # the provider's: allowed, not read here
-            "viberator:environment": "2024",
-            "viberator:imageRevision": "20240601",
-            "viberator:keepImages": "10",
-            "viberator:logRetentionDays": "90",
-            "viberator:pushLatest": "false",
-            "viberator:harnesses": '["claude"]',
-            "viberator:clankers": agent_keyed_json([{"name": "w", "agent": "claude", "target": "lambda"}]),  # has logs
-        },
-        stack="dev",
-    )
-    assert (config.environment, config.image_revision) == ("2024", "20240601")
-    assert (config.keep_images, config.log_retention_days, config.push_latest) == (10, 90, False)
-    assert config.harnesses == ["claude"]
-
-
-def test_keys_the_program_never_reads_are_named_with_the_command_that_sets_them() -> None:
-    assert cli(**{"viberator-workers:keepImages": "10", "keepImages": "10"}) == [
-        "viberator-workers:keepImages = 10: the namespace viberator-workers, which this program never reads: did "
-        "you mean viberator:keepImages? `pulumi config set viberator:keepImages 10`",
-        "keepImages = 10: no namespace, which this program never reads: did you mean viberator:keepImages? "
-        "`pulumi config set viberator:keepImages 10`",
-    ]
-    (message,) = cli(**{"acme:colour": "blue"})
-    assert message.startswith('acme:colour = "blue": this program reads only viberator:* and its providers')
-
-
-def test_lambda_counts_every_variable_it_gets_against_4_kb() -> None:
-    secrets = {"ANTHROPIC_API_KEY": SECRET}
-    arns = lambda_environment_bytes(lambda_variables({}, secrets))
-    # The program also names the variables the agent may see (PROMPT) in VIBERATOR_AGENT_ENV.
-    injected = lambda_environment_bytes(lambda_variables({AGENT_ENV_VARIABLE: "PROMPT"}, secrets))
-    room = LAMBDA_ENVIRONMENT_MAX_BYTES - injected - len("PROMPT")
-    parse(clankers=[clanker(environment={"PROMPT": "x" * room}, secrets=secrets)])
-    (message,) = errors(clankers=[clanker(environment={"PROMPT": "x" * (room + 1)}, secrets=secrets)])
-    assert message.startswith(f"viberator:clankers[0].environment = {LAMBDA_ENVIRONMENT_MAX_BYTES + 1}: ")
-    assert f"the largest: PROMPT {room + 1 + len('PROMPT')} bytes, VIBERATOR_SECRET_ARNS {arns} bytes" in message
-    # ECS has no such limit here: the same variables go into its task definition.
-    parse(clankers=[clanker("ecs", environment={"PROMPT": "x" * 5000}, secrets=secrets)])
-
-
-@pytest.mark.parametrize("name", sorted(LAMBDA_RESERVED_VARIABLES))
-def test_lambda_reserves_its_runtime_variables_and_ecs_none(name: str) -> None:
-    # As a secret, so that credential-named ones (AWS_SESSION_TOKEN) meet only the reserved-name rule.
-    secrets = {name: SECRET, "ANTHROPIC_API_KEY": SECRET}
-    (message,) = errors(clankers=[clanker(secrets=secrets)])
-    expected = "one of Lambda's reserved runtime variables" if name[0].isalpha() else "a Lambda variable name"
-    assert expected in message
-    parse(clankers=[clanker("ecs", secrets=secrets)])
-
-
-@pytest.mark.parametrize(
-    ("arn", "target", "complaint"),
-    [
-        (SECRET.removesuffix("-AbCdEf"), "lambda", "a partial ARN"),
-        (SECRET.replace("us-east-1", "us-east1"), "ecs", "us-east1 is not an AWS region"),
-        (SECRET + ":anthropic::", "lambda", "works only on ecs"),
-        (SECRET + ":anthropic", "ecs", "must be a Secrets Manager secret ARN"),
-    ],
-)
-def test_secret_arns_are_complete(arn: str, target: str, complaint: str) -> None:
-    (message,) = errors(clankers=[clanker(target, secrets={"ANTHROPIC_API_KEY": arn})])
-    assert complaint in message
-
-
-def test_secrets_are_in_the_stack_partition_and_ecs_takes_selectors() -> None:
-    parse(clankers=[clanker("ecs", secrets={"ANTHROPIC_API_KEY": SECRET + ":anthropic:AWSCURRENT:"})])
-    with pytest.raises(ConfigError) as raised:
-        parse_stack_config(
-            {"clankers": [clanker(secrets={"ANTHROPIC_API_KEY": SECRET})]}, stack="gov", region="us-gov-west-1"
-        )
-    (issue,) = raised.value.issues
-    assert issue.message.startswith("partition aws, but this stack's region us-gov-west-1 is in aws-us-gov")
-
-
-@pytest.mark.parametrize(
-    ("config", "expected"),
-    [
-        ({"aws:ec2MetadataServiceEndpointMode": "ipv4"}, 'aws:ec2MetadataServiceEndpointMode = "ipv4": the AWS'),
-        ({"aws:retryMode": "Standard"}, 'aws:retryMode = "Standard": the AWS provider takes standard or adaptive'),
-        ({"aws:forbiddenAccountIds": '["210987654321", "210987654321"]'}, "aws:forbiddenAccountIds[1] = "),
-        ({"aws:forbiddenAccountIds": "[210987654321]"}, "aws:forbiddenAccountIds[0] = 210987654321: the provider"),
-        ({"aws:token": "IQoJb3JpZ2luX2VjEJr"}, "aws:token = '(redacted)': a credential in plain text"),
-    ],
-)
-def test_provider_settings_are_checked_as_the_provider_checks_them(config: dict[str, str], expected: str) -> None:
-    (message,) = cli(**config)
-    assert message.startswith(expected)
-
-
-def test_a_provider_credential_set_as_a_secret_passes() -> None:
-    config = {"aws:region": "us-east-1", "aws:secretKey": "[secret]", "aws:accessKey": "[secret]"}
-    assert parse_pulumi_config(config, stack="dev", secret_keys=["aws:secretKey", "aws:accessKey"]).region
-
-
-def test_a_secret_from_a_sharing_account_is_accepted_once_listed() -> None:
-    other = SECRET.replace("123456789012", "210987654321")
-    values = {"clankers": [clanker(secrets={"ANTHROPIC_API_KEY": other})]}
-    with pytest.raises(ConfigError):
-        parse_stack_config(values, stack="dev", region="us-east-1", account="123456789012")
-    shared = parse_stack_config(
-        {**values, "secretAccounts": ["210987654321"]}, stack="dev", region="us-east-1", account="123456789012"
-    )
-    assert shared.secret_accounts == ["210987654321"]
