@@ -45,7 +45,8 @@ LOG_RETENTION_DAYS = (
     *(1096, 1827, 2192, 2557, 2922, 3288, 3653),
 )
 """CloudWatch Logs' retention periods (PutRetentionPolicy, `retentionInDays`: "Possible values are: 1, 3, ...,
-3653"; tests/config/test_config.py reads them from botocore's logs service model, so an AWS addition fails a test)."""
+3653"; tests/contracts/test_aws_lists.py reads them from botocore's logs service model, so an AWS addition fails a
+test)."""
 
 IMAGE_REVISION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$"
 ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"

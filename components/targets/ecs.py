@@ -38,8 +38,8 @@ FARGATE_MEMORY_MB: dict[int, range] = {
     16384: range(32768, 122880 + 1, 8192),
 }
 """Fargate's valid memory sizes (MiB) for each CPU size (units): ECS RegisterTaskDefinition, `memory` ("If using
-the Fargate launch type ... one of the following values"); tests/config/test_config.py reads the table from botocore's
-ecs service model."""
+the Fargate launch type ... one of the following values"); tests/contracts/test_aws_lists.py reads the table from
+botocore's ecs service model."""
 
 
 def fargate_memory_choices(cpu: int) -> list[int]:
