@@ -24,7 +24,7 @@ from ci.review_stacks import (
 from offline_plan.stacks import plan_stack_file
 from tests.ci.workflow_files import workflow
 from tests.conftest import pinned_dev_key
-from tests.tooling.test_run_job import PresentImages
+from tests.tooling.engine_fakes import PresentImages
 from workers.tooling import signature
 from workers.tooling.run_job import EXIT_REFUSED, JobRequest, RunJobError
 from workers.tooling.run_job.local import _local_image

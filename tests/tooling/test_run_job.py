@@ -1,6 +1,9 @@
 """`run-job` without an engine or AWS: job and outputs checks, and the Lambda and ECS API calls through
 botocore's Stubber, which validates every request against the service's own model (a parameter the API does
-not have, or a wrong type, fails the test as AWS would refuse the call)."""
+not have, or a wrong type, fails the test as AWS would refuse the call).
+
+`run-job --local` (the Lambda emulator, a docker clanker's image and network) has tests/tooling/test_run_job_local.py.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +21,7 @@ from tests.botocore_stubs import StubbedClients
 from tests.conftest import sample_plan
 from workers.tooling import run_job, stack_outputs
 from workers.tooling.cli import main
-from workers.tooling.contract import CONTRACT_LABEL, tool_contract
-from workers.tooling.engine import ImageInfo
 from workers.tooling.run_job import JobRequest, RunJobError
-from workers.tooling.run_job.local import _local_image, container_network
-from workers.tooling.signature import SignatureRefused
 
 EXAMPLE_JOB = PROJECT_DIR / "examples" / "bootstrap" / "job.json"
 RESULT = {
@@ -286,34 +285,6 @@ def test_a_job_too_large_for_run_task_overrides_is_refused_before_any_call(dev_o
     assert clients.calls == []
 
 
-class ExitedEngine:
-    """An engine whose emulator container exits at once, as when the image can't run the emulator."""
-
-    def container_running(self, container: str) -> bool:
-        return False
-
-    def container_logs(self, container: str) -> str:
-        return "exec format error"
-
-
-def test_an_emulator_that_does_not_start_says_so_with_its_output() -> None:
-    from workers.tooling.lambda_emulator import EmulatorError, _wait_for, free_port
-
-    with pytest.raises(EmulatorError, match=r"did not start within 2 s on 127\.0\.0\.1:\d+; its output:\nexec format"):
-        _wait_for(free_port(), "c0ffee", ExitedEngine(), timeout=2)  # type: ignore[arg-type]
-
-
-def test_an_emulator_that_cannot_be_downloaded_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from workers.tooling import lambda_emulator
-
-    monkeypatch.setenv(lambda_emulator.CACHE_ENV_VAR, str(tmp_path))
-    monkeypatch.setattr(lambda_emulator, "_pip", lambda: ["false"])
-    with pytest.raises(lambda_emulator.EmulatorError, match=r"could not download aws-sam-cli==1\.170\.0 from PyPI"):
-        lambda_emulator.emulator_binary("amd64")
-    with pytest.raises(lambda_emulator.EmulatorError, match="Lambda runs amd64 and arm64"):
-        lambda_emulator.emulator_binary("s390x")
-
-
 def test_aws_refusing_a_call_is_reported_not_raised(dev_outputs: dict[str, Any]) -> None:
     clients = StubbedClients()
     clients.stub("ecs").add_client_error(
@@ -333,67 +304,3 @@ def test_no_credentials_is_reported_not_raised(dev_outputs: dict[str, Any]) -> N
     with pytest.raises(RunJobError, match="AWS could not be called: Unable to locate credentials") as failed:
         run_job.run_job(request(dev_outputs, "multi-agent"), engine=None, clients=no_credentials, say=print)  # type: ignore[arg-type]
     assert failed.value.exit_code == run_job.EXIT_NOT_RUN
-
-
-STACK_DIGEST = "registry.example/viberator-worker-kimi@sha256:" + "d" * 64
-
-
-class PresentImages:
-    """An engine that already holds the stack's image: nothing is pulled."""
-
-    def __init__(self, repo_digests: tuple[str, ...]) -> None:
-        self.image = ImageInfo("sha256:" + "1" * 64, {CONTRACT_LABEL: tool_contract()}, 1, repo_digests, "linux/amd64")
-
-    def server(self) -> None:
-        return None
-
-    def inspect(self, reference: str) -> Any:
-        return self.image
-
-    def pull(self, reference: str, **_timeouts: float) -> None:
-        raise AssertionError(f"{reference} is present: nothing to pull")
-
-
-def docker_request(verify: Any) -> JobRequest:
-    deployment = {"agent": "kimi", "target": "docker", "deploymentConfig": {"containerImage": STACK_DIGEST}}
-    return JobRequest("kimi-docker", deployment, {}, placeholder=False, verify=verify)
-
-
-def test_a_registry_digest_already_in_the_engine_is_still_verified() -> None:
-    def refuse(reference: str) -> None:
-        raise SignatureRefused(f"refusing {reference}: no valid signature by the expected key")
-
-    engine = PresentImages((STACK_DIGEST,))
-    with pytest.raises(RunJobError, match="no valid signature") as refused:
-        _local_image(docker_request(refuse), STACK_DIGEST, engine, None, print)  # type: ignore[arg-type]
-    assert refused.value.exit_code == run_job.EXIT_REFUSED
-    verified: list[str] = []
-    _local_image(docker_request(verified.append), STACK_DIGEST, engine, None, print)  # type: ignore[arg-type]
-    assert verified == [STACK_DIGEST]
-
-
-def test_an_image_built_here_has_no_registry_digest_to_verify() -> None:
-    said: list[str] = []
-    built = "viberator-worker-kimi:local"
-    request = docker_request(run_job.REFUSE_UNVERIFIABLE)
-    reference, _ = _local_image(request, built, PresentImages(()), None, said.append)  # type: ignore[arg-type]
-    assert reference == built
-    assert said == [f"{built} was built on this machine (no registry digest): not signature-checked"]
-
-
-@pytest.mark.parametrize(
-    ("config", "network", "fake_agent", "expected"),
-    [
-        ({}, None, False, "bridge"),  # outputs from before deploymentConfig.network
-        ({"network": "bridge"}, None, False, "bridge"),
-        ({"network": "host"}, None, False, "host"),  # the clanker's config opted in
-        ({"network": "host"}, "none", False, "none"),
-        ({"network": "host"}, None, True, "none"),
-    ],
-)
-def test_a_docker_clanker_s_network_is_its_config_s_and_never_host_by_default(
-    config: dict[str, str], network: str | None, fake_agent: bool, expected: str
-) -> None:
-    deployment = {"agent": "kimi", "target": "docker", "deploymentConfig": {"containerImage": "x", **config}}
-    request = JobRequest("local", deployment, {}, placeholder=True, fake_agent=fake_agent, network=network)
-    assert container_network(request) == expected
