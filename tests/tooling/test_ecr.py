@@ -1,6 +1,8 @@
-"""ECR as the tooling reaches it (issue 22), against Stubber-backed STS and ECR: no engine, no AWS, no network.
+"""ECR as the tooling reaches it (issue 22), against Stubber-backed STS and ECR (no engine, no AWS, no network):
+where the registry is, the private login, the push guard, and the command line pushing there.
 
-The login against a real engine and an authenticated registry is in tests/images/test_tooling_ecr.py.
+A stack's image in ECR (what `ensure` pulls) has tests/tooling/test_ecr_stack_images.py; the login against a real
+engine and an authenticated registry is in tests/images/test_tooling_ecr.py.
 """
 
 from __future__ import annotations
@@ -17,21 +19,10 @@ import pytest
 
 from tests.tooling import aws_stubs
 from tests.tooling.aws_stubs import ACCOUNT, ECR_HOST, REGION, StubbedAws, authorization
-from workers.labels import REVISION_LABEL
-from workers.revision import BuildRevision
+from tests.tooling.ecr_fakes import DIGEST, IMAGE_ID, OTHER, REPOSITORY, Images
 from workers.tooling import cli, ecr
-from workers.tooling.contract import CONTRACT_LABEL, tool_contract
-from workers.tooling.engine import ImageInfo, ServerInfo
-from workers.tooling.ensure import EnsureFailed, EnsureRequest, Source, ensure, stack_image
-from workers.tooling.references import Registry
-from workers.tooling.stack_outputs import StackOutputs
 
 isolated_aws = aws_stubs.isolated_aws  # pytest finds fixtures among a module's attributes
-
-DIGEST = "sha256:" + "a" * 64
-OTHER = "sha256:" + "b" * 64
-IMAGE_ID = "sha256:" + "c" * 64
-REPOSITORY = "viberator-worker-kimi"
 pytestmark = pytest.mark.usefixtures("isolated_aws")
 
 
@@ -209,104 +200,6 @@ def test_floating_tags_are_pointed_at_the_held_manifest() -> None:
     )
     guard(aws).point("kimi", ["dev-0123abcd4567", "dev-latest", "latest"], DIGEST)
     aws.assert_done()
-
-
-@pytest.mark.parametrize(
-    ("reference", "host"),
-    [
-        (f"{ECR_HOST}/{REPOSITORY}@{DIGEST}", ECR_HOST),
-        (f"{ACCOUNT}.dkr.ecr.cn-north-1.amazonaws.com.cn/{REPOSITORY}:dev-latest", None),
-    ],
-)
-def test_a_stack_s_image_names_its_registry(reference: str, host: str | None) -> None:
-    located = ecr.stack_target(StubbedAws(host=host), reference)
-    assert located is not None
-    target, pulled = located
-    assert (target.account, pulled) == (ACCOUNT, reference)
-    assert ecr.stack_target(StubbedAws(), f"127.0.0.1:5000/{REPOSITORY}@{DIGEST}") is None
-
-
-def test_a_stack_s_image_is_pulled_from_the_stand_in_host() -> None:
-    located = ecr.stack_target(StubbedAws(host="127.0.0.1:5999"), f"{ECR_HOST}/{REPOSITORY}@{DIGEST}")
-    assert located is not None
-    assert located[1] == f"127.0.0.1:5999/{REPOSITORY}@{DIGEST}"
-
-
-def outputs(**clankers: dict[str, object]) -> StackOutputs:
-    return StackOutputs({"clankers": clankers}, "stack dev", placeholder=False)
-
-
-PINNED = f"{ECR_HOST}/{REPOSITORY}@{DIGEST}"
-FLOATING = f"{ECR_HOST}/{REPOSITORY}:dev-latest"
-
-
-def test_stack_image_is_what_the_harness_s_clanker_runs() -> None:
-    stack = outputs(
-        a={"agent": "kimi", "target": "lambda", "deploymentConfig": {"imageUri": PINNED}},
-        b={"agent": "claude", "target": "ecs", "deploymentConfig": {"containerImage": "elsewhere"}},
-    )
-    assert stack_image(stack, "kimi") == PINNED
-    with pytest.raises(EnsureFailed, match="no clanker of stack dev runs codex"):
-        stack_image(stack, "codex")
-    with pytest.raises(EnsureFailed, match="'b' of stack dev runs claude, not kimi"):
-        stack_image(stack, "kimi", "b")
-
-
-def test_clankers_running_different_images_need_clanker() -> None:
-    stack = outputs(
-        a={"agent": "kimi", "target": "lambda", "deploymentConfig": {"imageUri": PINNED}},
-        b={"agent": "kimi", "target": "ecs", "deploymentConfig": {"containerImage": FLOATING}},
-    )
-    with pytest.raises(EnsureFailed, match=r"different kimi images.*--clanker"):
-        stack_image(stack, "kimi")
-    assert stack_image(stack, "kimi", "b") == FLOATING
-
-
-class Images:
-    """An engine holding at most the alias, pulling whatever it is asked for."""
-
-    def __init__(self, alias: ImageInfo | None) -> None:
-        self.alias = alias
-        self.pulled: list[str] = []
-
-    def server(self) -> ServerInfo:
-        return ServerInfo("20.10", "linux", "amd64")
-
-    def inspect(self, reference: str) -> ImageInfo | None:
-        if reference in self.pulled:
-            return worker_image((reference,))
-        return self.alias if reference == ALIAS else None
-
-    def pull(self, reference: str, *, silence_timeout: float, timeout: float) -> None:
-        self.pulled.append(reference)
-
-    def tag(self, source: str, target: str) -> None:
-        assert target == ALIAS
-        self.alias = self.inspect(source)
-
-
-ALIAS = "viberator-worker-kimi:local"
-REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=0, origin="git")
-
-
-def worker_image(repo_digests: tuple[str, ...]) -> ImageInfo:
-    labels = {CONTRACT_LABEL: tool_contract(), REVISION_LABEL: REVISION.revision}
-    return ImageInfo(IMAGE_ID, labels, 1, repo_digests, "linux/amd64")
-
-
-def ensure_stack_image(images: Images, verified: list[str]) -> Source:
-    request = EnsureRequest("kimi", registry=Registry(ECR_HOST), image=PINNED, verify=verified.append)
-    return ensure(request, images, revision=REVISION, rebuild=lambda: None, say=lambda _: None).source
-
-
-def test_the_alias_serves_a_stack_only_when_it_is_the_stack_s_image() -> None:
-    verified: list[str] = []
-    same = Images(worker_image((PINNED,)))
-    assert ensure_stack_image(same, verified) is Source.LOCAL and same.pulled == [] and verified == []
-    other = Images(worker_image((f"{ECR_HOST}/{REPOSITORY}@{OTHER}",)))
-    assert ensure_stack_image(other, verified) is Source.PULLED and other.pulled == [PINNED]
-    assert verified == [PINNED]
-    assert other.alias is not None and PINNED in other.alias.repo_digests
 
 
 @pytest.fixture
