@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
 from components.aws_ids import SHAPES
 from components.config_model.fields import (
@@ -24,15 +24,7 @@ from components.config_model.fields import (
     ConfigModel,
 )
 from components.config_model.issues import MISSING, REDACTED, ConfigIssue, shown
-from components.config_model.stack import (
-    BuilderConfig,
-    ImageSourceConfig,
-    NetworkConfig,
-    ReplicaConfig,
-    ReviewConfig,
-    StackConfig,
-)
-from components.config_model.supply_chain import BuildCacheConfig
+from components.config_model.stack import StackConfig
 from components.targets import CLANKER_MODELS
 from components.targets.lambda_ import LAMBDA_ENV_VAR_PATTERN
 
@@ -47,14 +39,6 @@ PATTERN_HINTS = {
     REVIEW_EXPIRES_PATTERN: 'a UTC time as YYYY-MM-DDTHH:MM:SSZ, quoted ("2026-12-08T00:00:00Z")',
 }
 
-_NESTED_MODELS: dict[str | int, type[ConfigModel]] = {
-    "network": NetworkConfig,
-    "builder": BuilderConfig,
-    "buildCache": BuildCacheConfig,
-    "images": ImageSourceConfig,
-    "replicas": ReplicaConfig,
-    "review": ReviewConfig,
-}
 _KEY_MARKER = "[key]"
 """Pydantic's marker for an error in a mapping's key, which the path already names."""
 
@@ -92,6 +76,28 @@ def _value_at(data: Any, loc: tuple[str | int, ...]) -> Any:
     return current
 
 
+def _model_in(annotation: Any) -> type[ConfigModel] | None:
+    """The config model a field's type holds: the model itself, or inside `| None`, a list or a mapping."""
+    if isinstance(annotation, type) and issubclass(annotation, ConfigModel):
+        return annotation
+    return next((model for arg in get_args(annotation) if (model := _model_in(arg)) is not None), None)
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[ConfigModel]:
+    """The top-level model, or the nested block's whose key `loc` ends with, read from the models' own field
+    types (`images.signing` is a PinnedKeyConfig because ImageSourceConfig says so), so no block is missed."""
+    model: type[ConfigModel] = StackConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue  # an item of a list: the list's own field named the model
+        fields = {field.alias or name: field for name, field in model.model_fields.items()}
+        nested = _model_in(fields[part].annotation) if part in fields else None
+        if nested is None:
+            break
+        model = nested
+    return model
+
+
 def _unknown_key_message(loc: tuple[str | int, ...]) -> str:
     key = str(loc[-1])
     target = next((part for part in loc if part in CLANKER_MODELS), None)
@@ -104,7 +110,7 @@ def _unknown_key_message(loc: tuple[str | int, ...]) -> str:
             return f"`{key}` is {article} {targets} field; this clanker's target is {target}{hint}"
         known = CLANKER_MODELS[str(target)].yaml_keys()
     else:
-        known = (_NESTED_MODELS.get(loc[0], StackConfig) if len(loc) > 1 else StackConfig).yaml_keys()
+        known = _model_at(loc).yaml_keys()
     close = difflib.get_close_matches(key, known, n=1)
     return f"unknown key: did you mean {close[0]}?" if close else f"unknown key; known: {', '.join(known)}"
 
