@@ -27,16 +27,12 @@ import pulumi_docker_build as docker_build
 from pulumi_aws import ecr
 
 from components.build_cache import build_cache_repository, cache_reference, cache_sources
-from components.image_build import PlatformBuild, hash_of, image_args, settings_hash
+from components.image_build import PlatformBuild, image_args, settings_hash
 from components.repository import RepositorySettings, manifests_per_build, owned_repository
 from viberator_contract import Manifest
 from workers.catalog import Harness
 from workers.labels import OFFICIAL_BASES, build_labels
-from workers.naming import (
-    image_tags,
-    pinned_reference,
-    revision_tag,
-)
+from workers.naming import floating_tags, immutable_tag, index_hash, pinned_reference
 
 
 @dataclass(frozen=True)
@@ -46,7 +42,7 @@ class HarnessImageArgs:
     repository_name: str
     """`viberator-worker-<harness>`, or a review stack's own (`StackConfig.repository_name_of`)."""
     environment: str
-    """Tag prefix (`<env>-<revision>`, `<env>-latest`)."""
+    """Tag prefix (`<env>-<revision>-<hash>`, `<env>-latest`)."""
     revision: str
     """The build context's revision (`workers.revision`)."""
     source_date_epoch: int
@@ -110,7 +106,7 @@ class HarnessImageArgs:
 
     def floating_tags(self) -> list[str]:
         """`<env>-latest` (and `latest`): pushed by the Image of a single platform, by Indexes for several."""
-        return image_tags(self.environment, "", push_latest=self.push_latest)[1:]
+        return floating_tags(self.environment, push_latest=self.push_latest)
 
     def build_args(self) -> dict[str, str]:
         return {"SOURCE_DATE_EPOCH": str(self.source_date_epoch)}
@@ -132,15 +128,13 @@ class HarnessImageArgs:
         )
 
     def immutable_tag(self, platform: str, settings_hash: str) -> str:
-        """`<env>-<revision>-<settings hash>` of `platform`'s Image: traceable to the commit, new whenever any
-        Image input changes (components/image_build.py); `-<arch>` follows where there are several platforms."""
-        tagged = revision_tag(self.environment, f"{self.revision}-{settings_hash}")
-        return f"{tagged}-{platform.split('/', 1)[1]}" if self.multi_platform else tagged
+        """`platform`'s Image's tag by the one rule (`workers.naming.immutable_tag`): traceable to the commit, new
+        whenever any Image input changes (components/image_build.py); `-<arch>` where there are several platforms."""
+        return immutable_tag(self.environment, self.revision, settings_hash, platform if self.multi_platform else None)
 
-    def index_revision(self, sources: list[str]) -> str:
-        """`<revision>-<hash>` of the Index: new whenever a platform's Image is (`sources`, their immutable tags)
-        or the floating tags change, so the Index never moves an immutable tag either."""
-        return f"{self.revision}-{hash_of({'sources': sources, 'floatingTags': self.floating_tags()})}"
+    def index_tag(self, sources: list[str]) -> str:
+        """The Index's immutable tag, hashing its platforms' tags (`sources`) and floating tags (`index_hash`)."""
+        return immutable_tag(self.environment, self.revision, index_hash(sources, self.floating_tags()))
 
 
 @dataclass(frozen=True)
@@ -274,9 +268,7 @@ class HarnessImage(pulumi.ComponentResource):
         if args.multi_platform:
             # `ref` is each Image's pushed tag with its digest, so the index names exactly these builds.
             sources = [image.ref for image in images.values()]
-            index_tag = pulumi.Output.all(*immutable_tags).apply(
-                lambda sources: revision_tag(args.environment, args.index_revision(list(sources)))
-            )
+            index_tag = pulumi.Output.all(*immutable_tags).apply(lambda sources: args.index_tag(list(sources)))
             tag_names: list[pulumi.Input[str]] = [index_tag, *args.floating_tags()]
             index_tags: list[pulumi.Input[str]] = [reference(tag) for tag in tag_names]
             indexes = [

@@ -14,14 +14,13 @@ provider's Diff ignores too) and the immutable tag, which is added after hashing
 Hashed besides: the build context's digest, which the provider computes itself (its `contextHash` output,
 provider/internal/context.go) and whose change is an update like any input's.
 
-Does not own: which tags exist (`workers.naming`) or where the cache lives (components/build_cache.py).
+Does not own: which tags exist or the hash function (`workers.naming`: the tooling hashes its own builds with the
+same one), or where the cache lives (components/build_cache.py).
 """
 
 from __future__ import annotations
 
 import enum
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +28,8 @@ from typing import Any
 import pulumi
 import pulumi_docker_build as docker_build
 
-SETTINGS_HASH_LENGTH = 8
+from workers.naming import hash_of
+
 HASH_EXEMPT: Mapping[str, str] = {
     "registries": "registry credentials: a new ECR token every run, which docker-build's Diff ignores as well",
 }
@@ -97,11 +97,6 @@ def settings_hash(args: docker_build.ImageArgs, context_digest: str) -> pulumi.O
     return pulumi.Output.from_input({"arguments": _resolvable(arguments), "contextDigest": context_digest}).apply(
         hash_of
     )
-
-
-def hash_of(settings: Any) -> str:
-    canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:SETTINGS_HASH_LENGTH]
 
 
 def _resolvable(value: Any) -> Any:

@@ -18,9 +18,12 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from workers.naming import image_reference, repository_name, revision_tag
-from workers.revision import BuildRevision
-from workers.tooling.engine import DOCKER_ENV_VAR
+from workers.naming import image_reference, repository_name
+from workers.revision import BuildRevision, override_revision
+from workers.tooling import build
+from workers.tooling.cli import build_command, parser
+from workers.tooling.engine import DOCKER_ENV_VAR, Engine
+from workers.tooling.references import Registry, current_revision
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENGINE_SCRIPT = REPO_ROOT / ".ci" / "docker-engine.sh"
@@ -70,7 +73,7 @@ def build_images(
     harnesses: Sequence[str], revision: BuildRevision, environment: str = TEST_ENVIRONMENT, platform: str = ""
 ) -> dict[str, str]:
     """Builds `harnesses`, in this order, with `python -m workers build` for `platform` (default the engine's),
-    tagged for `environment` and aliased as `<harness>:<environment>`; {harness: its `<env>-<revision>` image}.
+    tagged for `environment` and aliased as `<harness>:<environment>`; {harness: its immutably tagged image}.
     Prints the tool's summary table (per harness: seconds, size, image id)."""
     bases = base_options(platform)
     with tempfile.TemporaryDirectory() as scratch:
@@ -78,6 +81,7 @@ def build_images(
         options = ["--env", environment, "--alias-tag", environment, "--summary", f"{scratch}/summary.md"]
         options += ["--platform", platform] if platform else []
         options += bases
+        tags = {harness: built_tag([harness, *options], harness) for harness in harnesses}
         built = subprocess.run(
             [sys.executable, "-m", "workers", "build", *harnesses, *options, "--timeout", "1800"],
             cwd=REPO_ROOT, capture_output=True, text=True, env={**os.environ, DOCKER_ENV_VAR: DOCKER},
@@ -85,8 +89,21 @@ def build_images(
     if built.returncode != 0:
         raise RuntimeError(f"python -m workers build {' '.join(harnesses)} failed:\n{built.stderr[-6000:]}")
     print(built.stdout)
-    tag = revision_tag(environment, revision.revision)
-    return {harness: image_reference(repository_name(harness), tag) for harness in harnesses}
+    return {harness: image_reference(repository_name(harness), tags[harness]) for harness in harnesses}
+
+
+def built_tag(argv: Sequence[str], harness: str) -> str:
+    """The immutable tag `python -m workers build <argv>` gives `harness` (for several platforms, the manifest
+    list's): the request that command line makes (`build_command._build_request`), planned for this engine's
+    platform. No registry is a build input: a loopback one stands for --push's, whichever it is."""
+    args = parser().parse_args(["build", *argv])
+    revision = override_revision(args.revision) if args.revision else current_revision()
+    registry = Registry.parse(REGISTRY) if args.push else None
+    request = build_command._build_request(args, revision, registry, None)
+    [planned] = [
+        entry for entry in build.plan(request, build.native_platform(Engine(DOCKER))) if entry.harness == harness
+    ]
+    return planned.tags[0]
 
 
 def inspect(reference: str) -> dict:

@@ -26,7 +26,7 @@ from test_tooling_build import registry_manifest
 from viberator_worker.agents import AGENTS
 
 from workers.catalog import HARNESSES
-from workers.naming import repository_name, revision_tag
+from workers.naming import repository_name
 from workers.revision import BuildRevision
 from workers.tooling.platforms import EMULATION_HELP, Platform, missing_emulation
 
@@ -116,9 +116,7 @@ def config_blob(repository: str, digest: str) -> dict[str, Any]:
         return dict(json.loads(response.read()))
 
 
-def test_make_image_builds_arm64_and_pushes_an_index_that_resolves_per_platform(
-    arm64_images: dict[str, str], revision: BuildRevision
-) -> None:
+def test_make_image_builds_arm64_and_pushes_an_index_that_resolves_per_platform(arm64_images: dict[str, str]) -> None:
     """What README's `make image … PLATFORM=…` lines do, against the registry on 127.0.0.1: the arm64 stages are
     the fixture's, cached, so this costs the amd64 build (cached after `make test-images`) and the pushes."""
     make_image("PLATFORM=linux/arm64", f"ALIAS_TAG={MAKE_ENVIRONMENT}-arm64")
@@ -127,9 +125,10 @@ def test_make_image_builds_arm64_and_pushes_an_index_that_resolves_per_platform(
 
     make_image("PLATFORM=linux/amd64,linux/arm64", "PUSH=1", f"REGISTRY={image_engine.REGISTRY}")
     repository = repository_name("kimi")
-    index: dict[str, Any] = registry_manifest(
-        image_engine.REGISTRY, repository, revision_tag(MAKE_ENVIRONMENT, revision.revision)
-    )[1]
+    platforms = "linux/amd64,linux/arm64"
+    pushed = ["kimi", "--env", MAKE_ENVIRONMENT, "--platform", platforms, "--push", "--registry", image_engine.REGISTRY]
+    index_tag = image_engine.built_tag([*pushed, *image_engine.base_options(platforms)], "kimi")
+    index: dict[str, Any] = registry_manifest(image_engine.REGISTRY, repository, index_tag)[1]
     resolved = {}
     for entry in index["manifests"]:
         manifest: dict[str, Any] = registry_manifest(image_engine.REGISTRY, repository, entry["digest"])[1]

@@ -141,7 +141,8 @@ def test_pushed_tags_resolve_to_one_digest_and_pull_by_digest(
 ) -> None:
     repository = repository_name(harness)
     remote = f"{image_engine.REGISTRY}/{repository}"
-    tags = image_tags(image_engine.TEST_ENVIRONMENT, revision.revision, push_latest=True)
+    immutable = images[harness].rsplit(":", 1)[1]
+    tags = image_tags(immutable, image_engine.TEST_ENVIRONMENT, push_latest=True)
     for tag in tags:
         image_engine.docker("tag", images[harness], f"{remote}:{tag}")
         image_engine.docker("push", f"{remote}:{tag}", timeout=900)

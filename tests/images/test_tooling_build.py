@@ -105,7 +105,9 @@ def test_push_publishes_every_tag_at_the_reported_digest(
     [result] = outcome.results
     assert result.ok, result.error
     assert result.digest is not None and result.digest.startswith("sha256:")
-    for tag in image_tags(environment, REVISION.revision, push_latest=False):
+    [planned] = build.plan(request, build.native_platform(docker_engine))
+    assert result.image == planned.registry_references[0]
+    for tag in image_tags(planned.tags[0], environment, push_latest=False):
         digest, _ = registry_manifest(registry.address, f"viberator-worker-{HARNESS}", tag)
         assert digest == result.digest, tag
     alias = docker_engine.inspect(f"viberator-worker-{HARNESS}:{environment}-alias")
@@ -126,7 +128,10 @@ def test_several_platforms_push_one_manifest_list_per_tag(
     [result] = outcome.results
     assert result.ok, result.error
     assert [platform for platform, _ in result.sizes] == ["linux/amd64", "linux/arm64"]
-    for tag in image_tags(environment, REVISION.revision, push_latest=False):
+    [planned] = build.plan(request, build.native_platform(docker_engine))
+    for _, image in planned.platform_references:
+        assert registry_manifest(registry.address, f"viberator-worker-{HARNESS}", image.rsplit(":", 1)[1])[0]
+    for tag in image_tags(planned.tags[0], environment, push_latest=False):
         digest, manifest = registry_manifest(registry.address, f"viberator-worker-{HARNESS}", tag)
         assert digest == result.digest, tag
         entries = manifest["manifests"]

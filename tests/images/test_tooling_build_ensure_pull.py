@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from image_engine import base_options
+from image_engine import base_options, built_tag
 
 from tests.tooling import realengine
 from tests.tooling.realengine import LoopbackRegistry, SigningKey
@@ -23,7 +23,7 @@ from workers.labels import REVISION_LABEL
 from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import Engine
 from workers.tooling.ensure import build_commands
-from workers.tooling.references import alias_reference, current_revision, version_tag
+from workers.tooling.references import alias_reference, current_revision
 
 pytestmark = pytest.mark.images
 
@@ -54,7 +54,8 @@ def test_kimi_builds_then_ensure_hits_pulls_and_fails_fast(
     summary = tmp_path / "summary.md"
     revision = current_revision().revision
     alias = alias_reference(HARNESS, environment)
-    remote = registry.registry.reference(HARNESS, version_tag(environment, None, revision))
+    # What the build below pushes and `ensure` with the same options pulls: this checkout's own build's tag.
+    remote = registry.registry.reference(HARNESS, built_tag([HARNESS, *common, *bases, "--push"], HARNESS))
 
     built = workers("build", HARNESS, *common, *bases, "--push", "--summary", str(summary))
     assert built.returncode == 0, built.stderr[-3000:]
@@ -64,7 +65,7 @@ def test_kimi_builds_then_ensure_hits_pulls_and_fails_fast(
     assert labels.labels[CONTRACT_LABEL] == tool_contract()
     assert f"`{remote}`" in summary.read_text() and "sha256:" in summary.read_text()
 
-    local = workers("ensure", HARNESS, *common, timeout=60)
+    local = workers("ensure", HARNESS, *common, *bases, timeout=60)
     assert local.returncode == 0, local.stderr
     assert local.stdout.strip() == alias and "ready (local)" in local.stderr
 
@@ -75,7 +76,7 @@ def test_kimi_builds_then_ensure_hits_pulls_and_fails_fast(
     signing_key.sign(digest_reference)
     docker_engine.remove(alias)
     docker_engine.remove(remote)
-    pulled = workers("ensure", HARNESS, *common, "--public-key", str(signing_key.public), timeout=600)
+    pulled = workers("ensure", HARNESS, *common, *bases, "--public-key", str(signing_key.public), timeout=600)
     assert pulled.returncode == 0, pulled.stderr
     assert f"pulled from {remote}" in pulled.stderr
     assert docker_engine.inspect(alias) is not None
@@ -83,7 +84,7 @@ def test_kimi_builds_then_ensure_hits_pulls_and_fails_fast(
     docker_engine.remove(alias)
     registry.stop()
     started = time.monotonic()
-    down = workers("ensure", HARNESS, *common, timeout=60)
+    down = workers("ensure", HARNESS, *common, *bases, timeout=60)
     assert down.returncode == 1
     assert time.monotonic() - started < BOUND_SECONDS
     make, direct = build_commands(HARNESS, environment)

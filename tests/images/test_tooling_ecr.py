@@ -21,7 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from image_engine import base_options
+from image_engine import base_options, built_tag
 
 from tests.tooling import aws_stubs, realengine
 from tests.tooling.aws_stubs import ACCOUNT, ECR_HOST, StubbedAws
@@ -30,7 +30,7 @@ from workers.naming import image_tags
 from workers.tooling import cli, signature
 from workers.tooling.cli import build_command
 from workers.tooling.engine import Engine
-from workers.tooling.references import alias_reference, current_revision
+from workers.tooling.references import alias_reference
 
 pytestmark = [pytest.mark.images, pytest.mark.usefixtures("isolated_aws")]  # nothing beyond 127.0.0.1
 
@@ -122,14 +122,13 @@ def test_make_image_kimi_push_logs_in_pushes_every_tag_and_leaves_no_credentials
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    revision = current_revision().revision
-    tags = image_tags(environment, revision, push_latest=False)
+    bases = base_options()
+    tags = image_tags(built_tag(make_image_push(environment, *bases)[1:], HARNESS), environment, push_latest=False)
     aws = stand_in(authenticated_registry)
     password, _ = secrets_of(authenticated_registry)
     aws.login(password)
     aws.repository(REPOSITORY)
     aws.tag_absent(REPOSITORY, tags[0])
-    bases = base_options()
     summary = tmp_path / "summary.md"
 
     code = cli.main(make_image_push(environment, *bases, "--summary", str(summary)), aws=aws)
@@ -166,8 +165,8 @@ def test_ensure_from_stack_outputs_pulls_the_clanker_s_digest_through_the_login(
         "_build_request",
         lambda *args: dataclasses.replace(build_request(*args), context=context, dockerfile=context / "Dockerfile"),
     )
-    revision = current_revision().revision
-    tags = image_tags(environment, revision, push_latest=False)
+    # The tiny context's build (the patched request above), as the command line below makes it.
+    tags = image_tags(built_tag(make_image_push(environment)[1:], HARNESS), environment, push_latest=False)
     aws = stand_in(authenticated_registry)
     password, _ = secrets_of(authenticated_registry)
     # The first token is stale by the time of the push (less than the push's timeout left), and wrong: only the

@@ -25,10 +25,11 @@ from tests.tooling import realengine
 from tests.tooling.realengine import LoopbackRegistry, Scratch, SigningKey
 from workers.catalog import BUILD_CONTEXT
 from workers.labels import REVISION_LABEL
+from workers.tooling import build
 from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import Engine
-from workers.tooling.ensure import EXIT_REFUSED, build_commands
-from workers.tooling.references import current_revision, version_tag
+from workers.tooling.ensure import EXIT_REFUSED, EnsureRequest, build_commands
+from workers.tooling.references import current_revision
 from workers.tooling.signature import pinned
 
 pytestmark = pytest.mark.images
@@ -110,8 +111,12 @@ def ensure(*args: str, env: dict[str, str] | None = None) -> Run:
     return Run(completed.returncode, completed.stdout, completed.stderr, time.monotonic() - started)
 
 
-def default_remote(registry: LoopbackRegistry) -> str:
-    return registry.registry.reference(HARNESS, version_tag("dev", None, current_revision().revision))
+def default_remote(registry: LoopbackRegistry, engine: Engine) -> str:
+    """What `ensure` without --version pulls: the tag this checkout's own build (default options) gives on `engine`."""
+    own = build.own_tag(
+        EnsureRequest(HARNESS).build_request(current_revision()), HARNESS, build.native_platform(engine)
+    )
+    return registry.registry.reference(HARNESS, own)
 
 
 def test_local_alias_is_used_without_contacting_the_registry(
@@ -134,7 +139,7 @@ def test_missing_alias_is_pulled_from_the_registry_and_tagged(
     docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry, signing_key: SigningKey
 ) -> None:
     image = tiny_image(docker_engine, scratch, tmp_path, revision=current_revision().revision)
-    remote = default_remote(registry)
+    remote = default_remote(registry, docker_engine)
     digest = push(docker_engine, scratch, image, remote, signing_key)
     alias = scratch.alias
     key = ("--public-key", str(signing_key.public))
@@ -214,7 +219,7 @@ def test_two_concurrent_ensures_pull_once_and_both_succeed(
     docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry, signing_key: SigningKey
 ) -> None:
     image = tiny_image(docker_engine, scratch, tmp_path, revision=current_revision().revision)
-    push(docker_engine, scratch, image, default_remote(registry), signing_key)
+    push(docker_engine, scratch, image, default_remote(registry, docker_engine), signing_key)
     argv = [sys.executable, "-m", "workers", "ensure", HARNESS, "--alias-tag", scratch.alias_tag]
     argv += ["--registry", registry.address, "--public-key", str(signing_key.public)]
 
@@ -246,7 +251,7 @@ def test_an_image_with_another_job_contract_is_refused_and_not_aliased(
     docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry, signing_key: SigningKey
 ) -> None:
     image = tiny_image(docker_engine, scratch, tmp_path, revision=current_revision().revision, contract="99")
-    push(docker_engine, scratch, image, default_remote(registry), signing_key)
+    push(docker_engine, scratch, image, default_remote(registry, docker_engine), signing_key)
 
     run = ensure(
         "--alias-tag", scratch.alias_tag, "--registry", registry.address, "--public-key", str(signing_key.public)
@@ -261,7 +266,7 @@ def test_an_unsigned_image_is_refused_and_not_aliased(
     docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry, signing_key: SigningKey
 ) -> None:
     image = tiny_image(docker_engine, scratch, tmp_path, revision=current_revision().revision)
-    digest = push(docker_engine, scratch, image, default_remote(registry), None)
+    digest = push(docker_engine, scratch, image, default_remote(registry, docker_engine), None)
 
     run = ensure(
         "--alias-tag", scratch.alias_tag, "--registry", registry.address, "--public-key", str(signing_key.public)
@@ -279,7 +284,7 @@ def test_run_job_refuses_an_unsigned_digest_of_the_stack_every_time(
     """The stack's docker clanker pins an unsigned digest: run-job pulls it and refuses to run it; run again, it
     finds the refused pull in the engine and must not take that presence for a signature."""
     image = tiny_image(docker_engine, scratch, tmp_path, revision=current_revision().revision)
-    digest = push(docker_engine, scratch, image, default_remote(registry), None)
+    digest = push(docker_engine, scratch, image, default_remote(registry, docker_engine), None)
     docker_engine.remove(image.reference)  # its last tag: the first run must pull the digest
     scratch.track(digest)
     outputs = tmp_path / "outputs.json"

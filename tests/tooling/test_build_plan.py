@@ -10,16 +10,16 @@ import pytest
 
 from workers.catalog import DOCKERFILE, HARNESS_NAMES
 from workers.labels import BASES_LABEL, HARNESS_LABEL, REVISION_LABEL, SOURCE_DATE_EPOCH_LABEL
-from workers.naming import image_tags, repository_name
+from workers.naming import image_tags, immutable_tag, index_hash, repository_name
 from workers.revision import BuildRevision
 from workers.tooling.build import (
     CA_SECRET_ID,
     BuildError,
     BuildRequest,
     build_options,
+    own_tag,
     parse_build_args,
     plan,
-    platform_reference,
     select_harnesses,
     step_summary,
 )
@@ -28,6 +28,9 @@ from workers.tooling.references import Registry
 
 REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=1700000000, origin="git")
 REGISTRY = Registry.parse("127.0.0.1:5000/ci")
+NATIVE = Platform("linux", "amd64")
+"""The engine's platform the plans are made for."""
+IMMUTABLE = r"{env}-0123abcd4567-[0-9a-f]{{8}}"
 
 
 def request(**overrides: Any) -> BuildRequest:
@@ -35,35 +38,45 @@ def request(**overrides: Any) -> BuildRequest:
 
 
 def test_local_build_tags_what_the_pulumi_program_tags_plus_the_alias() -> None:
-    [kimi] = plan(request())
-    expected = image_tags("dev", REVISION.revision, push_latest=False)
+    [kimi] = plan(request(), NATIVE)
+    expected = image_tags(own_tag(request(), "kimi", NATIVE), "dev", push_latest=False)
+    assert re.fullmatch(IMMUTABLE.format(env="dev"), expected[0]) and expected[1:] == ["dev-latest"]
     assert kimi.tags == (*expected, "local")
     assert kimi.local_references == (
         *(f"{repository_name('kimi')}:{tag}" for tag in expected),
         "viberator-worker-kimi:local",
     )
     assert kimi.registry_references == ()
-    assert kimi.image == "viberator-worker-kimi:dev-0123abcd4567"
+    assert kimi.image == f"viberator-worker-kimi:{expected[0]}"
 
 
 def test_push_adds_registry_references_with_the_same_tags() -> None:
-    [kimi] = plan(request(push=True, registry=REGISTRY, push_latest=True, environment="prod"))
+    pushed = request(push=True, registry=REGISTRY, push_latest=True, environment="prod")
+    [kimi] = plan(pushed, NATIVE)
+    immutable = own_tag(pushed, "kimi", NATIVE)
+    assert re.fullmatch(IMMUTABLE.format(env="prod"), immutable)
     assert kimi.registry_references == (
-        "127.0.0.1:5000/ci/viberator-worker-kimi:prod-0123abcd4567",
+        f"127.0.0.1:5000/ci/viberator-worker-kimi:{immutable}",
         "127.0.0.1:5000/ci/viberator-worker-kimi:prod-latest",
         "127.0.0.1:5000/ci/viberator-worker-kimi:latest",
     )
     assert kimi.image == kimi.registry_references[0]
 
 
-def test_multi_platform_builds_keep_nothing_locally_and_suffix_platform_images() -> None:
+def test_multi_platform_builds_keep_nothing_locally_and_tag_platform_images_by_the_programs_rule() -> None:
     platforms = parse_platforms("linux/amd64,linux/arm64")
-    [kimi] = plan(request(push=True, registry=REGISTRY, platforms=platforms))
+    [kimi] = plan(request(push=True, registry=REGISTRY, platforms=platforms), NATIVE)
     assert kimi.local_references == ()
     assert "local" not in kimi.tags
-    assert platform_reference(kimi.image, platforms[1]) == (
-        "127.0.0.1:5000/ci/viberator-worker-kimi:dev-0123abcd4567-linux-arm64"
-    )
+    repository = "127.0.0.1:5000/ci/viberator-worker-kimi"
+    [(amd64, amd64_image), (arm64, arm64_image)] = kimi.platform_references
+    assert (amd64, arm64) == platforms
+    # Each platform's image: `<env>-<revision>-<hash>-<arch>`, as the program tags each platform's Image.
+    assert re.fullmatch(rf"{repository}:{IMMUTABLE.format(env='dev')}-amd64", amd64_image)
+    assert re.fullmatch(rf"{repository}:{IMMUTABLE.format(env='dev')}-arm64", arm64_image)
+    # The manifest list: `<env>-<revision>-<hash of its platforms' tags and floating tags>`, as the program's Index.
+    sources = [image.split(":")[-1] for image in (amd64_image, arm64_image)]
+    assert kimi.image == f"{repository}:{immutable_tag('dev', REVISION.revision, index_hash(sources, ['dev-latest']))}"
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import pytest
 
 from workers.labels import REVISION_LABEL
 from workers.revision import BuildRevision
+from workers.tooling.build import own_tag
 from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import ImageInfo, PullError, PullFailure, ServerInfo
 from workers.tooling.ensure import (
@@ -23,13 +24,17 @@ from workers.tooling.ensure import (
     build_commands,
     ensure,
 )
+from workers.tooling.platforms import Platform
 from workers.tooling.references import Registry
 from workers.tooling.signature import SignatureRefused, VerifierFailed
 
 REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=0, origin="git")
 REGISTRY = Registry.parse("127.0.0.1:5000")
 ALIAS = "viberator-worker-kimi:local"
-REMOTE = "127.0.0.1:5000/viberator-worker-kimi:dev-0123abcd4567"
+ENGINE_PLATFORM = Platform("linux", "amd64")
+"""The fake engine's (`FakeEngine.server`)."""
+REMOTE = REGISTRY.reference("kimi", own_tag(EnsureRequest("kimi").build_request(REVISION), "kimi", ENGINE_PLATFORM))
+"""This checkout's own build of kimi, as `build` tags it: what a pull without --version names."""
 PULLED_DIGEST = "127.0.0.1:5000/viberator-worker-kimi@sha256:" + "2" * 64
 """What the engine records (RepoDigests) for any image pulled from the fake registry."""
 LOCAL_BUILD_NOTE = f"{ALIAS} was built on this machine (no registry digest): not signature-checked"
@@ -51,9 +56,10 @@ class FakeEngine:
     pull_failure: PullFailure | None = None
     calls: list[tuple[str, ...]] = field(default_factory=list)
     verified: list[str] = field(default_factory=list)
+    architecture: str = ENGINE_PLATFORM.architecture
 
     def server(self) -> ServerInfo:
-        return ServerInfo("20.10", "linux", "amd64")
+        return ServerInfo("20.10", ENGINE_PLATFORM.os, self.architecture)
 
     def inspect(self, reference: str) -> ImageInfo | None:
         return self.images.get(reference)
@@ -109,6 +115,32 @@ def test_a_missing_alias_is_pulled_at_this_checkouts_revision_and_tagged() -> No
     assert result.source is Source.PULLED and result.pulled_from == REMOTE
     # The digest the pull fetched is what is verified, before the alias names it.
     assert engine.verified == [PULLED_DIGEST]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"bases": "offline"},
+        {"build_args": (("EXTRA", "1"),)},
+        {"environment": "prod"},
+    ],
+    ids=["bases", "build-args", "environment"],
+)
+def test_the_pull_names_the_tag_this_checkouts_own_build_with_the_same_inputs_gives(change: dict[str, Any]) -> None:
+    """What `build` with the same --env, --bases and --build-arg would tag (and a rebuild makes), not a tag of another
+    build of the same revision."""
+    own = own_tag(EnsureRequest("kimi", **change).build_request(REVISION), "kimi", ENGINE_PLATFORM)
+    remote = REGISTRY.reference("kimi", own)
+    assert remote != REMOTE
+    engine = FakeEngine(registry={remote: image()})
+    assert run(engine, **change)[0].pulled_from == remote
+
+
+def test_an_engine_of_another_platform_pulls_its_own_platforms_build() -> None:
+    arm64 = own_tag(EnsureRequest("kimi").build_request(REVISION), "kimi", Platform("linux", "arm64"))
+    engine = FakeEngine(registry={REMOTE: image()}, architecture="arm64")
+    with pytest.raises(EnsureFailed, match=arm64):
+        run(engine)
 
 
 @pytest.mark.parametrize(

@@ -71,20 +71,17 @@ def test_alias_reference_defaults_to_the_local_tag() -> None:
         alias_reference("claude", "no/slash")
 
 
-def test_default_version_is_this_checkouts_revision_tag() -> None:
-    assert version_tag("dev", None, "0123abcd4567") == revision_tag("dev", "0123abcd4567") == "dev-0123abcd4567"
-
-
 def test_dev_version_is_the_environments_floating_tag() -> None:
-    assert version_tag("prod", FLOATING_VERSION, "ignored") == floating_tag("prod") == "prod-latest"
+    assert version_tag("prod", FLOATING_VERSION) == floating_tag("prod") == "prod-latest"
 
 
-def test_other_versions_are_revisions_of_the_environment() -> None:
-    assert version_tag("dev", "feedbeef0000", "ignored") == "dev-feedbeef0000"
+def test_other_versions_are_immutable_tags_of_the_environment_as_build_prints_them() -> None:
+    tag = version_tag("dev", "feedbeef0000-0a1b2c3d")
+    assert tag == revision_tag("dev", "feedbeef0000-0a1b2c3d") == "dev-feedbeef0000-0a1b2c3d"
 
 
 def test_bad_versions_fail_before_any_engine_call() -> None:
     with pytest.raises(InvalidReference, match="version 'a:b'"):
-        version_tag("dev", "a:b", "x")
+        version_tag("dev", "a:b")
     with pytest.raises(InvalidReference, match="at most 128"):
         check_tag("x" * 129)

@@ -14,7 +14,15 @@ from tests.tooling import aws_stubs
 from workers.labels import BASES_LABEL, OFFICIAL_BASES, OFFLINE_BASES
 from workers.revision import BuildRevision
 from workers.tooling import build, cli
-from workers.tooling.build import BuildError, BuildRequest, BuildResult, build_harness, plan, with_offline_bases
+from workers.tooling.build import (
+    BuildError,
+    BuildRequest,
+    BuildResult,
+    build_harness,
+    native_platform,
+    plan,
+    with_offline_bases,
+)
 from workers.tooling.engine import DOCKER_ENV_VAR, ImageInfo, ServerInfo
 from workers.tooling.references import Registry
 
@@ -56,7 +64,7 @@ class Quiet:
 
 def push(engine: Engine, registry: Registry, tmp_path: Path) -> BuildResult:
     request = BuildRequest(("kimi",), REVISION, registry=registry, push=True, log_dir=tmp_path)
-    [kimi] = plan(request)
+    [kimi] = plan(request, native_platform(engine))  # type: ignore[arg-type]
     return build_harness(request, engine, kimi, Quiet())  # type: ignore[arg-type]
 
 

@@ -1,7 +1,8 @@
 """`ensure`: make the local alias of a harness's image exist on the local engine, or say how to build it.
 
 Order: the local alias (`viberator-worker-<harness>:local`) if present; otherwise a pull of the version this
-checkout expects from the registry, tagged as the alias; otherwise a failure that lists what was tried and
+checkout expects from the registry (the immutable tag its own build would give the image: the same environment,
+bases and build args, the engine's platform), tagged as the alias; otherwise a failure that lists what was tried and
 the command that builds the image locally. The whole run holds a per-alias lock, so two runs for the same
 harness take turns and the second finds what the first pulled. Running it again changes nothing.
 
@@ -26,12 +27,14 @@ from enum import Enum
 from typing import Any, Protocol
 
 from workers.catalog import harness as catalog_harness
-from workers.labels import REVISION_LABEL
+from workers.labels import OFFICIAL_BASES, REVISION_LABEL
 from workers.naming import LOCAL_ALIAS_TAG
 from workers.revision import BuildRevision
+from workers.tooling.build.plan import BuildRequest, own_tag
 from workers.tooling.contract import check_contract
 from workers.tooling.engine import ImageInfo, PullError, ServerInfo
 from workers.tooling.lock import exclusive
+from workers.tooling.platforms import Platform
 from workers.tooling.references import DEFAULT_ENVIRONMENT, Registry, alias_reference, version_tag
 from workers.tooling.signature import VerifierFailed, pinned, verify_digest
 from workers.tooling.stack_outputs import StackOutputs
@@ -67,9 +70,9 @@ class Source(Enum):
 class EnsureRequest:
     harness: str
     environment: str = DEFAULT_ENVIRONMENT
-    """Whose tags to pull: `<environment>-<revision>` or `<environment>-latest`."""
+    """Whose tags to pull: `<environment>-<revision>-<hash>` or `<environment>-latest`."""
     version: str | None = None
-    """None: this checkout's revision; `dev`: the floating tag; else a revision (see `version_tag`)."""
+    """None: this checkout's own build; `dev`: the floating tag; else `<revision>-<hash>` (see `version_tag`)."""
     registry: RegistrySource | None = None
     """None: no pull is attempted (and the failure message says no registry was configured)."""
     image: str | None = None
@@ -86,6 +89,22 @@ class EnsureRequest:
     verify: Callable[[str], None] | None = None
     """Checks a pulled `<repository>@sha256:…` (`signature.Verifier`): raises SignatureRefused or VerifierFailed.
     None: nothing is pulled that needs checking (callers that never pull)."""
+    bases: str = OFFICIAL_BASES
+    """The bases this checkout's build starts FROM (`--bases`): the build a rebuild makes and a pull names."""
+    build_args: tuple[tuple[str, str], ...] = ()
+    """Its extra build args (`--build-arg`), likewise."""
+
+    def build_request(self, revision: BuildRevision) -> BuildRequest:
+        """This checkout's build of the harness: what `rebuild` makes, whose immutable tag a pull without a
+        version names (`workers.tooling.build.plan.own_tag`)."""
+        return BuildRequest(
+            harnesses=(self.harness,),
+            revision=revision,
+            environment=self.environment,
+            alias_tag=self.alias_tag,
+            build_args=self.build_args,
+            bases=self.bases,
+        )
 
     @property
     def lock_timeout(self) -> float:
@@ -217,8 +236,9 @@ def ensure(
     """
     catalog_harness(request.harness)
     alias = alias_reference(request.harness, request.alias_tag)
-    tag = version_tag(request.environment, request.version, revision.revision)
-    engine.server()
+    # Checked before any engine call; this checkout's own tag only once a pull needs it.
+    version = version_tag(request.environment, request.version) if request.version is not None else None
+    server = engine.server()
     with exclusive(alias, timeout=request.lock_timeout):
         local = engine.inspect(alias)
         if local is not None and (request.image is None or request.image in local.repo_digests):
@@ -229,7 +249,10 @@ def ensure(
         if registry is None:
             tried.append(skipped)
             raise EnsureFailed(nowhere_message(request, alias, tried, revision), EXIT_UNAVAILABLE)
-        remote = request.image or registry.reference(request.harness, tag)
+        native = Platform(server.os, server.architecture)
+        remote = request.image or registry.reference(
+            request.harness, version or own_tag(request.build_request(revision), request.harness, native)
+        )
         say(f"{alias} {why}; pulling {remote}")
         try:
             engine.pull(remote, silence_timeout=request.answer_timeout, timeout=request.pull_timeout)

@@ -104,17 +104,14 @@ def current_revision() -> BuildRevision:
     return build_revision(BUILD_CONTEXT)
 
 
-def version_tag(environment: str, version: str | None, revision: str) -> str:
-    """The registry tag `ensure` pulls.
+def version_tag(environment: str, version: str) -> str:
+    """The registry tag `ensure --version` pulls (without a version, `ensure` pulls the immutable tag this checkout's
+    own build would give the image: workers/tooling/build/plan.py, `own_tag`).
 
-    - no version: the tool's own release version, i.e. this checkout's build-context revision
-      (`<env>-<revision>`), so a checkout pulls exactly the image built from its own sources;
     - `dev`: the environment's floating tag (`<env>-latest`);
-    - anything else: a build-context revision as printed by `build` (`<env>-<version>`).
+    - anything else: an immutable tag without its `<env>-`, as `build` printed it (`<revision>-<settings hash>`).
     """
-    if version is None:
-        tag = revision_tag(environment, revision)
-    elif version == FLOATING_VERSION:
+    if version == FLOATING_VERSION:
         tag = floating_tag(environment)
     else:
         tag = revision_tag(environment, check_tag(version, what="version"))

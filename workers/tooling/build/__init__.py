@@ -1,10 +1,11 @@
 """`build`: build harness images from the shared build context, tag them as the Pulumi program would, push.
 
-One harness is one target of `workers/image/Dockerfile`. A build is tagged with `workers.naming.image_tags`
-under the bare repository name (what the local engine keeps), plus the local alias `ensure` looks for; with
-`--push` the same tags under the registry are pushed as well. Several platforms build one image per platform,
-push each under a platform-suffixed tag and join them in a manifest list per tag, because the 20.10 engine's
-image store holds one platform per tag and a manifest list only exists in a registry.
+One harness is one target of `workers/image/Dockerfile`. A build is tagged by the program's rule
+(`<env>-<revision>-<settings hash>`, `<env>-latest`: `plan.py`) under the bare repository name (what the local
+engine keeps), plus the local alias `ensure` looks for; with `--push` the same tags under the registry are pushed
+as well. Several platforms build one image per platform, push each under its own immutable tag (`…-<arch>`) and
+join them in a manifest list per tag, because the 20.10 engine's image store holds one platform per tag and a
+manifest list only exists in a registry.
 
 Harnesses build one after another: on a two-core machine parallel builds only interleave their logs.
 What a build is before it runs (the request, each harness's tags and references, the `docker build` options)
@@ -36,14 +37,14 @@ from workers.tooling.build.plan import (
     PushChecks,
     build_options,
     ca_bundle_from_environment,
+    own_tag,
     parse_build_args,
     plan,
-    platform_reference,
     release_bases_refusal,
     select_harnesses,
 )
 from workers.tooling.engine import Engine, ImageInfo, ServerInfo
-from workers.tooling.platforms import EMULATION_HELP, missing_emulation
+from workers.tooling.platforms import EMULATION_HELP, Platform, missing_emulation
 from workers.tooling.process import EngineError
 
 
@@ -228,11 +229,9 @@ def _build_manifest_list(
     on_line: Callable[[str], None],
 ) -> tuple[str | None, str | None, tuple[tuple[str, int], ...]]:
     assert request.registry is not None
-    primary = plan.registry_references[0]
     platform_images = []
     sizes = []
-    for platform in request.platforms:
-        reference = platform_reference(primary, platform)
+    for platform, reference in plan.platform_references:
         progress.phase(plan.harness, f"building {platform}")
         engine.build(
             build_options(request, plan.harness, platform, (reference,)),
@@ -272,10 +271,16 @@ class BuildRun:
         return all(result.ok for result in self.results)
 
 
+def native_platform(engine: Engine) -> Platform:
+    """The engine's platform: what a build without --platform makes, and hashes into its tag."""
+    server = engine.server()
+    return Platform(server.os, server.architecture)
+
+
 def run(request: BuildRequest, engine: Engine, progress: Progress) -> BuildRun:
     """Build every requested harness in turn; a failed harness is recorded and the others still build."""
     outcome = BuildRun(request)
-    for harness_plan in plan(request):
+    for harness_plan in plan(request, native_platform(engine)):
         outcome.results.append(build_harness(request, engine, harness_plan, progress))
     return outcome
 
@@ -296,9 +301,10 @@ __all__ = [
     "build_harness",
     "build_options",
     "ca_bundle_from_environment",
+    "native_platform",
+    "own_tag",
     "parse_build_args",
     "plan",
-    "platform_reference",
     "preflight",
     "release_bases_refusal",
     "run",

@@ -1,22 +1,35 @@
 """What a build is before it runs: the request (harnesses, environment, platforms, registry, build args, the CA
 bundle), the tags and references each harness gets, and the `docker build` options for one harness and platform.
 Nothing here talks to the engine (workers/tooling/build/__init__.py runs the builds).
+
+Tags follow the program's rule (`workers.naming.immutable_tag`): `<env>-<revision>-<settings hash>`, the hash
+(`workers.naming.hash_of`, the program's function) taken over this build's own inputs (`build_settings`), so a
+local build with any input changed gets a new immutable tag, as a deployed one does.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from workers.catalog import BUILD_CONTEXT, DOCKERFILE, HARNESS_NAMES
 from workers.catalog import harness as catalog_harness
 from workers.labels import BASE_BUILD_ARGS, BASES, OFFICIAL_BASES, OFFLINE_BASES, build_labels
-from workers.naming import LOCAL_ALIAS_TAG, image_reference, image_tags, repository_name
-from workers.revision import BuildRevision
+from workers.naming import (
+    LOCAL_ALIAS_TAG,
+    floating_tags,
+    hash_of,
+    image_reference,
+    immutable_tag,
+    index_hash,
+    repository_name,
+)
+from workers.revision import BuildRevision, context_digest
 from workers.tooling.platforms import Platform
 from workers.tooling.references import DEFAULT_ENVIRONMENT, Registry, alias_reference
 
@@ -33,6 +46,20 @@ ALL = "all"
 _RESERVED_ARGS = ("SOURCE_DATE_EPOCH",)
 """Derived from the revision, so the build arg, the labels and the tags always agree."""
 _BUILD_ARG = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)", re.DOTALL)
+
+HASH_EXEMPT_OPTIONS: Mapping[str, str] = {
+    "--file": "a path in this checkout: the Dockerfile's bytes are hashed instead (`dockerfileDigest`)",
+    "--secret": "the CA bundle: mounted for the steps that fetch, never in a layer, and its path is this machine's",
+    "--tag": "the tags: the immutable one carries the hash",
+}
+"""`docker build` options the settings hash leaves out, each with the reason."""
+HASH_EXEMPT_BUILD_ARGS: Mapping[str, str] = dict.fromkeys(
+    BASE_BUILD_ARGS,
+    "the stand-in bases' names, which `.ci/docker-engine.sh offline-bases` gives once a build has checked its "
+    "arguments (so `ensure` cannot know them): the hashed bases label (`offline`) records that they replaced the "
+    "official ones",
+)
+"""Build args whose values the settings hash leaves out, each with the reason."""
 
 
 class BuildError(ValueError):
@@ -168,34 +195,82 @@ class HarnessPlan:
     """Bare-name references the engine keeps, the alias last (single-platform builds only)."""
     registry_references: tuple[str, ...]
     """Pushed references (empty without --push); for several platforms, the manifest lists."""
+    platform_references: tuple[tuple[Platform, str], ...] = ()
+    """For several platforms: each platform's pushed image, under its own immutable tag (`…-<arch>`)."""
 
     @property
     def image(self) -> str:
         return (self.registry_references or self.local_references)[0]
 
 
-def plan(request: BuildRequest) -> list[HarnessPlan]:
-    tags = tuple(image_tags(request.environment, request.revision.revision, push_latest=request.push_latest))
+def build_settings(request: BuildRequest, harness: str, platform: Platform) -> dict[str, Any]:
+    """What the settings hash of `harness`'s build for `platform` covers: its `docker build` options
+    (`build_options`, the platform spelled out even where the flag is left to the engine) but
+    HASH_EXEMPT_OPTIONS and HASH_EXEMPT_BUILD_ARGS' values, the Dockerfile's bytes and the build context's digest
+    (`workers.revision.context_digest`, the program's). Taken from the options themselves, as the program hashes
+    its Image's arguments: an option added to the build is hashed without anyone listing it."""
+    options = build_options(request, harness, platform, ())
+    hashed = [
+        [flag, value]
+        for flag, value in zip(options[::2], options[1::2], strict=True)
+        if flag not in HASH_EXEMPT_OPTIONS
+        and not (flag == "--build-arg" and value.split("=", 1)[0] in HASH_EXEMPT_BUILD_ARGS)
+    ]
+    return {
+        "options": hashed,
+        "dockerfileDigest": hashlib.sha256(request.dockerfile.read_bytes()).hexdigest(),
+        "contextDigest": context_digest(request.context),
+    }
+
+
+def own_tag(request: BuildRequest, harness: str, native: Platform) -> str:
+    """The immutable tag of `harness`'s single-platform build (`native`: the engine's platform, what a build
+    without --platform makes): `<env>-<revision>-<settings hash>` (`workers.naming.immutable_tag`)."""
+    platform = request.platforms[0] if request.platforms else native
+    return immutable_tag(request.environment, request.revision.revision, _settings_hash(request, harness, platform))
+
+
+def _settings_hash(request: BuildRequest, harness: str, platform: Platform) -> str:
+    return hash_of(build_settings(request, harness, platform))
+
+
+def plan(request: BuildRequest, native: Platform) -> list[HarnessPlan]:
+    """Each harness's tags and references; `native` is the engine's platform (see `own_tag`)."""
+    floating = tuple(floating_tags(request.environment, push_latest=request.push_latest))
+    revision = request.revision.revision
     plans = []
     for name in request.harnesses:
         local: tuple[str, ...] = ()
-        shown = tags
-        if not request.multi_platform:
+        per_platform: tuple[tuple[Platform, str], ...] = ()
+        if request.multi_platform:
+            per_platform = tuple(
+                (
+                    platform,
+                    immutable_tag(
+                        request.environment, revision, _settings_hash(request, name, platform), str(platform)
+                    ),
+                )
+                for platform in request.platforms
+            )
+            sources = [tag for _, tag in per_platform]
+            tags = (immutable_tag(request.environment, revision, index_hash(sources, floating)), *floating)
+            shown = tags
+        else:
+            tags = (own_tag(request, name, native), *floating)
             shown = (*tags, request.alias_tag)
             local = (
                 *(image_reference(repository_name(name), tag) for tag in tags),
                 alias_reference(name, request.alias_tag),
             )
         pushed: tuple[str, ...] = ()
+        platform_references: tuple[tuple[Platform, str], ...] = ()
         if request.push and request.registry is not None:
             pushed = tuple(request.registry.reference(name, tag) for tag in tags)
-        plans.append(HarnessPlan(name, shown, local, pushed))
+            platform_references = tuple(
+                (platform, request.registry.reference(name, tag)) for platform, tag in per_platform
+            )
+        plans.append(HarnessPlan(name, shown, local, pushed, platform_references))
     return plans
-
-
-def platform_reference(reference: str, platform: Platform) -> str:
-    """The per-platform image behind one entry of a manifest list: `<reference>-<os>-<arch>`."""
-    return f"{reference}-{platform.tag_suffix}"
 
 
 def build_options(

@@ -14,8 +14,9 @@ from workers.tooling.cli.common import registry_choice
 from workers.tooling.references import DEFAULT_ENVIRONMENT, FLOATING_VERSION, InvalidReference, check_tag
 
 BUILD_DESCRIPTION = (
-    "Build harness images from workers/image/Dockerfile, tagged <env>-<revision>, <env>-latest and the local "
-    "alias; with --push, push the same tags to --registry (several --platform values: a manifest list)."
+    "Build harness images from workers/image/Dockerfile, tagged <env>-<revision>-<settings hash> (the Pulumi "
+    "program's rule: the hash covers the build's own inputs), <env>-latest and the local alias; with --push, push "
+    "the same tags to --registry (several --platform values: a manifest list, each platform's image -<arch>)."
 )
 ENSURE_DESCRIPTION = (
     "Make viberator-worker-<harness>:<alias-tag> present on the local engine: the local alias if present "
@@ -50,7 +51,7 @@ def parser() -> argparse.ArgumentParser:
         "--env",
         default=DEFAULT_ENVIRONMENT,
         type=_tag,
-        help=f"environment whose tags to use: <env>-<revision>, <env>-latest (default {DEFAULT_ENVIRONMENT})",
+        help=f"environment whose tags to use: <env>-<revision>-<hash>, <env>-latest (default {DEFAULT_ENVIRONMENT})",
     )
     common.add_argument(
         "--registry",
@@ -113,7 +114,11 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--version",
         type=_tag,
-        help=f"revision to pull (default: this checkout's); {FLOATING_VERSION!r} pulls <env>-latest",
+        help=(
+            "<revision>-<hash> to pull, an immutable tag without its <env>- as build prints it (default: the tag "
+            f"this checkout's own build with these --bases and --build-arg gives); {FLOATING_VERSION!r} pulls "
+            "<env>-latest"
+        ),
     )
     e.add_argument("--offline", action="store_true", help="never contact a registry")
     e.add_argument("--rebuild", action="store_true", help="rebuild a stale or refused local alias")

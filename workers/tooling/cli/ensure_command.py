@@ -6,6 +6,7 @@ runs), the registry to pull it from, what verifies the pull, and the rebuild `--
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Callable
 from contextlib import ExitStack
 
@@ -90,19 +91,14 @@ def _ensure(args: argparse.Namespace, engine: Engine, aws: ecr.Aws, scope: ExitS
         answer_timeout=args.answer_timeout,
         pull_timeout=args.pull_timeout,
         verify=verify,
+        bases=args.bases,
+        build_args=build.parse_build_args(args.build_arg),
     )
     revision = current_revision()
 
     def rebuild() -> None:
-        build_request = build.BuildRequest(
-            harnesses=(args.harness,),
-            revision=revision,
-            alias_tag=args.alias_tag,
-            ca_bundle=build.ca_bundle_from_environment(),
-            build_args=build.parse_build_args(args.build_arg),
-            bases=args.bases,
-        )
-        build_request = build.with_offline_bases(build_request)
+        own = dataclasses.replace(request.build_request(revision), ca_bundle=build.ca_bundle_from_environment())
+        build_request = build.with_offline_bases(own)
         with LiveProgress(console, build_request.harnesses) as progress:
             outcome = build.run(build_request, engine, progress)
         for result in outcome.results:
