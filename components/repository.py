@@ -211,7 +211,7 @@ def owned_repository(
         f"{prefix}-repository",
         name=repository_name,
         region=region,
-        # Immutable so `<env>-<revision>` always names the bytes it was first pushed with; the floating tags,
+        # Immutable so `<env>-<revision>-<hash>` always names the bytes it was first pushed with; the floating tags,
         # signatures and SBOMs must move (the build cache is in a repository of its own: components/build_cache.py).
         image_tag_mutability="IMMUTABLE_WITH_EXCLUSION",
         image_tag_mutability_exclusion_filters=[

@@ -2,10 +2,12 @@
 #
 #   make images [PUSH=1 REGISTRY=host[:port][/prefix]|ecr] [PLATFORM=linux/amd64,linux/arm64] [IMAGE_ENV=dev]
 #   make image HARNESS=claude [same options; HARNESS may name several, space or comma separated]
-#   make ensure HARNESS=claude [VERSION=<revision>|dev] [REGISTRY=…] [OFFLINE=1] [REBUILD=1]
+#   make ensure HARNESS=claude [VERSION=<revision>-<hash>|dev] [REGISTRY=…] [OFFLINE=1] [REBUILD=1]
 #   make ensure HARNESS=claude FROM_STACK=dev|OUTPUTS=file [CLANKER=name]   # the digest the stack's clanker runs
 #   make run-job CLANKER=local-kimi JOB=examples/bootstrap/job.json [STACK=dev|OUTPUTS=file] [LOCAL=1] [FAKE_AGENT=0]
 #
+# Tags: <env>-<revision>-<hash>, <env>-latest and the local alias: the Pulumi program's rule, the hash over the
+# build's own inputs (workers/naming.py; docs/images-tooling.md "Tags").
 # BUILD_ARGS="NAME=VALUE …" passes extra build args; IMAGE_BASES=hub builds from the official base images (the
 # only ones a push beyond a loopback registry takes).
 # REGISTRY defaults to $VIBERATOR_REGISTRY, else ecr (the AWS account's) when AWS credentials are found; the

@@ -1,4 +1,4 @@
-"""The revision of a build context: the `<sha>` in `<env>-<sha>` and the build's SOURCE_DATE_EPOCH.
+"""The revision of a build context: the `<sha>` in `<env>-<sha>-<hash>` and the build's SOURCE_DATE_EPOCH.
 
 The revision is the last commit that changed the build context, not HEAD, so an unrelated commit (a README
 edit, a new test) changes no image input: previews stay quiet and nothing rebuilds. A context with

@@ -11,12 +11,14 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import image_engine
 import pytest
 from viberator_worker import JOB_CONTRACT_VERSION
 
+from tests.conftest import committed_config, sample_clankers, sample_plan
 from workers.catalog import HARNESS_NAMES
 from workers.naming import LOCAL_ALIAS_TAG
 from workers.tooling import run_job
@@ -104,15 +106,29 @@ def test_an_image_of_the_wrong_architecture_is_refused(images: dict[str, str]) -
     assert refused.value.exit_code == run_job.EXIT_REFUSED
 
 
-def test_run_job_runs_the_docker_clanker_of_the_dev_stack(images: dict[str, str]) -> None:
-    """What `make run-job CLANKER=local-kimi JOB=examples/bootstrap/job.json` does: no Pulumi CLI here, so the
-    dev stack's offline plan, whose placeholder digest sends it to the local alias of the kimi image."""
-    alias = f"viberator-worker-kimi:{LOCAL_ALIAS_TAG}"
-    image_engine.docker("tag", images["kimi"], alias)
+def dev_docker_clanker(tmp_path: Path) -> tuple[str, str, list[str]]:
+    """(clanker, harness, where run-job reads the outputs) of a docker clanker of dev: the committed stack's first
+    (what `make run-job CLANKER=<it> STACK=dev` runs), whichever clankers Pulumi.dev.yaml holds; should it hold
+    none, the tests' own sample dev stack's (tests/stacks/sample-clankers.yaml), through its plan document."""
+    committed = sorted((c.name, c.agent) for c in committed_config("Pulumi.dev.yaml").clankers if c.target == "docker")
+    if committed:
+        return (*committed[0], ["--stack", "dev"])
+    sample = sorted((c["name"], c["agent"]) for c in sample_clankers("dev") if c["target"] == "docker")
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(sample_plan("dev").to_json()))
+    return (*sample[0], ["--outputs", str(plan)])
+
+
+def test_run_job_runs_the_docker_clanker_of_the_dev_stack(images: dict[str, str], tmp_path: Path) -> None:
+    """What `make run-job CLANKER=<dev's docker clanker> JOB=examples/bootstrap/job.json` does: no Pulumi CLI here,
+    so the dev stack's offline plan, whose placeholder digest sends it to the local alias of its harness's image."""
+    clanker, harness, outputs = dev_docker_clanker(tmp_path)
+    alias = f"viberator-worker-{harness}:{LOCAL_ALIAS_TAG}"
+    image_engine.docker("tag", images[harness], alias)
     completed = subprocess.run(
         [
-            *(sys.executable, "-m", "workers", "run-job", "local-kimi"),
-            *("--job", "examples/bootstrap/job.json", "--stack", "dev", "--fake-agent"),
+            *(sys.executable, "-m", "workers", "run-job", clanker),
+            *("--job", "examples/bootstrap/job.json", *outputs, "--fake-agent"),
         ],
         capture_output=True,
         text=True,
