@@ -1,7 +1,8 @@
-"""README.md's everyday recipes work as written: every `make` target and variable they name exists, with values the
-project accepts (a harness of the catalog, a clanker of the committed stack, a file that is there); every
-`gh workflow run` names a workflow with those `workflow_dispatch` inputs and choices; every file path and config key
-they quote exists. So a renamed target, input, file or key fails here, naming the recipe's text to fix."""
+"""README.md's everyday recipes, and docs/add-a-harness.md's (add and retire a harness), work as written: every `make`
+target and variable their commands name exists, with values the project accepts (a harness of the catalog, a clanker
+of the committed stack, a file that is there); every `gh workflow run` names a workflow with those
+`workflow_dispatch` inputs and choices; every file path and config key they quote exists. So a renamed target,
+input, file or key fails here, naming the recipe's text to fix."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.conftest import committed_config
 from workers.catalog import HARNESS_NAMES
 
 README = PROJECT_DIR / "README.md"
+HARNESS_RECIPES = PROJECT_DIR / "docs" / "add-a-harness.md"
 MAKEFILES = [PROJECT_DIR / "Makefile", *sorted((PROJECT_DIR / "make").glob("*.mk"))]
 WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 
@@ -24,12 +26,19 @@ MAKE = re.compile(r"\bmake ([a-z][a-z0-9-]*)((?: +[A-Z][A-Z0-9_]*=[^\s`]*)*)")
 WORKFLOW_RUN = re.compile(r"\bgh workflow run ([\w.-]+)((?: +(?:--ref|-f) +[^\s`]+)*)")
 PATH = re.compile(r"(?<![\w./<>:-])\.?[\w-]+(?:[/.][\w-]+)*(?:\.(?:py|ya?ml|json|md|sh|txt)|/)(?![\w<>])")
 CONFIG_KEY = re.compile(r"\bviberator:([a-zA-Z]+)")
+CODE = re.compile(r"```[a-z]*\n(.*?)```|`([^`\n]+)`", re.DOTALL)
 
 
 def recipes() -> str:
+    """README's "Everyday recipes" section, and the add-a-harness page it sends the harness recipes to."""
     text = README.read_text()
     start = text.index("## Everyday recipes")
-    return text[start : text.index("\n## ", start + 1)]
+    return text[start : text.index("\n## ", start + 1)] + "\n" + HARNESS_RECIPES.read_text()
+
+
+def code() -> str:
+    """The recipes' code blocks and spans: the commands (prose may say "make" too)."""
+    return "\n".join(block or span for block, span in CODE.findall(recipes()))
 
 
 def placeholder(value: str) -> bool:
@@ -38,8 +47,7 @@ def placeholder(value: str) -> bool:
 
 def make_commands() -> list[tuple[str, dict[str, str]]]:
     found = [
-        (target, dict(word.split("=", 1) for word in variables.split()))
-        for target, variables in MAKE.findall(recipes())
+        (target, dict(word.split("=", 1) for word in variables.split())) for target, variables in MAKE.findall(code())
     ]
     assert found, "the recipes name no make command: the pattern no longer reads them"
     return found
@@ -52,7 +60,7 @@ def make_text() -> str:
 @pytest.mark.parametrize(("target", "variables"), make_commands(), ids=lambda value: str(value))
 def test_each_make_command_names_a_target_and_variables_it_reads(target: str, variables: dict[str, str]) -> None:
     defined = {name for path in MAKEFILES for name in TARGET.findall(path.read_text())}
-    assert target in defined, f"README's recipes run `make {target}`, which no Makefile defines"
+    assert target in defined, f"the recipes run `make {target}`, which no Makefile defines"
     text = make_text()
     for name in variables:
         # A variable the Makefiles read: `$(NAME)`, `$(value NAME)`, a helper's `…,NAME)` or `NAME ?=`.
@@ -69,7 +77,7 @@ def test_each_make_commands_values_exist(target: str, variables: dict[str, str])
         stack = values.get("STACK", "dev")
         clankers = {clanker.name for clanker in committed_config(f"Pulumi.{stack}.yaml").clankers}
         assert values["CLANKER"] in clankers, (
-            f"README's `make {target} CLANKER={values['CLANKER']}` names no clanker of Pulumi.{stack}.yaml: "
+            f"the recipes' `make {target} CLANKER={values['CLANKER']}` names no clanker of Pulumi.{stack}.yaml: "
             "change the recipe to one it has"
         )
     for name in ("JOB", "CONFIG"):
@@ -78,7 +86,7 @@ def test_each_make_commands_values_exist(target: str, variables: dict[str, str])
 
 
 def workflow_runs() -> list[tuple[str, list[str]]]:
-    found = [(name, options.split()) for name, options in WORKFLOW_RUN.findall(recipes())]
+    found = [(name, options.split()) for name, options in WORKFLOW_RUN.findall(code())]
     assert found, "the recipes name no `gh workflow run`: the pattern no longer reads them"
     return found
 
@@ -86,7 +94,7 @@ def workflow_runs() -> list[tuple[str, list[str]]]:
 @pytest.mark.parametrize(("workflow", "options"), workflow_runs(), ids=lambda value: str(value))
 def test_each_workflow_dispatch_names_its_inputs_and_choices(workflow: str, options: list[str]) -> None:
     path = WORKFLOWS / workflow
-    assert path.is_file(), f"README's recipes run `gh workflow run {workflow}`: no such workflow"
+    assert path.is_file(), f"the recipes run `gh workflow run {workflow}`: no such workflow"
     document: dict[Any, Any] = yaml.safe_load(path.read_text())
     # PyYAML reads the bare key `on` as True (YAML 1.1).
     triggers = document.get("on", document.get(True)) or {}
@@ -103,14 +111,19 @@ def test_each_workflow_dispatch_names_its_inputs_and_choices(workflow: str, opti
 
 
 def quoted_paths() -> list[str]:
-    """Paths in the recipes' text, relative to the project (links, code spans, commands, comments)."""
-    return sorted(set(PATH.findall(recipes())))
+    """Paths in the recipes' text, relative to the project (links, code spans, commands, comments); of bare file
+    names, the root's stack files and the workflows (others, like `agents.json`, are named beside their folder)."""
+    return sorted(
+        path
+        for path in set(PATH.findall(recipes()))
+        if "/" in path or re.fullmatch(r"Pulumi\.[\w.-]+\.yaml|[\w-]+\.yml", path)
+    )
 
 
 @pytest.mark.parametrize("path", quoted_paths())
 def test_each_file_a_recipe_names_exists(path: str) -> None:
     # A bare workflow file name is one of .github/workflows/.
-    assert (PROJECT_DIR / path).exists() or (WORKFLOWS / path).is_file(), f"README's recipes name {path}: not there"
+    assert (PROJECT_DIR / path).exists() or (WORKFLOWS / path).is_file(), f"the recipes name {path}: not there"
 
 
 def test_each_config_key_a_recipe_names_is_documented() -> None:
@@ -120,10 +133,21 @@ def test_each_config_key_a_recipe_names_is_documented() -> None:
     assert {key for key in keys if f"`viberator:{key}`" not in reference} == set()
 
 
+def test_the_urns_the_retire_recipe_unprotects_are_urns_a_stack_has() -> None:
+    """`pulumi state unprotect 'urn:…::<type>::<name>-repository'`: that type and name shape, for some harness."""
+    shapes = re.findall(r"'urn:…::([\w:/]+)::<name>(-[\w-]+)'", recipes())
+    assert shapes, "the retire recipe names no URN: the pattern no longer reads it"
+    snapshot = (PROJECT_DIR / "tests" / "urns" / "Pulumi.dev.yaml.txt").read_text().splitlines()
+    for kind, suffix in shapes:
+        assert any(urn.endswith(f"{kind}::{name}{suffix}") for urn in snapshot for name in HARNESS_NAMES), (
+            f"no URN of dev ends {kind}::<harness>{suffix}: fix the retire recipe's `pulumi state unprotect`"
+        )
+
+
 def test_the_engine_scripts_commands_exist() -> None:
     script = PROJECT_DIR / ".ci" / "docker-engine.sh"
     usage = next(line for line in script.read_text().splitlines() if "usage:" in line)
-    for command in re.findall(r"\.ci/docker-engine\.sh ([a-z-]+)", recipes()):
+    for command in re.findall(r"\.ci/docker-engine\.sh ([a-z-]+)", code()):
         assert re.search(rf"\b{command}\b", usage), f"`.ci/docker-engine.sh {command}`: not one of its commands"
 
 
