@@ -21,6 +21,8 @@ from typing import Any
 from pulumi.output import Unknown
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime import resource as resource_runtime
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_in_stack
 
 from components.config import allowed_accounts
@@ -213,6 +215,28 @@ class PulumiLogCapture(mocks.MockEngine):
             self.plan.warnings.append(request.message)
 
 
+SOURCE_POSITION_HOOK = "_get_stack_trace"
+"""The SDK function (pulumi/runtime/resource.py) that `register_resource` and `read_resource` call for every
+resource to walk the Python stack (`traceback.extract_stack`) and send the engine where the program declared it
+(the request's `sourcePosition` and `stackTrace`, for the engine's diagnostics)."""
+
+
+@contextlib.contextmanager
+def _without_source_positions() -> Iterator[None]:
+    """Send no source positions while planning: the mock monitor discards them, and the stack walks were a fifth
+    of a plan's CPU (`make bench-plan`). The SDK sends the same empty trace itself when it finds no user frame.
+    An SDK without the hook plans as before; tests/program/test_offline_engine.py checks the locked one has it."""
+    original = getattr(resource_runtime, SOURCE_POSITION_HOOK, None)
+    if original is None:
+        yield
+        return
+    setattr(resource_runtime, SOURCE_POSITION_HOOK, source_pb2.StackTrace)
+    try:
+        yield
+    finally:
+        setattr(resource_runtime, SOURCE_POSITION_HOOK, original)
+
+
 @contextlib.contextmanager
 def _project_dir() -> Iterator[None]:
     # Pulumi runs programs from the project directory; relative build-context paths depend on it.
@@ -276,7 +300,7 @@ def run_program(
     # set_mocks registers and finishes a root stack of its own; the program gets a fresh one, as under `up`.
     settings.set_root_resource(None)  # type: ignore[arg-type]
     try:
-        with _project_dir():
+        with _project_dir(), _without_source_positions():
             loop.run_until_complete(run_in_stack(program or _main_module))
     finally:
         # The mock monitor answers RPCs on executor threads, each with an event loop of its own; ending the

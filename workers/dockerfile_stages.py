@@ -10,6 +10,8 @@ flag, not a word.
 
 from __future__ import annotations
 
+import functools
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,9 +48,19 @@ def _copy(flags: tuple[str, ...], value: tuple[str, ...]) -> Copy:
 def stages(path: Path) -> Mapping[str, Stage]:
     """The named stages of the Dockerfile at `path`, in file order (an unnamed stage has no entry)."""
     try:
-        commands = dockerfile.parse_file(str(path))
-    except (dockerfile.GoIOError, dockerfile.GoParseError) as failed:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as failed:
         raise DockerfileError(f"{path}: {failed}") from None
+    try:
+        return _stages_of(text)
+    except dockerfile.GoParseError as failed:
+        raise DockerfileError(f"{path}: {failed}") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _stages_of(text: str) -> Mapping[str, Stage]:
+    """Parsed once per content: every plan checks its harnesses' targets against the same Dockerfile, and the
+    parse costs about 12 ms (a test run plans it some 1,500 times). Keyed by the text, so an edit is read anew."""
     found: dict[str, Stage] = {}
     current: tuple[str, str, int] | None = None
     copies: list[Copy] = []
@@ -58,7 +70,7 @@ def stages(path: Path) -> Mapping[str, Stage]:
             name, base, line = current
             found[name] = Stage(name, base, line, tuple(copies))
 
-    for command in commands:
+    for command in dockerfile.parse_string(text):
         instruction = command.cmd.upper()
         if instruction == "FROM":
             close()
@@ -69,4 +81,4 @@ def stages(path: Path) -> Mapping[str, Stage]:
         elif instruction == "COPY" and current is not None:
             copies.append(_copy(command.flags, command.value))
     close()
-    return found
+    return types.MappingProxyType(found)  # shared by every caller of the cache: read-only

@@ -1,0 +1,47 @@
+"""The offline plan engine's shortcut: it sends no source positions (offline_plan/engine.py,
+`_without_source_positions`), which changes nothing the plan records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import resource as resource_runtime
+
+from offline_plan import engine
+from offline_plan.engine import PROJECT_DIR, Registration
+from offline_plan.stacks import plan_stack_file
+
+
+def by_urn(registrations: list[Registration]) -> dict[str, dict[str, Any]]:
+    return {registration.urn: registration.to_json() for registration in registrations}
+
+
+def test_the_locked_sdk_has_the_hook_the_engine_replaces() -> None:
+    """Were the SDK to rename it, plans would silently walk the stack again (a fifth of their CPU)."""
+    assert callable(getattr(resource_runtime, engine.SOURCE_POSITION_HOOK))
+
+
+def test_the_hook_is_replaced_only_while_a_program_runs() -> None:
+    original = getattr(resource_runtime, engine.SOURCE_POSITION_HOOK)
+    seen = []
+
+    def program() -> None:
+        seen.append(getattr(resource_runtime, engine.SOURCE_POSITION_HOOK))
+        pulumi.ComponentResource("test:index:Thing", "thing")
+
+    engine.run_program("dev", {"aws:region": "us-east-1"}, program=program)
+    assert seen and seen[0] is not original
+    assert getattr(resource_runtime, engine.SOURCE_POSITION_HOOK) is original
+
+
+def test_a_plan_without_source_positions_records_what_one_with_them_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    shortcut = plan_stack_file(PROJECT_DIR / "Pulumi.dev.yaml")
+    monkeypatch.setattr(engine, "SOURCE_POSITION_HOOK", "no_such_hook")  # the SDK's own stack walks
+    walked = plan_stack_file(PROJECT_DIR / "Pulumi.dev.yaml")
+    # Sorted: the order of registrations follows the event loop's scheduling, which the stack walks' time moves.
+    for recorded in ("resources", "reads"):
+        assert by_urn(getattr(shortcut, recorded)) == by_urn(getattr(walked, recorded))
+    assert shortcut.outputs == walked.outputs
+    assert shortcut.resources
