@@ -39,20 +39,20 @@ OTHER_IMAGE_STACK = "viberator/viberator-workers/prod"
 SECRET = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:viberator/qa/anthropic-AbCdEf"
 
 MODES: dict[str, tuple[str, dict[str, Any]]] = {
-    "image": ("qa", {"harnesses": ["claude", "codex"]}),
-    "existing": ("qa", {"harnesses": ["claude", "codex"], "repositories": "existing"}),
-    "promoting": ("stage", {"images": {"from": IMAGE_STACK, "harnesses": ["claude", "codex"]}}),
+    "image": ("qa", {"harnesses": ["claude"]}),
+    "existing": ("qa", {"harnesses": ["claude"], "repositories": "existing"}),
+    "promoting": ("stage", {"images": {"from": IMAGE_STACK, "harnesses": ["claude"]}}),
     "review": (
         "pr-7",
         {
-            "images": {"from": IMAGE_STACK, "harnesses": ["claude", "codex"]},
+            "images": {"from": IMAGE_STACK, "harnesses": ["claude"]},
             "review": {"pullRequest": 7, "expires": "2026-12-08T00:00:00Z"},
         },
     ),
     "review-build": (
         "pr-7",
         {
-            "harnesses": ["claude", "codex"],
+            "harnesses": ["claude"],
             "forceDelete": True,
             "review": {"pullRequest": 7, "expires": "2026-12-08T00:00:00Z"},
         },
@@ -71,7 +71,7 @@ Value = Callable[[StackConfig], Any] | Any
 
 STACK_VALUES: dict[str, Value] = {
     "environment": "qa2",
-    "harnesses": ["claude", "codex", "kimi"],
+    "harnesses": ["claude", "kimi"],
     "platform": "linux/arm64",
     "harnessPlatforms": {"claude": ["linux/amd64", "linux/arm64"]},
     "pushLatest": lambda config: not config.pushes_latest,
@@ -84,9 +84,9 @@ STACK_VALUES: dict[str, Value] = {
     "logRetentionDays": 90,
     "network": {"vpcId": "vpc-0a1b2c3d", "subnetIds": ["subnet-0a1b2c3d"]},
     "images": lambda config: (
-        {"from": IMAGE_STACK, "harnesses": ["codex", "claude"]}
+        {"from": IMAGE_STACK, "harnesses": ["claude"]}
         if config.images is None
-        else {"from": IMAGE_STACK, "harnesses": ["claude"]}
+        else {"from": IMAGE_STACK, "harnesses": ["claude", "codex"]}
     ),
     "builder": {"name": "remote"},
     "buildCache": {"writerRole": f"arn:aws:iam::{ACCOUNT}:role/viberator-ci-deploy"},
@@ -115,7 +115,7 @@ NESTED: dict[str, tuple[Any, dict[str, Value]]] = {
         ImageSourceConfig,
         {
             "from": OTHER_IMAGE_STACK,
-            "harnesses": ["claude"],
+            "harnesses": ["claude", "codex"],
             "digests": {"claude": "sha256:" + "a" * 64},
             "replicaRepositories": "existing",
             "signing": lambda config: pinned_dev_key(),
