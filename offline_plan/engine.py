@@ -311,6 +311,10 @@ def run_program(
         runtime_config.set_all_config({}, [])
     if monitor.duplicate_urns:
         raise DuplicateUrnError(monitor.duplicate_urns)
+    # The SDK sends registrations from executor threads, so they arrive in whatever order the threads run:
+    # ordered by URN, two plans of the same inputs are the same document (and a diff of them is empty).
+    plan.resources.sort(key=lambda registration: registration.urn)
+    plan.reads.sort(key=lambda registration: registration.urn)
     return plan
 
 

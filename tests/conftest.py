@@ -58,9 +58,23 @@ def record() -> Iterator[Recorder]:
 def committed_plan(file_name: str, preview: bool = False, first_preview: bool = False) -> Plan:
     """The plan of a committed `Pulumi.<stack>.yaml` (or `access/Pulumi.<stack>.yaml`; cached, for every test
     layer: the program is deterministic; tests must not change what it returns)."""
-    plan = plan_stack_file(PROJECT_DIR / file_name, preview=preview, first_preview=first_preview)
+    plan = plan_stack_file(
+        PROJECT_DIR / file_name,
+        preview=preview,
+        first_preview=first_preview,
+        stack_outputs=_committed_image_stack_outputs(file_name),
+    )
     assert plan.resources, f"{file_name} registered no resources"
     return plan
+
+
+def _committed_image_stack_outputs(file_name: str) -> dict[str, Mapping[str, Any]]:
+    """The outputs of the committed image stack a promoting stack takes its images from: its cached plan, the
+    one plan_stack_file would make again (an up of the image stack's file) for every mode of the promoting one."""
+    if file_name.startswith("access/") or (source := committed_config(file_name).images) is None:
+        return {}
+    image_stack = f"Pulumi.{source.from_.rsplit('/', 1)[1]}.yaml"
+    return {source.from_: committed_plan(image_stack).outputs} if project_file(image_stack).exists() else {}
 
 
 @cache

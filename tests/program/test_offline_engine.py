@@ -1,5 +1,5 @@
-"""The offline plan engine's shortcut: it sends no source positions (offline_plan/engine.py,
-`_without_source_positions`), which changes nothing the plan records."""
+"""What the offline plan engine adds to the SDK's mocks: a plan is one document for the same inputs, and its
+shortcut (no source positions: offline_plan/engine.py, `_without_source_positions`) changes nothing it records."""
 
 from __future__ import annotations
 
@@ -45,3 +45,10 @@ def test_a_plan_without_source_positions_records_what_one_with_them_does(monkeyp
         assert by_urn(getattr(shortcut, recorded)) == by_urn(getattr(walked, recorded))
     assert shortcut.outputs == walked.outputs
     assert shortcut.resources
+
+
+def test_two_plans_of_the_same_stack_are_the_same_document() -> None:
+    """Registrations arrive from the SDK's executor threads in any order; the plan orders them, so a plan file
+    compared with another (`make plan DIFF=…`, a reviewer's `diff`) differs only where the program does."""
+    first, second = (plan_stack_file(PROJECT_DIR / "Pulumi.dev.yaml").to_json() for _ in range(2))
+    assert first == second
