@@ -32,6 +32,12 @@ SECRET_ARN_PATTERN = (
 """A Secrets Manager secret ARN, optionally with ECS's `:json-key:version-stage:version-id` selector (ECS
 Developer Guide, "Pass Secrets Manager secrets through Amazon ECS environment variables")."""
 
+
+def whole_secret(arn: str) -> str:
+    """The secret an ARN names: ECS's `:json-key:version-stage:version-id` selector is not part of it."""
+    return ":".join(arn.split(":")[:7])  # arn:<partition>:secretsmanager:<region>:<account>:secret:<name>
+
+
 SHAPES = {
     ACCOUNT_ID_PATTERN: "must be a 12-digit AWS account id",
     REGION_PATTERN: "must be an AWS region, like us-east-1",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+from components.aws_ids import whole_secret
+
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
 
@@ -37,11 +39,6 @@ def _write_logs(log_group_arn: str) -> dict[str, object]:
         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
         "Resource": f"{log_group_arn}:*",
     }
-
-
-def whole_secret(arn: str) -> str:
-    """The secret an ARN names: ECS's `:json-key:version-stage:version-id` selector is not part of it."""
-    return ":".join(arn.split(":")[:7])  # arn:<partition>:secretsmanager:<region>:<account>:secret:<name>
 
 
 def _read_secrets(secret_arns: Sequence[str], secret_keys: Mapping[str, str]) -> list[dict[str, object]]:

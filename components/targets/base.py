@@ -10,13 +10,13 @@ from typing import Any, Generic, TypeVar
 
 import pulumi
 
+from components.aws_ids import whole_secret
 from components.config_model.clankers import ClankerBase, CloudClanker
 from components.config_model.issues import ConfigIssue
 from components.config_model.parsed_stack import Rule
 from components.config_model.stack import NetworkConfig
 from components.execution_role import CloudSettings, ReviewRoles
 from components.images import ImageRef
-from components.policies import whole_secret
 from viberator_contract import ClankerEntry
 from viberator_contract.base import ContractModel
 from workers.catalog import HARNESSES

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from components.aws_ids import whole_secret
 from components.config_model.fields import secret_arn
 from components.config_model.issues import ConfigIssue
 from components.config_model.parsed_stack import KEY, ParsedStack
-from components.policies import whole_secret
 
 
 def secret_keys_name_read_secrets_and_their_keys(parsed: ParsedStack) -> Iterator[ConfigIssue]:
