@@ -4,33 +4,46 @@ A single-harness deploy updates that harness's image (its `HarnessImage` compone
 lifecycle policy, build) and every clanker whose agent is H (the clanker component and its function or task
 definition, role, log group). Everything else in the stack is left as recorded in state.
 
-The URNs come from the offline plan of the same stack file, so they are the program's real resource names and
-a rename in `components/` cannot silently turn a targeted deploy into a no-op: the tests compare them with the
-plan. Each resource is listed explicitly (component and all descendants) rather than relying on the engine to
-expand a component into its children, and `--target-dependents` additionally pulls in anything else whose
-inputs depend on those resources.
+The resources come from the real engine: the deploy first runs an untargeted `pulumi preview --json --show-sames`
+of the same stack, and this reads that document, Pulumi's preview digest (pulumi/pulumi pkg/display/json.go,
+`PreviewDigest`). Every resource the program registers is one of its steps: a component too (the step generator
+diffs a component like any resource, pkg/resource/deploy/step_generator.go), unchanged ones only with
+`--show-sames` (pkg/backend/display/display.go `shouldShow`: a `same` step is shown only when asked), and on a
+stack's first deploy as `create` steps, which carry a `newState` and no `oldState`
+(pkg/backend/display/json.go `getPreviewMetadataStep`). So the URNs are the engine's own, parent links included,
+and a rename in `components/` cannot turn a targeted deploy into a no-op. Which clankers run H is read from the
+config the preview ran with (the digest's `config`: each key's text as the program receives it, secrets blinded as
+`[secret]`; pkg/engine/events.go `preludeEvent`). Only each clanker's `name` and `agent` are read: the program
+already validated that config in the preview, and a blinded secret would fail a second full validation.
 
-    python -m ci.deploy_targets --stack dev --harness claude   # one argument per line on stdout
-    python -m ci.deploy_targets --stack prod --harness all     # prints nothing: deploy the whole stack
+Each resource is listed explicitly (component and all descendants) rather than relying on the engine to expand a
+component into its children, and `--target-dependents` additionally pulls in anything else whose inputs depend
+on those resources. Resources the preview only reads (a stack reference) and resources it would delete (no
+`newState`) are never targets: a resource the program no longer declares is removed by a whole-stack deploy.
 
-Exit codes: 0 arguments printed (none for `all`); 2 unknown harness or stack, or nothing of that harness in the
-stack (a deploy that would silently change nothing is an operator error worth seeing).
+    pulumi preview --json --show-sames --stack viberator/dev > preview.json
+    python -m ci.deploy_targets --stack dev --harness claude preview.json   # one argument per line on stdout
+    python -m ci.deploy_targets --stack prod --harness all preview.json     # prints nothing: the whole stack
+
+Exit codes: 0 arguments printed (none for `all`); 2 unknown harness, a document that is not a preview digest of
+the stack, or nothing of that harness in the stack (a deploy that would silently change nothing is an operator
+error worth seeing).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from components.config import ConfigError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from components.config_model.fields import NAMESPACE
 from components.harness_image import HarnessImage
 from components.targets import TARGETS
-from offline_plan.engine import PROJECT_DIR, Plan, Registration
-from offline_plan.stacks import plan_stack_file
 from workers.catalog import HARNESS_NAMES
 
 ALL = "all"
@@ -40,7 +53,7 @@ CLANKER_TYPES = frozenset(kind for target in TARGETS for kind in target.componen
 """Clanker components that own AWS resources, as each target names them (docker clankers register none: they run
 on a developer's engine)."""
 
-ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+CLANKERS_KEY = f"{NAMESPACE}:clankers"
 EXIT_USAGE = 2
 
 
@@ -48,12 +61,70 @@ class NothingToDeploy(ValueError):
     """The stack has neither an image nor a clanker for the harness."""
 
 
+class ResourceState(BaseModel):
+    """The fields read here of a step's state (sdk/go/common/apitype/core.go, `ResourceV3`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    urn: str
+    type: str
+    parent: str = ""
+    """The parent's URN; omitted for the root stack."""
+    external: bool = False
+    """A resource the program reads rather than manages (a `read` step: a stack reference)."""
+
+
+class PreviewStep(BaseModel):
+    """pkg/display/json.go, `PreviewStep`: `op` is one of pkg/resource/deploy/step.go's `StepOp`s."""
+
+    model_config = ConfigDict(frozen=True)
+
+    op: str
+    urn: str
+    new_state: ResourceState | None = Field(default=None, alias="newState")
+    """Absent for a `delete`: the resource the step leaves behind, if any."""
+
+
+class ClankerAgent(BaseModel):
+    """What is read of a `viberator:clankers[]` entry (components/config_model/clankers.py, `ClankerBase`)."""
+
+    name: str
+    agent: str
+
+
+CLANKERS = TypeAdapter(list[ClankerAgent])
+
+
+class PreviewDigest(BaseModel):
+    """pkg/display/json.go, `PreviewDigest` (diagnostics, durations and counts are not read)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    config: dict[str, str] = Field(default_factory=dict)
+    steps: list[PreviewStep] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource the program registers, as the engine names it."""
+
+    urn: str
+    type: str
+    parent: str
+
+    @property
+    def name(self) -> str:
+        # `urn:pulumi:<stack>::<project>::<qualified type>::<name>`; the name is everything after the third `::`
+        # (sdk/go/common/resource/urn/urn.go, `New` and `Name`).
+        return self.urn.split("::", 3)[3]
+
+
 @dataclass(frozen=True)
 class DeployScope:
     stack: str
     harness: str
     targets: tuple[str, ...]
-    """Engine URNs, in plan order; empty means the whole stack."""
+    """Engine URNs, in the preview's order; empty means the whole stack."""
 
     def cli_args(self) -> list[str]:
         if not self.targets:
@@ -61,94 +132,86 @@ class DeployScope:
         return [*(f"--target={urn}" for urn in self.targets), "--target-dependents"]
 
 
-def _key(resource: Registration) -> str:
-    # The plan records a parent as `type::name`; type and name together are unique within a program.
-    return f"{resource.type}::{resource.name}"
+def registered_resources(digest: PreviewDigest, stack: str) -> list[Resource]:
+    """The resources the program declares, once each, in the preview's order. Raises ValueError for a preview of
+    another stack."""
+    resources: dict[str, Resource] = {}
+    for step in digest.steps:
+        if not step.urn.startswith(f"urn:pulumi:{stack}::"):
+            raise ValueError(f"the preview is not of stack {stack!r}: it has a step for {step.urn}")
+        state = step.new_state
+        if state is not None and not state.external and state.urn not in resources:
+            resources[state.urn] = Resource(state.urn, state.type, state.parent)
+    return list(resources.values())
 
 
-def engine_urn(resource: Registration, by_key: Mapping[str, Registration], *, stack: str, project: str) -> str:
-    """The URN the Pulumi engine gives `resource`.
-
-    The engine prefixes a child's type with its parent's full qualified type, except when the parent is the root
-    stack (pkg/resource/deploy: `generateURN`). The mock monitor the offline plan runs under keeps only the
-    parent's last type segment and does prefix the root stack, so its URNs are not the real ones.
-    """
-    qualified = resource.type
-    parent = resource.parent
-    while parent is not None:
-        owner = by_key[parent]
-        if owner.type == ROOT_STACK_TYPE:
-            break
-        qualified = f"{owner.type}${qualified}"
-        parent = owner.parent
-    return f"urn:pulumi:{stack}::{project}::{qualified}::{resource.name}"
+def clankers_running(digest: PreviewDigest, harness: str) -> set[str]:
+    """Names of the stack's clankers whose agent (the image they run) is `harness`, from the config the preview ran
+    with: `viberator:clankers` as JSON text (none when unset). Raises ValueError naming the key."""
+    try:
+        clankers = CLANKERS.validate_json(digest.config.get(CLANKERS_KEY, "[]"))
+    except ValidationError as error:
+        raise ValueError(
+            f"the preview's config {CLANKERS_KEY} is not a list of clankers: {error.errors()[0]}"
+        ) from None
+    return {clanker.name for clanker in clankers if clanker.agent == harness}
 
 
-def _with_descendants(roots: Iterable[Registration], resources: Sequence[Registration]) -> list[Registration]:
-    children: dict[str, list[Registration]] = {}
+def _with_descendants(roots: Sequence[Resource], resources: Sequence[Resource]) -> list[Resource]:
+    children: dict[str, list[Resource]] = {}
     for resource in resources:
-        if resource.parent is not None:
-            children.setdefault(resource.parent, []).append(resource)
-    selected: dict[str, Registration] = {}
+        children.setdefault(resource.parent, []).append(resource)
+    selected: set[str] = set()
     pending = list(roots)
     while pending:
         resource = pending.pop()
-        if _key(resource) not in selected:
-            selected[_key(resource)] = resource
-            pending.extend(children.get(_key(resource), []))
-    order = {_key(r): i for i, r in enumerate(resources)}
-    return sorted(selected.values(), key=lambda r: order[_key(r)])
+        if resource.urn not in selected:
+            selected.add(resource.urn)
+            pending.extend(children.get(resource.urn, []))
+    return [resource for resource in resources if resource.urn in selected]
 
 
-def clankers_running(outputs: Mapping[str, Any], harness: str) -> list[str]:
-    """Names of the stack's clankers whose agent (the image they run) is `harness`, from the stack outputs."""
-    clankers = outputs.get("clankers", {})
-    return sorted(name for name, clanker in clankers.items() if clanker.get("agent") == harness)
-
-
-def harness_roots(plan: Plan, harness: str) -> list[Registration]:
-    """The components a deploy of `harness` owns: its image (when this stack builds it) and its clankers."""
-    wanted_clankers = set(clankers_running(plan.outputs, harness))
-    return [
+def deploy_scope(digest: PreviewDigest, stack: str, harness: str) -> DeployScope:
+    if harness not in (*HARNESS_NAMES, ALL):
+        raise ValueError(f"unknown harness {harness!r}; known: {', '.join((*HARNESS_NAMES, ALL))}")
+    resources = registered_resources(digest, stack)
+    if harness == ALL:
+        return DeployScope(stack, harness, ())
+    wanted_clankers = clankers_running(digest, harness)
+    roots = [
         resource
-        for resource in plan.resources
+        for resource in resources
         if (resource.type == HarnessImage.TYPE and resource.name == harness)
         or (resource.type in CLANKER_TYPES and resource.name in wanted_clankers)
     ]
-
-
-def deploy_scope(plan: Plan, harness: str) -> DeployScope:
-    if harness == ALL:
-        return DeployScope(plan.stack, harness, ())
-    if harness not in HARNESS_NAMES:
-        raise ValueError(f"unknown harness {harness!r}; known: {', '.join((*HARNESS_NAMES, ALL))}")
-    roots = harness_roots(plan, harness)
     if not roots:
         raise NothingToDeploy(
-            f"stack {plan.stack!r} has no image and no AWS clanker for harness {harness!r}: nothing to deploy"
+            f"stack {stack!r} has no image and no AWS clanker for harness {harness!r}: nothing to deploy"
         )
-    by_key = {_key(r): r for r in plan.resources}
-    urns = tuple(
-        engine_urn(r, by_key, stack=plan.stack, project=plan.project) for r in _with_descendants(roots, plan.resources)
-    )
-    return DeployScope(plan.stack, harness, urns)
+    return DeployScope(stack, harness, tuple(r.urn for r in _with_descendants(roots, resources)))
 
 
-def stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
-    path = project_dir / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        raise ValueError(f"no stack config {path.name} in {project_dir}")
-    return path
+def read_digest(path: Path) -> PreviewDigest:
+    """The preview digest `pulumi preview --json` wrote to `path` (raises ValueError naming the file)."""
+    try:
+        return PreviewDigest.model_validate(json.loads(path.read_text()))
+    except OSError as error:
+        raise ValueError(f"cannot read the preview {path}: {error.strerror}") from None
+    except ValueError as error:  # json.JSONDecodeError and pydantic's ValidationError are ValueErrors
+        # Streamed JSON events (PULUMI_ENABLE_STREAMING_JSON_PREVIEW) or another command's output land here.
+        detail = error.errors()[0] if isinstance(error, ValidationError) else error
+        raise ValueError(f"{path} is not the digest of `pulumi preview --json --show-sames`: {detail}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ci.deploy_targets", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name, as in Pulumi.<stack>.yaml (dev, prod)")
     parser.add_argument("--harness", required=True, help=f"one of {', '.join((*HARNESS_NAMES, ALL))}")
+    parser.add_argument("preview", type=Path, help="the output of `pulumi preview --json --show-sames` of the stack")
     args = parser.parse_args(argv)
     try:
-        scope = deploy_scope(plan_stack_file(stack_file(args.stack)), args.harness)
-    except (ValueError, ConfigError) as error:  # NothingToDeploy is a ValueError
+        scope = deploy_scope(read_digest(args.preview), args.stack, args.harness)
+    except ValueError as error:  # NothingToDeploy is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     for argument in scope.cli_args():

@@ -50,7 +50,7 @@ def test_every_pulumi_up_and_preview_runs_the_policy_pack(path: Path):
 def test_the_policy_pack_check_finds_the_deploy_commands():
     commands = [c[0] for _, step in _steps(STACK_DEPLOY) for c in PULUMI_COMMAND.finditer(_joined(step))]
 
-    assert [c.split()[1] for c in commands] == ["up", "preview"], "the test would pass vacuously otherwise"
+    assert [c.split()[1] for c in commands] == ["preview", "up", "preview"], "else the test would pass vacuously"
 
 
 # Deploys: one definition for dev and prod, prod promotes only approved digests --------------------------------
@@ -87,8 +87,8 @@ def test_deploy_targets_up_then_checks_convergence_then_summarises():
     script = _runs(STACK_DEPLOY, "deploy")
 
     order = [
+        "pulumi preview --json",
         "python -m ci.deploy_targets",
-        "pulumi stack output --json",
         "pulumi up --yes",
         "pulumi preview --expect-no-changes",
         "python -m ci.build_summary",
@@ -98,6 +98,31 @@ def test_deploy_targets_up_then_checks_convergence_then_summarises():
     assert script.count('"${targets[@]}"') == 2, "up and the convergence preview use the same targets"
     assert '--before "$RUNNER_TEMP/before.json"' in script
     assert '>> "$GITHUB_STEP_SUMMARY"' in script
+
+
+def test_the_targets_come_from_the_engines_preview_of_the_stack_as_the_up_will_run_it():
+    names = [step.get("name") for step in workflow(STACK_DEPLOY)["jobs"]["deploy"]["steps"]]
+    resolve = _step(STACK_DEPLOY, "deploy", "Resolve the deploy targets")
+    preview, targets = (line for line in _joined(resolve).splitlines() if line.strip())
+
+    # The whole stack's digest (no --target), unchanged resources included: pulumi/pulumi
+    # pkg/backend/display/display.go `shouldShow` leaves `same` steps out of it without --show-sames.
+    assert " ".join(preview.split()) == (
+        'pulumi preview --json --show-sames --non-interactive --stack "$PULUMI_ORG/$STACK" --policy-pack policy'
+        ' > "$RUNNER_TEMP/preview.json"'
+    )
+    assert " ".join(targets.split()) == (
+        'uv run --frozen python -m ci.deploy_targets --stack "$STACK" --harness "$HARNESS"'
+        ' "$RUNNER_TEMP/preview.json" > "$RUNNER_TEMP/targets"'
+    )
+    # With credentials, and after a promoting stack pinned the approved digests its up runs with.
+    for earlier in (
+        "Credentials (OIDC)",
+        "Pin the approved digests for the up",
+        "Wait for the images in this stack's region",
+    ):
+        assert names.index(earlier) < names.index(resolve["name"]) < names.index("pulumi up"), earlier
+    assert "if" not in resolve, "every deploy, dev and prod, resolves its targets"
 
 
 def test_prod_checks_the_approved_digests_before_and_after_its_up():
