@@ -54,10 +54,16 @@ def record() -> Iterator[Recorder]:
     assert plans and all(plan.resources for plan in plans), "the test registered no resources"
 
 
-@cache
 def committed_plan(file_name: str, preview: bool = False, first_preview: bool = False) -> Plan:
     """The plan of a committed `Pulumi.<stack>.yaml` (or `access/Pulumi.<stack>.yaml`; cached, for every test
     layer: the program is deterministic; tests must not change what it returns)."""
+    # One cache entry per plan however it is asked for: functools.cache keys positional and keyword arguments
+    # apart, so `committed_plan(f)` and `committed_plan(f, preview=False)` would plan twice.
+    return _committed_plan(file_name, preview, first_preview)
+
+
+@cache
+def _committed_plan(file_name: str, preview: bool, first_preview: bool) -> Plan:
     plan = plan_stack_file(
         PROJECT_DIR / file_name,
         preview=preview,

@@ -14,6 +14,7 @@ import yaml
 
 from workers.catalog import ALL_AGENTS, BUILD_CONTEXT, DOCKERFILE
 from workers.tooling.sbom import SBOM_DIR
+from workers.tooling.sbom.document import validate
 
 LOCKS = BUILD_CONTEXT / "locks"
 PYPI_LOCKS = ("mistral", "worker", "cyclonedx-py")
@@ -128,3 +129,17 @@ def test_dependabot_proposes_new_base_image_digests() -> None:
     config = yaml.safe_load((BUILD_CONTEXT.parents[1] / ".github" / "dependabot.yml").read_text())
     (docker,) = [u for u in config["updates"] if u["package-ecosystem"] == "docker"]
     assert docker["directory"] == "/" + str(BUILD_CONTEXT.relative_to(BUILD_CONTEXT.parents[1]))
+
+
+def test_the_sbom_check_reads_the_cyclonedx_schema_and_its_date_time_format() -> None:
+    """`validate` (workers/tooling/sbom/document.py) without the json-validation extra (pyproject.toml): the schema
+    and the date-time format it names are still checked (rfc3339-validator), as before."""
+    minimal = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "metadata": {"timestamp": "2026-12-07T10:00:00Z"},
+    }
+    assert validate(minimal) is None
+    assert "'SPDX' is not one of" in str(validate({**minimal, "bomFormat": "SPDX"}))
+    assert "'yesterday' is not a 'date-time'" in str(validate({**minimal, "metadata": {"timestamp": "yesterday"}}))

@@ -11,8 +11,6 @@ from viberator_worker.agents import AGENTS
 
 FAKE_AGENT = Path(__file__).with_name("fake_agent.py")
 WORKER_PACKAGE_ROOT = Path(__file__).resolve().parents[2] / "workers" / "image"
-IMAGE_PYTHON = Path(__file__).resolve().with_name("image_python")
-"""Modules the worker image's Python lacks and the development environment has (see its files), shadowed."""
 
 
 @pytest.fixture
@@ -36,7 +34,7 @@ def worker_env(fake_bin: Path, tmp_path: Path) -> dict[str, str]:
     return {
         "PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}",
         "HOME": str(tmp_path),
-        "PYTHONPATH": os.pathsep.join((str(WORKER_PACKAGE_ROOT), str(IMAGE_PYTHON))),
+        "PYTHONPATH": str(WORKER_PACKAGE_ROOT),
         "VIBERATOR_RESULT_PATH": str(tmp_path / "results" / "result.json"),
         "VIBERATOR_BOOTSTRAP_DIR": str(tmp_path / "bootstrap"),
         "VIBERATOR_SCRATCH_DIR": str(scratch),
