@@ -24,9 +24,8 @@ from pathlib import Path
 import yaml
 from rich.table import Table
 
-from offline_plan.engine import PROJECT_DIR
 from offline_plan.render import plan_console
-from workers.catalog import HARNESS_NAMES, HARNESSES
+from workers.catalog import HARNESS_NAMES, HARNESSES, PROJECT_DIR
 
 RUNS = 5
 TARGETS = {"dev": 1.5, "100 clankers": 4.0}

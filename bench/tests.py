@@ -17,8 +17,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from offline_plan.engine import PROJECT_DIR
 from offline_plan.render import plan_console
+from workers.catalog import PROJECT_DIR
 
 SELECTION = ["-n", "2", "--dist", "loadfile", "-m", "not images and not checkov"]
 """`make test`'s selection (Makefile, `test`)."""

@@ -29,8 +29,8 @@ import jsonschema
 import yaml
 
 from ci.verify_promotion import approved_digest, image_digests, promoted_from
-from offline_plan.engine import PROJECT_DIR
 from viberator_contract.schema import SCHEMA_PATH, outputs_schema
+from workers.catalog import PROJECT_DIR
 
 ALL = "all"
 EXIT_SCHEMA_VIOLATION = 1

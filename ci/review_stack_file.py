@@ -9,15 +9,14 @@ has none of that name, so a reviewer sees what one would create. The plan engine
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from components.config import NAMESPACE, REVIEW_ENVIRONMENT, decode_config_value
-from offline_plan.stack_file import stack_file_config
+from components.config.stack_file import stack_file_config
+from workers.catalog import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE = PROJECT_DIR / "stacks" / "review.yaml"
 LIFETIME = datetime.timedelta(days=7)
 """A review stack expires this long after its last `up` (every push while labelled is one)."""

@@ -61,8 +61,8 @@ from pydantic import ValidationError
 from ci import signed_annotations
 from ci.signed_annotations import Expected
 from components.config_model.supply_chain import PinnedKeyConfig
-from offline_plan.engine import PROJECT_DIR
 from viberator_contract.errors import field_errors
+from workers.catalog import PROJECT_DIR
 from workers.tooling import signature
 
 IMAGES_KEY = "viberator:images"

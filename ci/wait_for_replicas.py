@@ -33,10 +33,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from components.config import ConfigError, parse_pulumi_config
+from components.config.stack_file import stack_file_config
 from components.promotion_replicas import replicas_of, repository_url_in
-from offline_plan.engine import PROJECT_DIR
-from offline_plan.stack_file import stack_file_config
 from viberator_contract import Image
+from workers.catalog import PROJECT_DIR
 from workers.ecr_url import REPOSITORY_URL
 
 EXIT_MISSING = 1

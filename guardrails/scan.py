@@ -24,8 +24,8 @@ import yaml
 
 from components.config import ConfigError
 from guardrails.tfplan import terraform_plan
-from offline_plan.engine import PROJECT_DIR
 from offline_plan.stacks import plan_stack_file, stack_file_of
+from workers.catalog import PROJECT_DIR
 
 SKIPS_FILE = PROJECT_DIR / "guardrails" / "checkov-skips.yaml"
 CHECKOV = PROJECT_DIR / "guardrails" / "checkov" / ".venv" / "bin" / "checkov"

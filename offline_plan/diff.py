@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from components.config import ConfigError, ConfigIssue
-from offline_plan.engine import PROJECT_DIR
+from workers.catalog import PROJECT_DIR
 
 OPS = ("create", "update", "replace", "delete")
 

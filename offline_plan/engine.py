@@ -26,10 +26,10 @@ from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_in_stack
 
 from components.config import allowed_accounts
+from components.config.stack_file import SECRET_TEXT
 from offline_plan.placeholders import PlaceholderMocks
-from offline_plan.stack_file import SECRET_TEXT
+from workers.catalog import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT_NAME = "viberator-workers"
 UNKNOWN_TEXT = "(known after apply)"
 

@@ -21,12 +21,13 @@ import pytest
 import yaml
 
 from components.config import PLATFORM_OF_ARCHITECTURE, ClankerBase, StackConfig, parse_pulumi_config
+from components.config.stack_file import stack_file_config
 from offline_plan.__main__ import main as plan_main
-from offline_plan.engine import PROJECT_DIR, Plan, Registration, run_program
-from offline_plan.stack_file import stack_file_config
+from offline_plan.engine import Plan, Registration, run_program
 from offline_plan.stacks import plan_stack_file, stack_name_of
 from viberator_contract import Image, StackOutputs
 from viberator_contract.schema import outputs_schema
+from workers.catalog import PROJECT_DIR
 
 COMMITTED_STACKS = sorted(path.name for path in PROJECT_DIR.glob("Pulumi.*.yaml"))
 ACCESS_STACKS = sorted(f"access/{path.name}" for path in (PROJECT_DIR / "access").glob("Pulumi.*.yaml"))

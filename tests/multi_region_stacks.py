@@ -8,8 +8,9 @@ from typing import Any
 
 import yaml
 
-from offline_plan.engine import PROJECT_DIR, Plan
+from offline_plan.engine import Plan
 from offline_plan.stacks import plan_stack_file
+from workers.catalog import PROJECT_DIR
 
 IMAGE_STACK = "viberator/viberator-workers/dev"
 WEST = "us-west-2"

@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-BUILD_CONTEXT = Path(__file__).resolve().parent / "image"
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+"""The checkout: the Pulumi project's directory (Pulumi.yaml, the stack files), which every layer's paths start from."""
+
+BUILD_CONTEXT = PROJECT_DIR / "workers" / "image"
 """The Docker build context shared by every harness; each harness is one target of its Dockerfile."""
 
 DOCKERFILE = BUILD_CONTEXT / "Dockerfile"

@@ -22,10 +22,9 @@ from typing import Any
 
 import yaml
 
-from workers.catalog import ALL_AGENTS, BUILD_CONTEXT, HARNESSES, Harness
+from workers.catalog import ALL_AGENTS, HARNESSES, PROJECT_DIR, Harness
 from workers.dockerfile_stages import DockerfileError, Stage, stages
 
-REPOSITORY_ROOT = BUILD_CONTEXT.parents[1]
 IMAGE = "workers/image"
 DOCKERFILE = f"{IMAGE}/Dockerfile"
 LOCKS = f"{IMAGE}/locks"
@@ -90,7 +89,7 @@ def _read(root: Path) -> _Tree:
     )
 
 
-def places(harness: Harness, root: Path = REPOSITORY_ROOT) -> list[Place]:
+def places(harness: Harness, root: Path = PROJECT_DIR) -> list[Place]:
     """Every place `harness` needs in the tree at `root`, each marked present or not.
 
     The catalog itself is this process's (workers.catalog); every file is read under `root`."""
@@ -264,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", metavar="NAME", help="harnesses to check (default: the catalog's)")
     args = parser.parse_args(argv)
     try:
-        tree = _read(REPOSITORY_ROOT)
+        tree = _read(PROJECT_DIR)
     except DockerfileError as unreadable:
         print(f"error: {unreadable}", file=sys.stderr)
         return 1

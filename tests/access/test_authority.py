@@ -14,10 +14,11 @@ from access.jobs import JOBS, PULL_REQUEST_MERGE, ROLE_ACCOUNTS, Account, Job, R
 from access.policies import boundary, permissions
 from ci.review_stack_file import review_stack_yaml
 from components.review_iam import BOUNDARY_POLICY_NAME
-from offline_plan.engine import PROJECT_DIR, Plan
+from offline_plan.engine import Plan
 from offline_plan.stacks import plan_stack_file
 from tests.access.evaluator import IDS, REPOSITORY, allowed, can_assume, ci_role, role_node
 from tests.conftest import committed_plan
+from workers.catalog import PROJECT_DIR
 
 DEV, PROD = IDS.dev, IDS.prod
 BOUNDARY_ARN = f"arn:aws:iam::{DEV}:policy/{BOUNDARY_POLICY_NAME}"

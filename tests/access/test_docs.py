@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from access.docs import tables
-from offline_plan.engine import PROJECT_DIR
+from workers.catalog import PROJECT_DIR
 
 README = (PROJECT_DIR / "README.md").read_text()
 CI_PAGE = (PROJECT_DIR / "docs" / "ci.md").read_text()

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from offline_plan.engine import PROJECT_DIR, Plan, Registration
-from offline_plan.stack_file import stack_file_config
+from components.config.stack_file import stack_file_config
+from offline_plan.engine import Plan, Registration
+from workers.catalog import PROJECT_DIR
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 

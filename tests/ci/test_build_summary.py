@@ -10,9 +10,9 @@ import pytest
 
 from ci.build_summary import DeployContext, SummaryError, _tag, main, render_summary
 from ci.verify_promotion import image_digests, promoted_from
-from offline_plan.engine import PROJECT_DIR
 from tests import multi_platform_stacks
 from tests.conftest import committed_config
+from workers.catalog import PROJECT_DIR
 
 PROD_SOURCE = "viberator/viberator-workers/dev"
 

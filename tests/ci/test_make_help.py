@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from offline_plan.engine import PROJECT_DIR
+from workers.catalog import PROJECT_DIR
 
 TARGET = re.compile(r"^([A-Za-z0-9_-]+):(?!=)", re.MULTILINE)
 

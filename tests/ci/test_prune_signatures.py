@@ -24,8 +24,8 @@ from ci.prune_signatures import (
     orphans,
     repositories,
 )
-from offline_plan.engine import PROJECT_DIR
 from tests.conftest import committed_plan
+from workers.catalog import PROJECT_DIR
 
 LIVE = "sha256:" + "1" * 64
 GONE = "sha256:" + "2" * 64

@@ -110,7 +110,7 @@ def test_the_source_is_the_image_stack_prod_references(capsys: pytest.CaptureFix
 def _pinned_prod(tmp_path: Path, approved: dict[str, str], document: dict[str, Any] | None = None) -> Path:
     """A runner's copy of Pulumi.prod.yaml (or of `document`) after the deploy job's `pin` step."""
     from ci.verify_promotion import pin
-    from offline_plan.engine import PROJECT_DIR
+    from workers.catalog import PROJECT_DIR
 
     copy = tmp_path / "Pulumi.prod.yaml"
     copy.write_text((PROJECT_DIR / "Pulumi.prod.yaml").read_text() if document is None else yaml.safe_dump(document))

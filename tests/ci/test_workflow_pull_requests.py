@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import yaml
 
-from offline_plan.engine import PROJECT_DIR
 from tests.ci.workflow_files import REVIEW, REVIEW_WRITERS, _runs, _step, _uses, workflow
+from workers.catalog import PROJECT_DIR
 
 # Pull requests -----------------------------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from offline_plan.engine import PROJECT_DIR
 from tests.ci.workflow_files import (
     ACTION_FILES,
     STACK_DEPLOY,
@@ -27,7 +26,7 @@ from tests.ci.workflow_files import (
     expanded,
     workflow,
 )
-from workers.catalog import HARNESS_NAMES
+from workers.catalog import HARNESS_NAMES, PROJECT_DIR
 
 PINNED_USES = re.compile(r"^\s*(?:-\s*)?uses:\s*(?P<action>[\w.-]+/[\w./-]+)@(?P<ref>\S+)(?P<rest>.*)$")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from offline_plan.engine import PROJECT_DIR
+from workers.catalog import PROJECT_DIR
 
 WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))

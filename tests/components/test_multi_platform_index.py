@@ -12,11 +12,12 @@ import yaml
 
 from components.harness_image import HarnessImage
 from components.images import ImageRef
-from offline_plan.engine import PROJECT_DIR, Plan, run_program
+from offline_plan.engine import Plan, run_program
 from offline_plan.stacks import plan_stack_file
 from tests.agent_secrets import with_agent_key
 from tests.builders import claude_image_args
 from tests.conftest import Recorder
+from workers.catalog import PROJECT_DIR
 
 PLATFORMS = ["linux/amd64", "linux/arm64"]
 FLOATING_ECS = with_agent_key(

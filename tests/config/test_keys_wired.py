@@ -17,6 +17,7 @@ import pytest
 
 from components.config import ConfigError, StackConfig, parse_pulumi_config, parsing
 from components.config.rules import RULES, repositories
+from components.config.stack_file import stack_file_config
 from components.config_model.clankers import ClankerBase
 from components.config_model.fields import ConfigModel
 from components.config_model.stack import (
@@ -29,7 +30,6 @@ from components.config_model.stack import (
 from components.config_model.supply_chain import BuildCacheConfig, SigningConfig
 from components.targets import CLANKER_MODELS
 from offline_plan.engine import run_program
-from offline_plan.stack_file import stack_file_config
 from tests.agent_secrets import with_agent_key
 from tests.conftest import pinned_dev_key
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from components.config.reference import _blocks, reference
 from components.config_model.stack import StackConfig
 from components.targets import CLANKER_MODELS
-from offline_plan.engine import PROJECT_DIR
+from workers.catalog import PROJECT_DIR
 
 PAGE = PROJECT_DIR / "docs" / "configuration-reference.md"
 

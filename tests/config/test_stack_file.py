@@ -15,10 +15,10 @@ import pytest
 from pulumi.runtime import config as runtime_config
 
 from components.config import ConfigError, parse_pulumi_config
+from components.config.stack_file import stack_file_config
 from offline_plan.__main__ import main
-from offline_plan.engine import PROJECT_DIR
-from offline_plan.stack_file import stack_file_config
 from tests.conftest import committed_config
+from workers.catalog import PROJECT_DIR
 
 KEY_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:viberator/dev/keys-AbCdEf"
 

@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from offline_plan.__main__ import EXIT_INVALID_CONFIG, main
-from offline_plan.engine import PROJECT_DIR, RecordingMonitor
+from offline_plan.engine import RecordingMonitor
+from workers.catalog import PROJECT_DIR
 
 CATALOGUE = Path("tests/bad_configs")
 """Relative to the project directory, as a user passes it to `make plan CONFIG=…` (file-level issues name it)."""

@@ -18,12 +18,11 @@ from typing import Any
 import pytest
 from viberator_worker import JOB_CONTRACT_VERSION
 
-from offline_plan.engine import PROJECT_DIR
 from tests.botocore_stubs import StubbedClients
 from tests.conftest import committed_plan
 from tests.contracts.test_outputs_contract import PROJECT_PACKAGES
 from viberator_contract import StackOutputs
-from workers.catalog import agent_key_variables
+from workers.catalog import PROJECT_DIR, agent_key_variables
 
 EXAMPLE = PROJECT_DIR / "examples" / "dispatcher.py"
 RESULT = {"contract": JOB_CONTRACT_VERSION, "job_id": "j", "status": "succeeded", "exit_code": 0, "output_tail": "done"}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from offline_plan.engine import PROJECT_DIR
+from workers.catalog import PROJECT_DIR
 
 PAGES = [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
 LINK = re.compile(r"\]\(([^)\s]+)\)")

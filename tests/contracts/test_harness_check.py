@@ -11,9 +11,8 @@ import pytest
 import yaml
 
 from offline_plan.__main__ import EXIT_INVALID_CONFIG, main
-from offline_plan.engine import PROJECT_DIR
 from workers import catalog, harness_check
-from workers.catalog import HARNESS_NAMES, HARNESSES, Harness
+from workers.catalog import HARNESS_NAMES, HARNESSES, PROJECT_DIR, Harness
 from workers.dockerfile_stages import DockerfileError, stages
 from workers.harness_check import places
 

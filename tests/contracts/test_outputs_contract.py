@@ -16,11 +16,11 @@ import jsonschema
 import pydantic
 import pytest
 
-from offline_plan.engine import PROJECT_DIR, Plan
+from offline_plan.engine import Plan
 from tests.conftest import committed_plan
 from viberator_contract import StackOutputs
 from viberator_contract.schema import SCHEMA_PATH, outputs_schema, schema_text
-from workers.catalog import HARNESSES, job_contract
+from workers.catalog import HARNESSES, PROJECT_DIR, job_contract
 
 PROJECT_PACKAGES = sorted(
     path.parent.name for path in PROJECT_DIR.glob("*/__init__.py") if path.parent.name != "viberator_contract"

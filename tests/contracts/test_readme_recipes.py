@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from offline_plan.engine import PROJECT_DIR
 from tests.ci.test_make_help import TARGET
 from tests.conftest import committed_config
-from workers.catalog import HARNESS_NAMES
+from workers.catalog import HARNESS_NAMES, PROJECT_DIR
 
 README = PROJECT_DIR / "README.md"
 HARNESS_RECIPES = PROJECT_DIR / "docs" / "add-a-harness.md"

@@ -16,8 +16,8 @@ import sys
 import tempfile
 import urllib.request
 from collections.abc import Sequence
-from pathlib import Path
 
+from workers.catalog import PROJECT_DIR
 from workers.naming import image_reference, repository_name
 from workers.revision import BuildRevision, override_revision
 from workers.tooling import build
@@ -25,8 +25,7 @@ from workers.tooling.cli import build_command, parser
 from workers.tooling.engine import DOCKER_ENV_VAR, Engine
 from workers.tooling.references import Registry, current_revision
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ENGINE_SCRIPT = REPO_ROOT / ".ci" / "docker-engine.sh"
+ENGINE_SCRIPT = PROJECT_DIR / ".ci" / "docker-engine.sh"
 DOCKER = "/usr/bin/docker"
 REGISTRY = os.environ.get("VIBERATOR_REGISTRY_ADDR", "127.0.0.1:5000")
 TEST_ENVIRONMENT = "ci"
@@ -84,7 +83,7 @@ def build_images(
         tags = {harness: built_tag([harness, *options], harness) for harness in harnesses}
         built = subprocess.run(
             [sys.executable, "-m", "workers", "build", *harnesses, *options, "--timeout", "1800"],
-            cwd=REPO_ROOT, capture_output=True, text=True, env={**os.environ, DOCKER_ENV_VAR: DOCKER},
+            cwd=PROJECT_DIR, capture_output=True, text=True, env={**os.environ, DOCKER_ENV_VAR: DOCKER},
         )  # fmt: skip
     if built.returncode != 0:
         raise RuntimeError(f"python -m workers build {' '.join(harnesses)} failed:\n{built.stderr[-6000:]}")

@@ -25,7 +25,7 @@ from test_run_job_images import emulated, job
 from test_tooling_build import registry_manifest
 from viberator_worker.agents import AGENTS
 
-from workers.catalog import HARNESSES
+from workers.catalog import HARNESSES, PROJECT_DIR
 from workers.naming import repository_name
 from workers.revision import BuildRevision
 from workers.tooling.platforms import EMULATION_HELP, Platform, missing_emulation
@@ -105,7 +105,7 @@ MAKE_ENVIRONMENT = "ci-make"
 def make_image(*variables: str) -> None:
     completed = subprocess.run(
         ["make", "--no-print-directory", "image", "HARNESS=kimi", f"IMAGE_ENV={MAKE_ENVIRONMENT}", *variables],
-        cwd=image_engine.REPO_ROOT, capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL,
+        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert completed.returncode == 0, f"make image {' '.join(variables)}: {completed.stderr[-3000:]}"
 

@@ -15,7 +15,7 @@ from layer_scan import scan_saved_images
 from viberator_worker import JOB_CONTRACT_VERSION
 from viberator_worker.agents import AGENTS
 
-from workers.catalog import BUILD_CONTEXT, HARNESS_NAMES, HARNESSES
+from workers.catalog import BUILD_CONTEXT, HARNESS_NAMES, HARNESSES, PROJECT_DIR
 from workers.naming import image_tags, repository_name
 from workers.revision import BuildRevision
 from workers.tooling.build import ca_bundle_from_environment
@@ -168,11 +168,11 @@ def test_saved_layers_hold_no_secrets(images: dict[str, str], tmp_path: Path) ->
 def test_compose_runs_the_example_job(images: dict[str, str]) -> None:
     """docker-compose.yml's worker service, on the multi-agent image tagged as the local worker image."""
     image_engine.docker("tag", images["multi-agent"], "viberator-worker:latest")
-    compose = ["docker-compose", "--file", str(image_engine.REPO_ROOT / "docker-compose.yml")]
+    compose = ["docker-compose", "--file", str(PROJECT_DIR / "docker-compose.yml")]
     run = subprocess.run(
-        [*compose, "run", "--rm", "worker"], capture_output=True, text=True, timeout=300, cwd=image_engine.REPO_ROOT
+        [*compose, "run", "--rm", "worker"], capture_output=True, text=True, timeout=300, cwd=PROJECT_DIR
     )
-    subprocess.run([*compose, "down", "--volumes"], capture_output=True, cwd=image_engine.REPO_ROOT, check=True)
+    subprocess.run([*compose, "down", "--volumes"], capture_output=True, cwd=PROJECT_DIR, check=True)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout.rstrip().splitlines()[-1].removeprefix("VIBERATOR_RESULT "))
     assert (result["job_id"], result["status"]) == ("compose-example", "succeeded")

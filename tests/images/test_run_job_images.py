@@ -19,7 +19,7 @@ import pytest
 from viberator_worker import JOB_CONTRACT_VERSION
 
 from tests.conftest import committed_config, sample_clankers, sample_plan
-from workers.catalog import HARNESS_NAMES
+from workers.catalog import HARNESS_NAMES, PROJECT_DIR
 from workers.naming import LOCAL_ALIAS_TAG
 from workers.tooling import run_job
 from workers.tooling.engine import Engine
@@ -133,7 +133,7 @@ def test_run_job_runs_the_docker_clanker_of_the_dev_stack(images: dict[str, str]
         capture_output=True,
         text=True,
         timeout=300,
-        cwd=image_engine.REPO_ROOT,
+        cwd=PROJECT_DIR,
         env={**os.environ, "VIBERATOR_DOCKER": image_engine.DOCKER},
     )
     assert completed.returncode == 0, completed.stderr

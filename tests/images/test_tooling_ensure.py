@@ -23,7 +23,7 @@ import pytest
 
 from tests.tooling import realengine
 from tests.tooling.realengine import LoopbackRegistry, Scratch, SigningKey
-from workers.catalog import BUILD_CONTEXT
+from workers.catalog import PROJECT_DIR
 from workers.labels import REVISION_LABEL
 from workers.tooling import build
 from workers.tooling.contract import CONTRACT_LABEL, tool_contract
@@ -41,7 +41,6 @@ silent_registry = realengine.silent_registry
 scratch = realengine.scratch
 signing_key = realengine.signing_key
 
-REPO_ROOT = BUILD_CONTEXT.parents[1]
 HARNESS = "kimi"
 BOUND_SECONDS = 10.0
 """The issue's bound for an unreachable registry, measured around the whole CLI process."""
@@ -102,7 +101,7 @@ def ensure(*args: str, env: dict[str, str] | None = None) -> Run:
     started = time.monotonic()
     completed = subprocess.run(
         [sys.executable, "-m", "workers", "ensure", HARNESS, *args],
-        cwd=REPO_ROOT,
+        cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
         timeout=120,
@@ -224,7 +223,7 @@ def test_two_concurrent_ensures_pull_once_and_both_succeed(
     argv += ["--registry", registry.address, "--public-key", str(signing_key.public)]
 
     processes = [
-        subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(argv, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
     ]
     outputs = [process.communicate(timeout=120) for process in processes]
@@ -296,7 +295,7 @@ def test_run_job_refuses_an_unsigned_digest_of_the_stack_every_time(
     argv += ["--job", "examples/bootstrap/job.json", "--fake-agent"]
 
     for pulls in (True, False):
-        run = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        run = subprocess.run(argv, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
         assert run.returncode == EXIT_REFUSED, run.stderr
         assert (f"pulling {digest}" in run.stderr) is pulls
         assert f"refusing {digest}: no valid signature by the expected key" in run.stderr

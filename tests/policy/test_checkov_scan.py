@@ -14,7 +14,8 @@ import pytest
 
 from guardrails.scan import CHECKOV, judge, load_skips, run_checkov, scan
 from guardrails.tfplan import terraform_plan, terraform_type, terraform_values
-from offline_plan.engine import PROJECT_DIR, Plan, Registration
+from offline_plan.engine import Plan, Registration
+from workers.catalog import PROJECT_DIR
 
 
 def tf_resources(plan: Plan) -> dict[str, dict]:

@@ -31,9 +31,10 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from offline_plan.engine import PROJECT_DIR, Plan, Registration
+from offline_plan.engine import Plan, Registration
 from policy.pack import policies
 from policy.rules import REPOSITORY, RESOURCE_RULES, STACK_RULES
+from workers.catalog import PROJECT_DIR
 
 OPTIONS = PolicyResourceOptions(False, [], False, [], PolicyCustomTimeouts(0, 0, 0), [], None)
 

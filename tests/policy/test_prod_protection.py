@@ -15,11 +15,12 @@ import yaml
 
 from components.config import ConfigError
 from offline_plan.diff import base_plan
-from offline_plan.engine import PROJECT_DIR, Plan, run_program
+from offline_plan.engine import Plan, run_program
 from offline_plan.stacks import plan_stack_file
 from policy.rules import FUNCTION, REPOSITORY
 from tests.agent_secrets import agent_keyed_json
 from tests.policy.prod_changes import destructive_changes, unprotected
+from workers.catalog import PROJECT_DIR
 
 IMAGE_STACK = "viberator/viberator-workers/dev"
 DEFAULT_BASE_REF = "HEAD~1"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from offline_plan.engine import PROJECT_DIR
 from tests.conftest import git, project_repository
+from workers.catalog import PROJECT_DIR
 from workers.labels import REVISION_LABEL
 
 

@@ -21,7 +21,7 @@ import pytest
 from components.config import ConfigError, parse_stack_config
 from components.promotion_replicas import repository_url_in
 from offline_plan.__main__ import EXIT_INVALID_CONFIG, main
-from offline_plan.engine import PROJECT_DIR, UNKNOWN_TEXT, Plan
+from offline_plan.engine import UNKNOWN_TEXT, Plan
 from offline_plan.stacks import plan_stack_file
 from tests.conftest import assert_outputs_contract, sample_clankers
 from tests.multi_region_stacks import (
@@ -34,6 +34,7 @@ from tests.multi_region_stacks import (
 )
 from tests.program.multi_region_plans import DEV_ACCOUNT, PROD_ACCOUNT, _policy_violations
 from viberator_contract import Replica
+from workers.catalog import PROJECT_DIR
 
 REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
 REPLICAS = [{"region": WEST}, {"region": "eu-west-1", "account": PROD_ACCOUNT}]

@@ -10,8 +10,9 @@ import pytest
 from pulumi.runtime import resource as resource_runtime
 
 from offline_plan import engine
-from offline_plan.engine import PROJECT_DIR, Registration
+from offline_plan.engine import Registration
 from offline_plan.stacks import plan_stack_file
+from workers.catalog import PROJECT_DIR
 
 
 def by_urn(registrations: list[Registration]) -> dict[str, dict[str, Any]]:

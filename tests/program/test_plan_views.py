@@ -14,12 +14,13 @@ import pytest
 import yaml
 from rich.console import Console
 
+from components.config.stack_file import stack_file_config
 from offline_plan.diff import diff_plans, value_changes
-from offline_plan.engine import PROJECT_DIR, run_program
+from offline_plan.engine import run_program
 from offline_plan.render import render_plan
-from offline_plan.stack_file import stack_file_config
 from tests.agent_secrets import with_agent_keys
 from tests.conftest import committed_config, committed_plan, git, make_plan, project_repository, sample_plan
+from workers.catalog import PROJECT_DIR
 
 FUNCTION = "aws:lambda/function:Function"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"

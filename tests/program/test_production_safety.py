@@ -22,9 +22,10 @@ import yaml
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from components.config import ConfigError
-from offline_plan.engine import PROJECT_DIR, UNKNOWN_TEXT, Plan, run_program
+from offline_plan.engine import UNKNOWN_TEXT, Plan, run_program
 from tests.agent_secrets import agent_keyed_json
 from tests.conftest import COMMITTED_STACKS, committed_config, committed_plan, of_image_repositories
+from workers.catalog import PROJECT_DIR
 from workers.labels import REVISION_LABEL
 
 IMAGE = "docker-build:index:Image"

@@ -16,9 +16,9 @@ import pydantic
 import pytest
 import yaml
 
-from offline_plan.engine import PROJECT_DIR, Plan, run_program
+from components.config.stack_file import stack_file_config
+from offline_plan.engine import Plan, run_program
 from offline_plan.placeholder_values import image_digest, index_digest
-from offline_plan.stack_file import stack_file_config
 from offline_plan.stacks import plan_stack_file
 from tests.agent_secrets import with_agent_keys
 from tests.conftest import (
@@ -31,6 +31,7 @@ from tests.conftest import (
 )
 from viberator_contract import StackOutputs
 from viberator_contract.schema import outputs_schema
+from workers.catalog import PROJECT_DIR
 
 PINNED = re.compile(r"^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com/viberator-worker-[a-z-]+@sha256:[0-9a-f]{64}$")
 UNKNOWN = "(known after apply)"

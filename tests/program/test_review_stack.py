@@ -21,10 +21,11 @@ from ci.review_stack_file import TEMPLATE, expiry, review_number, review_stack_y
 from components.config import ConfigError, parse_stack_config
 from components.tags import REVIEW_TAG_KEYS
 from offline_plan.__main__ import main as plan_main
-from offline_plan.engine import PROJECT_DIR, Plan
+from offline_plan.engine import Plan
 from offline_plan.stacks import plan_stack_file
 from policy.rules import TAGGABLE
 from tests.conftest import COMMITTED_STACKS
+from workers.catalog import PROJECT_DIR
 
 EXPIRES = "2026-12-08T00:00:00Z"
 IMAGE = "docker-build:index:Image"

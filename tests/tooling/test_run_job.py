@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from viberator_worker import JOB_CONTRACT_VERSION
 
-from offline_plan.engine import PROJECT_DIR
 from tests.botocore_stubs import StubbedClients
 from tests.conftest import sample_plan
+from workers.catalog import PROJECT_DIR
 from workers.tooling import run_job, stack_outputs
 from workers.tooling.cli import main
 from workers.tooling.run_job import JobRequest, RunJobError

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-PLAN_ENGINE_DIR = Path(__file__).resolve().parents[2]
-"""The checkout this tooling is part of, whose `offline_plan` package plans a stack without the Pulumi CLI."""
+from workers.catalog import PROJECT_DIR
 
 
 class OutputsError(ValueError):
@@ -86,6 +85,6 @@ def from_stack(stack: str, say: Callable[[str], None], *, project_dir: Path) -> 
             raise OutputsError(f"no Pulumi CLI on PATH and no {config} to plan offline; pass --outputs FILE")
         say(f"no Pulumi CLI on PATH: using the offline plan of {config.name} (its digests are placeholders)")
         plan = [sys.executable, "-m", "offline_plan", "--config", str(config.resolve()), "--format", "json"]
-        return _parsed(_json_of(plan, PLAN_ENGINE_DIR, f"the offline plan of {config.name}", 300), config.name)
+        return _parsed(_json_of(plan, PROJECT_DIR, f"the offline plan of {config.name}", 300), config.name)
     command = [pulumi, "stack", "output", "--json", "--stack", stack]
     return _parsed(_json_of(command, project_dir, f"pulumi stack output --stack {stack}", 120), f"stack {stack}")

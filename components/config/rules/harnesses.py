@@ -35,7 +35,7 @@ def built_harnesses_have_a_dockerfile_stage(parsed: ParsedStack) -> Iterator[Con
     if not config.builds_images or not built:
         return
     dockerfile = catalog.DOCKERFILE
-    checkout = catalog.BUILD_CONTEXT.parents[1]
+    checkout = catalog.PROJECT_DIR
     shown = dockerfile.relative_to(checkout) if dockerfile.is_relative_to(checkout) else dockerfile
     try:
         names = stages(dockerfile)

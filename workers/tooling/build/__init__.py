@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from workers.catalog import PROJECT_DIR
 from workers.labels import BASE_BUILD_ARGS, BASES_LABEL, OFFICIAL_BASES, OFFLINE_BASES
 from workers.tooling.build.plan import (
     ALL,
     CA_BUNDLE_ENV_VAR,
     CA_SECRET_ID,
     OUTPUT_DIR,
-    REPO_ROOT,
     BuildError,
     BuildRequest,
     HarnessPlan,
@@ -97,7 +97,7 @@ def preflight(request: BuildRequest, engine: Engine) -> ServerInfo:
     return server
 
 
-ENGINE_SCRIPT = REPO_ROOT / ".ci" / "docker-engine.sh"
+ENGINE_SCRIPT = PROJECT_DIR / ".ci" / "docker-engine.sh"
 
 
 def with_offline_bases(request: BuildRequest) -> BuildRequest:
@@ -290,7 +290,6 @@ __all__ = [
     "CA_BUNDLE_ENV_VAR",
     "CA_SECRET_ID",
     "OUTPUT_DIR",
-    "REPO_ROOT",
     "BuildError",
     "BuildRequest",
     "BuildResult",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from workers.catalog import BUILD_CONTEXT, DOCKERFILE, HARNESS_NAMES
+from workers.catalog import BUILD_CONTEXT, DOCKERFILE, HARNESS_NAMES, PROJECT_DIR
 from workers.catalog import harness as catalog_harness
 from workers.labels import BASE_BUILD_ARGS, BASES, OFFICIAL_BASES, OFFLINE_BASES, build_labels
 from workers.naming import (
@@ -38,8 +38,7 @@ CA_SECRET_ID = "ca"
 CA_BUNDLE_ENV_VAR = "SSL_CERT_FILE"
 """A TLS-inspecting proxy's CA bundle; handed to the build as a secret, so it never lands in a layer."""
 
-REPO_ROOT = BUILD_CONTEXT.parents[1]
-OUTPUT_DIR = REPO_ROOT / "build" / "images"
+OUTPUT_DIR = PROJECT_DIR / "build" / "images"
 """Build logs and the Markdown summary (the repository ignores `/build/`)."""
 
 ALL = "all"

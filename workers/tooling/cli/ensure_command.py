@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Callable
 from contextlib import ExitStack
 
+from workers.catalog import PROJECT_DIR
 from workers.tooling import build, ecr, ensure, signature, stack_outputs
 from workers.tooling.cli.common import (
     EXIT_OK,
@@ -36,7 +37,7 @@ def _stack_image(
         outputs = (
             stack_outputs.from_file(args.outputs)
             if args.outputs
-            else stack_outputs.from_stack(args.from_stack, say, project_dir=build.REPO_ROOT)
+            else stack_outputs.from_stack(args.from_stack, say, project_dir=PROJECT_DIR)
         )
         verify = signature.verifier(args.public_key, outputs.document.get("signing"), outputs.source, skopeo)
         if outputs.placeholder:

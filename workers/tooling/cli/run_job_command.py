@@ -8,7 +8,8 @@ import argparse
 import json
 import sys
 
-from workers.tooling import build, ecr, run_job, signature, stack_outputs
+from workers.catalog import PROJECT_DIR
+from workers.tooling import ecr, run_job, signature, stack_outputs
 from workers.tooling.cli.common import engine_skopeo, progress_console
 from workers.tooling.engine import Engine
 
@@ -23,7 +24,7 @@ def run_run_job(args: argparse.Namespace, engine: Engine, aws: ecr.Aws) -> int:
         outputs = (
             stack_outputs.from_file(args.outputs)
             if args.outputs
-            else stack_outputs.from_stack(args.stack, say, project_dir=build.REPO_ROOT)
+            else stack_outputs.from_stack(args.stack, say, project_dir=PROJECT_DIR)
         )
         request = run_job.JobRequest(
             clanker=args.clanker,

@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from workers.catalog import BUILD_CONTEXT, LAMBDA_COMMAND
+from workers.catalog import LAMBDA_COMMAND, PROJECT_DIR
 from workers.tooling import ecr, ensure
 from workers.tooling.contract import check_contract
 from workers.tooling.engine import Engine, ImageInfo, PullError
@@ -35,9 +35,8 @@ from workers.tooling.run_job.job import (
 )
 from workers.tooling.signature import registry_digest, verify_digest
 
-REPO_ROOT = BUILD_CONTEXT.parents[1]
-FAKE_AGENT = REPO_ROOT / "tests" / "worker_runtime" / "fake_agent.py"
-FAKE_AGENT_BIN = REPO_ROOT / "examples" / "fake-agent" / "bin"
+FAKE_AGENT = PROJECT_DIR / "tests" / "worker_runtime" / "fake_agent.py"
+FAKE_AGENT_BIN = PROJECT_DIR / "examples" / "fake-agent" / "bin"
 FAKE_MOUNT = "/opt/fake"
 """Where the fake agent is mounted in a container (docker-compose.yml and the real-build tier use it too)."""
 IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -1,5 +1,5 @@
 """A stack file's bytes to text, and YAML's parse errors in words: what went wrong, on which line and key, and the
-likely fix. The reader (offline_plan/stack_file.py) turns both into one ConfigIssue naming the file.
+likely fix. The reader (components/config/stack_file.py) turns both into one ConfigIssue naming the file.
 
 Owns only the telling. What YAML reads a file as, and what config can hold, is stack_file.py's.
 """

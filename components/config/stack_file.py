@@ -13,7 +13,7 @@ duplicated key silently keeps only its last value. Each is refused, naming its k
 
 Merge keys and anchors are resolved as yaml.v3 (which the CLI reads stack files with) resolves them; a file that
 is not UTF-8, or that YAML can't parse, is one issue naming the file, the line and the likely fix
-(offline_plan/yaml_mistakes.py).
+(components/config/yaml_mistakes.py).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from components.config import ConfigError, ConfigIssue
-from offline_plan.yaml_mistakes import NotUtf8, explain, utf8_text
+from components.config.yaml_mistakes import NotUtf8, explain, utf8_text
 
 SECRET_TEXT = "[secret]"
 """Secure values can't be decrypted offline; they become this placeholder, marked secret."""
