@@ -148,6 +148,13 @@ def project_repository(repository: Path, dev_config: Mapping[str, Any]) -> Path:
     """This project's program committed in a git repository of its own, with `dev_config` as its
     `Pulumi.dev.yaml` (a small stack: every plan there runs in a fresh interpreter, the copy's code)."""
     repository.mkdir()
+    built = dev_config.get("viberator:harnesses")
+    if built is not None and "viberator:harnessPlatforms" in dev_config:
+        # A stack narrowed to fewer harnesses keeps the platforms only of those it still builds: the committed
+        # stack's may name others (an arm64 build a prod clanker needs), which the narrowed one would refuse.
+        platforms = {h: p for h, p in dev_config["viberator:harnessPlatforms"].items() if h in built}
+        dev_config = {k: v for k, v in dev_config.items() if k != "viberator:harnessPlatforms"}
+        dev_config = dev_config | ({"viberator:harnessPlatforms": platforms} if platforms else {})
     for name in ("__main__.py", "Pulumi.yaml", "README.md"):
         shutil.copy(PROJECT_DIR / name, repository / name)
     (repository / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": dict(dev_config)}))

@@ -17,7 +17,7 @@ import pytest
 from viberator_worker import JOB_CONTRACT_VERSION
 
 from tests.botocore_stubs import StubbedClients
-from tests.conftest import sample_plan
+from tests.conftest import committed_plan, sample_plan
 from workers.catalog import PROJECT_DIR
 from workers.tooling import run_job, stack_outputs
 from workers.tooling.cli import main
@@ -88,17 +88,19 @@ def test_a_plan_document_is_read_as_placeholder_outputs(tmp_path: Path) -> None:
 
 
 def test_without_a_pulumi_cli_a_stack_s_outputs_are_its_offline_plan_s(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dev_outputs: dict[str, Any]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The fallback runs the plan engine's command line (the tooling never imports the program); an invalid
     config is reported with the engine's message, not a traceback."""
     monkeypatch.setenv("PATH", "/nonexistent")
     said: list[str] = []
     outputs = stack_outputs.from_stack("dev", said.append, project_dir=PROJECT_DIR)
-    # The same plan, in another process (whose placeholder digests differ): the same clankers and images.
+    # The committed dev stack's plan, in another process (whose placeholder digests differ): the same clankers and
+    # images.
+    planned = committed_plan("Pulumi.dev.yaml").outputs
     assert outputs.placeholder
     assert {key: sorted(value) for key, value in outputs.document.items() if key in ("clankers", "images")} == {
-        key: sorted(value) for key, value in dev_outputs.items() if key in ("clankers", "images")
+        key: sorted(value) for key, value in planned.items() if key in ("clankers", "images")
     }
     assert "no Pulumi CLI on PATH" in said[0]
     (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  viberator:keepImages: many\n")

@@ -59,7 +59,12 @@ def harness_platforms_are_of_built_harnesses(parsed: ParsedStack) -> Iterator[Co
     for harness, platforms in parsed.config.harness_platforms.items():
         path = f"{KEY}harnessPlatforms.{harness}"
         if harness not in parsed.config.harnesses:
-            yield ConfigIssue(path=path, value=platforms, message="names a harness this stack does not build")
+            yield ConfigIssue(
+                path=path,
+                value=platforms,
+                message=f"names a harness this stack does not build: add {harness} to {KEY}harnesses, or remove "
+                "this entry",
+            )
         elif isinstance(platforms, list) and (not platforms or len(set(platforms)) != len(platforms)):
             yield ConfigIssue(path=path, value=platforms, message="lists no platform, or one twice")
 
