@@ -18,7 +18,7 @@ from components.config.stack_file import stack_file_config
 from offline_plan.diff import diff_plans, value_changes
 from offline_plan.engine import run_program
 from offline_plan.render import render_plan
-from tests.agent_secrets import with_agent_keys
+from tests.agent_secrets import with_agent_key, with_agent_keys
 from tests.conftest import committed_config, committed_plan, git, make_plan, project_repository, sample_plan
 from workers.catalog import PROJECT_DIR
 
@@ -50,14 +50,22 @@ def resource(document: dict[str, Any], name: str) -> dict[str, Any]:
 # --- The diff of two plans. ---
 
 
+def holding_codex_key(clanker: dict[str, Any]) -> dict[str, Any]:
+    """`clanker` with codex's API key among its secrets too (a multi-agent clanker has it already), so that
+    switching it to codex changes its agent and nothing else."""
+    return {**clanker, "secrets": with_agent_key({**clanker, "agent": "codex"})["secrets"]}
+
+
 def test_an_agent_switch_updates_only_that_function_image() -> None:
     config, secret_keys = stack_file_config(PROJECT_DIR / "Pulumi.dev.yaml")
     clankers = json.loads(config["viberator:clankers"])
-    switched = next(c for c in clankers if c["target"] == "lambda" and c["agent"] != "codex")
+    index = next(i for i, c in enumerate(clankers) if c["target"] == "lambda" and c["agent"] != "codex")
+    switched = clankers[index] = holding_codex_key(clankers[index])
+    base = run_program("dev", {**config, "viberator:clankers": json.dumps(clankers)}, secret_keys=secret_keys)
     agent, switched["agent"] = switched["agent"], "codex"
     head = run_program("dev", {**config, "viberator:clankers": json.dumps(clankers)}, secret_keys=secret_keys)
 
-    diff = diff_plans(dev_json(), head.to_json(), {"file": "base.json"})
+    diff = diff_plans(base.to_json(), head.to_json(), {"file": "base.json"})
 
     (change,) = diff["changes"]
     assert (change["op"], change["type"], change["name"]) == ("update", FUNCTION, f"{switched['name']}-function")
@@ -194,7 +202,8 @@ def test_secrets_stay_masked_in_a_diff(tmp_path: Path) -> None:
 def scratch_repository(tmp_path: Path) -> Path:
     """This project's program and dev stack narrowed to one Lambda clanker and the images it switches between."""
     config = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())["config"]
-    clanker = next(c for c in config["viberator:clankers"] if c["target"] == "lambda" and c["agent"] != "codex")
+    lambdas = (c for c in config["viberator:clankers"] if c["target"] == "lambda" and c["agent"] != "codex")
+    clanker = holding_codex_key(next(lambdas))
     narrowed = {**config, "viberator:harnesses": sorted({clanker["agent"], "codex"}), "viberator:clankers": [clanker]}
     return project_repository(tmp_path / "project", narrowed)
 
