@@ -69,13 +69,18 @@ def plan_stack_file(
     return plan
 
 
+def own_stack_file(source: str) -> Path | None:
+    """The `Pulumi.<stack>.yaml` of `org/project/stack` when that is a stack of this project, else None."""
+    _org, project, stack = source.split("/")
+    stack_file = PROJECT_DIR / f"Pulumi.{stack}.yaml"
+    return stack_file if project == PROJECT_NAME and stack_file.exists() else None
+
+
 def _image_stack_outputs(source: str, planning: Path, known: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """The outputs of the image stack `source`: planned here when it is a stack of this project (its
     `Pulumi.<stack>.yaml` in the project directory), else a config error saying how to give them."""
-    _org, project, stack = source.split("/")
-    stack_file = PROJECT_DIR / f"Pulumi.{stack}.yaml"
     path = f"{NAMESPACE}:images.from"
-    if project == PROJECT_NAME and stack_file.exists():
+    if (stack_file := own_stack_file(source)) is not None:
         if stack_file.resolve() == planning.resolve():
             raise ConfigError([ConfigIssue(path=path, value=source, message="a stack can't take images from itself")])
         try:

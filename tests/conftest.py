@@ -24,7 +24,7 @@ from components.config import PLATFORM_OF_ARCHITECTURE, ClankerBase, StackConfig
 from components.config.stack_file import stack_file_config
 from offline_plan.__main__ import main as plan_main
 from offline_plan.engine import Plan, Registration, run_program
-from offline_plan.stacks import plan_stack_file, stack_name_of
+from offline_plan.stacks import own_stack_file, plan_stack_file, stack_name_of
 from viberator_contract import Image, StackOutputs
 from viberator_contract.schema import outputs_schema
 from workers.catalog import PROJECT_DIR
@@ -80,8 +80,8 @@ def _committed_image_stack_outputs(file_name: str) -> dict[str, Mapping[str, Any
     one plan_stack_file would make again (an up of the image stack's file) for every mode of the promoting one."""
     if file_name.startswith("access/") or (source := committed_config(file_name).images) is None:
         return {}
-    image_stack = f"Pulumi.{source.from_.rsplit('/', 1)[1]}.yaml"
-    return {source.from_: committed_plan(image_stack).outputs} if project_file(image_stack).exists() else {}
+    image_stack = own_stack_file(source.from_)
+    return {} if image_stack is None else {source.from_: committed_plan(image_stack.name).outputs}
 
 
 @cache
@@ -148,16 +148,16 @@ def project_repository(repository: Path, dev_config: Mapping[str, Any]) -> Path:
     """This project's program committed in a git repository of its own, with `dev_config` as its
     `Pulumi.dev.yaml` (a small stack: every plan there runs in a fresh interpreter, the copy's code)."""
     repository.mkdir()
+    # A stack narrowed to fewer harnesses keeps the platforms only of those it still builds: the committed stack's
+    # may name others (an arm64 build a prod clanker needs), which the narrowed one would refuse.
+    config = {key: value for key, value in dev_config.items() if key != "viberator:harnessPlatforms"}
     built = dev_config.get("viberator:harnesses")
-    if built is not None and "viberator:harnessPlatforms" in dev_config:
-        # A stack narrowed to fewer harnesses keeps the platforms only of those it still builds: the committed
-        # stack's may name others (an arm64 build a prod clanker needs), which the narrowed one would refuse.
-        platforms = {h: p for h, p in dev_config["viberator:harnessPlatforms"].items() if h in built}
-        dev_config = {k: v for k, v in dev_config.items() if k != "viberator:harnessPlatforms"}
-        dev_config = dev_config | ({"viberator:harnessPlatforms": platforms} if platforms else {})
+    platforms = dev_config.get("viberator:harnessPlatforms", {})
+    if kept := {h: p for h, p in platforms.items() if built is None or h in built}:
+        config["viberator:harnessPlatforms"] = kept
     for name in ("__main__.py", "Pulumi.yaml", "README.md"):
         shutil.copy(PROJECT_DIR / name, repository / name)
-    (repository / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": dict(dev_config)}))
+    (repository / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": config}))
     for package in ("access", "components", "offline_plan", "viberator_contract", "workers"):
         shutil.copytree(PROJECT_DIR / package, repository / package, ignore=shutil.ignore_patterns("__pycache__"))
     git(repository, "init", "-q")
