@@ -26,14 +26,14 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
-from workers.ecr_url import REPOSITORY_URL
+from workers.ecr_url import RepositoryUrl, parse_repository_url
 
 SIGNATURE_TAG = re.compile(r"^sha256-(?P<hex>[0-9a-f]{64})\.sig$")
 DELETE_BATCH = 100
@@ -43,41 +43,34 @@ EXIT_UNUSABLE = 2
 
 
 @dataclass(frozen=True)
-class Repository:
-    name: str
-    registry_id: str
-    region: str
-
-
-@dataclass(frozen=True)
 class Orphan:
-    repository: Repository
+    repository: RepositoryUrl
     signature_digest: str
     subject: str
 
 
-def repositories(outputs: Mapping[str, Any], regions: tuple[str, ...] = ()) -> list[Repository]:
+def repositories(outputs: Mapping[str, Any], regions: tuple[str, ...] = ()) -> list[RepositoryUrl]:
     """The image stack's repositories (its `images`), in its own region and each of `regions`."""
     images = outputs.get("images")
     if not isinstance(images, Mapping) or not images:
         raise ValueError("the stack outputs have no `images`: is this the image stack?")
     found = set()
     for harness, image in images.items():
-        match = REPOSITORY_URL.match(str(image.get("repositoryUrl", ""))) if isinstance(image, Mapping) else None
-        if match is None:
+        url = parse_repository_url(str(image.get("repositoryUrl", ""))) if isinstance(image, Mapping) else None
+        if url is None:
             raise ValueError(f"image {harness!r} has no ECR repositoryUrl in the stack outputs")
-        for region in (match["region"], *regions):
-            found.add(Repository(match["name"], match["account"], region))
+        for region in (url.region, *regions):
+            found.add(replace(url, region=region))
     return sorted(found, key=lambda r: (r.region, r.name))
 
 
-def _images(client: Any, repository: Repository) -> Iterator[dict[str, Any]]:
+def _images(client: Any, repository: RepositoryUrl) -> Iterator[dict[str, Any]]:
     paginator = client.get_paginator("describe_images")
-    for page in paginator.paginate(repositoryName=repository.name, registryId=repository.registry_id):
+    for page in paginator.paginate(repositoryName=repository.name, registryId=repository.account):
         yield from page.get("imageDetails", [])
 
 
-def orphans(client: Any, repository: Repository) -> list[Orphan]:
+def orphans(client: Any, repository: RepositoryUrl) -> list[Orphan]:
     """Every signature manifest of the repository whose subject it no longer holds (all pages read first)."""
     details = list(_images(client, repository))
     digests = {str(d["imageDigest"]) for d in details}
@@ -98,7 +91,7 @@ def delete(client: Any, found: list[Orphan]) -> list[str]:
         repository = batch[0].repository
         response = client.batch_delete_image(
             repositoryName=repository.name,
-            registryId=repository.registry_id,
+            registryId=repository.account,
             imageIds=[{"imageDigest": orphan.signature_digest} for orphan in batch],
         )
         failures += [

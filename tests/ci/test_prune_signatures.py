@@ -18,7 +18,6 @@ from ci.prune_signatures import (
     EXIT_REGISTRY,
     EXIT_UNUSABLE,
     Orphan,
-    Repository,
     delete,
     main,
     orphans,
@@ -26,6 +25,7 @@ from ci.prune_signatures import (
 )
 from tests.conftest import committed_plan
 from workers.catalog import PROJECT_DIR
+from workers.ecr_url import RepositoryUrl
 
 LIVE = "sha256:" + "1" * 64
 GONE = "sha256:" + "2" * 64
@@ -54,8 +54,8 @@ def outputs() -> dict[str, Any]:
 
 
 def test_only_a_signature_whose_image_is_gone_is_deleted_after_every_page_is_read(tmp_path: Path) -> None:
-    repository = Repository("viberator-worker-claude", "123456789012", "us-east-1")
-    where = {"repositoryName": repository.name, "registryId": repository.registry_id}
+    repository = RepositoryUrl("123456789012", "us-east-1", "viberator-worker-claude")
+    where = {"repositoryName": repository.name, "registryId": repository.account}
     client = _client()
     with Stubber(client) as stub:
         # The orphan's page comes before its subject's would: nothing is judged before the last page.
@@ -84,7 +84,7 @@ def test_main_deletes_the_orphans_of_every_repository_by_their_digest(
     client = _client()
     with Stubber(client) as stub:
         for target in targets:
-            where = {"repositoryName": target.name, "registryId": target.registry_id}
+            where = {"repositoryName": target.name, "registryId": target.account}
             if target.name == "viberator-worker-claude":
                 stub.add_response(
                     "describe_images", {"imageDetails": [_detail(SIG_OF_GONE, _tag(GONE, ".sig"))]}, where
@@ -128,8 +128,8 @@ def test_replica_regions_are_pruned_too_and_bad_outputs_are_unusable(tmp_path: P
 
 
 def test_deletes_go_in_batches_ecr_accepts() -> None:
-    repository = Repository("viberator-worker-claude", "123456789012", "us-east-1")
-    where = {"repositoryName": repository.name, "registryId": repository.registry_id}
+    repository = RepositoryUrl("123456789012", "us-east-1", "viberator-worker-claude")
+    where = {"repositoryName": repository.name, "registryId": repository.account}
     gone = [Orphan(repository, f"sha256:{i:064x}", f"sha256:{i + 1000:064x}") for i in range(DELETE_BATCH + 1)]
     client = _client()
     with Stubber(client) as stub:
