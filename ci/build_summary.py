@@ -17,8 +17,6 @@ Exit codes: 0 rendered; 1 rendered, but the outputs break the schema; 2 unreadab
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,13 +26,13 @@ from typing import Any
 import jsonschema
 import yaml
 
+from ci.script import read_stack_outputs, script_parser, unusable
 from ci.verify_promotion import approved_digest, image_digests, promoted_from
 from viberator_contract.schema import SCHEMA_PATH, outputs_schema
 from workers.catalog import PROJECT_DIR
 
 ALL = "all"
 EXIT_SCHEMA_VIOLATION = 1
-EXIT_UNREADABLE = 2
 SCHEMA_FILE = SCHEMA_PATH.relative_to(PROJECT_DIR).as_posix()
 
 
@@ -168,32 +166,24 @@ def render_summary(outputs: Mapping[str, Any], context: DeployContext) -> tuple[
     return "\n".join(lines), violation is None
 
 
-def _read_object(path: Path) -> dict[str, Any]:
-    document = json.loads(path.read_text())
-    if not isinstance(document, dict):
-        raise SummaryError(f"{path.name}: the stack outputs are not a JSON object")
-    return document
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ci.build_summary", description=__doc__.split("\n\n")[0])
+    parser = script_parser(__name__, __doc__)
     parser.add_argument("outputs", type=Path, help="`pulumi stack output --json` saved to a file")
     parser.add_argument("--stack", required=True, help="stack name, as in Pulumi.<stack>.yaml")
     parser.add_argument("--harness", default=ALL, help="the harness this deploy targeted (default: all)")
     parser.add_argument("--before", type=Path, help="the stack's outputs before the deploy (`{}` for a new stack)")
     args = parser.parse_args(argv)
     try:
-        outputs = _read_object(args.outputs)
+        outputs = read_stack_outputs(args.outputs)
         # A stack's first deploy exports nothing beforehand: every image is new.
-        before = None if args.before is None else _read_object(args.before)
+        before = None if args.before is None else read_stack_outputs(args.before)
         digests_before = None if before is None else image_digests(before) if "images" in before else {}
         config = PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
         source = promoted_from(config) if config.is_file() else None
         context = DeployContext(args.stack, args.harness, source, digests_before)
         markdown, valid = render_summary(outputs, context)
     except (OSError, ValueError, yaml.YAMLError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_UNREADABLE
+        return unusable(error)
     print(markdown)
     return 0 if valid else EXIT_SCHEMA_VIOLATION
 

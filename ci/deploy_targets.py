@@ -32,7 +32,6 @@ error worth seeing).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -41,6 +40,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from ci.script import script_parser, unusable
 from components.config_model.fields import NAMESPACE
 from components.harness_image import HarnessImage
 from components.targets import TARGETS
@@ -54,7 +54,6 @@ CLANKER_TYPES = frozenset(kind for target in TARGETS for kind in target.componen
 on a developer's engine)."""
 
 CLANKERS_KEY = f"{NAMESPACE}:clankers"
-EXIT_USAGE = 2
 
 
 class NothingToDeploy(ValueError):
@@ -204,7 +203,7 @@ def read_digest(path: Path) -> PreviewDigest:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ci.deploy_targets", description=__doc__.split("\n\n")[0])
+    parser = script_parser(__name__, __doc__)
     parser.add_argument("--stack", required=True, help="stack name, as in Pulumi.<stack>.yaml (dev, prod)")
     parser.add_argument("--harness", required=True, help=f"one of {', '.join((*HARNESS_NAMES, ALL))}")
     parser.add_argument("preview", type=Path, help="the output of `pulumi preview --json --show-sames` of the stack")
@@ -212,8 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         scope = deploy_scope(read_digest(args.preview), args.stack, args.harness)
     except ValueError as error:  # NothingToDeploy is a ValueError
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return unusable(error)
     for argument in scope.cli_args():
         print(argument)
     return 0

@@ -15,12 +15,13 @@ replaces it in turn.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from ci.script import read_json, script_parser, unusable
 
 SUMMARY_MARKER = "<summary>Pulumi report</summary>"
 
@@ -57,20 +58,19 @@ def comment_to_replace(pages: Iterable[Iterable[Mapping[str, Any]]], project: st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ci.preview_comment", description=__doc__.split("\n\n")[0])
+    parser = script_parser(__name__, __doc__)
     parser.add_argument("comments", type=Path, help="the pull request's comments: `gh api --paginate --slurp`")
     parser.add_argument("--project", required=True, help="the Pulumi project's name (Pulumi.yaml)")
     parser.add_argument("--stack-name", required=True, help="the stack as the preview step names it")
     parser.add_argument("--run-url", required=True, help="the workflow run to point at")
     args = parser.parse_args(argv)
     try:
-        pages = json.loads(args.comments.read_text())
+        pages = read_json(args.comments)
         if not isinstance(pages, list) or not all(isinstance(page, list) for page in pages):
             raise ValueError("expected `gh api --paginate --slurp` output: a list of pages of comments")
         found = comment_to_replace(pages, args.project, args.stack_name)
     except (OSError, ValueError, KeyError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return unusable(error)
     print(json.dumps({"id": found, "body": failure_body(args.project, args.stack_name, args.run_url)}))
     return 0
 

@@ -21,8 +21,6 @@ Exit codes: 0 done (or nothing to do); 1 a registry call failed; 2 unusable outp
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -33,13 +31,13 @@ from typing import Any
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ci.script import read_stack_outputs, script_parser, unusable
 from workers.ecr_url import RepositoryUrl, parse_repository_url
 
 SIGNATURE_TAG = re.compile(r"^sha256-(?P<hex>[0-9a-f]{64})\.sig$")
 DELETE_BATCH = 100
 """BatchDeleteImage takes at most 100 image ids per call (ECR API Reference, BatchDeleteImage `imageIds`)."""
 EXIT_REGISTRY = 1
-EXIT_UNUSABLE = 2
 
 
 @dataclass(frozen=True)
@@ -107,17 +105,15 @@ def _ecr_client(region: str) -> Any:
 
 
 def main(argv: list[str] | None = None, client_for: Callable[[str], Any] = _ecr_client) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ci.prune_signatures", description=__doc__.split("\n\n")[0])
+    parser = script_parser(__name__, __doc__)
     parser.add_argument("outputs", type=Path, help="the image stack's `pulumi stack output --json`, saved")
     parser.add_argument("--region", action="append", default=[], help="also prune the replicas in this region")
     parser.add_argument("--dry-run", action="store_true", help="list the orphans, delete nothing")
     args = parser.parse_args(argv)
     try:
-        outputs = json.loads(args.outputs.read_text())
-        targets = repositories(outputs if isinstance(outputs, dict) else {}, tuple(args.region))
+        targets = repositories(read_stack_outputs(args.outputs), tuple(args.region))
     except (OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_UNUSABLE
+        return unusable(error)
     print("### Signatures of deleted images", end="\n\n")
     failed, total = False, 0
     clients: dict[str, Any] = {}

@@ -19,8 +19,6 @@ Exit codes: 0 recorded; 1 a registry call failed or a tag conflicts; 2 unusable 
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -30,9 +28,9 @@ import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ci.promotion_plan import Promotion, PromotionError, plan_promotions
+from ci.script import read_stack_outputs, script_parser, unusable
 
 EXIT_REGISTRY = 1
-EXIT_UNUSABLE = 2
 
 
 class TagConflictError(RuntimeError):
@@ -101,18 +99,14 @@ def _ecr_client(region: str) -> Any:
 
 
 def main(argv: list[str] | None = None, client_for: Callable[[str], Any] = _ecr_client) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ci.record_promotion", description=__doc__.split("\n\n")[0])
+    parser = script_parser(__name__, __doc__)
     parser.add_argument("outputs", type=Path, help="the promoting stack's `pulumi stack output --json`, saved")
     parser.add_argument("--environment", required=True, help="the promoting stack's environment (tag prefix)")
     args = parser.parse_args(argv)
     try:
-        outputs = json.loads(args.outputs.read_text())
-        if not isinstance(outputs, dict):
-            raise PromotionError("the stack outputs are not a JSON object")
-        promotions = plan_promotions(outputs, args.environment)
+        promotions = plan_promotions(read_stack_outputs(args.outputs), args.environment)
     except (OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_UNUSABLE
+        return unusable(error)
 
     print(f"### Promotion recorded: `{args.environment}-<revision>` tags", end="\n\n")
     failed = False

@@ -15,7 +15,6 @@ without `viberator:review`), so neither path can ever select dev or prod.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ci.review_stack_file import EXPIRES_FORMAT, expiry, review_number, review_stack_yaml
+from ci.script import read_json, read_stack_outputs, script_parser, unusable
 
 LABEL = "review-stack"
 EXPIRES_TAG = "viberator:expires"
@@ -207,7 +207,7 @@ def _now(text: str | None) -> datetime.datetime:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ci.review_stacks", description=__doc__.split("\n\n")[0])
+    parser = script_parser(__name__, __doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     event = commands.add_parser("event", help="what a pull_request event does (GITHUB_OUTPUT lines)")
     event.add_argument("event", type=Path, help="$GITHUB_EVENT_PATH")
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "event":
-            decision = decide_event(json.loads(args.event.read_text()))
+            decision = decide_event(read_json(args.event))
             print(f"action={decision.action}\nstack={decision.stack}\nnumber={decision.number}")
             print(f"reason={decision.reason}")
             # The destroy job's matrix, which the sweep fills the same way.
@@ -243,9 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             args.output.write_text(review_stack_yaml(args.pr, expires, builds_images=args.builds))
             print(f"expires={expires}")
         elif args.command == "sweep":
-            verdicts = sweep(
-                json.loads(args.stacks.read_text()), json.loads(args.pull_requests.read_text()), _now(args.now)
-            )
+            verdicts = sweep(read_json(args.stacks), read_json(args.pull_requests), _now(args.now))
             print(json.dumps([{"number": v.number, "reason": v.reason} for v in verdicts if v.destroy]))
             for verdict in verdicts:
                 print(f"{verdict.stack}: {'destroy' if verdict.destroy else 'keep'}, {verdict.reason}", file=sys.stderr)
@@ -255,14 +253,13 @@ def main(argv: list[str] | None = None) -> int:
             elif args.outputs is None or args.results is None:
                 parser.error("comment needs --outputs and --results, or --destroyed")
             else:
-                outputs = json.loads(args.outputs.read_text())
+                outputs = read_stack_outputs(args.outputs)
                 print(comment_body(args.stack, outputs, read_outcomes(outputs, args.results), args.run_url))
         else:
-            comment_id = find_comment(json.loads(args.comments.read_text()))
+            comment_id = find_comment(read_json(args.comments))
             print("" if comment_id is None else comment_id)
     except (OSError, ValueError, KeyError, TypeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return unusable(error)
     return 0
 
 

@@ -48,7 +48,6 @@ run (each harness named); 4 a signature could not be checked (registry unreachab
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Mapping
@@ -59,6 +58,7 @@ import yaml
 from pydantic import ValidationError
 
 from ci import signed_annotations
+from ci.script import read_stack_outputs, script_parser, unusable
 from ci.signed_annotations import Expected
 from components.config_model.supply_chain import PinnedKeyConfig
 from viberator_contract.errors import field_errors
@@ -67,7 +67,6 @@ from workers.tooling import signature
 
 IMAGES_KEY = "viberator:images"
 EXIT_MISMATCH = 1
-EXIT_UNUSABLE = 2
 EXIT_UNSIGNED = 3
 EXIT_UNCHECKED = 4
 OUTPUT_NAME = "digests"
@@ -226,15 +225,8 @@ def pin(stack_config: Path, approved: Mapping[str, str]) -> None:
     stack_config.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
-def _read_outputs(path: Path) -> dict[str, Any]:
-    outputs = json.loads(path.read_text())
-    if not isinstance(outputs, dict):
-        raise UnusableInput("the stack outputs are not a JSON object")
-    return outputs
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ci.verify_promotion", description=__doc__.split("\n\n")[0])
+    parser = script_parser(__name__, __doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     source = commands.add_parser("source", help="print the image stack a promoting stack reads (`images.from`)")
     source.add_argument("--stack", required=True, help="stack name, as in Pulumi.<stack>.yaml")
@@ -266,19 +258,17 @@ def main(argv: list[str] | None = None) -> int:
         try:
             pin(PROJECT_DIR / f"Pulumi.{args.stack}.yaml", parse_approved(args.approved))
         except (OSError, ValueError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_UNUSABLE
+            return unusable(error)
         return 0
     if args.command == "source":
         # The same `from` the program's StackReference reads, so the check reads what `up` will.
         found = promoted_from(PROJECT_DIR / f"Pulumi.{args.stack}.yaml")
         if found is None:
-            print(f"error: stack {args.stack!r} builds its own images: it promotes nothing", file=sys.stderr)
-            return EXIT_UNUSABLE
+            return unusable(f"stack {args.stack!r} builds its own images: it promotes nothing")
         print(found)
         return 0
     try:
-        outputs = _read_outputs(args.outputs)
+        outputs = read_stack_outputs(args.outputs)
         current = image_digests(outputs)
         if args.command == "digests":
             print(f"{OUTPUT_NAME}={json.dumps(current, separators=(',', ':'))}")
@@ -300,9 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     except signature.VerifierFailed as failed:
         print(f"error: {failed}", file=sys.stderr)
         return EXIT_UNCHECKED
-    except (OSError, ValueError) as error:  # UnusableInput and JSONDecodeError are ValueErrors
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_UNUSABLE
+    except (OSError, ValueError) as error:  # UnusableInput is a ValueError
+        return unusable(error)
     differences = mismatches(approved, current, promoted=args.promoted)
     if differences:
         where = "the promoted stack runs" if args.promoted else "the image stack now holds"

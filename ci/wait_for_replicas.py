@@ -19,7 +19,6 @@ named); 2 unusable input or a registry error.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -32,6 +31,7 @@ import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from ci.script import read_stack_outputs, script_parser, unusable
 from components.config import ConfigError, parse_pulumi_config
 from components.config.stack_file import stack_file_config
 from components.promotion_replicas import replicas_of, repository_url_in
@@ -40,7 +40,6 @@ from workers.catalog import PROJECT_DIR
 from workers.ecr_url import REPOSITORY_URL
 
 EXIT_MISSING = 1
-EXIT_UNUSABLE = 2
 NOT_YET = ("ImageNotFoundException", "RepositoryNotFoundException")
 """What DescribeImages answers before replication arrived: the replica repository may not exist yet either."""
 
@@ -130,22 +129,20 @@ def _ecr_client(region: str) -> Any:
 
 
 def main(argv: list[str] | None = None, client_for: Callable[[str], Any] = _ecr_client) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ci.wait_for_replicas", description=__doc__.split("\n\n")[0])
+    parser = script_parser(__name__, __doc__)
     parser.add_argument("--stack", required=True, help="the promoting stack about to be deployed (Pulumi.<stack>.yaml)")
     parser.add_argument("--timeout", type=float, default=1200, help="seconds to wait in all (default 1200)")
     parser.add_argument("--interval", type=float, default=15, help="seconds between polls (default 15)")
     parser.add_argument("image_stack_outputs", type=Path, help="`pulumi stack output --json` of the image stack")
     args = parser.parse_args(argv)
     try:
-        outputs = json.loads(args.image_stack_outputs.read_text())
+        outputs = read_stack_outputs(args.image_stack_outputs)
         images = expected_images(PROJECT_DIR / f"Pulumi.{args.stack}.yaml", outputs)
         missing = wait_for(images, client_for, timeout=args.timeout, interval=args.interval)
     except (OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_UNUSABLE
+        return unusable(error)
     except (BotoCoreError, ClientError) as error:
-        print(f"error: the registry refused: {error}", file=sys.stderr)
-        return EXIT_UNUSABLE
+        return unusable(f"the registry refused: {error}")
     for image in images:
         if image not in missing:
             print(f"present: {image}")

@@ -16,13 +16,13 @@ from botocore.stub import Stubber
 from ci.prune_signatures import (
     DELETE_BATCH,
     EXIT_REGISTRY,
-    EXIT_UNUSABLE,
     Orphan,
     delete,
     main,
     orphans,
     repositories,
 )
+from ci.script import EXIT_UNUSABLE
 from tests.conftest import committed_plan
 from workers.catalog import PROJECT_DIR
 from workers.ecr_url import RepositoryUrl

@@ -24,7 +24,8 @@ from ci.promotion_plan import (
     plan_promotions,
     source_revision,
 )
-from ci.record_promotion import EXIT_REGISTRY, EXIT_UNUSABLE, main
+from ci.record_promotion import EXIT_REGISTRY, main
+from ci.script import EXIT_UNUSABLE
 from tests import multi_platform_stacks
 from tests.conftest import committed_config, committed_plan
 

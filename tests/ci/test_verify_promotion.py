@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ci.verify_promotion import EXIT_MISMATCH, EXIT_UNUSABLE, image_digests, main
+from ci.script import EXIT_UNUSABLE
+from ci.verify_promotion import EXIT_MISMATCH, image_digests, main
 from tests import multi_platform_stacks
 from tests.ci.conftest import approved_manifest, signed_references
 from tests.ci.published_digests import LATER_DIGEST, _published, _write

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from ci import signed_annotations
+from ci.script import EXIT_UNUSABLE
 from ci.signed_annotations import Expected, problem
-from ci.verify_promotion import EXIT_UNCHECKED, EXIT_UNSIGNED, EXIT_UNUSABLE, PROJECT_DIR, main
+from ci.verify_promotion import EXIT_UNCHECKED, EXIT_UNSIGNED, PROJECT_DIR, main
 from tests import multi_platform_stacks
 from tests.ci.conftest import approved_manifest, signed_references
 from tests.ci.published_digests import _published, _write

@@ -13,7 +13,8 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from ci import wait_for_replicas
-from ci.wait_for_replicas import EXIT_MISSING, EXIT_UNUSABLE, Expected, expected_images, main, wait_for
+from ci.script import EXIT_UNUSABLE
+from ci.wait_for_replicas import EXIT_MISSING, Expected, expected_images, main, wait_for
 from tests.conftest import sample_clankers
 from tests.multi_region_stacks import WEST, image_stack_outputs, promoting_stack_file
 

@@ -1,0 +1,45 @@
+"""What every CI script shares: how it is called (`python -m ci.<name>`), how it reads a file a workflow step saved
+(`pulumi stack output --json`, `gh api … --slurp`), and what it does with input it cannot use.
+
+A workflow step tells a broken input (exit 2, `EXIT_UNUSABLE`) from a finding (exit 1 and up, each script's own):
+a missing file, JSON that is not JSON, or outputs that are not a stack's are never reported as, say, a digest
+mismatch, and never end in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_UNUSABLE = 2
+"""Input the script cannot use: the step failed, not the check."""
+
+
+def script_parser(module: str, doc: str | None) -> argparse.ArgumentParser:
+    """The parser of `python -m <module>`, described by its docstring's first paragraph."""
+    return argparse.ArgumentParser(prog=f"python -m {module}", description=(doc or "").split("\n\n")[0])
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file a step saved; ValueError (naming the file) for text that is not JSON, OSError if unreadable."""
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path.name} is not JSON: {error}") from None
+
+
+def read_stack_outputs(path: Path) -> dict[str, Any]:
+    """A saved `pulumi stack output --json`: a JSON object, else ValueError naming the file."""
+    outputs = read_json(path)
+    if not isinstance(outputs, dict):
+        raise ValueError(f"{path.name}: the stack outputs are not a JSON object")
+    return outputs
+
+
+def unusable(error: BaseException | str) -> int:
+    """Say why the input is unusable, on stderr; the exit code to return."""
+    print(f"error: {error}", file=sys.stderr)
+    return EXIT_UNUSABLE
