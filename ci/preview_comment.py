@@ -8,8 +8,7 @@ failure comment with the same heading and marker, so it replaces the green one, 
 replaces it in turn.
 
     gh api --paginate --slurp "repos/$GH_REPO/issues/$PR/comments" > comments.json
-    python -m ci.preview_comment --project viberator-workers --stack-name viberator/dev \
-        --run-url "$RUN_URL" comments.json
+    python -m ci.preview_comment --stack-name viberator/dev --run-url "$RUN_URL" comments.json
     # prints {"id": <comment to edit, or null to create one>, "body": "..."}
 """
 
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ci.script import read_json, script_parser, unusable
+from workers.catalog import PROJECT_NAME
 
 SUMMARY_MARKER = "<summary>Pulumi report</summary>"
 
@@ -60,7 +60,6 @@ def comment_to_replace(pages: Iterable[Iterable[Mapping[str, Any]]], project: st
 def main(argv: list[str] | None = None) -> int:
     parser = script_parser(__name__, __doc__)
     parser.add_argument("comments", type=Path, help="the pull request's comments: `gh api --paginate --slurp`")
-    parser.add_argument("--project", required=True, help="the Pulumi project's name (Pulumi.yaml)")
     parser.add_argument("--stack-name", required=True, help="the stack as the preview step names it")
     parser.add_argument("--run-url", required=True, help="the workflow run to point at")
     args = parser.parse_args(argv)
@@ -68,10 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         pages = read_json(args.comments)
         if not isinstance(pages, list) or not all(isinstance(page, list) for page in pages):
             raise ValueError("expected `gh api --paginate --slurp` output: a list of pages of comments")
-        found = comment_to_replace(pages, args.project, args.stack_name)
+        found = comment_to_replace(pages, PROJECT_NAME, args.stack_name)
     except (OSError, ValueError, KeyError) as error:
         return unusable(error)
-    print(json.dumps({"id": found, "body": failure_body(args.project, args.stack_name, args.run_url)}))
+    print(json.dumps({"id": found, "body": failure_body(PROJECT_NAME, args.stack_name, args.run_url)}))
     return 0
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-PROJECT = "viberator-workers"
+from workers.catalog import PROJECT_NAME
+
 REQUIRED_TAG_KEYS = ("Project", "Environment", "ManagedBy")
 """What the policy pack demands of every taggable resource."""
 REVIEW_TAG_KEYS = ("Ephemeral", "PullRequest", "Expires")
@@ -22,7 +23,7 @@ request's leftovers, and when they were due to go, without Pulumi."""
 def stack_tags(
     environment: str, stack: str, *, pull_request: int | None = None, expires: str | None = None
 ) -> dict[str, str]:
-    tags = {"Project": PROJECT, "Environment": environment, "ManagedBy": "pulumi", "PulumiStack": stack}
+    tags = {"Project": PROJECT_NAME, "Environment": environment, "ManagedBy": "pulumi", "PulumiStack": stack}
     if pull_request is not None and expires is not None:
         tags |= dict(zip(REVIEW_TAG_KEYS, ("true", str(pull_request), expires), strict=True))
     return tags

@@ -28,9 +28,8 @@ from pulumi.runtime.stack import run_in_stack
 from components.config import allowed_accounts
 from components.config.stack_file import SECRET_TEXT
 from offline_plan.placeholders import PlaceholderMocks
-from workers.catalog import PROJECT_DIR
+from workers.catalog import PROJECT_DIR, PROJECT_NAME
 
-PROJECT_NAME = "viberator-workers"
 UNKNOWN_TEXT = "(known after apply)"
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from components.config import NAMESPACE, ConfigError, ConfigIssue, parse_pulumi_config
 from components.config.stack_file import stack_file_config
-from offline_plan.engine import PROJECT_NAME, Plan, run_program
-from workers.catalog import PROJECT_DIR
+from offline_plan.engine import Plan, run_program
+from workers.catalog import PROJECT_DIR, PROJECT_NAME
 
 ACCESS_DIR = PROJECT_DIR / "access"
 ACCESS_PROJECT = "viberator-access"

@@ -20,8 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+import yaml
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 """The checkout: the Pulumi project's directory (Pulumi.yaml, the stack files), which every layer's paths start from."""
+
+PROJECT_NAME = str(yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["name"])
+"""The Pulumi project's name, as Pulumi.yaml has it (URNs, the resources' Project tag, pulumi/actions' comments)."""
 
 BUILD_CONTEXT = PROJECT_DIR / "workers" / "image"
 """The Docker build context shared by every harness; each harness is one target of its Dockerfile."""

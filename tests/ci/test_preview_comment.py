@@ -41,7 +41,7 @@ def test_the_failure_comment_is_found_again_by_the_next_green_preview(
     comments = tmp_path / "comments.json"
     comments.write_text(json.dumps(_pages()))
 
-    assert main(["--project", PROJECT, "--stack-name", "viberator/dev", "--run-url", RUN, str(comments)]) == 0
+    assert main(["--stack-name", "viberator/dev", "--run-url", RUN, str(comments)]) == 0
 
     result = json.loads(capsys.readouterr().out)
     assert result["id"] == 3
@@ -53,4 +53,4 @@ def test_the_failure_comment_is_found_again_by_the_next_green_preview(
 def test_unreadable_comments_exit_2(tmp_path: Path):
     comments = tmp_path / "comments.json"
     comments.write_text('{"message": "Not Found"}')
-    assert main(["--project", PROJECT, "--stack-name", "s", "--run-url", RUN, str(comments)]) == 2
+    assert main(["--stack-name", "s", "--run-url", RUN, str(comments)]) == 2

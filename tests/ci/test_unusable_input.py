@@ -29,7 +29,7 @@ SCRIPTS: dict[str, tuple[Callable[..., int], Callable[[str], list[str]]]] = {
     "build_summary": (build_summary.main, lambda path: [path, "--stack", "dev"]),
     "preview_comment": (
         preview_comment.main,
-        lambda path: [path, "--project", "viberator-workers", "--stack-name", "dev", "--run-url", "https://run"],
+        lambda path: [path, "--stack-name", "dev", "--run-url", "https://run"],
     ),
     "prune_signatures": (lambda argv: prune_signatures.main(argv, client_for=_no_registry), lambda path: [path]),
     "record_promotion": (
