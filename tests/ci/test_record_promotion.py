@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,24 @@ def _run(tmp_path: Path, outputs: dict[str, Any], client: Any) -> int:
     return main([str(document), "--environment", "prod"], client_for=lambda region: client)
 
 
+def _tagged(stubber: Stubber, promotion: Promotion) -> None:
+    """ECR tags the digest as asked."""
+    stubber.add_response("put_image", {"image": {"imageId": {"imageDigest": promotion.digest}}}, _put_params(promotion))
+
+
+def _promote(tmp_path: Path, outputs: dict[str, Any], answer_put: Callable[[Stubber, Promotion], None]) -> int:
+    """Runs the promotion of `outputs` against a stubbed ECR expecting, for each planned promotion in turn, the read
+    of its manifest and then its put (queued by `answer_put`); every queued call must have been made."""
+    client = _client()
+    with Stubber(client) as stubber:
+        for promotion in plan_promotions(outputs, "prod"):
+            _expect_get(stubber, promotion)
+            answer_put(stubber, promotion)
+        exit_code = _run(tmp_path, outputs, client)
+        stubber.assert_no_pending_responses()
+    return exit_code
+
+
 def test_every_digest_a_prod_clanker_runs_gets_the_prod_tag_of_its_dev_revision(outputs: dict[str, Any]):
     promotions = plan_promotions(outputs, "prod")
 
@@ -137,16 +156,8 @@ def test_every_digest_a_prod_clanker_runs_gets_the_prod_tag_of_its_dev_revision(
 def test_success_tags_each_digest_without_rebuilding(
     outputs: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    client = _client()
     promotions = plan_promotions(outputs, "prod")
-    with Stubber(client) as stubber:
-        for promotion in promotions:
-            _expect_get(stubber, promotion)
-            stubber.add_response(
-                "put_image", {"image": {"imageId": {"imageDigest": promotion.digest}}}, _put_params(promotion)
-            )
-        assert _run(tmp_path, outputs, client) == 0
-        stubber.assert_no_pending_responses()
+    assert _promote(tmp_path, outputs, _tagged) == 0
 
     summary = capsys.readouterr().out
     for promotion in promotions:
@@ -159,30 +170,28 @@ def test_success_tags_each_digest_without_rebuilding(
 def test_an_already_tagged_digest_is_success(
     outputs: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    client = _client()
-    promotions = plan_promotions(outputs, "prod")
-    with Stubber(client) as stubber:
-        for promotion in promotions:
-            _expect_get(stubber, promotion)
-            stubber.add_client_error(
-                "put_image",
-                service_error_code="ImageAlreadyExistsException",
-                service_message="Image with digest and tag already exists",
-                expected_params=_put_params(promotion),
-            )
-        assert _run(tmp_path, outputs, client) == 0
-        stubber.assert_no_pending_responses()
+    def already_tagged(stubber: Stubber, promotion: Promotion) -> None:
+        stubber.add_client_error(
+            "put_image",
+            service_error_code="ImageAlreadyExistsException",
+            service_message="Image with digest and tag already exists",
+            expected_params=_put_params(promotion),
+        )
 
-    assert capsys.readouterr().out.count("already tagged `prod-") == len(promotions)
+    assert _promote(tmp_path, outputs, already_tagged) == 0
+
+    assert capsys.readouterr().out.count("already tagged `prod-") == len(plan_promotions(outputs, "prod"))
 
 
 def test_a_tag_naming_another_digest_fails_naming_repository_tag_and_digests(
     outputs: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    client = _client()
-    first, *rest = plan_promotions(outputs, "prod")
-    with Stubber(client) as stubber:
-        _expect_get(stubber, first)
+    first = plan_promotions(outputs, "prod")[0]
+
+    def conflict_on_first(stubber: Stubber, promotion: Promotion) -> None:
+        if promotion != first:  # one conflict does not stop the other images' tags
+            _tagged(stubber, promotion)
+            return
         stubber.add_client_error(
             "put_image",
             service_error_code="ImageTagAlreadyExistsException",
@@ -199,11 +208,8 @@ def test_a_tag_naming_another_digest_fails_naming_repository_tag_and_digests(
                 "acceptedMediaTypes": MANIFEST_MEDIA_TYPES,
             },
         )
-        for promotion in rest:  # one conflict does not stop the other images' tags
-            _expect_get(stubber, promotion)
-            stubber.add_response("put_image", {"image": {}}, _put_params(promotion))
-        assert _run(tmp_path, outputs, client) == EXIT_REGISTRY
-        stubber.assert_no_pending_responses()
+
+    assert _promote(tmp_path, outputs, conflict_on_first) == EXIT_REGISTRY
 
     captured = capsys.readouterr()
     for text in (first.repository_name, first.tag, OTHER_DIGEST, first.digest):
@@ -290,14 +296,7 @@ def test_a_multi_platform_harness_has_each_platform_tagged_under_its_own_tag_and
 
 def test_a_multi_platform_promotion_puts_each_manifest_of_its_own_kind(tmp_path: Path):
     outputs = multi_platform_stacks.promoting_stack_outputs()
-    promotions = plan_promotions(outputs, "prod")
-    client = _client()
-    with Stubber(client) as stubber:
-        for promotion in promotions:
-            _expect_get(stubber, promotion)
-            stubber.add_response("put_image", {"image": {}}, _put_params(promotion))
-        assert _run(tmp_path, outputs, client) == 0
-        stubber.assert_no_pending_responses()
+    assert _promote(tmp_path, outputs, _tagged) == 0
 
 
 def test_a_platform_image_without_its_own_revision_tag_is_refused():
