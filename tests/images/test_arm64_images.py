@@ -20,10 +20,10 @@ from typing import Any
 import image_engine
 import pytest
 from image_engine import ARM64, ARM64_HARNESSES
-from test_images import fake_job_run, job_document, pinned_version
-from test_run_job_images import emulated, job
+from runtime_jobs import job_document
+from test_images import assert_clis_print_their_pinned_versions, fake_agent_job
+from test_run_job_images import emulated, lambda_request
 from test_tooling_build import registry_manifest
-from viberator_worker.agents import AGENTS
 
 from workers.catalog import HARNESSES, PROJECT_DIR
 from workers.naming import repository_name
@@ -57,29 +57,17 @@ def test_the_image_is_arm64_and_its_clis_run_under_emulation_as_uid_10001(
         "run", "--rm", "--network", "none", "--entrypoint", "uname", arm64_images[harness], "-m"
     )
     assert machine.stdout.strip() == "aarch64"
-    for agent in HARNESSES[harness].agents:
-        executable = AGENTS[agent].executable
-        result = image_engine.docker(
-            "run", "--rm", "--network", "none", "--user", "10001:10001", "--entrypoint", executable,
-            arm64_images[harness], "--version", timeout=300, check=False,
-        )  # fmt: skip
-        assert result.returncode == 0, f"{executable} --version under QEMU: {result.stderr[-2000:]}"
-        assert pinned_version(agent) in result.stdout, result.stdout
+    assert_clis_print_their_pinned_versions(arm64_images[harness], harness, "--user", "10001:10001", timeout=300)
 
 
 @pytest.mark.parametrize("harness", ARM64_HARNESSES)
 def test_fake_agent_job_runs_through_the_entrypoint_under_emulation(
     arm64_images: dict[str, str], fake_agents: Path, job_dirs: tuple[Path, Path], harness: str
 ) -> None:
-    bootstrap, results = job_dirs
     (agent,) = HARNESSES[harness].agents
-    (bootstrap / "job.json").write_text(json.dumps(job_document(f"say hello from arm64 {agent}", agent=agent)))
     # The image's own ENTRYPOINT (tini -s): its prctl(PR_SET_CHILD_SUBREAPER) needs QEMU >= 9.0, which
     # .ci/docker-engine.sh start installs.
-    run = image_engine.docker(*fake_job_run(arm64_images[harness], fake_agents, bootstrap, results), check=False)
-    assert run.returncode == 0, run.stderr
-    result = json.loads((results / "result.json").read_text())
-    assert (result["status"], result["agent"]) == ("succeeded", agent)
+    _, result = fake_agent_job(arm64_images[harness], fake_agents, job_dirs, f"say hello from arm64 {agent}", agent)
     assert f"hello from arm64 {agent}" in result["output_tail"]
 
 
@@ -92,8 +80,8 @@ EMULATED_FUNCTION_TIMEOUT = 60
 @pytest.mark.parametrize("harness", ARM64_HARNESSES)
 def test_lambda_mode_under_the_arm64_emulator(arm64_images: dict[str, str], harness: str) -> None:
     (agent,) = HARNESSES[harness].agents
-    event = job("say hello from arm64 Lambda", agent)
-    succeeded = emulated(arm64_images[harness], harness, event, "arm64", EMULATED_FUNCTION_TIMEOUT)
+    event = job_document("say hello from arm64 Lambda", agent=agent)
+    succeeded = emulated(lambda_request(arm64_images[harness], harness, event, "arm64", EMULATED_FUNCTION_TIMEOUT))
     assert succeeded["status"] == "succeeded", succeeded
     assert "hello from arm64 Lambda" in succeeded["output_tail"]
 

@@ -8,10 +8,12 @@ import re
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import image_engine
 import pytest
 from layer_scan import scan_saved_images
+from runtime_jobs import job_document
 from viberator_worker import JOB_CONTRACT_VERSION
 from viberator_worker.agents import AGENTS
 
@@ -22,11 +24,6 @@ from workers.tooling.build import ca_bundle_from_environment
 from workers.tooling.run_job import FAKE_MOUNT, IMAGE_PATH
 
 pytestmark = pytest.mark.images
-
-
-def job_document(prompt: str, agent: str = "claude") -> dict[str, object]:
-    """A contract-1 job for the fake agent (tests/worker_runtime/fake_agent.py directives)."""
-    return {"contract": JOB_CONTRACT_VERSION, "id": "image-job", "agent": agent, "prompt": prompt}
 
 
 LOCKS = BUILD_CONTEXT / "locks"
@@ -54,6 +51,33 @@ def fake_job_run(image: str, fake_agents: Path, bootstrap: Path, results: Path, 
     ]  # fmt: skip
 
 
+def assert_clis_print_their_pinned_versions(image: str, harness: str, *options: str, timeout: int) -> None:
+    """Each of the harness's CLIs, run offline in `image` as `<executable> --version` (with docker run's `options`),
+    exits 0 and prints the version its lock pins."""
+    for agent in HARNESSES[harness].agents:
+        executable = AGENTS[agent].executable
+        result = image_engine.docker(
+            "run", "--rm", "--network", "none", *options, "--entrypoint", executable, image, "--version",
+            timeout=timeout, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, f"{executable} --version: {result.stderr[-2000:]}"
+        assert pinned_version(agent) in result.stdout, result.stdout
+
+
+def fake_agent_job(
+    image: str, fake_agents: Path, job_dirs: tuple[Path, Path], prompt: str, agent: str
+) -> tuple[str, dict[str, Any]]:
+    """Runs `agent`'s job `prompt` through the image's own entrypoint with the fake agent mounted, and checks that the
+    container exited 0 with a succeeded result for that agent: (the container's stdout, the result document)."""
+    bootstrap, results = job_dirs
+    (bootstrap / "job.json").write_text(json.dumps(job_document(prompt, agent=agent)))
+    run = image_engine.docker(*fake_job_run(image, fake_agents, bootstrap, results), check=False)
+    assert run.returncode == 0, run.stderr
+    result = json.loads((results / "result.json").read_text())
+    assert (result["status"], result["agent"]) == ("succeeded", agent)
+    return run.stdout, result
+
+
 @pytest.mark.parametrize("harness", HARNESS_NAMES)
 def test_image_contract_and_layout(images: dict[str, str], revision: BuildRevision, harness: str) -> None:
     config = image_engine.inspect(images[harness])["Config"]
@@ -76,28 +100,16 @@ def test_image_contract_and_layout(images: dict[str, str], revision: BuildRevisi
 def test_every_cli_prints_its_pinned_version_as_non_root_offline(images: dict[str, str], harness: str) -> None:
     uid = image_engine.docker("run", "--rm", "--network", "none", "--entrypoint", "id", images[harness], "-u")
     assert uid.stdout.strip() == "10001"
-    for agent in HARNESSES[harness].agents:
-        executable = AGENTS[agent].executable
-        result = image_engine.docker(
-            "run", "--rm", "--network", "none", "--entrypoint", executable, images[harness], "--version",
-            timeout=120, check=False,
-        )  # fmt: skip
-        assert result.returncode == 0, f"{executable} --version: {result.stderr[-2000:]}"
-        assert pinned_version(agent) in result.stdout, result.stdout
+    assert_clis_print_their_pinned_versions(images[harness], harness, timeout=120)
 
 
 @pytest.mark.parametrize("harness", HARNESS_NAMES)
 def test_fake_agent_job_runs_through_the_entrypoint(
     images: dict[str, str], fake_agents: Path, job_dirs: tuple[Path, Path], harness: str
 ) -> None:
-    bootstrap, results = job_dirs
     for agent in HARNESSES[harness].agents:
-        (bootstrap / "job.json").write_text(json.dumps(job_document(f"say hello from {agent}", agent=agent)))
-        run = image_engine.docker(*fake_job_run(images[harness], fake_agents, bootstrap, results), check=False)
-        assert run.returncode == 0, run.stderr
-        result = json.loads((results / "result.json").read_text())
-        assert (result["status"], result["agent"]) == ("succeeded", agent)
-        assert f"hello from {agent}" in run.stdout and f"hello from {agent}" in result["output_tail"]
+        stdout, result = fake_agent_job(images[harness], fake_agents, job_dirs, f"say hello from {agent}", agent)
+        assert f"hello from {agent}" in stdout and f"hello from {agent}" in result["output_tail"]
 
 
 def test_a_job_for_an_agent_the_image_lacks_exits_2_and_writes_the_result(

@@ -16,7 +16,7 @@ from typing import Any
 
 import image_engine
 import pytest
-from viberator_worker import JOB_CONTRACT_VERSION
+from runtime_jobs import job_document
 
 from tests.conftest import committed_config, sample_clankers, sample_plan
 from workers.catalog import HARNESS_NAMES, PROJECT_DIR
@@ -30,10 +30,6 @@ pytestmark = pytest.mark.images
 FUNCTION_TIMEOUT = 20
 """Short, so a job longer than the function is cut off quickly: the worker caps the agent at the remaining
 time less its result margin (15 s), here 5 s, and still answers before the emulator's deadline."""
-
-
-def job(prompt: str, agent: str, **extra: Any) -> dict[str, Any]:
-    return {"contract": JOB_CONTRACT_VERSION, "id": "emulated", "agent": agent, "prompt": prompt, **extra}
 
 
 def lambda_request(
@@ -58,19 +54,9 @@ def lambda_request(
     return JobRequest(harness, deployment, event, placeholder=False, local=True, fake_agent=True)
 
 
-def emulated(
-    image: str,
-    harness: str,
-    event: dict[str, Any],
-    architecture: str = "x86_64",
-    timeout_seconds: int = FUNCTION_TIMEOUT,
-) -> dict[str, Any]:
-    return run_job.run_job(
-        lambda_request(image, harness, event, architecture, timeout_seconds),
-        Engine(image_engine.DOCKER),
-        run_job.botocore_clients,
-        print,
-    )
+def emulated(request: JobRequest) -> dict[str, Any]:
+    """What run-job answers for `request`, its function's image run under AWS's Lambda emulator."""
+    return run_job.run_job(request, Engine(image_engine.DOCKER), run_job.botocore_clients, print)
 
 
 def agent_of(harness: str) -> str:
@@ -82,27 +68,26 @@ def agent_of(harness: str) -> str:
 @pytest.mark.parametrize("harness", HARNESS_NAMES)
 def test_lambda_mode_under_the_emulator(images: dict[str, str], harness: str) -> None:
     agent = agent_of(harness)
-    succeeded = emulated(images[harness], harness, job("say hello from the emulator", agent))
+
+    def invoked(event: dict[str, Any]) -> dict[str, Any]:
+        return emulated(lambda_request(images[harness], harness, event))
+
+    succeeded = invoked(job_document("say hello from the emulator", agent=agent))
     assert succeeded["status"] == "succeeded", succeeded
     assert "hello from the emulator" in succeeded["output_tail"]
 
-    invalid = emulated(images[harness], harness, {"bad": 1})
+    invalid = invoked({"bad": 1})
     assert invalid["status"] == "invalid" and invalid["error"], invalid
 
-    cut_off = emulated(images[harness], harness, job("sleep 100", agent, timeout_seconds=600))
+    cut_off = invoked(job_document("sleep 100", agent=agent, timeout_seconds=600))
     assert cut_off["status"] == "timed_out", cut_off
 
 
 def test_an_image_of_the_wrong_architecture_is_refused(images: dict[str, str]) -> None:
-    request = lambda_request(images["kimi"], "kimi", job("say x", "kimi"))
+    request = lambda_request(images["kimi"], "kimi", job_document("say x", agent="kimi"))
     arm = {**request.deployment, "deploymentConfig": {**request.config, "architecture": "arm64"}}
     with pytest.raises(run_job.RunJobError, match="Lambda would refuse it") as refused:
-        run_job.run_job(
-            JobRequest("kimi", arm, request.job, placeholder=False, local=True),
-            Engine(image_engine.DOCKER),
-            run_job.botocore_clients,
-            print,
-        )
+        emulated(JobRequest("kimi", arm, request.job, placeholder=False, local=True))
     assert refused.value.exit_code == run_job.EXIT_REFUSED
 
 
