@@ -8,7 +8,6 @@ real engine too, but only at `up`, after the change was merged.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from offline_plan.diff import diff_plans
@@ -20,19 +19,10 @@ GUARDED = frozenset({FUNCTION, REPOSITORY, CLUSTER})
 deletes every image in it; a cluster replacement stops every task in it."""
 
 
-@dataclass(frozen=True)
-class DestructiveChange:
-    type: str
-    name: str
-    what: str
-
-    def __str__(self) -> str:
-        return f"{self.type} {self.name} would be {self.what}"
-
-
-def destructive_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[DestructiveChange]:
-    """Guarded resources that the plan `after` deletes (URN gone) or replaces (a ForceNew input changed);
-    both plans as `make plan FORMAT=json` documents, so a base planned by its own code compares too."""
+def destructive_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """Guarded resources that the plan `after` deletes (URN gone) or replaces (a ForceNew input changed), each as
+    `<type> <name> would be deleted` or `… would be replaced (<input>: <before> -> <after>, …)`; both plans as
+    `make plan FORMAT=json` documents, so a base planned by its own code compares too."""
     changes = []
     for change in diff_plans(before, after, base_label=None)["changes"]:
         if change["type"] not in GUARDED or change["op"] not in ("delete", "replace"):
@@ -47,7 +37,7 @@ def destructive_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> 
                 )
                 + ")"
             )
-        changes.append(DestructiveChange(change["type"], change["name"], what))
+        changes.append(f"{change['type']} {change['name']} would be {what}")
     return changes
 
 
