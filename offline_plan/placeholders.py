@@ -43,6 +43,13 @@ from offline_plan.placeholder_values import (
 )
 from workers.ecr_url import dns_suffix, partition_of_region
 
+REPLICATION_ROLLOUT = (
+    "ECR never copies an image pushed before the replication rule and the destination's registry policy existed, so "
+    "the image stack pushes a new revision after the destination's registry side is up (docs/promotion.md "
+    "'Multi-region', rollout order)"
+)
+"""What both sides of a replication assume of the order they are deployed in."""
+
 
 class PlaceholderMocks(pulumi.runtime.Mocks):
     def __init__(
@@ -179,18 +186,15 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
             if destination.get("registryId") not in (self.account, None):
                 self.assumptions.append(
                     f"account {destination['registryId']}'s registry in {destination['region']} lets this account "
-                    "replicate into it before this stack pushes the images clankers there run: its promoting stack "
-                    "there creates that registry policy and the replica repositories, and ECR never copies an "
-                    "image pushed before (docs/promotion.md 'Multi-region', rollout order)"
+                    "replicate into it before this stack pushes the images clankers there run (its promoting stack "
+                    f"there creates that registry policy and the replica repositories): {REPLICATION_ROLLOUT}"
                 )
         return self._per_registry()
 
     def _registry_policy(self, _name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
         self.assumptions.append(
             f"this registry policy exists in account {self.account}'s registry in {self.region} before the image "
-            "stack pushes the images this stack's clankers run: ECR never copies into it an image pushed before, "
-            "so the image stack pushes a new revision after this stack's registry side is up (docs/configuration.md "
-            "'Multi-region', rollout order)"
+            f"stack pushes the images this stack's clankers run: {REPLICATION_ROLLOUT}"
         )
         return self._per_registry()
 
