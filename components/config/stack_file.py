@@ -64,6 +64,16 @@ def _number_kind(text: str) -> str:
     return ""
 
 
+def _read_as_a_number(text: str, shown: Any, *, write: str) -> Refused:
+    """A plain scalar YAML read as a number its writer may have meant as text."""
+    return Refused(
+        text,
+        shown,
+        f'YAML read {text} as the number {shown}{_number_kind(text)}: quote it ("{text}") if you meant the text, '
+        f"or write {write}",
+    )
+
+
 MERGE_TAG = "tag:yaml.org,2002:merge"
 MERGE_KEY = "<<"
 
@@ -87,24 +97,14 @@ class StackFileLoader(yaml.SafeLoader):
         value = super().construct_yaml_int(node)
         if PLAIN_INT.match(node.value):
             return value
-        return Refused(
-            node.value,
-            value,
-            f'YAML read {node.value} as the number {value}{_number_kind(node.value)}: quote it ("{node.value}") '
-            f"if you meant the text, or write {value}",
-        )
+        return _read_as_a_number(node.value, value, write=str(value))
 
     def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:
         value = super().construct_yaml_float(node)
         if PLAIN_FLOAT.match(node.value):
             return value
         shown = value if math.isfinite(value) else node.value
-        return Refused(
-            node.value,
-            shown,
-            f'YAML read {node.value} as the number {shown}{_number_kind(node.value)}: quote it ("{node.value}") '
-            "if you meant the text, or write a plain number",
-        )
+        return _read_as_a_number(node.value, shown, write="a plain number")
 
     def construct_yaml_str(self, node: yaml.ScalarNode) -> Any:
         value = super().construct_yaml_str(node)
