@@ -1,5 +1,6 @@
 """Who CI is: every workflow job that gets AWS credentials, the OIDC subject it presents, the role it assumes and
-the Pulumi team token it gets. The one table the trust policies, the tests and the README's table are made from.
+the Pulumi team token it gets. The table, one row per job, is access/jobs.toml, read here strictly (`Job`'s
+columns, nothing else); the trust policies, the tests and docs/ci.md's table are made from it.
 
 Subjects follow the repository's OIDC subject template `repo`, `context`, `job_workflow_ref` (access/github.py
 sets it with `ActionsRepositoryOidcSubjectClaimCustomizationTemplate`): `repo:<owner/name>:<context>:
@@ -14,8 +15,13 @@ caller's ref.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, ConfigDict, TypeAdapter, ValidationError
 
 
 class Account(StrEnum):
@@ -68,17 +74,22 @@ class Context:
         return self.kind == "pull_request"
 
 
-def environment(name: str) -> Context:
-    return Context("environment", name)
+CONTEXT_FORMS = {"pull_request": "pull_request", "environment": "environment:<name>", "ref": "ref:<ref>"}
 
 
-PULL_REQUEST = Context("pull_request")
-ON_MAIN = Context("ref", MAIN)
+def parse_context(text: Any) -> Context:
+    """A subject's context as the jobs table writes it: `pull_request`, `environment:<name>` or `ref:<ref>`."""
+    kind, _, value = str(text).partition(":")
+    if kind not in CONTEXT_FORMS or (kind == "pull_request") == bool(value):
+        raise ValueError(f"{text!r} is not a subject context ({', '.join(CONTEXT_FORMS.values())})")
+    return Context(kind, value)
 
 
 @dataclass(frozen=True)
 class Job:
-    """One workflow job (or one leg of a matrix job) that assumes a role."""
+    """One workflow job (or one leg of a matrix job) that assumes a role: a row of access/jobs.toml."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
 
     workflow: str
     """The file under .github/workflows/ that holds the job (the called file, for a reusable workflow)."""
@@ -86,7 +97,7 @@ class Job:
     """The job's id in that file, and the leg (`refresh-preview (prod)`) for a matrix job."""
     role: Role
     account: Account
-    context: Context
+    context: Annotated[Context, BeforeValidator(parse_context)]
     ref: str
     """The workflow file's ref in `job_workflow_ref`: main, or a pull request's merge ref."""
     timeout_minutes: int
@@ -94,7 +105,7 @@ class Job:
     pulumi_team: str
     """The Pulumi Cloud team whose token the job gets (its issuer policy matches the same subject)."""
     steps: str
-    """What the job does with the credentials (for the README's table)."""
+    """What the job does with the credentials (for docs/ci.md's table)."""
 
     def subject(self, repository: str) -> str:
         workflow = f"{repository}/.github/workflows/{self.workflow}@{self.ref}"
@@ -105,64 +116,21 @@ class Job:
         return self.context.from_pull_request or self.ref == PULL_REQUEST_MERGE
 
 
-JOBS: tuple[Job, ...] = (
-    Job(
-        "preview.yml", "preview (dev)", Role.READ, Account.DEV, PULL_REQUEST, PULL_REQUEST_MERGE, 30,
-        "viberator-read-dev", "a same-repository pull request's `pulumi preview` of dev",
-    ),
-    Job(
-        "preview.yml", "preview-prod", Role.READ, Account.PROD, ON_MAIN, MAIN, 30,
-        "viberator-read-prod", "`pulumi preview` of prod from main; pull requests get the offline plan diff",
-    ),
-    Job(
-        "drift.yml", "refresh-preview (dev)", Role.READ, Account.DEV, ON_MAIN, MAIN, 30,
-        "viberator-read-dev", "`pulumi refresh --preview-only` of dev",
-    ),
-    Job(
-        "drift.yml", "refresh-preview (prod)", Role.READ, Account.PROD, ON_MAIN, MAIN, 30,
-        "viberator-read-prod", "`pulumi refresh --preview-only` of prod",
-    ),
-    Job(
-        "deploy-viberators.yml", "candidate", Role.READ, Account.DEV, ON_MAIN, MAIN, 15,
-        "viberator-read-dev", "reads dev's outputs: what a prod dispatch promotes",
-    ),
-    Job(
-        "review-stack.yml", "select", Role.READ, Account.DEV, ON_MAIN, MAIN, 15,
-        "viberator-read-dev", "lists the review stacks the daily sweep destroys",
-    ),
-    Job(
-        "deploy-stack.yml", "deploy (dev)", Role.DEPLOY, Account.DEV, environment("dev"), MAIN, 120,
-        "viberator-deploy-dev", "builds and pushes, `pulumi up` of dev, SBOM referrers",
-    ),
-    Job(
-        "deploy-stack.yml", "deploy (dev) signing step", Role.SIGNER, Account.DEV, environment("dev"), MAIN, 120,
-        "viberator-deploy-dev", "`cosign sign` of each pushed digest with the image stack's KMS key",
-    ),
-    Job(
-        "deploy-stack.yml", "deploy (prod)", Role.DEPLOY, Account.PROD, environment("prod"), MAIN, 120,
-        "viberator-deploy-prod", "after approval: verifies dev's signatures, `pulumi up` of prod",
-    ),
-    Job(
-        "prune-signatures.yml", "prune", Role.DEPLOY, Account.DEV, environment("dev"), MAIN, 15,
-        "viberator-read-dev", "deletes the `.sig` manifests of expired images (DescribeImages, BatchDeleteImage)",
-    ),
-    Job(
-        "deploy-viberators.yml", "record-promotion", Role.RECORD_PROMOTION, Account.DEV, environment("dev"), MAIN, 15,
-        "viberator-read-prod", "tags the digests prod runs `prod-<revision>` (BatchGetImage, PutImage)",
-    ),
-    Job(
-        "review-stack.yml", "up", Role.REVIEW, Account.DEV, environment("review"), PULL_REQUEST_MERGE, 90,
-        "viberator-review", "after a reviewer approved the run: `pulumi up` of `pr-<n>` and its smoke jobs",
-    ),
-    Job(
-        "review-stack.yml", "destroy (pull request)", Role.REVIEW, Account.DEV, environment("review"),
-        PULL_REQUEST_MERGE, 60, "viberator-review", "after approval: `pulumi destroy` of a closed pull request's stack",
-    ),
-    Job(
-        "review-stack.yml", "destroy (sweep)", Role.REVIEW, Account.DEV, environment("review-sweep"), MAIN, 60,
-        "viberator-review", "the daily sweep's `pulumi destroy` of expired and closed review stacks",
-    ),
-)  # fmt: skip
+JOBS_TABLE = Path(__file__).with_name("jobs.toml")
+_JOB_ROWS = TypeAdapter(tuple[Job, ...])
+
+
+def read_jobs(table: Path) -> tuple[Job, ...]:
+    """The table's rows as jobs; a row with a key it lacks, a key Job does not have, or a value outside its
+    type is an error naming the row and the key."""
+    try:
+        return _JOB_ROWS.validate_python(tomllib.loads(table.read_text())["job"])
+    except ValidationError as error:
+        raise ValueError(f"{table.name}: {error}") from None
+
+
+JOBS = read_jobs(JOBS_TABLE)
+"""Every job that assumes a role, in the table's order."""
 
 
 def jobs_of(role: Role, account: Account) -> tuple[Job, ...]:
