@@ -94,6 +94,7 @@ def parse_stack_config(
         positions=tuple(i for i, _ in clankers),
         declared_targets=frozenset(declared_targets),
         account=account,
+        written=data,
     )
     ruled = [issue for rule in RULES for issue in rule(parsed) if not _under(issue.path, reported)]
     issues = credentials + clanker_issues + ruled

@@ -18,12 +18,11 @@ from components.config_model.fields import (
     ENV_VAR_PATTERN,
     IMAGE_REVISION_PATTERN,
     NAME_PATTERN,
-    NAMESPACE,
     REVIEW_EXPIRES_PATTERN,
     STACK_REFERENCE_PATTERN,
     ConfigModel,
 )
-from components.config_model.issues import MISSING, REDACTED, ConfigIssue, shown
+from components.config_model.issues import REDACTED, ConfigIssue, Key, key_path, written_at
 from components.config_model.stack import StackConfig
 from components.targets import CLANKER_MODELS
 from components.targets.lambda_ import LAMBDA_ENV_VAR_PATTERN
@@ -43,37 +42,14 @@ _KEY_MARKER = "[key]"
 """Pydantic's marker for an error in a mapping's key, which the path already names."""
 
 
-def _path(loc: tuple[str | int, ...]) -> str:
-    """`viberator:clankers[1].memoryMb` from pydantic's loc, dropping discriminated-union tags."""
-    if loc and isinstance(loc[0], str) and ":" in loc[0]:
-        return loc[0]  # a key of another namespace (aws:region)
-    text = f"{NAMESPACE}:"
-    parts = list(loc)
-    out = ""
-    for index, part in enumerate(parts):
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif index > 0 and isinstance(parts[index - 1], int) and part in CLANKER_MODELS:
-            continue  # the union member pydantic tried, not a key the user wrote
-        elif part == _KEY_MARKER:
-            continue
-        else:
-            out += f".{part}" if out else part
-    return text + out
-
-
-def _value_at(data: Any, loc: tuple[str | int, ...]) -> Any:
-    current = data
-    for part in loc:
-        if isinstance(current, Mapping) and part in current:  # noqa: SIM114 - separate, so mypy narrows `part`
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
-            current = current[part]
-        elif part in CLANKER_MODELS or part == _KEY_MARKER:
-            continue
-        else:
-            return MISSING
-    return current
+def _key(loc: tuple[str | int, ...]) -> Key:
+    """The key the user wrote (`("clankers", 1, "memoryMb")`) from pydantic's loc, without discriminated-union tags
+    (the union member pydantic tried) and mapping-key markers."""
+    return tuple(
+        part
+        for index, part in enumerate(loc)
+        if part != _KEY_MARKER and not (index > 0 and isinstance(loc[index - 1], int) and part in CLANKER_MODELS)
+    )
 
 
 def _model_in(annotation: Any) -> type[ConfigModel] | None:
@@ -137,10 +113,7 @@ def issue_of(data: Mapping[str, Any], error: Mapping[str, Any]) -> ConfigIssue:
     loc = tuple(error["loc"])
     if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         loc = (*loc, "target")  # the discriminator key is what the user got wrong
-    value = _value_at(data, loc)
-    if len(loc) == 1:
-        value = shown(value)
+    key = _key(loc)
     # A credential is never echoed back (ConfigIssue redacts any value holding one; this type names them).
-    if error["type"] == CREDENTIAL_ERROR:
-        value = REDACTED
-    return ConfigIssue(path=_path(loc), value=value, message=_message(error))
+    value = REDACTED if error["type"] == CREDENTIAL_ERROR else written_at(data, key)
+    return ConfigIssue(path=key_path(key), value=value, message=_message(error))

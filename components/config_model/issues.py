@@ -1,19 +1,22 @@
 """A config mistake as the user sees it: `ConfigIssue` (key path, value, message) and `ConfigError`, which
 reports every issue of a run together.
 
-Owns how an issue is printed (values as the YAML had them, long ones cut, credentials never echoed). Does not own
-what is wrong (the models, components/config/rules/) or how pydantic's errors become issues
-(components/config/validation_errors.py).
+Owns how an issue is printed (values as the YAML had them, long ones cut, credentials never echoed) and how a key
+of the stack file is named and read (`key_path`, `written_at`), so that the rules (components/config/rules/) and
+pydantic's errors (components/config/validation_errors.py) show a key's value as the file has it. Does not own
+what is wrong (the models, the rules).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 from pydantic import BaseModel, model_validator
 
+from components.config_model.fields import NAMESPACE
 from components.credentials import credentials_in
 
 
@@ -26,6 +29,11 @@ MISSING: Any = _Missing()
 """The value of a key the config lacks."""
 REDACTED = "(redacted)"
 """Shown instead of a value that looks like a credential."""
+
+Key = tuple[str | int, ...]
+"""A key of the stack file, part by part as the YAML nests it: `("network", "assignPublicIp")`, `("signing",
+"keyAdmins", 2)`, `("clankers", 0, "secrets", "ANTHROPIC_API_KEY")`; a first part of another namespace
+(`"aws:region"`) is a whole key. Parts, not a dotted path: a key may itself hold dots (a secret's ARN)."""
 
 
 class ConfigIssue(BaseModel):
@@ -57,6 +65,27 @@ class ConfigError(pulumi.RunError):
         self.issues = issues
         lines = "\n".join(f"  - {issue}" for issue in issues)
         super().__init__(f"invalid {source} ({len(issues)} error{'s' if len(issues) != 1 else ''}):\n{lines}")
+
+
+def key_path(key: Key) -> str:
+    """The key as an issue names it: `viberator:network.assignPublicIp`, `viberator:signing.keyAdmins[2]`."""
+    first, *rest = key
+    path = str(first) if ":" in str(first) else f"{NAMESPACE}:{first}"
+    return path + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in rest)
+
+
+def written_at(values: Mapping[str, Any], key: Key) -> Any:
+    """The value at `key` in `values` (the `viberator:` values as the stack file has them, keys without the
+    prefix), MISSING where the file has none; a top-level one shown as the YAML had it (`shown`)."""
+    value: Any = values
+    for part in key:
+        if isinstance(value, Mapping) and part in value:  # noqa: SIM114 - separate, so mypy narrows `part`
+            value = value[part]
+        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            value = value[part]
+        else:
+            return MISSING
+    return shown(value) if len(key) == 1 else value
 
 
 def shown(value: Any) -> Any:

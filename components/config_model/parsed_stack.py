@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic.alias_generators import to_camel
 
 from components.config_model.clankers import ClankerBase, CloudClanker
-from components.config_model.fields import NAMESPACE
-from components.config_model.issues import ConfigIssue, shown
+from components.config_model.issues import ConfigIssue, Key, key_path, written_at
 from components.config_model.stack import StackConfig
 from workers.catalog import HARNESS_NAMES
-
-KEY = f"{NAMESPACE}:"
-"""The prefix of every key path a rule reports."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +25,17 @@ class ParsedStack:
     """Every `target` the user's clankers name, the invalid clankers' too."""
     account: str | None
     """The stack's account when `aws:allowedAccountIds` pins exactly one, else unknown."""
+    written: Mapping[str, Any]
+    """The `viberator:` values as the stack file has them (keys without the prefix; the stack's name as
+    `environment`, every clanker at its index in the user's list): what an issue shows."""
+
+    def issue(self, key: str | Key, message: str) -> ConfigIssue:
+        """An issue about `key` of this stack (a top-level key, `"forceDelete"`, or its parts: `("signing",
+        "keyAdmins", 2)`, `("clankers", i, "name")`), showing the key's value as the stack file has it (MISSING
+        where it has none): a rule names the key and says what is wrong, and never restates (or misstates) the
+        value."""
+        parts = (key,) if isinstance(key, str) else key
+        return ConfigIssue(path=key_path(parts), value=written_at(self.written, parts), message=message)
 
     def clankers(self) -> Iterator[tuple[int, ClankerBase]]:
         """Each clanker with its index in the user's list."""
@@ -38,19 +45,18 @@ class ParsedStack:
         """The clankers that run in AWS (lambda, ecs: those with secrets and roles), with their indexes."""
         return ((i, clanker) for i, clanker in self.clankers() if isinstance(clanker, CloudClanker))
 
-    def secrets(self) -> Iterator[tuple[str, str]]:
-        """Every secret a cloud clanker reads, as `(its key path, the secret's ARN)`, in the clankers' order."""
+    def secrets(self) -> Iterator[tuple[Key, str]]:
+        """Every secret a cloud clanker reads, as `(its key, the secret's ARN)`, in the clankers' order."""
         for i, clanker in self.cloud_clankers():
             for variable, arn in clanker.secrets.items():
-                yield f"{clanker_key(i)}.secrets.{variable}", arn
+                yield ("clankers", i, "secrets", variable), arn
 
-    def settings_set(self, names: Iterable[str]) -> Iterator[tuple[str, str, Any]]:
+    def settings_set(self, names: Iterable[str]) -> Iterator[tuple[str, str]]:
         """Those of the top-level settings `names` (field names) the stack file sets, in the order given, as
-        `(name, key path, value as the YAML had it)`: for the rules that refuse a setting the stack never reads."""
-        written = self.config.model_dump(exclude_none=True)
+        `(name, key)`: for the rules that refuse a setting the stack never reads."""
         for name in names:
             if name in self.config.model_fields_set:
-                yield name, f"{KEY}{to_camel(name)}", shown(written.get(name))
+                yield name, to_camel(name)
 
     @property
     def available_harnesses(self) -> set[str]:
@@ -58,10 +64,6 @@ class ParsedStack:
         if self.config.images is not None:
             return set(self.config.images.harnesses or HARNESS_NAMES)
         return set(self.config.harnesses)
-
-
-def clanker_key(index: int) -> str:
-    return f"{KEY}clankers[{index}]"
 
 
 Rule = Callable[[ParsedStack], Iterator[ConfigIssue]]

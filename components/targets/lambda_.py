@@ -20,7 +20,7 @@ from pydantic import AfterValidator, Field
 from components.config_model.clankers import ENVIRONMENT, SECRETS, CloudClanker, PlainValue
 from components.config_model.fields import secret_arn
 from components.config_model.issues import ConfigIssue
-from components.config_model.parsed_stack import ParsedStack, clanker_key
+from components.config_model.parsed_stack import ParsedStack
 from components.execution_role import CloudSettings, ServiceRole, execution_role
 from components.policies import LAMBDA_SERVICE, lambda_execution_policy
 from components.tags import clanker_tags
@@ -265,10 +265,9 @@ def environment_fits(parsed: ParsedStack) -> Iterator[ConfigIssue]:
             f"{name} {bytes_} bytes" + (" (the secrets' ARNs)" if name == SECRET_ARNS_VARIABLE else "")
             for bytes_, name in sizes[:3]
         )
-        yield ConfigIssue(
-            path=f"{clanker_key(i)}.environment",
-            value=size,
-            message=f"the function's variables would total {size} bytes of names and values, and Lambda allows "
+        yield parsed.issue(
+            ("clankers", i, "environment"),
+            f"the function's variables would total {size} bytes of names and values, and Lambda allows "
             f"{LAMBDA_ENVIRONMENT_MAX_BYTES} (4 KB); the largest: {largest}. Move large values out (a secret, "
             "or a file in the image)",
         )

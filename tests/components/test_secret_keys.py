@@ -73,7 +73,7 @@ def test_without_secret_keys_no_role_may_decrypt() -> None:
     [
         ({ANTHROPIC: "arn:aws:kms:us-east-1:123456789012:alias/viberator"}, f"viberator:secretKeys.{ANTHROPIC}", None),
         ({ANTHROPIC: KEY.replace("us-east-1", "eu-west-1")}, f"viberator:secretKeys.{ANTHROPIC}", None),
-        ({ANTHROPIC.replace("anthropic", "gemini"): KEY}, None, ANTHROPIC.replace("anthropic", "gemini")),
+        ({ANTHROPIC.replace("anthropic", "gemini"): KEY}, None, KEY),
         ({"arn:aws:secretsmanager:us-east-1:123456789012:secret:partial": KEY}, None, None),
     ],
     ids=["alias-not-a-key", "key-in-another-region", "secret-no-clanker-reads", "partial-secret-arn"],

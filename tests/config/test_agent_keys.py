@@ -16,6 +16,7 @@ from viberator_worker.slate import fresh_slate
 
 from components.config import ConfigError, StackConfig, parse_stack_config
 from components.config_model.clankers import CloudClanker
+from components.config_model.issues import MISSING
 from workers.catalog import HARNESS_NAMES
 
 ACCOUNT = "123456789012"
@@ -51,13 +52,12 @@ def parse(entry: dict[str, Any], stack: str = "image") -> StackConfig:
     return parse_stack_config({**values, "clankers": [entry]}, stack=name, region="us-east-1", account=ACCOUNT)
 
 
-def refusal(entry: dict[str, Any], stack: str = "image") -> tuple[str, str, str]:
+def refusal(entry: dict[str, Any], stack: str = "image") -> tuple[str, Any, str]:
+    """The one issue's key path, the value it shows, and its message."""
     with pytest.raises(ConfigError) as raised:
         parse(entry, stack)
     (issue,) = raised.value.issues
-    path, _, rest = str(issue).partition(" = ")
-    value, _, message = rest.partition(": ")
-    return path, value, message
+    return issue.path, issue.value, issue.message
 
 
 PLATFORM = {
@@ -162,70 +162,70 @@ def test_a_docker_clanker_needs_nothing_of_the_config() -> None:
     parse(clanker("docker", "kimi"))
 
 
-REFUSED: list[tuple[str, dict[str, Any], str, str, list[str]]] = [
-    ("no secrets at all", clanker("lambda", "claude"), "secrets", "(missing)", ["it declares no secrets"]),
-    ("an empty secrets", clanker("ecs", "claude", secrets={}), "secrets", "[]", ["it declares no secrets"]),
+REFUSED: list[tuple[str, dict[str, Any], str, Any, list[str]]] = [
+    ("no secrets at all", clanker("lambda", "claude"), "secrets", MISSING, ["it declares no secrets"]),
+    ("an empty secrets", clanker("ecs", "claude", secrets={}), "secrets", {}, ["it declares no secrets"]),
     (
         "switched from gemini to codex",
         clanker("lambda", "codex", secrets=secrets("GEMINI_API_KEY")),
         "secrets",
-        '["GEMINI_API_KEY"]',
+        secrets("GEMINI_API_KEY"),
         ["OPENAI_API_KEY, CODEX_API_KEY", "none of its secrets is one"],
     ),
     (
         "a key granted, never set",
         clanker("ecs", "codex", agentEnvironment=["OPENAI_API_KEY"]),
         "secrets",
-        "(missing)",
+        MISSING,
         ["grants OPENAI_API_KEY, but nothing sets it"],
     ),
     (
         "multi-agent without a key",
         clanker("lambda", "multi-agent", secrets=secrets("GITHUB_TOKEN"), agentEnvironment=["GITHUB_TOKEN"]),
         "secrets",
-        '["GITHUB_TOKEN"]',
+        secrets("GITHUB_TOKEN"),
         ["or run claude on Amazon Bedrock", "or run opencode on Amazon Bedrock"],
     ),
     (
         "codex given the role's credentials (it cannot use Bedrock from a clanker)",
         clanker("lambda", "codex", agentEnvironment=[*LAMBDA_CREDENTIALS, "AWS_REGION"]),
         "secrets",
-        "(missing)",
+        MISSING,
         ["OPENAI_API_KEY"],
     ),
     (
         "claude given the role's credentials without its switch",
         clanker("lambda", "claude", agentEnvironment=[*LAMBDA_CREDENTIALS, "AWS_REGION"]),
         "secrets",
-        "(missing)",
+        MISSING,
         ['`environment: {CLAUDE_CODE_USE_BEDROCK: "1"}`'],
     ),
     (
         "opencode given a part of the role's credentials",
         clanker("lambda", "opencode", agentEnvironment=["AWS_SECRET_ACCESS_KEY"]),
         "secrets",
-        "(missing)",
+        MISSING,
         ["`agentEnvironment: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN]`"],
     ),
     (
         "Bedrock switched on, nothing granted (its API key is then unused)",
         clanker("lambda", "claude", environment=BEDROCK, secrets=secrets("ANTHROPIC_API_KEY")),
         "agentEnvironment",
-        "(missing)",
+        MISSING,
         ["lacks AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION"],
     ),
     (
         "Bedrock with only the secret key granted",
         clanker("lambda", "claude", environment=BEDROCK, agentEnvironment=["AWS_SECRET_ACCESS_KEY", "AWS_REGION"]),
         "agentEnvironment",
-        '["AWS_SECRET_ACCESS_KEY", "AWS_REGION"]',
+        ["AWS_SECRET_ACCESS_KEY", "AWS_REGION"],
         ["lacks AWS_ACCESS_KEY_ID, AWS_SESSION_TOKEN:"],
     ),
     (
         "Bedrock without a region",
         clanker("lambda", "claude", environment=BEDROCK, agentEnvironment=LAMBDA_CREDENTIALS),
         "agentEnvironment",
-        '["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]',
+        ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"],
         ["lacks AWS_REGION:"],
     ),
     (
@@ -234,7 +234,7 @@ REFUSED: list[tuple[str, dict[str, Any], str, str, list[str]]] = [
             "ecs", "claude", environment={**BEDROCK, "AWS_REGION": "us-east-1"}, agentEnvironment=LAMBDA_CREDENTIALS
         ),
         "agentEnvironment",
-        '["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]',
+        ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"],
         ["lacks AWS_CONTAINER_CREDENTIALS_RELATIVE_URI:", "(its role's credentials on ecs, and the region)"],
     ),
     (
@@ -247,7 +247,7 @@ REFUSED: list[tuple[str, dict[str, Any], str, str, list[str]]] = [
             agentEnvironment=["AWS_REGION"],
         ),
         "agentEnvironment",
-        '["AWS_REGION"]',
+        ["AWS_REGION"],
         ["listed in `agentEnvironment` too"],
     ),
 ]
@@ -256,10 +256,10 @@ REFUSED: list[tuple[str, dict[str, Any], str, str, list[str]]] = [
 @pytest.mark.parametrize("stack", sorted(STACKS))
 @pytest.mark.parametrize(("why", "entry", "key", "value", "says"), REFUSED, ids=[case[0] for case in REFUSED])
 def test_a_clanker_whose_agent_cannot_authenticate_is_refused_naming_the_key_and_the_fix(
-    why: str, entry: dict[str, Any], key: str, value: str, says: list[str], stack: str
+    why: str, entry: dict[str, Any], key: str, value: Any, says: list[str], stack: str
 ) -> None:
     path, shown, message = refusal(entry, stack)
-    assert (path, shown) == (f"viberator:clankers[0].{key}", value), why
+    assert (path, shown) == (f"viberator:clankers[0].{key}", value), why  # as the stack file has it
     assert message.startswith("clanker 'worker'")
     for words in says:
         assert words in message, (why, message)

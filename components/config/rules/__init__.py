@@ -4,7 +4,8 @@ parser (components/config/parsing.py) walks them.
 Rules see the top-level settings and the clankers that are valid on their own, so one run reports every mistake
 in the file. Their order is the order issues are reported in (stack-level first, then each clanker's in list
 order: the parser sorts by clanker, stably). A new rule is a function in the module of its subject plus a line
-here.
+here; it makes each issue with `parsed.issue(key, message)`, which names the key and shows its value as the stack
+file has it.
 """
 
 from __future__ import annotations

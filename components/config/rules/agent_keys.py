@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from components.config_model.clankers import CloudClanker
-from components.config_model.issues import MISSING, ConfigIssue
-from components.config_model.parsed_stack import ParsedStack, clanker_key
+from components.config_model.issues import ConfigIssue
+from components.config_model.parsed_stack import ParsedStack
 from workers.catalog import BEDROCK_API_KEY, BEDROCK_ROUTES, HARNESSES, BedrockRoute, Harness, agent_key_variables
 
 REGION = "AWS_REGION"
@@ -35,11 +35,10 @@ def clankers_hold_their_agent_s_key(parsed: ParsedStack) -> Iterator[ConfigIssue
         if any(_authenticates(clanker, agent) for agent in harness.agents):
             continue
         switched = [agent for agent in harness.agents if _switched_to_bedrock(clanker, agent)]
-        yield (
-            _bedrock_incomplete(clanker, clanker_key(i), switched[0])
-            if switched
-            else _no_key(clanker, clanker_key(i), harness)
-        )
+        if switched:
+            yield parsed.issue(("clankers", i, "agentEnvironment"), _bedrock_incomplete(clanker, switched[0]))
+        else:
+            yield parsed.issue(("clankers", i, "secrets"), _no_key(clanker, harness))
 
 
 def _switched_to_bedrock(clanker: CloudClanker, agent: str) -> bool:
@@ -75,7 +74,7 @@ def _bedrock_grant(clanker: CloudClanker, route: BedrockRoute) -> str:
     return f"`agentEnvironment: [{', '.join(names)}]` (its role's credentials on {clanker.target}{region})"
 
 
-def _no_key(clanker: CloudClanker, key: str, harness: Harness) -> ConfigIssue:
+def _no_key(clanker: CloudClanker, harness: Harness) -> str:
     reads = "whose CLI reads its API key" if len(harness.agents) == 1 else "whose CLIs read their API keys"
     holds = "none of its secrets is one" if clanker.secrets else "it declares no secrets"
     granted = [name for name in clanker.agent_environment if name in harness.key_variables]
@@ -88,22 +87,18 @@ def _no_key(clanker: CloudClanker, key: str, harness: Harness) -> ConfigIssue:
         for agent in harness.agents
         if (route := BEDROCK_ROUTES.get(agent)) is not None
     )
-    return ConfigIssue(
-        path=f"{key}.secrets",
-        value=sorted(clanker.secrets) if "secrets" in clanker.model_fields_set else MISSING,
-        message=f"clanker {clanker.name!r}: its `agent` {harness.name} runs {', '.join(harness.agents)}, {reads} "
+    return (
+        f"clanker {clanker.name!r}: its `agent` {harness.name} runs {', '.join(harness.agents)}, {reads} "
         f"from {', '.join(harness.key_variables)}, and {holds}; add one under `secrets` "
-        f"(`{harness.key_variables[0]}: <Secrets Manager secret ARN>`){bedrock}",
+        f"(`{harness.key_variables[0]}: <Secrets Manager secret ARN>`){bedrock}"
     )
 
 
-def _bedrock_incomplete(clanker: CloudClanker, key: str, agent: str) -> ConfigIssue:
+def _bedrock_incomplete(clanker: CloudClanker, agent: str) -> str:
     route = BEDROCK_ROUTES[agent]
-    return ConfigIssue(
-        path=f"{key}.agentEnvironment",
-        value=list(clanker.agent_environment) if "agent_environment" in clanker.model_fields_set else MISSING,
-        message=f"clanker {clanker.name!r} sets {route.switch}, so {agent} calls Amazon Bedrock with the AWS "
+    return (
+        f"clanker {clanker.name!r} sets {route.switch}, so {agent} calls Amazon Bedrock with the AWS "
         f"credentials it sees instead of an API key, and it lacks {', '.join(_bedrock_missing(clanker, route))}: "
         f"grant {_bedrock_grant(clanker, route)}, or a Bedrock API key (a `{BEDROCK_API_KEY}` secret, listed "
-        f"in `agentEnvironment` too)",
+        f"in `agentEnvironment` too)"
     )

@@ -6,7 +6,7 @@ import fnmatch
 from collections.abc import Iterator
 
 from components.config_model.issues import ConfigIssue
-from components.config_model.parsed_stack import KEY, ParsedStack
+from components.config_model.parsed_stack import ParsedStack
 from workers import catalog
 from workers.catalog import HARNESS_NAMES, HARNESSES
 from workers.dockerfile_stages import DockerfileError, stages
@@ -16,15 +16,13 @@ from workers.naming import MUTABLE_TAG_PATTERNS, revision_tag
 def harnesses_are_known(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     for i, name in enumerate(parsed.config.harnesses):
         if name not in HARNESS_NAMES:
-            yield ConfigIssue(
-                path=f"{KEY}harnesses[{i}]", value=name, message=f"unknown harness; known: {', '.join(HARNESS_NAMES)}"
-            )
+            yield parsed.issue(("harnesses", i), f"unknown harness; known: {', '.join(HARNESS_NAMES)}")
 
 
 def harnesses_are_listed_once(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     harnesses = parsed.config.harnesses
     if len(set(harnesses)) != len(harnesses):
-        yield ConfigIssue(path=f"{KEY}harnesses", value=harnesses, message="lists a harness twice")
+        yield parsed.issue("harnesses", "lists a harness twice")
 
 
 def built_harnesses_have_a_dockerfile_stage(parsed: ParsedStack) -> Iterator[ConfigIssue]:
@@ -40,33 +38,29 @@ def built_harnesses_have_a_dockerfile_stage(parsed: ParsedStack) -> Iterator[Con
     try:
         names = stages(dockerfile)
     except DockerfileError as unreadable:
-        yield ConfigIssue(
-            path=f"{KEY}harnesses", value=config.harnesses, message=f"cannot read the stages: {unreadable}"
-        )
+        yield parsed.issue("harnesses", f"cannot read the stages: {unreadable}")
         return
     for i, name in built:
         target = HARNESSES[name].dockerfile_target
         if target not in names:
-            yield ConfigIssue(
-                path=f"{KEY}harnesses[{i}]",
-                value=name,
-                message=f"{shown} has no stage `FROM … AS {target}` to build harness {name} from; add it "
+            yield parsed.issue(
+                ("harnesses", i),
+                f"{shown} has no stage `FROM … AS {target}` to build harness {name} from; add it "
                 "(docs/add-a-harness.md; `make harness-check HARNESS=" + name + "` lists every place a harness needs)",
             )
 
 
 def harness_platforms_are_of_built_harnesses(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     for harness, platforms in parsed.config.harness_platforms.items():
-        path = f"{KEY}harnessPlatforms.{harness}"
+        key = ("harnessPlatforms", harness)
         if harness not in parsed.config.harnesses:
-            yield ConfigIssue(
-                path=path,
-                value=platforms,
-                message=f"names a harness this stack does not build: add {harness} to {KEY}harnesses, or remove "
+            yield parsed.issue(
+                key,
+                f"names a harness this stack does not build: add {harness} to viberator:harnesses, or remove "
                 "this entry",
             )
         elif isinstance(platforms, list) and (not platforms or len(set(platforms)) != len(platforms)):
-            yield ConfigIssue(path=path, value=platforms, message="lists no platform, or one twice")
+            yield parsed.issue(key, "lists no platform, or one twice")
 
 
 def taken_harnesses_are_known(parsed: ParsedStack) -> Iterator[ConfigIssue]:
@@ -75,19 +69,18 @@ def taken_harnesses_are_known(parsed: ParsedStack) -> Iterator[ConfigIssue]:
         return
     for i, name in enumerate(images.harnesses or []):
         if name not in HARNESS_NAMES:
-            yield ConfigIssue(path=f"{KEY}images.harnesses[{i}]", value=name, message="unknown harness")
+            yield parsed.issue(("images", "harnesses", i), "unknown harness")
 
 
 def approved_digests_are_of_taken_harnesses(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     images = parsed.config.images
     if images is None:
         return
-    for name, digest in (images.digests or {}).items():
+    for name in images.digests or {}:
         if name not in HARNESS_NAMES or name not in (images.harnesses or HARNESS_NAMES):
-            yield ConfigIssue(
-                path=f"{KEY}images.digests.{name}",
-                value=digest,
-                message="names a harness this stack does not take"
+            yield parsed.issue(
+                ("images", "digests", name),
+                "names a harness this stack does not take"
                 if name in HARNESS_NAMES
                 else f"unknown harness; known: {', '.join(HARNESS_NAMES)}",
             )
@@ -99,9 +92,8 @@ def image_revision_tag_is_immutable(parsed: ParsedStack) -> Iterator[ConfigIssue
         return
     tag = revision_tag(config.environment, config.image_revision)
     if any(fnmatch.fnmatchcase(tag, pattern) for pattern in MUTABLE_TAG_PATTERNS):
-        yield ConfigIssue(
-            path=f"{KEY}imageRevision",
-            value=config.image_revision,
-            message=f"the tag {tag} would be one of the movable tags ({', '.join(MUTABLE_TAG_PATTERNS)}), "
+        yield parsed.issue(
+            "imageRevision",
+            f"the tag {tag} would be one of the movable tags ({', '.join(MUTABLE_TAG_PATTERNS)}), "
             "never an immutable one",
         )

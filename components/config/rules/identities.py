@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from components.config_model.fields import secret_arn
 from components.config_model.issues import ConfigIssue
-from components.config_model.parsed_stack import KEY, ParsedStack
+from components.config_model.parsed_stack import ParsedStack
 
 
 def _secret_account(arn: str) -> str:
@@ -21,10 +21,9 @@ def _secret_account(arn: str) -> str:
 def consumers_are_other_accounts(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     for i, account in enumerate(parsed.config.consumer_accounts):
         if account == parsed.account:
-            yield ConfigIssue(
-                path=f"{KEY}consumerAccounts[{i}]",
-                value=account,
-                message="this stack's own account (aws:allowedAccountIds), whose roles pull its images already: "
+            yield parsed.issue(
+                ("consumerAccounts", i),
+                "this stack's own account (aws:allowedAccountIds), whose roles pull its images already: "
                 "list other accounts only",
             )
 
@@ -33,13 +32,12 @@ def secrets_are_in_the_clankers_account(parsed: ParsedStack) -> Iterator[ConfigI
     if parsed.account is None:
         return
     shared = set(parsed.config.secret_accounts)
-    for path, arn in parsed.secrets():
+    for key, arn in parsed.secrets():
         account = _secret_account(arn)
         if account != parsed.account and account not in shared:
-            yield ConfigIssue(
-                path=path,
-                value=arn,
-                message=f"a secret of account {account}, and this clanker runs in {parsed.account} "
+            yield parsed.issue(
+                key,
+                f"a secret of account {account}, and this clanker runs in {parsed.account} "
                 "(aws:allowedAccountIds): use the secret of this account, or, once that account shares it "
                 f"(its resource policy and its KMS key's policy grant this account), add {account} to "
                 "viberator:secretAccounts",
@@ -55,4 +53,4 @@ def secret_accounts_share_secrets(parsed: ParsedStack) -> Iterator[ConfigIssue]:
             message = "no clanker's secret is in this account: remove it"
         else:
             continue
-        yield ConfigIssue(path=f"{KEY}secretAccounts[{i}]", value=account, message=message)
+        yield parsed.issue(("secretAccounts", i), message)

@@ -10,7 +10,7 @@ from components.config_model.fields import (
     PLATFORM_OF_ARCHITECTURE,
 )
 from components.config_model.issues import ConfigIssue
-from components.config_model.parsed_stack import ParsedStack, clanker_key
+from components.config_model.parsed_stack import ParsedStack
 from components.targets import TARGETS, target_of
 from workers.catalog import HARNESS_NAMES
 from workers.ecr_url import partition_of_region
@@ -21,11 +21,7 @@ def clanker_names_are_unique(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     seen: dict[str, int] = {}
     for i, clanker in parsed.clankers():
         if clanker.name in seen:
-            yield ConfigIssue(
-                path=f"{clanker_key(i)}.name",
-                value=clanker.name,
-                message=f"duplicate of clankers[{seen[clanker.name]}]",
-            )
+            yield parsed.issue(("clankers", i, "name"), f"duplicate of clankers[{seen[clanker.name]}]")
         seen.setdefault(clanker.name, i)
 
 
@@ -35,16 +31,14 @@ def clanker_names_fit_physical_names(parsed: ParsedStack) -> Iterator[ConfigIssu
     for i, clanker in parsed.clankers():
         limit = target_of(clanker).name_limit
         if limit is not None and len(clanker.name) > limit.longest:
-            yield ConfigIssue(
-                path=f"{clanker_key(i)}.name",
-                value=clanker.name,
-                message=f"too long for an {clanker.target} clanker: {limit.why}, so at most {limit.longest}",
+            yield parsed.issue(
+                ("clankers", i, "name"),
+                f"too long for an {clanker.target} clanker: {limit.why}, so at most {limit.longest}",
             )
         elif len(clanker.name) > name_limit:
-            yield ConfigIssue(
-                path=f"{clanker_key(i)}.name",
-                value=clanker.name,
-                message=f"too long: `{clanker_resource_name(environment, '<name>')}` must fit "
+            yield parsed.issue(
+                ("clankers", i, "name"),
+                f"too long: `{clanker_resource_name(environment, '<name>')}` must fit "
                 f"{LAMBDA_FUNCTION_NAME_MAX} characters, so at most {name_limit}",
             )
 
@@ -54,23 +48,17 @@ def clanker_agents_have_an_image(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     available = parsed.available_harnesses
     for i, clanker in parsed.clankers():
         if clanker.agent not in HARNESS_NAMES:
-            yield ConfigIssue(
-                path=f"{clanker_key(i)}.agent",
-                value=clanker.agent,
-                message=f"unknown agent; known: {', '.join(HARNESS_NAMES)}",
-            )
+            yield parsed.issue(("clankers", i, "agent"), f"unknown agent; known: {', '.join(HARNESS_NAMES)}")
         elif clanker.agent not in available:
-            yield ConfigIssue(
-                path=f"{clanker_key(i)}.agent",
-                value=clanker.agent,
-                message="this stack has no image for it: add it to viberator:harnesses"
+            yield parsed.issue(
+                ("clankers", i, "agent"),
+                "this stack has no image for it: add it to viberator:harnesses"
                 + (" (or to viberator:images.harnesses)" if config.images is not None else ""),
             )
         elif clanker.image == "floating" and not config.builds_images:
-            yield ConfigIssue(
-                path=f"{clanker_key(i)}.image",
-                value=clanker.image,
-                message="a promoting stack (viberator:images.from) runs the promoted digests; "
+            yield parsed.issue(
+                ("clankers", i, "image"),
+                "a promoting stack (viberator:images.from) runs the promoted digests; "
                 "floating tags name whatever the image stack pushed last",
             )
 
@@ -85,18 +73,16 @@ def built_images_run_on_their_clankers(parsed: ParsedStack) -> Iterator[ConfigIs
             continue
         built_for = config.platforms_of(clanker.agent)
         if clanker.architecture is not None and PLATFORM_OF_ARCHITECTURE[clanker.architecture] not in built_for:
-            yield ConfigIssue(
-                path=f"{clanker_key(i)}.architecture",
-                value=clanker.architecture,
-                message=f"no platform of the {clanker.agent} image runs it (built for "
+            yield parsed.issue(
+                ("clankers", i, "architecture"),
+                f"no platform of the {clanker.agent} image runs it (built for "
                 f"{', '.join(built_for)}): add {PLATFORM_OF_ARCHITECTURE[clanker.architecture]} to "
                 f"viberator:harnessPlatforms.{clanker.agent}, or set the clanker's architecture to match",
             )
         elif not target_of(clanker).runs_image_index and clanker.image == "floating" and len(built_for) > 1:
-            yield ConfigIssue(
-                path=f"{clanker_key(i)}.image",
-                value=clanker.image,
-                message=f"the {clanker.agent} image is built for {', '.join(built_for)}, so its floating "
+            yield parsed.issue(
+                ("clankers", i, "image"),
+                f"the {clanker.agent} image is built for {', '.join(built_for)}, so its floating "
                 "tag names an image index, which Lambda does not run: pin the clanker's image",
             )
 
@@ -104,10 +90,9 @@ def built_images_run_on_their_clankers(parsed: ParsedStack) -> Iterator[ConfigIs
 def variables_are_set_once(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     for i, clanker in parsed.cloud_clankers():
         for variable in sorted(set(clanker.environment) & set(clanker.secrets)):
-            yield ConfigIssue(
-                path=f"{clanker_key(i)}.environment.{variable}",
-                value=clanker.environment[variable],
-                message=f"{variable} set in both environment and secrets: keep only the secret",
+            yield parsed.issue(
+                ("clankers", i, "environment", variable),
+                f"{variable} set in both environment and secrets: keep only the secret",
             )
 
 
@@ -120,12 +105,11 @@ def each_target_s_own_rules(parsed: ParsedStack) -> Iterator[ConfigIssue]:
 
 def secrets_are_in_the_stack_partition(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     partition = partition_of_region(parsed.config.region)
-    for path, arn in parsed.secrets():
+    for key, arn in parsed.secrets():
         arn_partition = arn.split(":")[1]
         if arn_partition != partition:
-            yield ConfigIssue(
-                path=path,
-                value=arn,
-                message=f"partition {arn_partition}, but this stack's region {parsed.config.region} is in "
+            yield parsed.issue(
+                key,
+                f"partition {arn_partition}, but this stack's region {parsed.config.region} is in "
                 f"{partition}: a role there can't read it",
             )

@@ -9,19 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from components.config_model.issues import ConfigIssue
-from components.config_model.parsed_stack import KEY, ParsedStack
+from components.config_model.parsed_stack import ParsedStack
 from workers.ecr_url import partition_of_region
-
-REPLICAS = f"{KEY}replicas"
 
 
 def only_the_owner_replicates(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     config = parsed.config
     if config.replicas and config.builds_images and config.repositories == "existing":
-        yield ConfigIssue(
-            path=REPLICAS,
-            value=[replica.model_dump(exclude_none=True) for replica in config.replicas],
-            message="ECR keeps one replication configuration per registry and region, and the stack that owns "
+        yield parsed.issue(
+            "replicas",
+            "ECR keeps one replication configuration per registry and region, and the stack that owns "
             "this account's repositories (repositories: create) owns it: a second owner's up would replace "
             "its rules; list the regions there",
         )
@@ -38,28 +35,23 @@ def replicas_are_other_registries_of_the_partition(parsed: ParsedStack) -> Itera
     partition = partition_of_region(config.region)
     seen: set[tuple[str, str | None]] = set()
     for i, replica in enumerate(config.replicas):
-        path = f"{REPLICAS}[{i}]"
         if replica.account is not None and replica.account == parsed.account:
-            yield ConfigIssue(
-                path=f"{path}.account",
-                value=replica.account,
-                message="this stack's own account (aws:allowedAccountIds): leave `account` out for this "
+            yield parsed.issue(
+                ("replicas", i, "account"),
+                "this stack's own account (aws:allowedAccountIds): leave `account` out for this "
                 "account's registry, whose replica repositories this stack creates",
             )
         elif replica.account is None and replica.region == config.region:
-            yield ConfigIssue(
-                path=f"{path}.region",
-                value=replica.region,
-                message="this stack's own region, where its images already are: list other regions (or another "
-                "account)",
+            yield parsed.issue(
+                ("replicas", i, "region"),
+                "this stack's own region, where its images already are: list other regions (or another account)",
             )
         elif partition_of_region(replica.region) != partition:
-            yield ConfigIssue(
-                path=f"{path}.region",
-                value=replica.region,
-                message=f"in partition {partition_of_region(replica.region)}, and this stack's region "
+            yield parsed.issue(
+                ("replicas", i, "region"),
+                f"in partition {partition_of_region(replica.region)}, and this stack's region "
                 f"{config.region} is in {partition}: ECR replicates only within a partition",
             )
         elif (replica.region, replica.account) in seen:
-            yield ConfigIssue(path=path, value=replica.model_dump(exclude_none=True), message="listed twice")
+            yield parsed.issue(("replicas", i), "listed twice")
         seen.add((replica.region, replica.account))

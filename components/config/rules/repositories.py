@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from components.config_model.clankers import CloudClanker
-from components.config_model.issues import MISSING, ConfigIssue
-from components.config_model.parsed_stack import KEY, ParsedStack
+from components.config_model.issues import ConfigIssue
+from components.config_model.parsed_stack import ParsedStack
 from components.targets import target_of
 
 SERVES_OTHER_STACKS = "other stacks run this stack's images (sharedEnvironments, consumerAccounts)"
@@ -41,27 +41,20 @@ def force_delete_only_unprotected(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     if not config.force_delete:
         return
     if config.is_production or config.protect_resources:
-        yield ConfigIssue(
-            path=f"{KEY}forceDelete",
-            value=True,
-            message="a production or protected stack never force-deletes repositories",
-        )
+        yield parsed.issue("forceDelete", "a production or protected stack never force-deletes repositories")
     elif config.serves_other_stacks:
-        yield ConfigIssue(
-            path=f"{KEY}forceDelete",
-            value=True,
-            message=f"{SERVES_OTHER_STACKS}: deleting a repository with force deletes the digests their clankers "
+        yield parsed.issue(
+            "forceDelete",
+            f"{SERVES_OTHER_STACKS}: deleting a repository with force deletes the digests their clankers "
             "pin; docs/add-a-harness.md 'Retiring a harness'",
         )
 
 
 def serving_stack_stays_protected(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     if parsed.config.protect is False and parsed.config.serves_other_stacks:
-        yield ConfigIssue(
-            path=f"{KEY}protect",
-            value=False,
-            message=f"{SERVES_OTHER_STACKS}, so its repositories stay protected; "
-            "docs/add-a-harness.md 'Retiring a harness'",
+        yield parsed.issue(
+            "protect",
+            f"{SERVES_OTHER_STACKS}, so its repositories stay protected; docs/add-a-harness.md 'Retiring a harness'",
         )
 
 
@@ -71,17 +64,15 @@ def protected_ecs_runs_in_a_private_network(parsed: ParsedStack) -> Iterator[Con
     if not (has_ecs and config.protect_resources):
         return
     if config.network is None:
-        yield ConfigIssue(
-            path=f"{KEY}network",
-            value=MISSING,
-            message="a protected stack's (viberator:protect, default in prod) ecs clankers run in a network it "
+        yield parsed.issue(
+            "network",
+            "a protected stack's (viberator:protect, default in prod) ecs clankers run in a network it "
             "names (private subnets, assignPublicIp: false), never in whatever default VPC the account has",
         )
     elif config.network.assign_public_ip:
-        yield ConfigIssue(
-            path=f"{KEY}network.assignPublicIp",
-            value=True,
-            message="a protected stack's ecs tasks run in private subnets without public IPs (egress via NAT)",
+        yield parsed.issue(
+            ("network", "assignPublicIp"),
+            "a protected stack's ecs tasks run in private subnets without public IPs (egress via NAT)",
         )
 
 
@@ -89,11 +80,10 @@ def only_the_owner_sets_repository_settings(parsed: ParsedStack) -> Iterator[Con
     config = parsed.config
     if not (config.builds_images and config.repositories == "existing"):
         return
-    for _, path, value in parsed.settings_set(OWNER_SETTINGS):
-        yield ConfigIssue(
-            path=path,
-            value=value,
-            message="with repositories: existing another stack owns the repositories and sets this for them; "
+    for _, key in parsed.settings_set(OWNER_SETTINGS):
+        yield parsed.issue(
+            key,
+            "with repositories: existing another stack owns the repositories and sets this for them; "
             "this stack never reads it: remove it (set it in the owning stack)",
         )
 
@@ -106,37 +96,32 @@ def cloud_settings_need_cloud_clankers(parsed: ParsedStack) -> Iterator[ConfigIs
     if any(isinstance(clanker, CloudClanker) for clanker in config.clankers) or parsed.declared_targets - {"docker"}:
         return
     if "log_retention_days" in config.model_fields_set:
-        yield ConfigIssue(
-            path=f"{KEY}logRetentionDays",
-            value=config.log_retention_days,
-            message="only lambda and ecs clankers have log groups, and this stack has none: remove it",
+        yield parsed.issue(
+            "logRetentionDays",
+            "only lambda and ecs clankers have log groups, and this stack has none: remove it",
         )
     owns_repositories = config.builds_images and config.repositories == "create"
     if config.protect is not None and config.builds_images and not owns_repositories:
-        yield ConfigIssue(
-            path=f"{KEY}protect",
-            value=config.protect,
-            message="nothing here to protect: this stack owns no repositories (repositories: existing) and deploys "
+        yield parsed.issue(
+            "protect",
+            "nothing here to protect: this stack owns no repositories (repositories: existing) and deploys "
             "no lambda or ecs clanker: remove it",
         )
 
 
 def only_the_owner_pushes_latest(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     if parsed.config.repositories == "existing" and parsed.config.push_latest:
-        yield ConfigIssue(
-            path=f"{KEY}pushLatest",
-            value=True,
-            message="with repositories: existing the owning stack pushes `latest`; two stacks pushing it "
-            "flip-flop the tag",
+        yield parsed.issue(
+            "pushLatest",
+            "with repositories: existing the owning stack pushes `latest`; two stacks pushing it flip-flop the tag",
         )
 
 
 def only_the_owner_shares_environments(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     if parsed.config.repositories == "existing" and parsed.config.shared_environments:
-        yield ConfigIssue(
-            path=f"{KEY}sharedEnvironments",
-            value=parsed.config.shared_environments,
-            message="only the stack that owns the repositories (repositories: create) sets their lifecycle",
+        yield parsed.issue(
+            "sharedEnvironments",
+            "only the stack that owns the repositories (repositories: create) sets their lifecycle",
         )
 
 
@@ -144,16 +129,15 @@ def promoting_stack_sets_no_build_setting(parsed: ParsedStack) -> Iterator[Confi
     config = parsed.config
     if config.images is None:
         return
-    for name, path, value in parsed.settings_set(BUILD_SETTINGS):
+    for name, key in parsed.settings_set(BUILD_SETTINGS):
         instead = (
             "list the harnesses to take in viberator:images.harnesses"
             if name == "harnesses"
             else f"the image stack {config.images.from_} sets it"
         )
-        yield ConfigIssue(
-            path=path,
-            value=value,
-            message="a promoting stack (viberator:images.from) builds no images and owns no "
+        yield parsed.issue(
+            key,
+            "a promoting stack (viberator:images.from) builds no images and owns no "
             f"repositories, so it never reads this: remove it ({instead})",
         )
 
@@ -164,21 +148,16 @@ def build_cache_writer_is_of_the_stack_account(parsed: ParsedStack) -> Iterator[
     cache, account = parsed.config.build_cache, parsed.account
     if cache is None or account is None or cache.writer_role.split(":")[4] == account:
         return
-    yield ConfigIssue(
-        path=f"{KEY}buildCache.writerRole",
-        value=cache.writer_role,
-        message=f"the build role must be a role of this stack's account ({account}, aws:allowedAccountIds)",
+    yield parsed.issue(
+        ("buildCache", "writerRole"),
+        f"the build role must be a role of this stack's account ({account}, aws:allowedAccountIds)",
     )
 
 
 def network_only_with_ecs(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     network = parsed.config.network
     if network is not None and "ecs" not in parsed.declared_targets:
-        yield ConfigIssue(
-            path=f"{KEY}network",
-            value=network.model_dump(by_alias=True),
-            message="only ecs clankers run in a network, and this stack has none: remove it",
-        )
+        yield parsed.issue("network", "only ecs clankers run in a network, and this stack has none: remove it")
 
 
 def shared_environments_are_others_once(parsed: ParsedStack) -> Iterator[ConfigIssue]:
@@ -191,4 +170,4 @@ def shared_environments_are_others_once(parsed: ParsedStack) -> Iterator[ConfigI
         else:
             seen.add(environment)
             continue
-        yield ConfigIssue(path=f"{KEY}sharedEnvironments[{i}]", value=environment, message=message)
+        yield parsed.issue(("sharedEnvironments", i), message)

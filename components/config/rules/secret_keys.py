@@ -12,28 +12,27 @@ from collections.abc import Iterator
 from components.aws_ids import whole_secret
 from components.config_model.fields import secret_arn
 from components.config_model.issues import ConfigIssue
-from components.config_model.parsed_stack import KEY, ParsedStack
+from components.config_model.parsed_stack import ParsedStack
 
 
 def secret_keys_name_read_secrets_and_their_keys(parsed: ParsedStack) -> Iterator[ConfigIssue]:
     read = {whole_secret(arn) for _, arn in parsed.secrets()}
     for secret, key in parsed.config.secret_keys.items():
-        path = f"{KEY}secretKeys.{secret}"
+        entry = ("secretKeys", secret)
         try:
             parts = secret_arn(secret)
         except ValueError as error:
-            yield ConfigIssue(path=path, value=secret, message=str(error))
+            yield parsed.issue(entry, str(error))
             continue
         if parts["selector"]:
-            yield ConfigIssue(path=path, value=secret, message="name the whole secret, without ECS's json-key selector")
+            yield parsed.issue(entry, "name the whole secret, without ECS's json-key selector")
         elif secret not in read:
-            yield ConfigIssue(path=path, value=secret, message="no clanker reads this secret: remove it")
+            yield parsed.issue(entry, "no clanker reads this secret: remove it")
         _, _, _, region, account, _ = key.split(":", 5)
         if (account, region) != (secret.split(":")[4], parts["region"]):
-            yield ConfigIssue(
-                path=path,
-                value=key,
-                message=f"a key of account {account} in {region}, and the secret is in account "
+            yield parsed.issue(
+                entry,
+                f"a key of account {account} in {region}, and the secret is in account "
                 f"{secret.split(':')[4]} in {parts['region']}: Secrets Manager encrypts a secret only with a key of "
                 "its own account and region",
             )
