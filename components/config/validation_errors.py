@@ -113,7 +113,8 @@ def issue_of(data: Mapping[str, Any], error: Mapping[str, Any]) -> ConfigIssue:
     loc = tuple(error["loc"])
     if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         loc = (*loc, "target")  # the discriminator key is what the user got wrong
-    key = _key(loc)
+    key, value = written_at(data, _key(loc))
     # A credential is never echoed back (ConfigIssue redacts any value holding one; this type names them).
-    value = REDACTED if error["type"] == CREDENTIAL_ERROR else written_at(data, key)
+    if error["type"] == CREDENTIAL_ERROR:
+        value = REDACTED
     return ConfigIssue(path=key_path(key), value=value, message=_message(error))

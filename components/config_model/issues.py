@@ -74,18 +74,20 @@ def key_path(key: Key) -> str:
     return path + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in rest)
 
 
-def written_at(values: Mapping[str, Any], key: Key) -> Any:
-    """The value at `key` in `values` (the `viberator:` values as the stack file has them, keys without the
-    prefix), MISSING where the file has none; a top-level one shown as the YAML had it (`shown`)."""
+def written_at(values: Mapping[str, Any], key: Key) -> tuple[Key, Any]:
+    """`key` as the stack file has it in `values` (the `viberator:` values, keys without the prefix), and its
+    value there: a top-level one shown as the YAML had it (`shown`). Where the file lacks a part of the key, the
+    key ends at that part and its value is MISSING: an issue never names a key inside one the file does not set
+    (`harnesses[6]` of the default harnesses is `harnesses`, missing)."""
     value: Any = values
-    for part in key:
+    for depth, part in enumerate(key, start=1):
         if isinstance(value, Mapping) and part in value:  # noqa: SIM114 - separate, so mypy narrows `part`
             value = value[part]
         elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
             value = value[part]
         else:
-            return MISSING
-    return shown(value) if len(key) == 1 else value
+            return key[:depth], MISSING
+    return key, shown(value) if len(key) == 1 else value
 
 
 def shown(value: Any) -> Any:

@@ -31,11 +31,11 @@ class ParsedStack:
 
     def issue(self, key: str | Key, message: str) -> ConfigIssue:
         """An issue about `key` of this stack (a top-level key, `"forceDelete"`, or its parts: `("signing",
-        "keyAdmins", 2)`, `("clankers", i, "name")`), showing the key's value as the stack file has it (MISSING
-        where it has none): a rule names the key and says what is wrong, and never restates (or misstates) the
-        value."""
-        parts = (key,) if isinstance(key, str) else key
-        return ConfigIssue(path=key_path(parts), value=written_at(self.written, parts), message=message)
+        "keyAdmins", 2)`, `("clankers", i, "name")`), showing the key's value as the stack file has it (`written_at`:
+        MISSING where it has none): a rule names the key and says what is wrong, and never restates (or
+        misstates) the value."""
+        written, value = written_at(self.written, (key,) if isinstance(key, str) else key)
+        return ConfigIssue(path=key_path(written), value=value, message=message)
 
     def clankers(self) -> Iterator[tuple[int, ClankerBase]]:
         """Each clanker with its index in the user's list."""

@@ -33,6 +33,8 @@ WRITTEN = {
         (("network", "assignPublicIp"), "viberator:network.assignPublicIp", True),
         (("network", "subnetIds", 0), "viberator:network.subnetIds[0]", "subnet-0a1b2c3d4e5f60001"),
         (("network", "subnetIds", 1), "viberator:network.subnetIds[1]", MISSING),
+        (("harnesses", 6), "viberator:harnesses", MISSING),  # never a key inside one the file does not set
+        (("clankers", 0, "environment", "X"), "viberator:clankers[0].environment", MISSING),
         (("secretKeys", SECRET), f"viberator:secretKeys.{SECRET}", KMS_KEY),
         (("clankers", 0, "secrets"), "viberator:clankers[0].secrets", {}),
         (("clankers", 0, "image"), "viberator:clankers[0].image", MISSING),
