@@ -8,6 +8,10 @@ from typing import Any
 from components.harness_image import HarnessImageArgs
 from workers.catalog import HARNESSES
 from workers.naming import repository_name
+from workers.revision import BuildRevision
+
+REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=1_700_000_000, origin="git")
+"""A checkout's revision as `workers build` reads it from git: what the tooling's tests build and tag at."""
 
 
 def claude_image_args(**changes: Any) -> HarnessImageArgs:

@@ -14,9 +14,20 @@ from pathlib import Path
 import image_engine
 import pytest
 
+from tests.tooling import realengine
 from workers.catalog import BUILD_CONTEXT, HARNESS_NAMES
 from workers.revision import BuildRevision, build_revision
 from workers.tooling.run_job import FAKE_MOUNT
+
+# The tooling's real-engine fixtures, for the tier's test_tooling_* modules: pytest finds a conftest's fixtures
+# among its attributes, under the attribute's name.
+docker_engine = realengine.docker_engine
+registry = realengine.registry
+authenticated_registry = realengine.authenticated_registry
+silent_registry = realengine.silent_registry
+scratch = realengine.scratch
+environment = realengine.scratch_environment
+signing_key = realengine.signing_key
 
 FAKE_AGENT = Path(__file__).resolve().parents[1] / "worker_runtime" / "fake_agent.py"
 # The clean-slate scenario (runtime_jobs) is the fast tier's too: one definition, run on the host and here.

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from tests.builders import REVISION
 from tests.tooling import realengine
-from tests.tooling.realengine import LoopbackRegistry
+from tests.tooling.realengine import HARNESS, LoopbackRegistry
 from workers.catalog import BUILD_CONTEXT
 from workers.labels import REVISION_LABEL
 from workers.naming import image_tags
-from workers.revision import BuildRevision
 from workers.tooling import build
 from workers.tooling.cli import main as workers_main
 from workers.tooling.engine import Engine
@@ -27,12 +27,6 @@ from workers.tooling.platforms import missing_emulation, parse_platforms
 
 pytestmark = pytest.mark.images
 
-# Shared with the other tooling real-engine tests; pytest finds fixtures among a module's attributes.
-docker_engine = realengine.docker_engine
-registry = realengine.registry
-environment = realengine.scratch_environment
-
-HARNESS = "kimi"
 MANIFEST_TYPES = ", ".join(
     (
         "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -63,9 +57,6 @@ class Recorder:
 @pytest.fixture
 def context(tmp_path: Path) -> Path:
     return realengine.tiny_context(tmp_path)
-
-
-REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=0, origin="override")
 
 
 def push_request(

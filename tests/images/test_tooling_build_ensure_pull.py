@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 from image_engine import base_options, built_tag
 
-from tests.tooling import realengine
-from tests.tooling.realengine import LoopbackRegistry, SigningKey
+from tests.tooling.realengine import BOUND_SECONDS, HARNESS, LoopbackRegistry, SigningKey
 from workers.catalog import BUILD_CONTEXT
 from workers.labels import REVISION_LABEL
 from workers.tooling.contract import CONTRACT_LABEL, tool_contract
@@ -26,14 +25,6 @@ from workers.tooling.ensure import build_commands
 from workers.tooling.references import alias_reference, current_revision
 
 pytestmark = pytest.mark.images
-
-docker_engine = realengine.docker_engine
-registry = realengine.registry
-environment = realengine.scratch_environment
-signing_key = realengine.signing_key
-
-HARNESS = "kimi"
-BOUND_SECONDS = 10.0
 
 
 def workers(*args: str, timeout: float = 3600) -> subprocess.CompletedProcess[str]:

@@ -25,7 +25,7 @@ from image_engine import base_options, built_tag
 
 from tests.tooling import aws_stubs, realengine
 from tests.tooling.aws_stubs import ACCOUNT, ECR_HOST, StubbedAws
-from tests.tooling.realengine import LoopbackRegistry, SigningKey
+from tests.tooling.realengine import HARNESS, LoopbackRegistry, SigningKey
 from workers.naming import image_tags
 from workers.tooling import cli, signature
 from workers.tooling.cli import build_command
@@ -34,13 +34,8 @@ from workers.tooling.references import alias_reference
 
 pytestmark = [pytest.mark.images, pytest.mark.usefixtures("isolated_aws")]  # nothing beyond 127.0.0.1
 
-docker_engine = realengine.docker_engine
-authenticated_registry = realengine.authenticated_registry
-environment = realengine.scratch_environment
-signing_key = realengine.signing_key
 isolated_aws = aws_stubs.isolated_aws  # pytest finds fixtures among a module's attributes
 
-HARNESS = "kimi"
 REPOSITORY = f"viberator-worker-{HARNESS}"
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 

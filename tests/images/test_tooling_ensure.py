@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tooling import realengine
-from tests.tooling.realengine import LoopbackRegistry, Scratch, SigningKey
+from tests.tooling.realengine import BOUND_SECONDS, HARNESS, LoopbackRegistry, Scratch, SigningKey
 from workers.catalog import PROJECT_DIR
 from workers.labels import REVISION_LABEL
 from workers.tooling import build
@@ -33,17 +32,6 @@ from workers.tooling.references import current_revision
 from workers.tooling.signature import pinned
 
 pytestmark = pytest.mark.images
-
-# Shared with the other tooling real-engine tests; pytest finds fixtures among a module's attributes.
-docker_engine = realengine.docker_engine
-registry = realengine.registry
-silent_registry = realengine.silent_registry
-scratch = realengine.scratch
-signing_key = realengine.signing_key
-
-HARNESS = "kimi"
-BOUND_SECONDS = 10.0
-"""The issue's bound for an unreachable registry, measured around the whole CLI process."""
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ holds at most the alias (`viberator-worker-kimi:local`) and pulls whatever it is
 
 from __future__ import annotations
 
+from tests.builders import REVISION
 from workers.labels import REVISION_LABEL
-from workers.revision import BuildRevision
 from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import ImageInfo, ServerInfo
 
@@ -39,7 +39,6 @@ class Images:
 
 
 ALIAS = "viberator-worker-kimi:local"
-REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=0, origin="git")
 
 
 def worker_image(repo_digests: tuple[str, ...]) -> ImageInfo:

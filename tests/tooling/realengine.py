@@ -1,8 +1,8 @@
 """Fixtures for the tooling's real-engine tests in tests/images: the engine, loopback registries, scratch tags.
 
-They live beside the tooling's fast tests (tests/images/conftest.py belongs to the image tier) and are
-imported by the `tests/images/test_tooling_*.py` modules that use them. Every registry here is a process of
-the test's own on a free 127.0.0.1 port, so a test can stop it without touching anyone else's.
+They live beside the tooling's fast tests; tests/images/conftest.py imports them for the
+`tests/images/test_tooling_*.py` modules. Every registry here is a process of the test's own on a free
+127.0.0.1 port, so a test can stop it without touching anyone else's.
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ from workers.tooling.references import Registry, alias_reference
 
 ENGINE_SCRIPT = BUILD_CONTEXT.parents[1] / ".ci" / "docker-engine.sh"
 REGISTRY_BINARY = "/usr/bin/docker-registry"
+HARNESS = "kimi"
+"""The harness the tooling's real-engine tests build, push and ensure: the tiny context's one target."""
+BOUND_SECONDS = 10.0
+"""The issue's bound for `ensure` against an unreachable registry, measured around the whole CLI process."""
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +167,7 @@ class Scratch:
 
 @pytest.fixture
 def scratch(docker_engine: Engine) -> Iterator[Scratch]:
-    made = Scratch("kimi", f"tooling-test-{uuid.uuid4().hex[:8]}", [])
+    made = Scratch(HARNESS, f"tooling-test-{uuid.uuid4().hex[:8]}", [])
     yield made
     references = [made.alias, *made.references]
     subprocess.run([docker_engine.binary, "image", "rm", "--force", *references], capture_output=True, check=False)
@@ -211,11 +215,11 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> SigningKey:
 
 
 def tiny_context(tmp_path: Path) -> Path:
-    """A build context standing in for workers/image: one `kimi` target FROM scratch, labelled with the job
+    """A build context standing in for workers/image: one HARNESS target FROM scratch, labelled with the job
     contract as the worker images are, and a marker of its own so each test's build is new."""
     directory = tmp_path / "context"
     directory.mkdir()
     (directory / "marker").write_text(uuid.uuid4().hex)
     label = f'LABEL {CONTRACT_LABEL}="{tool_contract()}"'  # the contract this checkout speaks, as images say it
-    (directory / "Dockerfile").write_text(f"FROM scratch AS kimi\nCOPY marker /marker\n{label}\n")
+    (directory / "Dockerfile").write_text(f"FROM scratch AS {HARNESS}\nCOPY marker /marker\n{label}\n")
     return directory

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from tests.builders import REVISION
 from workers.catalog import DOCKERFILE, HARNESS_NAMES
 from workers.labels import BASES_LABEL, HARNESS_LABEL, REVISION_LABEL, SOURCE_DATE_EPOCH_LABEL
 from workers.naming import image_tags, immutable_tag, index_hash, repository_name
-from workers.revision import BuildRevision
 from workers.tooling.build import (
     CA_SECRET_ID,
     BuildError,
@@ -26,7 +26,6 @@ from workers.tooling.build import (
 from workers.tooling.platforms import Platform, parse_platforms
 from workers.tooling.references import Registry
 
-REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=1700000000, origin="git")
 REGISTRY = Registry.parse("127.0.0.1:5000/ci")
 NATIVE = Platform("linux", "amd64")
 """The engine's platform the plans are made for."""

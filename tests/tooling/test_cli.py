@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.builders import REVISION
 from tests.tooling import aws_stubs
-from workers.revision import BuildRevision
 from workers.tooling import cli
 from workers.tooling.build import BuildRequest, BuildResult, BuildRun
 from workers.tooling.cli.build_command import _summary_target
@@ -16,7 +16,6 @@ from workers.tooling.engine import DOCKER_ENV_VAR
 from workers.tooling.references import Registry
 from workers.tooling.report import human_size, markdown_summary, write_summary
 
-REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=0, origin="git")
 isolated_aws = aws_stubs.isolated_aws  # pytest finds fixtures among a module's attributes
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.builders import REVISION
 from tests.tooling import aws_stubs
 from tests.tooling.aws_stubs import ACCOUNT, ECR_HOST, StubbedAws
-from tests.tooling.ecr_fakes import DIGEST, OTHER, REPOSITORY, REVISION, Images, worker_image
+from tests.tooling.ecr_fakes import DIGEST, OTHER, REPOSITORY, Images, worker_image
 from workers.tooling import ecr
 from workers.tooling.ensure import EnsureFailed, EnsureRequest, Source, ensure, stack_image
 from workers.tooling.references import Registry

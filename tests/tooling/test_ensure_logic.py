@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.builders import REVISION
 from workers.labels import REVISION_LABEL
-from workers.revision import BuildRevision
 from workers.tooling.build import own_tag
 from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import ImageInfo, PullError, PullFailure, ServerInfo
@@ -28,7 +28,6 @@ from workers.tooling.platforms import Platform
 from workers.tooling.references import Registry
 from workers.tooling.signature import SignatureRefused, VerifierFailed
 
-REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=0, origin="git")
 REGISTRY = Registry.parse("127.0.0.1:5000")
 ALIAS = "viberator-worker-kimi:local"
 ENGINE_PLATFORM = Platform("linux", "amd64")

@@ -14,13 +14,12 @@ import pytest
 
 import components.harness_image
 import components.image_build
+from tests.builders import REVISION
 from workers import naming
 from workers.catalog import DOCKERFILE
-from workers.revision import BuildRevision
 from workers.tooling.build import BuildRequest, own_tag, plan
 from workers.tooling.platforms import Platform
 
-REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=1700000000, origin="git")
 NATIVE = Platform("linux", "amd64")
 BASE = BuildRequest(harnesses=("kimi",), revision=REVISION)
 tooling_plan = importlib.import_module("workers.tooling.build.plan")

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from tests.builders import REVISION
 from tests.tooling import aws_stubs
 from workers.labels import BASES_LABEL, OFFICIAL_BASES, OFFLINE_BASES
-from workers.revision import BuildRevision
 from workers.tooling import build, cli
 from workers.tooling.build import (
     BuildError,
@@ -28,7 +28,6 @@ from workers.tooling.references import Registry
 
 isolated_aws = aws_stubs.isolated_aws  # pytest finds fixtures among a module's attributes
 
-REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=1700000000, origin="git")
 REMOTE = Registry.parse("registry.example.com/team")
 LOOPBACK = Registry.parse("127.0.0.1:5000")
 
