@@ -1,5 +1,5 @@
-"""What the multi-region test modules share: the committed stacks' accounts, the repository type token, and the
-policy pack's verdict on a plan's resources.
+"""What the multi-region test modules share: the committed stacks' accounts, the repository type token, the
+policy pack's verdict on a plan's resources, and what a promoting stack's Lambdas pin.
 """
 
 from __future__ import annotations
@@ -22,3 +22,18 @@ def _policy_violations(plan: Plan) -> list[str]:
         if resource.type in rule.resource_types
         for message in rule.check(resource.type, unknown_checking_proxy(resource.inputs))
     ]
+
+
+def assert_lambdas_pin_the_copy(promoting: Plan, image_stack: Plan, account: str, region: str) -> list[str]:
+    """Every Lambda function of the promoting plan (it has some) runs its agent's digest from the image stack's
+    plan, from the copy in `account`'s registry in `region`; returns those functions' clankers."""
+    functions = promoting.of_type("aws:lambda/function:Function")
+    assert functions
+    clankers = [function.name.removesuffix("-function") for function in functions]
+    for clanker, function in zip(clankers, functions, strict=True):
+        agent = promoting.outputs["clankers"][clanker]["agent"]
+        digest = image_stack.outputs["images"][agent]["digest"]
+        assert function.inputs["imageUri"] == (
+            f"{account}.dkr.ecr.{region}.amazonaws.com/viberator-worker-{agent}@{digest}"
+        )
+    return clankers

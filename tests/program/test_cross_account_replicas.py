@@ -17,7 +17,13 @@ from offline_plan.engine import UNKNOWN_TEXT, Plan
 from offline_plan.stacks import plan_stack_file
 from tests.conftest import assert_outputs_contract
 from tests.multi_region_stacks import IMAGE_STACK, WEST, image_stack_file, plan_promoting, promoting_stack_file
-from tests.program.multi_region_plans import DEV_ACCOUNT, PROD_ACCOUNT, REPOSITORY, _policy_violations
+from tests.program.multi_region_plans import (
+    DEV_ACCOUNT,
+    PROD_ACCOUNT,
+    REPOSITORY,
+    _policy_violations,
+    assert_lambdas_pin_the_copy,
+)
 
 CROSS_ACCOUNT = [{"region": WEST, "account": PROD_ACCOUNT}]
 REGISTRY_POLICY = "aws:ecr/registryPolicy:RegistryPolicy"
@@ -79,14 +85,7 @@ def test_the_destination_replicas_have_the_image_stacks_settings_and_lifecycle(
 def test_the_destinations_lambdas_pin_the_copy_in_their_own_account_and_region(
     cross_account_dev: Plan, cross_account_prod: Plan
 ) -> None:
-    functions = cross_account_prod.of_type("aws:lambda/function:Function")
-    assert functions
-    for function in functions:
-        agent = cross_account_prod.outputs["clankers"][function.name.removesuffix("-function")]["agent"]
-        digest = cross_account_dev.outputs["images"][agent]["digest"]
-        assert function.inputs["imageUri"] == (
-            f"{PROD_ACCOUNT}.dkr.ecr.{WEST}.amazonaws.com/viberator-worker-{agent}@{digest}"
-        )
+    assert_lambdas_pin_the_copy(cross_account_prod, cross_account_dev, PROD_ACCOUNT, WEST)
     assert_outputs_contract(cross_account_prod.outputs)
     assert_outputs_contract(cross_account_dev.outputs)
     assert _policy_violations(cross_account_prod) == []

@@ -32,7 +32,7 @@ from tests.multi_region_stacks import (
     plan_promoting,
     promoting_stack_file,
 )
-from tests.program.multi_region_plans import DEV_ACCOUNT, PROD_ACCOUNT, _policy_violations
+from tests.program.multi_region_plans import DEV_ACCOUNT, PROD_ACCOUNT, _policy_violations, assert_lambdas_pin_the_copy
 from viberator_contract import Replica
 from workers.catalog import PROJECT_DIR
 
@@ -106,16 +106,7 @@ def test_the_policy_pack_passes_the_replicas(replicating_dev: Plan) -> None:
 def test_every_lambda_of_a_west_promoting_stack_pins_the_west_copy_of_devs_digest(
     replicating_dev: Plan, west_prod: Plan
 ) -> None:
-    functions = west_prod.of_type("aws:lambda/function:Function")
-    assert functions
-    for function in functions:
-        clanker = function.name.removesuffix("-function")
-        agent = west_prod.outputs["clankers"][clanker]["agent"]
-        digest = replicating_dev.outputs["images"][agent]["digest"]
-        assert (
-            function.inputs["imageUri"]
-            == f"{DEV_ACCOUNT}.dkr.ecr.{WEST}.amazonaws.com/viberator-worker-{agent}@{digest}"
-        )
+    for clanker in assert_lambdas_pin_the_copy(west_prod, replicating_dev, DEV_ACCOUNT, WEST):
         assert west_prod.outputs["clankers"][clanker]["imageRegion"] == WEST
 
 
