@@ -77,25 +77,16 @@ def push(docker_engine: Engine, scratch: Scratch, image: Tiny, target: str, sign
     return digest
 
 
-@dataclass(frozen=True)
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-    seconds: float
-
-
-def ensure(*args: str, env: dict[str, str] | None = None) -> Run:
-    started = time.monotonic()
-    completed = subprocess.run(
+def ensure(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m workers ensure kimi <args>` as a user runs it, VIBERATOR_REGISTRY unset."""
+    return subprocess.run(
         [sys.executable, "-m", "workers", "ensure", HARNESS, *args],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "VIBERATOR_REGISTRY": "", **(env or {})},
+        env={**os.environ, "VIBERATOR_REGISTRY": ""},
     )
-    return Run(completed.returncode, completed.stdout, completed.stderr, time.monotonic() - started)
 
 
 def default_remote(registry: LoopbackRegistry, engine: Engine) -> str:
@@ -114,12 +105,13 @@ def test_local_alias_is_used_without_contacting_the_registry(
     docker_engine.tag(image.reference, alias)
 
     # A silent registry would cost the full answer timeout if it were contacted.
+    started = time.monotonic()
     run = ensure("--alias-tag", scratch.alias_tag, "--registry", silent_registry)
 
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == alias
     assert "ready (local)" in run.stderr and "stale" not in run.stderr
-    assert run.seconds < 5
+    assert time.monotonic() - started < 5
 
 
 def test_missing_alias_is_pulled_from_the_registry_and_tagged(
@@ -174,20 +166,22 @@ def test_a_stopped_registry_fails_fast_with_the_build_command(
 ) -> None:
     registry.stop()
 
+    started = time.monotonic()
     run = ensure("--alias-tag", scratch.alias_tag, "--registry", registry.address)
 
     assert run.returncode == 1
-    assert run.seconds < BOUND_SECONDS
+    assert time.monotonic() - started < BOUND_SECONDS
     assert "registry unreachable" in run.stderr and "connection refused" in run.stderr
     make, direct = build_commands(HARNESS, scratch.alias_tag)
     assert make in run.stderr and direct in run.stderr
 
 
 def test_a_registry_that_never_answers_fails_within_the_bound(scratch: Scratch, silent_registry: str) -> None:
+    started = time.monotonic()
     run = ensure("--alias-tag", scratch.alias_tag, "--registry", silent_registry)
 
     assert run.returncode == 1
-    assert run.seconds < BOUND_SECONDS
+    assert time.monotonic() - started < BOUND_SECONDS
     assert "registry unreachable" in run.stderr and "no answer after 8 s" in run.stderr
 
 
