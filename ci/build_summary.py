@@ -29,7 +29,7 @@ import yaml
 from ci.script import read_stack_outputs, script_parser, unusable
 from ci.verify_promotion import approved_digest, image_digests, promoted_from
 from viberator_contract.schema import SCHEMA_PATH, outputs_schema
-from workers.catalog import PROJECT_DIR
+from workers.catalog import PROJECT_DIR, stack_config_file
 
 ALL = "all"
 EXIT_SCHEMA_VIOLATION = 1
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         # A stack's first deploy exports nothing beforehand: every image is new.
         before = None if args.before is None else read_stack_outputs(args.before)
         digests_before = None if before is None else image_digests(before) if "images" in before else {}
-        config = PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
+        config = stack_config_file(args.stack)
         source = promoted_from(config) if config.is_file() else None
         context = DeployContext(args.stack, args.harness, source, digests_before)
         markdown, valid = render_summary(outputs, context)

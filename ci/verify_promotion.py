@@ -62,7 +62,7 @@ from ci.script import read_stack_outputs, script_parser, unusable
 from ci.signed_annotations import Expected
 from components.config_model.supply_chain import PinnedKeyConfig
 from viberator_contract.errors import field_errors
-from workers.catalog import PROJECT_DIR
+from workers.catalog import PROJECT_DIR, stack_config_file
 from workers.tooling import signature
 
 IMAGES_KEY = "viberator:images"
@@ -176,7 +176,7 @@ def signing_key(stack: str | None, public_key: Path | None) -> bytes:
         return key.public_key_pem
     if stack is None:
         raise UnusableInput("name the promoting stack whose pinned key verifies (--stack), or pass --public-key FILE")
-    return pinned_key(PROJECT_DIR / f"Pulumi.{stack}.yaml")
+    return pinned_key(stack_config_file(stack))
 
 
 def _signed_with(image: Mapping[str, Any], digest: str) -> list[str]:
@@ -256,13 +256,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "pin":
         try:
-            pin(PROJECT_DIR / f"Pulumi.{args.stack}.yaml", parse_approved(args.approved))
+            pin(stack_config_file(args.stack), parse_approved(args.approved))
         except (OSError, ValueError) as error:
             return unusable(error)
         return 0
     if args.command == "source":
         # The same `from` the program's StackReference reads, so the check reads what `up` will.
-        found = promoted_from(PROJECT_DIR / f"Pulumi.{args.stack}.yaml")
+        found = promoted_from(stack_config_file(args.stack))
         if found is None:
             return unusable(f"stack {args.stack!r} builds its own images: it promotes nothing")
         print(found)

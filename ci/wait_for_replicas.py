@@ -36,7 +36,7 @@ from components.config import ConfigError, parse_pulumi_config
 from components.config.stack_file import stack_file_config
 from components.promotion_replicas import replicas_of, repository_url_in
 from viberator_contract import Image
-from workers.catalog import PROJECT_DIR
+from workers.catalog import stack_config_file
 from workers.ecr_url import REPOSITORY_URL
 
 EXIT_MISSING = 1
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None, client_for: Callable[[str], Any] = _ecr_
     args = parser.parse_args(argv)
     try:
         outputs = read_stack_outputs(args.image_stack_outputs)
-        images = expected_images(PROJECT_DIR / f"Pulumi.{args.stack}.yaml", outputs)
+        images = expected_images(stack_config_file(args.stack), outputs)
         missing = wait_for(images, client_for, timeout=args.timeout, interval=args.interval)
     except (OSError, ValueError) as error:
         return unusable(error)

@@ -11,7 +11,7 @@ from typing import Any
 from components.config import NAMESPACE, ConfigError, ConfigIssue, parse_pulumi_config
 from components.config.stack_file import stack_file_config
 from offline_plan.engine import Plan, run_program
-from workers.catalog import PROJECT_DIR, PROJECT_NAME
+from workers.catalog import PROJECT_DIR, PROJECT_NAME, stack_config_file
 
 ACCESS_DIR = PROJECT_DIR / "access"
 ACCESS_PROJECT = "viberator-access"
@@ -23,7 +23,7 @@ PROJECTS = {"workers": PROJECT_DIR, "access": ACCESS_DIR}
 def stack_file_of(stack: str) -> Path:
     """`dev` -> Pulumi.dev.yaml; `access/dev` -> access/Pulumi.dev.yaml (the access project's)."""
     project, _, name = stack.rpartition("/")
-    return PROJECTS[project or "workers"] / f"Pulumi.{name}.yaml"
+    return stack_config_file(name, PROJECTS[project or "workers"])
 
 
 def stack_name_of(path: Path) -> str:
@@ -72,7 +72,7 @@ def plan_stack_file(
 def own_stack_file(source: str) -> Path | None:
     """The `Pulumi.<stack>.yaml` of `org/project/stack` when that is a stack of this project, else None."""
     _org, project, stack = source.split("/")
-    stack_file = PROJECT_DIR / f"Pulumi.{stack}.yaml"
+    stack_file = stack_config_file(stack)
     return stack_file if project == PROJECT_NAME and stack_file.exists() else None
 
 

@@ -25,6 +25,12 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 """The checkout: the Pulumi project's directory (Pulumi.yaml, the stack files), which every layer's paths start from."""
 
+
+def stack_config_file(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
+    """A stack's config file, as the Pulumi CLI names it: `Pulumi.<stack>.yaml` beside the project's Pulumi.yaml."""
+    return project_dir / f"Pulumi.{stack}.yaml"
+
+
 PROJECT_NAME = str(yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["name"])
 """The Pulumi project's name, as Pulumi.yaml has it (URNs, the resources' Project tag, pulumi/actions' comments)."""
 

@@ -3,6 +3,7 @@ validates every request and response) and the outputs the real program plans for
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from ci.script import EXIT_UNUSABLE
 from ci.wait_for_replicas import EXIT_MISSING, Expected, expected_images, main, wait_for
 from tests.conftest import sample_clankers
 from tests.multi_region_stacks import WEST, image_stack_outputs, promoting_stack_file
+from workers.catalog import stack_config_file
 
 DEV_ACCOUNT = "123456789012"
 
@@ -103,7 +105,9 @@ def test_a_timeout_names_region_and_digest(
     stack_file, outputs = replicated
     (_, image) = expected_images(stack_file, outputs)
     client = _client()
-    monkeypatch.setattr(wait_for_replicas, "PROJECT_DIR", stack_file.parent)
+    monkeypatch.setattr(
+        wait_for_replicas, "stack_config_file", functools.partial(stack_config_file, project_dir=stack_file.parent)
+    )
     document = stack_file.parent / "dev-outputs.json"
     document.write_text(json.dumps(outputs))
     with Stubber(client) as stubber:

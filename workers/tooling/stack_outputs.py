@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workers.catalog import PROJECT_DIR
+from workers.catalog import PROJECT_DIR, stack_config_file
 
 
 class OutputsError(ValueError):
@@ -80,7 +80,7 @@ def from_stack(stack: str, say: Callable[[str], None], *, project_dir: Path) -> 
     `make plan`'s `python -m offline_plan`, whose exit 2 is an invalid config with its message on stderr)."""
     pulumi = shutil.which("pulumi")
     if pulumi is None:
-        config = project_dir / f"Pulumi.{stack}.yaml"
+        config = stack_config_file(stack, project_dir)
         if not config.is_file():
             raise OutputsError(f"no Pulumi CLI on PATH and no {config} to plan offline; pass --outputs FILE")
         say(f"no Pulumi CLI on PATH: using the offline plan of {config.name} (its digests are placeholders)")
