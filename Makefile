@@ -22,8 +22,6 @@ USER_VARIABLES := STACK FORMAT CONFIG PROJECT PREVIEW STACK_OUTPUTS DIFF BASE HA
 export UV_PYTHON_DOWNLOADS := never
 # Trust the machine's certificate store (which may hold a proxy's CA) rather than only uv's bundled roots.
 export UV_SYSTEM_CERTS := 1
-# Byte-compile at install: pulumi_aws modules are large and would otherwise be compiled on every run.
-export UV_COMPILE_BYTECODE := 1
 # uv comes from PyPI when the machine lacks it; installed into the user's local bin.
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen --quiet
@@ -41,9 +39,14 @@ $(UV):
 	@echo "installing uv" >&2
 	@(python3 -m pip install --quiet --user uv || python3 -m pip install --quiet --user --break-system-packages uv) >&2
 
+# Byte-compile at install (pulumi_aws modules are large and would otherwise be compiled on every run), and only
+# there: with UV_COMPILE_BYTECODE set, every `uv run` compiles the whole environment again (8,000 files, ~1 s of
+# CPU per lint step and per make target the tests run; astral-sh/uv issue #12202).
+UV_SYNC := $(UV) sync --frozen --quiet --compile-bytecode
+
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	@echo "$(UV) sync --frozen" >&2
-	@$(UV) sync --frozen --quiet >&2
+	@echo "$(UV) sync --frozen --compile-bytecode" >&2
+	@$(UV_SYNC) >&2
 	@touch $@
 
 .PHONY: deps

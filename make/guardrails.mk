@@ -10,7 +10,7 @@ SCAN_STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml)) \
 	$(patsubst access/Pulumi.%.yaml,access/%,$(wildcard access/Pulumi.*.yaml))
 
 guardrails/checkov/.venv/.synced: guardrails/checkov/pyproject.toml guardrails/checkov/uv.lock | $(UV)
-	$(UV) sync --project guardrails/checkov --frozen --quiet
+	$(UV_SYNC) --project guardrails/checkov
 	@touch $@
 
 .PHONY: scan-deps scan scan-all test-checkov
