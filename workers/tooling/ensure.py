@@ -235,81 +235,98 @@ def ensure(
     `revision` is the build context's current revision; `rebuild` builds the harness and tags the alias.
     """
     catalog_harness(request.harness)
-    alias = alias_reference(request.harness, request.alias_tag)
     # Checked before any engine call; this checkout's own tag only once a pull needs it.
     version = version_tag(request.environment, request.version) if request.version is not None else None
+    run = _Run(request, engine, revision, rebuild, say)
     server = engine.server()
-    with exclusive(alias, timeout=request.lock_timeout):
-        local = engine.inspect(alias)
+    with exclusive(run.alias, timeout=request.lock_timeout):
+        local = engine.inspect(run.alias)
         if local is not None and (request.image is None or request.image in local.repo_digests):
-            return _use_local(request, engine, alias, local, revision, rebuild, say)
+            return run.use_local(local)
         why = "not the stack's image" if local is not None else "not present"
-        tried = [f"local alias {alias}: {why}"]
+        tried = [f"local alias {run.alias}: {why}"]
         registry, skipped = _registry(request)
         if registry is None:
-            tried.append(skipped)
-            raise EnsureFailed(nowhere_message(request, alias, tried, revision), EXIT_UNAVAILABLE)
+            raise run.unavailable([*tried, skipped])
         native = Platform(server.os, server.architecture)
         remote = request.image or registry.reference(
             request.harness, version or own_tag(request.build_request(revision), request.harness, native)
         )
-        say(f"{alias} {why}; pulling {remote}")
+        say(f"{run.alias} {why}; pulling {remote}")
+        return run.pull(remote, tried)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One `ensure` of one alias: what each of its steps reads."""
+
+    request: EnsureRequest
+    engine: ImageStore
+    revision: BuildRevision
+    """The build context's current revision."""
+    rebuild: Callable[[], None]
+    say: Callable[[str], None]
+
+    @property
+    def alias(self) -> str:
+        return alias_reference(self.request.harness, self.request.alias_tag)
+
+    def unavailable(self, tried: list[str]) -> EnsureFailed:
+        return EnsureFailed(nowhere_message(self.request, self.alias, tried, self.revision), EXIT_UNAVAILABLE)
+
+    def use_local(self, local: ImageInfo) -> EnsureResult:
+        contract = check_contract(local.labels)
+        image_revision = local.labels.get(REVISION_LABEL)
+        stale = image_revision != self.revision.revision
+        if self.request.rebuild and (stale or not contract.compatible):
+            why = "stale" if contract.compatible else "refused"
+            self.say(f"{self.alias} is {why}; rebuilding it from {self.revision.revision}")
+            self.rebuild()
+            built = self.engine.inspect(self.alias)
+            if built is None:
+                raise EnsureFailed(f"the rebuild did not tag {self.alias}", EXIT_UNAVAILABLE)
+            _refuse_incompatible(self.request, self.alias, built)
+            return EnsureResult(self.alias, Source.BUILT)
+        _refuse_incompatible(self.request, self.alias, local)
+        warnings: tuple[str, ...] = ()
+        if stale:
+            warnings = (stale_message(self.alias, image_revision, self.revision, self.request),)
+            self.say(f"warning: {warnings[0]}")
+        if not local.repo_digests:
+            self.say(f"{self.alias} was built on this machine (no registry digest): not signature-checked")
+        return EnsureResult(self.alias, Source.LOCAL, warnings=warnings)
+
+    def pull(self, remote: str, tried: list[str]) -> EnsureResult:
+        """Pull `remote`, check it (job contract, signature) and only then tag it as the alias."""
+        request = self.request
         try:
-            engine.pull(remote, silence_timeout=request.answer_timeout, timeout=request.pull_timeout)
+            self.engine.pull(remote, silence_timeout=request.answer_timeout, timeout=request.pull_timeout)
         except PullError as failed:
-            tried.append(f"{remote}: {failed.kind.value} ({_last_line(failed.detail) or 'no output'})")
-            raise EnsureFailed(nowhere_message(request, alias, tried, revision), EXIT_UNAVAILABLE) from None
-        pulled = engine.inspect(remote)
+            raise self.unavailable(
+                [*tried, f"{remote}: {failed.kind.value} ({_last_line(failed.detail) or 'no output'})"]
+            ) from None
+        pulled = self.engine.inspect(remote)
         if pulled is None:
             raise EnsureFailed(f"{remote} was pulled but the engine does not list it", EXIT_UNAVAILABLE)
         _refuse_incompatible(request, remote, pulled)
-        _verify(request, remote, pulled, say)
-        engine.tag(remote, alias)
+        self._verify(remote, pulled)
+        self.engine.tag(remote, self.alias)
         warnings: tuple[str, ...] = ()
         pulled_revision = pulled.labels.get(REVISION_LABEL)
-        if pulled_revision != revision.revision:
+        if pulled_revision != self.revision.revision:
             # Expected for `--version dev` or an older revision: worth a line, not a failure.
-            warnings = (f"{remote} was built from revision {pulled_revision}; this checkout is at {revision.revision}",)
-            say(f"note: {warnings[0]}")
-        return EnsureResult(alias, Source.PULLED, pulled_from=remote, warnings=warnings)
+            warnings = (
+                f"{remote} was built from revision {pulled_revision}; this checkout is at {self.revision.revision}",
+            )
+            self.say(f"note: {warnings[0]}")
+        return EnsureResult(self.alias, Source.PULLED, pulled_from=remote, warnings=warnings)
 
-
-def _verify(request: EnsureRequest, remote: str, pulled: ImageInfo, say: Callable[[str], None]) -> None:
-    if request.verify is None:
-        raise EnsureFailed(f"refusing {remote}: no signature verifier was configured for a pull", EXIT_REFUSED)
-    try:
-        digest = pinned(remote, pulled.repo_digests)
-    except VerifierFailed as failed:
-        raise EnsureFailed(str(failed), EXIT_UNAVAILABLE) from None
-    verify_digest(request.verify, digest, say, EnsureFailed, refused=EXIT_REFUSED, unavailable=EXIT_UNAVAILABLE)
-
-
-def _use_local(
-    request: EnsureRequest,
-    engine: ImageStore,
-    alias: str,
-    local: ImageInfo,
-    revision: BuildRevision,
-    rebuild: Callable[[], None],
-    say: Callable[[str], None],
-) -> EnsureResult:
-    contract = check_contract(local.labels)
-    image_revision = local.labels.get(REVISION_LABEL)
-    stale = image_revision != revision.revision
-    if request.rebuild and (stale or not contract.compatible):
-        why = "stale" if contract.compatible else "refused"
-        say(f"{alias} is {why}; rebuilding it from {revision.revision}")
-        rebuild()
-        built = engine.inspect(alias)
-        if built is None:
-            raise EnsureFailed(f"the rebuild did not tag {alias}", EXIT_UNAVAILABLE)
-        _refuse_incompatible(request, alias, built)
-        return EnsureResult(alias, Source.BUILT)
-    _refuse_incompatible(request, alias, local)
-    warnings: tuple[str, ...] = ()
-    if stale:
-        warnings = (stale_message(alias, image_revision, revision, request),)
-        say(f"warning: {warnings[0]}")
-    if not local.repo_digests:
-        say(f"{alias} was built on this machine (no registry digest): not signature-checked")
-    return EnsureResult(alias, Source.LOCAL, warnings=warnings)
+    def _verify(self, remote: str, pulled: ImageInfo) -> None:
+        verify = self.request.verify
+        if verify is None:
+            raise EnsureFailed(f"refusing {remote}: no signature verifier was configured for a pull", EXIT_REFUSED)
+        try:
+            digest = pinned(remote, pulled.repo_digests)
+        except VerifierFailed as failed:
+            raise EnsureFailed(str(failed), EXIT_UNAVAILABLE) from None
+        verify_digest(verify, digest, self.say, EnsureFailed, refused=EXIT_REFUSED, unavailable=EXIT_UNAVAILABLE)
