@@ -213,6 +213,10 @@ def _worktrees(repository: Path) -> str:
 
 
 def test_cli_diff_against_a_git_ref_plans_the_ref_in_a_worktree_it_removes(scratch_repository: Path) -> None:
+    """An agent switch, then a README-only commit, diffed against the commit before both: the ref's own code plans
+    it in a worktree, removed after. The switched function is the one change, so the README commit changed no
+    image input (a revision follows the build context, not HEAD: workers/revision.py) and planning in another
+    checkout changed nothing else."""
     stack = scratch_repository / "Pulumi.dev.yaml"
     document = yaml.safe_load(stack.read_text())
     lambdas = [c for c in document["config"]["viberator:clankers"] if c["target"] == "lambda"]
@@ -220,20 +224,17 @@ def test_cli_diff_against_a_git_ref_plans_the_ref_in_a_worktree_it_removes(scrat
     switched["agent"] = "codex"
     stack.write_text(yaml.safe_dump(document))
     git(scratch_repository, "commit", "-qam", "switch an agent")
+    (scratch_repository / "README.md").write_text("a README-only change\n")
+    git(scratch_repository, "commit", "-qam", "docs")
 
-    result = run_plan("--stack", "dev", "--format", "json", "--diff", "HEAD~1", cwd=scratch_repository)
+    result = run_plan("--stack", "dev", "--format", "json", "--diff", "HEAD~2", cwd=scratch_repository)
     assert result.returncode == 0, result.stderr
     diff = json.loads(result.stdout)
     (change,) = diff["changes"]
     assert (change["op"], change["name"]) == ("update", f"{switched['name']}-function")
     assert "imageUri" in change["changedInputs"]
-    assert diff["outputs"] and diff["base"]["ref"] == "HEAD~1"
-
-    (scratch_repository / "README.md").write_text("a README-only change\n")
-    git(scratch_repository, "commit", "-qam", "docs")
-    readme = run_plan("--stack", "dev", "--format", "json", "--diff", "HEAD~1", cwd=scratch_repository)
-    assert readme.returncode == 0, readme.stderr
-    assert (json.loads(readme.stdout)["changes"], json.loads(readme.stdout)["outputs"]) == ([], {})
+    assert diff["outputs"] and all(path.startswith(f"clankers.{switched['name']}.") for path in diff["outputs"])
+    assert diff["base"]["ref"] == "HEAD~2"
     assert len(_worktrees(scratch_repository).splitlines()) == 1
 
 
