@@ -18,6 +18,7 @@ import yaml
 from tests.conftest import git, project_repository
 from workers.catalog import PROJECT_DIR
 from workers.labels import REVISION_LABEL
+from workers.revision import build_revision
 
 
 def _image_inputs(cwd: Path) -> dict[str, Any]:
@@ -38,23 +39,32 @@ def _image_inputs(cwd: Path) -> dict[str, Any]:
 
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
-    """The project in a repository of its own, its dev stack narrowed to claude's image: each plan there is a
-    fresh interpreter (the revision is read once per process), the image's inputs are what these tests read."""
+    """The project in a repository of its own, its dev stack narrowed to claude's image: a plan there is a fresh
+    interpreter running the copy's code, reading the copy's git history."""
     config = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())["config"]
     narrowed = {k: v for k, v in config.items() if k != "viberator:clankers"} | {"viberator:harnesses": ["claude"]}
     return project_repository(tmp_path / "project", narrowed)
+
+
+def _revision_of(project: Path) -> str:
+    """The revision of `project`'s build context as its program reads it, read again now (build_revision caches
+    each context's for the process)."""
+    return build_revision.__wrapped__(project / "workers" / "image").revision
 
 
 def test_a_build_context_change_moves_the_revision_and_dirty_never_reuses_a_clean_tag(
     project_copy: Path,
 ) -> None:
     clean = _image_inputs(project_copy)["claude-image"]["labels"][REVISION_LABEL]
+    # The plan labels its images with its checkout's build revision; the states after it are read from that
+    # directly rather than by a fresh interpreter's plan each.
+    assert _revision_of(project_copy) == clean
     (project_copy / "workers" / "image" / "NOTE").write_text("uncommitted\n")
-    dirty = _image_inputs(project_copy)["claude-image"]["labels"][REVISION_LABEL]
+    dirty = _revision_of(project_copy)
     assert dirty.startswith(f"{clean}-dirty-")
     git(project_copy, "add", "-A")
     git(project_copy, "commit", "-qm", "context change")
-    committed = _image_inputs(project_copy)["claude-image"]["labels"][REVISION_LABEL]
+    committed = _revision_of(project_copy)
     assert committed not in (clean, dirty) and "dirty" not in committed
 
 
@@ -62,7 +72,6 @@ def test_without_git_the_revision_is_a_content_hash(tmp_path: Path) -> None:
     context = tmp_path / "context"
     context.mkdir()
     (context / "Dockerfile").write_text("FROM scratch\n")
-    from workers.revision import build_revision
 
     revision = build_revision(context)
     assert revision.origin == "content" and revision.revision.startswith("content-")
