@@ -70,7 +70,9 @@ def parse_stack_config(
             try:
                 clankers.append((i, parse_clanker(raw)))
             except ValidationError as error:
-                clanker_issues += [issue_of(data, {**e, "loc": ("clankers", i, *e["loc"])}) for e in error.errors()]
+                clanker_issues += [
+                    issue_of(data, {**e, "loc": ("clankers", i, *e["loc"])}, secret_keys) for e in error.errors()
+                ]
                 # The rest of it still meets the rules that span keys (its agent, its name among the others):
                 # a second mistake in the same clanker is reported in this run too.
                 repaired = _without_refused_fields(raw, error)
@@ -86,7 +88,7 @@ def parse_stack_config(
     try:
         config = StackConfig.model_validate(data_without_clankers)
     except ValidationError as error:
-        issues = [issue_of(data, e) for e in error.errors()]
+        issues = [issue_of(data, e, secret_keys) for e in error.errors()]
         raise ConfigError(credentials + [i for i in issues if i.path not in flagged] + clanker_issues, source) from None
     config = config.model_copy(update={"clankers": [clanker for _, clanker in clankers]})
     parsed = ParsedStack(
@@ -95,6 +97,7 @@ def parse_stack_config(
         declared_targets=frozenset(declared_targets),
         account=account,
         written=data,
+        secret_keys=frozenset(secret_keys),
     )
     ruled = [issue for rule in RULES for issue in rule(parsed) if not _under(issue.path, reported)]
     issues = credentials + clanker_issues + ruled

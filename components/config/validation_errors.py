@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, get_args
 
 from components.aws_ids import SHAPES
@@ -22,7 +22,7 @@ from components.config_model.fields import (
     STACK_REFERENCE_PATTERN,
     ConfigModel,
 )
-from components.config_model.issues import REDACTED, ConfigIssue, Key, key_path, written_at
+from components.config_model.issues import REDACTED, ConfigIssue, Key, key_path, shown_unless_secret, written_at
 from components.config_model.stack import StackConfig
 from components.targets import CLANKER_MODELS
 from components.targets.lambda_ import LAMBDA_ENV_VAR_PATTERN
@@ -108,8 +108,9 @@ def _message(error: Mapping[str, Any]) -> str:
     return message
 
 
-def issue_of(data: Mapping[str, Any], error: Mapping[str, Any]) -> ConfigIssue:
-    """The issue for one of pydantic's errors over `data`, the `viberator:` values as the parser read them."""
+def issue_of(data: Mapping[str, Any], error: Mapping[str, Any], secret_keys: Collection[str] = ()) -> ConfigIssue:
+    """The issue for one of pydantic's errors over `data`, the `viberator:` values as the parser read them
+    (`secret_keys`: the top-level keys set as secrets, whose values are never shown)."""
     loc = tuple(error["loc"])
     if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         loc = (*loc, "target")  # the discriminator key is what the user got wrong
@@ -117,4 +118,5 @@ def issue_of(data: Mapping[str, Any], error: Mapping[str, Any]) -> ConfigIssue:
     # A credential is never echoed back (ConfigIssue redacts any value holding one; this type names them).
     if error["type"] == CREDENTIAL_ERROR:
         value = REDACTED
+    value = shown_unless_secret(key, value, secret_keys)
     return ConfigIssue(path=key_path(key), value=value, message=_message(error))

@@ -10,7 +10,7 @@ what is wrong (the models, the rules).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import pulumi
@@ -88,6 +88,12 @@ def written_at(values: Mapping[str, Any], key: Key) -> tuple[Key, Any]:
         else:
             return key[:depth], MISSING
     return key, shown(value) if len(key) == 1 else value
+
+
+def shown_unless_secret(key: Key, value: Any, secret_keys: Collection[str]) -> Any:
+    """`value`, or REDACTED when `key` is under a top-level key set with `pulumi config set --secret`: the parser
+    reads such a value decrypted, and an issue never prints it (whatever it looks like)."""
+    return REDACTED if value is not MISSING and key and key[0] in secret_keys else value
 
 
 def shown(value: Any) -> Any:

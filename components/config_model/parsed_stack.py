@@ -9,7 +9,7 @@ from typing import Any
 from pydantic.alias_generators import to_camel
 
 from components.config_model.clankers import ClankerBase, CloudClanker
-from components.config_model.issues import ConfigIssue, Key, key_path, written_at
+from components.config_model.issues import ConfigIssue, Key, key_path, shown_unless_secret, written_at
 from components.config_model.stack import StackConfig
 from workers.catalog import HARNESS_NAMES
 
@@ -28,6 +28,8 @@ class ParsedStack:
     written: Mapping[str, Any]
     """The `viberator:` values as the stack file has them (keys without the prefix; the stack's name as
     `environment`, every clanker at its index in the user's list): what an issue shows."""
+    secret_keys: frozenset[str] = frozenset()
+    """The top-level keys set with `pulumi config set --secret`: decrypted here, never shown (REDACTED)."""
 
     def issue(self, key: str | Key, message: str) -> ConfigIssue:
         """An issue about `key` of this stack (a top-level key, `"forceDelete"`, or its parts: `("signing",
@@ -35,7 +37,9 @@ class ParsedStack:
         MISSING where it has none): a rule names the key and says what is wrong, and never restates (or
         misstates) the value."""
         written, value = written_at(self.written, (key,) if isinstance(key, str) else key)
-        return ConfigIssue(path=key_path(written), value=value, message=message)
+        return ConfigIssue(
+            path=key_path(written), value=shown_unless_secret(written, value, self.secret_keys), message=message
+        )
 
     def clankers(self) -> Iterator[tuple[int, ClankerBase]]:
         """Each clanker with its index in the user's list."""

@@ -81,3 +81,28 @@ def test_the_policy_pack_finds_the_same_credentials(why: str, value: str) -> Non
     assert rules.check_plaintext_secrets(rules.FUNCTION, props) == [
         "Lambda environment holds a plaintext credential in REPO: use a Secrets Manager secret"
     ], why
+
+
+SECRET_PROMPT = "confidential-prompt-" + "y" * 4200
+"""A value set with `--secret`, shaped like no credential: only its key says it is secret."""
+
+
+@pytest.mark.parametrize(
+    ("clanker", "issue_key"),
+    [
+        ({"target": "lambda", "environment": {"SYSTEM_PROMPT": SECRET_PROMPT}}, "environment"),
+        ({"target": "lambda", "environment": {"SYSTEM_PROMPT": SECRET_PROMPT}, "memoryMb": "lots"}, "memoryMb"),
+        ({"target": "ecs", "environment": {"SYSTEM_PROMPT": SECRET_PROMPT}, "cpu": 3}, "cpu"),
+    ],
+    ids=["a rule's issue (lambda's 4 KB)", "pydantic's error in a lambda clanker", "pydantic's error in an ecs one"],
+)
+def test_a_key_set_as_a_secret_never_has_its_value_shown(clanker: dict[str, Any], issue_key: str) -> None:
+    """Under `pulumi up` the program reads a `--secret` value decrypted: an issue about it names the key and
+    shows (redacted), whatever the value looks like; the same config set in plain text shows the value."""
+    clankers = agent_keyed_json([{"name": "w", "agent": "claude", **clanker}])
+    config = {"viberator:clankers": clankers}
+    shown = [line for line in refused(config) if line.startswith(f"viberator:clankers[0].{issue_key} = ")]
+    hidden = refused(config, ("viberator:clankers",))
+    assert shown and "(redacted)" not in shown[0]
+    assert f"viberator:clankers[0].{issue_key} = (redacted)" in hidden
+    assert all(line.endswith(" = (redacted)") for line in hidden), hidden
