@@ -19,7 +19,10 @@ EXIT_UNUSABLE = 2
 
 
 def script_parser(module: str, doc: str | None) -> argparse.ArgumentParser:
-    """The parser of `python -m <module>`, described by its docstring's first paragraph."""
+    """The parser of `python -m <module>` (its `__name__`), described by its docstring's first paragraph."""
+    if module == "__main__":  # run by `python -m ci.<name>`: the module's own name is its spec's
+        spec = sys.modules["__main__"].__spec__
+        module = spec.name if spec is not None else module
     return argparse.ArgumentParser(prog=f"python -m {module}", description=(doc or "").split("\n\n")[0])
 
 

@@ -262,7 +262,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "source":
         # The same `from` the program's StackReference reads, so the check reads what `up` will.
-        found = promoted_from(stack_config_file(args.stack))
+        try:
+            found = promoted_from(stack_config_file(args.stack))
+        except (OSError, yaml.YAMLError) as error:
+            return unusable(error)
         if found is None:
             return unusable(f"stack {args.stack!r} builds its own images: it promotes nothing")
         print(found)

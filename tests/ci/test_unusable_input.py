@@ -4,6 +4,8 @@ problem, never a traceback and never one of the script's findings (a mismatch, a
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from ci import (
     wait_for_replicas,
 )
 from ci.script import EXIT_UNUSABLE
+from workers.catalog import PROJECT_DIR
 
 
 def _no_registry(region: str) -> object:
@@ -67,3 +70,28 @@ def test_an_unusable_saved_file_is_exit_2_with_one_error_line(
     assert main(argv(str(path))) == EXIT_UNUSABLE
     errors = capsys.readouterr().err.strip().splitlines()
     assert len(errors) == 1 and errors[0].startswith("error: "), errors
+
+
+def test_a_script_run_as_the_workflows_run_it_names_itself() -> None:
+    """`python -m ci.<name>` (its `__name__` is then `__main__`): its usage line, and so its argument errors in a
+    workflow's log, name the script (ci/script.py's script_parser, which every script's parser comes from)."""
+    ran = subprocess.run(
+        [sys.executable, "-m", "ci.record_promotion", "--environment"], cwd=PROJECT_DIR, capture_output=True, text=True
+    )
+    assert ran.returncode == EXIT_UNUSABLE  # argparse's usage error, the same exit 2
+    assert ran.stderr.startswith("usage: python -m ci.record_promotion "), ran.stderr
+
+
+NO_SUCH_STACK: dict[str, Callable[[Path], int]] = {
+    "wait_for_replicas": lambda outputs: wait_for_replicas.main(
+        ["--stack", "nonexistent", "--timeout", "0", str(outputs)], client_for=_no_registry
+    ),
+    "verify_promotion source": lambda _outputs: verify_promotion.main(["source", "--stack", "nonexistent"]),
+}
+
+
+@pytest.mark.parametrize("script", NO_SUCH_STACK)
+def test_a_stack_without_a_config_file_is_exit_2(script: str, tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text('{"images": {}, "clankers": {}}')
+    assert NO_SUCH_STACK[script](outputs) == EXIT_UNUSABLE
