@@ -25,7 +25,7 @@ from workers.tooling.ensure import (
     ensure,
 )
 from workers.tooling.platforms import Platform
-from workers.tooling.references import Registry
+from workers.tooling.references import InvalidReference, Registry
 from workers.tooling.signature import SignatureRefused, VerifierFailed
 
 REGISTRY = Registry.parse("127.0.0.1:5000")
@@ -269,3 +269,16 @@ def test_a_custom_alias_tag_is_carried_into_the_build_command() -> None:
     )
     with pytest.raises(EnsureFailed, match="ALIAS_TAG=mine"):
         run(FakeEngine(), alias_tag="mine", offline=True)
+
+
+class UnreachableEngine(FakeEngine):
+    def server(self) -> ServerInfo:
+        raise AssertionError("a request ensure refuses on its face reached the engine")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("alias_tag", "bad tag!"), ("version", "not a version!")], ids=["alias tag", "version"]
+)
+def test_a_bad_alias_tag_or_version_is_refused_before_any_engine_call(field: str, value: str) -> None:
+    with pytest.raises(InvalidReference):
+        run(UnreachableEngine(), **{field: value})

@@ -235,9 +235,9 @@ def ensure(
     `revision` is the build context's current revision; `rebuild` builds the harness and tags the alias.
     """
     catalog_harness(request.harness)
+    run = _Run(request, engine, alias_reference(request.harness, request.alias_tag), revision, rebuild, say)
     # Checked before any engine call; this checkout's own tag only once a pull needs it.
     version = version_tag(request.environment, request.version) if request.version is not None else None
-    run = _Run(request, engine, revision, rebuild, say)
     server = engine.server()
     with exclusive(run.alias, timeout=request.lock_timeout):
         local = engine.inspect(run.alias)
@@ -262,14 +262,12 @@ class _Run:
 
     request: EnsureRequest
     engine: ImageStore
+    alias: str
+    """The local alias the run makes present (checked when the run is made, before any engine call)."""
     revision: BuildRevision
     """The build context's current revision."""
     rebuild: Callable[[], None]
     say: Callable[[str], None]
-
-    @property
-    def alias(self) -> str:
-        return alias_reference(self.request.harness, self.request.alias_tag)
 
     def unavailable(self, tried: list[str]) -> EnsureFailed:
         return EnsureFailed(nowhere_message(self.request, self.alias, tried, self.revision), EXIT_UNAVAILABLE)
