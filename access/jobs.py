@@ -15,13 +15,16 @@ caller's ref.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+
+from workers.catalog import PROJECT_DIR
 
 
 class Account(StrEnum):
@@ -54,6 +57,7 @@ ROLE_ACCOUNTS: dict[Role, tuple[Account, ...]] = {
 }
 """Which accounts hold which role: review stacks, promotion tags and the signing key live in dev's."""
 
+WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 MAIN = "refs/heads/main"
 PULL_REQUEST_MERGE = "refs/pull/*/merge"
 """The ref of a `pull_request` run: the pull request's merge commit, so its workflow files are the branch's."""
@@ -74,15 +78,30 @@ class Context:
         return self.kind == "pull_request"
 
 
-CONTEXT_FORMS = {"pull_request": "pull_request", "environment": "environment:<name>", "ref": "ref:<ref>"}
+CONTEXT_VALUES = {
+    "pull_request": re.compile(""),
+    "environment": re.compile(r"[A-Za-z0-9_-]+"),
+    "ref": re.compile(r"refs/heads/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*"),
+}
+"""Each kind of context and the values it takes: names, never a pattern (`*` or `?` in a subject makes the trust
+policy match with StringLike, access/policies.py)."""
+CONTEXT_FORMS = "pull_request, environment:<name>, ref:refs/heads/<branch>"
 
 
 def parse_context(text: Any) -> Context:
     """A subject's context as the jobs table writes it: `pull_request`, `environment:<name>` or `ref:<ref>`."""
     kind, _, value = str(text).partition(":")
-    if kind not in CONTEXT_FORMS or (kind == "pull_request") == bool(value):
-        raise ValueError(f"{text!r} is not a subject context ({', '.join(CONTEXT_FORMS.values())})")
+    pattern = CONTEXT_VALUES.get(kind)
+    if pattern is None or pattern.fullmatch(value) is None:
+        raise ValueError(f"{text!r} is not a subject context ({CONTEXT_FORMS})")
     return Context(kind, value)
+
+
+def workflow_file(name: str) -> str:
+    """A workflow file of this repository by its bare name: one subject names one file, never a pattern."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+\.ya?ml", name) or not (WORKFLOWS / name).is_file():
+        raise ValueError(f"{name!r} is not a file under .github/workflows/")
+    return name
 
 
 @dataclass(frozen=True)
@@ -91,16 +110,17 @@ class Job:
 
     __pydantic_config__ = ConfigDict(extra="forbid")
 
-    workflow: str
+    workflow: Annotated[str, AfterValidator(workflow_file)]
     """The file under .github/workflows/ that holds the job (the called file, for a reusable workflow)."""
     job: str
     """The job's id in that file, and the leg (`refresh-preview (prod)`) for a matrix job."""
     role: Role
     account: Account
     context: Annotated[Context, BeforeValidator(parse_context)]
-    ref: str
-    """The workflow file's ref in `job_workflow_ref`: main, or a pull request's merge ref."""
-    timeout_minutes: int
+    ref: Literal["refs/heads/main", "refs/pull/*/merge"]
+    """The workflow file's ref in `job_workflow_ref`: main (MAIN), or a pull request's merge ref (the one
+    pattern a row may hold: PULL_REQUEST_MERGE)."""
+    timeout_minutes: Annotated[int, Field(strict=True, gt=0)]
     """The job's `timeout-minutes`: the role's MaxSessionDuration covers it."""
     pulumi_team: str
     """The Pulumi Cloud team whose token the job gets (its issuer policy matches the same subject)."""
@@ -124,8 +144,9 @@ def read_jobs(table: Path) -> tuple[Job, ...]:
     """The table's rows as jobs; a row with a key it lacks, a key Job does not have, or a value outside its
     type is an error naming the row and the key."""
     try:
-        return _JOB_ROWS.validate_python(tomllib.loads(table.read_text())["job"])
-    except ValidationError as error:
+        rows = tomllib.loads(table.read_text()).get("job")
+        return _JOB_ROWS.validate_python(rows)
+    except (tomllib.TOMLDecodeError, ValidationError) as error:
         raise ValueError(f"{table.name}: {error}") from None
 
 

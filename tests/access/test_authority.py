@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from access.actions import GRANTS, SIGNING_ALIAS, names_of
-from access.jobs import JOBS, PULL_REQUEST_MERGE, ROLE_ACCOUNTS, Account, Job, Role, session_seconds
+from access.jobs import JOBS, MAIN, PULL_REQUEST_MERGE, ROLE_ACCOUNTS, Account, Job, Role, session_seconds
 from access.policies import boundary, permissions
 from ci.review_stack_file import review_stack_yaml
 from components.review_iam import BOUNDARY_POLICY_NAME
@@ -96,6 +96,20 @@ def test_only_review_and_dev_read_trust_pull_request_runs() -> None:
 
 def test_a_pushed_branch_assumes_nothing() -> None:
     assert [(r.value, a.value, s) for r, a in ALL_ROLES for s in branch_subjects() if can_assume(r, a, s)] == []
+
+
+def main_subjects() -> list[str]:
+    """Every subject a run on main can present: any workflow file, with main's ref or any environment."""
+    contexts = [f"ref:{MAIN}", *(f"environment:{e}" for e in ENVIRONMENTS)]
+    return [_subject(c, w, MAIN) for c in contexts for w in WORKFLOWS]
+
+
+def test_on_main_a_role_trusts_exactly_the_subjects_of_its_jobs() -> None:
+    """No workflow file or environment on main reaches a role the table does not give it: a row that widened its
+    workflow, environment or ref (a wildcard, say) would let another job of main in."""
+    reachable = {(r, a, s) for r, a in ALL_ROLES for s in main_subjects() if can_assume(r, a, s)}
+    expected = {(j.role, j.account, job_subject(j)) for j in JOBS if j.ref == MAIN}
+    assert reachable == expected
 
 
 def test_sessions_last_the_jobs_timeouts() -> None:
