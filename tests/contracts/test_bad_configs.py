@@ -7,6 +7,7 @@ no traceback and nothing on stdout, register no resource, and never echo a crede
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -23,8 +24,26 @@ from workers.catalog import PROJECT_DIR
 CATALOGUE = Path("tests/bad_configs")
 """Relative to the project directory, as a user passes it to `make plan CONFIG=…` (file-level issues name it)."""
 EXPECTED: dict[str, dict[str, Any]] = yaml.safe_load((PROJECT_DIR / CATALOGUE / "expected.yaml").read_text())
-# A value is JSON (a quoted string may itself hold ": "), or a quoted placeholder like '(redacted)'.
-ISSUE_LINE = re.compile(r"""^  - (?P<path>.+?) = (?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|.+?): \S""")
+ISSUE_LINE = re.compile(r"^  - (?P<path>.+?) = (?P<rest>.+)$")
+PLACEHOLDER = re.compile(r"(?:'\([a-z]+\)'|\([a-z]+\))(?=: \S)")
+"""A value shown as a placeholder: '(redacted)', (missing)."""
+CUT = re.compile(r".{77}\.\.\.(?=: \S)")
+"""A value too long to show whole: its first 77 characters and `...` (ConfigIssue.__str__)."""
+
+
+def shown_value(rest: str) -> str | None:
+    """The value at the start of `rest` (what follows `path = `), whole: a JSON value, whatever it holds (a
+    mapping's `": "` included), a placeholder, or a cut one; None when no value is followed by `: message`."""
+    try:
+        _, end = json.JSONDecoder().raw_decode(rest)
+    except ValueError:
+        end = 0
+    if end and rest[end : end + 2] == ": " and rest[end + 2 : end + 3].strip():
+        return rest[:end]
+    match = PLACEHOLDER.match(rest) or CUT.match(rest)
+    return match.group(0) if match else None
+
+
 MESSAGE_HEADER = re.compile(r"^error: invalid stack config \((\d+) errors?\):$")
 
 
@@ -38,9 +57,10 @@ def reported_issues(stderr: str) -> list[dict[str, str]]:
     count = MESSAGE_HEADER.match(header)
     assert count, f"not one config error message:\n{stderr}"
     matches = [ISSUE_LINE.match(line) for line in lines]
-    assert all(matches), f"a line that is not `path = value: message`:\n{stderr}"
+    values = [shown_value(m.group("rest")) if m else None for m in matches]
+    assert all(value is not None for value in values), f"a line that is not `path = value: message`:\n{stderr}"
     assert len(lines) == int(count.group(1)), stderr
-    return [{"path": m.group("path"), "value": m.group("value")} for m in matches if m]
+    return [{"path": m.group("path"), "value": str(value)} for m, value in zip(matches, values, strict=True) if m]
 
 
 def check_rejection(case: str, exit_code: int, stdout: str, stderr: str) -> None:
