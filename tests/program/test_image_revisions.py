@@ -55,12 +55,12 @@ def _revision_of(project: Path) -> str:
 def test_a_build_context_change_moves_the_revision_and_dirty_never_reuses_a_clean_tag(
     project_copy: Path,
 ) -> None:
-    clean = _image_inputs(project_copy)["claude-image"]["labels"][REVISION_LABEL]
-    # The plan labels its images with its checkout's build revision; the states after it are read from that
-    # directly rather than by a fresh interpreter's plan each.
-    assert _revision_of(project_copy) == clean
+    clean = _revision_of(project_copy)
     (project_copy / "workers" / "image" / "NOTE").write_text("uncommitted\n")
-    dirty = _revision_of(project_copy)
+    # The dirty state is the one planned (a fresh interpreter running the copy): the program labels its images
+    # with that revision as it is, never with the clean one it starts with. The other states are read directly.
+    dirty = _image_inputs(project_copy)["claude-image"]["labels"][REVISION_LABEL]
+    assert dirty == _revision_of(project_copy)
     assert dirty.startswith(f"{clean}-dirty-")
     git(project_copy, "add", "-A")
     git(project_copy, "commit", "-qm", "context change")
