@@ -67,8 +67,14 @@ plan: deps ## Offline plan: STACK=dev|prod, PROJECT=access (STACK=dev|prod|githu
 # machine's both cores. bench/tests.py runs the same selection.
 TEST_SELECTION := -n 2 --dist loadfile -m "not images and not checkov"
 # The checkov tests need checkov's own environment: `make test-checkov` installs it and runs them (CI runs both).
-test: lint typecheck ## All fast tests (config, components, whole program, contracts, guardrails, runtime) and lint
-	$(RUN) pytest -q $(TEST_SELECTION)
+# mypy runs beside pytest, its report printed after pytest's: from a cold cache (CI's clean clone) it is ~25 s of
+# one core, which pytest's two workers share instead of waiting for (warm, about a second).
+test: lint ## All fast tests (config, components, whole program, contracts, guardrails, runtime) and lint
+	@echo "$(RUN) mypy (beside pytest) && $(RUN) pytest -q $(TEST_SELECTION)"
+	@typecheck=$$(mktemp); $(RUN) mypy > "$$typecheck" 2>&1 & mypy=$$!; \
+	$(RUN) pytest -q $(TEST_SELECTION); tests=$$?; \
+	wait $$mypy; typed=$$?; cat "$$typecheck"; rm -f "$$typecheck"; \
+	[ $$tests -eq 0 ] && [ $$typed -eq 0 ]
 
 lint: deps ## ruff; import-linter's floors (pyproject [tool.importlinter]); actionlint + zizmor on the workflows; hadolint on the Dockerfile
 	$(RUN) ruff check .
