@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from viberator_worker import JOB_CONTRACT_VERSION
 
+from offline_plan.stacks import plan_stack_file
+from tests.agent_secrets import with_agent_key
 from tests.botocore_stubs import StubbedClients
-from tests.conftest import committed_plan, sample_plan
+from tests.conftest import sample_plan
 from workers.catalog import PROJECT_DIR
 from workers.tooling import run_job, stack_outputs
 from workers.tooling.cli import main
@@ -91,13 +94,19 @@ def test_without_a_pulumi_cli_a_stack_s_outputs_are_its_offline_plan_s(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The fallback runs the plan engine's command line (the tooling never imports the program); an invalid
-    config is reported with the engine's message, not a traceback."""
+    config is reported with the engine's message, not a traceback. A stack of one Lambda clanker: what is read is
+    the command line's document, which a bigger stack would only make slower to plan."""
     monkeypatch.setenv("PATH", "/nonexistent")
+    config = {
+        "aws:region": "us-east-1",
+        "viberator:harnesses": ["claude"],
+        "viberator:clankers": [with_agent_key({"name": "worker", "agent": "claude", "target": "lambda"})],
+    }
+    (tmp_path / "Pulumi.small.yaml").write_text(yaml.safe_dump({"config": config}))
     said: list[str] = []
-    outputs = stack_outputs.from_stack("dev", said.append, project_dir=PROJECT_DIR)
-    # The committed dev stack's plan, in another process (whose placeholder digests differ): the same clankers and
-    # images.
-    planned = committed_plan("Pulumi.dev.yaml").outputs
+    outputs = stack_outputs.from_stack("small", said.append, project_dir=tmp_path)
+    # The stack's plan, in another process (whose placeholder digests differ): the same clankers and images.
+    planned = plan_stack_file(tmp_path / "Pulumi.small.yaml").outputs
     assert outputs.placeholder
     assert {key: sorted(value) for key, value in outputs.document.items() if key in ("clankers", "images")} == {
         key: sorted(value) for key, value in planned.items() if key in ("clankers", "images")
