@@ -22,7 +22,7 @@ from components.config_model.fields import (
     STACK_REFERENCE_PATTERN,
     ConfigModel,
 )
-from components.config_model.issues import REDACTED, ConfigIssue, Key, key_path, shown_unless_secret, written_at
+from components.config_model.issues import REDACTED, ConfigIssue, Key, key_path, written_at
 from components.config_model.stack import StackConfig
 from components.targets import CLANKER_MODELS
 from components.targets.lambda_ import LAMBDA_ENV_VAR_PATTERN
@@ -114,9 +114,8 @@ def issue_of(data: Mapping[str, Any], error: Mapping[str, Any], secret_keys: Col
     loc = tuple(error["loc"])
     if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         loc = (*loc, "target")  # the discriminator key is what the user got wrong
-    key, value = written_at(data, _key(loc))
+    key, value = written_at(data, _key(loc), secret_keys)
     # A credential is never echoed back (ConfigIssue redacts any value holding one; this type names them).
     if error["type"] == CREDENTIAL_ERROR:
         value = REDACTED
-    value = shown_unless_secret(key, value, secret_keys)
     return ConfigIssue(path=key_path(key), value=value, message=_message(error))

@@ -74,11 +74,15 @@ def key_path(key: Key) -> str:
     return path + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in rest)
 
 
-def written_at(values: Mapping[str, Any], key: Key) -> tuple[Key, Any]:
+def written_at(values: Mapping[str, Any], key: Key, secret_keys: Collection[str] = ()) -> tuple[Key, Any]:
     """`key` as the stack file has it in `values` (the `viberator:` values, keys without the prefix), and its
     value there: a top-level one shown as the YAML had it (`shown`). Where the file lacks a part of the key, the
     key ends at that part and its value is MISSING: an issue never names a key inside one the file does not set
-    (`harnesses[6]` of the default harnesses is `harnesses`, missing)."""
+    (`harnesses[6]` of the default harnesses is `harnesses`, missing). A value under one of `secret_keys` (set
+    with `pulumi config set --secret`, which the parser reads decrypted) is REDACTED, whatever it looks like."""
+    if key and key[0] in secret_keys:
+        found, plain = written_at(values, key)
+        return found, plain if plain is MISSING else REDACTED
     value: Any = values
     for depth, part in enumerate(key, start=1):
         if isinstance(value, Mapping) and part in value:  # noqa: SIM114 - separate, so mypy narrows `part`
@@ -88,12 +92,6 @@ def written_at(values: Mapping[str, Any], key: Key) -> tuple[Key, Any]:
         else:
             return key[:depth], MISSING
     return key, shown(value) if len(key) == 1 else value
-
-
-def shown_unless_secret(key: Key, value: Any, secret_keys: Collection[str]) -> Any:
-    """`value`, or REDACTED when `key` is under a top-level key set with `pulumi config set --secret`: the parser
-    reads such a value decrypted, and an issue never prints it (whatever it looks like)."""
-    return REDACTED if value is not MISSING and key and key[0] in secret_keys else value
 
 
 def shown(value: Any) -> Any:

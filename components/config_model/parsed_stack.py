@@ -9,7 +9,7 @@ from typing import Any
 from pydantic.alias_generators import to_camel
 
 from components.config_model.clankers import ClankerBase, CloudClanker
-from components.config_model.issues import ConfigIssue, Key, key_path, shown_unless_secret, written_at
+from components.config_model.issues import ConfigIssue, Key, key_path, written_at
 from components.config_model.stack import StackConfig
 from workers.catalog import HARNESS_NAMES
 
@@ -36,10 +36,8 @@ class ParsedStack:
         "keyAdmins", 2)`, `("clankers", i, "name")`), showing the key's value as the stack file has it (`written_at`:
         MISSING where it has none): a rule names the key and says what is wrong, and never restates (or
         misstates) the value."""
-        written, value = written_at(self.written, (key,) if isinstance(key, str) else key)
-        return ConfigIssue(
-            path=key_path(written), value=shown_unless_secret(written, value, self.secret_keys), message=message
-        )
+        written, value = written_at(self.written, (key,) if isinstance(key, str) else key, self.secret_keys)
+        return ConfigIssue(path=key_path(written), value=value, message=message)
 
     def clankers(self) -> Iterator[tuple[int, ClankerBase]]:
         """Each clanker with its index in the user's list."""
