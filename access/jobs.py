@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
-from workers.catalog import PROJECT_DIR
+from workers.catalog import WORKFLOWS_DIR
 
 
 class Account(StrEnum):
@@ -57,7 +57,6 @@ ROLE_ACCOUNTS: dict[Role, tuple[Account, ...]] = {
 }
 """Which accounts hold which role: review stacks, promotion tags and the signing key live in dev's."""
 
-WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 MAIN = "refs/heads/main"
 PULL_REQUEST_MERGE = "refs/pull/*/merge"
 """The ref of a `pull_request` run: the pull request's merge commit, so its workflow files are the branch's."""
@@ -99,7 +98,7 @@ def parse_context(text: Any) -> Context:
 
 def workflow_file(name: str) -> str:
     """A workflow file of this repository by its bare name: one subject names one file, never a pattern."""
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+\.ya?ml", name) or not (WORKFLOWS / name).is_file():
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+\.ya?ml", name) or not (WORKFLOWS_DIR / name).is_file():
         raise ValueError(f"{name!r} is not a file under .github/workflows/")
     return name
 

@@ -25,13 +25,12 @@ import yaml
 from components.config import ConfigError
 from guardrails.tfplan import terraform_plan
 from offline_plan.stacks import plan_stack_file, stack_file_of
-from workers.catalog import PROJECT_DIR
+from workers.catalog import PROJECT_DIR, WORKFLOWS_DIR
 
 SKIPS_FILE = PROJECT_DIR / "guardrails" / "checkov-skips.yaml"
 CHECKOV = PROJECT_DIR / "guardrails" / "checkov" / ".venv" / "bin" / "checkov"
 """Installed by `make scan-deps` (its own environment: checkov's pins clash with pulumi's)."""
 DOCKERFILE = PROJECT_DIR / "workers" / "image" / "Dockerfile"
-WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 OUT_DIR = PROJECT_DIR / "build" / "scan"
 EXIT_FAILED = 1
 EXIT_INVALID_CONFIG = 2
@@ -97,7 +96,7 @@ def scan(checkov: Sequence[str], stacks: Sequence[str], *, repo_files: bool, out
         for stack in stacks
     ]
     if repo_files:
-        for framework, target in (("dockerfile", DOCKERFILE), ("github_actions", WORKFLOWS)):
+        for framework, target in (("dockerfile", DOCKERFILE), ("github_actions", WORKFLOWS_DIR)):
             if target.exists():
                 reports.append(run_checkov(checkov, framework, target, str(target.relative_to(PROJECT_DIR))))
             else:

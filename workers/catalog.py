@@ -26,6 +26,10 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 """The checkout: the Pulumi project's directory (Pulumi.yaml, the stack files), which every layer's paths start from."""
 
 
+WORKFLOWS_DIR = PROJECT_DIR / ".github" / "workflows"
+"""The GitHub workflows: what CI runs, what CI's roles trust by file name (access/jobs.py), what the scan reads."""
+
+
 def stack_config_file(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
     """A stack's config file, as the Pulumi CLI names it: `Pulumi.<stack>.yaml` beside the project's Pulumi.yaml."""
     return project_dir / f"Pulumi.{stack}.yaml"

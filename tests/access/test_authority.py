@@ -18,13 +18,13 @@ from offline_plan.engine import Plan
 from offline_plan.stacks import plan_stack_file
 from tests.access.evaluator import IDS, REPOSITORY, allowed, can_assume, ci_role, role_node
 from tests.conftest import committed_plan
-from workers.catalog import PROJECT_DIR
+from workers.catalog import WORKFLOWS_DIR
 
 DEV, PROD = IDS.dev, IDS.prod
 BOUNDARY_ARN = f"arn:aws:iam::{DEV}:policy/{BOUNDARY_POLICY_NAME}"
 KEY = f"arn:aws:kms:us-east-1:{DEV}:key/0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
 SIGNING = {"kms:RequestAlias": SIGNING_ALIAS}
-WORKFLOWS = tuple(sorted(p.name for p in (PROJECT_DIR / ".github" / "workflows").glob("*.yml")))
+WORKFLOWS = tuple(sorted(p.name for p in WORKFLOWS_DIR.glob("*.yml")))
 """Every workflow file a branch can run (or rewrite) under its own ref."""
 ENVIRONMENTS = ("dev", "prod", "review", "review-sweep")
 ALL_ROLES = [(role, account) for role, accounts in ROLE_ACCOUNTS.items() for account in accounts]

@@ -24,7 +24,7 @@ from ci.prune_signatures import (
 )
 from ci.script import EXIT_UNUSABLE
 from tests.conftest import committed_plan
-from workers.catalog import PROJECT_DIR
+from workers.catalog import WORKFLOWS_DIR
 from workers.ecr_url import RepositoryUrl
 
 LIVE = "sha256:" + "1" * 64
@@ -141,7 +141,7 @@ def test_deletes_go_in_batches_ecr_accepts() -> None:
 
 
 def test_a_daily_workflow_prunes_dev_s_repositories() -> None:
-    workflow = yaml.safe_load((PROJECT_DIR / ".github" / "workflows" / "prune-signatures.yml").read_text())
+    workflow = yaml.safe_load((WORKFLOWS_DIR / "prune-signatures.yml").read_text())
     assert workflow[True]["schedule"]  # YAML 1.1 reads the key `on` as true
     (job,) = workflow["jobs"].values()
     script = job["steps"][-1]["run"]

@@ -10,17 +10,16 @@ from typing import Any
 
 import yaml
 
-from workers.catalog import PROJECT_DIR
+from workers.catalog import PROJECT_DIR, WORKFLOWS_DIR
 
-WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
-WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
+WORKFLOW_FILES = sorted(WORKFLOWS_DIR.glob("*.yml"))
 ACTION_FILES = sorted((PROJECT_DIR / ".github" / "actions").glob("*/action.yml"))
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in PROJECT_DIR.glob("Pulumi.*.yaml"))
 
 
 @cache
 def workflow(name: str) -> dict[str, Any]:
-    document = yaml.safe_load((WORKFLOWS / name).read_text())
+    document = yaml.safe_load((WORKFLOWS_DIR / name).read_text())
     # YAML 1.1 reads the bare key `on` as the boolean true.
     document["on"] = document.pop(True, document.get("on"))
     return document

@@ -14,12 +14,11 @@ import yaml
 
 from tests.ci.test_make_help import TARGET
 from tests.conftest import committed_config
-from workers.catalog import HARNESS_NAMES, PROJECT_DIR
+from workers.catalog import HARNESS_NAMES, PROJECT_DIR, WORKFLOWS_DIR
 
 README = PROJECT_DIR / "README.md"
 HARNESS_RECIPES = PROJECT_DIR / "docs" / "add-a-harness.md"
 MAKEFILES = [PROJECT_DIR / "Makefile", *sorted((PROJECT_DIR / "make").glob("*.mk"))]
-WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 
 MAKE = re.compile(r"\bmake ([a-z][a-z0-9-]*)((?: +[A-Z][A-Z0-9_]*=[^\s`]*)*)")
 WORKFLOW_RUN = re.compile(r"\bgh workflow run ([\w.-]+)((?: +(?:--ref|-f) +[^\s`]+)*)")
@@ -92,7 +91,7 @@ def workflow_runs() -> list[tuple[str, list[str]]]:
 
 @pytest.mark.parametrize(("workflow", "options"), workflow_runs(), ids=lambda value: str(value))
 def test_each_workflow_dispatch_names_its_inputs_and_choices(workflow: str, options: list[str]) -> None:
-    path = WORKFLOWS / workflow
+    path = WORKFLOWS_DIR / workflow
     assert path.is_file(), f"the recipes run `gh workflow run {workflow}`: no such workflow"
     document: dict[Any, Any] = yaml.safe_load(path.read_text())
     # PyYAML reads the bare key `on` as True (YAML 1.1).
@@ -122,7 +121,7 @@ def quoted_paths() -> list[str]:
 @pytest.mark.parametrize("path", quoted_paths())
 def test_each_file_a_recipe_names_exists(path: str) -> None:
     # A bare workflow file name is one of .github/workflows/.
-    assert (PROJECT_DIR / path).exists() or (WORKFLOWS / path).is_file(), f"the recipes name {path}: not there"
+    assert (PROJECT_DIR / path).exists() or (WORKFLOWS_DIR / path).is_file(), f"the recipes name {path}: not there"
 
 
 def test_each_config_key_a_recipe_names_is_documented() -> None:
