@@ -26,7 +26,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from ci.script import read_stack_outputs, script_parser, unusable
+from ci.script import add_stack_argument, read_stack_outputs, script_parser, unusable
 from ci.verify_promotion import approved_digest, image_digests, promoted_from
 from viberator_contract.schema import SCHEMA_PATH, outputs_schema
 from workers.catalog import PROJECT_DIR, stack_config_file
@@ -169,7 +169,7 @@ def render_summary(outputs: Mapping[str, Any], context: DeployContext) -> tuple[
 def main(argv: list[str] | None = None) -> int:
     parser = script_parser(__name__, __doc__)
     parser.add_argument("outputs", type=Path, help="`pulumi stack output --json` saved to a file")
-    parser.add_argument("--stack", required=True, help="stack name, as in Pulumi.<stack>.yaml")
+    add_stack_argument(parser)
     parser.add_argument("--harness", default=ALL, help="the harness this deploy targeted (default: all)")
     parser.add_argument("--before", type=Path, help="the stack's outputs before the deploy (`{}` for a new stack)")
     args = parser.parse_args(argv)

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from ci.script import script_parser, unusable
+from ci.script import add_stack_argument, script_parser, unusable
 from components.config_model.fields import NAMESPACE
 from components.harness_image import HarnessImage
 from components.targets import TARGETS
@@ -204,7 +204,7 @@ def read_digest(path: Path) -> PreviewDigest:
 
 def main(argv: list[str] | None = None) -> int:
     parser = script_parser(__name__, __doc__)
-    parser.add_argument("--stack", required=True, help="stack name, as in Pulumi.<stack>.yaml (dev, prod)")
+    add_stack_argument(parser)
     parser.add_argument("--harness", required=True, help=f"one of {', '.join((*HARNESS_NAMES, ALL))}")
     parser.add_argument("preview", type=Path, help="the output of `pulumi preview --json --show-sames` of the stack")
     args = parser.parse_args(argv)

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from workers.catalog import stack_config_file
+
 EXIT_UNUSABLE = 2
 """Input the script cannot use: the step failed, not the check."""
 
@@ -24,6 +26,25 @@ def script_parser(module: str, doc: str | None) -> argparse.ArgumentParser:
         spec = sys.modules["__main__"].__spec__
         module = spec.name if spec is not None else module
     return argparse.ArgumentParser(prog=f"python -m {module}", description=(doc or "").split("\n\n")[0])
+
+
+def add_stack_argument(
+    # _ActionsContainer: what a parser, a subcommand's parser and a mutually exclusive group all are.
+    parser: argparse._ActionsContainer,
+    help: str = "the stack, as in Pulumi.<stack>.yaml",
+    *,
+    required: bool = True,
+) -> None:
+    """`--stack NAME`, one of this project's stacks: a name with no Pulumi.<NAME>.yaml beside Pulumi.yaml is the
+    parser's usage error (exit 2, as EXIT_UNUSABLE), before the script reads anything."""
+    parser.add_argument("--stack", type=_project_stack, required=required, help=help)
+
+
+def _project_stack(name: str) -> str:
+    config = stack_config_file(name)
+    if not config.is_file():
+        raise argparse.ArgumentTypeError(f"no stack {name!r} in this project: there is no {config.name}")
+    return name
 
 
 def read_json(path: Path) -> Any:

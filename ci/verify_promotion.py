@@ -58,7 +58,7 @@ import yaml
 from pydantic import ValidationError
 
 from ci import signed_annotations
-from ci.script import read_stack_outputs, script_parser, unusable
+from ci.script import add_stack_argument, read_stack_outputs, script_parser, unusable
 from ci.signed_annotations import Expected
 from components.config_model.supply_chain import PinnedKeyConfig
 from viberator_contract.errors import field_errors
@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = script_parser(__name__, __doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     source = commands.add_parser("source", help="print the image stack a promoting stack reads (`images.from`)")
-    source.add_argument("--stack", required=True, help="stack name, as in Pulumi.<stack>.yaml")
+    add_stack_argument(source)
     publish = commands.add_parser("digests", help=f"print `{OUTPUT_NAME}=<json>` for $GITHUB_OUTPUT")
     publish.add_argument("outputs", type=Path, help="`pulumi stack output --json` saved to a file")
     check = commands.add_parser("check", help="fail unless the outputs' digests are the approved ones")
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     signed.add_argument("outputs", type=Path, help="the image stack's `pulumi stack output --json` saved to a file")
     signed.add_argument("--approved", required=True, help="the JSON `digests` printed")
     signed_by = signed.add_mutually_exclusive_group(required=True)
-    signed_by.add_argument("--stack", help="the promoting stack whose viberator:images.signing verifies")
+    add_stack_argument(signed_by, "the promoting stack whose viberator:images.signing verifies", required=False)
     signed_by.add_argument("--public-key", type=Path, help="PEM public key")
     signed.add_argument("--run", help="the workflow run that must have signed them (a push: the dev deploy's)")
     signed.add_argument("--commit", help="the commit they must have been signed at (a push: the one deployed)")
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         "--in-history", action="store_true", help="the signed commit must be in the checked-out HEAD's history"
     )
     pinned = commands.add_parser("pin", help="write the approved digests into Pulumi.<stack>.yaml for `up`")
-    pinned.add_argument("--stack", required=True, help="stack name, as in Pulumi.<stack>.yaml")
+    add_stack_argument(pinned)
     pinned.add_argument("--approved", required=True, help="the JSON `digests` printed")
     args = parser.parse_args(argv)
     if args.command == "pin":

@@ -31,7 +31,7 @@ import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from ci.script import read_stack_outputs, script_parser, unusable
+from ci.script import add_stack_argument, read_stack_outputs, script_parser, unusable
 from components.config import ConfigError, parse_pulumi_config
 from components.config.stack_file import stack_file_config
 from components.promotion_replicas import replicas_of, repository_url_in
@@ -130,7 +130,7 @@ def _ecr_client(region: str) -> Any:
 
 def main(argv: list[str] | None = None, client_for: Callable[[str], Any] = _ecr_client) -> int:
     parser = script_parser(__name__, __doc__)
-    parser.add_argument("--stack", required=True, help="the promoting stack about to be deployed (Pulumi.<stack>.yaml)")
+    add_stack_argument(parser, "the promoting stack about to be deployed (Pulumi.<stack>.yaml)")
     parser.add_argument("--timeout", type=float, default=1200, help="seconds to wait in all (default 1200)")
     parser.add_argument("--interval", type=float, default=15, help="seconds between polls (default 15)")
     parser.add_argument("image_stack_outputs", type=Path, help="`pulumi stack output --json` of the image stack")

@@ -13,6 +13,7 @@ import pytest
 
 from ci import (
     build_summary,
+    deploy_targets,
     preview_comment,
     prune_signatures,
     record_promotion,
@@ -82,16 +83,30 @@ def test_a_script_run_as_the_workflows_run_it_names_itself() -> None:
     assert ran.stderr.startswith("usage: python -m ci.record_promotion "), ran.stderr
 
 
-NO_SUCH_STACK: dict[str, Callable[[Path], int]] = {
-    "wait_for_replicas": lambda outputs: wait_for_replicas.main(
-        ["--stack", "nonexistent", "--timeout", "0", str(outputs)], client_for=_no_registry
+NO_SUCH_STACK: dict[str, Callable[[list[str]], int]] = {
+    "build_summary": lambda stack: build_summary.main(["outputs.json", *stack]),
+    "deploy_targets": lambda stack: deploy_targets.main([*stack, "--harness", "claude", "preview.json"]),
+    "verify_promotion source": lambda stack: verify_promotion.main(["source", *stack]),
+    "verify_promotion signatures": lambda stack: verify_promotion.main(
+        ["signatures", "outputs.json", "--approved", "{}", *stack]
     ),
-    "verify_promotion source": lambda _outputs: verify_promotion.main(["source", "--stack", "nonexistent"]),
+    "verify_promotion pin": lambda stack: verify_promotion.main(["pin", *stack, "--approved", "{}"]),
+    "wait_for_replicas": lambda stack: wait_for_replicas.main(
+        [*stack, "--timeout", "0", "outputs.json"], client_for=_no_registry
+    ),
 }
 
 
 @pytest.mark.parametrize("script", NO_SUCH_STACK)
-def test_a_stack_without_a_config_file_is_exit_2(script: str, tmp_path: Path) -> None:
-    outputs = tmp_path / "outputs.json"
-    outputs.write_text('{"images": {}, "clankers": {}}')
-    assert NO_SUCH_STACK[script](outputs) == EXIT_UNUSABLE
+def test_a_stack_without_a_config_file_is_a_usage_error_before_anything_is_read(
+    script: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every `--stack` of the scripts is this project's (ci/script.py's add_stack_argument): the files named beside
+    it do not exist, so reaching them would be a different error."""
+    with pytest.raises(SystemExit) as exited:
+        NO_SUCH_STACK[script](["--stack", "nonexistent"])
+    assert exited.value.code == EXIT_UNUSABLE
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.endswith(
+        "error: argument --stack: no stack 'nonexistent' in this project: there is no Pulumi.nonexistent.yaml"
+    ), error
