@@ -19,7 +19,7 @@ revision (`workers.revision`); those arrive as args.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import pulumi
@@ -50,6 +50,9 @@ class HarnessImageArgs:
     recorded as a label."""
     context_digest: str
     """Names, modes and bytes of the build context's files (`workers.revision.context_digest`)."""
+    repository: RepositorySettings
+    """What the repository, its replicas and its build cache are created with (unused when another stack owns the
+    repository); its `manifests_per_build` is this image's own, counted from `platforms`."""
     context: str = "workers/image"
     """Build context, relative to the project root so that state does not depend on a checkout's path."""
     dockerfile: str = "workers/image/Dockerfile"
@@ -65,18 +68,6 @@ class HarnessImageArgs:
     """Also push the global `latest` tag; off when another stack owns the repository."""
     create_repository: bool = True
     """False: the repository exists (another stack in this account owns it and its lifecycle)."""
-    keep_images: int = 30
-    """Builds of each environment the lifecycle policy keeps, newest first, whatever the number of platforms
-    (components/repository.py, `lifecycle_policy`); the running image is always the newest."""
-    lifecycle_environments: tuple[str, ...] = ()
-    """Every environment whose tags this repository holds, each kept by its own rule, in priority order: the
-    shared (promoted) environments first, the owner last (components/program.py says why)."""
-    protect: bool = False
-    """Protect the repository from deletion (production)."""
-    force_delete: bool = False
-    """Let `pulumi destroy` delete a repository that still holds images (never in production)."""
-    consumer_accounts: tuple[str, ...] = field(default_factory=tuple)
-    """Accounts whose clankers pull these images (cross-account promotion)."""
     replica_regions: tuple[str, ...] = ()
     """Other regions of this account that ECR replicates the repository to (`viberator:replicas`): a replica
     repository is created in each with this repository's settings, so that replication lands in it rather than in
@@ -84,21 +75,11 @@ class HarnessImageArgs:
     push_after: tuple[pulumi.Resource, ...] = ()
     """What must exist before the first push: ECR replicates only images pushed after its replication
     configuration exists."""
-    partition: pulumi.Input[str] = "aws"
-    """The ARN partition (`aws.get_partition`) for the ARNs the pull policy names."""
     resource_tags: Mapping[str, str] = field(default_factory=dict)
     """The stack's tags (`components.tags`); the harness tag is added here."""
 
     def repository_settings(self) -> RepositorySettings:
-        return RepositorySettings(
-            lifecycle_environments=self.lifecycle_environments or (self.environment,),
-            keep_images=self.keep_images,
-            manifests_per_build=manifests_per_build(len(self.platforms)),
-            protect=self.protect,
-            force_delete=self.force_delete,
-            consumer_accounts=self.consumer_accounts,
-            partition=self.partition,
-        )
+        return replace(self.repository, manifests_per_build=manifests_per_build(len(self.platforms)))
 
     @property
     def multi_platform(self) -> bool:

@@ -21,6 +21,7 @@ from components.images import ImageRef
 from components.outputs import stack_outputs
 from components.promotion import referenced_images
 from components.replication import ImageReplication, ImageReplicationArgs, ReplicaDestination
+from components.repository import RepositorySettings
 from components.review_iam import ROLE_NAME_LIMIT, boundary_arn, review_role_name
 from components.signing import KeyRoles, SigningKey, SigningKeyArgs
 from components.tags import stack_tags
@@ -95,8 +96,21 @@ def signing_key(config: StackConfig) -> SigningKey | None:
     )
 
 
+def repository_settings(config: StackConfig, target: AwsTarget) -> RepositorySettings:
+    """What every harness repository this stack owns is created with."""
+    return RepositorySettings(
+        lifecycle_environments=lifecycle_environments(config),
+        keep_images=config.keep_images,
+        protect=config.protect_repositories,
+        force_delete=config.force_delete,
+        consumer_accounts=tuple(config.consumer_accounts),
+        partition=target.partition,
+    )
+
+
 def build_images(config: StackConfig, target: AwsTarget, replicated: ImageReplication | None) -> dict[str, ImageRef]:
     revision = image_revision(config)
+    repository = repository_settings(config, target)
     if revision.note:
         pulumi.log.warn(revision.note)
     images = {}
@@ -110,20 +124,15 @@ def build_images(config: StackConfig, target: AwsTarget, replicated: ImageReplic
                 revision=revision.revision,
                 source_date_epoch=revision.source_date_epoch,
                 context_digest=context_digest(BUILD_CONTEXT),
+                repository=repository,
                 platforms=config.platforms_of(harness),
                 builder=None if config.builder is None else config.builder.name,
                 cache_writer_role=None if config.build_cache is None else config.build_cache.writer_role,
                 push_latest=config.pushes_latest,
                 create_repository=config.repositories == "create",
-                keep_images=config.keep_images,
-                lifecycle_environments=lifecycle_environments(config),
-                protect=config.protect_repositories,
-                force_delete=config.force_delete,
-                consumer_accounts=tuple(config.consumer_accounts),
                 # Another account's replicas are that account's to create (docs/promotion.md "Multi-region").
                 replica_regions=tuple(replica.region for replica in config.replicas if replica.account is None),
                 push_after=(replicated,) if replicated is not None else (),
-                partition=target.partition,
                 resource_tags=resource_tags(config),
             ),
         )

@@ -53,6 +53,7 @@ class RepositorySettings:
     protect: bool = False
     """Protect (and retain on delete) the repository: its images are digests clankers pin."""
     force_delete: bool = False
+    """Let `pulumi destroy` delete a repository that still holds images (never in production)."""
     consumer_accounts: tuple[str, ...] = ()
     """Other accounts whose clankers pull from it (`pull_policy`)."""
     partition: pulumi.Input[str] = "aws"

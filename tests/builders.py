@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from components.harness_image import HarnessImageArgs
+from components.repository import RepositorySettings
 from workers.catalog import HARNESSES
 from workers.naming import repository_name
 from workers.revision import BuildRevision
@@ -23,5 +24,6 @@ def claude_image_args(**changes: Any) -> HarnessImageArgs:
         revision="0123456789ab",
         source_date_epoch=1_700_000_000,
         context_digest="c0ffee",
+        repository=RepositorySettings(lifecycle_environments=("dev",), keep_images=30),
     )
     return replace(args, **changes)

@@ -61,7 +61,9 @@ def test_repository_is_immutable_scanned_and_encrypted(record: Recorder) -> None
 
 
 def test_production_repository_is_protected_and_retained(record: Recorder) -> None:
-    repository = record(build(replace(ARGS, protect=True))).named("claude-repository")
+    repository = record(build(replace(ARGS, repository=replace(ARGS.repository, protect=True)))).named(
+        "claude-repository"
+    )
     assert (repository.protect, repository.retain_on_delete) == (True, True)
     assert repository.inputs["forceDelete"] is False
 
@@ -69,7 +71,7 @@ def test_production_repository_is_protected_and_retained(record: Recorder) -> No
 def test_lifecycle_keeps_n_images_per_environment_and_expires_untagged(record: Recorder) -> None:
     # Priority follows the order passed: the program passes the promoted environment (prod) before the owner
     # (dev), so a digest tagged both is judged only by prod's count.
-    args = replace(ARGS, keep_images=12, lifecycle_environments=("prod", "dev"))
+    args = replace(ARGS, repository=replace(ARGS.repository, keep_images=12, lifecycle_environments=("prod", "dev")))
     policy = json.loads(record(build(args)).named("claude-lifecycle").inputs["policy"])
     assert policy["rules"] == [
         {
@@ -219,7 +221,7 @@ def test_lambda_may_pull_for_this_accounts_clanker_functions(record: Recorder) -
 
 
 def test_consumer_accounts_may_pull_and_so_may_their_lambda_service(record: Recorder) -> None:
-    plan = record(build(replace(ARGS, consumer_accounts=("111122223333",))))
+    plan = record(build(replace(ARGS, repository=replace(ARGS.repository, consumer_accounts=("111122223333",)))))
     service, account = json.loads(plan.named("claude-pull-policy").inputs["policy"])["Statement"]
     assert service["Condition"] == {
         "StringLike": {
@@ -239,7 +241,9 @@ def test_consumer_accounts_may_pull_and_so_may_their_lambda_service(record: Reco
 
 def test_pull_policy_names_the_stacks_partition(record: Recorder) -> None:
     """A GovCloud stack's policy names `arn:aws-us-gov:` ARNs, or it would never match (issue 12)."""
-    args = replace(ARGS, partition="aws-us-gov", consumer_accounts=("111122223333",))
+    args = replace(
+        ARGS, repository=replace(ARGS.repository, partition="aws-us-gov", consumer_accounts=("111122223333",))
+    )
     policy = record(build(args)).named("claude-pull-policy").inputs["policy"]
     arns = re.findall(r"arn:[a-z-]+:", policy)
     assert arns and set(arns) == {"arn:aws-us-gov:"}
@@ -331,7 +335,9 @@ def test_keep_images_counts_builds_whatever_the_number_of_platforms(record: Reco
     imageCountMoreThan counts manifests (ECR User Guide, "Lifecycle policy properties in Amazon ECR"): the rule
     counts 3 x keepImages, so keepImages builds are kept, not a third of them."""
     args = replace(
-        ARGS, keep_images=12, platforms=("linux/amd64", "linux/arm64"), lifecycle_environments=("prod", "dev")
+        ARGS,
+        platforms=("linux/amd64", "linux/arm64"),
+        repository=replace(ARGS.repository, keep_images=12, lifecycle_environments=("prod", "dev")),
     )
     rules = json.loads(record(build(args)).named("claude-lifecycle").inputs["policy"])["rules"]
     counted = {
