@@ -11,7 +11,7 @@ from workers.catalog import HARNESSES
 from workers.naming import repository_name
 from workers.revision import BuildRevision
 
-REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=1_700_000_000, origin="git")
+REVISION = BuildRevision(revision="0123abcd4567", source_date_epoch=1_700_000_000)
 """A checkout's revision as `workers build` reads it from git: what the tooling's tests build and tag at."""
 
 

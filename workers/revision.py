@@ -14,7 +14,6 @@ import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from docker.utils.build import exclude_paths
 
@@ -28,7 +27,6 @@ class BuildRevision:
     """The tag-safe revision string."""
     source_date_epoch: int
     """SOURCE_DATE_EPOCH for the build (the commit time; 0 without git); recorded, not applied to layer times here."""
-    origin: Literal["git", "dirty", "content", "override"]
     note: str | None = None
     """Why the revision is not a clean commit, for the user to see."""
 
@@ -78,22 +76,20 @@ def build_revision(context: Path) -> BuildRevision:
         return BuildRevision(
             revision=f"content-{content[:SHORT_SHA]}",
             source_date_epoch=0,
-            origin="content",
             note=f"{context} has no git history: the revision is a hash of its content",
         )
     commit, epoch = sha.split()
     changed = _git(context, "status", "--porcelain", "--untracked-files=all", "--", ".")
     if not changed:
-        return BuildRevision(revision=commit[:SHORT_SHA], source_date_epoch=int(epoch), origin="git")
+        return BuildRevision(revision=commit[:SHORT_SHA], source_date_epoch=int(epoch))
     content = context_digest(context)
     return BuildRevision(
         revision=f"{commit[:SHORT_SHA]}-dirty-{content[:8]}",
         source_date_epoch=int(epoch),
-        origin="dirty",
         note=f"{context} has uncommitted changes: tagged as a dirty revision of {commit[:SHORT_SHA]}",
     )
 
 
 def override_revision(revision: str) -> BuildRevision:
     """A revision given in config (`viberator:imageRevision`), e.g. by a release pipeline."""
-    return BuildRevision(revision=revision, source_date_epoch=0, origin="override")
+    return BuildRevision(revision=revision, source_date_epoch=0)

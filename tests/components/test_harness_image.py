@@ -180,7 +180,7 @@ def test_image_build_inputs(record: Recorder) -> None:
 
 def test_the_image_is_labelled_as_the_tooling_labels_its_build(record: Recorder) -> None:
     inputs = record(build()).named("claude-image").inputs
-    revision = BuildRevision(ARGS.revision, ARGS.source_date_epoch, origin="git")
+    revision = BuildRevision(ARGS.revision, ARGS.source_date_epoch)
     options = build_options(BuildRequest(harnesses=("claude",), revision=revision), "claude", None, ())
     pairs = list(zip(options[::2], options[1::2], strict=True))
     assert inputs["labels"] == dict(value.split("=", 1) for flag, value in pairs if flag == "--label")

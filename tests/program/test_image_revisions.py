@@ -74,5 +74,5 @@ def test_without_git_the_revision_is_a_content_hash(tmp_path: Path) -> None:
     (context / "Dockerfile").write_text("FROM scratch\n")
 
     revision = build_revision(context)
-    assert revision.origin == "content" and revision.revision.startswith("content-")
+    assert revision.revision.startswith("content-")
     assert revision.note and "no git history" in revision.note
