@@ -15,6 +15,7 @@ import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from offline_plan.render import plan_console
@@ -61,7 +62,7 @@ def main() -> None:
     slowest.add_column("test")
     slowest.add_column("seconds", justify="right")
     for classname, name, seconds in sorted(timed, key=lambda t: -t[2])[:SLOWEST]:
-        slowest.add_row(f"{classname}::{name}", f"{seconds:.1f}")
+        slowest.add_row(escape(f"{classname}::{name}"), f"{seconds:.1f}")  # ids in [...] are not markup
     console.print(slowest)
     if completed.returncode != 0:
         console.print(f"[red]pytest exited {completed.returncode}[/red]: the figures are of a failing run")
