@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from typing import Any
 
 import pulumi
 
@@ -22,6 +23,11 @@ ARGS = claude_image_args(resource_tags={"Project": "viberator-workers", "Environ
 
 def build(args: HarnessImageArgs = ARGS):
     return lambda: HarnessImage(args.harness.name, args)
+
+
+def with_repository(args: HarnessImageArgs = ARGS, **settings: Any) -> HarnessImageArgs:
+    """`args` whose repository is created with `settings` changed."""
+    return replace(args, repository=replace(args.repository, **settings))
 
 
 def test_children_are_parented_and_named_after_the_component(record: Recorder) -> None:
@@ -61,9 +67,7 @@ def test_repository_is_immutable_scanned_and_encrypted(record: Recorder) -> None
 
 
 def test_production_repository_is_protected_and_retained(record: Recorder) -> None:
-    repository = record(build(replace(ARGS, repository=replace(ARGS.repository, protect=True)))).named(
-        "claude-repository"
-    )
+    repository = record(build(with_repository(protect=True))).named("claude-repository")
     assert (repository.protect, repository.retain_on_delete) == (True, True)
     assert repository.inputs["forceDelete"] is False
 
@@ -71,7 +75,7 @@ def test_production_repository_is_protected_and_retained(record: Recorder) -> No
 def test_lifecycle_keeps_n_images_per_environment_and_expires_untagged(record: Recorder) -> None:
     # Priority follows the order passed: the program passes the promoted environment (prod) before the owner
     # (dev), so a digest tagged both is judged only by prod's count.
-    args = replace(ARGS, repository=replace(ARGS.repository, keep_images=12, lifecycle_environments=("prod", "dev")))
+    args = with_repository(keep_images=12, lifecycle_environments=("prod", "dev"))
     policy = json.loads(record(build(args)).named("claude-lifecycle").inputs["policy"])
     assert policy["rules"] == [
         {
@@ -221,7 +225,7 @@ def test_lambda_may_pull_for_this_accounts_clanker_functions(record: Recorder) -
 
 
 def test_consumer_accounts_may_pull_and_so_may_their_lambda_service(record: Recorder) -> None:
-    plan = record(build(replace(ARGS, repository=replace(ARGS.repository, consumer_accounts=("111122223333",)))))
+    plan = record(build(with_repository(consumer_accounts=("111122223333",))))
     service, account = json.loads(plan.named("claude-pull-policy").inputs["policy"])["Statement"]
     assert service["Condition"] == {
         "StringLike": {
@@ -241,9 +245,7 @@ def test_consumer_accounts_may_pull_and_so_may_their_lambda_service(record: Reco
 
 def test_pull_policy_names_the_stacks_partition(record: Recorder) -> None:
     """A GovCloud stack's policy names `arn:aws-us-gov:` ARNs, or it would never match (issue 12)."""
-    args = replace(
-        ARGS, repository=replace(ARGS.repository, partition="aws-us-gov", consumer_accounts=("111122223333",))
-    )
+    args = with_repository(partition="aws-us-gov", consumer_accounts=("111122223333",))
     policy = record(build(args)).named("claude-pull-policy").inputs["policy"]
     arns = re.findall(r"arn:[a-z-]+:", policy)
     assert arns and set(arns) == {"arn:aws-us-gov:"}
@@ -334,11 +336,8 @@ def test_keep_images_counts_builds_whatever_the_number_of_platforms(record: Reco
     """Each build of two platforms tags three `<env>-*` manifests (two images and their index), and ECR's
     imageCountMoreThan counts manifests (ECR User Guide, "Lifecycle policy properties in Amazon ECR"): the rule
     counts 3 x keepImages, so keepImages builds are kept, not a third of them."""
-    args = replace(
-        ARGS,
-        platforms=("linux/amd64", "linux/arm64"),
-        repository=replace(ARGS.repository, keep_images=12, lifecycle_environments=("prod", "dev")),
-    )
+    two_platforms = replace(ARGS, platforms=("linux/amd64", "linux/arm64"))
+    args = with_repository(two_platforms, keep_images=12, lifecycle_environments=("prod", "dev"))
     rules = json.loads(record(build(args)).named("claude-lifecycle").inputs["policy"])["rules"]
     counted = {
         rule["selection"]["tagPrefixList"][0]: (rule["selection"]["countNumber"], rule["description"])
