@@ -25,7 +25,7 @@ from offline_plan.stacks import plan_stack_file
 from tests.ci.workflow_files import workflow
 from tests.conftest import pinned_dev_key
 from tests.tooling.engine_fakes import PresentImages
-from workers.tooling import signature
+from workers.tooling import signature, stack_outputs
 from workers.tooling.run_job import EXIT_REFUSED, JobRequest, RunJobError
 from workers.tooling.run_job.local import _local_image
 
@@ -230,9 +230,9 @@ def test_the_smoke_job_verifies_a_docker_clanker_of_devs_digests_with_the_pinned
     while the stack exported none) verifies the pull with it, never with a key dev's outputs name."""
     output = tmp_path / "Pulumi.pr-12.yaml"
     assert main(["stack-file", "--pr", "12", "--output", str(output)]) == 0
-    outputs = plan_stack_file(output).outputs
-    reference = outputs["clankers"]["docker"]["deploymentConfig"]["containerImage"]
-    verify = signature.verifier(None, outputs.get("signing"), "pr-12's outputs")
+    outputs = stack_outputs.from_document(plan_stack_file(output).outputs, "pr-12's outputs")
+    reference = stack_outputs.image_of(outputs.clanker("docker"))
+    verify = signature.verifier(None, outputs.document.signing, outputs.source)
     registry = {reference: pinned_dev_key()["publicKey"].encode()}  # dev's deploy signed it with dev's key
 
     def skopeo_verify(ref: str, public_key_pem: bytes, **_: Any) -> None:
@@ -240,7 +240,7 @@ def test_the_smoke_job_verifies_a_docker_clanker_of_devs_digests_with_the_pinned
             raise signature.SignatureRefused(f"refusing {ref}: no valid signature by the expected key")
 
     monkeypatch.setattr(signature, "verify", skopeo_verify)
-    request = JobRequest("docker", outputs["clankers"]["docker"], {}, placeholder=False, verify=verify)
+    request = JobRequest("docker", outputs.clanker("docker"), {}, placeholder=False, verify=verify)
     assert _local_image(request, reference, PresentImages((reference,)), None, print)[0] == reference  # type: ignore[arg-type]
     registry[reference] = b"-----BEGIN PUBLIC KEY-----\nanother\n-----END PUBLIC KEY-----\n"
     with pytest.raises(RunJobError) as refused:

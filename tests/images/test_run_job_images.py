@@ -19,6 +19,7 @@ import pytest
 from runtime_jobs import job_document
 
 from tests.conftest import committed_config, sample_clankers, sample_plan
+from viberator_contract import LambdaClankerEntry, LambdaDeployment
 from workers.catalog import HARNESS_NAMES, PROJECT_DIR
 from workers.naming import LOCAL_ALIAS_TAG
 from workers.tooling import run_job
@@ -39,18 +40,16 @@ def lambda_request(
     architecture: str = "x86_64",
     timeout_seconds: int = FUNCTION_TIMEOUT,
 ) -> JobRequest:
-    deployment = {
-        "agent": harness,
-        "target": "lambda",
-        "deploymentConfig": {
-            "imageUri": image,
-            "functionName": f"viberator-ci-{harness}",
-            "functionArn": f"arn:aws:lambda:us-east-1:123456789012:function:viberator-ci-{harness}",
-            "architecture": architecture,
-            "memoryMb": 2048,
-            "timeoutSeconds": timeout_seconds,
-        },
-    }
+    # Unvalidated: `image` is this engine's build, which no stack's outputs name (the contract's images are ECR's).
+    config = LambdaDeployment.model_construct(
+        image_uri=image,
+        function_name=f"viberator-ci-{harness}",
+        function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:viberator-ci-{harness}",
+        architecture=architecture,
+        memory_mb=2048,
+        timeout_seconds=timeout_seconds,
+    )
+    deployment = LambdaClankerEntry.model_construct(agent=harness, target="lambda", deployment_config=config)
     return JobRequest(harness, deployment, event, placeholder=False, local=True, fake_agent=True)
 
 
@@ -85,7 +84,10 @@ def test_lambda_mode_under_the_emulator(images: dict[str, str], harness: str) ->
 
 def test_an_image_of_the_wrong_architecture_is_refused(images: dict[str, str]) -> None:
     request = lambda_request(images["kimi"], "kimi", job_document("say x", agent="kimi"))
-    arm = {**request.deployment, "deploymentConfig": {**request.config, "architecture": "arm64"}}
+    config = request.deployment.deployment_config
+    arm = request.deployment.model_copy(
+        update={"deployment_config": config.model_copy(update={"architecture": "arm64"})}
+    )
     with pytest.raises(run_job.RunJobError, match="Lambda would refuse it") as refused:
         emulated(JobRequest("kimi", arm, request.job, placeholder=False, local=True))
     assert refused.value.exit_code == run_job.EXIT_REFUSED

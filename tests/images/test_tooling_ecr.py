@@ -26,6 +26,7 @@ from image_engine import base_options, built_tag
 
 from tests.tooling import aws_stubs, realengine
 from tests.tooling.aws_stubs import ACCOUNT, ECR_HOST, StubbedAws
+from tests.tooling.outputs_documents import docker_clanker, outputs_document, signing
 from tests.tooling.realengine import HARNESS, LoopbackRegistry, SigningKey
 from workers.naming import image_tags
 from workers.tooling import cli, signature
@@ -189,20 +190,8 @@ def test_ensure_from_stack_outputs_pulls_the_clanker_s_digest_through_the_login(
         ecr.engine.remove(reference)
     outputs = tmp_path / "outputs.json"
     pinned = f"{ECR_HOST}/{REPOSITORY}@{digest}"
-    outputs.write_text(
-        json.dumps(
-            {
-                "clankers": {
-                    "kimi-docker": {
-                        "agent": HARNESS,
-                        "target": "docker",
-                        "deploymentConfig": {"containerImage": pinned},
-                    }
-                },
-                "signing": {"publicKey": signing_key.public.read_text()},
-            }
-        )
-    )
+    clankers = {"kimi-docker": docker_clanker(pinned, HARNESS)}
+    outputs.write_text(json.dumps(outputs_document(signing(signing_key.public.read_text()), **clankers)))
     puller = StubbedAws(host=ecr.registry.address)  # the stack names the account: no STS call
     puller.login(password)
 

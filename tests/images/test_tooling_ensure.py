@@ -10,6 +10,7 @@ pull is checked against it (`--public-key`), as a pull from ECR is.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -21,10 +22,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.tooling import aws_stubs
+from tests.tooling.aws_stubs import ECR_HOST, StubbedAws
+from tests.tooling.outputs_documents import docker_clanker, outputs_document, signing
 from tests.tooling.realengine import BOUND_SECONDS, HARNESS, LoopbackRegistry, Scratch, SigningKey
 from workers.catalog import PROJECT_DIR
 from workers.labels import REVISION_LABEL
-from workers.tooling import build
+from workers.tooling import build, cli
 from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import Engine
 from workers.tooling.ensure import EXIT_REFUSED, EnsureRequest, build_commands
@@ -32,6 +36,7 @@ from workers.tooling.references import current_revision
 from workers.tooling.signature import pinned
 
 pytestmark = pytest.mark.images
+isolated_aws = aws_stubs.isolated_aws  # pytest finds fixtures among a module's attributes
 
 
 @dataclass(frozen=True)
@@ -260,25 +265,37 @@ def test_an_unsigned_image_is_refused_and_not_aliased(
 
 
 def test_run_job_refuses_an_unsigned_digest_of_the_stack_every_time(
-    docker_engine: Engine, tmp_path: Path, scratch: Scratch, registry: LoopbackRegistry, signing_key: SigningKey
+    docker_engine: Engine,
+    tmp_path: Path,
+    scratch: Scratch,
+    registry: LoopbackRegistry,
+    signing_key: SigningKey,
+    isolated_aws: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The stack's docker clanker pins an unsigned digest: run-job pulls it and refuses to run it; run again, it
-    finds the refused pull in the engine and must not take that presence for a signature."""
+    """The stack's docker clanker pins an unsigned digest on ECR's host (the loopback registry stands in for it, as
+    the contract takes only ECR's references): run-job pulls it and refuses to run it, every time. (Each run pulls:
+    the engine names the pull by the stand-in's host. A refused digest the engine already holds is
+    tests/tooling/test_run_job_local.py's.)"""
     image = tiny_image(docker_engine, scratch, tmp_path, revision=current_revision().revision)
     digest = push(docker_engine, scratch, image, default_remote(registry, docker_engine), None)
     docker_engine.remove(image.reference)  # its last tag: the first run must pull the digest
     scratch.track(digest)
     outputs = tmp_path / "outputs.json"
-    clanker = {"agent": HARNESS, "target": "docker", "deploymentConfig": {"containerImage": digest}}
+    clanker = docker_clanker(f"{ECR_HOST}/{digest.split('/', 1)[1]}", HARNESS)
     outputs.write_text(
-        json.dumps({"clankers": {"kimi-docker": clanker}, "signing": {"publicKey": signing_key.public.read_text()}})
+        json.dumps(outputs_document(signing(signing_key.public.read_text()), **{"kimi-docker": clanker}))
     )
-    argv = [sys.executable, "-m", "workers", "run-job", "kimi-docker", "--outputs", str(outputs)]
-    argv += ["--job", "examples/bootstrap/job.json", "--fake-agent"]
+    argv = ["run-job", "kimi-docker", "--outputs", str(outputs), "--job", "examples/bootstrap/job.json", "--fake-agent"]
 
-    for pulls in (True, False):
-        run = subprocess.run(argv, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
-        assert run.returncode == EXIT_REFUSED, run.stderr
-        assert (f"pulling {digest}" in run.stderr) is pulls
-        assert f"refusing {digest}: no valid signature by the expected key" in run.stderr
-        assert run.stdout == ""
+    for _ in range(2):
+        aws = StubbedAws(host=registry.address)  # the stack names the account: no STS call
+        aws.login("any")  # the loopback registry takes any login
+        with contextlib.chdir(PROJECT_DIR):
+            code = cli.main(argv, aws=aws)
+        out, err = capsys.readouterr()
+        assert code == EXIT_REFUSED, err
+        assert f"pulling {digest}" in err
+        assert f"refusing {digest}: no valid signature by the expected key" in err
+        assert out == ""
+        aws.assert_done()

@@ -10,10 +10,11 @@ from tests.builders import REVISION
 from tests.tooling import aws_stubs
 from tests.tooling.aws_stubs import ACCOUNT, ECR_HOST, StubbedAws
 from tests.tooling.ecr_fakes import DIGEST, OTHER, REPOSITORY, Images, worker_image
+from tests.tooling.outputs_documents import docker_clanker, lambda_clanker, outputs_document
 from workers.tooling import ecr
 from workers.tooling.ensure import EnsureFailed, EnsureRequest, Source, ensure, stack_image
 from workers.tooling.references import Registry
-from workers.tooling.stack_outputs import StackOutputs
+from workers.tooling.stack_outputs import LoadedOutputs, from_document
 
 isolated_aws = aws_stubs.isolated_aws  # pytest finds fixtures among a module's attributes
 pytestmark = pytest.mark.usefixtures("isolated_aws")
@@ -40,18 +41,19 @@ def test_a_stack_s_image_is_pulled_from_the_stand_in_host() -> None:
     assert located[1] == f"127.0.0.1:5999/{REPOSITORY}@{DIGEST}"
 
 
-def outputs(**clankers: dict[str, object]) -> StackOutputs:
-    return StackOutputs({"clankers": clankers}, "stack dev", placeholder=False)
+def outputs(**clankers: dict[str, object]) -> LoadedOutputs:
+    return from_document(outputs_document(**clankers), "stack dev")
 
 
 PINNED = f"{ECR_HOST}/{REPOSITORY}@{DIGEST}"
 FLOATING = f"{ECR_HOST}/{REPOSITORY}:dev-latest"
+ELSEWHERE = f"{ECR_HOST}/viberator-worker-claude@{DIGEST}"
 
 
 def test_stack_image_is_what_the_harness_s_clanker_runs() -> None:
     stack = outputs(
-        a={"agent": "kimi", "target": "lambda", "deploymentConfig": {"imageUri": PINNED}},
-        b={"agent": "claude", "target": "ecs", "deploymentConfig": {"containerImage": "elsewhere"}},
+        a=lambda_clanker(PINNED, "kimi"),
+        b=docker_clanker(ELSEWHERE, "claude"),
     )
     assert stack_image(stack, "kimi") == PINNED
     with pytest.raises(EnsureFailed, match="no clanker of stack dev runs codex"):
@@ -62,8 +64,8 @@ def test_stack_image_is_what_the_harness_s_clanker_runs() -> None:
 
 def test_clankers_running_different_images_need_clanker() -> None:
     stack = outputs(
-        a={"agent": "kimi", "target": "lambda", "deploymentConfig": {"imageUri": PINNED}},
-        b={"agent": "kimi", "target": "ecs", "deploymentConfig": {"containerImage": FLOATING}},
+        a=lambda_clanker(PINNED, "kimi"),
+        b=docker_clanker(FLOATING, "kimi"),
     )
     with pytest.raises(EnsureFailed, match=r"different kimi images.*--clanker"):
         stack_image(stack, "kimi")

@@ -21,6 +21,7 @@ from offline_plan.stacks import plan_stack_file
 from tests.agent_secrets import with_agent_key
 from tests.botocore_stubs import StubbedClients
 from tests.conftest import sample_plan
+from viberator_contract import Clanker
 from workers.catalog import PROJECT_DIR
 from workers.tooling import run_job, stack_outputs
 from workers.tooling.cli import main
@@ -43,10 +44,15 @@ def dev_outputs() -> dict[str, Any]:
     return copy.deepcopy(sample_plan("dev").outputs)
 
 
+def entry(outputs: dict[str, Any], clanker: str) -> Clanker:
+    """The clanker's entry as run-job reads it: through the contract's models."""
+    return stack_outputs.from_document(outputs, "the dev outputs").clanker(clanker)
+
+
 def request(outputs: dict[str, Any], clanker: str, **options: Any) -> JobRequest:
     return JobRequest(
         clanker=clanker,
-        deployment=outputs["clankers"][clanker],
+        deployment=entry(outputs, clanker),
         job=run_job.load_job(EXAMPLE_JOB),
         placeholder=False,
         **options,
@@ -87,7 +93,7 @@ def test_a_plan_document_is_read_as_placeholder_outputs(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(sample_plan("dev").to_json()))
     outputs = stack_outputs.from_file(path)
-    assert outputs.placeholder is True and "local-kimi" in outputs.document["clankers"]
+    assert outputs.placeholder is True and "local-kimi" in outputs.document.clankers
 
 
 def test_without_a_pulumi_cli_a_stack_s_outputs_are_its_offline_plan_s(
@@ -108,9 +114,10 @@ def test_without_a_pulumi_cli_a_stack_s_outputs_are_its_offline_plan_s(
     # The stack's plan, in another process (whose placeholder digests differ): the same clankers and images.
     planned = plan_stack_file(tmp_path / "Pulumi.small.yaml").outputs
     assert outputs.placeholder
-    assert {key: sorted(value) for key, value in outputs.document.items() if key in ("clankers", "images")} == {
-        key: sorted(value) for key, value in planned.items() if key in ("clankers", "images")
-    }
+    assert (sorted(outputs.document.clankers), sorted(outputs.document.images)) == (
+        sorted(planned["clankers"]),
+        sorted(planned["images"]),
+    )
     assert "no Pulumi CLI on PATH" in said[0]
     (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  viberator:keepImages: many\n")
     with pytest.raises(
@@ -149,7 +156,7 @@ def test_a_failing_function_is_reported_with_its_error(dev_outputs: dict[str, An
 
 
 def test_an_offline_plan_has_no_function_to_invoke(dev_outputs: dict[str, Any]) -> None:
-    planned = JobRequest("multi-agent", dev_outputs["clankers"]["multi-agent"], {}, placeholder=True)
+    planned = JobRequest("multi-agent", entry(dev_outputs, "multi-agent"), {}, placeholder=True)
     with pytest.raises(RunJobError, match="--local runs its image under the Lambda emulator"):
         run_job.run_job(planned, engine=None, clients=StubbedClients(), say=print)  # type: ignore[arg-type]
 
@@ -241,13 +248,14 @@ def test_outputs_written_before_the_log_fields_read_the_stream_from_the_task_def
     dev_outputs: dict[str, Any],
 ) -> None:
     clients = StubbedClients()
-    entry = copy.deepcopy(dev_outputs["clankers"]["claude-ecs"])
+    written_before = copy.deepcopy(dev_outputs)
+    ecs = written_before["clankers"]["claude-ecs"]
     for field in ("logGroup", "logStreamPrefix"):
-        del entry["deploymentConfig"][field]
-    del entry["region"]
+        del ecs["deploymentConfig"][field]
+    del ecs["region"]
     lines = [f"VIBERATOR_RESULT {json.dumps(RESULT)}"]
-    _ecs_stubs(clients, entry["deploymentConfig"], {"containers": [{"name": "worker", "exitCode": 0}]}, lines, True)
-    older = JobRequest("claude-ecs", entry, run_job.load_job(EXAMPLE_JOB), placeholder=False)
+    _ecs_stubs(clients, ecs["deploymentConfig"], {"containers": [{"name": "worker", "exitCode": 0}]}, lines, True)
+    older = JobRequest("claude-ecs", entry(written_before, "claude-ecs"), run_job.load_job(EXAMPLE_JOB), False)
     assert run_job.run_job(older, engine=None, clients=clients, say=print) == RESULT  # type: ignore[arg-type]
     assert {region for _, region, _ in clients.calls} == {"us-east-1"}
     clients.verify()
@@ -287,7 +295,7 @@ def test_a_job_too_large_for_run_task_overrides_is_refused_before_any_call(dev_o
     clients = StubbedClients()
     big = JobRequest(
         "claude-ecs",
-        dev_outputs["clankers"]["claude-ecs"],
+        entry(dev_outputs, "claude-ecs"),
         {**run_job.load_job(EXAMPLE_JOB), "prompt": "x" * 9000},
         False,
     )

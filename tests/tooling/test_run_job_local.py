@@ -11,10 +11,13 @@ from typing import Any
 import pytest
 
 from tests.tooling.engine_fakes import PresentImages
+from tests.tooling.outputs_documents import docker_clanker, outputs_document
+from viberator_contract import Clanker, DockerClankerEntry
 from workers.tooling import run_job
 from workers.tooling.run_job import JobRequest, RunJobError
 from workers.tooling.run_job.local import _local_image, container_network
 from workers.tooling.signature import SignatureRefused
+from workers.tooling.stack_outputs import from_document
 
 
 class ExitedEngine:
@@ -45,12 +48,17 @@ def test_an_emulator_that_cannot_be_downloaded_fails_clearly(tmp_path: Path, mon
         lambda_emulator.emulator_binary("s390x")
 
 
-STACK_DIGEST = "registry.example/viberator-worker-kimi@sha256:" + "d" * 64
+STACK_DIGEST = "123456789012.dkr.ecr.us-east-1.amazonaws.com/viberator-worker-kimi@sha256:" + "d" * 64
+
+
+def docker_entry(**config: Any) -> Clanker:
+    """A docker clanker of the stack outputs running STACK_DIGEST, as run-job reads it (the contract's models)."""
+    outputs = outputs_document(**{"kimi-docker": docker_clanker(STACK_DIGEST, **config)})
+    return from_document(outputs, "stack dev").clanker("kimi-docker")
 
 
 def docker_request(verify: Any) -> JobRequest:
-    deployment = {"agent": "kimi", "target": "docker", "deploymentConfig": {"containerImage": STACK_DIGEST}}
-    return JobRequest("kimi-docker", deployment, {}, placeholder=False, verify=verify)
+    return JobRequest("kimi-docker", docker_entry(), {}, placeholder=False, verify=verify)
 
 
 def test_a_registry_digest_already_in_the_engine_is_still_verified() -> None:
@@ -88,6 +96,7 @@ def test_an_image_built_here_has_no_registry_digest_to_verify() -> None:
 def test_a_docker_clanker_s_network_is_its_config_s_and_never_host_by_default(
     config: dict[str, str], network: str | None, fake_agent: bool, expected: str
 ) -> None:
-    deployment = {"agent": "kimi", "target": "docker", "deploymentConfig": {"containerImage": "x", **config}}
+    deployment = docker_entry(**config)
+    assert isinstance(deployment, DockerClankerEntry)
     request = JobRequest("local", deployment, {}, placeholder=True, fake_agent=fake_agent, network=network)
-    assert container_network(request) == expected
+    assert container_network(request, deployment.deployment_config) == expected

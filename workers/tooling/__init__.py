@@ -15,7 +15,7 @@ Modules:
 - `ecr` (package): ECR reached on its own: account, region and host from AWS settings, a private login, push
   checks.
 - `stack_outputs`: a stack's outputs, from `pulumi stack output --json`, a file, or (without a Pulumi CLI) the
-  plan engine's command line run as a process of its own.
+  plan engine's command line run as a process of its own, read through the outputs contract's models.
 - `run_job` (package): one job on one clanker from the stack outputs (docker, the Lambda emulator, Lambda, ECS);
   `lambda_emulator`: AWS's Lambda Runtime Interface Emulator, run on this machine.
 - `signature`: sigstore signatures of digests, checked by skopeo.

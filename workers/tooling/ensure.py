@@ -21,10 +21,10 @@ used as it is, and the output says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol
+from typing import Protocol
 
 from workers.catalog import harness as catalog_harness
 from workers.labels import OFFICIAL_BASES, REVISION_LABEL
@@ -37,7 +37,7 @@ from workers.tooling.lock import exclusive
 from workers.tooling.platforms import Platform
 from workers.tooling.references import DEFAULT_ENVIRONMENT, Registry, alias_reference, version_tag
 from workers.tooling.signature import VerifierFailed, pinned, verify_digest
-from workers.tooling.stack_outputs import StackOutputs
+from workers.tooling.stack_outputs import LoadedOutputs, harness_of, image_of
 
 REGISTRY_ENV_VAR = "VIBERATOR_REGISTRY"
 
@@ -134,19 +134,16 @@ EXIT_UNAVAILABLE = 1
 EXIT_REFUSED = 3
 
 
-def stack_image(outputs: StackOutputs, harness: str, clanker: str | None = None) -> str:
+def stack_image(outputs: LoadedOutputs, harness: str, clanker: str | None = None) -> str:
     """The image reference a stack's clanker of `harness` runs: `repo@sha256:…`, or `repo:<env>-latest` for a
     floating one. `clanker` picks one when several clankers run different images of the harness."""
     if clanker is not None:
         chosen = {clanker: outputs.clanker(clanker)}
-        if chosen[clanker].get("agent") != harness:
-            raise EnsureFailed(
-                f"clanker {clanker!r} of {outputs.source} runs {chosen[clanker].get('agent')}, not {harness}"
-            )
+        if (runs := harness_of(chosen[clanker])) != harness:
+            raise EnsureFailed(f"clanker {clanker!r} of {outputs.source} runs {runs}, not {harness}")
     else:
-        clankers = outputs.document.get("clankers") or {}
-        chosen = {name: spec for name, spec in clankers.items() if spec.get("agent") == harness}
-    images = {name: _image_of(spec) for name, spec in chosen.items()}
+        chosen = {name: entry for name, entry in outputs.document.clankers.items() if harness_of(entry) == harness}
+    images = {name: image_of(entry) for name, entry in chosen.items()}
     if not images:
         raise EnsureFailed(f"no clanker of {outputs.source} runs {harness}")
     if len(set(images.values())) > 1:
@@ -155,11 +152,6 @@ def stack_image(outputs: StackOutputs, harness: str, clanker: str | None = None)
             f"clankers of {outputs.source} run different {harness} images: {listed}; pick one with --clanker"
         )
     return next(iter(images.values()))
-
-
-def _image_of(clanker: Mapping[str, Any]) -> str:
-    config = clanker["deploymentConfig"]
-    return str(config.get("imageUri") or config["containerImage"])  # Lambda's name, ECS's and docker's
 
 
 def build_commands(harness: str, alias_tag: str = LOCAL_ALIAS_TAG) -> tuple[str, str]:

@@ -18,11 +18,11 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from viberator_contract import Signing
 from workers.tooling.engine import docker_binary
 
 SKOPEO_IMAGE_ENV_VAR = "VIBERATOR_SKOPEO_IMAGE"
@@ -146,16 +146,15 @@ class Verifier:
         verify(reference, self.public_key_pem, insecure=insecure, skopeo=self.skopeo)
 
 
-def verifier(public_key: Path | None, signing: Any, source: str, skopeo: Skopeo | None = None) -> Verifier:
+def verifier(public_key: Path | None, signing: Signing | None, source: str, skopeo: Skopeo | None = None) -> Verifier:
     """The key a pull is checked with: an explicit `--public-key` file, else a stack's `signing` output."""
     if public_key is not None:
         try:
             return Verifier(public_key.read_bytes(), f"--public-key {public_key}", skopeo)
         except OSError as error:
             raise VerifierFailed(f"cannot read the public key {public_key}: {error.strerror}") from None
-    pem = signing.get("publicKey") if isinstance(signing, Mapping) else None
-    if isinstance(pem, str):
-        return Verifier(pem.encode(), f"the signing key of {source}", skopeo)
+    if signing is not None:
+        return Verifier(signing.public_key.encode(), f"the signing key of {source}", skopeo)
     return Verifier(None, f"{source} names no signing key", skopeo)
 
 

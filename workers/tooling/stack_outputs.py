@@ -1,9 +1,14 @@
-"""A stack's outputs as the local tooling reads them: from `pulumi stack output --json`, or from a file.
+"""A stack's outputs as the local tooling reads them: from `pulumi stack output --json`, or from a file, parsed by
+the outputs contract's models (viberator_contract), so the tooling names no output key of its own.
 
 The file may hold the stack outputs themselves or a whole `make plan FORMAT=json` document, whose `outputs`
 are taken. A plan's digests and accounts are placeholders, so `placeholder` says that its images can't be
-pulled: the tooling then runs the local alias built from this checkout instead.
+pulled: the tooling then runs the local alias built from this checkout instead. A preview's plan is refused: its
+outputs hold values known only after an apply (`(known after apply)`), which no contract field takes.
 Without a Pulumi CLI, `--stack NAME` falls back to the offline plan of `Pulumi.NAME.yaml`, and says so.
+
+A document the contract does not read is an OutputsError naming the source and each wrong field by its path in
+the outputs, with its value.
 """
 
 from __future__ import annotations
@@ -17,7 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from viberator_contract import Clanker, ClankerEntry, LambdaClankerEntry, StackOutputs
+from viberator_contract.errors import field_path
 from workers.catalog import PROJECT_DIR, stack_config_file
+
+_PLAN_MODE_UP = "up"
+"""A `make plan FORMAT=json` document's `mode` when its outputs are an up's (placeholders, but every value known)."""
+_SHOWN_ERRORS = 10
+_SHOWN_VALUE = 120
+"""Characters of a wrong value a message quotes."""
 
 
 class OutputsError(ValueError):
@@ -25,40 +40,91 @@ class OutputsError(ValueError):
 
 
 @dataclass(frozen=True)
-class StackOutputs:
-    document: Mapping[str, Any]
-    """The stack outputs (viberator_contract.StackOutputs)."""
+class LoadedOutputs:
+    document: StackOutputs
+    """The stack outputs, as the contract reads them."""
     source: str
     placeholder: bool
     """True for an offline plan's outputs: digests and accounts are stand-ins, never pullable."""
 
-    def clanker(self, name: str) -> Mapping[str, Any]:
-        clankers = self.document.get("clankers")
-        if not isinstance(clankers, Mapping) or not clankers:
+    def clanker(self, name: str) -> Clanker:
+        """The clanker `name`; OutputsError when the outputs have none of that name, or only one of a target
+        newer than this checkout's contract (which the contract skips)."""
+        clankers = self.document.clankers
+        if name in clankers:
+            return clankers[name]
+        skipped = [clanker for clanker in self.document.skipped_clankers if clanker.name == name]
+        if skipped:
+            raise OutputsError(f"{self.source}: {skipped[0]}")
+        if not clankers:
             raise OutputsError(f"{self.source} has no clankers")
-        if name not in clankers:
-            raise OutputsError(f"no clanker {name!r} in {self.source}; it has: {', '.join(sorted(clankers))}")
-        return clankers[name]
+        raise OutputsError(f"no clanker {name!r} in {self.source}; it has: {', '.join(sorted(clankers))}")
 
 
-def _parsed(document: Any, source: str) -> StackOutputs:
+def harness_of(clanker: ClankerEntry) -> str:
+    """The harness whose image a clanker runs: `harness`, or `agent` in outputs written before `harness`."""
+    return clanker.harness or clanker.agent
+
+
+def image_of(clanker: Clanker) -> str:
+    """The image reference a clanker runs: Lambda's `imageUri`, ECS's and docker's `containerImage`."""
+    if isinstance(clanker, LambdaClankerEntry):
+        return clanker.deployment_config.image_uri
+    return clanker.deployment_config.container_image
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= _SHOWN_VALUE else f"{text[: _SHOWN_VALUE - 1]}…"
+
+
+def _contract_errors(error: ValidationError) -> list[str]:
+    """`<path> = <value>: <message>` for each field the contract refuses (`<path>: missing` for an absent one)."""
+    lines = []
+    for problem in error.errors(include_url=False):
+        path = field_path(tuple(problem["loc"]))
+        if problem["type"] == "missing":
+            lines.append(f"{path}: missing")
+        else:
+            lines.append(f"{path} = {_shown(problem['input'])}: {problem['msg']}")
+    if len(lines) > _SHOWN_ERRORS:
+        lines[_SHOWN_ERRORS:] = [f"… and {len(lines) - _SHOWN_ERRORS} more"]
+    return lines
+
+
+def _read(outputs: Mapping[str, Any], source: str, placeholder: bool) -> LoadedOutputs:
+    try:
+        document = StackOutputs.model_validate(outputs)
+    except ValidationError as error:
+        what = "its outputs are not" if placeholder else "neither a `make plan FORMAT=json` document nor"
+        problems = "".join(f"\n  - {line}" for line in _contract_errors(error))
+        raise OutputsError(f"{source}: {what} stack outputs as viberator_contract reads them:{problems}") from None
+    return LoadedOutputs(document, source, placeholder)
+
+
+def from_document(document: Any, source: str) -> LoadedOutputs:
+    """Stack outputs, or a `make plan FORMAT=json` document's, from a parsed JSON document read from `source`."""
     if not isinstance(document, Mapping):
         raise OutputsError(f"{source} is not a JSON object")
     if "resources" in document and isinstance(document.get("outputs"), Mapping):
-        return StackOutputs(document["outputs"], f"{source} (an offline plan)", placeholder=True)
-    if "clankers" not in document:
-        raise OutputsError(f"{source} is neither stack outputs nor a `make plan FORMAT=json` document")
-    return StackOutputs(document, source, placeholder=False)
+        mode = document.get("mode", _PLAN_MODE_UP)
+        if mode != _PLAN_MODE_UP:
+            raise OutputsError(
+                f"{source} is the plan of a {mode}: its outputs are known only after an apply; "
+                "use a plan without PREVIEW (`make plan FORMAT=json`)"
+            )
+        return _read(document["outputs"], f"{source} (an offline plan)", placeholder=True)
+    return _read(document, source, placeholder=False)
 
 
-def from_file(path: Path) -> StackOutputs:
+def from_file(path: Path) -> LoadedOutputs:
     try:
         document = json.loads(path.read_text())
     except OSError as error:
         raise OutputsError(f"cannot read {path}: {error.strerror}") from None
     except ValueError as error:
         raise OutputsError(f"{path} is not JSON: {error}") from None
-    return _parsed(document, str(path))
+    return from_document(document, str(path))
 
 
 def _json_of(command: list[str], cwd: Path, what: str, timeout: int) -> Any:
@@ -74,7 +140,7 @@ def _json_of(command: list[str], cwd: Path, what: str, timeout: int) -> Any:
         raise OutputsError(f"{what} printed no JSON: {error}") from None
 
 
-def from_stack(stack: str, say: Callable[[str], None], *, project_dir: Path) -> StackOutputs:
+def from_stack(stack: str, say: Callable[[str], None], *, project_dir: Path) -> LoadedOutputs:
     """`pulumi stack output --json --stack <stack>`; without the Pulumi CLI, the stack's offline plan, by the plan
     engine's own command line in a process of its own (the tooling never imports the program or Pulumi's SDK;
     `make plan`'s `python -m offline_plan`, whose exit 2 is an invalid config with its message on stderr)."""
@@ -85,6 +151,6 @@ def from_stack(stack: str, say: Callable[[str], None], *, project_dir: Path) -> 
             raise OutputsError(f"no Pulumi CLI on PATH and no {config} to plan offline; pass --outputs FILE")
         say(f"no Pulumi CLI on PATH: using the offline plan of {config.name} (its digests are placeholders)")
         plan = [sys.executable, "-m", "offline_plan", "--config", str(config.resolve()), "--format", "json"]
-        return _parsed(_json_of(plan, PROJECT_DIR, f"the offline plan of {config.name}", 300), config.name)
+        return from_document(_json_of(plan, PROJECT_DIR, f"the offline plan of {config.name}", 300), config.name)
     command = [pulumi, "stack", "output", "--json", "--stack", stack]
-    return _parsed(_json_of(command, project_dir, f"pulumi stack output --stack {stack}", 120), f"stack {stack}")
+    return from_document(_json_of(command, project_dir, f"pulumi stack output --stack {stack}", 120), f"stack {stack}")

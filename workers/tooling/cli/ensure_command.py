@@ -39,7 +39,7 @@ def _stack_image(
             if args.outputs
             else stack_outputs.from_stack(args.from_stack, say, project_dir=PROJECT_DIR)
         )
-        verify = signature.verifier(args.public_key, outputs.document.get("signing"), outputs.source, skopeo)
+        verify = signature.verifier(args.public_key, outputs.document.signing, outputs.source, skopeo)
         if outputs.placeholder:
             say(f"{outputs.source}: its digests are placeholders, so this checkout's image is ensured instead")
             return None, verify

@@ -34,9 +34,7 @@ def run_run_job(args: argparse.Namespace, engine: Engine, aws: ecr.Aws) -> int:
             local=args.local,
             fake_agent=args.fake_agent,
             network=args.network,
-            verify=signature.verifier(
-                args.public_key, outputs.document.get("signing"), outputs.source, engine_skopeo(engine)
-            ),
+            verify=signature.verifier(args.public_key, outputs.document.signing, outputs.source, engine_skopeo(engine)),
         )
     except (stack_outputs.OutputsError, run_job.RunJobError, signature.VerifierFailed) as bad:
         print(f"error: {bad}", file=sys.stderr)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from viberator_contract import EcsDeployment, LambdaDeployment
 from workers.tooling.run_job.job import (
     EXIT_JOB_FAILED,
     EXIT_NOT_RUN,
@@ -66,8 +67,7 @@ def invoke(client: Any, function: str, job: Mapping[str, Any]) -> dict[str, Any]
 
 def _region(request: JobRequest, arn: str) -> str:
     """The clanker's `region`; in outputs written before it, the region of its function's or cluster's ARN."""
-    region = request.deployment.get("region")
-    return str(region) if region else _region_of(arn)
+    return request.deployment.region or _region_of(arn)
 
 
 def _region_of(arn: str) -> str:
@@ -77,25 +77,26 @@ def _region_of(arn: str) -> str:
     return match["region"]
 
 
-def invoke_lambda(request: JobRequest, clients: Clients) -> dict[str, Any]:
+def invoke_lambda(request: JobRequest, config: LambdaDeployment, clients: Clients) -> dict[str, Any]:
     if request.placeholder:
         raise RunJobError(
             f"{request.clanker} is planned offline, not deployed: there is no function to invoke; "
             "--local runs its image under the Lambda emulator",
             EXIT_USAGE,
         )
-    arn = request.config["functionArn"]
+    arn = config.function_arn
     return invoke(clients("lambda", _region(request, arn)), arn, request.job)
 
 
-def run_ecs_task(request: JobRequest, clients: Clients, say: Callable[[str], None]) -> dict[str, Any]:
+def run_ecs_task(
+    request: JobRequest, config: EcsDeployment, clients: Clients, say: Callable[[str], None]
+) -> dict[str, Any]:
     if request.placeholder:
         raise RunJobError(f"{request.clanker} is planned offline, not deployed: there is no task to run", EXIT_USAGE)
-    config = request.config
-    region = _region(request, config["cluster"])
+    region = _region(request, config.cluster)
     overrides = {
         "containerOverrides": [
-            {"name": config["containerName"], "environment": [{"name": JOB_VARIABLE, "value": json.dumps(request.job)}]}
+            {"name": config.container_name, "environment": [{"name": JOB_VARIABLE, "value": json.dumps(request.job)}]}
         ]
     }
     if len(json.dumps(overrides)) > RUN_TASK_OVERRIDES_MAX:
@@ -106,16 +107,16 @@ def run_ecs_task(request: JobRequest, clients: Clients, say: Callable[[str], Non
         )
     ecs = clients("ecs", region)
     launched = ecs.run_task(
-        cluster=config["cluster"],
-        taskDefinition=config["taskDefinitionArn"],
+        cluster=config.cluster,
+        taskDefinition=config.task_definition_arn,
         launchType="FARGATE",
         count=1,
         startedBy="viberator-run-job",
         networkConfiguration={
             "awsvpcConfiguration": {
-                "subnets": list(config["subnets"]),
-                "securityGroups": list(config["securityGroups"]),
-                "assignPublicIp": "ENABLED" if config["assignPublicIp"] else "DISABLED",
+                "subnets": list(config.subnets),
+                "securityGroups": list(config.security_groups),
+                "assignPublicIp": "ENABLED" if config.assign_public_ip else "DISABLED",
             }
         },
         overrides=overrides,
@@ -129,11 +130,11 @@ def run_ecs_task(request: JobRequest, clients: Clients, say: Callable[[str], Non
     delay = 6
     attempts = math.ceil((int(request.job.get("timeout_seconds", 900)) + 600) / delay)
     ecs.get_waiter("tasks_stopped").wait(
-        cluster=config["cluster"], tasks=[task_arn], WaiterConfig={"Delay": delay, "MaxAttempts": attempts}
+        cluster=config.cluster, tasks=[task_arn], WaiterConfig={"Delay": delay, "MaxAttempts": attempts}
     )
-    (task,) = ecs.describe_tasks(cluster=config["cluster"], tasks=[task_arn])["tasks"]
+    (task,) = ecs.describe_tasks(cluster=config.cluster, tasks=[task_arn])["tasks"]
     container: dict[str, Any] = next(
-        (c for c in task.get("containers", []) if c.get("name") == config["containerName"]), {}
+        (c for c in task.get("containers", []) if c.get("name") == config.container_name), {}
     )
     if "exitCode" not in container:
         reason = task.get("stoppedReason") or container.get("reason") or "no reason given"
@@ -146,18 +147,18 @@ def run_ecs_task(request: JobRequest, clients: Clients, say: Callable[[str], Non
     return parse_result(line, task_arn)
 
 
-def _last_result_line(logs: Any, ecs: Any, config: Mapping[str, Any], task_arn: str) -> str | None:
+def _last_result_line(logs: Any, ecs: Any, config: EcsDeployment, task_arn: str) -> str | None:
     """The container's awslogs stream, `<prefix>/<container>/<task id>` (the awslogs-stream-prefix option: "the
     log stream takes the following format: prefix-name/container-name/ecs-task-id", AWS CDK's AwsLogDriverProps
     reference), in the group the outputs name; outputs written before `logGroup` and `logStreamPrefix` were added
     leave them to the task definition."""
-    group, prefix = config.get("logGroup"), config.get("logStreamPrefix")
+    group, prefix = config.log_group, config.log_stream_prefix
     if not (group and prefix):
-        definition = ecs.describe_task_definition(taskDefinition=config["taskDefinitionArn"])["taskDefinition"]
-        container = next(c for c in definition["containerDefinitions"] if c["name"] == config["containerName"])
+        definition = ecs.describe_task_definition(taskDefinition=config.task_definition_arn)["taskDefinition"]
+        container = next(c for c in definition["containerDefinitions"] if c["name"] == config.container_name)
         options = container["logConfiguration"]["options"]
         group, prefix = options["awslogs-group"], options["awslogs-stream-prefix"]
-    stream = f"{prefix}/{config['containerName']}/{task_arn.rsplit('/', 1)[-1]}"
+    stream = f"{prefix}/{config.container_name}/{task_arn.rsplit('/', 1)[-1]}"
     found: str | None = None
     token: str | None = None
     while True:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from viberator_contract import Clanker
 from workers.catalog import BUILD_CONTEXT
 from workers.tooling.signature import Verifier
 
@@ -55,8 +56,9 @@ REFUSE_UNVERIFIABLE = Verifier(None, "no public key was given")
 @dataclass(frozen=True)
 class JobRequest:
     clanker: str
-    deployment: Mapping[str, Any]
-    """The clanker's entry of the stack outputs: agent, target, deploymentConfig."""
+    deployment: Clanker
+    """The clanker's entry of the stack outputs, as the contract reads it (its target's `deploymentConfig` model;
+    `workers.tooling.stack_outputs`)."""
     job: Mapping[str, Any]
     placeholder: bool
     """The outputs are an offline plan's: run the local alias, never pull a placeholder reference."""
@@ -68,10 +70,6 @@ class JobRequest:
     """A docker clanker's network, overriding its deploymentConfig's (bridge when that names none)."""
     verify: Callable[[str], None] = REFUSE_UNVERIFIABLE
     """Checks a digest pulled from the stack (`signature.Verifier`); the default refuses every one."""
-
-    @property
-    def config(self) -> Mapping[str, Any]:
-        return self.deployment["deploymentConfig"]
 
 
 def parse_result(text: str, where: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from viberator_contract import DockerDeployment, LambdaDeployment
 from workers.catalog import LAMBDA_COMMAND, PROJECT_DIR
 from workers.tooling import ecr, ensure
 from workers.tooling.contract import check_contract
@@ -34,6 +35,7 @@ from workers.tooling.run_job.job import (
     parse_result,
 )
 from workers.tooling.signature import registry_digest, verify_digest
+from workers.tooling.stack_outputs import harness_of
 
 FAKE_AGENT = PROJECT_DIR / "tests" / "worker_runtime" / "fake_agent.py"
 FAKE_AGENT_BIN = PROJECT_DIR / "examples" / "fake-agent" / "bin"
@@ -107,7 +109,7 @@ def _registry_login(reference: str, engine: Engine, aws: ecr.Aws | None, say: Ca
 
 
 def _local_alias(request: JobRequest, engine: Engine, say: Callable[[str], None]) -> tuple[str, ImageInfo]:
-    harness = request.deployment["agent"]
+    harness = harness_of(request.deployment)
     say(f"the outputs are an offline plan's (placeholder digests): running the local {harness} image")
 
     def no_rebuild() -> None:
@@ -137,19 +139,21 @@ def _fake_agent_args(request: JobRequest) -> tuple[list[str], dict[str, str]]:
     return volumes, {"PATH": f"{FAKE_MOUNT}/bin:{IMAGE_PATH}"}
 
 
-def container_network(request: JobRequest) -> str:
+def container_network(request: JobRequest, config: DockerDeployment) -> str:
     """The fake agent needs no network; a real one gets `--network`, else what the clanker's config chose (bridge
     by default, and for outputs older than the field: host networking is the config's opt-in,
     components/targets/docker.py)."""
     if request.fake_agent:
         return "none"
-    return request.network or request.config.get("network") or "bridge"
+    return request.network or config.network or "bridge"
 
 
-def run_docker(request: JobRequest, engine: Engine, aws: ecr.Aws | None, say: Callable[[str], None]) -> dict[str, Any]:
-    reference, _image = _local_image(request, request.config["containerImage"], engine, aws, say)
+def run_docker(
+    request: JobRequest, config: DockerDeployment, engine: Engine, aws: ecr.Aws | None, say: Callable[[str], None]
+) -> dict[str, Any]:
+    reference, _image = _local_image(request, config.container_image, engine, aws, say)
     volumes, environment = _fake_agent_args(request)
-    network = container_network(request)
+    network = container_network(request, config)
     results: list[str] = []
 
     def on_line(line: str) -> None:
@@ -181,13 +185,18 @@ def run_docker(request: JobRequest, engine: Engine, aws: ecr.Aws | None, say: Ca
 
 
 def run_lambda_local(
-    request: JobRequest, engine: Engine, clients: Clients, aws: ecr.Aws | None, say: Callable[[str], None]
+    request: JobRequest,
+    config: LambdaDeployment,
+    engine: Engine,
+    clients: Clients,
+    aws: ecr.Aws | None,
+    say: Callable[[str], None],
 ) -> dict[str, Any]:
-    reference, image = _local_image(request, request.config["imageUri"], engine, aws, say)
-    wanted = DOCKER_ARCHITECTURE.get(request.config["architecture"])
+    reference, image = _local_image(request, config.image_uri, engine, aws, say)
+    wanted = DOCKER_ARCHITECTURE.get(config.architecture)
     if image.architecture != wanted:
         raise RunJobError(
-            f"{reference} is a {image.platform} image and the function runs {request.config['architecture']}: "
+            f"{reference} is a {image.platform} image and the function runs {config.architecture}: "
             "Lambda would refuse it",
             EXIT_REFUSED,
         )
@@ -196,8 +205,8 @@ def run_lambda_local(
         image=image,
         reference=reference,
         command=LAMBDA_COMMAND,
-        memory_mb=int(request.config.get("memoryMb", 4096)),
-        timeout_seconds=int(request.config.get("timeoutSeconds", 900)),
+        memory_mb=config.memory_mb or 4096,
+        timeout_seconds=config.timeout_seconds or 900,
         environment=environment,
         volumes=tuple(volumes),
     )
