@@ -22,7 +22,7 @@ from workers.tooling.cli.common import (
     registry_source,
 )
 from workers.tooling.engine import Engine
-from workers.tooling.references import Registry, current_revision
+from workers.tooling.references import current_revision
 from workers.tooling.report import LiveProgress
 
 
@@ -63,8 +63,8 @@ def _ensure_source(
         registry = None if args.offline else registry_source(registry_or_default(args.registry), connect)
         return None, registry, verify
     located = ecr.stack_target(aws, image)
-    if located is None:
-        return image, Registry.parse(image.split("/", 1)[0]), verify
+    # The contract takes only ECR's references for a clanker's image (viberator_contract.base `RunnableImage`).
+    assert located is not None, f"{image} is not in ECR"
     target, image = located
     return image, connect(target=target), verify
 
