@@ -4,6 +4,8 @@ problem, never a traceback and never one of the script's findings (a mismatch, a
 
 from __future__ import annotations
 
+import importlib
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -110,3 +112,29 @@ def test_a_stack_without_a_config_file_is_a_usage_error_before_anything_is_read(
     assert error.endswith(
         "error: argument --stack: no stack 'nonexistent' in this project: there is no Pulumi.nonexistent.yaml"
     ), error
+
+
+SCRIPT_MAINS = {
+    path.stem: importlib.import_module(f"ci.{path.stem}").main
+    for path in sorted((PROJECT_DIR / "ci").glob("*.py"))
+    if "\ndef main(" in path.read_text()
+}
+
+
+def _help(main: Callable[[list[str]], int], argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, "--help"])
+    assert exited.value.code == 0, capsys.readouterr().err
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("script", SCRIPT_MAINS)
+def test_every_script_and_subcommand_prints_its_help(script: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse formats help texts with `%`: one holding a strftime format unescaped fails only when asked for
+    help (review_stacks' --now did)."""
+    usage = _help(SCRIPT_MAINS[script], [], capsys)
+    subcommands = re.search(r"\{([\w,-]+)\}", usage)
+    for subcommand in subcommands.group(1).split(",") if subcommands else []:
+        assert _help(SCRIPT_MAINS[script], [subcommand], capsys).startswith(
+            f"usage: python -m ci.{script} {subcommand}"
+        )
