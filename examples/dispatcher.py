@@ -33,7 +33,7 @@ def choose(
     for skipped in outputs.skipped_clankers:  # a target newer than this contract: not ours to run
         print(skipped, file=sys.stderr)
     for name, clanker in sorted(outputs.clankers.items()):
-        image = outputs.images.get(clanker.harness or clanker.agent)
+        image = outputs.images.get(clanker.runs_harness)
         speaks = image.job_contract if image is not None else None
         if job["agent"] in (clanker.agents or ()) and (speaks or "").split(".")[0] == str(job["contract"]):
             return name, clanker

@@ -108,6 +108,23 @@ class ClankerEntry(ContractModel):
     )
     deployment_config: ContractModel
 
+    @property
+    def runs_harness(self) -> str:
+        """The harness whose image it runs, in outputs of any version: `harness`, else `agent`."""
+        return self.harness or self.agent
+
+    @property
+    def image(self) -> str:
+        """The image reference it runs: a Lambda's `imageUri`, the other targets' `containerImage`."""
+        match self.deployment_config:
+            case (
+                LambdaDeployment(image_uri=image)
+                | EcsDeployment(container_image=image)
+                | DockerDeployment(container_image=image)
+            ):
+                return image
+        raise TypeError(f"a clanker entry of target {self.target!r} names no image this contract knows")
+
 
 class LambdaClankerEntry(ClankerEntry):
     """A clanker of target `lambda`."""

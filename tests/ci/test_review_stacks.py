@@ -231,7 +231,7 @@ def test_the_smoke_job_verifies_a_docker_clanker_of_devs_digests_with_the_pinned
     output = tmp_path / "Pulumi.pr-12.yaml"
     assert main(["stack-file", "--pr", "12", "--output", str(output)]) == 0
     outputs = stack_outputs.from_document(plan_stack_file(output).outputs, "pr-12's outputs")
-    reference = stack_outputs.image_of(outputs.clanker("docker"))
+    reference = outputs.clanker("docker").image
     verify = signature.verifier(None, outputs.document.signing, outputs.source)
     registry = {reference: pinned_dev_key()["publicKey"].encode()}  # dev's deploy signed it with dev's key
 

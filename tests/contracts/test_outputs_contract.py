@@ -183,6 +183,21 @@ def test_a_plan_document_is_not_stack_outputs_and_the_reader_says_so() -> None:
     assert StackOutputs.model_validate(plan["outputs"]).environment == "dev"
 
 
+def test_every_version_s_clankers_name_their_harness_and_image() -> None:
+    """`runs_harness` and `image`: what a dispatcher asks of any clanker, read the same from outputs written
+    before `harness` existed."""
+    today = _dev_outputs()
+    before_harness = copy.deepcopy(today)
+    for clanker in before_harness["clankers"].values():
+        del clanker["harness"]
+    for document in (today, before_harness):
+        for name, clanker in StackOutputs.model_validate(document).clankers.items():
+            written = today["clankers"][name]
+            assert clanker.runs_harness == written["harness"], name
+            config = written["deploymentConfig"]
+            assert clanker.image == config["imageUri" if written["target"] == "lambda" else "containerImage"], name
+
+
 def test_a_docker_clanker_gets_the_bridge_network_unless_its_config_opts_in_to_host() -> None:
     """Host networking would give the agent the host's loopback services and, on EC2, its metadata service."""
     from components.targets.docker import DockerClankerConfig

@@ -24,7 +24,7 @@ from tests.tooling.outputs_documents import docker_clanker, outputs_document
 from viberator_contract import SCHEMA_VERSION
 from workers.catalog import PROJECT_DIR
 from workers.tooling import cli
-from workers.tooling.stack_outputs import OutputsError, from_document, from_file, harness_of, image_of
+from workers.tooling.stack_outputs import OutputsError, from_document, from_file
 
 isolated_aws = aws_stubs.isolated_aws  # pytest finds fixtures among a module's attributes
 
@@ -45,9 +45,9 @@ def test_every_committed_stack_s_plan_is_read_through_the_contract(stack: str) -
     assert sorted(outputs.document.clankers) == sorted(plan.outputs["clankers"])
     assert outputs.document.skipped_clankers == ()
     for name, clanker in outputs.document.clankers.items():
-        assert harness_of(clanker) == plan.outputs["clankers"][name]["harness"]
+        assert clanker.runs_harness == plan.outputs["clankers"][name]["harness"]
         config = plan.outputs["clankers"][name]["deploymentConfig"]
-        assert image_of(clanker) == config.get("imageUri", config.get("containerImage"))
+        assert clanker.image == config.get("imageUri", config.get("containerImage"))
 
 
 @pytest.mark.parametrize("builds_images", [False, True], ids=["dev-digests", "own-builds"])

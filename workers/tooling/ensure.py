@@ -37,7 +37,7 @@ from workers.tooling.lock import exclusive
 from workers.tooling.platforms import Platform
 from workers.tooling.references import DEFAULT_ENVIRONMENT, Registry, alias_reference, version_tag
 from workers.tooling.signature import VerifierFailed, pinned, verify_digest
-from workers.tooling.stack_outputs import LoadedOutputs, harness_of, image_of
+from workers.tooling.stack_outputs import LoadedOutputs
 
 REGISTRY_ENV_VAR = "VIBERATOR_REGISTRY"
 
@@ -139,11 +139,11 @@ def stack_image(outputs: LoadedOutputs, harness: str, clanker: str | None = None
     floating one. `clanker` picks one when several clankers run different images of the harness."""
     if clanker is not None:
         chosen = {clanker: outputs.clanker(clanker)}
-        if (runs := harness_of(chosen[clanker])) != harness:
+        if (runs := chosen[clanker].runs_harness) != harness:
             raise EnsureFailed(f"clanker {clanker!r} of {outputs.source} runs {runs}, not {harness}")
     else:
-        chosen = {name: entry for name, entry in outputs.document.clankers.items() if harness_of(entry) == harness}
-    images = {name: image_of(entry) for name, entry in chosen.items()}
+        chosen = {name: entry for name, entry in outputs.document.clankers.items() if entry.runs_harness == harness}
+    images = {name: entry.image for name, entry in chosen.items()}
     if not images:
         raise EnsureFailed(f"no clanker of {outputs.source} runs {harness}")
     if len(set(images.values())) > 1:

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from viberator_contract import Clanker, ClankerEntry, LambdaClankerEntry, StackOutputs
+from viberator_contract import Clanker, StackOutputs
 from viberator_contract.errors import field_path
 from workers.catalog import PROJECT_DIR, stack_config_file
 
@@ -59,18 +59,6 @@ class LoadedOutputs:
         if not clankers:
             raise OutputsError(f"{self.source} has no clankers")
         raise OutputsError(f"no clanker {name!r} in {self.source}; it has: {', '.join(sorted(clankers))}")
-
-
-def harness_of(clanker: ClankerEntry) -> str:
-    """The harness whose image a clanker runs: `harness`, or `agent` in outputs written before `harness`."""
-    return clanker.harness or clanker.agent
-
-
-def image_of(clanker: Clanker) -> str:
-    """The image reference a clanker runs: Lambda's `imageUri`, ECS's and docker's `containerImage`."""
-    if isinstance(clanker, LambdaClankerEntry):
-        return clanker.deployment_config.image_uri
-    return clanker.deployment_config.container_image
 
 
 def _shown(value: Any) -> str:

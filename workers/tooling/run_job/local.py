@@ -35,7 +35,6 @@ from workers.tooling.run_job.job import (
     parse_result,
 )
 from workers.tooling.signature import registry_digest, verify_digest
-from workers.tooling.stack_outputs import harness_of
 
 FAKE_AGENT = PROJECT_DIR / "tests" / "worker_runtime" / "fake_agent.py"
 FAKE_AGENT_BIN = PROJECT_DIR / "examples" / "fake-agent" / "bin"
@@ -109,7 +108,7 @@ def _registry_login(reference: str, engine: Engine, aws: ecr.Aws | None, say: Ca
 
 
 def _local_alias(request: JobRequest, engine: Engine, say: Callable[[str], None]) -> tuple[str, ImageInfo]:
-    harness = harness_of(request.deployment)
+    harness = request.deployment.runs_harness
     say(f"the outputs are an offline plan's (placeholder digests): running the local {harness} image")
 
     def no_rebuild() -> None:
