@@ -41,6 +41,8 @@ def add_stack_argument(
 
 
 def _project_stack(name: str) -> str:
+    if "/" in name:  # what `pulumi --stack` takes, <org>/<project>/<stack>: a stack file has the short name only
+        raise argparse.ArgumentTypeError(f"{name!r}: give the stack's own name (as in Pulumi.<stack>.yaml)")
     config = stack_config_file(name)
     if not config.is_file():
         raise argparse.ArgumentTypeError(f"no stack {name!r} in this project: there is no {config.name}")

@@ -99,6 +99,16 @@ NO_SUCH_STACK: dict[str, Callable[[list[str]], int]] = {
 }
 
 
+def test_an_org_qualified_stack_is_refused_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    """What `pulumi --stack` takes (<org>/<project>/<stack>) names no stack file: the short name is asked for."""
+    with pytest.raises(SystemExit):
+        NO_SUCH_STACK["verify_promotion source"](["--stack", "viberator/viberator-workers/prod"])
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.endswith(
+        "--stack: 'viberator/viberator-workers/prod': give the stack's own name (as in Pulumi.<stack>.yaml)"
+    )
+
+
 @pytest.mark.parametrize("script", NO_SUCH_STACK)
 def test_a_stack_without_a_config_file_is_a_usage_error_before_anything_is_read(
     script: str, capsys: pytest.CaptureFixture[str]

@@ -194,6 +194,8 @@ def test_every_version_s_clankers_name_their_harness_and_image() -> None:
         for name, clanker in StackOutputs.model_validate(document).clankers.items():
             written = today["clankers"][name]
             assert clanker.runs_harness == written["harness"], name
+            renamed = clanker.model_copy(update={"agent": "old-name"})
+            assert renamed.runs_harness == ("old-name" if document is before_harness else written["harness"]), name
             config = written["deploymentConfig"]
             assert clanker.image == config["imageUri" if written["target"] == "lambda" else "containerImage"], name
 

@@ -23,7 +23,7 @@ from tests.tooling import aws_stubs
 from tests.tooling.outputs_documents import docker_clanker, outputs_document
 from viberator_contract import SCHEMA_VERSION
 from workers.catalog import PROJECT_DIR
-from workers.tooling import cli
+from workers.tooling import cli, ensure
 from workers.tooling.stack_outputs import OutputsError, from_document, from_file
 
 isolated_aws = aws_stubs.isolated_aws  # pytest finds fixtures among a module's attributes
@@ -108,6 +108,41 @@ def test_a_clanker_of_a_target_newer_than_the_contract_is_named_with_its_target(
         read.clanker("later")
     with pytest.raises(OutputsError, match=r"^no clanker 'nope' in stack dev; it has: kimi$"):
         read.clanker("nope")
+    only_later = from_document(outputs_document(later={"agent": "kimi", "target": "k8s"}), "stack dev")
+    with pytest.raises(OutputsError, match=r"^stack dev has no clankers; skipped: later \(target 'k8s'\)$"):
+        only_later.clanker("nope")
+    with pytest.raises(
+        ensure.EnsureFailed, match=r"^no clanker of stack dev runs kimi; skipped: later \(target 'k8s'\)$"
+    ):
+        ensure.stack_image(only_later, "kimi")
+
+
+@pytest.mark.parametrize(
+    ("target", "shown"),
+    [
+        (None, "clankers.kimi.target: missing"),
+        (5, "clankers.kimi.target = 5: not a target's name (this reader knows 'lambda', 'ecs', 'docker')"),
+        ([], "clankers.kimi.target = []: not a target's name"),
+    ],
+)
+def test_a_clanker_whose_target_is_missing_or_not_a_name_is_named_by_that_field(target: Any, shown: str) -> None:
+    """pydantic reports a discriminator at the entry, the whole entry as its value: the field is named instead."""
+    clanker = docker_clanker(PINNED)
+    if target is None:
+        del clanker["target"]
+    else:
+        clanker["target"] = target
+    with pytest.raises(OutputsError) as refused:
+        from_document(outputs_document(kimi=clanker), "stack dev")
+    assert f"\n  - {shown}" in str(refused.value)
+    assert "deploymentConfig" not in str(refused.value)
+
+
+def test_json_nested_deeper_than_the_parser_goes_is_not_json(tmp_path: Path) -> None:
+    path = tmp_path / "outputs.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(OutputsError, match=r"outputs.json is not JSON: "):
+        from_file(path)
 
 
 @pytest.mark.usefixtures("isolated_aws")
@@ -115,7 +150,7 @@ def test_a_clanker_of_a_target_newer_than_the_contract_is_named_with_its_target(
     ("argv", "code"),
     [
         (["run-job", "kimi", "--job", str(EXAMPLE_JOB)], 2),  # bad input (workers/tooling/run_job)
-        (["ensure", "kimi"], 1),  # ensure's outputs that give no image
+        (["ensure", "kimi"], 2),  # a document that is not outputs: a usage error, as for run-job
     ],
 )
 def test_the_commands_refuse_bad_outputs_with_the_field_and_value(

@@ -145,7 +145,7 @@ def stack_image(outputs: LoadedOutputs, harness: str, clanker: str | None = None
         chosen = {name: entry for name, entry in outputs.document.clankers.items() if entry.runs_harness == harness}
     images = {name: entry.image for name, entry in chosen.items()}
     if not images:
-        raise EnsureFailed(f"no clanker of {outputs.source} runs {harness}")
+        raise EnsureFailed(f"no clanker of {outputs.source} runs {harness}{outputs.skipped()}")
     if len(set(images.values())) > 1:
         listed = ", ".join(f"{name} ({image})" for name, image in sorted(images.items()))
         raise EnsureFailed(

@@ -36,7 +36,12 @@ _SHOWN_VALUE = 120
 
 
 class OutputsError(ValueError):
-    """The outputs could not be read; the message names the source and what to do."""
+    """The outputs could not be had, or hold nothing of what was asked; the message names the source and what to
+    do."""
+
+
+class OutputsUnusable(OutputsError):
+    """A document was read, but it is not stack outputs the contract reads: the caller named the wrong thing."""
 
 
 @dataclass(frozen=True)
@@ -57,8 +62,14 @@ class LoadedOutputs:
         if skipped:
             raise OutputsError(f"{self.source}: {skipped[0]}")
         if not clankers:
-            raise OutputsError(f"{self.source} has no clankers")
+            raise OutputsError(f"{self.source} has no clankers{self.skipped()}")
         raise OutputsError(f"no clanker {name!r} in {self.source}; it has: {', '.join(sorted(clankers))}")
+
+    def skipped(self) -> str:
+        """`; skipped: <name> (target '<target>'), …`: the clankers of targets newer than this checkout's contract,
+        which it leaves out; empty when there are none."""
+        skipped = self.document.skipped_clankers
+        return "; skipped: " + ", ".join(f"{c.name} (target {c.target!r})" for c in skipped) if skipped else ""
 
 
 def _shown(value: Any) -> str:
@@ -71,6 +82,19 @@ def _contract_errors(error: ValidationError) -> list[str]:
     lines = []
     for problem in error.errors(include_url=False):
         path = field_path(tuple(problem["loc"]))
+        if problem["type"] in ("union_tag_not_found", "union_tag_invalid") and isinstance(problem["input"], Mapping):
+            # pydantic reports a wrong discriminator (a clanker's `target`) at the entry, with the whole entry as
+            # the value: name the field and its own value instead.
+            tag = problem["ctx"]["discriminator"].strip("'")
+            path = f"{path}.{tag}"
+            if tag not in problem["input"]:
+                lines.append(f"{path}: missing")
+                continue
+            problem = {
+                **problem,
+                "input": problem["input"][tag],
+                "msg": f"not a target's name (this reader knows {problem['ctx']['expected_tags']})",
+            }
         if problem["type"] == "missing":
             lines.append(f"{path}: missing")
         else:
@@ -86,18 +110,18 @@ def _read(outputs: Mapping[str, Any], source: str, placeholder: bool) -> LoadedO
     except ValidationError as error:
         what = "its outputs are not" if placeholder else "neither a `make plan FORMAT=json` document nor"
         problems = "".join(f"\n  - {line}" for line in _contract_errors(error))
-        raise OutputsError(f"{source}: {what} stack outputs as viberator_contract reads them:{problems}") from None
+        raise OutputsUnusable(f"{source}: {what} stack outputs as viberator_contract reads them:{problems}") from None
     return LoadedOutputs(document, source, placeholder)
 
 
 def from_document(document: Any, source: str) -> LoadedOutputs:
     """Stack outputs, or a `make plan FORMAT=json` document's, from a parsed JSON document read from `source`."""
     if not isinstance(document, Mapping):
-        raise OutputsError(f"{source} is not a JSON object")
+        raise OutputsUnusable(f"{source} is not a JSON object")
     if "resources" in document and isinstance(document.get("outputs"), Mapping):
         mode = document.get("mode", _PLAN_MODE_UP)
         if mode != _PLAN_MODE_UP:
-            raise OutputsError(
+            raise OutputsUnusable(
                 f"{source} is the plan of a {mode}: its outputs are known only after an apply; "
                 "use a plan without PREVIEW (`make plan FORMAT=json`)"
             )
@@ -110,8 +134,8 @@ def from_file(path: Path) -> LoadedOutputs:
         document = json.loads(path.read_text())
     except OSError as error:
         raise OutputsError(f"cannot read {path}: {error.strerror}") from None
-    except ValueError as error:
-        raise OutputsError(f"{path} is not JSON: {error}") from None
+    except (ValueError, RecursionError) as error:  # RecursionError: nested deeper than the parser goes
+        raise OutputsUnusable(f"{path} is not JSON: {error}") from None
     return from_document(document, str(path))
 
 

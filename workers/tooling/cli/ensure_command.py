@@ -44,6 +44,8 @@ def _stack_image(
             say(f"{outputs.source}: its digests are placeholders, so this checkout's image is ensured instead")
             return None, verify
         return ensure.stack_image(outputs, args.harness, args.clanker), verify
+    except stack_outputs.OutputsUnusable as bad:
+        raise ensure.EnsureFailed(str(bad), EXIT_USAGE) from None
     except stack_outputs.OutputsError as bad:
         raise ensure.EnsureFailed(str(bad), ensure.EXIT_UNAVAILABLE) from None
     except signature.VerifierFailed as bad:
