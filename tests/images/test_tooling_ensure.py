@@ -28,11 +28,12 @@ from tests.tooling.outputs_documents import docker_clanker, outputs_document, si
 from tests.tooling.realengine import BOUND_SECONDS, HARNESS, LoopbackRegistry, Scratch, SigningKey
 from workers.catalog import PROJECT_DIR
 from workers.labels import REVISION_LABEL
-from workers.tooling import build, cli
+from workers.tooling import build, cli, run_job, signature, stack_outputs
 from workers.tooling.contract import CONTRACT_LABEL, tool_contract
 from workers.tooling.engine import Engine
 from workers.tooling.ensure import EXIT_REFUSED, EnsureRequest, build_commands
 from workers.tooling.references import current_revision
+from workers.tooling.run_job.local import _local_image
 from workers.tooling.signature import pinned
 
 pytestmark = pytest.mark.images
@@ -275,8 +276,8 @@ def test_run_job_refuses_an_unsigned_digest_of_the_stack_every_time(
 ) -> None:
     """The stack's docker clanker pins an unsigned digest on ECR's host (the loopback registry stands in for it, as
     the contract takes only ECR's references): run-job pulls it and refuses to run it, every time. (Each run pulls:
-    the engine names the pull by the stand-in's host. A refused digest the engine already holds is
-    tests/tooling/test_run_job_local.py's.)"""
+    the engine names the pull by the stand-in's host); then, by that host's reference, the refused digest the engine
+    now holds is verified again rather than trusted for being there."""
     image = tiny_image(docker_engine, scratch, tmp_path, revision=current_revision().revision)
     digest = push(docker_engine, scratch, image, default_remote(registry, docker_engine), None)
     docker_engine.remove(image.reference)  # its last tag: the first run must pull the digest
@@ -299,3 +300,19 @@ def test_run_job_refuses_an_unsigned_digest_of_the_stack_every_time(
         assert f"refusing {digest}: no valid signature by the expected key" in err
         assert out == ""
         aws.assert_done()
+
+    # Now in the engine (under the stand-in's host, which is what a stack on ECR's host names in production): asked
+    # for by that reference, it is not pulled again, and it is still verified and refused.
+    outputs_read = stack_outputs.from_file(outputs)
+    request = run_job.JobRequest(
+        "kimi-docker",
+        outputs_read.clanker("kimi-docker"),
+        {},
+        placeholder=False,
+        verify=signature.verifier(None, outputs_read.document.signing, outputs_read.source),
+    )
+    said: list[str] = []
+    with pytest.raises(run_job.RunJobError, match="no valid signature by the expected key") as refused:
+        _local_image(request, digest, docker_engine, None, said.append)
+    assert refused.value.exit_code == run_job.EXIT_REFUSED
+    assert docker_engine.inspect(digest) is not None and not [line for line in said if "pulling" in line], said
