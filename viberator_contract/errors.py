@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from pydantic import ValidationError
+
+_PLAIN_KEY = re.compile(r"[\w/:@+-]+", re.ASCII)
+"""A key shown as it is; any other (a dot, a space, a control character: the document is the writer's) is shown
+JSON-quoted, so it cannot pass for another path or reach a terminal raw."""
 
 
 def field_path(location: tuple[int | str, ...]) -> str:
@@ -15,7 +22,8 @@ def field_path(location: tuple[int | str, ...]) -> str:
         elif isinstance(part, int):
             path += f"[{part}]"
         else:
-            path += f".{part}" if path else part
+            key = part if _PLAIN_KEY.fullmatch(part) else json.dumps(part)
+            path += f".{key}" if path else key
     return path or "(the document)"
 
 

@@ -167,3 +167,16 @@ def test_the_commands_refuse_bad_outputs_with_the_field_and_value(
     assert f"error: {path}: neither a `make plan FORMAT=json` document nor stack outputs" in err
     assert 'clankers.kimi.docker.deploymentConfig.architecture = "amd64!": String should match pattern' in err
     assert "Traceback" not in err
+
+
+def test_a_key_or_mode_of_the_document_never_reaches_the_terminal_raw() -> None:
+    """The outputs are the writer's: a key with a control character or a dot is shown JSON-quoted, so it can
+    neither pass for another path nor drive the terminal."""
+    outputs = outputs_document(**{"bad\x1b[31m.key": docker_clanker(PINNED)})
+    with pytest.raises(OutputsError) as refused:
+        from_document(outputs, "stack dev")
+    assert '\n  - clankers."bad\\u001b[31m.key" (the key) = ' in str(refused.value)
+    assert "\x1b" not in str(refused.value)
+    document = {**plan_document(sample_plan("dev")), "mode": "\x1b[2J"}
+    with pytest.raises(OutputsError, match=r'^plan.json is the plan of a "\\u001b\[2J": '):
+        from_document(document, "plan.json")

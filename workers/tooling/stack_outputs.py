@@ -14,6 +14,7 @@ the outputs, with its value.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -121,8 +122,9 @@ def from_document(document: Any, source: str) -> LoadedOutputs:
     if "resources" in document and isinstance(document.get("outputs"), Mapping):
         mode = document.get("mode", _PLAN_MODE_UP)
         if mode != _PLAN_MODE_UP:
+            shown = mode if re.fullmatch("[a-z-]+", str(mode)) else _shown(mode)  # the file's: never raw
             raise OutputsUnusable(
-                f"{source} is the plan of a {mode}: its outputs are known only after an apply; "
+                f"{source} is the plan of a {shown}: its outputs are known only after an apply; "
                 "use a plan without PREVIEW (`make plan FORMAT=json`)"
             )
         return _read(document["outputs"], f"{source} (an offline plan)", placeholder=True)
