@@ -4,7 +4,9 @@ problem, never a traceback and never one of the script's findings (a mismatch, a
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import re
 import subprocess
 import sys
@@ -131,20 +133,36 @@ SCRIPT_MAINS = {
 }
 
 
-def _help(main: Callable[[list[str]], int], argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    with pytest.raises(SystemExit) as exited:
+def _help(main: Callable[[list[str]], int], argv: list[str]) -> str:
+    printed, errors = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(errors), pytest.raises(SystemExit) as exited:
         main([*argv, "--help"])
-    assert exited.value.code == 0, capsys.readouterr().err
-    return capsys.readouterr().out
+    assert exited.value.code == 0, errors.getvalue()
+    return printed.getvalue()
+
+
+def _helps(script: str) -> dict[str, str]:
+    """Each command line of `script` (itself, or each of its subcommands) and the help it prints."""
+    main = SCRIPT_MAINS[script]
+    usage = _help(main, [])
+    subcommands = re.search(r"\{([\w,-]+)\}", usage)
+    if subcommands is None:
+        return {script: usage}
+    return {f"{script} {name}": _help(main, [name]) for name in subcommands.group(1).split(",")}
 
 
 @pytest.mark.parametrize("script", SCRIPT_MAINS)
-def test_every_script_and_subcommand_prints_its_help(script: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_script_and_subcommand_prints_its_help(script: str) -> None:
     """argparse formats help texts with `%`: one holding a strftime format unescaped fails only when asked for
     help (review_stacks' --now did)."""
-    usage = _help(SCRIPT_MAINS[script], [], capsys)
-    subcommands = re.search(r"\{([\w,-]+)\}", usage)
-    for subcommand in subcommands.group(1).split(",") if subcommands else []:
-        assert _help(SCRIPT_MAINS[script], [subcommand], capsys).startswith(
-            f"usage: python -m ci.{script} {subcommand}"
-        )
+    for command, printed in _helps(script).items():
+        assert printed.startswith(f"usage: python -m ci.{command}"), printed
+
+
+def test_every_stack_option_of_the_scripts_is_checked_above() -> None:
+    """A script or subcommand that gains `--stack` joins NO_SUCH_STACK (review_stacks' names a review stack,
+    which has no file before its workflow writes one)."""
+    with_stack = {
+        command for script in SCRIPT_MAINS for command, printed in _helps(script).items() if "--stack STACK" in printed
+    }
+    assert with_stack == {*NO_SUCH_STACK, "review_stacks comment"}
