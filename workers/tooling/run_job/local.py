@@ -91,11 +91,13 @@ def _verify(request: JobRequest, reference: str, image: ImageInfo, say: Callable
 @contextmanager
 def _registry_login(reference: str, engine: Engine, aws: ecr.Aws | None, say: Callable[[str], None]) -> Iterator[str]:
     """An ECR reference pulls through a login of its own (workers.tooling.ecr), removed afterwards; yields the
-    reference on the host that login reaches."""
-    located = ecr.stack_target(aws, reference) if aws is not None else None
-    if aws is None or located is None:
+    reference on the host that login reaches. Without AWS (`aws` None: tests), the reference as it is."""
+    if aws is None:
         yield reference
         return
+    located = ecr.stack_target(aws, reference)
+    # The contract takes only ECR's references for a clanker's image (viberator_contract.base `RunnableImage`).
+    assert located is not None, f"{reference} is not in ECR"
     target, on_host = located
     connection = ecr.EcrConnection(
         aws, engine, environment=DEFAULT_ENVIRONMENT, margin=timedelta(seconds=PULL_TIMEOUT), say=say, target=target
