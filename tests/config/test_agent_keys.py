@@ -77,6 +77,12 @@ ACCEPTED: list[tuple[str, dict[str, Any], str, set[str]]] = [
     ),
     ("codex's own key on ecs", clanker("ecs", "codex", secrets=secrets("CODEX_API_KEY")), "codex", {"CODEX_API_KEY"}),
     (
+        "codex's access token alone",
+        clanker("lambda", "codex", secrets=secrets("CODEX_ACCESS_TOKEN")),
+        "codex",
+        {"CODEX_ACCESS_TOKEN"},
+    ),
+    (
         "one agent's key of several",
         clanker("lambda", "multi-agent", secrets=secrets("MISTRAL_API_KEY")),
         "mistral",
@@ -170,7 +176,7 @@ REFUSED: list[tuple[str, dict[str, Any], str, Any, list[str]]] = [
         clanker("lambda", "codex", secrets=secrets("GEMINI_API_KEY")),
         "secrets",
         secrets("GEMINI_API_KEY"),
-        ["OPENAI_API_KEY, CODEX_API_KEY", "none of its secrets is one"],
+        ["OPENAI_API_KEY, CODEX_API_KEY, CODEX_ACCESS_TOKEN", "none of its secrets is one"],
     ),
     (
         "a key granted, never set",

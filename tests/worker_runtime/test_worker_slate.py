@@ -129,3 +129,17 @@ def test_a_harness_s_key_variables_are_its_agents_ones() -> None:
     multi = HARNESSES["multi-agent"].key_variables
     assert len(multi) == len(set(multi))
     assert {name for cli in HARNESSES["multi-agent"].agents for name in agent(cli).key_variables} == set(multi)
+
+
+def test_codex_s_access_token_reaches_codex_only_and_is_redacted(tmp_path: Path) -> None:
+    """The pinned codex reads CODEX_ACCESS_TOKEN (openai/codex codex-rs/login/src/auth/manager.rs,
+    CODEX_ACCESS_TOKEN_ENV_VAR; its 0.169.0 binary lists it with OPENAI_API_KEY and CODEX_API_KEY as the auth
+    variables): a clanker holding only that token runs codex, and no other agent sees it."""
+    token = "at-codex-workspace-token-0123456789"
+    worker_env = {**WORKER_ENV, "CODEX_ACCESS_TOKEN": token}
+    job = parse_job(job_document("p"))
+    with fresh_slate({"VIBERATOR_SCRATCH_DIR": str(tmp_path)}) as slate:
+        seen = {cli: agent_environment(worker_env, agent(cli), job, slate) for cli in ("codex", "claude", "opencode")}
+    assert seen["codex"]["CODEX_ACCESS_TOKEN"] == token
+    assert "CODEX_ACCESS_TOKEN" not in seen["claude"] and "CODEX_ACCESS_TOKEN" not in seen["opencode"]
+    assert token in secret_values(worker_env)
