@@ -20,31 +20,32 @@ from components.review_iam import review_role_name
 
 
 @dataclass(frozen=True)
-class ReviewRoles:
-    """A review stack's roles: named `viberator-pr-<n>-<clanker>-<role>` and bounded by the access project's
-    `viberator-pr-boundary` (components/review_iam.py), the only roles the review role may create. Dev's and
-    prod's roles have neither: they keep the auto-names they were created with."""
+class ClankerRoles:
+    """How a stack's clanker roles are made: each carries `boundary`, the access project's permissions boundary in
+    the stack's account (the only boundary the deploy and review roles may create roles with). A review stack's
+    roles are also named `viberator-pr-<n>-<clanker>-<role>` (`review_environment`); every other stack's keep the
+    auto-names they were created with, so adding the boundary updates them in place (same URN, same name)."""
 
-    environment: str
     boundary: pulumi.Input[str]
-    """The permissions boundary's ARN."""
-
-    def name_of(self, clanker: str, role_suffix: str) -> str:
-        return review_role_name(self.environment, clanker, role_suffix)
+    """The permissions boundary's ARN: `viberator-pr-boundary` in a review stack, else `viberator-clanker-boundary`
+    (components/review_iam.py)."""
+    review_environment: str | None = None
 
 
 @dataclass(frozen=True)
 class RoleNaming:
-    """A clanker role's physical name and boundary: both None outside a review stack (auto-named, unbounded)."""
+    """A clanker role's physical name (None: auto-named) and boundary (None only where no stack set one)."""
 
     name: str | None = None
     boundary: pulumi.Input[str] | None = None
 
 
-def role_naming(review: ReviewRoles | None, clanker: str, role_suffix: str) -> RoleNaming:
-    if review is None:
+def role_naming(roles: ClankerRoles | None, clanker: str, role_suffix: str) -> RoleNaming:
+    if roles is None:
         return RoleNaming()
-    return RoleNaming(review.name_of(clanker, role_suffix), review.boundary)
+    if roles.review_environment is None:
+        return RoleNaming(boundary=roles.boundary)
+    return RoleNaming(review_role_name(roles.review_environment, clanker, role_suffix), roles.boundary)
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,8 @@ class CloudSettings:
     """The stack's tags; the clanker tag is added to each resource."""
     protect: bool = False
     """Protect what outlives a deploy (production); each clanker component says what that is."""
-    review_roles: ReviewRoles | None = None
-    """Set in a review stack: its roles' names and boundary."""
+    roles: ClankerRoles | None = None
+    """The roles' boundary (and names, in a review stack); the program always sets it."""
 
 
 @dataclass(frozen=True)
@@ -90,16 +91,16 @@ def execution_role(
     policy: Callable[[pulumi.Output[str]], pulumi.Input[str]],
     tags: Mapping[str, str],
     opts: pulumi.ResourceOptions,
-    review: ReviewRoles | None = None,
+    roles: ClankerRoles | None = None,
 ) -> ExecutionRole:
     """Registers the three resources with `opts` (the owning clanker as parent, its protection): the log group
-    `(name, retention in days)`, and the role with its inline `policy` made from the log group's ARN; in a review
-    stack (`review`) the role is named and bounded."""
+    `(name, retention in days)`, and the role with its inline `policy` made from the log group's ARN, bounded (and
+    in a review stack named) as `roles` says."""
     name, retention_days = log_group
     group = cloudwatch.LogGroup(
         f"{clanker}-logs", name=name, retention_in_days=retention_days, tags=dict(tags), opts=opts
     )
-    naming = role_naming(review, clanker, service.role_suffix)
+    naming = role_naming(roles, clanker, service.role_suffix)
     role = iam.Role(
         f"{clanker}-{service.role_suffix}",
         assume_role_policy=assume_role_policy(service.principal),

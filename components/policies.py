@@ -1,18 +1,62 @@
 """IAM policy documents for clanker roles, built in one place so tests compare them exactly.
 
 Every statement names its resources; the one exception is `ecr:GetAuthorizationToken`, which AWS only grants
-on `*`.
+on `*`. What a clanker role may be granted at all is CLANKER_GRANTS: the statements below take their actions from
+it, and the access project makes the permissions boundaries of clanker roles from it (access/actions.py), so a
+grant added here reaches the boundaries, and a statement that bypasses the table fails tests/access.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from components.aws_ids import whole_secret
 
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class ClankerGrant:
+    """One kind of statement a clanker role's inline policy may hold, and the most it can ever name."""
+
+    sid: str
+    actions: tuple[str, ...]
+    bound: tuple[str, ...]
+    """The widest resources the program names with it, as the access project's templates (access/actions.py:
+    `{p}` partition, `{account}` the role's account, `{dev}` dev's, `{names}` the stacks' name prefix); empty for
+    the grants on the listed secrets, which a boundary bounds by its own allow-list."""
+
+    def statement(self, resource: str | list[str], condition: Mapping[str, object] | None = None) -> dict[str, object]:
+        # One action is written as a string, as the deployed documents were: an unchanged document is no update.
+        actions: str | list[str] = self.actions[0] if len(self.actions) == 1 else list(self.actions)
+        rendered: dict[str, object] = {"Sid": self.sid, "Effect": "Allow", "Action": actions, "Resource": resource}
+        if condition:
+            rendered["Condition"] = dict(condition)
+        return rendered
+
+
+# Log streams are sub-resources of the group: `<group arn>:*` (the group ARN from the API has no `:*`).
+WRITE_LOGS = ClankerGrant(
+    "WriteLogs",
+    ("logs:CreateLogStream", "logs:PutLogEvents"),
+    tuple(f"arn:{{p}}:logs:*:{{account}}:log-group:{group}{{names}}-*:log-stream:*" for group in ("/aws/lambda/", "/ecs/")),
+)
+REGISTRY_LOGIN = ClankerGrant("RegistryLogin", ("ecr:GetAuthorizationToken",), ("*",))
+# A promoting stack's clankers pull the image stack's digests from dev's registry (components/promotion.py).
+PULL_WORKER_IMAGE = ClankerGrant(
+    "PullWorkerImage",
+    ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+    ("arn:{p}:ecr:*:{account}:repository/viberator-worker-*", "arn:{p}:ecr:*:{dev}:repository/viberator-worker-*"),
+)
+READ_SECRETS = ClankerGrant("ReadListedSecrets", ("secretsmanager:GetSecretValue",), ())
+DECRYPT_SECRETS = ClankerGrant("DecryptListedSecrets", ("kms:Decrypt",), ())
+CLANKER_GRANTS = (WRITE_LOGS, REGISTRY_LOGIN, PULL_WORKER_IMAGE, READ_SECRETS, DECRYPT_SECRETS)
+"""Everything the program may grant a clanker role (execution and task roles alike)."""
+SECRET_CONTEXT = "kms:EncryptionContext:SecretARN"
+"""The encryption context Secrets Manager decrypts a secret's data key with (see _read_secrets)."""
 
 
 def assume_role_policy(service: str) -> str:
@@ -32,13 +76,7 @@ def policy_document(statements: list[dict[str, object]]) -> str:
 
 
 def _write_logs(log_group_arn: str) -> dict[str, object]:
-    # Log streams are sub-resources of the group: `<group arn>:*` (the group ARN from the API has no `:*`).
-    return {
-        "Sid": "WriteLogs",
-        "Effect": "Allow",
-        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-        "Resource": f"{log_group_arn}:*",
-    }
+    return WRITE_LOGS.statement(f"{log_group_arn}:*")
 
 
 def _read_secrets(secret_arns: Sequence[str], secret_keys: Mapping[str, str]) -> list[dict[str, object]]:
@@ -54,25 +92,11 @@ def _read_secrets(secret_arns: Sequence[str], secret_keys: Mapping[str, str]) ->
     if not secret_arns:
         return []
     secrets = sorted({whole_secret(arn) for arn in secret_arns})
-    statements: list[dict[str, object]] = [
-        {
-            "Sid": "ReadListedSecrets",
-            "Effect": "Allow",
-            "Action": "secretsmanager:GetSecretValue",
-            "Resource": secrets,
-        }
-    ]
+    statements = [READ_SECRETS.statement(secrets)]
     encrypted = [secret for secret in secrets if secret in secret_keys]
     if encrypted:
-        statements.append(
-            {
-                "Sid": "DecryptListedSecrets",
-                "Effect": "Allow",
-                "Action": "kms:Decrypt",
-                "Resource": sorted({secret_keys[secret] for secret in encrypted}),
-                "Condition": {"StringEquals": {"kms:EncryptionContext:SecretARN": encrypted}},
-            }
-        )
+        keys = sorted({secret_keys[secret] for secret in encrypted})
+        statements.append(DECRYPT_SECRETS.statement(keys, {"StringEquals": {SECRET_CONTEXT: encrypted}}))
     return statements
 
 
@@ -89,22 +113,8 @@ def ecs_execution_policy(
     """What the ECS agent needs to start the task: pull from one repository, write logs, inject secrets."""
     return policy_document(
         [
-            {
-                "Sid": "RegistryLogin",
-                "Effect": "Allow",
-                "Action": "ecr:GetAuthorizationToken",
-                "Resource": "*",
-            },
-            {
-                "Sid": "PullWorkerImage",
-                "Effect": "Allow",
-                "Action": [
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
-                "Resource": repository_arn,
-            },
+            REGISTRY_LOGIN.statement("*"),
+            PULL_WORKER_IMAGE.statement(repository_arn),
             _write_logs(log_group_arn),
             *_read_secrets(secret_arns, secret_keys or {}),
         ]

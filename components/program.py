@@ -15,14 +15,14 @@ import pulumi_aws as aws
 
 from components.aws_target import AwsTarget, aws_target
 from components.config import ConfigError, ConfigIssue, StackConfig
-from components.execution_role import ReviewRoles
+from components.execution_role import ClankerRoles
 from components.harness_image import HarnessImage, HarnessImageArgs
 from components.images import ImageRef
 from components.outputs import stack_outputs
 from components.promotion import referenced_images
 from components.replication import ImageReplication, ImageReplicationArgs, ReplicaDestination
 from components.repository import RepositorySettings
-from components.review_iam import ROLE_NAME_LIMIT, boundary_arn, review_role_name
+from components.review_iam import BOUNDARY_POLICY_NAME, CLANKER_BOUNDARY_NAME, ROLE_NAME_LIMIT, boundary_arn, review_role_name
 from components.signing import KeyRoles, SigningKey, SigningKeyArgs
 from components.tags import stack_tags
 from components.targets import TARGETS
@@ -142,14 +142,16 @@ def build_images(config: StackConfig, target: AwsTarget, replicated: ImageReplic
     return images
 
 
-def review_roles(config: StackConfig, target: AwsTarget) -> ReviewRoles | None:
-    """A review stack's roles are named `viberator-pr-<n>-…` and bounded by the access project's boundary in its
-    own account (the review role may create no other: access/); None for any other stack."""
-    if config.review is None:
+def clanker_roles(config: StackConfig, target: AwsTarget) -> ClankerRoles | None:
+    """Every clanker role carries the access project's boundary in its own account: a review stack's
+    `viberator-pr-boundary` (and its names `viberator-pr-<n>-…`), any other stack's `viberator-clanker-boundary`;
+    the CI roles may create roles with no other (access/). None when no clanker has a role (docker only)."""
+    if all(clanker.target == "docker" for clanker in config.clankers):
         return None
+    name = CLANKER_BOUNDARY_NAME if config.review is None else BOUNDARY_POLICY_NAME
     account = aws.get_caller_identity_output().account_id
-    boundary = pulumi.Output.all(target.partition, account).apply(lambda values: boundary_arn(values[0], values[1]))
-    return ReviewRoles(environment=config.environment, boundary=boundary)
+    boundary = pulumi.Output.all(target.partition, account).apply(lambda v: boundary_arn(v[0], v[1], name))
+    return ClankerRoles(boundary, None if config.review is None else config.environment)
 
 
 LONGEST_ROLE_SUFFIX = "execution-role"
@@ -182,7 +184,7 @@ def clanker_stack(config: StackConfig) -> ClankerStack:
         protect=config.protect_resources,
         tags=resource_tags(config),
         network=config.network,
-        review_roles=review_roles(config, aws_target()),
+        roles=clanker_roles(config, aws_target()),
         secret_keys=dict(config.secret_keys),
     )
 

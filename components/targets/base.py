@@ -15,7 +15,7 @@ from components.config_model.clankers import ClankerBase, CloudClanker
 from components.config_model.issues import ConfigIssue
 from components.config_model.parsed_stack import Rule
 from components.config_model.stack import NetworkConfig
-from components.execution_role import CloudSettings, ReviewRoles
+from components.execution_role import ClankerRoles, CloudSettings
 from components.images import ImageRef
 from viberator_contract import ClankerEntry
 from viberator_contract.base import ContractModel
@@ -35,8 +35,8 @@ class ClankerStack:
     """Protect what outlives a deploy (`viberator:protect`, default in prod); each component says what that is."""
     tags: Mapping[str, str]
     network: NetworkConfig | None
-    review_roles: ReviewRoles | None = None
-    """A review stack's role names and boundary (components/review_iam.py); None elsewhere."""
+    roles: ClankerRoles | None = None
+    """The clanker roles' boundary, and in a review stack their names (components/review_iam.py)."""
     secret_keys: Mapping[str, str] = field(default_factory=dict)
     """`viberator:secretKeys`: whole secret ARN -> the customer-managed KMS key encrypting it."""
 
@@ -54,7 +54,7 @@ class ClankerStack:
             log_retention_days=self.log_retention_days,
             resource_tags=self.tags,
             protect=self.protect,
-            review_roles=self.review_roles,
+            roles=self.roles,
         )
 
 

@@ -174,9 +174,9 @@ class EcsClanker(pulumi.ComponentResource):
             ),
             tags,
             protected,
-            args.settings.review_roles,
+            args.settings.roles,
         )
-        naming = role_naming(args.settings.review_roles, name, "task-role")
+        naming = role_naming(args.settings.roles, name, "task-role")
         task_role = iam.Role(
             f"{name}-task-role",
             assume_role_policy=assume_role_policy(ECS_TASKS_SERVICE),

@@ -181,7 +181,7 @@ class LambdaClanker(pulumi.ComponentResource):
             ),
             tags,
             child,
-            args.settings.review_roles,
+            args.settings.roles,
         )
 
         variables = lambda_variables(args.settings.environment, args.settings.secrets)
