@@ -22,18 +22,20 @@ GetLogEvents), the workflows' `aws ecr get-login-password` (GetAuthorizationToke
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from access.jobs import Role
-from components.review_iam import BOUNDARY_POLICY_NAME, REVIEW_NAME_PREFIX
+from components.policies import CLANKER_GRANTS, DECRYPT_SECRETS, READ_SECRETS, SECRET_CONTEXT
+from components.review_iam import BOUNDARY_POLICY_NAME, CLANKER_BOUNDARY_NAME, REVIEW_NAME_PREFIX
 from components.signing import alias_name
 
 ECR_REPOSITORIES = "arn:{p}:ecr:*:{account}:repository/viberator-worker-*"
 DEV_REPOSITORIES = "arn:{p}:ecr:*:{dev}:repository/viberator-worker-*"
 ROLES = "arn:{p}:iam::{account}:role/*"
-"""Dev's and prod's clanker roles are auto-named (`lambda-role-718100e`): no prefix names them."""
+"""Dev's and prod's clanker roles are auto-named (`lambda-role-718100e`): no prefix names them, their boundary
+(CLANKER_BOUNDARY) bounds them."""
 NAMED_ROLES = "arn:{p}:iam::{account}:role/{names}-*"
 FUNCTIONS = "arn:{p}:lambda:*:{account}:function:{names}-*"
 CLUSTERS = "arn:{p}:ecs:*:{account}:cluster/{names}*"
@@ -48,6 +50,7 @@ KEYS = "arn:{p}:kms:*:{account}:key/*"
 ALIASES = "arn:{p}:kms:*:{account}:alias/viberator-*"
 CI_ROLES = "arn:{p}:iam::{account}:role/viberator-ci-*"
 BOUNDARY = f"arn:{{p}}:iam::{{account}}:policy/{BOUNDARY_POLICY_NAME}"
+CLANKER_BOUNDARY = f"arn:{{p}}:iam::{{account}}:policy/{CLANKER_BOUNDARY_NAME}"
 OIDC_PROVIDERS = "arn:{p}:iam::{account}:oidc-provider/*"
 SIGNING_ALIAS = alias_name("dev")
 """The image stack's signing key; cosign names it by this alias (`awskms:///alias/…`), so the signer's grant is
@@ -117,6 +120,37 @@ def _stack_writes(roles: str) -> tuple[Grant, ...]:
     )  # fmt: skip
 
 
+ROLE_GO = "terraform-provider-aws internal/service/iam/role.go"
+"""pulumi-aws's Role: resourceRoleCreate calls CreateRole with the boundary in its input (PermissionsBoundary);
+resourceRoleUpdate, when permissions_boundary changed (not ForceNew: an update in place), PutRolePermissionsBoundary
+with the new ARN, or DeleteRolePermissionsBoundary when it was removed; tags by TagRole/UntagRole; DeleteRole
+first lists the role's instance profiles (ListInstanceProfilesForRole) and deletes its inline policies
+(DeleteRolePolicy). role_policy.go puts and deletes the inline policy (PutRolePolicy, DeleteRolePolicy)."""
+BOUNDED_ROLE_ACTIONS = ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy")
+"""What a CI role may do to a role only when it carries the right boundary: each of them supports the
+`iam:PermissionsBoundary` condition key (AWS's Service Authorization Reference for IAM, as parliament's IAM
+definitions carry it; tests/access/test_clanker_boundary.py checks it), which for CreateRole is the boundary in the
+request and for the policy calls the boundary the role carries."""
+
+
+def _bounded_roles() -> tuple[Grant, ...]:
+    """Dev's and prod's roles: any name (they are auto-named), only ever with the clanker boundary, so whoever
+    controls a deploy can make no role that can do more than a clanker (access/actions.py clanker_boundary)."""
+    bounded = {"ArnEquals": {"iam:PermissionsBoundary": CLANKER_BOUNDARY}}
+    return (
+        Grant("CreateBoundedRoles", (*BOUNDED_ROLE_ACTIONS, "iam:PutRolePermissionsBoundary"), (ROLES,),
+              f"{ROLE_GO}: Create (CreateRole), Update (PutRolePermissionsBoundary: the first `up` that adds the "
+              "boundary to a role created without it), role_policy Create/Update/Delete; only with the clanker "
+              "boundary", bounded),
+        Grant("WriteRoles", ("iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:ListInstanceProfilesForRole"),
+              (ROLES,), f"{ROLE_GO}: Update (tags), Delete (DeleteRole, after its instance profiles and policies)"),
+        Grant("DenyBoundaryChanges", ("iam:DeleteRolePermissionsBoundary", "iam:AttachRolePolicy",
+              "iam:UpdateAssumeRolePolicy"), ("*",), "a clanker role keeps its boundary and gets inline policies "
+              "only; its trust (one service, components/policies.py) never changes, and any other role's trust "
+              "is no deploy's to rewrite", effect="Deny"),
+    )  # fmt: skip
+
+
 def _push(repositories: str) -> Grant:
     return Grant("PushImages", ("ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
                  "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
@@ -139,7 +173,7 @@ PROTECT_ACCESS = Grant(
      "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:PassRole",
      "iam:UpdateOpenIDConnectProviderThumbprint", "iam:AddClientIDToOpenIDConnectProvider",
      "iam:DeleteOpenIDConnectProvider"),
-    (CI_ROLES, BOUNDARY, OIDC_PROVIDERS),
+    (CI_ROLES, BOUNDARY, CLANKER_BOUNDARY, OIDC_PROVIDERS),
     "the access project owns these: no stack's credentials may change CI's own authority",
     effect="Deny",
 )  # fmt: skip
@@ -156,9 +190,7 @@ DEPLOY_DEV = (
     *_stack_writes(ROLES),
     _push(ECR_REPOSITORIES),
     _write_repositories(ECR_REPOSITORIES),
-    Grant("WriteRoles", ("iam:CreateRole", "iam:DeleteRole", "iam:TagRole", "iam:UntagRole",
-          "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"), (ROLES,),
-          "pulumi-aws iam role and role_policy Create/Update/Delete (auto-named roles)"),
+    *_bounded_roles(),
     Grant("WriteRegistry", ("ecr:PutReplicationConfiguration", "ecr:PutRegistryPolicy", "ecr:DeleteRegistryPolicy"),
           ("*",), "pulumi-aws ecr replication_configuration and registry_policy"),
     Grant("CreateKeys", ("kms:CreateKey",), ("*",), "pulumi-aws kms key Create (the image signing key)"),
@@ -172,9 +204,7 @@ DEPLOY_DEV = (
 DEPLOY_PROD = (
     *_read(),
     *_stack_writes(ROLES),
-    Grant("WriteRoles", ("iam:CreateRole", "iam:DeleteRole", "iam:TagRole", "iam:UntagRole",
-          "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"), (ROLES,),
-          "pulumi-aws iam role and role_policy Create/Update/Delete (auto-named roles)"),
+    *_bounded_roles(),
     Grant("WriteRegistry", ("ecr:PutRegistryPolicy", "ecr:DeleteRegistryPolicy"), ("*",),
           "pulumi-aws ecr registry_policy (a replica region's registry side)"),
     Grant("PullDevImages", ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"),
@@ -192,11 +222,11 @@ REVIEW = (
     _write_repositories("arn:{p}:ecr:*:{account}:repository/viberator-worker-pr-*"),
     Grant("PullDevImages", ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"), (ECR_REPOSITORIES,),
           "a promoted review stack runs dev's digests; the docker clanker pulls them"),
-    Grant("CreateBoundedRoles", ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"), (NAMED_ROLES,),
+    Grant("CreateBoundedRoles", BOUNDED_ROLE_ACTIONS, (NAMED_ROLES,),
           "pulumi-aws iam role and role_policy Create/Update/Delete, only with the review boundary",
           {"ArnEquals": {"iam:PermissionsBoundary": BOUNDARY}}),
-    Grant("WriteNamedRoles", ("iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy"),
-          (NAMED_ROLES,), "pulumi-aws iam role Update/Delete"),
+    Grant("WriteNamedRoles", ("iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy",
+          "iam:ListInstanceProfilesForRole"), (NAMED_ROLES,), f"{ROLE_GO}: Update, Delete"),
     Grant("SmokeJobs", ("lambda:InvokeFunction", "ecs:RunTask", "ecs:DescribeTasks", "logs:GetLogEvents"),
           (FUNCTIONS, TASK_DEFINITIONS, "arn:{p}:ecs:*:{account}:task/{names}*", *LOG_STREAMS),
           "workers/tooling/run_job/cloud.py (invoke, run_task, describe_tasks, get_log_events)"),
@@ -219,14 +249,27 @@ SIGNER = (
           {"StringEquals": {"kms:RequestAlias": SIGNING_ALIAS}}),
 )  # fmt: skip
 
-BOUNDARY_GRANTS = (
-    Grant("WriteOwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), LOG_STREAMS,
-          "the clankers' execution policies (components/policies.py)"),
-    Grant("PullImages", ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"),
-          (ECR_REPOSITORIES,), "Lambda and ECS pull the clanker's image"),
-    Grant("RegistryLogin", ("ecr:GetAuthorizationToken",), ("*",), "ECS's image pull"),
-)  # fmt: skip
-"""The most a review stack's role may ever do; the allow-listed secrets are added per stack (access/policies.py)."""
+def clanker_boundary(secrets: Sequence[str]) -> tuple[Grant, ...]:
+    """The most a clanker role may ever do: each grant the program may give one (components/policies.py
+    CLANKER_GRANTS) on the widest resources it names, and the secrets' grants on `secrets` alone, an access stack's
+    allow-list that no branch and no deploy can edit (Secrets Manager decrypts with the caller's kms:Decrypt, in
+    the secret's encryption context). A grant added there is bounded here without another word."""
+    listed = tuple(sorted(secrets))
+    of_secrets = {
+        READ_SECRETS.sid: Grant(READ_SECRETS.sid, READ_SECRETS.actions, listed, "the clankers' listed secrets"),
+        DECRYPT_SECRETS.sid: Grant(DECRYPT_SECRETS.sid, DECRYPT_SECRETS.actions, (KEYS,),
+                                   "the listed secrets' customer-managed keys, for those secrets only",
+                                   {"StringEquals": {SECRET_CONTEXT: list(listed)}}),
+    }  # fmt: skip
+    return tuple(
+        Grant(g.sid, g.actions, g.bound, "the clankers' roles (components/policies.py)") if g.bound else of_secrets[g.sid]
+        for g in CLANKER_GRANTS
+        if g.bound or listed
+    )
+
+
+BOUNDARY_GRANTS = clanker_boundary(())
+"""The boundaries' statements on resources the templates name; each access stack's list of secrets adds the rest."""
 
 GRANTS: dict[Role, dict[str, tuple[Grant, ...]]] = {
     Role.READ: {"dev": READ, "prod": READ},

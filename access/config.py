@@ -4,6 +4,7 @@
     viberator-access:accounts: {dev: "123456789012", prod: "210987654321"}
     viberator-access:account: dev          # an AWS stack: the OIDC provider and the roles of this account
     viberator-access:reviewSecrets: [arn…] # dev only: the secrets review stacks may read (the boundary's list)
+    viberator-access:clankerSecrets: [arn…] # the secrets this account's dev/prod clankers may read (their boundary's)
     viberator-access:github: {…}           # the GitHub stack instead: environments, reviewers, branch protection
 
 A stack is either an AWS stack (`account`) or the GitHub stack (`github`), never both. Invalid config raises
@@ -63,6 +64,7 @@ class AccessConfig(_Model):
     accounts: Accounts
     account: Account | None = None
     review_secrets: list[str] = Field(alias="reviewSecrets", default_factory=list)
+    clanker_secrets: list[str] = Field(alias="clankerSecrets", default_factory=list)
     github: GithubSide | None = None
 
     @model_validator(mode="after")
@@ -74,6 +76,11 @@ class AccessConfig(_Model):
         for arn in self.review_secrets:
             if not _matches(SECRET_ARN, arn) or arn.split(":")[4] != self.accounts.dev:
                 raise ValueError(f"reviewSecrets: {arn!r} is not a Secrets Manager secret ARN in dev's account")
+        if self.clanker_secrets and self.account is None:
+            raise ValueError("`clankerSecrets` belongs to an account's stack, where the clankers run")
+        for arn in self.clanker_secrets:
+            if not _matches(SECRET_ARN, arn) or self.account is None or arn.split(":")[4] != self.ids().of(self.account):
+                raise ValueError(f"clankerSecrets: {arn!r} is not a Secrets Manager secret ARN in this account")
         return self
 
     @property

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from access.actions import BOUNDARY_GRANTS, GRANTS, Grant, names_of
+from access.actions import GRANTS, Grant, clanker_boundary, names_of
 from access.jobs import Account, Role, subjects_of
 from components.policies import policy_document
 
@@ -47,7 +47,8 @@ def _filled(value: Any, ids: AccountIds, account: Account, role: Role) -> Any:
 
 
 def statement(grant: Grant, ids: AccountIds, account: Account, role: Role) -> dict[str, Any]:
-    resources = [_fill(r, ids, account, role) for r in grant.resources]
+    # dict.fromkeys: in dev `{account}` and `{dev}` are one account, and a statement names each resource once.
+    resources = list(dict.fromkeys(_fill(r, ids, account, role) for r in grant.resources))
     rendered: dict[str, Any] = {
         "Sid": grant.sid,
         "Effect": grant.effect,
@@ -97,22 +98,17 @@ def trust(role: Role, account: Account, ids: AccountIds, repository: str) -> dic
 
 
 def boundary(ids: AccountIds, review_secrets: Sequence[str]) -> dict[str, Any]:
-    """The permissions boundary of every review stack role: the most it may do, and the only secrets it may read
-    (the access stack's allow-list, which no branch can edit)."""
-    grants = list(BOUNDARY_GRANTS)
-    if review_secrets:
-        grants.append(
-            Grant(
-                "ReadAllowListedSecrets",
-                ("secretsmanager:GetSecretValue",),
-                tuple(sorted(review_secrets)),
-                "the access dev stack's viberator-access:reviewSecrets",
-            )
-        )
-    return {
-        "Version": "2012-10-17",
-        "Statement": [statement(g, ids, Account.DEV, Role.REVIEW) for g in grants],
-    }
+    """The permissions boundary of every review stack role: the most a clanker may do, its names `viberator-pr-…`,
+    and the only secrets it may read (the access dev stack's allow-list, which no branch can edit)."""
+    grants = clanker_boundary(review_secrets)
+    return {"Version": "2012-10-17", "Statement": [statement(g, ids, Account.DEV, Role.REVIEW) for g in grants]}
+
+
+def account_boundary(ids: AccountIds, account: Account, clanker_secrets: Sequence[str]) -> dict[str, Any]:
+    """The permissions boundary of the account's other clanker roles (dev's and prod's stacks, whose names its
+    deploy role writes: `viberator-<account>-…`), with the access stack's `clankerSecrets`."""
+    grants = clanker_boundary(clanker_secrets)
+    return {"Version": "2012-10-17", "Statement": [statement(g, ids, account, Role.DEPLOY) for g in grants]}
 
 
 def document(policy: Mapping[str, Any]) -> str:

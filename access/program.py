@@ -25,10 +25,16 @@ async def deploy(config: AccessConfig) -> dict[str, Any]:
                 ids=config.ids(partition),
                 repository=config.repository,
                 review_secrets=tuple(config.review_secrets),
+                clanker_secrets=tuple(config.clanker_secrets),
                 tags={**TAGS, "Environment": config.account.value, "PulumiStack": pulumi.get_stack()},
             ),
         )
-        return {"roleArns": access.role_arns, "providerArn": access.provider_arn, "boundaryArn": access.boundary_arn}
+        return {
+            "roleArns": access.role_arns,
+            "providerArn": access.provider_arn,
+            "boundaryArn": access.boundary_arn,
+            "clankerBoundaryArn": access.clanker_boundary_arn,
+        }
     assert config.github is not None  # AccessConfig allows exactly one side
     RepositoryAccess("repository", RepositoryAccessArgs(repository=config.repository, settings=config.github))
     return {"repository": config.repository}

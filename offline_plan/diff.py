@@ -38,6 +38,7 @@ FORCE_NEW: dict[str, frozenset[str]] = {
     "aws:ecs/cluster:Cluster": frozenset({"name"}),  # ecs/cluster.go
     "aws:iam/role:Role": frozenset({"name", "namePrefix", "path"}),  # iam/role.go
     "aws:iam/rolePolicy:RolePolicy": frozenset({"name", "namePrefix", "role"}),  # iam/role_policy.go
+    "aws:iam/policy:Policy": frozenset({"name", "namePrefix", "description", "path"}),  # iam/policy.go
     "aws:ec2/securityGroup:SecurityGroup": frozenset({"name", "namePrefix", "description", "vpcId"}),
 }
 # Resources that are immutable but for these inputs: every other attribute of an ECS task definition is ForceNew
