@@ -249,6 +249,7 @@ SIGNER = (
           {"StringEquals": {"kms:RequestAlias": SIGNING_ALIAS}}),
 )  # fmt: skip
 
+
 def clanker_boundary(secrets: Sequence[str]) -> tuple[Grant, ...]:
     """The most a clanker role may ever do: each grant the program may give one (components/policies.py
     CLANKER_GRANTS) on the widest resources it names, and the secrets' grants on `secrets` alone, an access stack's
@@ -262,7 +263,9 @@ def clanker_boundary(secrets: Sequence[str]) -> tuple[Grant, ...]:
                                    {"StringEquals": {SECRET_CONTEXT: list(listed)}}),
     }  # fmt: skip
     return tuple(
-        Grant(g.sid, g.actions, g.bound, "the clankers' roles (components/policies.py)") if g.bound else of_secrets[g.sid]
+        Grant(g.sid, g.actions, g.bound, "the clankers' roles (components/policies.py)")
+        if g.bound
+        else of_secrets[g.sid]
         for g in CLANKER_GRANTS
         if g.bound or listed
     )

@@ -99,5 +99,9 @@ class AccountAccess(pulumi.ComponentResource):
         self.provider_arn = provider_arn(args.ids, args.account)
         self.role_arns = pulumi.Output.all(**arns) if arns else pulumi.Output.from_input({})
         self.register_outputs(
-            {"roleArns": self.role_arns, "providerArn": self.provider_arn, "clankerBoundaryArn": self.clanker_boundary_arn}
+            {
+                "roleArns": self.role_arns,
+                "providerArn": self.provider_arn,
+                "clankerBoundaryArn": self.clanker_boundary_arn,
+            }
         )

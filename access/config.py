@@ -79,7 +79,11 @@ class AccessConfig(_Model):
         if self.clanker_secrets and self.account is None:
             raise ValueError("`clankerSecrets` belongs to an account's stack, where the clankers run")
         for arn in self.clanker_secrets:
-            if not _matches(SECRET_ARN, arn) or self.account is None or arn.split(":")[4] != self.ids().of(self.account):
+            if (
+                not _matches(SECRET_ARN, arn)
+                or self.account is None
+                or arn.split(":")[4] != self.ids().of(self.account)
+            ):
                 raise ValueError(f"clankerSecrets: {arn!r} is not a Secrets Manager secret ARN in this account")
         return self
 

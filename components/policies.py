@@ -38,11 +38,12 @@ class ClankerGrant:
         return rendered
 
 
-# Log streams are sub-resources of the group: `<group arn>:*` (the group ARN from the API has no `:*`).
+# Log streams are sub-resources of the group: `<group arn>:*` (the group ARN from the API has no `:*`). The bound
+# ends in `*` so that it holds the group, `<group>:*` and `<group>:log-stream:<name>` alike.
 WRITE_LOGS = ClankerGrant(
     "WriteLogs",
     ("logs:CreateLogStream", "logs:PutLogEvents"),
-    tuple(f"arn:{{p}}:logs:*:{{account}}:log-group:{group}{{names}}-*:log-stream:*" for group in ("/aws/lambda/", "/ecs/")),
+    tuple(f"arn:{{p}}:logs:*:{{account}}:log-group:{group}{{names}}-*" for group in ("/aws/lambda/", "/ecs/")),
 )
 REGISTRY_LOGIN = ClankerGrant("RegistryLogin", ("ecr:GetAuthorizationToken",), ("*",))
 # A promoting stack's clankers pull the image stack's digests from dev's registry (components/promotion.py).

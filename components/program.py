@@ -22,7 +22,13 @@ from components.outputs import stack_outputs
 from components.promotion import referenced_images
 from components.replication import ImageReplication, ImageReplicationArgs, ReplicaDestination
 from components.repository import RepositorySettings
-from components.review_iam import BOUNDARY_POLICY_NAME, CLANKER_BOUNDARY_NAME, ROLE_NAME_LIMIT, boundary_arn, review_role_name
+from components.review_iam import (
+    BOUNDARY_POLICY_NAME,
+    CLANKER_BOUNDARY_NAME,
+    ROLE_NAME_LIMIT,
+    boundary_arn,
+    review_role_name,
+)
 from components.signing import KeyRoles, SigningKey, SigningKeyArgs
 from components.tags import stack_tags
 from components.targets import TARGETS

@@ -1,0 +1,231 @@
+"""Dev's and prod's clanker roles in a box: the deploy roles create and change roles only with the account's
+`viberator-clanker-boundary`, and that boundary holds everything the program grants a clanker role, so whoever
+controls a deploy can mint nothing stronger than a clanker (tests/access/evaluator.py: Principal Mapper's local
+IAM simulation; the documents are the ones the committed stacks' plans register)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+from typing import Any
+
+import pytest
+
+with warnings.catch_warnings():
+    # parliament imports pkg_resources, which setuptools deprecates.
+    warnings.simplefilter("ignore")
+    import parliament
+
+from access.actions import GRANTS
+from access.config import parse_access_config
+from access.jobs import Account, Role
+from access.policies import account_boundary, document
+from components.config import ConfigError
+from components.review_iam import BOUNDARY_POLICY_NAME, CLANKER_BOUNDARY_NAME
+from offline_plan.diff import diff_plans
+from offline_plan.engine import Plan
+from tests.access.evaluator import IDS, allowed, ci_role, role_node
+from tests.access.test_authority import review_plan
+from tests.conftest import committed_plan
+
+ACCOUNTS = [Account.DEV, Account.PROD]
+LAMBDA = {"iam:PassedToService": "lambda.amazonaws.com"}
+
+
+def image_plan(account: Account) -> Plan:
+    return committed_plan(f"Pulumi.{account.value}.yaml")
+
+
+def registered_boundary(account: Account) -> dict[str, Any]:
+    """The clanker boundary as the account's access stack registers it (its `clankerSecrets` included)."""
+    plan = committed_plan(f"access/Pulumi.{account.value}.yaml")
+    return json.loads(plan.named(f"{account.value}-clanker-boundary").inputs["policy"])
+
+
+def arn(account: Account, kind: str, name: str) -> str:
+    return f"arn:aws:iam::{IDS.of(account)}:{kind}/{name}"
+
+
+def test_every_conditioned_iam_action_supports_the_permissions_boundary_key() -> None:
+    """A condition on a key the action does not carry never matches (the Allow would grant nothing) or, worse,
+    reads as a limit that is not there: each action is checked against AWS's Service Authorization Reference, as
+    parliament's IAM definitions carry it."""
+    (iam,) = {s["prefix"]: s for s in parliament.iam_definition if s["prefix"] == "iam"}.values()
+    supporting = {
+        p["privilege"]
+        for p in iam["privileges"]
+        for r in p["resource_types"]
+        if "iam:PermissionsBoundary" in r["condition_keys"]
+    }
+    conditioned = {
+        action.removeprefix("iam:")
+        for grants in (GRANTS[Role.DEPLOY]["dev"], GRANTS[Role.DEPLOY]["prod"], GRANTS[Role.REVIEW]["dev"])
+        for grant in grants
+        if any("iam:PermissionsBoundary" in pairs for pairs in grant.condition.values())
+        for action in grant.actions
+    }
+    assert conditioned == {"CreateRole", "PutRolePolicy", "DeleteRolePolicy", "PutRolePermissionsBoundary"}
+    assert conditioned <= supporting
+
+
+@pytest.mark.parametrize("account", ACCOUNTS, ids=lambda a: a.value)
+class TestDeployRoleIsBoxed:
+    def test_it_creates_and_updates_the_programs_roles_with_the_boundary(self, account: Account) -> None:
+        deploy = ci_role(Role.DEPLOY, account)
+        roles = image_plan(account).of_type("aws:iam/role:Role")
+        assert roles
+        for role in roles:
+            bound = role.inputs["permissionsBoundary"]
+            assert bound == arn(account, "policy", CLANKER_BOUNDARY_NAME), role.name
+            resource = arn(account, "role", f"{role.name}-718100e")  # auto-named
+            for action in (
+                "iam:CreateRole",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+            ):
+                assert allowed(deploy, action, resource, {"iam:PermissionsBoundary": bound}), (role.name, action)
+            for action in ("iam:TagRole", "iam:UntagRole", "iam:DeleteRole", "iam:ListInstanceProfilesForRole"):
+                assert allowed(deploy, action, resource), (role.name, action)
+            assert allowed(deploy, "iam:PassRole", resource, LAMBDA)
+
+    def test_it_cannot_create_or_change_a_role_without_the_boundary(self, account: Account) -> None:
+        deploy = ci_role(Role.DEPLOY, account)
+        role = arn(account, "role", "admin")
+        others = [
+            {},
+            {"iam:PermissionsBoundary": arn(account, "policy", "Anything")},
+            {"iam:PermissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess"},
+            {"iam:PermissionsBoundary": arn(account, "policy", BOUNDARY_POLICY_NAME)},
+        ]
+        for context in others:
+            for action in (
+                "iam:CreateRole",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+            ):
+                assert not allowed(deploy, action, role, context), (action, context)
+
+    def test_it_cannot_remove_the_boundary_attach_policies_or_rewrite_trust(self, account: Account) -> None:
+        deploy = ci_role(Role.DEPLOY, account)
+        bounded = {"iam:PermissionsBoundary": arn(account, "policy", CLANKER_BOUNDARY_NAME)}
+        role = arn(account, "role", "lambda-role-718100e")
+        assert not allowed(deploy, "iam:DeleteRolePermissionsBoundary", role, bounded)
+        for policy in ("arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/IAMFullAccess"):
+            assert not allowed(deploy, "iam:AttachRolePolicy", role, {**bounded, "iam:PolicyARN": policy})
+        for name in ("lambda-role-718100e", "viberator-key-admin", "OrganizationAccountAccessRole"):
+            assert not allowed(deploy, "iam:UpdateAssumeRolePolicy", arn(account, "role", name)), name
+        boundary = arn(account, "policy", CLANKER_BOUNDARY_NAME)
+        for action in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"):
+            assert not allowed(deploy, action, boundary), action
+
+    def test_it_cannot_touch_ci_roles_even_with_the_boundary(self, account: Account) -> None:
+        deploy = ci_role(Role.DEPLOY, account)
+        bounded = {"iam:PermissionsBoundary": arn(account, "policy", CLANKER_BOUNDARY_NAME)}
+        for name in ("viberator-ci-deploy", "viberator-ci-read", "viberator-ci-new"):
+            role = arn(account, "role", name)
+            for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRole"):
+                assert not allowed(deploy, action, role, bounded), (name, action)
+            assert not allowed(deploy, "iam:PassRole", role, LAMBDA), name
+
+
+def _requests(policy: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+    """Each (action, resource, context) a statement allows: wildcards filled in, each condition value in turn."""
+    requests = []
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        pairs = [(k, v) for values in statement.get("Condition", {}).values() for k, v in values.items()]
+        contexts = (
+            [{}] if not pairs else [{k: value} for k, v in pairs for value in (v if isinstance(v, list) else [v])]
+        )
+        requests += [(a, r.replace("*", "x1"), c) for a in actions for r in resources for c in contexts]
+    return requests
+
+
+def _outside(plan: Plan, account: Account, boundary: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """What a role's inline policy in the plan grants and its boundary refuses."""
+    refused = []
+    for inline in plan.of_type("aws:iam/rolePolicy:RolePolicy"):
+        policy = json.loads(inline.inputs["policy"])
+        node = role_node(inline.inputs["role"], IDS.of(account), policy, boundary)
+        refused += [(inline.name, a, r) for a, r, c in _requests(policy) if not allowed(node, a, r, c)]
+    return refused
+
+
+@pytest.mark.parametrize("account", ACCOUNTS, ids=lambda a: a.value)
+def test_every_grant_of_the_program_lies_within_the_registered_boundary(account: Account) -> None:
+    """A grant (a new action, a secret not in the access stack's `clankerSecrets`) added to a clanker role
+    without the boundary's fails here: the role would be refused it at run time."""
+    plan = image_plan(account)
+    assert plan.of_type("aws:iam/rolePolicy:RolePolicy")
+    assert _outside(plan, account, registered_boundary(account)) == []
+
+
+def test_every_grant_of_a_review_stack_lies_within_the_review_boundary() -> None:
+    boundary = json.loads(committed_plan("access/Pulumi.dev.yaml").named("dev-review-boundary").inputs["policy"])
+    assert _outside(review_plan(), Account.DEV, boundary) == []
+
+
+def test_the_check_refuses_a_grant_the_boundary_lacks() -> None:
+    """The control: the same check on a stack whose role reads an unlisted secret and invokes a model."""
+    plan = copy.deepcopy(image_plan(Account.DEV))
+    inline = plan.of_type("aws:iam/rolePolicy:RolePolicy")[0]
+    policy = json.loads(inline.inputs["policy"])
+    unlisted = "arn:aws:secretsmanager:us-east-1:123456789012:secret:viberator/prod-copy/anthropic-XyZ123"
+    policy["Statement"] += [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": unlisted},
+        {"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": "*"},
+    ]
+    inline.inputs["policy"] = json.dumps(policy)
+    refused = {
+        (action, resource) for _, action, resource in _outside(plan, Account.DEV, registered_boundary(Account.DEV))
+    }
+    assert refused == {("secretsmanager:GetSecretValue", unlisted), ("bedrock:InvokeModel", "x1")}
+
+
+@pytest.mark.parametrize("account", ACCOUNTS, ids=lambda a: a.value)
+def test_adding_the_boundary_updates_the_roles_in_place(account: Account) -> None:
+    """The stacks as deployed before (no boundary) to now: the same URNs, each role updated, nothing replaced
+    (permissions_boundary is not ForceNew in terraform-provider-aws internal/service/iam/role.go; its update
+    calls PutRolePermissionsBoundary)."""
+    head = image_plan(account).to_json()
+    base = copy.deepcopy(head)
+    for resource in base["resources"]:
+        if resource["type"] == "aws:iam/role:Role":
+            del resource["inputs"]["permissionsBoundary"]
+    changes = diff_plans(base, head, {"file": "base.json"})["changes"]
+    assert changes
+    assert {(c["op"], c["type"]) for c in changes} == {("update", "aws:iam/role:Role")}
+    assert {k for c in changes for k in c["changedInputs"]} == {"permissionsBoundary"}
+
+
+def test_the_boundary_passes_parliament() -> None:
+    secret = "arn:aws:secretsmanager:us-east-1:210987654321:secret:viberator/prod/anthropic-MnOpQr"
+    findings = parliament.analyze_policy_string(document(account_boundary(IDS, Account.PROD, [secret]))).findings
+    assert [f"{f.issue}: {f.detail}" for f in findings] == []
+
+
+def test_without_listed_secrets_the_boundary_grants_no_secret() -> None:
+    sids = {s["Sid"] for s in account_boundary(IDS, Account.PROD, [])["Statement"]}
+    assert sids == {"WriteLogs", "RegistryLogin", "PullWorkerImage"}
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        ({"account": "prod", "clankerSecrets": '["arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf"]'},
+         "not a Secrets Manager secret ARN in this account"),
+        ({"account": "dev", "clankerSecrets": '["not-an-arn"]'}, "not a Secrets Manager secret ARN in this account"),
+    ],
+)  # fmt: skip
+def test_clanker_secrets_must_be_secrets_of_the_stacks_account(extra: dict[str, str], message: str) -> None:
+    config = {
+        "viberator-access:repository": "viberator/viberator-workers",
+        "viberator-access:accounts": '{"dev": "123456789012", "prod": "210987654321"}',
+        **{f"viberator-access:{k}": v for k, v in extra.items()},
+    }
+    with pytest.raises(ConfigError, match=message):
+        parse_access_config(config)
