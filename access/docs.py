@@ -12,6 +12,7 @@ from pathlib import Path
 
 from access.actions import BOUNDARY_GRANTS, GRANTS, Grant
 from access.jobs import JOBS, ROLE_ACCOUNTS, session_seconds
+from access.policies import ACCOUNT_STACKS
 from components.review_iam import BOUNDARY_POLICY_NAME, CLANKER_BOUNDARY_NAME
 
 START = "<!-- access tables: made by `make access-docs` from access/jobs.py and access/actions.py -->"
@@ -57,7 +58,7 @@ def actions_tables() -> list[str]:
     boundaries = (
         f"**`{BOUNDARY_POLICY_NAME}`** (every review stack role's permissions boundary, `{{names}}` `viberator-pr`) "
         f"and **`{CLANKER_BOUNDARY_NAME}`** (in each account, every other stack's clanker roles', `{{names}}` "
-        "`viberator-<account>`): what the program may grant a clanker role (components/policies.py CLANKER_GRANTS), "
+        f"`{ACCOUNT_STACKS}`): what the program may grant a clanker role (components/policies.py CLANKER_GRANTS), "
         "plus `secretsmanager:GetSecretValue` on the access stack's `viberator-access:reviewSecrets` (review) or "
         "`clankerSecrets`, and `kms:Decrypt` on the account's keys if `kms:EncryptionContext:SecretARN` is one of them"
     )

@@ -32,23 +32,25 @@ class AccountIds:
         return self.dev if account is Account.DEV else self.prod
 
 
-def _fill(template: str, ids: AccountIds, account: Account, role: Role) -> str:
-    return template.format(p=ids.partition, account=ids.of(account), dev=ids.dev, names=names_of(role, account.value))
+def _fill(template: str, ids: AccountIds, account: Account, names: str) -> str:
+    return template.format(p=ids.partition, account=ids.of(account), dev=ids.dev, names=names)
 
 
-def _filled(value: Any, ids: AccountIds, account: Account, role: Role) -> Any:
+def _filled(value: Any, ids: AccountIds, account: Account, names: str) -> Any:
     if isinstance(value, str):
-        return _fill(value, ids, account, role)
+        return _fill(value, ids, account, names)
     if isinstance(value, Mapping):
-        return {k: _filled(v, ids, account, role) for k, v in value.items()}
+        return {k: _filled(v, ids, account, names) for k, v in value.items()}
     if isinstance(value, Sequence):
-        return [_filled(v, ids, account, role) for v in value]
+        return [_filled(v, ids, account, names) for v in value]
     return value
 
 
-def statement(grant: Grant, ids: AccountIds, account: Account, role: Role) -> dict[str, Any]:
+def statement(grant: Grant, ids: AccountIds, account: Account, role: Role, names: str | None = None) -> dict[str, Any]:
+    """`names` fills `{names}` (default: the stacks' prefix the role deploys, access/actions.py names_of)."""
+    names = names_of(role, account.value) if names is None else names
     # dict.fromkeys: in dev `{account}` and `{dev}` are one account, and a statement names each resource once.
-    resources = list(dict.fromkeys(_fill(r, ids, account, role) for r in grant.resources))
+    resources = list(dict.fromkeys(_fill(r, ids, account, names) for r in grant.resources))
     rendered: dict[str, Any] = {
         "Sid": grant.sid,
         "Effect": grant.effect,
@@ -56,7 +58,7 @@ def statement(grant: Grant, ids: AccountIds, account: Account, role: Role) -> di
         "Resource": resources[0] if len(resources) == 1 else resources,
     }
     if grant.condition:
-        rendered["Condition"] = _filled(grant.condition, ids, account, role)
+        rendered["Condition"] = _filled(grant.condition, ids, account, names)
     return rendered
 
 
@@ -104,11 +106,17 @@ def boundary(ids: AccountIds, review_secrets: Sequence[str]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [statement(g, ids, Account.DEV, Role.REVIEW) for g in grants]}
 
 
+ACCOUNT_STACKS = "viberator"
+"""`{names}` in the clanker boundary: any stack of the account (`viberator-<environment>-…`), not only the one its
+deploy role writes, so a stack an administrator runs there (`qa`) is bounded, not broken."""
+
+
 def account_boundary(ids: AccountIds, account: Account, clanker_secrets: Sequence[str]) -> dict[str, Any]:
-    """The permissions boundary of the account's other clanker roles (dev's and prod's stacks, whose names its
-    deploy role writes: `viberator-<account>-…`), with the access stack's `clankerSecrets`."""
+    """The permissions boundary of the account's other clanker roles (dev's and prod's stacks), with the access
+    stack's `clankerSecrets`."""
     grants = clanker_boundary(clanker_secrets)
-    return {"Version": "2012-10-17", "Statement": [statement(g, ids, account, Role.DEPLOY) for g in grants]}
+    statements = [statement(g, ids, account, Role.DEPLOY, ACCOUNT_STACKS) for g in grants]
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def document(policy: Mapping[str, Any]) -> str:

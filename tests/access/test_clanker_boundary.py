@@ -27,6 +27,7 @@ from offline_plan.diff import diff_plans
 from offline_plan.engine import Plan
 from tests.access.evaluator import IDS, allowed, ci_role, role_node
 from tests.access.test_authority import review_plan
+from tests.components import test_secret_keys as qa
 from tests.conftest import committed_plan
 
 ACCOUNTS = [Account.DEV, Account.PROD]
@@ -167,6 +168,15 @@ def test_every_grant_of_the_program_lies_within_the_registered_boundary(account:
 def test_every_grant_of_a_review_stack_lies_within_the_review_boundary() -> None:
     boundary = json.loads(committed_plan("access/Pulumi.dev.yaml").named("dev-review-boundary").inputs["policy"])
     assert _outside(review_plan(), Account.DEV, boundary) == []
+
+
+def test_secrets_under_their_own_keys_and_any_stack_of_the_account_lie_within_the_boundary() -> None:
+    """The committed stacks read no secret under a customer-managed key: a `qa` stack of dev's account that does
+    (tests/components/test_secret_keys.py) is bounded too, its kms:Decrypt for the listed secrets only."""
+    plan = qa.plan({qa.ANTHROPIC: qa.KEY, qa.OPENAI: qa.KEY})
+    assert _outside(plan, Account.DEV, account_boundary(IDS, Account.DEV, [qa.ANTHROPIC, qa.OPENAI])) == []
+    refused = {a for _, a, _ in _outside(plan, Account.DEV, account_boundary(IDS, Account.DEV, [qa.ANTHROPIC]))}
+    assert refused == {"secretsmanager:GetSecretValue", "kms:Decrypt"}
 
 
 def test_the_check_refuses_a_grant_the_boundary_lacks() -> None:
