@@ -58,13 +58,34 @@ def write_result(result: dict[str, Any], env: Mapping[str, str], out: BinaryIO) 
     out.flush()
 
 
+def stop_on_sigterm() -> threading.Event:
+    """The stop request that SIGTERM makes: tini forwards the platform's (ECS StopTask, docker stop) to this process.
+
+    The handler only writes a byte to a pipe, and a thread of its own sets the Event. A Python signal handler runs
+    in the main thread between two bytecodes, and the main thread polls this Event (runner.run_agent): Event.set()
+    in the handler takes the Event's lock, which the main thread may hold at that very moment, and waits for itself
+    forever, so the agent is never stopped and the platform's SIGKILL comes before a result is written. Python's
+    signal docs (python/cpython Doc/library/signal.rst, "Signals and threads") say the same: no synchronization
+    primitives in a signal handler. tests/worker_runtime/test_worker_job_mode.py holds the lock while the signal
+    arrives.
+    """
+    stop_requested = threading.Event()
+    read_end, write_end = os.pipe()
+
+    def forward() -> None:
+        os.read(read_end, 1)
+        stop_requested.set()
+
+    threading.Thread(target=forward, name="sigterm", daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: os.write(write_end, b"T"))
+    return stop_requested
+
+
 def run(env: Mapping[str, str] | None = None, out: BinaryIO | None = None) -> int:
     env = dict(os.environ if env is None else env)
     out = out or sys.stdout.buffer
     started_at = now()
-    stop_requested = threading.Event()
-    # tini forwards the platform's SIGTERM (ECS StopTask, docker stop) to this process.
-    signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
+    stop_requested = stop_on_sigterm()
     become_subreaper()
 
     try:
