@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
@@ -90,9 +91,11 @@ def run_agent(
     sink: BinaryIO,
     secrets: tuple[str, ...] = (),
     grace_seconds: float = STOP_GRACE_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
 ) -> RunOutcome:
     """Runs `argv` to completion, timeout or `stop_requested`, copying its combined output to `sink` with
-    `secrets` redacted; every process it started has ended when this returns."""
+    `secrets` redacted; every process it started has ended when this returns. `clock` is what the timeout is
+    measured on (tests move it past the deadline when they choose)."""
     kept = processes.descendants()
     try:
         process = subprocess.Popen(
@@ -112,12 +115,12 @@ def run_agent(
     reader = threading.Thread(target=tail.pump, args=(process.stdout,), daemon=True)
     reader.start()
 
-    deadline = time.monotonic() + timeout_seconds
+    deadline = clock() + timeout_seconds
     status: Literal["timed_out", "cancelled"] | None = None
     while process.poll() is None:
         if stop_requested.is_set():
             status = "cancelled"
-        elif time.monotonic() >= deadline:
+        elif clock() >= deadline:
             status = "timed_out"
         if status is not None:
             _stop(process, grace_seconds)
