@@ -14,10 +14,15 @@ from runtime_jobs import job_document
 from viberator_worker.contract import schema
 from viberator_worker.job_mode import RESULT_LINE_PREFIX
 
+ENTRYPOINT = ("-m", "viberator_worker")
+PATIENT_JOB_MODE = ("-c", "from viberator_worker import job_mode; raise SystemExit(job_mode.run(grace_seconds=60))")
+"""Job mode as the entrypoint runs it, but giving the agent a grace (SIGTERM to SIGKILL) longer than a test waits:
+with the image's 10 s, a machine that stalled the agent longer saw SIGKILL overtake its SIGTERM handler."""
 
-def start_worker(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+
+def start_worker(env: dict[str, str], *args: str, command: tuple[str, ...] = ENTRYPOINT) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "viberator_worker", *args],
+        [sys.executable, *command, *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -103,7 +108,7 @@ def test_agent_missing_from_the_image_is_invalid(worker_env: dict[str, str], tmp
 
 def test_sigterm_stops_the_agent_and_records_cancelled(worker_env: dict[str, str], tmp_path: Path) -> None:
     job = job_document("sleep 60")
-    worker = start_worker({**worker_env, "VIBERATOR_JOB": json.dumps(job)})
+    worker = start_worker({**worker_env, "VIBERATOR_JOB": json.dumps(job)}, command=PATIENT_JOB_MODE)
     assert worker.stdout is not None
     assert worker.stdout.readline() == "sleeping\n"  # the agent is running
     worker.send_signal(signal.SIGTERM)

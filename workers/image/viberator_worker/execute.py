@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 from viberator_worker.agents import agent
 from viberator_worker.contract import InvalidJob, Job, result_document
 from viberator_worker.environment import agent_environment, secret_values
-from viberator_worker.runner import run_agent
+from viberator_worker.runner import STOP_GRACE_SECONDS, run_agent
 from viberator_worker.slate import NoScratchSpace, fresh_slate
 
 
@@ -39,9 +39,11 @@ def execute_job(
     sink: BinaryIO,
     started_at: datetime,
     resolved_secrets: Iterable[str] = (),
+    grace_seconds: float = STOP_GRACE_SECONDS,
 ) -> dict[str, Any]:
     """Runs the job's agent on a fresh slate and returns the result document; never raises for the job's own
-    faults. `resolved_secrets`: the variables the worker read from Secrets Manager (redacted in the output)."""
+    faults. `resolved_secrets`: the variables the worker read from Secrets Manager (redacted in the output);
+    `grace_seconds`: between the SIGTERM that stops the agent and the SIGKILL."""
     try:
         cli = agent(job.agent)
         argv = cli.command(job)
@@ -61,6 +63,7 @@ def execute_job(
                 stop_requested=stop_requested,
                 sink=sink,
                 secrets=tuple(secret_values(worker_env, resolved_secrets)),
+                grace_seconds=grace_seconds,
             )
     except NoScratchSpace as exc:
         return result_document(

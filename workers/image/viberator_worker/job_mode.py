@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 from viberator_worker.contract import InvalidJob, parse_job
 from viberator_worker.execute import execute_job, invalid_result, now
 from viberator_worker.processes import become_subreaper
+from viberator_worker.runner import STOP_GRACE_SECONDS
 from viberator_worker.secret_env import SecretResolutionError, resolve_secret_env
 
 JOB_VAR = "VIBERATOR_JOB"
@@ -81,7 +82,12 @@ def stop_on_sigterm() -> threading.Event:
     return stop_requested
 
 
-def run(env: Mapping[str, str] | None = None, out: BinaryIO | None = None) -> int:
+def run(
+    env: Mapping[str, str] | None = None,
+    out: BinaryIO | None = None,
+    *,
+    grace_seconds: float = STOP_GRACE_SECONDS,
+) -> int:
     env = dict(os.environ if env is None else env)
     out = out or sys.stdout.buffer
     started_at = now()
@@ -98,7 +104,13 @@ def run(env: Mapping[str, str] | None = None, out: BinaryIO | None = None) -> in
         return EXIT_INVALID
 
     result = execute_job(
-        job, worker_env=env, stop_requested=stop_requested, sink=out, started_at=started_at, resolved_secrets=resolved
+        job,
+        worker_env=env,
+        stop_requested=stop_requested,
+        sink=out,
+        started_at=started_at,
+        resolved_secrets=resolved,
+        grace_seconds=grace_seconds,
     )
     write_result(result, env, out)
     if result["status"] == "invalid":
