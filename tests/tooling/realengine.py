@@ -32,8 +32,6 @@ ENGINE_SCRIPT = BUILD_CONTEXT.parents[1] / ".ci" / "docker-engine.sh"
 REGISTRY_BINARY = "/usr/bin/docker-registry"
 HARNESS = "kimi"
 """The harness the tooling's real-engine tests build, push and ensure: the tiny context's one target."""
-BOUND_SECONDS = 10.0
-"""The issue's bound for `ensure` against an unreachable registry, measured around the whole CLI process."""
 
 
 @pytest.fixture(scope="module")
@@ -121,31 +119,45 @@ def authenticated_registry(tmp_path: Path) -> Iterator[LoopbackRegistry]:
     served.stop()
 
 
-@pytest.fixture
-def silent_registry() -> Iterator[str]:
+@dataclass(frozen=True)
+class SilentRegistry:
     """A loopback port that accepts connections and never answers: a registry behind a dead proxy."""
+
+    address: str
+    held: list[socket.socket]
+    """Every connection it accepted (and holds, unanswered): who contacted it, and how often."""
+
+
+@pytest.fixture
+def silent_registry() -> Iterator[SilentRegistry]:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
     listener.settimeout(0.2)
-    held: list[socket.socket] = []
+    served = SilentRegistry(f"127.0.0.1:{listener.getsockname()[1]}", [])
     stop = threading.Event()
 
     def accept() -> None:
         while not stop.is_set():
             try:
-                held.append(listener.accept()[0])
+                served.held.append(listener.accept()[0])
             except TimeoutError:
                 continue
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    yield f"127.0.0.1:{listener.getsockname()[1]}"
+    yield served
     stop.set()
     thread.join()
-    for connection in held:
+    for connection in served.held:
         connection.close()
     listener.close()
+
+
+def pull_attempts(stderr: str) -> list[str]:
+    """The pulls a failed `ensure` lists under "tried:", each as `<reference>: <why>` without the engine's words."""
+    tried = [line.removeprefix("  - ") for line in stderr.splitlines() if line.startswith("  - ")]
+    return [line.split(" (", 1)[0] for line in tried if not line.startswith(("local alias", "registry:"))]
 
 
 @dataclass
