@@ -11,6 +11,7 @@ import warnings
 from typing import Any
 
 import pytest
+import yaml
 
 with warnings.catch_warnings():
     # parliament imports pkg_resources, which setuptools deprecates.
@@ -29,6 +30,7 @@ from tests.access.evaluator import IDS, allowed, ci_role, role_node
 from tests.access.test_authority import review_plan
 from tests.components import test_secret_keys as qa
 from tests.conftest import committed_plan
+from workers.catalog import PROJECT_DIR
 
 ACCOUNTS = [Account.DEV, Account.PROD]
 LAMBDA = {"iam:PassedToService": "lambda.amazonaws.com"}
@@ -210,6 +212,14 @@ def test_adding_the_boundary_updates_the_roles_in_place(account: Account) -> Non
     assert changes
     assert {(c["op"], c["type"]) for c in changes} == {("update", "aws:iam/role:Role")}
     assert {k for c in changes for k in c["changedInputs"]} == {"permissionsBoundary"}
+
+
+@pytest.mark.parametrize("account", ACCOUNTS, ids=lambda a: a.value)
+def test_each_access_stack_registers_its_accounts_boundary_with_its_listed_secrets(account: Account) -> None:
+    config = yaml.safe_load((PROJECT_DIR / "access" / f"Pulumi.{account.value}.yaml").read_text())["config"]
+    listed = config["viberator-access:clankerSecrets"]
+    assert listed and all(f":{IDS.of(account)}:secret:" in arn for arn in listed)
+    assert registered_boundary(account) == account_boundary(IDS, account, listed)
 
 
 def test_the_boundary_passes_parliament() -> None:
