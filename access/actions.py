@@ -250,11 +250,12 @@ SIGNER = (
 )  # fmt: skip
 
 
-def clanker_boundary(secrets: Sequence[str]) -> tuple[Grant, ...]:
+def clanker_boundary(secrets: Sequence[str], review: bool = False) -> tuple[Grant, ...]:
     """The most a clanker role may ever do: each grant the program may give one (components/policies.py
     CLANKER_GRANTS) on the widest resources it names, and the secrets' grants on `secrets` alone, an access stack's
     allow-list that no branch and no deploy can edit (Secrets Manager decrypts with the caller's kms:Decrypt, in
-    the secret's encryption context). A grant added there is bounded here without another word."""
+    the secret's encryption context). A grant added there is bounded here without another word; a review stack's
+    boundary (`review`) leaves out those a review stack's roles may not have (ClankerGrant.in_review)."""
     listed = tuple(sorted(secrets))
     of_secrets = {
         READ_SECRETS.sid: Grant(READ_SECRETS.sid, READ_SECRETS.actions, listed, "the clankers' listed secrets"),
@@ -267,12 +268,13 @@ def clanker_boundary(secrets: Sequence[str]) -> tuple[Grant, ...]:
         if g.bound
         else of_secrets[g.sid]
         for g in CLANKER_GRANTS
-        if g.bound or listed
+        if (g.bound or listed) and (g.in_review or not review)
     )
 
 
 BOUNDARY_GRANTS = clanker_boundary(())
-"""The boundaries' statements on resources the templates name; each access stack's list of secrets adds the rest."""
+"""The clanker boundary's statements on resources the templates name; each access stack's list of secrets adds the
+rest, and the review boundary leaves out those not `in_review`."""
 
 GRANTS: dict[Role, dict[str, tuple[Grant, ...]]] = {
     Role.READ: {"dev": READ, "prod": READ},

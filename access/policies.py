@@ -102,7 +102,7 @@ def trust(role: Role, account: Account, ids: AccountIds, repository: str) -> dic
 def boundary(ids: AccountIds, review_secrets: Sequence[str]) -> dict[str, Any]:
     """The permissions boundary of every review stack role: the most a clanker may do, its names `viberator-pr-…`,
     and the only secrets it may read (the access dev stack's allow-list, which no branch can edit)."""
-    grants = clanker_boundary(review_secrets)
+    grants = clanker_boundary(review_secrets, review=True)
     return {"Version": "2012-10-17", "Statement": [statement(g, ids, Account.DEV, Role.REVIEW) for g in grants]}
 
 

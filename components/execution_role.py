@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_aws import cloudwatch, iam
 
-from components.policies import assume_role_policy
+from components.policies import BedrockUse, assume_role_policy
 from components.review_iam import review_role_name
 
 
@@ -65,6 +65,9 @@ class CloudSettings:
     """Protect what outlives a deploy (production); each clanker component says what that is."""
     roles: ClankerRoles | None = None
     """The roles' boundary (and names, in a review stack); the program always sets it."""
+    bedrock: BedrockUse | None = None
+    """What its agent calls of Amazon Bedrock with the credentials of its role (the function's, the task's): the
+    role is allowed exactly that (components/policies.py, bedrock_statements). None: nothing."""
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """IAM policy documents for clanker roles, built in one place so tests compare them exactly.
 
-Every statement names its resources; the one exception is `ecr:GetAuthorizationToken`, which AWS only grants
-on `*`. What a clanker role may be granted at all is CLANKER_GRANTS: the statements below take their actions from
-it, and the access project makes the permissions boundaries of clanker roles from it (access/actions.py), so a
-grant added here reaches the boundaries, and a statement that bypasses the table fails tests/access.
+Every statement names its resources; the exceptions are `ecr:GetAuthorizationToken` and
+`bedrock:ListInferenceProfiles`, which AWS only grants on `*` (the Service Authorization Reference lists no resource
+type for either). What a clanker role may be granted at all is CLANKER_GRANTS: the statements below take their
+actions from it, and the access project makes the permissions boundaries of clanker roles from it
+(access/actions.py), so a grant added here reaches the boundaries, and a statement that bypasses the table fails
+tests/access.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from components.aws_ids import whole_secret
+from workers.catalog import INVOKE
 
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
@@ -28,6 +31,9 @@ class ClankerGrant:
     """The widest resources the program names with it, as the access project's templates (access/actions.py:
     `{p}` partition, `{account}` the role's account, `{dev}` dev's, `{names}` the stacks' name prefix); empty for
     the grants on the listed secrets, which a boundary bounds by its own allow-list."""
+    in_review: bool = True
+    """Whether a review stack's roles may have it (their boundary, access/policies.py): not the Bedrock calls, paid
+    by the call in dev's account, as the review secrets' allow-list keeps paid API keys from a branch."""
 
     def statement(self, resource: str | list[str], condition: Mapping[str, object] | None = None) -> dict[str, object]:
         # One action is written as a string, as the deployed documents were: an unchanged document is no update.
@@ -54,7 +60,35 @@ PULL_WORKER_IMAGE = ClankerGrant(
 )
 READ_SECRETS = ClankerGrant("ReadListedSecrets", ("secretsmanager:GetSecretValue",), ())
 DECRYPT_SECRETS = ClankerGrant("DecryptListedSecrets", ("kms:Decrypt",), ())
-CLANKER_GRANTS = (WRITE_LOGS, REGISTRY_LOGIN, PULL_WORKER_IMAGE, READ_SECRETS, DECRYPT_SECRETS)
+
+PROFILE_KINDS = ("inference-profile", "application-inference-profile")
+"""A cross-Region (system-defined) inference profile and one an account makes: both are in the caller's account
+and the region it calls (Service Authorization Reference, Amazon Bedrock's resource types)."""
+
+
+# An agent calling Amazon Bedrock with its role's credentials: bedrock_statements, which names the region it calls
+# where these name `*`.
+_MODELS = "arn:{p}:bedrock:*::foundation-model/*"
+_PROFILES = tuple(f"arn:{{p}}:bedrock:*:{{account}}:{kind}/*" for kind in PROFILE_KINDS)
+INVOKE_BEDROCK_MODELS = ClankerGrant("InvokeBedrockModels", INVOKE, (_MODELS, *_PROFILES), in_review=False)
+INVOKE_THROUGH_PROFILES = ClankerGrant(
+    "InvokeBedrockModelsThroughProfiles", INVOKE, (_MODELS, "arn:{p}:bedrock:::foundation-model/*"), in_review=False
+)
+COUNT_BEDROCK_TOKENS = ClankerGrant("CountBedrockTokens", ("bedrock:CountTokens",), (_MODELS,), in_review=False)
+READ_INFERENCE_PROFILES = ClankerGrant(
+    "ReadBedrockInferenceProfiles", ("bedrock:GetInferenceProfile",), _PROFILES, in_review=False
+)
+LIST_INFERENCE_PROFILES = ClankerGrant(
+    "ListBedrockInferenceProfiles", ("bedrock:ListInferenceProfiles",), ("*",), in_review=False
+)
+BEDROCK_GRANTS = (
+    INVOKE_BEDROCK_MODELS,
+    INVOKE_THROUGH_PROFILES,
+    COUNT_BEDROCK_TOKENS,
+    READ_INFERENCE_PROFILES,
+    LIST_INFERENCE_PROFILES,
+)
+CLANKER_GRANTS = (WRITE_LOGS, REGISTRY_LOGIN, PULL_WORKER_IMAGE, READ_SECRETS, DECRYPT_SECRETS, *BEDROCK_GRANTS)
 """Everything the program may grant a clanker role (execution and task roles alike)."""
 SECRET_CONTEXT = "kms:EncryptionContext:SecretARN"
 """The encryption context Secrets Manager decrypts a secret's data key with (see _read_secrets)."""
@@ -101,11 +135,70 @@ def _read_secrets(secret_arns: Sequence[str], secret_keys: Mapping[str, str]) ->
     return statements
 
 
+@dataclass(frozen=True)
+class BedrockUse:
+    """What a clanker's agents call of Amazon Bedrock with its role's credentials
+    (components/config_model/bedrock.py decides it from the config)."""
+
+    regions: tuple[str, ...]
+    """The regions the agents send their requests to (AWS_REGION, else the CLI's own default)."""
+    calls: tuple[str, ...]
+    """The IAM actions of those requests (workers/catalog.py, BEDROCK_ROUTES)."""
+
+
+def bedrock_statements(log_group_arn: str, use: BedrockUse | None) -> list[dict[str, object]]:
+    """Exactly the Bedrock calls `use` names, on the models and inference profiles of its regions, in the account
+    and partition of the clanker's log group (the role's own).
+
+    Invoking an inference profile is authorized on the profile and then on the foundation model in whichever
+    region it routes the request to: a geographic profile's destination regions, or any commercial region for a
+    global one, whose model ARN names no region (Bedrock User Guide, "Geographic cross-Region inference" and
+    "Global cross-Region inference", IAM policy requirements). So models elsewhere are granted only through the
+    clanker's own profiles: the condition key bedrock:InferenceProfileArn, as "Prerequisites for inference
+    profiles" advises to restrict a role to invoking a model only through an inference profile."""
+    if use is None:
+        return []
+    partition, account = log_group_arn.split(":")[1], log_group_arn.split(":")[4]
+    profiles = [
+        f"arn:{partition}:bedrock:{region}:{account}:{kind}/*" for region in use.regions for kind in PROFILE_KINDS
+    ]
+    models = [f"arn:{partition}:bedrock:{region}::foundation-model/*" for region in use.regions]
+    elsewhere = [f"arn:{partition}:bedrock:*::foundation-model/*", f"arn:{partition}:bedrock:::foundation-model/*"]
+    resources: dict[ClankerGrant, tuple[str | list[str], Mapping[str, object] | None]] = {
+        INVOKE_BEDROCK_MODELS: ([*models, *profiles], None),
+        INVOKE_THROUGH_PROFILES: (elsewhere, {"ArnLike": {"bedrock:InferenceProfileArn": profiles}}),
+        # Claude Code counts tokens on the model a profile resolves to, in the region it calls.
+        COUNT_BEDROCK_TOKENS: (models, None),
+        READ_INFERENCE_PROFILES: (profiles, None),
+        LIST_INFERENCE_PROFILES: ("*", None),
+    }
+    grants = [grant for grant in BEDROCK_GRANTS if set(grant.actions) <= set(use.calls)]
+    unplaced = sorted(set(use.calls) - {action for grant in grants for action in grant.actions})
+    if unplaced:
+        raise ValueError(f"no grant in BEDROCK_GRANTS for the Bedrock calls {', '.join(unplaced)}: add one")
+    return [grant.statement(*resources[grant]) for grant in grants]
+
+
+def bedrock_policy(log_group_arn: str, use: BedrockUse) -> str:
+    """An ECS task role's own policy: what its agent calls of Bedrock, and nothing else."""
+    return policy_document(bedrock_statements(log_group_arn, use))
+
+
 def lambda_execution_policy(
-    log_group_arn: str, secret_arns: Sequence[str], secret_keys: Mapping[str, str] | None = None
+    log_group_arn: str,
+    secret_arns: Sequence[str],
+    secret_keys: Mapping[str, str] | None = None,
+    bedrock: BedrockUse | None = None,
 ) -> str:
-    """Basic execution scoped to the function's own log group, plus read of exactly the listed secrets."""
-    return policy_document([_write_logs(log_group_arn), *_read_secrets(secret_arns, secret_keys or {})])
+    """Basic execution scoped to the function's own log group, read of exactly the listed secrets, and the Bedrock
+    calls of an agent using the function's credentials (the role is the agent's too)."""
+    return policy_document(
+        [
+            _write_logs(log_group_arn),
+            *_read_secrets(secret_arns, secret_keys or {}),
+            *bedrock_statements(log_group_arn, bedrock),
+        ]
+    )
 
 
 def ecs_execution_policy(

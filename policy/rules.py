@@ -44,6 +44,8 @@ FLOATING_IMAGE = re.compile(r":[a-z0-9]([a-z0-9-]*[a-z0-9])?-latest$")
 WILDCARD_RESOURCE_ACTIONS = frozenset(
     {
         "ecr:GetAuthorizationToken",
+        # A clanker's role whose Claude Code calls Bedrock (components/policies.py, bedrock_statements).
+        "bedrock:ListInferenceProfiles",
         # CI's roles (access/actions.py): registry-wide settings, account-wide describes and creates.
         "ecr:DescribeRegistry",
         "ecr:GetRegistryPolicy",

@@ -121,20 +121,47 @@ class BedrockRoute:
 
     switch: str | None
     """The variable that turns Bedrock on (set to "1"); None: the CLI uses Bedrock whenever it sees credentials."""
-    needs_region: bool
-    """Whether the CLI needs AWS_REGION (else it falls back to a region of its own)."""
+    default_region: str | None
+    """The region the CLI calls when it sees no AWS_REGION; None: it needs AWS_REGION."""
+    calls: tuple[str, ...]
+    """The IAM actions of the Bedrock requests the pinned CLI makes: what a clanker's role is granted when the
+    agent calls Bedrock with that role's credentials (components/policies.py, bedrock_statements)."""
 
+    @property
+    def needs_region(self) -> bool:
+        return self.default_region is None
+
+
+INVOKE = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
+"""What a model invocation is authorized as: bedrock-runtime's InvokeModel and Converse as bedrock:InvokeModel,
+InvokeModelWithResponseStream and ConverseStream as bedrock:InvokeModelWithResponseStream (Bedrock User Guide,
+"Prerequisites for running model inference": those two actions "to use the InvokeModel,
+InvokeModelWithResponseStream, Converse, and ConverseStream actions"; the Service Authorization Reference has no
+bedrock:Converse action, as parliament's copy of it shows)."""
 
 BEDROCK_ROUTES: Mapping[str, BedrockRoute] = MappingProxyType(
     {
         # Claude Code's docs, "Claude Code on Amazon Bedrock": CLAUDE_CODE_USE_BEDROCK=1, "AWS_REGION is a required
         # environment variable"; credentials from the AWS SDK's default chain (so the container credentials on ECS)
         # or AWS_BEARER_TOKEN_BEDROCK.
-        "claude": BedrockRoute("CLAUDE_CODE_USE_BEDROCK", needs_region=True),
+        # Its calls, read in the pinned 2.1.330 linux-x64 binary (npm @anthropic-ai/claude-code-linux-x64, the
+        # lock's integrity): the Bedrock SDK posts to `/model/{id}/invoke` and `/model/{id}/invoke-with-response-
+        # stream` (INVOKE); it lists the region's inference profiles (ListInferenceProfilesCommand, typeEquals
+        # SYSTEM_DEFINED), resolves a profile's backing model (GetInferenceProfileCommand) and counts tokens on
+        # that model (bedrock-runtime CountTokensCommand; bedrock:CountTokens, as Anthropic's Bedrock policy for
+        # its gateway grants it).
+        "claude": BedrockRoute(
+            "CLAUDE_CODE_USE_BEDROCK",
+            default_region=None,
+            calls=(*INVOKE, "bedrock:CountTokens", "bedrock:GetInferenceProfile", "bedrock:ListInferenceProfiles"),
+        ),
         # anomalyco/opencode packages/opencode/src/provider/provider.ts, the "amazon-bedrock" custom loader: loads
         # when AWS_ACCESS_KEY_ID, AWS_BEARER_TOKEN_BEDROCK, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (or a profile or
-        # web identity file, which a clanker has not) is set; region from AWS_REGION, else us-east-1.
-        "opencode": BedrockRoute(None, needs_region=False),
+        # web identity file, which a clanker has not) is set; region from AWS_REGION, else us-east-1 (the pinned
+        # 1.18.33 binary: `J??Y??"us-east-1"`, config's region, then AWS_REGION). Its model is @ai-sdk/amazon-bedrock,
+        # which posts to `/model/{id}/converse` and `/model/{id}/converse-stream` (doGenerate, doStream in the
+        # same binary): INVOKE, and nothing else of Bedrock's.
+        "opencode": BedrockRoute(None, default_region="us-east-1", calls=INVOKE),
     }
 )
 """The agents that can run on Bedrock. The others cannot from a clanker: codex 0.169.0 has an amazon-bedrock

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 import pulumi
 
 from components.aws_ids import whole_secret
+from components.config_model.bedrock import bedrock_use
 from components.config_model.clankers import ClankerBase, CloudClanker
 from components.config_model.issues import ConfigIssue
 from components.config_model.parsed_stack import Rule
@@ -55,6 +56,7 @@ class ClankerStack:
             resource_tags=self.tags,
             protect=self.protect,
             roles=self.roles,
+            bedrock=bedrock_use(clanker, self.region),
         )
 
 

@@ -21,7 +21,7 @@ from components.config_model.clankers import ENVIRONMENT, SECRETS, CloudClanker,
 from components.config_model.fields import secret_arn
 from components.config_model.issues import ConfigIssue
 from components.execution_role import CloudSettings, ServiceRole, execution_role, role_naming
-from components.policies import ECS_TASKS_SERVICE, assume_role_policy, ecs_execution_policy
+from components.policies import ECS_TASKS_SERVICE, assume_role_policy, bedrock_policy, ecs_execution_policy
 from components.tags import clanker_tags
 from components.targets.base import ClankerStack, ClankerTarget, NameLimit, Placement
 from components.targets.ecs_cluster import ClankerCluster, ClankerClusterArgs
@@ -185,6 +185,14 @@ class EcsClanker(pulumi.ComponentResource):
             name=naming.name,
             permissions_boundary=naming.boundary,
         )
+        bedrock = args.settings.bedrock
+        if bedrock is not None:  # the agent's credentials are the task role's; it has no policy otherwise
+            iam.RolePolicy(
+                f"{name}-task-policy",
+                role=task_role.id,
+                policy=execution.log_group.arn.apply(lambda arn: bedrock_policy(arn, bedrock)),
+                opts=protected,
+            )
 
         image = pulumi.Output.from_input(args.image)
         task_definition = ecs.TaskDefinition(

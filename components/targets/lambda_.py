@@ -176,7 +176,7 @@ class LambdaClanker(pulumi.ComponentResource):
             (f"/aws/lambda/{args.function_name}", args.settings.log_retention_days),
             lambda log_group_arn: log_group_arn.apply(
                 lambda arn: lambda_execution_policy(
-                    arn, list(args.settings.secrets.values()), args.settings.secret_keys
+                    arn, list(args.settings.secrets.values()), args.settings.secret_keys, args.settings.bedrock
                 )
             ),
             tags,

@@ -10,21 +10,19 @@ authenticate with is in the config:
   `agentEnvironment` (the variables its target puts them in: `role_credentials`) or a Bedrock API key secret
   granted likewise, plus AWS_REGION where the CLI needs it and the CLI's own switch in `environment`.
 A harness of several agents passes when one of them can authenticate. Docker clankers take no secrets: whoever
-starts the container passes the key.
+starts the container passes the key. A clanker whose agent calls Bedrock with its role's credentials gets that
+CLI's calls on its role (components/config_model/bedrock.py, `bedrock_use`, read by the targets).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from components.config_model.bedrock import REGION, bedrock_missing, switched_to_bedrock
 from components.config_model.clankers import CloudClanker
 from components.config_model.issues import ConfigIssue
 from components.config_model.parsed_stack import ParsedStack
 from workers.catalog import BEDROCK_API_KEY, BEDROCK_ROUTES, HARNESSES, BedrockRoute, Harness, agent_key_variables
-
-REGION = "AWS_REGION"
-SWITCHED_ON = ("1", "true", "yes", "on")
-"""What turns a CLI's switch on: Claude Code's isEnvTruthy (its src/utils/envUtils.ts) takes these, any case."""
 
 
 def clankers_hold_their_agent_s_key(parsed: ParsedStack) -> Iterator[ConfigIssue]:
@@ -34,34 +32,17 @@ def clankers_hold_their_agent_s_key(parsed: ParsedStack) -> Iterator[ConfigIssue
             continue  # an unknown agent is reported by per_clanker.clanker_agents_have_an_image
         if any(_authenticates(clanker, agent) for agent in harness.agents):
             continue
-        switched = [agent for agent in harness.agents if _switched_to_bedrock(clanker, agent)]
+        switched = [agent for agent in harness.agents if switched_to_bedrock(clanker, agent)]
         if switched:
             yield parsed.issue(("clankers", i, "agentEnvironment"), _bedrock_incomplete(clanker, switched[0]))
         else:
             yield parsed.issue(("clankers", i, "secrets"), _no_key(clanker, harness))
 
 
-def _switched_to_bedrock(clanker: CloudClanker, agent: str) -> bool:
-    route = BEDROCK_ROUTES.get(agent)
-    if route is None or route.switch is None:
-        return False
-    return clanker.environment.get(route.switch, "").strip().lower() in SWITCHED_ON
-
-
-def _bedrock_missing(clanker: CloudClanker, route: BedrockRoute) -> list[str]:
-    """What the agent lacks to call Bedrock: the credentials' variables, then the region (empty: nothing)."""
-    granted = set(clanker.agent_environment)
-    api_key = BEDROCK_API_KEY in clanker.secrets and BEDROCK_API_KEY in granted
-    missing = [] if api_key else [name for name in clanker.role_credentials if name not in granted]
-    if route.needs_region and REGION not in granted and REGION not in clanker.environment:
-        missing.append(REGION)
-    return missing
-
-
 def _authenticates(clanker: CloudClanker, agent: str) -> bool:
     route = BEDROCK_ROUTES.get(agent)
-    on_bedrock = route is not None and not _bedrock_missing(clanker, route)
-    if _switched_to_bedrock(clanker, agent):
+    on_bedrock = route is not None and not bedrock_missing(clanker, route)
+    if switched_to_bedrock(clanker, agent):
         return on_bedrock  # the switch makes the CLI ignore its provider's API key
     return bool(set(clanker.secrets) & set(agent_key_variables()[agent])) or (
         on_bedrock and route is not None and route.switch is None
@@ -98,7 +79,7 @@ def _bedrock_incomplete(clanker: CloudClanker, agent: str) -> str:
     route = BEDROCK_ROUTES[agent]
     return (
         f"clanker {clanker.name!r} sets {route.switch}, so {agent} calls Amazon Bedrock with the AWS "
-        f"credentials it sees instead of an API key, and it lacks {', '.join(_bedrock_missing(clanker, route))}: "
+        f"credentials it sees instead of an API key, and it lacks {', '.join(bedrock_missing(clanker, route))}: "
         f"grant {_bedrock_grant(clanker, route)}, or a Bedrock API key (a `{BEDROCK_API_KEY}` secret, listed "
         f"in `agentEnvironment` too)"
     )
