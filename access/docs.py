@@ -60,8 +60,9 @@ def actions_tables() -> list[str]:
         f"and **`{CLANKER_BOUNDARY_NAME}`** (in each account, every other stack's clanker roles', `{{names}}` "
         f"`{ACCOUNT_STACKS}`): what the program may grant a clanker role (components/policies.py CLANKER_GRANTS), "
         "plus `secretsmanager:GetSecretValue` on the access stack's `viberator-access:reviewSecrets` (review) or "
-        "`clankerSecrets`, and `kms:Decrypt` on the account's keys if `kms:EncryptionContext:SecretARN` is one of them; "
-        "the review boundary without the Bedrock statements (ClankerGrant.in_review: paid per call in dev's account)"
+        "`clankerSecrets`, and `kms:Decrypt` on the account's keys if `kms:EncryptionContext:SecretARN` is one of "
+        "them; the review boundary without the Bedrock statements (ClankerGrant.in_review: paid per call in dev's "
+        "account)"
     )
     lines += ["", boundaries, ""]
     lines += ["| Statement | Effect | Actions | Resources | Called by |", "| --- | --- | --- | --- | --- |"]

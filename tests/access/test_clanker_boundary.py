@@ -23,6 +23,7 @@ from access.config import parse_access_config
 from access.jobs import Account, Role
 from access.policies import account_boundary, document
 from components.config import ConfigError
+from components.policies import BEDROCK_GRANTS
 from components.review_iam import BOUNDARY_POLICY_NAME, CLANKER_BOUNDARY_NAME
 from offline_plan.diff import diff_plans
 from offline_plan.engine import Plan
@@ -30,6 +31,7 @@ from tests.access.evaluator import IDS, allowed, ci_role, role_node
 from tests.access.test_authority import review_plan
 from tests.components import test_secret_keys as qa
 from tests.conftest import committed_plan
+from tests.iam_lint import findings
 from workers.catalog import PROJECT_DIR
 
 ACCOUNTS = [Account.DEV, Account.PROD]
@@ -224,13 +226,12 @@ def test_each_access_stack_registers_its_accounts_boundary_with_its_listed_secre
 
 def test_the_boundary_passes_parliament() -> None:
     secret = "arn:aws:secretsmanager:us-east-1:210987654321:secret:viberator/prod/anthropic-MnOpQr"
-    findings = parliament.analyze_policy_string(document(account_boundary(IDS, Account.PROD, [secret]))).findings
-    assert [f"{f.issue}: {f.detail}" for f in findings] == []
+    assert findings(document(account_boundary(IDS, Account.PROD, [secret]))) == []
 
 
 def test_without_listed_secrets_the_boundary_grants_no_secret() -> None:
     sids = {s["Sid"] for s in account_boundary(IDS, Account.PROD, [])["Statement"]}
-    assert sids == {"WriteLogs", "RegistryLogin", "PullWorkerImage"}
+    assert sids == {"WriteLogs", "RegistryLogin", "PullWorkerImage", *(grant.sid for grant in BEDROCK_GRANTS)}
 
 
 @pytest.mark.parametrize(
