@@ -5,6 +5,7 @@ user interrupts. workers/tooling/engine.py says which commands.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -49,8 +50,11 @@ def _stop(process: subprocess.Popen[str]) -> None:
     try:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=5)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:  # the group is gone already: only the leader's exit is left to collect
+        process.wait()
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):  # it may end between the wait and the kill
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 

@@ -23,8 +23,8 @@ from viberator_worker.contract import OUTPUT_TAIL_BYTES
 from viberator_worker.redact import Redactor
 
 STOP_GRACE_SECONDS = 10.0
-"""Between SIGTERM and SIGKILL. ECS waits 30 s by default after its own SIGTERM; this leaves time to write
-the result."""
+"""Between SIGTERM and SIGKILL. ECS waits the task definition's stopTimeout after its own SIGTERM (120 s:
+components/targets/ecs.py): this leaves the worker time to write the result."""
 
 POLL_SECONDS = 0.1
 

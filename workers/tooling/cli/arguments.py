@@ -122,13 +122,14 @@ def parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--offline", action="store_true", help="never contact a registry")
     e.add_argument("--rebuild", action="store_true", help="rebuild a stale or refused local alias")
+    answer, pull = ensure.EnsureRequest.answer_timeout, ensure.EnsureRequest.pull_timeout
     e.add_argument(
         "--answer-timeout",
         type=float,
-        default=8.0,
-        help="seconds the registry may take to answer (default 8)",
+        default=answer,
+        help=f"seconds the registry may take to answer (default {answer:g})",
     )
-    e.add_argument("--pull-timeout", type=float, default=1800.0, help="seconds a pull may take (default 1800)")
+    e.add_argument("--pull-timeout", type=float, default=pull, help=f"seconds a pull may take (default {pull:g})")
     stack = e.add_mutually_exclusive_group()
     stack.add_argument(
         "--from-stack",
