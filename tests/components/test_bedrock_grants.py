@@ -16,7 +16,7 @@ from components.policies import BedrockUse, bedrock_statements
 from offline_plan.engine import Plan, run_program
 from tests.access.evaluator import IDS, allowed, role_node
 from tests.iam_lint import findings
-from tests.policy.test_policy_rules import resource_violations
+from tests.policy.verdicts import resource_violations
 from workers.catalog import BEDROCK_ROUTES
 
 ACCOUNT = "123456789012"

@@ -13,6 +13,7 @@ from offline_plan.engine import Plan, Registration
 from policy import rules
 from policy.rules import RESOURCE_RULES, STACK_RULES, StackResource
 from tests.conftest import ACCESS_STACKS, COMMITTED_STACKS, committed_plan, sample_plan
+from tests.policy.verdicts import resource_violations
 
 
 def stack_resources(plan: Plan) -> list[StackResource]:
@@ -22,17 +23,6 @@ def stack_resources(plan: Plan) -> list[StackResource]:
 def first(plan: Plan, type_: str, where: Callable[[Registration], bool] = lambda _: True) -> dict[str, Any]:
     """A deep copy of the inputs of the first registration of `type_`, ready to be spoiled."""
     return copy.deepcopy(next(r.inputs for r in plan.of_type(type_) if where(r)))
-
-
-def resource_violations(plan: Plan) -> list[str]:
-    """What the pack's resource rules say of a plan's resources, each after the resource's name."""
-    return [
-        f"{r.name}: {message}"
-        for rule in RESOURCE_RULES
-        for r in plan.resources
-        if r.type in rule.resource_types
-        for message in rule.check(r.type, r.inputs)
-    ]
 
 
 @pytest.mark.parametrize("file_name", COMMITTED_STACKS + ACCESS_STACKS)

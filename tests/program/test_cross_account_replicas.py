@@ -17,11 +17,11 @@ from offline_plan.engine import UNKNOWN_TEXT, Plan
 from offline_plan.stacks import plan_stack_file
 from tests.conftest import assert_outputs_contract
 from tests.multi_region_stacks import IMAGE_STACK, WEST, image_stack_file, plan_promoting, promoting_stack_file
+from tests.policy.verdicts import resource_violations
 from tests.program.multi_region_plans import (
     DEV_ACCOUNT,
     PROD_ACCOUNT,
     REPOSITORY,
-    _policy_violations,
     assert_lambdas_pin_the_copy,
 )
 
@@ -88,7 +88,7 @@ def test_the_destinations_lambdas_pin_the_copy_in_their_own_account_and_region(
     assert_lambdas_pin_the_copy(cross_account_prod, cross_account_dev, PROD_ACCOUNT, WEST)
     assert_outputs_contract(cross_account_prod.outputs)
     assert_outputs_contract(cross_account_dev.outputs)
-    assert _policy_violations(cross_account_prod) == []
+    assert resource_violations(cross_account_prod) == []
 
 
 def test_a_first_preview_of_the_destination_pins_what_its_replica_repositories_will_say(

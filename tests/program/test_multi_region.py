@@ -32,7 +32,8 @@ from tests.multi_region_stacks import (
     plan_promoting,
     promoting_stack_file,
 )
-from tests.program.multi_region_plans import DEV_ACCOUNT, PROD_ACCOUNT, _policy_violations, assert_lambdas_pin_the_copy
+from tests.policy.verdicts import resource_violations
+from tests.program.multi_region_plans import DEV_ACCOUNT, PROD_ACCOUNT, assert_lambdas_pin_the_copy
 from viberator_contract import Replica
 from workers.catalog import PROJECT_DIR
 
@@ -99,7 +100,7 @@ def test_replication_only_adds_resources_to_the_image_stack(folder: Path, replic
 
 
 def test_the_policy_pack_passes_the_replicas(replicating_dev: Plan) -> None:
-    assert _policy_violations(replicating_dev) == []
+    assert resource_violations(replicating_dev) == []
 
 
 # 2. Consumers run their own region's copy.
