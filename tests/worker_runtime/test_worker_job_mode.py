@@ -138,6 +138,22 @@ def test_sigterm_while_the_worker_holds_its_stop_request_s_lock_still_stops(work
     assert (child.returncode, child.stdout) == (0, "stop requested: True\n"), child.stderr
 
 
+def test_a_burst_of_sigterms_never_blocks_the_worker(worker_env: dict[str, str]) -> None:
+    """More SIGTERMs than the stop request's pipe holds (64 KiB on Linux): each handler call still returns."""
+    script = textwrap.dedent(
+        """
+        import os, signal
+        from viberator_worker.job_mode import stop_on_sigterm
+        stop = stop_on_sigterm()
+        for _ in range(70_000):
+            os.kill(os.getpid(), signal.SIGTERM)
+        print("stop requested:", stop.wait(30))
+        """
+    )
+    child = subprocess.run([sys.executable, "-c", script], env=worker_env, capture_output=True, text=True, timeout=60)
+    assert (child.returncode, child.stdout) == (0, "stop requested: True\n"), child.stderr
+
+
 def test_timeout_is_recorded(worker_env: dict[str, str], tmp_path: Path) -> None:
     job = job_document("sleep 60", timeout_seconds=1)
     code, stdout, _ = run_worker({**worker_env, "VIBERATOR_JOB": json.dumps(job)})

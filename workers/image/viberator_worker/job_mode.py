@@ -12,6 +12,7 @@ worker configuration.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -72,13 +73,20 @@ def stop_on_sigterm() -> threading.Event:
     """
     stop_requested = threading.Event()
     read_end, write_end = os.pipe()
+    # Non-blocking: the thread reads one byte and ends, so a pipe filled by a burst of SIGTERMs must not block the
+    # handler (and the main thread with it); a full pipe already holds the one stop that matters.
+    os.set_blocking(write_end, False)
 
     def forward() -> None:
         os.read(read_end, 1)
         stop_requested.set()
 
+    def request_stop(*_: object) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.write(write_end, b"T")
+
     threading.Thread(target=forward, name="sigterm", daemon=True).start()
-    signal.signal(signal.SIGTERM, lambda *_: os.write(write_end, b"T"))
+    signal.signal(signal.SIGTERM, request_stop)
     return stop_requested
 
 
