@@ -21,12 +21,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from access.jobs import Account
-from access.policies import AccountIds
+from access.policies import AccountIds, account_boundary, boundary, document
 from components.config import ConfigError, ConfigIssue
 
 NAMESPACE = "viberator-access"
 ACCOUNT_ID = r"^[0-9]{12}$"
 SECRET_ARN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$"
+MANAGED_POLICY_CHARACTERS = 6144
+"""IAM's quota on a managed policy (a boundary is one), white space not counted (IAM User Guide, "IAM and AWS STS
+quotas"): past it CreatePolicy fails with LimitExceeded in the middle of an `up`."""
 
 
 class _Model(BaseModel):
@@ -71,21 +74,38 @@ class AccessConfig(_Model):
     def _one_side(self) -> AccessConfig:
         if (self.account is None) == (self.github is None):
             raise ValueError("set exactly one of `account` (an AWS stack) and `github` (the GitHub stack)")
-        if self.review_secrets and self.account is not Account.DEV:
-            raise ValueError("`reviewSecrets` belongs to the dev account's stack, where review stacks run")
-        for arn in self.review_secrets:
-            if not _matches(SECRET_ARN, arn) or arn.split(":")[4] != self.accounts.dev:
-                raise ValueError(f"reviewSecrets: {arn!r} is not a Secrets Manager secret ARN in dev's account")
-        if self.clanker_secrets and self.account is None:
-            raise ValueError("`clankerSecrets` belongs to an account's stack, where the clankers run")
-        for arn in self.clanker_secrets:
-            if (
-                not _matches(SECRET_ARN, arn)
-                or self.account is None
-                or arn.split(":")[4] != self.ids().of(self.account)
-            ):
-                raise ValueError(f"clankerSecrets: {arn!r} is not a Secrets Manager secret ARN in this account")
+        issues = [*self._secrets_issues("reviewSecrets"), *self._secrets_issues("clankerSecrets")]
+        if issues:  # not a ValueError: pydantic passes it through with each key and its own value
+            raise ConfigError(issues, "access stack config")
         return self
+
+    def _secrets_issues(self, key: Literal["reviewSecrets", "clankerSecrets"]) -> list[ConfigIssue]:
+        """A secrets list is the account's own secrets, as many as its boundary policy can name."""
+        review = key == "reviewSecrets"
+        secrets = self.review_secrets if review else self.clanker_secrets
+        account = Account.DEV if review else self.account
+        if not secrets:
+            return []
+
+        def issue(value: object, message: str) -> list[ConfigIssue]:
+            return [ConfigIssue(path=f"{NAMESPACE}.{key}", value=value, message=message)]
+
+        if self.account is None or (review and self.account is not Account.DEV):
+            where = "the dev account's stack, where review stacks run" if review else "an account's stack"
+            return issue(secrets, f"it belongs to {where}")
+        assert account is not None
+        for arn in secrets:
+            if not _matches(SECRET_ARN, arn) or arn.split(":")[4] != self.ids().of(account):
+                return issue(arn, f"not a Secrets Manager secret ARN in {'dev' if review else 'this'} account")
+        policy = boundary(self.ids(), secrets) if review else account_boundary(self.ids(), account, secrets)
+        size = len(re.sub(r"\s", "", document(policy)))  # IAM counts no white space
+        if size > MANAGED_POLICY_CHARACTERS:
+            return issue(
+                secrets,
+                f"{len(secrets)} secrets make the boundary policy {size} characters, and IAM takes at most "
+                f"{MANAGED_POLICY_CHARACTERS} in a managed policy: list fewer",
+            )
+        return []
 
     @property
     def side(self) -> Literal["aws", "github"]:
