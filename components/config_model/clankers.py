@@ -55,6 +55,10 @@ class CloudClanker(ClankerBase):
     role_credentials: ClassVar[tuple[str, ...]]
     """The variables through which its role's AWS credentials reach a process on this target: what a clanker
     grants (`agentEnvironment`) for an agent on Amazon Bedrock (components/config/rules/agent_keys.py)."""
+    role_reads_secrets: ClassVar[bool]
+    """Whether that role is also the one that reads the clanker's `secrets`: then whoever holds its credentials can
+    read every one of them, so granting them is refused unless the agent sees all those secrets anyway
+    (components/config/rules/role_secrets.py)."""
 
     environment: dict[str, PlainValue] = Field(default_factory=dict, description=ENVIRONMENT)
     secrets: dict[str, str] = Field(default_factory=dict, description=SECRETS)

@@ -71,6 +71,10 @@ class EcsClankerConfig(CloudClanker):
     # ECS Developer Guide, "Amazon ECS environment variables": the SDKs' container credential provider fetches the
     # task role's credentials from the endpoint this names (there is no AWS_ACCESS_KEY_ID in a task).
     role_credentials: ClassVar[tuple[str, ...]] = ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",)
+    # The execution role reads the secrets (ECS injects them at start, ecs_execution_policy), and its credentials
+    # "aren't directly accessible by the containers in the task" (ECS Developer Guide, "Amazon ECS task execution
+    # IAM role"): the container's are the task role's, which reads none.
+    role_reads_secrets: ClassVar[bool] = False
     environment: dict[EnvVarName, PlainValue] = Field(default_factory=dict, description=ENVIRONMENT)
     secrets: dict[EnvVarName, Annotated[str, AfterValidator(_ecs_secret_arn)]] = Field(
         default_factory=dict,

@@ -109,6 +109,9 @@ class LambdaClankerConfig(CloudClanker):
     target: Literal["lambda"] = Field(description="A Lambda function running the image, with its role and log group.")
     # Lambda Developer Guide, "Defined runtime environment variables": the execution role's credentials.
     role_credentials: ClassVar[tuple[str, ...]] = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    # One role: the same function role reads the secrets at cold start (the worker's runtime,
+    # workers/image/viberator_worker/secret_env.py; its policy: components/policies.py lambda_execution_policy).
+    role_reads_secrets: ClassVar[bool] = True
     environment: dict[LambdaVariableName, PlainValue] = Field(
         default_factory=dict,
         description=f"{ENVIRONMENT} Lambda's reserved variables are refused, and all of a function's variables "

@@ -18,6 +18,7 @@ from components.config.rules import (
     replicas,
     repositories,
     review,
+    role_secrets,
     secret_keys,
     signing,
 )
@@ -53,6 +54,7 @@ RULES: tuple[Rule, ...] = (
     identities.secrets_are_in_the_clankers_account,
     identities.secret_accounts_share_secrets,
     agent_keys.clankers_hold_their_agent_s_key,
+    role_secrets.agents_read_only_their_secrets,
     secret_keys.secret_keys_name_read_secrets_and_their_keys,
     replicas.only_the_owner_replicates,
     replicas.replicas_are_other_registries_of_the_partition,
