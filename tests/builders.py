@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -27,3 +29,18 @@ def claude_image_args(**changes: Any) -> HarnessImageArgs:
         repository=RepositorySettings(lifecycle_environments=("dev",), keep_images=30),
     )
     return replace(args, **changes)
+
+
+def qa_clankers_config(
+    region: str, account: str, harnesses: Sequence[str], clankers: Sequence[Mapping[str, Any]], **settings: Any
+) -> dict[str, str]:
+    """The Pulumi config of the qa stack in one pinned account, building `harnesses` and deploying `clankers`, with
+    more `viberator:` `settings` (camelCase keys): what a program-level test of clankers runs."""
+    return {
+        "aws:region": region,
+        "aws:allowedAccountIds": json.dumps([account]),
+        "viberator:environment": "qa",
+        "viberator:harnesses": json.dumps(list(harnesses)),
+        "viberator:clankers": json.dumps(list(clankers)),
+        **{f"viberator:{key}": json.dumps(value) for key, value in settings.items()},
+    }

@@ -16,6 +16,7 @@ from components.config_model.clankers import CloudClanker
 from components.targets import TARGET_BY_NAME
 from offline_plan.engine import Plan, run_program
 from tests.access.evaluator import allowed, role_node
+from tests.builders import qa_clankers_config
 
 ACCOUNT = "123456789012"
 REGION = "eu-central-1"
@@ -55,14 +56,7 @@ CREDENTIALS_OF = {
 
 @pytest.fixture(scope="module")
 def plan() -> Plan:
-    config = {
-        "aws:region": REGION,
-        "aws:allowedAccountIds": json.dumps([ACCOUNT]),
-        "viberator:environment": "qa",
-        "viberator:harnesses": json.dumps(["claude"]),
-        "viberator:clankers": json.dumps(CLANKERS),
-        "viberator:secretKeys": json.dumps({SECRET: KEY}),
-    }
+    config = qa_clankers_config(REGION, ACCOUNT, ["claude"], CLANKERS, secretKeys={SECRET: KEY})
     return run_program("qa", config)
 
 

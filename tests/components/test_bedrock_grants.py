@@ -15,6 +15,7 @@ from access.policies import account_boundary, boundary
 from components.policies import BedrockUse, bedrock_statements
 from offline_plan.engine import Plan, run_program
 from tests.access.evaluator import IDS, allowed, role_node
+from tests.builders import qa_clankers_config
 from tests.iam_lint import findings
 from tests.policy.verdicts import resource_violations
 from workers.catalog import BEDROCK_ROUTES
@@ -64,14 +65,7 @@ CLANKERS: list[dict[str, Any]] = [
 
 @pytest.fixture(scope="module")
 def plan() -> Plan:
-    config = {
-        "aws:region": REGION,
-        "aws:allowedAccountIds": json.dumps([ACCOUNT]),
-        "viberator:environment": "qa",
-        "viberator:harnesses": json.dumps(["claude", "opencode"]),
-        "viberator:clankers": json.dumps(CLANKERS),
-    }
-    return run_program("qa", config)
+    return run_program("qa", qa_clankers_config(REGION, ACCOUNT, ["claude", "opencode"], CLANKERS))
 
 
 @pytest.fixture(scope="module")

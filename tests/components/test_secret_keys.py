@@ -11,6 +11,7 @@ import pytest
 
 from components.config import ConfigError
 from offline_plan.engine import run_program
+from tests.builders import qa_clankers_config
 
 ACCOUNT = "123456789012"
 ANTHROPIC = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:viberator/qa/anthropic-AbCdEf"
@@ -31,14 +32,7 @@ def plan(secret_keys: dict[str, str]) -> Any:
         },
         {"name": "codex-fn", "agent": "codex", "target": "lambda", "secrets": {"OPENAI_API_KEY": OPENAI}},
     ]
-    config = {
-        "aws:region": "us-east-1",
-        "aws:allowedAccountIds": json.dumps([ACCOUNT]),
-        "viberator:environment": "qa",
-        "viberator:harnesses": json.dumps(["claude", "codex"]),
-        "viberator:clankers": json.dumps(clankers),
-        "viberator:secretKeys": json.dumps(secret_keys),
-    }
+    config = qa_clankers_config("us-east-1", ACCOUNT, ["claude", "codex"], clankers, secretKeys=secret_keys)
     return run_program("qa", config)
 
 
