@@ -28,14 +28,17 @@ from typing import Any
 
 from access.jobs import Role
 from components.policies import CLANKER_GRANTS, DECRYPT_SECRETS, READ_SECRETS, SECRET_CONTEXT
-from components.review_iam import BOUNDARY_POLICY_NAME, CLANKER_BOUNDARY_NAME, REVIEW_NAME_PREFIX
+from components.review_iam import BOUNDARY_POLICY_NAME, CLANKER_BOUNDARY_NAME, CLANKER_ROLE_PATH, REVIEW_NAME_PREFIX
 from components.signing import alias_name
 
 ECR_REPOSITORIES = "arn:{p}:ecr:*:{account}:repository/viberator-worker-*"
 DEV_REPOSITORIES = "arn:{p}:ecr:*:{dev}:repository/viberator-worker-*"
 ROLES = "arn:{p}:iam::{account}:role/*"
-"""Dev's and prod's clanker roles are auto-named (`lambda-role-718100e`): no prefix names them, their boundary
-(CLANKER_BOUNDARY) bounds them."""
+"""Any role of the account: only read (`pulumi refresh` of a stack whose roles predate CLANKER_ROLES)."""
+CLANKER_ROLES = f"arn:{{p}}:iam::{{account}}:role{CLANKER_ROLE_PATH}*"
+"""Dev's and prod's clanker roles: auto-named (`lambda-role-718100e`) under the path CLANKER_ROLE_PATH, so no role
+outside it (an administrator's, a vendor's, OrganizationAccountAccessRole) is a deploy's to change, delete or
+pass; their boundary (CLANKER_BOUNDARY) bounds what those under it may do."""
 NAMED_ROLES = "arn:{p}:iam::{account}:role/{names}-*"
 FUNCTIONS = "arn:{p}:lambda:*:{account}:function:{names}-*"
 CLUSTERS = "arn:{p}:ecs:*:{account}:cluster/{names}*"
@@ -103,8 +106,11 @@ def _stack_writes(roles: str) -> tuple[Grant, ...]:
               "logs:TagResource", "logs:UntagResource", "logs:TagLogGroup", "logs:UntagLogGroup"), LOG_GROUPS,
               "pulumi-aws cloudwatch log_group Create/Update/Delete"),
         Grant("WriteFunctions", ("lambda:CreateFunction", "lambda:DeleteFunction", "lambda:UpdateFunctionCode",
-              "lambda:UpdateFunctionConfiguration", "lambda:TagResource", "lambda:UntagResource"), (FUNCTIONS,),
-              "pulumi-aws lambda function Create/Update/Delete"),
+              "lambda:UpdateFunctionConfiguration", "lambda:TagResource", "lambda:UntagResource",
+              "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency"), (FUNCTIONS,),
+              "pulumi-aws lambda function Create/Update/Delete (terraform-provider-aws lambda/function.go: Create "
+              "and Update call PutFunctionConcurrency for `reservedConcurrency`, Update DeleteFunctionConcurrency "
+              "when it is removed)"),
         Grant("WriteClusters", ("ecs:CreateCluster", "ecs:DeleteCluster", "ecs:UpdateCluster", "ecs:TagResource",
               "ecs:UntagResource", "ecs:RegisterTaskDefinition", "ecs:DeleteTaskDefinitions"),
               (CLUSTERS, TASK_DEFINITIONS), "pulumi-aws ecs cluster and task_definition Create/Update/Delete"),
@@ -121,10 +127,12 @@ def _stack_writes(roles: str) -> tuple[Grant, ...]:
 
 
 ROLE_GO = "terraform-provider-aws internal/service/iam/role.go"
-"""pulumi-aws's Role: resourceRoleCreate calls CreateRole with the boundary in its input (PermissionsBoundary);
-resourceRoleUpdate, when permissions_boundary changed (not ForceNew: an update in place), PutRolePermissionsBoundary
-with the new ARN, or DeleteRolePermissionsBoundary when it was removed; tags by TagRole/UntagRole; DeleteRole
-first lists the role's instance profiles (ListInstanceProfilesForRole) and deletes its inline policies
+"""pulumi-aws's Role: resourceRoleCreate calls CreateRole with the path and the boundary in its input (Path,
+PermissionsBoundary; `path` is ForceNew); resourceRoleUpdate, when permissions_boundary changed,
+PutRolePermissionsBoundary with the new ARN, or DeleteRolePermissionsBoundary when it was removed (the program never
+does either: its roles are created with the boundary), UpdateAssumeRolePolicy only when assume_role_policy changed
+(the program's trust documents are constants, components/policies.py); tags by TagRole/UntagRole; DeleteRole first
+lists the role's instance profiles (ListInstanceProfilesForRole) and deletes its inline policies
 (DeleteRolePolicy). role_policy.go puts and deletes the inline policy (PutRolePolicy, DeleteRolePolicy)."""
 BOUNDED_ROLE_ACTIONS = ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy")
 """What a CI role may do to a role only when it carries the right boundary: each of them supports the
@@ -134,20 +142,21 @@ request and for the policy calls the boundary the role carries."""
 
 
 def _bounded_roles() -> tuple[Grant, ...]:
-    """Dev's and prod's roles: any name (they are auto-named), only ever with the clanker boundary, so whoever
-    controls a deploy can make no role that can do more than a clanker (access/actions.py clanker_boundary)."""
+    """Dev's and prod's roles: any name (they are auto-named) under CLANKER_ROLES, created and given policies only
+    with the clanker boundary. IAM has no condition key on a trust document, so a deploy may still create a role
+    there trusting anyone: the boundary is what bounds it (docs/ci.md says so)."""
     bounded = {"ArnEquals": {"iam:PermissionsBoundary": CLANKER_BOUNDARY}}
     return (
-        Grant("CreateBoundedRoles", (*BOUNDED_ROLE_ACTIONS, "iam:PutRolePermissionsBoundary"), (ROLES,),
-              f"{ROLE_GO}: Create (CreateRole), Update (PutRolePermissionsBoundary: the first `up` that adds the "
-              "boundary to a role created without it), role_policy Create/Update/Delete; only with the clanker "
-              "boundary", bounded),
+        Grant("CreateBoundedRoles", BOUNDED_ROLE_ACTIONS, (CLANKER_ROLES,),
+              f"{ROLE_GO}: Create (CreateRole), role_policy Create/Update/Delete; only under the clankers' path and "
+              "with the clanker boundary", bounded),
         Grant("WriteRoles", ("iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:ListInstanceProfilesForRole"),
-              (ROLES,), f"{ROLE_GO}: Update (tags), Delete (DeleteRole, after its instance profiles and policies)"),
-        Grant("DenyBoundaryChanges", ("iam:DeleteRolePermissionsBoundary", "iam:AttachRolePolicy",
-              "iam:UpdateAssumeRolePolicy"), ("*",), "a clanker role keeps its boundary and gets inline policies "
-              "only; its trust (one service, components/policies.py) never changes, and any other role's trust "
-              "is no deploy's to rewrite", effect="Deny"),
+              (CLANKER_ROLES,), f"{ROLE_GO}: Update (tags), Delete (DeleteRole, after its instance profiles and "
+              "policies); the clankers' path only"),
+        Grant("DenyBoundaryChanges", ("iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
+              "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy"), ("*",), "a clanker role is created with its "
+              "boundary and keeps it, gets inline policies only, and its trust (one service, components/policies.py) "
+              "never changes; no other role's boundary or trust is a deploy's to set", effect="Deny"),
     )  # fmt: skip
 
 
@@ -187,7 +196,7 @@ NO_SIGNING = Grant(
 
 DEPLOY_DEV = (
     *_read(),
-    *_stack_writes(ROLES),
+    *_stack_writes(CLANKER_ROLES),
     _push(ECR_REPOSITORIES),
     _write_repositories(ECR_REPOSITORIES),
     *_bounded_roles(),
@@ -203,7 +212,7 @@ DEPLOY_DEV = (
 
 DEPLOY_PROD = (
     *_read(),
-    *_stack_writes(ROLES),
+    *_stack_writes(CLANKER_ROLES),
     *_bounded_roles(),
     Grant("WriteRegistry", ("ecr:PutRegistryPolicy", "ecr:DeleteRegistryPolicy"), ("*",),
           "pulumi-aws ecr registry_policy (a replica region's registry side)"),
@@ -225,13 +234,14 @@ REVIEW = (
     Grant("CreateBoundedRoles", BOUNDED_ROLE_ACTIONS, (NAMED_ROLES,),
           "pulumi-aws iam role and role_policy Create/Update/Delete, only with the review boundary",
           {"ArnEquals": {"iam:PermissionsBoundary": BOUNDARY}}),
-    Grant("WriteNamedRoles", ("iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy",
-          "iam:ListInstanceProfilesForRole"), (NAMED_ROLES,), f"{ROLE_GO}: Update, Delete"),
+    Grant("WriteNamedRoles", ("iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:ListInstanceProfilesForRole"),
+          (NAMED_ROLES,), f"{ROLE_GO}: Update (tags), Delete"),
     Grant("SmokeJobs", ("lambda:InvokeFunction", "ecs:RunTask", "ecs:DescribeTasks", "logs:GetLogEvents"),
           (FUNCTIONS, TASK_DEFINITIONS, "arn:{p}:ecs:*:{account}:task/{names}*", *LOG_STREAMS),
           "workers/tooling/run_job/cloud.py (invoke, run_task, describe_tasks, get_log_events)"),
     Grant("DenyBoundaryChanges", ("iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
-          "iam:AttachRolePolicy"), ("*",), "a review stack's roles keep the boundary and get inline policies only",
+          "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy"), ("*",), "a review stack's roles keep the boundary, "
+          "get inline policies only and keep the trust they were created with (one service, components/policies.py)",
           effect="Deny"),
     PROTECT_ACCESS,
     NO_SIGNING,

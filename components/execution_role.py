@@ -16,15 +16,17 @@ import pulumi
 from pulumi_aws import cloudwatch, iam
 
 from components.policies import BedrockUse, assume_role_policy
-from components.review_iam import review_role_name
+from components.review_iam import CLANKER_ROLE_PATH, review_role_name
 
 
 @dataclass(frozen=True)
 class ClankerRoles:
     """How a stack's clanker roles are made: each carries `boundary`, the access project's permissions boundary in
     the stack's account (the only boundary the deploy and review roles may create roles with). A review stack's
-    roles are also named `viberator-pr-<n>-<clanker>-<role>` (`review_environment`); every other stack's keep the
-    auto-names they were created with, so adding the boundary updates them in place (same URN, same name)."""
+    roles are also named `viberator-pr-<n>-<clanker>-<role>` (`review_environment`); every other stack's are
+    auto-named under the IAM path CLANKER_ROLE_PATH (components/review_iam.py). `path` is ForceNew
+    (terraform-provider-aws internal/service/iam/role.go), so moving a role there replaces it once under the same
+    URN (docs/ci.md: the rollout)."""
 
     boundary: pulumi.Input[str]
     """The permissions boundary's ARN: `viberator-pr-boundary` in a review stack, else `viberator-clanker-boundary`
@@ -38,13 +40,15 @@ class RoleNaming:
 
     name: str | None = None
     boundary: pulumi.Input[str] | None = None
+    path: str | None = None
+    """None: IAM's default `/` (review stacks' roles, named by prefix instead)."""
 
 
 def role_naming(roles: ClankerRoles | None, clanker: str, role_suffix: str) -> RoleNaming:
     if roles is None:
         return RoleNaming()
     if roles.review_environment is None:
-        return RoleNaming(boundary=roles.boundary)
+        return RoleNaming(boundary=roles.boundary, path=CLANKER_ROLE_PATH)
     return RoleNaming(review_role_name(roles.review_environment, clanker, role_suffix), roles.boundary)
 
 
@@ -111,6 +115,7 @@ def execution_role(
         opts=opts,
         name=naming.name,
         permissions_boundary=naming.boundary,
+        path=naming.path,
     )
     inline = iam.RolePolicy(f"{clanker}-{service.policy_suffix}", role=role.id, policy=policy(group.arn), opts=opts)
     return ExecutionRole(group, role, inline)

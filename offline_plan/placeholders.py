@@ -137,7 +137,9 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
 
     def _role(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         physical = inputs.get("name") or auto_name(name)
-        return {"__id": physical, "name": physical, "arn": self._arn("iam", f"role/{physical}", region=False)}
+        path = inputs.get("path") or "/"  # IAM's default path; a role's ARN carries its path (`role/a/b/<name>`)
+        arn = self._arn("iam", f"role{path}{physical}", region=False)
+        return {"__id": physical, "name": physical, "path": path, "arn": arn}
 
     def _managed_policy(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         physical = inputs.get("name") or auto_name(name)

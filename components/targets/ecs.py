@@ -188,6 +188,7 @@ class EcsClanker(pulumi.ComponentResource):
             opts=protected,
             name=naming.name,
             permissions_boundary=naming.boundary,
+            path=naming.path,
         )
         bedrock = args.settings.bedrock
         if bedrock is not None:  # the agent's credentials are the task role's; it has no policy otherwise

@@ -18,6 +18,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
+
 # principalmapper 1.1.5 (its last release) imports Mapping and MutableMapping from `collections`, which Python 3.10
 # removed (principalmapper/util/case_insensitive_dict.py); they are the collections.abc classes.
 for _name in ("Mapping", "MutableMapping"):
@@ -31,8 +33,17 @@ from principalmapper.util.case_insensitive_dict import CaseInsensitiveDict  # no
 
 from access.jobs import Account, Role  # noqa: E402
 from access.policies import AUDIENCE, OIDC_HOST, AccountIds, permissions, provider_arn, trust  # noqa: E402
+from workers.catalog import PROJECT_DIR  # noqa: E402
 
-IDS = AccountIds(dev="123456789012", prod="210987654321")
+
+def committed_ids() -> AccountIds:
+    """The accounts the committed access stacks name (`viberator-access:accounts`; each stack names both, and
+    tests/access/test_clanker_path.py checks they agree), so the evaluated ARNs are the deployed ones."""
+    config = yaml.safe_load((PROJECT_DIR / "access" / "Pulumi.dev.yaml").read_text())["config"]
+    return AccountIds(**config["viberator-access:accounts"])
+
+
+IDS = committed_ids()
 REPOSITORY = "viberator/viberator-workers"
 
 

@@ -161,6 +161,9 @@ class TestReviewRoleIsBoxed:
         assert not allowed(
             self.review, "iam:PutRolePermissionsBoundary", name, {"iam:PermissionsBoundary": BOUNDARY_ARN}
         )
+        # A review stack's trust documents are constants (components/policies.py): the program never rewrites one
+        # (terraform-provider-aws iam/role.go calls UpdateAssumeRolePolicy only when assume_role_policy changed).
+        assert not allowed(self.review, "iam:UpdateAssumeRolePolicy", name)
 
     def test_it_cannot_name_roles_outside_viberator_pr(self) -> None:
         bound = {"iam:PermissionsBoundary": BOUNDARY_ARN}

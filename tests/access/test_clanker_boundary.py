@@ -23,9 +23,8 @@ from access.config import parse_access_config
 from access.jobs import Account, Role
 from access.policies import account_boundary, document
 from components.config import ConfigError
-from components.policies import BEDROCK_GRANTS
-from components.review_iam import BOUNDARY_POLICY_NAME, CLANKER_BOUNDARY_NAME
-from offline_plan.diff import diff_plans
+from components.policies import BEDROCK_GRANTS, DECRYPT_SECRETS, READ_SECRETS, SECRET_CONTEXT
+from components.review_iam import BOUNDARY_POLICY_NAME, CLANKER_BOUNDARY_NAME, CLANKER_ROLE_PATH
 from offline_plan.engine import Plan
 from tests.access.evaluator import IDS, allowed, ci_role, role_node
 from tests.access.test_authority import review_plan
@@ -70,34 +69,40 @@ def test_every_conditioned_iam_action_supports_the_permissions_boundary_key() ->
         if any("iam:PermissionsBoundary" in pairs for pairs in grant.condition.values())
         for action in grant.actions
     }
-    assert conditioned == {"CreateRole", "PutRolePolicy", "DeleteRolePolicy", "PutRolePermissionsBoundary"}
+    assert conditioned == {"CreateRole", "PutRolePolicy", "DeleteRolePolicy"}
     assert conditioned <= supporting
 
 
 @pytest.mark.parametrize("account", ACCOUNTS, ids=lambda a: a.value)
 class TestDeployRoleIsBoxed:
-    def test_it_creates_and_updates_the_programs_roles_with_the_boundary(self, account: Account) -> None:
+    def test_it_creates_updates_passes_and_deletes_the_programs_roles(self, account: Account) -> None:
+        """Each role as the plan registers it (its path and boundary) and as its function or task definition
+        names it (the role's ARN, path included, as the recording mocks answer CreateRole)."""
         deploy = ci_role(Role.DEPLOY, account)
-        roles = image_plan(account).of_type("aws:iam/role:Role")
+        plan = image_plan(account)
+        roles = plan.of_type("aws:iam/role:Role")
         assert roles
-        for role in roles:
-            bound = role.inputs["permissionsBoundary"]
-            assert bound == arn(account, "policy", CLANKER_BOUNDARY_NAME), role.name
-            resource = arn(account, "role", f"{role.name}-718100e")  # auto-named
-            for action in (
-                "iam:CreateRole",
-                "iam:PutRolePolicy",
-                "iam:DeleteRolePolicy",
-                "iam:PutRolePermissionsBoundary",
-            ):
-                assert allowed(deploy, action, resource, {"iam:PermissionsBoundary": bound}), (role.name, action)
+        bound = arn(account, "policy", CLANKER_BOUNDARY_NAME)
+        assert {(r.inputs["permissionsBoundary"], r.inputs["path"]) for r in roles} == {(bound, CLANKER_ROLE_PATH)}
+        passed = {(f.inputs["role"], "lambda.amazonaws.com") for f in plan.of_type("aws:lambda/function:Function")}
+        passed |= {
+            (t.inputs[key], "ecs-tasks.amazonaws.com")
+            for t in plan.of_type("aws:ecs/taskDefinition:TaskDefinition")
+            for key in ("executionRoleArn", "taskRoleArn")
+        }
+        assert len(passed) == len(roles)
+        for resource, service in passed:
+            assert resource.startswith(arn(account, "role", "viberator/clankers/")), resource
+            for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"):
+                assert allowed(deploy, action, resource, {"iam:PermissionsBoundary": bound}), (resource, action)
             for action in ("iam:TagRole", "iam:UntagRole", "iam:DeleteRole", "iam:ListInstanceProfilesForRole"):
-                assert allowed(deploy, action, resource), (role.name, action)
-            assert allowed(deploy, "iam:PassRole", resource, LAMBDA)
+                assert allowed(deploy, action, resource), (resource, action)
+            assert allowed(deploy, "iam:PassRole", resource, {"iam:PassedToService": service}), resource
+            assert not allowed(deploy, "iam:PassRole", resource, {"iam:PassedToService": "ec2.amazonaws.com"})
 
     def test_it_cannot_create_or_change_a_role_without_the_boundary(self, account: Account) -> None:
         deploy = ci_role(Role.DEPLOY, account)
-        role = arn(account, "role", "admin")
+        role = arn(account, "role", "viberator/clankers/admin")
         others = [
             {},
             {"iam:PermissionsBoundary": arn(account, "policy", "Anything")},
@@ -105,22 +110,43 @@ class TestDeployRoleIsBoxed:
             {"iam:PermissionsBoundary": arn(account, "policy", BOUNDARY_POLICY_NAME)},
         ]
         for context in others:
-            for action in (
-                "iam:CreateRole",
-                "iam:PutRolePolicy",
-                "iam:DeleteRolePolicy",
-                "iam:PutRolePermissionsBoundary",
-            ):
+            for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"):
                 assert not allowed(deploy, action, role, context), (action, context)
+
+    def test_it_sets_no_roles_boundary_anywhere(self, account: Account) -> None:
+        """Its roles are created with the boundary (CreateRole); putting one on an existing role would let it
+        give a foreign role (OrganizationAccountAccessRole, a vendor's) clanker policies, or cap an admin's."""
+        deploy = ci_role(Role.DEPLOY, account)
+        boundary = arn(account, "policy", CLANKER_BOUNDARY_NAME)
+        for name in ("viberator/clankers/lambda-role-718100e", "OrganizationAccountAccessRole", "lambda-role-718100e"):
+            context = {"iam:PermissionsBoundary": boundary}
+            assert not allowed(deploy, "iam:PutRolePermissionsBoundary", arn(account, "role", name), context), name
+
+    @pytest.mark.parametrize(
+        "name", ["OrganizationAccountAccessRole", "some-admin-lambda", "lambda-role-718100e", "viberator-pr-12-x-role",
+                 "viberator/clankers-x/admin", "viberator/admin", "other/viberator/clankers/admin"],
+    )  # fmt: skip
+    def test_it_cannot_touch_a_role_outside_the_clankers_path(self, account: Account, name: str) -> None:
+        """Not even one that carries the clanker boundary (an administrator's `role/some-admin-lambda` trusting
+        Lambda, a path-`/` role of before the move): no policy on it, no tag, no delete, no pass."""
+        deploy = ci_role(Role.DEPLOY, account)
+        role = arn(account, "role", name)
+        bounded = {"iam:PermissionsBoundary": arn(account, "policy", CLANKER_BOUNDARY_NAME)}
+        for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"):
+            assert not allowed(deploy, action, role, bounded), action
+        for action in ("iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:ListInstanceProfilesForRole"):
+            assert not allowed(deploy, action, role), action
+        for service in ("lambda.amazonaws.com", "ecs-tasks.amazonaws.com"):
+            assert not allowed(deploy, "iam:PassRole", role, {"iam:PassedToService": service}), service
 
     def test_it_cannot_remove_the_boundary_attach_policies_or_rewrite_trust(self, account: Account) -> None:
         deploy = ci_role(Role.DEPLOY, account)
         bounded = {"iam:PermissionsBoundary": arn(account, "policy", CLANKER_BOUNDARY_NAME)}
-        role = arn(account, "role", "lambda-role-718100e")
+        role = arn(account, "role", "viberator/clankers/lambda-role-718100e")
         assert not allowed(deploy, "iam:DeleteRolePermissionsBoundary", role, bounded)
         for policy in ("arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/IAMFullAccess"):
             assert not allowed(deploy, "iam:AttachRolePolicy", role, {**bounded, "iam:PolicyARN": policy})
-        for name in ("lambda-role-718100e", "viberator-key-admin", "OrganizationAccountAccessRole"):
+        for name in ("viberator/clankers/lambda-role-718100e", "viberator-key-admin", "OrganizationAccountAccessRole"):
             assert not allowed(deploy, "iam:UpdateAssumeRolePolicy", arn(account, "role", name)), name
         boundary = arn(account, "policy", CLANKER_BOUNDARY_NAME)
         for action in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"):
@@ -134,6 +160,20 @@ class TestDeployRoleIsBoxed:
             for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRole"):
                 assert not allowed(deploy, action, role, bounded), (name, action)
             assert not allowed(deploy, "iam:PassRole", role, LAMBDA), name
+
+    def test_it_sets_and_removes_its_functions_reserved_concurrency(self, account: Account) -> None:
+        """terraform-provider-aws internal/service/lambda/function.go: resourceFunctionCreate calls
+        PutFunctionConcurrency when `reserved_concurrent_executions` >= 0 (prod's `reservedConcurrency: 20`),
+        resourceFunctionUpdate PutFunctionConcurrency or, once it is removed, DeleteFunctionConcurrency."""
+        deploy = ci_role(Role.DEPLOY, account)
+        functions = image_plan(account).of_type("aws:lambda/function:Function")
+        assert functions
+        for function in functions:
+            resource = f"arn:aws:lambda:us-east-1:{IDS.of(account)}:function:{function.inputs['name']}"
+            for action in ("lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency"):
+                assert allowed(deploy, action, resource), (function.name, action)
+                other = f"arn:aws:lambda:us-east-1:{IDS.of(account)}:function:someone-elses"
+                assert not allowed(deploy, action, other), action
 
 
 def _requests(policy: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
@@ -201,27 +241,15 @@ def test_the_check_refuses_a_grant_the_boundary_lacks() -> None:
 
 
 @pytest.mark.parametrize("account", ACCOUNTS, ids=lambda a: a.value)
-def test_adding_the_boundary_updates_the_roles_in_place(account: Account) -> None:
-    """The stacks as deployed before (no boundary) to now: the same URNs, each role updated, nothing replaced
-    (permissions_boundary is not ForceNew in terraform-provider-aws internal/service/iam/role.go; its update
-    calls PutRolePermissionsBoundary)."""
-    head = image_plan(account).to_json()
-    base = copy.deepcopy(head)
-    for resource in base["resources"]:
-        if resource["type"] == "aws:iam/role:Role":
-            del resource["inputs"]["permissionsBoundary"]
-    changes = diff_plans(base, head, {"file": "base.json"})["changes"]
-    assert changes
-    assert {(c["op"], c["type"]) for c in changes} == {("update", "aws:iam/role:Role")}
-    assert {k for c in changes for k in c["changedInputs"]} == {"permissionsBoundary"}
-
-
-@pytest.mark.parametrize("account", ACCOUNTS, ids=lambda a: a.value)
 def test_each_access_stack_registers_its_accounts_boundary_with_its_listed_secrets(account: Account) -> None:
     config = yaml.safe_load((PROJECT_DIR / "access" / f"Pulumi.{account.value}.yaml").read_text())["config"]
     listed = config["viberator-access:clankerSecrets"]
     assert listed and all(f":{IDS.of(account)}:secret:" in arn for arn in listed)
-    assert registered_boundary(account) == account_boundary(IDS, account, listed)
+    statements = {s["Sid"]: s for s in registered_boundary(account)["Statement"]}
+    assert sorted(statements[READ_SECRETS.sid]["Resource"]) == sorted(listed)
+    decrypt = statements[DECRYPT_SECRETS.sid]
+    assert sorted(decrypt["Condition"]["StringEquals"][SECRET_CONTEXT]) == sorted(listed)
+    assert decrypt["Resource"] == f"arn:aws:kms:*:{IDS.of(account)}:key/*"
 
 
 def test_the_boundary_passes_parliament() -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from components.config import StackConfig
 from components.config_model.clankers import CloudClanker
-from components.review_iam import CLANKER_BOUNDARY_NAME
+from components.review_iam import CLANKER_BOUNDARY_NAME, CLANKER_ROLE_PATH
 from offline_plan.engine import Plan
 from tests.conftest import COMMITTED_STACKS, committed_config, committed_plan
 
@@ -120,12 +120,13 @@ def test_no_other_permissions_reach_a_role(file_name: str) -> None:
     types = {r.type for r in plan.resources if r.type.startswith("aws:iam/")}
     assert types <= {"aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"}
     roles = plan.of_type("aws:iam/role:Role")
-    assert all(set(r.inputs) == {"assumeRolePolicy", "tags", "permissionsBoundary"} for r in roles), (
+    assert all(set(r.inputs) == {"assumeRolePolicy", "tags", "permissionsBoundary", "path"} for r in roles), (
         "roles carry no inline or managed policies"
     )
     # And each is bounded by the access project's clanker boundary of its account (tests/access/).
     boundary = f"arn:aws:iam::{plan.account}:policy/{CLANKER_BOUNDARY_NAME}"
     assert {r.inputs["permissionsBoundary"] for r in roles} == {boundary}
+    assert {r.inputs["path"] for r in roles} == {CLANKER_ROLE_PATH}
 
 
 @pytest.mark.parametrize("file_name", COMMITTED_STACKS)
