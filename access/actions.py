@@ -222,7 +222,14 @@ DEPLOY_PROD = (
     NO_SIGNING,
 )  # fmt: skip
 
-READ = (*_read(), PROTECT_ACCESS, NO_SIGNING)
+READ = (
+    *_read(),
+    Grant("ListClankerRoles", ("iam:ListRoles",), ("*",),
+          "ci/clanker_trust.py in drift.yml: the trust of each role under the clankers' path (ListRoles takes a "
+          "path prefix, no resource)"),
+    PROTECT_ACCESS,
+    NO_SIGNING,
+)  # fmt: skip
 
 REVIEW = (
     *_read(),

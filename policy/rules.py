@@ -48,6 +48,7 @@ WILDCARD_RESOURCE_ACTIONS = frozenset(
         "bedrock:ListInferenceProfiles",
         # CI's roles (access/actions.py): registry-wide settings, account-wide describes and creates.
         "ecr:DescribeRegistry",
+        "iam:ListRoles",  # the read role's check of the clanker roles' trust (ci/clanker_trust.py)
         "ecr:GetRegistryPolicy",
         "ecr:PutReplicationConfiguration",
         "ecr:PutRegistryPolicy",
