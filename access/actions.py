@@ -225,8 +225,8 @@ DEPLOY_PROD = (
 READ = (
     *_read(),
     Grant("ListClankerRoles", ("iam:ListRoles",), ("*",),
-          "ci/clanker_trust.py in drift.yml: the trust of each role under the clankers' path (ListRoles takes a "
-          "path prefix, no resource)"),
+          "ci/clanker_trust.py in drift.yml: each clanker role's trust (under the clankers' path, or a review "
+          "stack's); ListRoles has no resource type"),
     PROTECT_ACCESS,
     NO_SIGNING,
 )  # fmt: skip

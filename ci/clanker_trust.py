@@ -1,10 +1,12 @@
-"""Check that every role under the clankers' IAM path trusts exactly one clanker service, as the program makes them.
+"""Check that every clanker role (under the clankers' IAM path, or a review stack's) trusts exactly one clanker
+service, as the program makes them.
 
 The deploy roles may create roles only under `/viberator/clankers/` and only with the clanker boundary, but IAM has
 no condition key on a role's trust document: a deploy could create a role there that trusts another account or a
 federated identity, which would then hold a clanker's permissions (docs/ci.md). This is the detective control the
-drift workflow runs with the read role: `iam:ListRoles` under the path (its answer carries each role's trust
-document, URL-decoded by botocore) and every trust compared with the program's own
+drift workflow runs with the read role: `iam:ListRoles` (its answer carries each role's trust document, URL-decoded
+by botocore; the review role's `viberator-pr-*` roles are at the path `/`, so every role is listed and those two
+kinds kept) and every trust compared with the program's own
 (components/policies.py `assume_role_policy` of `lambda.amazonaws.com` or `ecs-tasks.amazonaws.com`).
 
     python -m ci.clanker_trust
@@ -25,7 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ci.script import EXIT_UNUSABLE, script_parser
 from components.policies import ECS_TASKS_SERVICE, LAMBDA_SERVICE, assume_role_policy
-from components.review_iam import CLANKER_ROLE_PATH
+from components.review_iam import CLANKER_ROLE_PATH, REVIEW_NAME_PREFIX
 
 EXIT_FOREIGN_TRUST = 1
 CLANKER_TRUSTS = tuple(json.loads(assume_role_policy(service)) for service in (LAMBDA_SERVICE, ECS_TASKS_SERVICE))
@@ -57,9 +59,15 @@ def _normalised(document: Mapping[str, Any]) -> Any:
 
 
 def clanker_roles(iam: Any) -> list[dict[str, Any]]:
-    """Every role under CLANKER_ROLE_PATH (ListRoles, every page)."""
-    pages = iam.get_paginator("list_roles").paginate(PathPrefix=CLANKER_ROLE_PATH)
-    return [role for page in pages for role in page["Roles"]]
+    """Every role under CLANKER_ROLE_PATH, and every review stack's (named REVIEW_NAME_PREFIX…, which the review
+    role may create with any trust too, bounded by the review boundary): ListRoles, every page."""
+    pages = iam.get_paginator("list_roles").paginate()
+    return [
+        role
+        for page in pages
+        for role in page["Roles"]
+        if role["Path"].startswith(CLANKER_ROLE_PATH) or role["RoleName"].startswith(REVIEW_NAME_PREFIX)
+    ]
 
 
 def main(argv: list[str] | None = None, iam: Any = None) -> int:
@@ -68,12 +76,12 @@ def main(argv: list[str] | None = None, iam: Any = None) -> int:
         client = iam or botocore.session.get_session().create_client("iam")
         roles = clanker_roles(client)
     except (BotoCoreError, ClientError) as error:
-        print(f"could not list the roles under {CLANKER_ROLE_PATH}: {error}", file=sys.stderr)
+        print(f"could not list the account's roles: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
     foreign = foreign_trusts(roles)
     for arn, trust in foreign:
         print(f"::error title=Clanker role with a foreign trust::{arn} trusts {json.dumps(trust, sort_keys=True)}")
-    print(f"{len(roles)} roles under {CLANKER_ROLE_PATH}, {len(foreign)} trusting anything but a clanker service")
+    print(f"{len(roles)} clanker roles, {len(foreign)} trusting anything but a clanker service")
     return EXIT_FOREIGN_TRUST if foreign else 0
 
 

@@ -46,6 +46,8 @@ def iam(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         for n in range(2, 120):  # more than one page of ListRoles (100 roles)
             client.create_role(RoleName=f"codex-ecs-task-role-{n}", Path=CLANKER_ROLE_PATH,
                                AssumeRolePolicyDocument=assume_role_policy(ECS_TASKS_SERVICE))  # fmt: skip
+        client.create_role(RoleName="viberator-pr-12-claude-role",
+                           AssumeRolePolicyDocument=assume_role_policy(LAMBDA_SERVICE))  # fmt: skip
         client.create_role(RoleName="OrganizationAccountAccessRole", AssumeRolePolicyDocument=FOREIGN)
         client.create_role(RoleName="other", Path="/viberator/clankers-other/", AssumeRolePolicyDocument=FOREIGN)
         yield client
@@ -55,7 +57,7 @@ def test_the_programs_roles_pass_and_roles_outside_the_path_are_not_read(
     iam: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert clanker_trust.main([], iam=iam) == 0
-    assert "119 roles under /viberator/clankers/, 0 trusting" in capsys.readouterr().out
+    assert "120 clanker roles, 0 trusting" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -74,13 +76,14 @@ def test_the_programs_roles_pass_and_roles_outside_the_path_are_not_read(
             {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}),
     ],
 )  # fmt: skip
-def test_a_role_under_the_path_trusting_anything_else_fails_the_check(
-    iam: Any, capsys: pytest.CaptureFixture[str], trust: str
+@pytest.mark.parametrize("path,name", [(CLANKER_ROLE_PATH, "minted"), ("/", "viberator-pr-12-minted")])
+def test_a_clanker_role_trusting_anything_else_fails_the_check(
+    iam: Any, capsys: pytest.CaptureFixture[str], trust: str, path: str, name: str
 ) -> None:
-    iam.create_role(RoleName="minted", Path=CLANKER_ROLE_PATH, AssumeRolePolicyDocument=trust)
+    iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=trust)
     assert clanker_trust.main([], iam=iam) == clanker_trust.EXIT_FOREIGN_TRUST
     out = capsys.readouterr().out
-    minted = "arn:aws:iam::123456789012:role/viberator/clankers/minted"  # moto's account
+    minted = f"arn:aws:iam::123456789012:role{path}{name}"  # moto's account
     assert f"::error title=Clanker role with a foreign trust::{minted} trusts" in out
     assert "1 trusting anything but a clanker service" in out
 
