@@ -83,12 +83,12 @@ def job_in(container: str, job: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_lambda_under_the_emulator_runs_each_job_on_a_clean_slate(warm_lambda: str) -> None:
-    two_jobs_on_one_environment(lambda job: invoke(warm_lambda, job), IMAGE_WRITABLE)
+    two_jobs_on_one_environment(lambda job: invoke(warm_lambda, job), IMAGE_WRITABLE, unprivileged=True)
     jobs_are_data(lambda job: invoke(warm_lambda, job), AGENT_NAMES)
 
 
 def test_job_mode_runs_each_job_on_a_clean_slate(warm_container: str) -> None:
-    two_jobs_on_one_environment(lambda job: job_in(warm_container, job), IMAGE_WRITABLE)
+    two_jobs_on_one_environment(lambda job: job_in(warm_container, job), IMAGE_WRITABLE, unprivileged=True)
     jobs_are_data(lambda job: job_in(warm_container, job), AGENT_NAMES)
 
 

@@ -16,7 +16,9 @@ A hostile agent, for the clean-slate tests (each prints one line, a prefix and J
   plant <marker> <dir>...   write a file named <marker> in HOME, the workdir, TMPDIR and each <dir>; start
                             a process that leaves the session (double fork, setsid, SIGTERM and SIGHUP
                             ignored); print "PLANTED" with the files, that process's pid, the environment's
-                            names and the values of its *_KEY / *_TOKEN variables (which must come out redacted)
+                            names and the values of its *_KEY / *_TOKEN variables (which must come out redacted),
+                            and, for each process above it, the names its initial environment holds where
+                            /proc/<pid>/environ lets it read them (the worker's and tini's hold every secret)
   probe <marker> <path>...  print "PROBE" with which <path>s exist, the processes another job's `plant` with
                             <marker> left, and the environment's names
 Standard library only: it runs on the image's python3.
@@ -73,8 +75,36 @@ def plant(marker: str, *dirs: str) -> None:
             continue
         written.append(str(path))
     secrets = {name: value for name, value in os.environ.items() if name.endswith(("_KEY", "_TOKEN"))}
-    report = {"files": written, "pid": detach(marker), "env": sorted(os.environ), "secrets": secrets}
+    report = {
+        "files": written,
+        "pid": detach(marker),
+        "env": sorted(os.environ),
+        "secrets": secrets,
+        "ancestors": ancestors_environ(),
+        "uid": os.geteuid(),
+    }
     print("PLANTED " + json.dumps(report), flush=True)
+
+
+def ancestors_environ() -> dict[str, object]:
+    """`<pid> <program>` of each process above this one, up to the namespace's init: the variable names its initial
+    environment holds, or "unreadable" where the kernel refuses (a process that is not dumpable)."""
+    seen: dict[str, object] = {}
+    pid = os.getppid()
+    while pid > 0:
+        proc = Path(f"/proc/{pid}")
+        try:
+            program = (proc / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+            parent = int((proc / "stat").read_text().rpartition(")")[2].split()[1])
+        except OSError:
+            break
+        try:
+            entries = (proc / "environ").read_bytes().split(b"\0")
+            seen[f"{pid} {program}"] = sorted({e.split(b"=", 1)[0].decode(errors="replace") for e in entries if e})
+        except OSError:
+            seen[f"{pid} {program}"] = "unreadable"
+        pid = parent
+    return seen
 
 
 def probe(marker: str, *paths: str) -> None:

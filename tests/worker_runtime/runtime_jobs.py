@@ -32,6 +32,7 @@ NEVER_SEEN = (
     "OPENAI_API_KEY",
 )
 FLAG_PROMPT = "--openai-base-url=https://attacker.invalid"
+EMULATOR = "aws-lambda-rie"
 
 
 def job_document(prompt: str, **fields: object) -> dict[str, object]:
@@ -47,9 +48,12 @@ def report(result: dict[str, Any], prefix: str) -> dict[str, Any]:
     raise AssertionError(f"no {prefix} line in the result: {result}")
 
 
-def two_jobs_on_one_environment(run: Run, shared_dirs: Sequence[str]) -> None:
+def two_jobs_on_one_environment(run: Run, shared_dirs: Sequence[str], *, unprivileged: bool) -> None:
     """Job 1 plants files (home, workdir, TMPDIR, every shared dir), a detached process, and prints the secrets
-    it sees; job 2, on the same warm environment, finds none of it. Neither sees what it must not."""
+    it sees; job 2, on the same warm environment, finds none of it. Neither sees what it must not.
+
+    `unprivileged`: the agent runs as the image's user, as in every clanker, so what the kernel refuses it
+    through /proc is checked too; on the host the tests run as root, whom the kernel refuses nothing."""
     marker = f"planted-{uuid.uuid4().hex[:12]}"
     first = run(job_document(f"plant {marker} {' '.join(shared_dirs)}", id="job-plants"))
     assert first["status"] == "succeeded", first
@@ -59,6 +63,16 @@ def two_jobs_on_one_environment(run: Run, shared_dirs: Sequence[str]) -> None:
     assert AGENT_KEY not in json.dumps(first)
     assert not set(NEVER_SEEN) & set(planted["env"]), planted["env"]
     assert not any(name.startswith("VIBERATOR_") for name in planted["env"]), planted["env"]
+    if unprivileged:
+        # Nor through /proc/<pid>/environ of a process above it (the worker's, tini's: they hold every secret).
+        # The emulator stands in for Lambda's own init, whose environment is AWS's, not the image's.
+        assert planted["uid"] != 0, planted
+        readable = {
+            process: sorted(set(names) & {*NEVER_SEEN, "ANTHROPIC_API_KEY"})
+            for process, names in planted["ancestors"].items()
+            if names != "unreadable" and EMULATOR not in process
+        }
+        assert not any(readable.values()), readable
 
     second = run(job_document(f"probe {marker} {' '.join(planted['files'])}", id="job-probes"))
     assert second["status"] == "succeeded", second

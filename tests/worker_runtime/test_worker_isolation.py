@@ -94,7 +94,7 @@ def invoke(url: str, job: dict[str, Any]) -> dict[str, Any]:
 def test_the_second_job_on_a_warm_environment_finds_nothing_of_the_first(
     warm_lambda: str, shared_dirs: list[str]
 ) -> None:
-    two_jobs_on_one_environment(lambda job: invoke(warm_lambda, job), shared_dirs)
+    two_jobs_on_one_environment(lambda job: invoke(warm_lambda, job), shared_dirs, unprivileged=False)
 
 
 def test_a_job_configures_no_agent_and_a_flag_like_prompt_stays_the_prompt(warm_lambda: str) -> None:

@@ -13,6 +13,7 @@ import argparse
 import os
 
 from viberator_worker import JOB_CONTRACT_VERSION, job_mode, lambda_mode
+from viberator_worker.processes import become_undumpable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("mode", nargs="?", choices=("job", "lambda"), default="job")
     parser.add_argument("--version", action="version", version=f"job-contract {JOB_CONTRACT_VERSION}")
     args = parser.parse_args(argv)
+    become_undumpable()  # before any secret is resolved into this process (viberator_worker/processes.py)
     if args.mode == "lambda" or os.environ.get(lambda_mode.RUNTIME_API_VAR):
         return lambda_mode.run()
     return job_mode.run()

@@ -18,10 +18,25 @@ import sys
 import time
 from pathlib import Path
 
+PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 """From <linux/prctl.h>."""
 END_TIMEOUT_SECONDS = 10.0
 """How long the worker keeps killing a job's processes (a fork loop respawns) before it reports failure."""
+
+
+def become_undumpable() -> None:
+    """Make this process's /proc/<pid>/environ (and mem, maps…) root's, unreadable to its agents.
+
+    An agent runs as the worker's user, and the kernel lets a process of the same user read another's initial
+    environment (proc(5): /proc/<pid>/environ, ptrace access mode PTRACE_MODE_READ_FSCREDS), which the worker's
+    clears nothing of: every secret of the clanker and, on Lambda, the role's credentials. A process that is not
+    dumpable (prctl(2) PR_SET_DUMPABLE 0) has its /proc files owned by root and refused to the same user
+    (ptrace(2), "Ptrace access mode checking"). An agent the worker starts is dumpable again (execve(2) resets it),
+    so nothing of its own changes. Where prctl fails the job must not run: the secrets would be one read away."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0): the worker's environment would be readable")
 
 
 def become_subreaper() -> bool:
