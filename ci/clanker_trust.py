@@ -20,29 +20,37 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Mapping
+from fnmatch import fnmatchcase
 from typing import Any
 
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
+from access.actions import CLANKER_ROLES, NAMED_ROLES
 from ci.script import EXIT_UNUSABLE, script_parser
 from components.policies import ECS_TASKS_SERVICE, LAMBDA_SERVICE, assume_role_policy
-from components.review_iam import CLANKER_ROLE_PATH, REVIEW_NAME_PREFIX
+from components.review_iam import REVIEW_NAME_PREFIX
 
 EXIT_FOREIGN_TRUST = 1
 CLANKER_TRUSTS = tuple(json.loads(assume_role_policy(service)) for service in (LAMBDA_SERVICE, ECS_TASKS_SERVICE))
 """The only trust documents the program gives a clanker role."""
+WRITABLE_ROLES = tuple(
+    template.format(p="*", account="*", names=REVIEW_NAME_PREFIX.removesuffix("-"))
+    for template in (CLANKER_ROLES, NAMED_ROLES)
+)
+"""The ARNs the deploy and review roles may create roles at, as their grants name them (access/actions.py): IAM's `*`
+matches `/` too, so `role/viberator-pr-*` is also a role at the path `/viberator-pr-x/`."""
 
 
 def foreign_trusts(roles: Iterable[Mapping[str, Any]]) -> list[tuple[str, Any]]:
     """(ARN, trust document) of each role (ListRoles' `Roles` entries) whose trust is not one of CLANKER_TRUSTS."""
-    return [(role["Arn"], role["AssumeRolePolicyDocument"]) for role in roles if not _is_clankers(role)]
+    return [(role["Arn"], role.get("AssumeRolePolicyDocument")) for role in roles if not _is_clankers(role)]
 
 
 def _is_clankers(role: Mapping[str, Any]) -> bool:
     # botocore decodes the API's URL-encoded JSON (botocore/handlers.py json_decode_policies, after ListRoles).
-    document = role["AssumeRolePolicyDocument"]
-    return any(_normalised(document) == _normalised(trust) for trust in CLANKER_TRUSTS)
+    document = role.get("AssumeRolePolicyDocument")
+    return isinstance(document, Mapping) and any(_normalised(document) == _normalised(t) for t in CLANKER_TRUSTS)
 
 
 def _normalised(document: Mapping[str, Any]) -> Any:
@@ -59,14 +67,14 @@ def _normalised(document: Mapping[str, Any]) -> Any:
 
 
 def clanker_roles(iam: Any) -> list[dict[str, Any]]:
-    """Every role under CLANKER_ROLE_PATH, and every review stack's (named REVIEW_NAME_PREFIX…, which the review
-    role may create with any trust too, bounded by the review boundary): ListRoles, every page."""
+    """Every role at an ARN the deploy or review roles may create one at (WRITABLE_ROLES; the review role may give
+    its roles any trust too, bounded by the review boundary): ListRoles, every page."""
     pages = iam.get_paginator("list_roles").paginate()
     return [
         role
         for page in pages
         for role in page["Roles"]
-        if role["Path"].startswith(CLANKER_ROLE_PATH) or role["RoleName"].startswith(REVIEW_NAME_PREFIX)
+        if any(fnmatchcase(str(role.get("Arn", "")), pattern) for pattern in WRITABLE_ROLES)
     ]
 
 

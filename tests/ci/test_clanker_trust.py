@@ -1,5 +1,5 @@
 """ci/clanker_trust.py, the drift workflow's check that every role under the clankers' path trusts one clanker
-service: against moto's IAM (ListRoles' path prefix and paging, the trust document as IAM answers it)."""
+service: against moto's IAM (every role listed, paging, the trust document as IAM answers it)."""
 
 from __future__ import annotations
 
@@ -76,7 +76,15 @@ def test_the_programs_roles_pass_and_roles_outside_the_path_are_not_read(
             {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}),
     ],
 )  # fmt: skip
-@pytest.mark.parametrize("path,name", [(CLANKER_ROLE_PATH, "minted"), ("/", "viberator-pr-12-minted")])
+@pytest.mark.parametrize(
+    "path,name",
+    [
+        (CLANKER_ROLE_PATH, "minted"),
+        ("/", "viberator-pr-12-minted"),
+        # The review role's grant, role/viberator-pr-*, names this role too: IAM's `*` matches `/`.
+        ("/viberator-pr-evil/", "innocent"),
+    ],
+)
 def test_a_clanker_role_trusting_anything_else_fails_the_check(
     iam: Any, capsys: pytest.CaptureFixture[str], trust: str, path: str, name: str
 ) -> None:
@@ -107,3 +115,15 @@ def test_the_drift_job_runs_it_with_the_read_role_whatever_the_refresh_found(acc
     assert all(entry["role"].endswith(f":role/{Role.READ.role_name}") for entry in matrix)
     read = ci_role(Role.READ, account)
     assert allowed(read, "iam:ListRoles", "*")
+
+
+def test_a_role_entry_without_a_trust_document_counts_as_foreign(capsys: pytest.CaptureFixture[str]) -> None:
+    """An answer IAM never gives, but the check must not pass it, nor end in a traceback."""
+    client = botocore.session.get_session().create_client("iam", region_name="us-east-1")
+    arn = f"arn:aws:iam::123456789012:role{CLANKER_ROLE_PATH}odd"
+    role = {"Path": CLANKER_ROLE_PATH, "RoleName": "odd", "RoleId": "AROAODD0000000000000", "Arn": arn,
+            "CreateDate": "2026-12-07T00:00:00Z"}  # fmt: skip
+    with Stubber(client) as stubber:
+        stubber.add_response("list_roles", {"Roles": [role], "IsTruncated": False})
+        assert clanker_trust.main([], iam=client) == clanker_trust.EXIT_FOREIGN_TRUST
+    assert f"{arn} trusts null" in capsys.readouterr().out

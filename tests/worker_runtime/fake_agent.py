@@ -87,24 +87,32 @@ def plant(marker: str, *dirs: str) -> None:
 
 
 def ancestors_environ() -> dict[str, object]:
-    """`<pid> <program>` of each process above this one, up to the namespace's init: the variable names its initial
-    environment holds, or "unreadable" where the kernel refuses (a process that is not dumpable)."""
+    """`<pid> <program>` of each process above this one, up to the namespace's init, and of that init (PID 1: a
+    `docker exec`'d worker is not its child): the variable names its initial environment holds, or "unreadable"
+    where the kernel refuses (a process that is not dumpable)."""
     seen: dict[str, object] = {}
-    pid = os.getppid()
-    while pid > 0:
-        proc = Path(f"/proc/{pid}")
-        try:
-            program = (proc / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
-            parent = int((proc / "stat").read_text().rpartition(")")[2].split()[1])
-        except OSError:
-            break
-        try:
-            entries = (proc / "environ").read_bytes().split(b"\0")
-            seen[f"{pid} {program}"] = sorted({e.split(b"=", 1)[0].decode(errors="replace") for e in entries if e})
-        except OSError:
-            seen[f"{pid} {program}"] = "unreadable"
-        pid = parent
+    pid, visited = os.getppid(), set()
+    while pid not in visited:
+        visited.add(pid)
+        parent = _environ_of(pid, seen)
+        pid = parent if parent > 0 else 1
     return seen
+
+
+def _environ_of(pid: int, seen: dict[str, object]) -> int:
+    """Records `pid`'s environment (its names, or "unreadable") in `seen`; its parent's pid (0: none or gone)."""
+    proc = Path(f"/proc/{pid}")
+    try:
+        program = (proc / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+        parent = int((proc / "stat").read_text().rpartition(")")[2].split()[1])
+    except OSError:
+        return 0
+    try:
+        entries = (proc / "environ").read_bytes().split(b"\0")
+        seen[f"{pid} {program}"] = sorted({e.split(b"=", 1)[0].decode(errors="replace") for e in entries if e})
+    except OSError:
+        seen[f"{pid} {program}"] = "unreadable"
+    return parent
 
 
 def probe(marker: str, *paths: str) -> None:
