@@ -3,7 +3,7 @@ that an agent can authenticate (components/config/rules/agent_keys.py) and the t
 credentials an agent calls Bedrock with exactly those calls (`bedrock_use`, components/policies.py).
 
 An agent calls Bedrock when its CLI's switch is on (or it has none: opencode) and it sees credentials: a Bedrock API
-key (a `AWS_BEARER_TOKEN_BEDROCK` secret, granted), which needs no IAM permission, or else the role's credentials
+key (an `AWS_BEARER_TOKEN_BEDROCK` secret, granted), which needs no IAM permission, or else the role's credentials
 (the target's `role_credentials`, granted), which need the role to be allowed the CLI's calls.
 """
 

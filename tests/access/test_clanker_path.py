@@ -41,11 +41,15 @@ def test_the_move_replaces_the_roles_under_their_urns_and_updates_the_functions(
     assert {r["urn"] for r in base["resources"]} == {r["urn"] for r in head["resources"]}
     changes = diff_plans(base, head, {"file": "base.json"})["changes"]
     moved = {(c["op"], c["type"], frozenset(c["changedInputs"])) for c in changes}
-    assert moved == {
+    # What the move does to each kind of resource that takes a clanker role; the stack may have none of a kind.
+    expected = {
         ("replace", "aws:iam/role:Role", frozenset({"path"})),
         ("update", "aws:lambda/function:Function", frozenset({"role"})),
         ("replace", "aws:ecs/taskDefinition:TaskDefinition", frozenset({"executionRoleArn", "taskRoleArn"})),
     }
+    present = {r["type"] for r in head["resources"]}
+    assert moved == {change for change in expected if change[1] in present}
+    assert "aws:iam/role:Role" in present, "a stack without clanker roles tests nothing here"
     assert {c["urn"] for c in changes if c["type"] == "aws:iam/role:Role"} == {
         r["urn"] for r in head["resources"] if r["type"] == "aws:iam/role:Role"
     }
