@@ -107,12 +107,23 @@ def test_a_refused_list_is_unusable_not_a_finding(capsys: pytest.CaptureFixture[
 
 
 @pytest.mark.parametrize("account", [Account.DEV, Account.PROD], ids=lambda a: a.value)
-def test_the_drift_job_runs_it_with_the_read_role_whatever_the_refresh_found(account: Account) -> None:
-    step = _step("drift.yml", "refresh-preview", "Clanker roles trust only their service")
-    assert step["run"] == "uv run --frozen python -m ci.clanker_trust"
-    assert step["if"] == "${{ !cancelled() }}"
-    matrix = workflow("drift.yml")["jobs"]["refresh-preview"]["strategy"]["matrix"]["include"]
-    assert all(entry["role"].endswith(f":role/{Role.READ.role_name}") for entry in matrix)
+def test_the_drift_workflow_runs_it_daily_with_the_read_role_whatever_deploys_do(account: Account) -> None:
+    """Its own job: not in a deploy group, never skipped while a deploy runs (a deploy is what could mint a
+    role), and a finding (exit 1) opens the drift issue as drift does."""
+    document = workflow("drift.yml")
+    job = document["jobs"]["clanker-trust"]
+    assert "needs" not in job and "if" not in job and "concurrency" not in job
+    assert (
+        "uv run --frozen python -m ci.clanker_trust"
+        in _step("drift.yml", "clanker-trust", "Clanker roles trust only their service")["run"]
+    )
+    assert "1) result=foreign" in _step("drift.yml", "clanker-trust", "Clanker roles trust only their service")["run"]
+    assert all(entry["role"].endswith(f":role/{Role.READ.role_name}") for entry in job["strategy"]["matrix"]["include"])
+    assert {entry["stack"] for entry in job["strategy"]["matrix"]["include"]} == {"dev", "prod"}
+    assert all(
+        f"needs.clanker-trust.outputs.{stack} == 'foreign'" in document["jobs"]["report"]["if"]
+        for stack in ("dev", "prod")
+    )
     read = ci_role(Role.READ, account)
     assert allowed(read, "iam:ListRoles", "*")
 

@@ -46,6 +46,7 @@ def test_credentials_last_at_least_as_long_as_their_job():
         ("preview.yml", "preview"),
         ("preview.yml", "preview-prod"),
         ("drift.yml", "refresh-preview"),
+        ("drift.yml", "clanker-trust"),
         (DEPLOY, "candidate"),
         (DEPLOY, "record-promotion"),
     }
