@@ -203,9 +203,12 @@ DEPLOY_DEV = (
     Grant("WriteRegistry", ("ecr:PutReplicationConfiguration", "ecr:PutRegistryPolicy", "ecr:DeleteRegistryPolicy"),
           ("*",), "pulumi-aws ecr replication_configuration and registry_policy"),
     Grant("CreateKeys", ("kms:CreateKey",), ("*",), "pulumi-aws kms key Create (the image signing key)"),
-    Grant("WriteKeys", ("kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:ScheduleKeyDeletion", "kms:TagResource",
-          "kms:UntagResource", "kms:UpdateKeyDescription", "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"),
-          (KEYS, ALIASES), "pulumi-aws kms key and alias Create/Update/Delete"),
+    # Only what creating the key and its alias takes (kms/key.go resourceKeyCreate: CreateKey with its policy and
+    # tags; no rotation for an asymmetric key). Changing or deleting the key is a key admin's `up`: its key policy
+    # names no account root, so an identity grant of PutKeyPolicy or ScheduleKeyDeletion would reach nothing of
+    # it, only every other key of the account whose policy delegates to IAM (components/signing.py).
+    Grant("WriteKeys", ("kms:TagResource", "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"),
+          (KEYS, ALIASES), "pulumi-aws kms key Create (its tags) and alias Create/Update/Delete"),
     PROTECT_ACCESS,
     NO_SIGNING,
 )  # fmt: skip

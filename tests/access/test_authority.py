@@ -242,6 +242,14 @@ class TestSigning:
         assert not allowed(signer, "kms:PutKeyPolicy", KEY, SIGNING)
         assert not allowed(signer, "ecr:PutImage", f"arn:aws:ecr:us-east-1:{DEV}:repository/viberator-worker-claude")
 
+    @pytest.mark.parametrize("action", ["kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:UpdateKeyDescription",
+                                        "kms:EnableKeyRotation", "kms:UntagResource"])  # fmt: skip
+    def test_no_ci_role_changes_or_deletes_a_key(self, action: str) -> None:
+        """A key whose policy delegates to IAM (the default: another team's, or the listed secrets' own) would obey
+        such a grant; the signing key's changes are its key admins' alone."""
+        for role, account in ALL_ROLES:
+            assert not allowed(ci_role(role, account), action, KEY.replace(DEV, IDS.of(account))), (role, account)
+
     @pytest.mark.parametrize("role,account", [ra for ra in ALL_ROLES if ra != (Role.SIGNER, Account.DEV)])
     def test_no_other_role_signs(self, role: Role, account: Account) -> None:
         key = KEY.replace(DEV, IDS.of(account))
