@@ -191,7 +191,7 @@ def test_the_refusal_says_what_leaks_and_the_three_ways_out() -> None:
         "every one of the clanker's `secrets` (secretsmanager:GetSecretValue), so its agent claude could read "
         "OPENAI_API_KEY, GITHUB_TOKEN, which it is not granted. Grant its agent every such secret knowingly (add "
         "OPENAI_API_KEY, GITHUB_TOKEN to `agentEnvironment`), or move the clanker to `target: ecs` (there another "
-        "role reads the secrets), or call Amazon Bedrock with an API key instead of the role: a "
+        "role reads the secrets), or call Amazon Bedrock with an API key instead of the role: an "
         "`AWS_BEARER_TOKEN_BEDROCK` secret, listed in `agentEnvironment` in place of AWS_ACCESS_KEY_ID, "
         "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN"
     )

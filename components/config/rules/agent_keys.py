@@ -80,6 +80,6 @@ def _bedrock_incomplete(clanker: CloudClanker, agent: str) -> str:
     return (
         f"clanker {clanker.name!r} sets {route.switch}, so {agent} calls Amazon Bedrock with the AWS "
         f"credentials it sees instead of an API key, and it lacks {', '.join(bedrock_missing(clanker, route))}: "
-        f"grant {_bedrock_grant(clanker, route)}, or a Bedrock API key (a `{BEDROCK_API_KEY}` secret, listed "
+        f"grant {_bedrock_grant(clanker, route)}, or a Bedrock API key (an `{BEDROCK_API_KEY}` secret, listed "
         f"in `agentEnvironment` too)"
     )

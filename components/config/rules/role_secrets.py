@@ -78,6 +78,6 @@ def _leak(clanker: CloudClanker, granted: list[str], agents: Sequence[str], unse
         f"role, and that role also reads every one of the clanker's `secrets` (secretsmanager:GetSecretValue), so "
         f"{who}. Grant {agent} every such secret knowingly (add {', '.join(unseen)} to `agentEnvironment`), "
         f"or move the clanker to `target: {' or '.join(elsewhere)}` (there another role reads the secrets), or "
-        f"call Amazon Bedrock with an API key instead of the role: a `{BEDROCK_API_KEY}` secret, listed in "
+        f"call Amazon Bedrock with an API key instead of the role: an `{BEDROCK_API_KEY}` secret, listed in "
         f"`agentEnvironment` in place of {', '.join(clanker.role_credentials)}"
     )
