@@ -18,11 +18,17 @@ import sys
 import time
 from pathlib import Path
 
+# From <linux/prctl.h>.
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
-"""From <linux/prctl.h>."""
 END_TIMEOUT_SECONDS = 10.0
 """How long the worker keeps killing a job's processes (a fork loop respawns) before it reports failure."""
+
+
+def _prctl(option: int, value: int) -> int:
+    """prctl(2) with one argument: 0, or the errno it failed with."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    return 0 if libc.prctl(option, value, 0, 0, 0) == 0 else ctypes.get_errno()
 
 
 def become_undumpable() -> None:
@@ -34,16 +40,15 @@ def become_undumpable() -> None:
     dumpable (prctl(2) PR_SET_DUMPABLE 0) has its /proc files owned by root and refused to the same user
     (ptrace(2), "Ptrace access mode checking"). An agent the worker starts is dumpable again (execve(2) resets it),
     so nothing of its own changes. Where prctl fails the job must not run: the secrets would be one read away."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0): the worker's environment would be readable")
+    error = _prctl(PR_SET_DUMPABLE, 0)
+    if error:
+        raise OSError(error, "prctl(PR_SET_DUMPABLE, 0): the worker's environment would be readable")
 
 
 def become_subreaper() -> bool:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0:
+    error = _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    if not error:
         return True
-    error = ctypes.get_errno()
     print(
         f"viberator-worker: prctl(PR_SET_CHILD_SUBREAPER) failed ({os.strerror(error)}): "
         "processes an agent detaches may outlive its job",
