@@ -178,8 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         # A stack's first deploy exports nothing beforehand: every image is new.
         before = None if args.before is None else read_stack_outputs(args.before)
         digests_before = None if before is None else image_digests(before) if "images" in before else {}
-        config = stack_config_file(args.stack)
-        source = promoted_from(config) if config.is_file() else None
+        source = promoted_from(stack_config_file(args.stack))  # add_stack_argument checked it exists
         context = DeployContext(args.stack, args.harness, source, digests_before)
         markdown, valid = render_summary(outputs, context)
     except (OSError, ValueError, yaml.YAMLError) as error:

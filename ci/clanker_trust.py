@@ -27,7 +27,7 @@ import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
 from access.actions import CLANKER_ROLES, NAMED_ROLES
-from ci.script import EXIT_UNUSABLE, script_parser
+from ci.script import script_parser, unusable
 from components.policies import ECS_TASKS_SERVICE, LAMBDA_SERVICE, assume_role_policy
 from components.review_iam import REVIEW_NAME_PREFIX
 
@@ -50,7 +50,7 @@ def foreign_trusts(roles: Iterable[Mapping[str, Any]]) -> list[tuple[str, Any]]:
 def _is_clankers(role: Mapping[str, Any]) -> bool:
     # botocore decodes the API's URL-encoded JSON (botocore/handlers.py json_decode_policies, after ListRoles).
     document = role.get("AssumeRolePolicyDocument")
-    return isinstance(document, Mapping) and any(_normalised(document) == _normalised(t) for t in CLANKER_TRUSTS)
+    return isinstance(document, Mapping) and _normalised(document) in _NORMALISED_CLANKER_TRUSTS
 
 
 def _normalised(document: Mapping[str, Any]) -> Any:
@@ -64,6 +64,9 @@ def _normalised(document: Mapping[str, Any]) -> Any:
         return value
 
     return scalar(dict(document))
+
+
+_NORMALISED_CLANKER_TRUSTS = [_normalised(trust) for trust in CLANKER_TRUSTS]
 
 
 def clanker_roles(iam: Any) -> list[dict[str, Any]]:
@@ -84,8 +87,7 @@ def main(argv: list[str] | None = None, iam: Any = None) -> int:
         client = iam or botocore.session.get_session().create_client("iam")
         roles = clanker_roles(client)
     except (BotoCoreError, ClientError) as error:
-        print(f"could not list the account's roles: {error}", file=sys.stderr)
-        return EXIT_UNUSABLE
+        return unusable(f"could not list the account's roles: {error}")
     foreign = foreign_trusts(roles)
     for arn, trust in foreign:
         print(f"::error title=Clanker role with a foreign trust::{arn} trusts {json.dumps(trust, sort_keys=True)}")

@@ -206,6 +206,10 @@ def _now(text: str | None) -> datetime.datetime:
     return datetime.datetime.strptime(text, EXPIRES_FORMAT).replace(tzinfo=datetime.UTC)
 
 
+EXPIRES_HELP = EXPIRES_FORMAT.replace("%", "%%")
+"""The expiry format in a help text: argparse formats help with %, so the format's own %Y… are escaped."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = script_parser(__name__, __doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -215,12 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     stack_file.add_argument("--pr", type=int, required=True)
     stack_file.add_argument("--builds", action="store_true", help="build the images (the PR changes workers/image/)")
     stack_file.add_argument("--output", type=Path, required=True)
-    # argparse formats help with %: the format's own %Y… are escaped.
-    stack_file.add_argument("--now", help=f"deploy time ({EXPIRES_FORMAT.replace('%', '%%')}); default: now")
+    stack_file.add_argument("--now", help=f"deploy time ({EXPIRES_HELP}); default: now")
     swept = commands.add_parser("sweep", help="the review stacks to destroy, and why (JSON)")
     swept.add_argument("--stacks", type=Path, required=True, help="[{name, tags}]: pulumi stack ls + stack tag ls")
     swept.add_argument("--pull-requests", type=Path, required=True, help="gh pr list --state open --json number,labels")
-    swept.add_argument("--now", help=f"{EXPIRES_FORMAT.replace('%', '%%')}; default: now")
+    swept.add_argument("--now", help=f"{EXPIRES_HELP}; default: now")
     comment = commands.add_parser("comment", help="the review stack's pull request comment (Markdown)")
     comment.add_argument("--stack", required=True)
     comment.add_argument("--run-url", required=True)

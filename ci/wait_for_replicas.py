@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None, client_for: Callable[[str], Any] = _ecr_
         outputs = read_stack_outputs(args.image_stack_outputs)
         images = expected_images(stack_config_file(args.stack), outputs)
         missing = wait_for(images, client_for, timeout=args.timeout, interval=args.interval)
-    except (OSError, ValueError, ConfigError) as error:  # ConfigError: no such stack, or its config is invalid
+    except (OSError, ValueError, ConfigError) as error:  # ConfigError: the stack's config is invalid
         return unusable(error)
     except (BotoCoreError, ClientError) as error:
         return unusable(f"the registry refused: {error}")
