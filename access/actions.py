@@ -141,23 +141,26 @@ definitions carry it; tests/access/test_clanker_boundary.py checks it), which fo
 request and for the policy calls the boundary the role carries."""
 
 
-def _bounded_roles() -> tuple[Grant, ...]:
-    """Dev's and prod's roles: any name (they are auto-named) under CLANKER_ROLES, created and given policies only
-    with the clanker boundary. IAM has no condition key on a trust document, so a deploy may still create a role
-    there trusting anyone: the boundary is what bounds it (docs/ci.md says so)."""
-    bounded = {"ArnEquals": {"iam:PermissionsBoundary": CLANKER_BOUNDARY}}
+def _bounded_roles(roles: str, boundary: str, where: str, write_sid: str = "WriteRoles") -> tuple[Grant, ...]:
+    """The roles a CI role writes: only at `roles`, created and given policies only with `boundary`, never given
+    another boundary, a managed policy or a new trust. Dev's and prod's (any name, they are auto-named, under
+    CLANKER_ROLES with the clanker boundary) and the review stacks' (NAMED_ROLES, the review boundary). IAM has no
+    condition key on a trust document, so a role may still be created there trusting anyone: the boundary is what
+    bounds it (docs/ci.md says so)."""
     return (
-        Grant("CreateBoundedRoles", BOUNDED_ROLE_ACTIONS, (CLANKER_ROLES,),
-              f"{ROLE_GO}: Create (CreateRole), role_policy Create/Update/Delete; only under the clankers' path and "
-              "with the clanker boundary", bounded),
-        Grant("WriteRoles", ("iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:ListInstanceProfilesForRole"),
-              (CLANKER_ROLES,), f"{ROLE_GO}: Update (tags), Delete (DeleteRole, after its instance profiles and "
-              "policies); the clankers' path only"),
+        Grant("CreateBoundedRoles", BOUNDED_ROLE_ACTIONS, (roles,),
+              f"{ROLE_GO}: Create (CreateRole), role_policy Create/Update/Delete; only {where}",
+              {"ArnEquals": {"iam:PermissionsBoundary": boundary}}),
+        Grant(write_sid, ("iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:ListInstanceProfilesForRole"),
+              (roles,), f"{ROLE_GO}: Update (tags), Delete (DeleteRole, after its instance profiles and policies)"),
         Grant("DenyBoundaryChanges", ("iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
-              "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy"), ("*",), "a clanker role is created with its "
-              "boundary and keeps it, gets inline policies only, and its trust (one service, components/policies.py) "
-              "never changes; no other role's boundary or trust is a deploy's to set", effect="Deny"),
+              "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy"), ("*",), "a role is created with its boundary "
+              "and keeps it, gets inline policies only, and its trust (one service, components/policies.py) never "
+              "changes; no other role's boundary or trust is CI's to set", effect="Deny"),
     )  # fmt: skip
+
+
+DEPLOYED_ROLES = _bounded_roles(CLANKER_ROLES, CLANKER_BOUNDARY, "under the clankers' path, with the clanker boundary")
 
 
 def _push(repositories: str) -> Grant:
@@ -199,7 +202,7 @@ DEPLOY_DEV = (
     *_stack_writes(CLANKER_ROLES),
     _push(ECR_REPOSITORIES),
     _write_repositories(ECR_REPOSITORIES),
-    *_bounded_roles(),
+    *DEPLOYED_ROLES,
     Grant("WriteRegistry", ("ecr:PutReplicationConfiguration", "ecr:PutRegistryPolicy", "ecr:DeleteRegistryPolicy"),
           ("*",), "pulumi-aws ecr replication_configuration and registry_policy"),
     Grant("CreateKeys", ("kms:CreateKey",), ("*",), "pulumi-aws kms key Create (the image signing key)"),
@@ -216,7 +219,7 @@ DEPLOY_DEV = (
 DEPLOY_PROD = (
     *_read(),
     *_stack_writes(CLANKER_ROLES),
-    *_bounded_roles(),
+    *DEPLOYED_ROLES,
     Grant("WriteRegistry", ("ecr:PutRegistryPolicy", "ecr:DeleteRegistryPolicy"), ("*",),
           "pulumi-aws ecr registry_policy (a replica region's registry side)"),
     Grant("PullDevImages", ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"),
@@ -241,18 +244,10 @@ REVIEW = (
     _write_repositories("arn:{p}:ecr:*:{account}:repository/viberator-worker-pr-*"),
     Grant("PullDevImages", ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"), (ECR_REPOSITORIES,),
           "a promoted review stack runs dev's digests; the docker clanker pulls them"),
-    Grant("CreateBoundedRoles", BOUNDED_ROLE_ACTIONS, (NAMED_ROLES,),
-          "pulumi-aws iam role and role_policy Create/Update/Delete, only with the review boundary",
-          {"ArnEquals": {"iam:PermissionsBoundary": BOUNDARY}}),
-    Grant("WriteNamedRoles", ("iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:ListInstanceProfilesForRole"),
-          (NAMED_ROLES,), f"{ROLE_GO}: Update (tags), Delete"),
+    *_bounded_roles(NAMED_ROLES, BOUNDARY, "as `viberator-pr-…`, with the review boundary", "WriteNamedRoles"),
     Grant("SmokeJobs", ("lambda:InvokeFunction", "ecs:RunTask", "ecs:DescribeTasks", "logs:GetLogEvents"),
           (FUNCTIONS, TASK_DEFINITIONS, "arn:{p}:ecs:*:{account}:task/{names}*", *LOG_STREAMS),
           "workers/tooling/run_job/cloud.py (invoke, run_task, describe_tasks, get_log_events)"),
-    Grant("DenyBoundaryChanges", ("iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
-          "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy"), ("*",), "a review stack's roles keep the boundary, "
-          "get inline policies only and keep the trust they were created with (one service, components/policies.py)",
-          effect="Deny"),
     PROTECT_ACCESS,
     NO_SIGNING,
 )  # fmt: skip
