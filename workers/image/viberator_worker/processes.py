@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import signal
 import sys
@@ -25,10 +26,14 @@ END_TIMEOUT_SECONDS = 10.0
 """How long the worker keeps killing a job's processes (a fork loop respawns) before it reports failure."""
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def _prctl(option: int, value: int) -> int:
     """prctl(2) with one argument: 0, or the errno it failed with."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    return 0 if libc.prctl(option, value, 0, 0, 0) == 0 else ctypes.get_errno()
+    return 0 if _libc().prctl(option, value, 0, 0, 0) == 0 else ctypes.get_errno()
 
 
 def become_undumpable() -> None:

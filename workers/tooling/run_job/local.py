@@ -44,8 +44,8 @@ IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 """The images' PATH (Debian's default), after the fake agent's bin/."""
 DOCKER_ARCHITECTURE = {"x86_64": "amd64", "arm64": "arm64"}
 """Lambda's and ECS's architecture names to Docker's."""
-PULL_TIMEOUT = 1800.0
-"""Seconds a pull may take (the multi-agent image is 2 GB), and so how long its login must stay valid."""
+PULL_TIMEOUT = ensure.EnsureRequest.pull_timeout
+"""Seconds a pull may take (ensure's: the multi-agent image is 2 GB), and so how long its login must stay valid."""
 
 
 def _local_image(
@@ -60,7 +60,7 @@ def _local_image(
         with _registry_login(reference, engine, aws, say) as pullable:
             if image is None:
                 say(f"pulling {pullable}")
-                engine.pull(pullable, silence_timeout=8.0, timeout=PULL_TIMEOUT)
+                engine.pull(pullable, silence_timeout=ensure.EnsureRequest.answer_timeout, timeout=PULL_TIMEOUT)
                 image, reference = engine.inspect(pullable), pullable
             if image is not None:
                 # Found or pulled, a registry's image runs only signed: being in the engine says nothing of who
